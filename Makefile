@@ -1,0 +1,66 @@
+# GridGov: `make demo` to try it, `make test` to check it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell md5sum requirements.txt | cut -c1-12)
+NODE_STAMP := node_modules/.installed-$(shell md5sum package-lock.json | cut -c1-12)
+DEMO_ENV := var/demo.env
+export DJANGO_SETTINGS_MODULE := config.settings
+
+.PHONY: demo install test lint typecheck contracts migrations-check pytest bench clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+$(NODE_STAMP): package-lock.json
+	npm ci --silent --no-audit --no-fund
+	rm -f node_modules/.installed-*; touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
+
+# Secrets for the embedded demo: generated once, kept in var/ (never committed).
+$(DEMO_ENV):
+	mkdir -p var
+	{ echo "SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+	  echo "GRIDGOV_FIELD_KEY=$$($(PY) -c 'import secrets,base64; print(base64.b64encode(secrets.token_bytes(32)).decode())')"; \
+	  echo "GRIDGOV_INDEX_KEY=$$($(PY) -c 'import secrets,base64; print(base64.b64encode(secrets.token_bytes(32)).decode())')"; \
+	} > $(DEMO_ENV)
+	chmod 600 $(DEMO_ENV)
+
+demo: install $(DEMO_ENV)
+	set -a; source $(DEMO_ENV); set +a; export DEBUG=0 SECURE_COOKIES=0; \
+	$(PY) manage.py migrate --noinput -v 0 && \
+	$(PY) manage.py collectstatic --noinput -v 0 && \
+	$(PY) manage.py seed_world --preset wucheng --seed 1 --if-empty && \
+	$(PY) manage.py demo_accounts && \
+	echo "GridGov is serving on http://127.0.0.1:8000  (Ctrl-C to stop)" && \
+	exec $(VENV)/bin/granian --interface wsgi --host 127.0.0.1 --port 8000 --workers 1 \
+	     --blocking-threads 8 --log-level warning config.wsgi:application
+
+test: install lint typecheck contracts migrations-check pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+
+typecheck:
+	GRIDGOV_TESTING=1 $(VENV)/bin/mypy gridgov
+
+contracts:
+	GRIDGOV_TESTING=1 $(VENV)/bin/lint-imports
+
+migrations-check:
+	GRIDGOV_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
+
+PYTEST_ARGS ?=
+pytest:
+	GRIDGOV_TESTING=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench.run
+
+clean:
+	rm -rf var $(VENV) node_modules

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from gridgov.interfaces.api.api import api
+
+urlpatterns = [
+    path("", include("gridgov.interfaces.staff.urls")),
+    path("api/", api.urls),
+    path("p/", include("gridgov.interfaces.public.urls")),
+    path("support/", admin.site.urls),
+]

@@ -1,0 +1,117 @@
+"""Staff accounts, roles, grants of a role at a unit, and departments."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+from gridgov.core.scoping import ScopedManager
+from gridgov.units.models import Unit
+
+
+class User(AbstractUser):
+    """A personal account. Shared accounts are not allowed."""
+
+    full_name = models.CharField("姓名", max_length=40, blank=True)
+    # Work phone shown on public grid boards; not a resident's personal data.
+    work_phone = models.CharField("工作电话", max_length=20, blank=True)
+    must_change_password = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+
+class Role(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField("名称", max_length=40)
+    permissions = models.JSONField(default=list)
+    admin_duty = models.BooleanField(default=False)
+    field_worker = models.BooleanField(default=False)
+    builtin = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "角色"
+        verbose_name_plural = "角色"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    """A functional department or station (职能部门/站所) attached to a township or county."""
+
+    scope_path_field: ClassVar[str] = "unit__path"
+
+    name = models.CharField("名称", max_length=80)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="departments", verbose_name="所属单位")
+    kind = models.CharField("类别", max_length=40, blank=True)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    unscoped = models.Manager["Department"]()
+    objects = ScopedManager["Department"]()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        base_manager_name = "unscoped"
+        ordering = ["unit_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["unit", "name"], name="department_name_unique_in_unit")]
+        verbose_name = "职能部门"
+        verbose_name_plural = "职能部门"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Grant(models.Model):
+    """A role held at a unit; it covers the unit's whole subtree."""
+
+    scope_path_field: ClassVar[str] = "unit__path"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="grants")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="grants")
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="grants"
+    )
+    title = models.CharField("职务", max_length=40, blank=True)
+    granted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    unscoped = models.Manager["Grant"]()
+    objects = ScopedManager["Grant"]()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        base_manager_name = "unscoped"
+        ordering = ["unit_id", "role_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "unit"],
+                condition=Q(revoked_at__isnull=True),
+                name="grant_active_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="grant_user_active_idx")]
+        verbose_name = "任职授权"
+        verbose_name_plural = "任职授权"
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} @ {self.unit}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,86 @@
+"""The built-in roles: named permission sets, granted at a unit and covering its subtree.
+
+Roles live in the database (a security admin may adjust them); this catalogue is what a
+new deployment starts with, loaded by a data migration and re-synced by `sync_roles`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class P:
+    """Permission codes. A permission held at a unit holds in its whole subtree."""
+
+    UNIT_VIEW = "unit.view"
+    UNIT_EDIT = "unit.edit"
+    STAFF_VIEW = "staff.view"
+    GRANT_MANAGE = "grant.manage"
+    DEPARTMENT_MANAGE = "department.manage"
+    HOUSEHOLD_VIEW = "household.view"
+    HOUSEHOLD_EDIT = "household.edit"
+    HOUSEHOLD_IMPORT = "household.import"
+    HOUSEHOLD_EXPORT = "household.export"
+    RESIDENT_UNMASK = "resident.unmask"
+    SENSITIVE_TAGS = "resident.sensitive_tags"
+    CASE_VIEW = "case.view"
+    CASE_REPORT = "case.report"
+    CASE_HANDLE = "case.handle"
+    CASE_ESCALATE = "case.escalate"
+    CASE_ACCEPT = "case.accept"
+    CASE_DISPATCH = "case.dispatch"
+    CASE_REVIEW = "case.review"
+    CASE_SUPERVISE = "case.supervise"
+    CASE_DEPARTMENT = "case.department"
+    CATEGORY_MANAGE = "category.manage"
+    AUDIT_VIEW = "audit.view"
+    POLICY_MANAGE = "policy.manage"
+    USER_MANAGE = "user.manage"
+
+
+_FIELD = {P.UNIT_VIEW, P.HOUSEHOLD_VIEW, P.HOUSEHOLD_EDIT, P.CASE_VIEW, P.CASE_REPORT, P.CASE_HANDLE}
+_LEAD = _FIELD | {P.STAFF_VIEW, P.CASE_ESCALATE, P.CASE_ACCEPT, P.SENSITIVE_TAGS}
+_OFFICE = _LEAD | {
+    P.UNIT_EDIT, P.GRANT_MANAGE, P.DEPARTMENT_MANAGE, P.HOUSEHOLD_IMPORT, P.HOUSEHOLD_EXPORT,
+    P.RESIDENT_UNMASK, P.CASE_DISPATCH, P.CASE_REVIEW, P.CASE_SUPERVISE, P.USER_MANAGE,
+}
+
+
+@dataclass(frozen=True)
+class RoleDef:
+    code: str
+    name: str
+    permissions: frozenset[str]
+    # Admin roles kept apart (三权分立): one person holds at most one of them.
+    admin_duty: bool = False
+    # Grid-worker roles must all lie within one township.
+    field_worker: bool = False
+
+
+ROLE_DEFS: tuple[RoleDef, ...] = (
+    RoleDef("chief_grid_head", "总网格长", frozenset(_LEAD | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE})),
+    RoleDef("area_head", "片长", frozenset(_LEAD)),
+    RoleDef("grid_head", "网格长", frozenset(_LEAD)),
+    RoleDef("grid_worker_full", "专职网格员", frozenset(_FIELD), field_worker=True),
+    RoleDef("grid_worker_part", "兼职网格员", frozenset(_FIELD), field_worker=True),
+    RoleDef("info_officer", "信息员", frozenset(_FIELD | {P.HOUSEHOLD_IMPORT})),
+    RoleDef("resident_cadre", "驻村干部", frozenset(_LEAD)),
+    RoleDef("mediator", "调解员", frozenset({P.UNIT_VIEW, P.CASE_VIEW, P.CASE_HANDLE})),
+    RoleDef(
+        "village_secretary", "村党组织书记",
+        frozenset(_LEAD | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.HOUSEHOLD_IMPORT}),
+    ),
+    RoleDef("township_office", "乡镇网格办", frozenset(_OFFICE)),
+    RoleDef("county_office", "县网格办", frozenset(_OFFICE | {P.CATEGORY_MANAGE})),
+    RoleDef("department_handler", "部门办理人", frozenset({P.CASE_DEPARTMENT})),
+    RoleDef(
+        "system_admin", "系统管理员",
+        frozenset({P.UNIT_VIEW, P.UNIT_EDIT, P.STAFF_VIEW, P.GRANT_MANAGE, P.DEPARTMENT_MANAGE, P.USER_MANAGE}),
+        admin_duty=True,
+    ),
+    RoleDef("security_admin", "安全管理员", frozenset({P.POLICY_MANAGE}), admin_duty=True),
+    RoleDef("audit_admin", "审计管理员", frozenset({P.AUDIT_VIEW}), admin_duty=True),
+)
+
+ROLE_BY_CODE = {r.code: r for r in ROLE_DEFS}
+ALL_PERMISSIONS = frozenset(v for k, v in vars(P).items() if k.isupper())

@@ -1,0 +1,152 @@
+"""Write paths for accounts, grants and departments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+
+from gridgov.audit.services import audit_record
+from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.units.models import TOWNSHIP_BASE_KINDS, Unit
+
+from .models import Department, Grant, Role, User
+from .roles import P
+from .scope import forget_scope, scope_for
+
+
+def _granter_role(actor: Any, perm: str, unit: Unit) -> str:
+    if actor is None:
+        return "system"
+    scope = scope_for(actor)
+    scope.require(perm, unit.path)
+    return scope.role_at(unit.path)
+
+
+def township_of(unit: Unit) -> Unit | None:
+    """The township or subdistrict above (or at) a unit, read along its path."""
+    return (
+        Unit.unscoped.filter(pk__in=unit.path_ids(), kind__base__in=TOWNSHIP_BASE_KINDS)
+        .order_by("-depth")
+        .first()
+    )
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: Any,
+    now: dt.datetime,
+    username: str,
+    full_name: str,
+    password: str | None,
+    work_phone: str = "",
+    must_change_password: bool = False,
+    validate: bool = True,
+) -> User:
+    username = (username or "").strip()
+    if not username:
+        raise ValidationFailed("请填写用户名。", field="username")
+    if User.objects.filter(username=username).exists():
+        raise ValidationFailed(f"用户名 {username} 已存在。", field="username")
+    user = User(username=username, full_name=(full_name or "").strip(), work_phone=work_phone,
+                must_change_password=must_change_password)
+    if password:
+        if validate:
+            try:
+                validate_password(password, user)
+            except DjangoValidationError as exc:
+                raise ValidationFailed("；".join(exc.messages), field="password") from exc
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    audit_record(action="account.create", actor=actor, now=now, obj=user, detail={"username": username})
+    return user
+
+
+@transaction.atomic
+def grant_create(
+    *,
+    actor: Any,
+    now: dt.datetime,
+    user: User,
+    role_code: str,
+    unit: Unit,
+    department: Department | None = None,
+    title: str = "",
+) -> Grant:
+    role = Role.objects.filter(code=role_code).first()
+    if role is None:
+        raise ValidationFailed(f"未知的角色：{role_code}", field="role")
+    # A grant outside the granter's own scope is refused as if the unit did not exist.
+    granter_role = _granter_role(actor, P.GRANT_MANAGE, unit)
+    # Lock the grantee's grants so that two concurrent grants cannot both pass the checks.
+    active = list(
+        Grant.unscoped.select_for_update().filter(user=user, revoked_at__isnull=True).select_related("role", "unit")
+    )
+    if any(g.role_id == role.pk and g.unit_id == unit.pk for g in active):
+        raise ValidationFailed(f"{user.display_name} 已在「{unit.name}」担任{role.name}。")
+    if role.admin_duty:
+        other = next((g for g in active if g.role.admin_duty and g.role_id != role.pk), None)
+        if other is not None:
+            raise ValidationFailed(
+                f"系统管理员、安全管理员、审计管理员须由不同人员担任，{user.display_name} 已是{other.role.name}。"
+            )
+    if role.field_worker:
+        here = township_of(unit)
+        for g in active:
+            if g.role.field_worker:
+                there = township_of(g.unit)
+                if there is not None and here is not None and there.pk != here.pk:
+                    raise ValidationFailed(
+                        f"{user.display_name} 已是「{there.name}」的网格员，不能同时在「{here.name}」任网格员。"
+                    )
+    if P.CASE_DEPARTMENT in role.permissions:
+        if department is None:
+            raise ValidationFailed("部门办理人必须指定所属部门。", field="department")
+        if department.unit_id != unit.pk:
+            raise ValidationFailed("部门办理人应授权在部门所属单位。", field="department")
+    elif department is not None:
+        raise ValidationFailed("只有部门办理人需要指定部门。", field="department")
+    try:
+        grant = Grant.unscoped.create(user=user, role=role, unit=unit, department=department, title=title,
+                                      granted_by=actor, granted_at=now)
+    except IntegrityError as exc:
+        raise ValidationFailed("该授权已存在。") from exc
+    audit_record(action="grant.create", actor=actor, now=now, obj=grant, unit_path=unit.path, role=granter_role,
+                 detail={"user": user.username, "role": role.code})
+    forget_scope(user)
+    return grant
+
+
+@transaction.atomic
+def grant_revoke(*, actor: Any, now: dt.datetime, grant_id: int) -> Grant:
+    grant = Grant.unscoped.select_for_update().select_related("unit", "user", "role").filter(pk=grant_id).first()
+    if grant is None or grant.revoked_at is not None:
+        raise NotFound()
+    granter_role = _granter_role(actor, P.GRANT_MANAGE, grant.unit)
+    grant.revoked_at = now
+    grant.save(update_fields=["revoked_at"])
+    audit_record(action="grant.revoke", actor=actor, now=now, obj=grant, unit_path=grant.unit.path,
+                 role=granter_role, detail={"user": grant.user.username, "role": grant.role.code})
+    forget_scope(grant.user)
+    return grant
+
+
+@transaction.atomic
+def department_create(
+    *, actor: Any, now: dt.datetime, unit: Unit, name: str, kind: str = "", phone: str = ""
+) -> Department:
+    role = _granter_role(actor, P.DEPARTMENT_MANAGE, unit)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("请填写部门名称。", field="name")
+    if Department.unscoped.filter(unit=unit, name=name).exists():
+        raise ValidationFailed(f"「{unit.name}」已有部门「{name}」。", field="name")
+    dept = Department.unscoped.create(unit=unit, name=name, kind=kind, phone=phone)
+    audit_record(action="department.create", actor=actor, now=now, obj=dept, unit_path=unit.path, role=role)
+    return dept

@@ -1,0 +1,30 @@
+"""Logins, logouts and failed logins are audited from day one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from gridgov.audit.models import AuditEvent
+from gridgov.audit.services import audit_record
+from gridgov.core.clock import now
+
+
+@receiver(user_logged_in)
+def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    audit_record(action="auth.login", actor=user, now=now(), obj=user)
+
+
+@receiver(user_logged_out)
+def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        audit_record(action="auth.logout", actor=user, now=now(), obj=user)
+
+
+@receiver(user_login_failed)
+def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    # The username is recorded as typed; never the password.
+    audit_record(action="auth.login_failed", actor=None, now=now(), outcome=AuditEvent.Outcome.FAILURE,
+                 username=str(credentials.get("username", ""))[:150])

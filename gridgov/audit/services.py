@@ -1,0 +1,51 @@
+"""Writing the audit log. Callers are inside the transaction of the change they record,
+so an audit failure fails the change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from gridgov.core.middleware import current_request_context
+
+from .models import AuditEvent
+
+if TYPE_CHECKING:
+    from gridgov.access.models import User
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: User | None,
+    now: dt.datetime,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    unit_path: str = "",
+    role: str = "",
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    detail: dict[str, Any] | None = None,
+    username: str = "",
+) -> AuditEvent:
+    ctx = current_request_context()
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    actor_pk = actor.pk if actor is not None and actor.is_authenticated else None
+    return AuditEvent.objects.create(
+        at=now,
+        action=action,
+        actor_id=actor_pk,
+        actor_username=username or (actor.get_username() if actor is not None and actor_pk else ""),
+        role=role,
+        unit_path=unit_path,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        ip=ctx.ip if ctx else None,
+        request_id=ctx.request_id if ctx else "",
+        detail=detail or {},
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "gridgov.interfaces.api"
+    label = "interfaces_api"

@@ -1,0 +1,47 @@
+"""What every view declares: public, or scoped to a signed-in actor.
+
+An architecture test walks every URL pattern and fails on a view that declares
+neither. Domain errors become Chinese messages; NotFound is a plain 404, identical
+for a missing object and one outside the actor's scope.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+
+from gridgov.access.scope import Scope, scope_for
+from gridgov.core.errors import NotFound
+
+V = TypeVar("V", bound=Callable[..., HttpResponse])
+
+ACCESS_ATTR = "gridgov_access"
+
+
+def public_view(view: V) -> V:
+    """Open to anyone, including residents who are not signed in. Shows no personal data."""
+    setattr(view, ACCESS_ATTR, "public")
+    return view
+
+
+def scoped_view(view: V) -> V:
+    """Signed-in staff only; the view reads through the actor's scope."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+
+    guarded = login_required(wrapper)
+    setattr(guarded, ACCESS_ATTR, "scoped")
+    return guarded  # type: ignore[return-value]
+
+
+def actor_scope(request: HttpRequest) -> Scope:
+    return scope_for(request.user)

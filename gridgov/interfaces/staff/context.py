@@ -1,0 +1,42 @@
+"""Navigation shown to a signed-in user: only what their roles allow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from gridgov.access.roles import P
+from gridgov.access.scope import scope_for
+
+# (label, url name, permission needed anywhere in scope or None for everyone signed in)
+NAV_ITEMS: list[tuple[str, str, str | None]] = [
+    ("首页", "staff:home", None),
+    ("网格体系", "staff:unit_tree", P.UNIT_VIEW),
+    ("户情台账", "staff:household_list", P.HOUSEHOLD_VIEW),
+    ("事件办理", "staff:case_queue", P.CASE_VIEW),
+    ("部门待办", "staff:case_queue", P.CASE_DEPARTMENT),
+    ("审计日志", "staff:audit_log", P.AUDIT_VIEW),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    scope = scope_for(user)
+    items = []
+    seen: set[str] = set()
+    for label, name, perm in NAV_ITEMS:
+        if perm is not None and not scope.can(perm):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue  # the module behind this item has not landed yet
+        if url in seen:
+            continue
+        seen.add(url)
+        items.append({"label": label, "url": url, "active": request.path.startswith(url) and url != "/"})
+    return {"nav_items": items, "actor_scope": scope}

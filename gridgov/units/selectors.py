@@ -1,0 +1,63 @@
+"""Reads of the hierarchy, always through the actor's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q
+
+from gridgov.access.models import Grant
+from gridgov.access.scope import Scope, get_in_scope
+
+from .models import LevelName, Unit
+
+
+def unit_get(*, scope: Scope, unit_id: int) -> Unit:
+    return get_in_scope(Unit.objects.select_related("kind", "parent"), scope, pk=unit_id)  # type: ignore[no-any-return]
+
+
+def unit_roots(*, scope: Scope) -> list[Unit]:
+    """The units at the top of the actor's scope."""
+    ids = [int(p.strip("/").split("/")[-1]) for p in scope.unit_paths]
+    return list(
+        Unit.objects.within(scope).filter(pk__in=ids).select_related("kind")
+        .annotate(child_count=Count("children", filter=Q(children__is_active=True)))
+    )
+
+
+def unit_children(*, scope: Scope, unit: Unit) -> list[Unit]:
+    return list(
+        Unit.objects.within(scope).filter(parent=unit, is_active=True).select_related("kind")
+        .annotate(child_count=Count("children", filter=Q(children__is_active=True)))
+        .order_by("sort_order", "serial", "id")
+    )
+
+
+def unit_search(*, scope: Scope, query: str, limit: int = 50) -> list[Unit]:
+    return list(
+        Unit.objects.within(scope).filter(Q(name__contains=query) | Q(serial=query), is_active=True)
+        .select_related("kind", "parent").order_by("depth", "path")[:limit]
+    )
+
+
+def unit_breadcrumb(*, scope: Scope, unit: Unit) -> list[Unit]:
+    """Ancestors the actor can see, root first."""
+    return list(Unit.objects.within(scope).filter(pk__in=unit.ancestor_ids()).order_by("depth"))
+
+
+def unit_staff(*, scope: Scope, unit: Unit) -> list[Grant]:
+    return list(
+        Grant.objects.within(scope).filter(unit=unit, revoked_at__isnull=True)
+        .select_related("user", "role", "department").order_by("role_id", "id")
+    )
+
+
+def level_name(unit: Unit) -> str:
+    """The deployment's name for this unit's grid level (一级网格…), or the kind's name."""
+    if unit.grid_level is None:
+        return unit.kind.name
+    names: dict[Any, str] = dict(
+        LevelName.objects.filter(root_id__in=unit.path_ids(), level=unit.grid_level)
+        .order_by("-root__depth").values_list("root_id", "name")[:1]
+    )
+    return next(iter(names.values()), unit.kind.name)
