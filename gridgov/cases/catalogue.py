@@ -3,6 +3,8 @@ edits it afterwards). (code, name, parent, lowest level, department kind, on sit
 
 from __future__ import annotations
 
+from typing import Any
+
 CATEGORY_TREE: tuple[tuple[str, str, str | None, str, str, bool, bool], ...] = (
     ("livelihood", "民生服务", None, "grid", "civil_affairs", False, False),
     ("livelihood_water", "供水供电", "livelihood", "township", "utilities", False, False),
@@ -23,3 +25,18 @@ CATEGORY_TREE: tuple[tuple[str, str, str | None, str, str, bool, bool], ...] = (
     ("major_project", "重大项目", None, "township", "development", True, False),
     ("other", "其他", None, "grid", "", False, False),
 )
+
+
+def seed_categories(category_model: Any, deadlines: dict[str, dict[str, int]]) -> None:
+    """Create or refresh the built-in categories (used by the data migration and the world generator)."""
+    by_code: dict[str, Any] = {}
+    for order, (code, name, parent, level, dept_kind, on_site, escalate) in enumerate(CATEGORY_TREE):
+        obj, _ = category_model.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name, "parent": by_code.get(parent or ""), "lowest_level": level,
+                "department_kind": dept_kind, "on_site": on_site, "escalate_when_overdue": escalate,
+                "deadlines": deadlines, "sort_order": order,
+            },
+        )
+        by_code[code] = obj

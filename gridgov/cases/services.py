@@ -244,7 +244,7 @@ def case_report(
     try:
         with transaction.atomic():
             number = next_number(county=county, year=local(now).year, kind=FormKind.REPORT)
-            case = Case.objects.create(
+            case = Case.unscoped.create(
                 number=number, title=title, description=description, category=category, urgency=urgency,
                 channel=channel, county=county, unit=unit, lat=lat, lng=lng, address=address,
                 reported_by=actor if actor is not None else None,
@@ -263,7 +263,7 @@ def case_report(
             raise
         return _replay(existing, digest)
 
-    CaseEvent.objects.create(
+    CaseEvent.unscoped.create(
         case=case, seq=1, action="report", at=now, actor=actor if actor is not None else None, actor_role=role,
         from_status="", to_status=Status.REPORTED, to_unit=unit, resolve_due_after=case.resolve_due,
         detail={"form_number": number, "channel": channel},
@@ -414,7 +414,7 @@ def _form(step: _Step, kind: str) -> None:
 
 
 def _last_event_department(case: Case, action: str) -> int | None:
-    ev = (CaseEvent.objects.filter(case=case, action=action, from_department__isnull=False)
+    ev = (CaseEvent.unscoped.filter(case=case, action=action, from_department__isnull=False)
           .order_by("-seq").first())
     return ev.from_department_id if ev else None
 
@@ -449,8 +449,8 @@ def _merge(step: _Step, *, target_case_id: Any = None, note: str = "") -> None:
     case.closed_at = step.now
     step.detail["merged_into"] = target.number
     # The reporter moves to the original: its timeline records them, and they are told by SMS.
-    seq = (CaseEvent.objects.filter(case=target).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
-    CaseEvent.objects.create(
+    seq = (CaseEvent.unscoped.filter(case=target).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
+    CaseEvent.unscoped.create(
         case=target, seq=seq, action="merged_in", at=step.now, actor=step.actor, from_status=target.status,
         to_status=target.status, to_unit=target.holder_unit, to_department=None,
         note=f"合并事件 {case.number}", resolve_due_before=target.resolve_due, resolve_due_after=target.resolve_due,
@@ -535,7 +535,7 @@ def _return(step: _Step, *, reason_code: str = "", note: str = "", attachment_id
     step.note = _text(note, field_name="note", label="退回说明和依据", required=True, max_len=1000)
     if attachment_ids:
         ids = [int(i) for i in attachment_ids if str(i).isdigit()]
-        found = set(CaseAttachment.objects.filter(case=case, pk__in=ids).values_list("pk", flat=True))
+        found = set(CaseAttachment.unscoped.filter(case=case, pk__in=ids).values_list("pk", flat=True))
         if found != set(ids):
             raise ValidationFailed("退回依据的附件不存在。", field="attachment_ids")
         step.detail["attachments"] = sorted(found)
@@ -753,8 +753,8 @@ def case_act(
     if case.holder_unit_id is None and case.holder_department_id is None:  # pragma: no cover - guarded by handlers
         raise ValidationFailed("事件必须有承办方。")
     case.save()
-    seq = (CaseEvent.objects.filter(case=case).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
-    CaseEvent.objects.create(
+    seq = (CaseEvent.unscoped.filter(case=case).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
+    CaseEvent.unscoped.create(
         case=case, seq=seq, action=action, at=now, actor=actor, actor_role=role,
         from_status=before["status"], to_status=case.status,
         from_unit_id=before["unit"], to_unit_id=case.holder_unit_id,
