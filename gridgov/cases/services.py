@@ -162,8 +162,8 @@ def _locate(*, scope: Scope | None, unit_id: int | None, lat: float | None, lng:
     if lat is not None and lng is not None:
         validate_point(lat, lng)
         found = locate.unit_id_at(lat, lng)
-        if found is None and unit_id is None:
-            raise ValidationFailed("该位置不在本县网格范围内，请核对位置或选择网格。", field="location")
+        if found is None:
+            raise ValidationFailed("该位置不在本县网格范围内，请核对位置。", field="location")
         if unit_id is None:
             unit = Unit.unscoped.select_related("kind").get(pk=found)
     if unit_id is not None:
@@ -291,8 +291,9 @@ def duplicates_near(*, case: Case, radius_m: float = DUPLICATE_RADIUS_M, limit: 
     dlat = radius_m / 111_000
     dlng = radius_m / (111_000 * max(math.cos(math.radians(case.lat)), 0.01))
     rows = (
-        Case.unscoped.filter(category=case.category, county=case.county, status__in=[s for s in Status if s in _OPEN],
-                             lat__range=(case.lat - dlat, case.lat + dlat), lng__range=(case.lng - dlng, case.lng + dlng))
+        Case.unscoped.filter(category=case.category, county=case.county, status__in=[s.value for s in _OPEN],
+                             lat__range=(case.lat - dlat, case.lat + dlat),
+                             lng__range=(case.lng - dlng, case.lng + dlng))
         .exclude(pk=case.pk).order_by("-created_at")[:50]
     )
     near = [c for c in rows if c.lat is not None and c.lng is not None
@@ -483,7 +484,8 @@ def _escalate(step: _Step, *, to_unit_id: Any = None, note: str = "") -> None:
     case = step.case
     holder = case.holder_unit
     assert holder is not None
-    parent = Unit.unscoped.select_related("kind").filter(pk=holder.parent_id).first() if holder.parent_id else None
+    parent = (Unit.unscoped.select_related("kind").filter(pk=holder.parent_id).first()
+              if holder.parent_id is not None else None)
     if parent is None:
         raise ValidationFailed("已是最高层级，无法继续上报，请交办职能部门。", field="action")
     target = parent
@@ -744,8 +746,8 @@ def case_act(
     step = _Step(case=case, action=spec, actor=actor, scope=scope, now=now)
     role = _authorize(step, reporter_token)
 
-    before = {"status": case.status, "unit": case.holder_unit_id, "department": case.holder_department_id,
-              "due": case.resolve_due}
+    before_status, before_unit, before_department, before_due = (
+        case.status, case.holder_unit_id, case.holder_department_id, case.resolve_due)
     HANDLERS[action](step, **params)
     case.status = target_of(spec, case.status)
     case.version += 1
@@ -756,18 +758,18 @@ def case_act(
     seq = (CaseEvent.unscoped.filter(case=case).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
     CaseEvent.unscoped.create(
         case=case, seq=seq, action=action, at=now, actor=actor, actor_role=role,
-        from_status=before["status"], to_status=case.status,
-        from_unit_id=before["unit"], to_unit_id=case.holder_unit_id,
-        from_department_id=before["department"], to_department_id=case.holder_department_id,
+        from_status=before_status, to_status=case.status,
+        from_unit_id=before_unit, to_unit_id=case.holder_unit_id,
+        from_department_id=before_department, to_department_id=case.holder_department_id,
         note=step.note, reason_code=step.reason_code,
-        resolve_due_before=before["due"], resolve_due_after=case.resolve_due, detail=step.detail,
+        resolve_due_before=before_due, resolve_due_after=case.resolve_due, detail=step.detail,
     )
     audit_record(action=f"case.{action}", actor=actor, now=now, obj=case, unit_path=case.owner_path, role=role,
-                 detail={"from": before["status"], "to": case.status, "number": case.number})
+                 detail={"from": before_status, "to": case.status, "number": case.number})
     if STATUSES[case.status].type in ("open", "in_progress") or action in ("review",):
         recipients = [u for u in holder_user_ids(case) if actor is None or u != actor.pk]
         notify_users(user_ids=recipients, topic=f"case.{action}", title=f"{spec.label}：{case.title}",
-                     body=f"{case.number} · {case.get_status_display()}" + (f" · {step.note[:80]}" if step.note else ""),
+                     body=f"{case.number} · {case.get_status_display()}" + (f" · {step.note[:80]}" * bool(step.note)),
                      link=_case_link(case), dedupe_key=f"case:{case.pk}:ev:{seq}:inbox", now=now)
     return case
 

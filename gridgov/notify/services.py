@@ -52,7 +52,7 @@ def deliver_after_commit(outbox_id: int) -> None:
         return
     try:
         deliver_pending(now=clock_now(), ids=[outbox_id])
-    except Exception:  # noqa: BLE001 - the periodic job retries; a request must not fail after its commit
+    except Exception:
         return
 
 

@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.db.models.manager
-import gridgov.cases.models
 from django.conf import settings
 from django.db import migrations, models
+
+import gridgov.cases.models
 
 
 class Migration(migrations.Migration):
