@@ -7,9 +7,11 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from gridgov.access.models import Department
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
 from gridgov.core.errors import NotFound
+from gridgov.units.models import Unit
 
 from . import deadlines
 from .models import Case, CaseAttachment, CaseEvent, Category
@@ -111,3 +113,25 @@ def categories(*, active_only: bool = True) -> list[Category]:
     if active_only:
         qs = qs.filter(is_active=True)
     return list(qs.order_by("sort_order", "id"))
+
+
+def dispatch_departments(*, case: Case) -> list[Department]:
+    """Departments an office may dispatch this case to: those of its own unit, above it, or below it."""
+    unit = case.holder_unit or case.owner_unit
+    ancestors = unit.path_ids()
+    rows = Department.unscoped.filter(is_active=True).select_related("unit").filter(
+        Q(unit_id__in=ancestors) | Q(unit__path__startswith=unit.path))
+    return sorted(rows, key=lambda d: (d.kind != case.category.department_kind, d.unit.depth, d.name))
+
+
+def escalation_targets(*, case: Case) -> list[Unit]:
+    """Ancestors of the holding unit, nearest first (skipping beyond the parent is for emergencies)."""
+    if case.holder_unit is None:
+        return []
+    return list(Unit.unscoped.filter(pk__in=case.holder_unit.ancestor_ids()).order_by("-depth"))
+
+
+def report_units(*, scope: Scope, limit: int = 300) -> list[Unit]:
+    """Grids (and other units) the actor may report a case in."""
+    q = scope.path_q("path", P.CASE_REPORT)
+    return list(Unit.unscoped.filter(q, is_active=True).select_related("kind").order_by("path")[:limit])

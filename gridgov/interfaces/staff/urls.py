@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import cases, views
 
 app_name = "staff"
 
@@ -11,4 +11,9 @@ urlpatterns = [
     path("units/", views.unit_tree, name="unit_tree"),
     path("units/<int:unit_id>/", views.unit_detail, name="unit_detail"),
     path("units/<int:unit_id>/children/", views.unit_children, name="unit_children"),
+    path("cases/", cases.case_queue, name="case_queue"),
+    path("cases/new/", cases.case_new, name="case_new"),
+    path("cases/<int:case_id>/", cases.case_detail, name="case_detail"),
+    path("cases/<int:case_id>/act/<str:action>/", cases.case_act, name="case_act"),
+    path("cases/files/<int:attachment_id>/", cases.case_attachment, name="case_attachment"),
 ]
