@@ -54,6 +54,9 @@ class Kit:
             return c
         if state == "cancelled":
             return self.act(c, "cancel", w.zhang_wei, reason="重复登记")
+        # Up the actual hierarchy to the township office, which dispatches to its police station.
+        c = self.act(c, "escalate", w.zhao_lei)
+        c = self.act(c, "escalate", w.li_qiang)
         c = self.act(c, "dispatch", w.zhang_wei, department_id=w.department.pk)
         if state == "dispatched":
             return c

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import cases, views
+from . import case_forms, cases, views
 
 app_name = "staff"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("cases/<int:case_id>/", cases.case_detail, name="case_detail"),
     path("cases/<int:case_id>/act/<str:action>/", cases.case_act, name="case_act"),
     path("cases/files/<int:attachment_id>/", cases.case_attachment, name="case_attachment"),
+    path("cases/<int:case_id>/forms/<str:kind>.pdf", case_forms.case_form, name="case_form"),
 ]
