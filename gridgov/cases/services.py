@@ -409,6 +409,22 @@ def _on_site(step: _Step, checkin_lat: Any, checkin_lng: Any) -> None:
     step.detail["checkin"] = [round(lat, 6), round(lng, 6)]
 
 
+def _attach(step: _Step, attachment_ids: Any) -> None:
+    """Link already uploaded files of this case to the history row (evidence, photos of the result)."""
+    if not attachment_ids:
+        return
+    if not isinstance(attachment_ids, list | tuple):
+        attachment_ids = str(attachment_ids).split(",")
+    try:
+        ids = sorted({int(i) for i in attachment_ids})
+    except (TypeError, ValueError):
+        raise ValidationFailed("附件编号不正确。", field="attachment_ids")
+    found = set(CaseAttachment.unscoped.filter(case=step.case, pk__in=ids).values_list("pk", flat=True))
+    if found != set(ids):
+        raise ValidationFailed("附件不存在。", field="attachment_ids")
+    step.detail["attachments"] = ids
+
+
 def _form(step: _Step, kind: str) -> None:
     case = step.case
     step.detail["form_number"] = next_number(county=case.county, year=local(step.now).year, kind=kind)
@@ -464,7 +480,8 @@ def _merge(step: _Step, *, target_case_id: Any = None, note: str = "") -> None:
                             "text": f"您反映的问题已并入事件 {target.number} 一并办理，可凭原查询码查看进度。"})
 
 
-def _self_handle(step: _Step, *, result: str = "", checkin_lat: Any = None, checkin_lng: Any = None) -> None:
+def _self_handle(step: _Step, *, result: str = "", checkin_lat: Any = None, checkin_lng: Any = None,
+                 attachment_ids: Any = None) -> None:
     case = step.case
     assert case.holder_unit is not None
     lowest = LEVEL_RANK[case.category.lowest_level]  # type: ignore[index]
@@ -473,6 +490,7 @@ def _self_handle(step: _Step, *, result: str = "", checkin_lat: Any = None, chec
                                "及以上办结，请上报。", field="action")
     result = _text(result, field_name="result", label="办理结果", required=True, max_len=2000)
     _on_site(step, checkin_lat, checkin_lng)
+    _attach(step, attachment_ids)
     case.result = result
     step.note = result
     case.resolved_at = step.now
@@ -535,12 +553,7 @@ def _return(step: _Step, *, reason_code: str = "", note: str = "", attachment_id
         raise ValidationFailed("请选择退回理由（属地不符、权属不清、职能交叉或其他）。", field="reason_code")
     step.reason_code = reason_code
     step.note = _text(note, field_name="note", label="退回说明和依据", required=True, max_len=1000)
-    if attachment_ids:
-        ids = [int(i) for i in attachment_ids if str(i).isdigit()]
-        found = set(CaseAttachment.unscoped.filter(case=case, pk__in=ids).values_list("pk", flat=True))
-        if found != set(ids):
-            raise ValidationFailed("退回依据的附件不存在。", field="attachment_ids")
-        step.detail["attachments"] = sorted(found)
+    _attach(step, attachment_ids)
     case.holder_unit = case.owner_unit
     case.holder_department = None
 
@@ -623,10 +636,12 @@ def _supervise(step: _Step, *, note: str = "") -> None:
     step.case.supervised = True
 
 
-def _feedback(step: _Step, *, result: str = "", checkin_lat: Any = None, checkin_lng: Any = None) -> None:
+def _feedback(step: _Step, *, result: str = "", checkin_lat: Any = None, checkin_lng: Any = None,
+              attachment_ids: Any = None) -> None:
     case = step.case
     result = _text(result, field_name="result", label="办理结果", required=True, max_len=2000)
     _on_site(step, checkin_lat, checkin_lng)
+    _attach(step, attachment_ids)
     case.result = result
     step.note = result
     case.holder_unit = case.owner_unit

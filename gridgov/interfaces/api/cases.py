@@ -7,11 +7,12 @@ from enum import Enum
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Header, Router, Schema
+from ninja import File, Header, Router, Schema
+from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from gridgov.access.scope import Scope, scope_for
-from gridgov.cases import selectors, services
+from gridgov.cases import attachments, selectors, services
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Case, CaseEvent
 from gridgov.cases.states import ACTIONS, STATUSES
@@ -223,3 +224,19 @@ def act_on_case(request: HttpRequest, case_id: int, action: ActionCode, payload:
     case = services.case_act(actor=request.user, now=now(), case_id=case_id, action=action.value,
                              expected_version=expected, **data)
     return case_out(selectors.case_get(scope=scope, case_id=case.pk), scope)
+
+
+class AttachmentOut(Schema):
+    id: int
+    content_type: str
+    size: int
+
+
+@router.post("/{case_id}/attachments", response={201: AttachmentOut},
+             summary="Upload a photo or PDF (type checked by content, at most 10 MB); link it in an action")
+def upload_attachment(request: HttpRequest, case_id: int, file: UploadedFile = File(...)) -> Status[AttachmentOut]:
+    scope = scope_for(request.user)
+    selectors.case_get(scope=scope, case_id=case_id)
+    att = attachments.attachment_add(actor=request.user, now=now(), case_id=case_id, stream=file,
+                                     name=file.name or "")
+    return Status(201, AttachmentOut(id=att.pk, content_type=att.content_type, size=att.size))

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
-from gridgov.cases import selectors, services
+from gridgov.cases import attachments, selectors, services
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Channel, Urgency
 from gridgov.cases.services import ReturnReason
@@ -36,7 +36,7 @@ FIELDS: dict[str, tuple[str, str, bool]] = {
     "rating": ("评价", "rating", True),
     "checkin_lat": ("", "hidden", False),
     "checkin_lng": ("", "hidden", False),
-    "attachment_ids": ("", "skip", False),
+    "attachment_ids": ("附件编号（多个用逗号分隔，可不填）", "text", False),
 }
 
 
@@ -161,7 +161,7 @@ def case_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
     params: dict[str, Any] = {}
     for name in services.action_params(action):
         raw = request.POST.get(name, "").strip()
-        if raw and name != "attachment_ids":
+        if raw:
             params[name] = raw
     try:
         services.case_act(actor=request.user, now=now(), case_id=case.pk, action=action,
@@ -185,3 +185,24 @@ def case_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response  # type: ignore[return-value]
+
+
+@scoped_view
+@require_POST
+def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
+    scope = actor_scope(request)
+    case = selectors.case_get(scope=scope, case_id=case_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "请选择要上传的照片或文件。")
+    else:
+        try:
+            att = attachments.attachment_add(actor=request.user, now=now(), case_id=case.pk, stream=upload,
+                                             name=upload.name or "")
+        except DomainError as exc:
+            if exc.http_status == 404:
+                raise
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"已上传附件（编号 {att.pk}），办理时可一并提交。")
+    return redirect("staff:case_detail", case.pk)
