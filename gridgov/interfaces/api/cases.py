@@ -234,7 +234,7 @@ class AttachmentOut(Schema):
 
 @router.post("/{case_id}/attachments", response={201: AttachmentOut},
              summary="Upload a photo or PDF (type checked by content, at most 10 MB); link it in an action")
-def upload_attachment(request: HttpRequest, case_id: int, file: UploadedFile = File(...)) -> Status[AttachmentOut]:
+def upload_attachment(request: HttpRequest, case_id: int, file: File[UploadedFile]) -> Status[AttachmentOut]:
     scope = scope_for(request.user)
     selectors.case_get(scope=scope, case_id=case_id)
     att = attachments.attachment_add(actor=request.user, now=now(), case_id=case_id, stream=file,
