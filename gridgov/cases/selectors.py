@@ -15,7 +15,7 @@ from gridgov.units.models import Unit
 
 from . import deadlines
 from .models import Case, CaseAttachment, CaseEvent, Category
-from .states import ACTIVE, CLOCKED, Status
+from .states import ACTIVE, CLOCKED, STATUSES, Status, StatusType
 
 QUEUES: dict[str, str] = {
     "todo": "待办",
@@ -135,3 +135,34 @@ def report_units(*, scope: Scope, limit: int = 300) -> list[Unit]:
     """Grids (and other units) the actor may report a case in."""
     q = scope.path_q("path", P.CASE_REPORT)
     return list(Unit.unscoped.filter(q, is_active=True).select_related("kind").order_by("path")[:limit])
+
+
+# --- public reads (Open311, residents' tracking): no actor, no personal data leaves these ---------
+
+PUBLIC_CLOSED = frozenset(s for s, d in STATUSES.items() if d.type in (StatusType.DONE, StatusType.REJECTED))
+
+
+def public_case_search(*, numbers: list[str], codes: list[str], closed: bool | None, start: dt.datetime | None,
+                       end: dt.datetime | None, limit: int) -> list[Case]:
+    qs = Case.unscoped.select_related("category", "holder_unit", "holder_department").order_by("-created_at")
+    if numbers:
+        qs = qs.filter(number__in=numbers[:limit])
+    if codes:
+        qs = qs.filter(category__code__in=codes)
+    if closed is True:
+        qs = qs.filter(status__in=PUBLIC_CLOSED)
+    elif closed is False:
+        qs = qs.exclude(status__in=PUBLIC_CLOSED)
+    if start is not None:
+        qs = qs.filter(created_at__gte=start)
+    if end is not None:
+        qs = qs.filter(created_at__lte=end)
+    return list(qs[:limit])
+
+
+def public_case_get(*, number: str) -> Case:
+    case = (Case.unscoped.select_related("category", "holder_unit", "holder_department")
+            .filter(number=number).first())
+    if case is None:
+        raise NotFound()
+    return case
