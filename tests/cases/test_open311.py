@@ -15,7 +15,8 @@ def keys(settings):
 
 
 SUBMIT = {"api_key": "hotline-secret", "service_code": "sanitation", "lat": "39.05", "long": "113.05",
-          "description": "小区门口垃圾满溢\n已经三天没人清运", "first_name": "明", "last_name": "李", "phone": "13300000001"}
+          "description": "小区门口垃圾满溢\n已经三天没人清运", "first_name": "明", "last_name": "李",
+          "phone": "13300000001"}
 
 
 def test_services_and_definition(kit, client):
