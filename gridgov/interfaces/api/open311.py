@@ -93,7 +93,7 @@ def _client(api_key: str) -> str | None:
 
 
 def _float(value: str | None) -> float | None:
-    if value in (None, ""):
+    if not value:
         return None
     try:
         return float(value)
