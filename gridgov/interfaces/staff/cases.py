@@ -40,6 +40,9 @@ FIELDS: dict[str, tuple[str, str, bool]] = {
 }
 
 
+PRIMARY = frozenset({"accept", "acknowledge", "feedback", "review", "confirm", "dispatch", "adjudicate"})
+
+
 def _decorate(case: Any, moment: Any) -> Any:
     sd = STATUSES[case.status]
     case.countdown = countdown(case.resolve_due, moment) if sd.type.value in ("open", "in_progress") else ""
@@ -133,6 +136,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     events = selectors.case_timeline(scope=scope, case=case)
     for e in events:
         e.label = labels.get(e.action, e.action)  # type: ignore[attr-defined]
+    # The usual next step first; reject, cancel and return last.
+    forms.sort(key=lambda f: (f["danger"], f["code"] not in PRIMARY))
     context = {
         "case": _decorate(case, moment),
         "status": STATUSES[case.status],
