@@ -29,7 +29,8 @@ def render_markdown() -> str:
             lines.append(f"    {source.value} --> {target}: {action.code} {action.label}")
     for status in sorted(TERMINAL, key=lambda s: list(Status).index(s)):
         lines.append(f"    {status.value} --> [*]")
-    lines += ["```", "", "## Statuses", "", "| status | 名称 | type | public status | held by |", "|---|---|---|---|---|"]
+    lines += ["```", "", "## Statuses", "",
+              "| status | 名称 | type | public status | held by |", "|---|---|---|---|---|"]
     for sd in STATUSES.values():
         lines.append(f"| `{sd.status.value}` | {sd.status.label} | {sd.type.value} | {sd.public.value} "
                      f"({sd.public.label}) | {'department' if sd.held_by_department else 'unit'} |")
