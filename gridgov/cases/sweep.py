@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F, Q
 
+from gridgov.core.workdays import add_working_days
 from gridgov.notify.services import notify_users
 
 from . import deadlines
@@ -28,6 +29,11 @@ class SweepReport:
     respond_urged: int = 0
     overdue: int = 0
     escalated: int = 0
+    closed: int = 0
+
+
+# A resolved case the reporter neither accepts nor reopens is archived after this many working days.
+AUTO_CLOSE_WORKING_DAYS = 7
 
 
 _MAX_WARN = max(deadlines.WARN_BEFORE, deadlines.WARN_BEFORE_EMERGENCY)
@@ -99,4 +105,18 @@ def case_sweep(*, now: dt.datetime, limit: int = 2000) -> SweepReport:
                     and case.holder_unit is not None and case.holder_unit.parent_id is not None):
                 case_act(actor=None, now=now, case_id=pk, action="escalate", note="超期未办，系统自动上报")
                 report.escalated += 1
+
+    calendar = deadlines.work_calendar()
+    resolved = list(Case.unscoped.filter(status=Status.RESOLVED, resolved_at__lt=now).values_list(
+        "pk", "resolved_at")[:limit])
+    for pk, resolved_at in resolved:
+        if resolved_at is None or add_working_days(calendar, resolved_at, AUTO_CLOSE_WORKING_DAYS) > now:
+            continue
+        with transaction.atomic():
+            case = _locked(pk)
+            if case is None or case.status != Status.RESOLVED:
+                continue
+            case_act(actor=None, now=now, case_id=pk, action="close",
+                     note=f"反映人 {AUTO_CLOSE_WORKING_DAYS} 个工作日未评价，系统自动归档")
+            report.closed += 1
     return report

@@ -80,3 +80,23 @@ def test_returned_queue_lists_cases_awaiting_adjudication(kit, login):
 
 def test_login_required(client):
     assert client.get(reverse("staff:case_queue")).status_code == 302
+
+
+def test_inbox_shows_new_assignment_to_the_department_and_marks_read(kit, login):
+    from gridgov.notify.services import deliver_pending
+
+    kit.to_state("dispatched")
+    deliver_pending(now=kit.now)
+    client = login(kit.world.liu_yang)
+    page = client.get(reverse("staff:inbox")).content.decode()
+    assert "交办：村口垃圾堆放" in page and "未读" in page
+    client.post(reverse("staff:inbox"), {"id": [m for m in _unread_ids(kit.world.liu_yang)]})
+    assert "未读" not in client.get(reverse("staff:inbox")).content.decode()
+    # Someone else's inbox stays their own.
+    assert "交办：村口垃圾堆放" not in login(kit.world.sun_li).get(reverse("staff:inbox")).content.decode()
+
+
+def _unread_ids(user):  # type: ignore[no-untyped-def]
+    from gridgov.notify.models import InboxMessage
+
+    return list(InboxMessage.objects.filter(user=user, read_at__isnull=True).values_list("pk", flat=True))

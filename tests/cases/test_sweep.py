@@ -79,3 +79,22 @@ def test_closed_cases_are_left_alone(kit):
     far = c.created_at + dt.timedelta(days=90)
     report = case_sweep(now=far)
     assert (report.warned, report.overdue, report.respond_urged) == (0, 0, 0)
+
+
+def test_resolved_cases_without_a_rating_are_archived_after_seven_working_days(kit):
+    c = kit.to_state("resolved")
+    assert case_sweep(now=c.resolved_at + dt.timedelta(days=3)).closed == 0
+    later = c.resolved_at + dt.timedelta(days=12)
+    assert case_sweep(now=later).closed == 1
+    assert case_sweep(now=later).closed == 0
+    c = fresh(c)
+    assert c.status == "closed" and c.rating is None and c.result
+    assert CaseEvent.unscoped.get(case=c, action="close").actor is None
+
+
+def test_the_command_runs_and_reports(kit):
+    from django.core.management import call_command
+
+    out = __import__("io").StringIO()
+    call_command("case_sweep", stdout=out)
+    assert "overdue=" in out.getvalue()

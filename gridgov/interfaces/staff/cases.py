@@ -21,6 +21,7 @@ from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.notify.services import inbox_for, inbox_mark_read
 
 # Which form fields each action's parameters need: (name, label, kind, required).
 FIELDS: dict[str, tuple[str, str, bool]] = {
@@ -67,6 +68,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         "queues": selectors.QUEUES, "queue": queue, "cases": [_decorate(c, moment) for c in rows],
         "categories": [c for c in selectors.categories() if c.parent_id is None], "category": category,
         "query": query, "can_report": scope.can(P.CASE_REPORT),
+        "unread": len(inbox_for(user=request.user, unread_only=True, limit=99)),
     }
     return render(request, "staff/cases/queue.html", context)
 
@@ -211,3 +213,15 @@ def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
         else:
             messages.success(request, f"已上传附件（编号 {att.pk}），办理时可一并提交。")
     return redirect("staff:case_detail", case.pk)
+
+
+@scoped_view
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The staff user's in-app messages: new assignments, urges, deadline warnings, returns, reopenings."""
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()]
+        inbox_mark_read(user=request.user, now=now(), message_ids=ids)
+        return redirect("staff:inbox")
+    rows = inbox_for(user=request.user, limit=100)
+    return render(request, "staff/cases/inbox.html", {"rows": rows,
+                                                      "unread": [m.pk for m in rows if m.read_at is None]})

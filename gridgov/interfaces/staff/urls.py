@@ -17,5 +17,6 @@ urlpatterns = [
     path("cases/<int:case_id>/act/<str:action>/", cases.case_act, name="case_act"),
     path("cases/files/<int:attachment_id>/", cases.case_attachment, name="case_attachment"),
     path("cases/<int:case_id>/upload/", cases.case_upload, name="case_upload"),
+    path("inbox/", cases.inbox, name="inbox"),
     path("cases/<int:case_id>/forms/<str:kind>.pdf", case_forms.case_form, name="case_form"),
 ]

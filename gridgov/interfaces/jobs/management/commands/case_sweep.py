@@ -17,5 +17,5 @@ class Command(BaseCommand):
         report = case_sweep(now=now())
         self.stdout.write(
             f"warned={report.warned} respond_urged={report.respond_urged} "
-            f"overdue={report.overdue} escalated={report.escalated}"
+            f"overdue={report.overdue} escalated={report.escalated} closed={report.closed}"
         )
