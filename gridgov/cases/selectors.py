@@ -166,3 +166,13 @@ def public_case_get(*, number: str) -> Case:
     if case is None:
         raise NotFound()
     return case
+
+
+def case_map_points(*, scope: Scope, now: dt.datetime, limit: int = 1000) -> list[dict[str, Any]]:
+    """Open cases with a location, for the map (no personal data)."""
+    rows = (Case.objects.within(scope).filter(status__in=[s.value for s in ACTIVE], lat__isnull=False,
+                                              lng__isnull=False)
+            .values("pk", "number", "title", "status", "lat", "lng", "resolve_due").order_by("-created_at")[:limit])
+    return [{"id": r["pk"], "number": r["number"], "title": r["title"], "status": Status(r["status"]).label,
+             "lat": r["lat"], "lng": r["lng"], "late": bool(r["resolve_due"] and r["resolve_due"] < now)}
+            for r in rows]

@@ -100,3 +100,11 @@ def _unread_ids(user):  # type: ignore[no-untyped-def]
     from gridgov.notify.models import InboxMessage
 
     return list(InboxMessage.objects.filter(user=user, read_at__isnull=True).values_list("pk", flat=True))
+
+
+def test_map_lists_open_cases_with_a_location_in_scope_only(kit, login):
+    c = kit.report(unit_id=None, lat=39.05, lng=113.05, title="地图上的事件")
+    page = login(kit.world.zhang_wei).get(reverse("staff:case_map")).content.decode()
+    assert c.number in page and "leaflet.js" in page
+    other = login(kit.world.sun_li).get(reverse("staff:case_map")).content.decode()
+    assert c.number not in other

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -225,3 +226,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
     rows = inbox_for(user=request.user, limit=100)
     return render(request, "staff/cases/inbox.html", {"rows": rows,
                                                       "unread": [m.pk for m in rows if m.read_at is None]})
+
+
+@scoped_view
+def case_map(request: HttpRequest) -> HttpResponse:
+    scope = actor_scope(request)
+    if not (scope.can(P.CASE_VIEW) or scope.can(P.CASE_DEPARTMENT)):
+        raise PermissionDenied()
+    points = selectors.case_map_points(scope=scope, now=now())
+    for p in points:
+        p["url"] = reverse("staff:case_detail", args=[p["id"]])
+    tiles = getattr(settings, "GRIDGOV_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    return render(request, "staff/cases/map.html", {"points": points, "tiles": tiles})

@@ -13,6 +13,7 @@ urlpatterns = [
     path("units/<int:unit_id>/children/", views.unit_children, name="unit_children"),
     path("cases/", cases.case_queue, name="case_queue"),
     path("cases/new/", cases.case_new, name="case_new"),
+    path("cases/map/", cases.case_map, name="case_map"),
     path("cases/<int:case_id>/", cases.case_detail, name="case_detail"),
     path("cases/<int:case_id>/act/<str:action>/", cases.case_act, name="case_act"),
     path("cases/files/<int:attachment_id>/", cases.case_attachment, name="case_attachment"),
