@@ -224,3 +224,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# Periodic jobs (Celery beat): both are idempotent, so an overlap or a rerun does no harm.
+CELERY_BEAT_SCHEDULE = {
+    "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
+    "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
+}
