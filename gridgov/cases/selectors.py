@@ -32,9 +32,11 @@ def cases_visible(*, scope: Scope) -> QuerySet[Case]:
 
 
 def _held_by_me(scope: Scope) -> Q:
-    q = Q(pk__in=[])
-    for p in scope.paths_for(P.CASE_HANDLE) + scope.paths_for(P.CASE_DISPATCH):
-        q |= Q(holder_unit__path__startswith=p)
+    """Cases waiting on this user: held at a unit where they hold a case role (not the whole subtree:
+    a township office's to-do list is not every grid's), or held by their department."""
+    perms = {P.CASE_HANDLE, P.CASE_ACCEPT, P.CASE_DISPATCH, P.CASE_REVIEW}
+    unit_ids = sorted({g.unit_id for g in scope.grants if g.permissions & perms})
+    q = Q(holder_unit_id__in=unit_ids)
     if scope.department_ids:
         q |= Q(holder_department_id__in=scope.department_ids)
     return q

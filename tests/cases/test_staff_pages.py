@@ -108,3 +108,16 @@ def test_map_lists_open_cases_with_a_location_in_scope_only(kit, login):
     assert c.number in page and "leaflet.js" in page
     other = login(kit.world.sun_li).get(reverse("staff:case_map")).content.decode()
     assert c.number not in other
+
+
+def test_todo_is_what_waits_on_me_not_my_whole_subtree(kit, login):
+    from gridgov.access.scope import scope_for
+    from gridgov.cases.selectors import case_queue
+
+    w = kit.world
+    at_grid = kit.to_state("reported")
+    at_township = kit.to_state("returned")
+    ids = lambda user: {c.pk for c in case_queue(scope=scope_for(user), queue="todo", now=kit.now)}  # noqa: E731
+    assert ids(w.zhao_lei) == {at_grid.pk}
+    assert ids(w.zhang_wei) == {at_township.pk}
+    assert ids(w.liu_yang) == set()
