@@ -125,3 +125,12 @@ def test_department_sees_only_dispatched_cases_and_never_an_anonymous_reporter(k
     assert dept.get(f"/api/cases/{other}").status_code == 404
     # Staff of the township see the reporter.
     assert office.get(f"/api/cases/{cid}").json()["case"]["reporter"]["name"] == "赵阿姨"
+
+
+def test_openapi_schema_lists_intake_and_the_action_codes(kit, login):
+    schema = login(kit.world.zhang_wei).get("/api/openapi.json").json()
+    paths = schema["paths"]
+    assert "/api/cases/" in paths and "/api/cases/{case_id}/actions/{action}" in paths
+    text = json.dumps(schema)
+    for code in ("acknowledge", "adjudicate", "request_extension", "confirm", "cancel"):
+        assert code in text
