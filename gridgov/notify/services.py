@@ -33,7 +33,10 @@ def outbox_put(*, kind: str, topic: str, dedupe_key: str, payload: dict[str, Any
                                         created_at=now, available_at=now)
         except IntegrityError:
             return None
-    transaction.on_commit(lambda: deliver_after_commit(row.pk))
+    if kind == Outbox.Kind.INBOX:
+        # In-app messages are local rows: write them right after commit. External channels (SMS, robots)
+        # may take seconds, so they wait for the periodic job rather than hold up the request.
+        transaction.on_commit(lambda: deliver_after_commit(row.pk))
     return row
 
 
