@@ -287,6 +287,7 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
     # Cases belong to the grids workers are responsible for; micro-grids roll up to their grid.
     grids = [g for g in grids if g.kind.base == "grid"] or grids
     staff = _Staff()
+    grid_ids = {g.pk for g in grids}
     workers_by_grid: dict[int, int] = defaultdict(int)
     for g in Grant.unscoped.filter(unit__path__startswith=root.path, revoked_at__isnull=True).select_related(
             "role", "unit"):
@@ -294,7 +295,7 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
         if g.department_id:
             staff.in_department[g.department_id].append(g.user_id)
         if g.role.field_worker:
-            grid_id = g.unit_id if g.unit_id in {x.pk for x in grids} else (g.unit.parent_id or g.unit_id)
+            grid_id = g.unit_id if g.unit_id in grid_ids else (g.unit.parent_id or g.unit_id)
             workers_by_grid[grid_id] += 1
     if not grids:
         stdout.write("cases: no grids under this root, skipped\n")
