@@ -40,6 +40,12 @@ def phone(browser: Any, live_server: Any, username: str) -> Any:
     return page
 
 
+def open_action(page: Any, code: str) -> None:
+    """Unfold an action's form unless it is already open (the first one is)."""
+    if not page.is_visible(f"form[data-action={code}] button.primary"):
+        page.click(f"details.action:has(form[data-action={code}]) summary")
+
+
 def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -60,8 +66,7 @@ def test_grid_workers_day(world, live_server, browser):
     assert "已登记事件" in page.content()
     shot(page, "worker-2-case-detail")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling on a phone"
-    page.click("details.action:has(summary:text('自办自结')) summary") if not page.is_visible(
-        "form[data-action=self_handle] textarea") else None
+    open_action(page, "self_handle")
     page.fill("form[data-action=self_handle] textarea[name=result]", "已联系保洁员清运完毕。")
     page.click("form[data-action=self_handle] button.primary")
     page.wait_for_load_state()
@@ -95,7 +100,7 @@ def test_department_handlers_day(world, live_server, browser):
     page.wait_for_load_state()
     assert "已签收" in page.content()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling on a phone"
-    page.click("details.action:has(summary:text-is('反馈')) summary")
+    open_action(page, "feedback")
     page.fill("form[data-action=feedback] textarea[name=result]", "已出警劝离，并张贴夜间禁噪告示。")
     shot(page, "dept-2-feedback")
     page.click("form[data-action=feedback] button.primary")
