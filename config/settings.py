@@ -167,6 +167,7 @@ USE_TZ = True
 # --- Static and media -----------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "gridgov" / "interfaces" / "static"]
 _node = BASE_DIR / "node_modules"
 for _pkg_dir in ("htmx.org/dist", "leaflet/dist", "echarts/dist"):
