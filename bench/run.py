@@ -280,8 +280,8 @@ def main() -> None:
                 report.add(f"{label} as {role}, 32 clients", f"p95 {result.p(0.95):.0f} ms, p50 {result.p(0.5):.0f} ms,"
                            f" {result.rate:.0f} req/s", "p95 ≤ 100 ms",
                            f"{result.errors} errors" if result.errors else "")
-        health = load(lambda i: ("GET", "/p/health/", None, {}), total=total, concurrency=32)
-        report.add("health endpoint (one SELECT 1), 32 clients", f"p95 {health.p(0.95):.0f} ms, "
+        health = load(lambda i: ("GET", "/ops/ready", None, {}), total=total, concurrency=32)
+        report.add("readiness endpoint (SELECT 1 + cache), 32 clients", f"p95 {health.p(0.95):.0f} ms, "
                    f"{health.rate:.0f} req/s")
     finally:
         server.terminate()

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from gridgov.interfaces import ops
 from gridgov.interfaces.api.api import api
 
 urlpatterns = [
@@ -8,4 +9,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("p/", include("gridgov.interfaces.public.urls")),
     path("support/", admin.site.urls),
+    path("ops/health", ops.health, name="ops_health"),
+    path("ops/ready", ops.ready, name="ops_ready"),
+    path("ops/metrics", ops.metrics, name="ops_metrics"),
 ]
