@@ -49,7 +49,8 @@ def seal(batch: int = 5000) -> int:
         if not _lock():
             return 0
         last = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").values("seq", "row_hash").first()
-        seq, prev = (last["seq"], last["row_hash"]) if last else (0, GENESIS)
+        seq: int = int(last["seq"] or 0) if last else 0
+        prev: str = last["row_hash"] if last else GENESIS
         rows = list(AuditEvent.objects.filter(seq__isnull=True).order_by("id").values(*_FIELDS)[:batch])
         if not rows:
             return 0
