@@ -221,6 +221,8 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 GRIDGOV_AUDIT_RETENTION_DAYS = int(os.environ.get("GRIDGOV_AUDIT_RETENTION_DAYS", "184"))
 if GRIDGOV_AUDIT_RETENTION_DAYS < 184:
     raise ImproperlyConfigured("GRIDGOV_AUDIT_RETENTION_DAYS must be at least 184 (six months).")
+# Where residents reach this deployment: printed into QR codes on grid boards and cards.
+GRIDGOV_PUBLIC_BASE_URL = os.environ.get("GRIDGOV_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 GRIDGOV_DIVISIONS_DIR = Path(
     os.environ.get("GRIDGOV_DIVISIONS_DIR", BASE_DIR / "gridgov" / "units" / "data" / "divisions")
 )

@@ -61,3 +61,36 @@ def level_name(unit: Unit) -> str:
         .order_by("-root__depth").values_list("root_id", "name")[:1]
     )
     return next(iter(names.values()), unit.kind.name)
+
+
+# The order staff stand on a printed board, and the duties printed beside each role.
+BOARD_ROLE_ORDER = [
+    "chief_grid_head", "village_secretary", "area_head", "grid_head", "grid_worker_full", "grid_worker_part",
+    "info_officer", "resident_cadre", "mediator",
+]
+
+
+def board_staff(*, scope: Scope, units: list[Unit]) -> dict[int, list[Grant]]:
+    """Staff who appear on the public boards of these units, in board order, in one query."""
+    rows = (
+        Grant.objects.within(scope)
+        .filter(unit__in=units, revoked_at__isnull=True, role__code__in=BOARD_ROLE_ORDER)
+        .select_related("user", "role")
+    )
+    by_unit: dict[int, list[Grant]] = {u.pk: [] for u in units}
+    for g in rows:
+        by_unit[g.unit_id].append(g)
+    for grants in by_unit.values():
+        grants.sort(key=lambda g: (BOARD_ROLE_ORDER.index(g.role.code), g.user.full_name))
+    return by_unit
+
+
+def public_board_staff(unit: Unit) -> list[Grant]:
+    """The staff printed on a grid's public board: the same list a resident sees by scanning its QR.
+    Names, roles and work phones only; these are published by design."""
+    rows = list(
+        Grant.unscoped.filter(unit=unit, revoked_at__isnull=True, role__code__in=BOARD_ROLE_ORDER)
+        .select_related("user", "role")
+    )
+    rows.sort(key=lambda g: (BOARD_ROLE_ORDER.index(g.role.code), g.user.full_name))
+    return rows

@@ -34,6 +34,8 @@ def walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, list[str]
         if isinstance(p, URLResolver):
             yield from walk(p.url_patterns, route)
         elif isinstance(p, URLPattern):
+            if getattr(p.callback, "gridgov_access", None) == "public":
+                continue  # public pages are the same for everyone; they carry no personal data
             params = re.findall(r"<(?:\w+:)?(\w+)>", route)
             if params:
                 yield route, params

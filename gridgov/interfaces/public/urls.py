@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401  (residents' pages are added here)
+from django.urls import path
+
+from . import views
 
 app_name = "public"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("g/<str:token>/", views.grid, name="grid"),
+]

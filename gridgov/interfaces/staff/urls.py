@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import boards, views
 
 app_name = "staff"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("units/", views.unit_tree, name="unit_tree"),
     path("units/<int:unit_id>/", views.unit_detail, name="unit_detail"),
     path("units/<int:unit_id>/children/", views.unit_children, name="unit_children"),
+    path("units/<int:unit_id>/board.pdf", boards.grid_board_pdf, name="grid_board_pdf"),
+    path("units/<int:unit_id>/structure.pdf", boards.structure_board_pdf, name="structure_board_pdf"),
 ]
