@@ -286,22 +286,24 @@ class DemoAccount:
     role: str
     unit: str
     full_name: str
+    role_code: str
 
 
 def demo_accounts() -> list[DemoAccount]:
-    """The demo accounts present in the database, in role order, with the demo password while it
-    still works (an account whose password was changed shows that instead)."""
-    users = {u.username: u for u in User.objects.filter(username__in=DEMO_USERNAMES.values())}
+    """The demo accounts present in the database with each role they hold, in role order, and the
+    demo password while it still works (an account whose password was changed shows that instead).
+    One person may hold two roles (西鹿角村's party secretary is also its chief grid head)."""
+    order = {code: i for i, code in enumerate(DEMO_USERNAMES)}
+    users = {u.pk: u for u in User.objects.filter(username__in=DEMO_USERNAMES.values())}
+    grants = sorted(
+        Grant.unscoped.filter(user_id__in=users, revoked_at__isnull=True).select_related("role", "unit", "department"),
+        key=lambda g: (order.get(g.role.code, len(order)), g.pk),
+    )
+    works = {pk: u.check_password(DEMO_PASSWORD) for pk, u in users.items()}
     out: list[DemoAccount] = []
-    for role_code, username in DEMO_USERNAMES.items():
-        user = users.get(username)
-        if user is None:
-            continue
-        grant = (Grant.unscoped.filter(user=user, role__code=role_code, revoked_at__isnull=True)
-                 .select_related("role", "unit", "department").first())
-        if grant is None:
-            continue
-        unit = grant.department.name if grant.department else grant.unit.name
-        password = DEMO_PASSWORD if user.check_password(DEMO_PASSWORD) else "（已修改）"
-        out.append(DemoAccount(username, password, grant.role.name, unit, user.full_name))
+    for g in grants:
+        user = users[g.user_id]
+        unit = g.department.name if g.department else g.unit.name
+        out.append(DemoAccount(user.username, DEMO_PASSWORD if works[user.pk] else "（已修改）", g.role.name, unit,
+                               user.full_name, g.role.code))
     return out

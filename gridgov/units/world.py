@@ -449,7 +449,7 @@ def plan_2024(rng: random.Random) -> WorldPlan:
                          household_estimate=rng.randint(180, 220), themes=WUCHENG_THEMES,
                          posts=[Post("grid_head", "村干部"), Post("info_officer", "信息管理员"),
                                 Post("grid_worker_part", "村民代表"), Post("grid_worker_part", "农村党员"),
-                                Post("grid_worker_part", "大学生村官")])
+                                Post("grid_worker_full", "大学生村官")])
         i += n_v
     lay_out(plan, county, county_seat("361130", rng), rng, size_km=35)
     return plan
@@ -482,7 +482,8 @@ def plan_xilujiao(rng: random.Random) -> WorldPlan:
         for _ in range(n_grids):
             g += 1
             grid = plan.add(area, f"第{cn_number(g)}网格", "grid", grid_level=3, serial=f"{g:02d}", grid_type="hamlet",
-                            themes=WUCHENG_THEMES, posts=[Post("grid_worker_part", titles[g - 1])])
+                            themes=WUCHENG_THEMES, posts=[Post("grid_worker_full" if titles[g - 1] == "协管员" else "grid_worker_part",
+                                          titles[g - 1])])
             n_micro = rng.randint(2, 4)
             for mi, est in enumerate(apportion(households[g - 1], jittered(rng, n_micro, 0.2)), start=1):
                 plan.add(grid, f"第{cn_number(g)}网格{mi}号微网格", "micro_grid", grid_level=4, serial=f"{g:02d}-{mi}",
