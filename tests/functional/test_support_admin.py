@@ -53,7 +53,8 @@ def test_unit_edit_goes_through_the_service(world, support):
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Unit.unscoped.get(pk=world.grid_b1.pk).name == "东坊村一组"
     assert UnitEvent.objects.filter(unit=world.grid_b1, action="updated").exists()
-    assert AuditEvent.objects.filter(action="unit.update", object_id=str(world.grid_b1.pk), actor=world.zhang_wei).exists()
+    assert AuditEvent.objects.filter(action="unit.update", object_id=str(world.grid_b1.pk),
+                                     actor=world.zhang_wei).exists()
 
 
 def test_bad_unit_edit_in_admin_writes_nothing(world, support):
