@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from gridgov.access.models import Grant
 from gridgov.access.scope import Scope, get_in_scope
 
-from .models import LevelName, Unit
+from .models import BaseKind, LevelName, Theme, Unit, UnitEvent, UnitKind
 
 
 def unit_get(*, scope: Scope, unit_id: int) -> Unit:
@@ -94,3 +94,28 @@ def public_board_staff(unit: Unit) -> list[Grant]:
     )
     rows.sort(key=lambda g: (BOARD_ROLE_ORDER.index(g.role.code), g.user.full_name))
     return rows
+
+
+def unit_history(*, scope: Scope, unit: Unit, limit: int = 200) -> list[UnitEvent]:
+    """What happened to a unit the actor can see (already fetched through the scope)."""
+    get_in_scope(Unit.objects.all(), scope, pk=unit.pk)
+    return list(UnitEvent.objects.filter(unit=unit).select_related("actor", "old_parent", "new_parent")[:limit])
+
+
+def move_targets(*, scope: Scope, unit: Unit, perm: str, limit: int = 500) -> list[Unit]:
+    """Units the actor may put `unit` under: where they hold `perm`, outside the unit's own
+    subtree, not its current parent, and not micro-grids (the leaves of every scheme)."""
+    return list(
+        Unit.objects.within(scope).filter(scope.path_q("path", perm), is_active=True)
+        .exclude(path__startswith=unit.path).exclude(pk=unit.parent_id or 0)
+        .exclude(kind__base=BaseKind.MICRO_GRID)
+        .select_related("kind").order_by("path")[:limit]
+    )
+
+
+def kinds() -> list[UnitKind]:
+    return list(UnitKind.objects.order_by("id"))
+
+
+def themes() -> list[Theme]:
+    return list(Theme.objects.order_by("id"))

@@ -13,4 +13,11 @@ urlpatterns = [
     path("units/<int:unit_id>/children/", views.unit_children, name="unit_children"),
     path("units/<int:unit_id>/board.pdf", boards.grid_board_pdf, name="grid_board_pdf"),
     path("units/<int:unit_id>/structure.pdf", boards.structure_board_pdf, name="structure_board_pdf"),
+    path("units/<int:unit_id>/edit/", views.unit_edit, name="unit_edit"),
+    path("units/<int:unit_id>/add/", views.unit_add_child, name="unit_add_child"),
+    path("units/<int:unit_id>/move/", views.unit_move, name="unit_move"),
+    path("units/<int:unit_id>/history/", views.unit_history, name="unit_history"),
+    path("units/<int:unit_id>/staff/add/", views.grant_add, name="grant_add"),
+    path("units/<int:unit_id>/departments/add/", views.department_add, name="department_add"),
+    path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
 ]
