@@ -119,3 +119,15 @@ def kinds() -> list[UnitKind]:
 
 def themes() -> list[Theme]:
     return list(Theme.objects.order_by("id"))
+
+
+def public_grid(unit_id: int | None) -> Unit | None:
+    """An active unit for the residents' pages, reached only through a signed link."""
+    if unit_id is None:
+        return None
+    return Unit.unscoped.filter(pk=unit_id, is_active=True).select_related("kind").first()
+
+
+def hierarchy_exists() -> bool:
+    """Whether any unit exists at all (the world generator's --if-empty)."""
+    return Unit.unscoped.exists()

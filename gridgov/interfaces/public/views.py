@@ -6,8 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from gridgov.interfaces.http import public_view
-from gridgov.units.models import Unit
-from gridgov.units.selectors import public_board_staff
+from gridgov.units.selectors import public_board_staff, public_grid
 
 from .links import unit_id_from_token
 
@@ -16,7 +15,7 @@ from .links import unit_id_from_token
 def grid(request: HttpRequest, token: str) -> HttpResponse:
     """What a resident sees after scanning a grid board's QR code."""
     unit_id = unit_id_from_token(token)
-    unit = Unit.unscoped.filter(pk=unit_id, is_active=True).first() if unit_id else None
+    unit = public_grid(unit_id)
     if unit is None:
         raise Http404("二维码无效或已过期，请扫描网格公示牌上的二维码。")
     staff = public_board_staff(unit)

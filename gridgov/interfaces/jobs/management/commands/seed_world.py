@@ -20,7 +20,7 @@ from gridgov.access.world import persist_staff, plan_staff
 from gridgov.audit.services import audit_record
 from gridgov.core import clock
 from gridgov.units import locate
-from gridgov.units.models import Unit
+from gridgov.units import selectors as unit_selectors
 from gridgov.units.world import PRESETS, SIZES, WorldPlan, persist_units, plan_preset, plan_size
 
 # Later issues add their generators here; each is `seed_world_step(*, seed, now, root, stdout)`.
@@ -51,7 +51,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         seed: int = options["seed"]
-        if Unit.unscoped.exists():
+        if unit_selectors.hierarchy_exists():
             if options["if_empty"]:
                 self.stdout.write("数据库中已有单位，跳过生成。")
                 return
