@@ -65,14 +65,21 @@ class LiveWorld:
 
 
 @pytest.fixture
-def live_world(django_db_serialized_rollback: None, transactional_db: None, live_server: Any) -> LiveWorld:
-    # Serialized rollback: the live server needs real commits, and the flush after each test
-    # would otherwise also wipe the kinds, themes and roles the data migrations loaded.
+def live_world(transactional_db: None, live_server: Any) -> LiveWorld:
+    """The world, committed for real so the live server's thread sees it."""
+    import importlib
+
+    from django.apps import apps
     from django.core.cache import cache
 
     from gridgov.units import locate
     from tests.world import build_world
 
+    # Transactional tests flush every table afterwards, including the kinds, themes and roles
+    # the data migrations loaded: load them again (the loaders are idempotent).
+    for module in ("gridgov.units.migrations.0002_builtin_kinds_themes",
+                   "gridgov.access.migrations.0003_builtin_roles"):
+        importlib.import_module(module).load(apps, None)
     cache.clear()  # no lockout counts left over from other tests
     locate.invalidate()
     return LiveWorld(build_world(), live_server.url)
