@@ -216,7 +216,7 @@ def unit_move(request: HttpRequest, unit_id: int) -> HttpResponse:
             messages.success(request, f"已将「{unit.name}」调整到「{new_parent.name}」之下。")
             _show_warnings(request, result.warnings)
             return redirect("staff:unit_detail", unit.pk)
-    return render(request, "staff/unit_move.html", {"unit": unit, "form": form})
+    return render(request, "staff/unit_move.html", {"unit": unit, "form": form, "has_targets": bool(targets)})
 
 
 @scoped_view
