@@ -62,11 +62,13 @@ def test_grid_worker_sees_no_edit_actions_and_cannot_open_them(world, login):
     client = login(world.wang_fang)
     html = page(client.get(reverse("staff:unit_detail", args=[world.grid_a1.pk])))
     assert "王芳" in html and "调整隶属" not in html and "添加人员" not in html and 'href="/units/' in html
-    assert client.get(reverse("staff:unit_edit", args=[world.grid_a1.pk])).status_code == 403
+    forbidden = client.get(reverse("staff:unit_edit", args=[world.grid_a1.pk]))
+    assert forbidden.status_code == 403 and "没有权限" in page(forbidden)
     assert client.get(reverse("staff:unit_move", args=[world.grid_a1.pk])).status_code == 403
     assert client.get(reverse("staff:grant_add", args=[world.grid_a1.pk])).status_code == 403
     # … and pages of another grid do not exist for her
-    assert client.get(reverse("staff:unit_edit", args=[world.grid_a2.pk])).status_code == 404
+    missing = client.get(reverse("staff:unit_edit", args=[world.grid_a2.pk]))
+    assert missing.status_code == 404 and "没有找到该页面或记录" in page(missing)
 
 
 @pytest.mark.parametrize("url_name", ["staff:unit_edit", "staff:unit_add_child", "staff:unit_move",
