@@ -215,3 +215,21 @@ def account_unlock(*, actor: Any, now: dt.datetime, user: User) -> None:
     audit_record(action="account.unlock", actor=actor, now=now, obj=user, unit_path=path,
                  role=scope.role_at(path), detail={"username": user.get_username()})
     lockout.unlock(username=user.get_username())
+
+
+@transaction.atomic
+def password_change(*, actor: Any, now: dt.datetime, old_password: str, new_password: str) -> None:
+    """The signed-in user replaces their own password (and the initial one they were given)."""
+    user = User.objects.select_for_update().get(pk=actor.pk)
+    if not user.check_password(old_password or ""):
+        raise ValidationFailed("当前密码不正确。", field="old_password")
+    if old_password == new_password:
+        raise ValidationFailed("新密码不能与当前密码相同。", field="new_password")
+    try:
+        validate_password(new_password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed("；".join(_password_messages(exc)), field="new_password") from exc
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    audit_record(action="account.password_change", actor=user, now=now, obj=user)

@@ -1,5 +1,6 @@
 """Session lifetime for staff: signed out after 30 idle minutes, and 12 hours after signing in
 whatever they do. A shared office PC left signed in must not stay open to the next person.
+An account still on the initial password its office set goes to the password page first.
 
 The two timestamps live in the session itself; the clock is `gridgov.core.clock.now`.
 """
@@ -10,10 +11,13 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from gridgov.core.clock import now
 
@@ -56,4 +60,9 @@ class SessionTimeoutMiddleware:
                 request.session["_gridgov_expired"] = True
             elif ts - seen_at > TOUCH_EVERY.total_seconds():
                 session[SEEN_AT] = ts
+            if request.user.is_authenticated and getattr(request.user, "must_change_password", False):
+                # An initial password set by the office is known to the office: replace it first.
+                allowed = (reverse("staff:password_change"), reverse("staff:logout"), settings.STATIC_URL)
+                if not request.path.startswith(allowed):
+                    return redirect("staff:password_change")
         return self.get_response(request)

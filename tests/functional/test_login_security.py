@@ -160,3 +160,32 @@ def test_timeouts_are_the_documented_ones():
     assert dt.timedelta(minutes=30) == session_policy.IDLE_TIMEOUT
     assert dt.timedelta(hours=12) == session_policy.ABSOLUTE_TIMEOUT
     assert lockout.MAX_FAILURES_PER_ACCOUNT == 5 and dt.timedelta(minutes=15) == lockout.LOCK_FOR
+
+
+def test_initial_password_must_be_replaced_first(world, login):
+    from django.test import Client as _Client
+
+    from gridgov.access.models import User
+    from gridgov.access.services import staff_account_create
+
+    staff_account_create(actor=world.zhang_wei, now=T0, unit=world.grid_b1, role_code="grid_worker_full",
+                         username="sunwei", full_name="孙伟", password="Dongfang-2026!")
+    client = _Client()
+    assert attempt(client, "sunwei", "Dongfang-2026!") == "redirect 302"
+    response = client.get(reverse("staff:unit_tree"))
+    assert response.status_code == 302 and response.url == reverse("staff:password_change")
+    assert "初始密码" in client.get(reverse("staff:password_change")).content.decode()
+    bad = client.post(reverse("staff:password_change"), {
+        "old_password": "wrong", "new_password": "Sunwei-new-2026", "new_password_again": "Sunwei-new-2026"})
+    assert "当前密码不正确。" in bad.content.decode()
+    mismatch = client.post(reverse("staff:password_change"), {
+        "old_password": "Dongfang-2026!", "new_password": "Sunwei-new-2026", "new_password_again": "other"})
+    assert "两次输入的新密码不一致。" in mismatch.content.decode()
+    done = client.post(reverse("staff:password_change"), {
+        "old_password": "Dongfang-2026!", "new_password": "Sunwei-new-2026", "new_password_again": "Sunwei-new-2026"})
+    assert done.status_code == 302
+    user = User.objects.get(username="sunwei")
+    assert not user.must_change_password and user.check_password("Sunwei-new-2026")
+    assert AuditEvent.objects.filter(action="account.password_change", actor=user).exists()
+    # Still signed in (the session hash was updated) and now free to work.
+    assert client.get(reverse("staff:unit_tree")).status_code == 200

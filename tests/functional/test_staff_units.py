@@ -62,11 +62,13 @@ def test_grid_worker_sees_no_edit_actions_and_cannot_open_them(world, login):
     client = login(world.wang_fang)
     html = page(client.get(reverse("staff:unit_detail", args=[world.grid_a1.pk])))
     assert "王芳" in html and "调整隶属" not in html and "添加人员" not in html and 'href="/units/' in html
-    assert client.get(reverse("staff:unit_edit", args=[world.grid_a1.pk])).status_code == 403
+    forbidden = client.get(reverse("staff:unit_edit", args=[world.grid_a1.pk]))
+    assert forbidden.status_code == 403 and "没有权限" in page(forbidden)
     assert client.get(reverse("staff:unit_move", args=[world.grid_a1.pk])).status_code == 403
     assert client.get(reverse("staff:grant_add", args=[world.grid_a1.pk])).status_code == 403
     # … and pages of another grid do not exist for her
-    assert client.get(reverse("staff:unit_edit", args=[world.grid_a2.pk])).status_code == 404
+    missing = client.get(reverse("staff:unit_edit", args=[world.grid_a2.pk]))
+    assert missing.status_code == 404 and "没有找到该页面或记录" in page(missing)
 
 
 @pytest.mark.parametrize("url_name", ["staff:unit_edit", "staff:unit_add_child", "staff:unit_move",
@@ -351,3 +353,30 @@ def test_departments_only_at_townships_and_counties(world, login):
     assert not Department.unscoped.filter(name="村调解室").exists()
     assert login(world.sun_li).post(reverse("staff:department_add", args=[world.township.pk]),
                                     {"name": "x"}).status_code == 404
+
+
+def test_outsider_gets_404_on_every_staff_url_with_an_id(world, login):
+    """Walks the staff URL patterns, so a page added later is covered without editing this test."""
+    from django.urls import get_resolver
+
+    ids = {"unit_id": world.village.pk, "grant_id": Grant.unscoped.get(user=world.qian_duo).pk}
+    client = login(world.sun_li)
+    checked = []
+    resolver = get_resolver().namespace_dict["staff"][1]
+    for pattern in resolver.url_patterns:
+        params = list(pattern.pattern.converters)
+        if not params:
+            continue
+        url = reverse(f"staff:{pattern.name}", kwargs={p: ids[p] for p in params})
+        assert client.get(url).status_code in (404, 405), url
+        assert client.post(url, {"name": "x", "new_parent": world.grid_c1.pk}).status_code == 404, url
+        checked.append(pattern.name)
+    assert len(checked) >= 8
+    assert Grant.unscoped.get(user=world.qian_duo).revoked_at is None
+
+
+def test_support_link_only_for_support_staff(world, login):
+    assert "运维后台" not in page(login(world.zhang_wei).get("/"))
+    world.zhou_min.is_staff = True
+    world.zhou_min.save()
+    assert "运维后台" in page(login(world.zhou_min).get("/"))

@@ -149,3 +149,18 @@ class DepartmentForm(forms.Form):
 
 def pretty_geojson(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if value else ""
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(label="当前密码", strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    new_password = forms.CharField(label="新密码（至少 8 位，不要只用数字）", strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password_again = forms.CharField(label="再次输入新密码", strip=False,
+                                         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("new_password") and data.get("new_password") != data.get("new_password_again"):
+            self.add_error("new_password_again", "两次输入的新密码不一致。")
+        return data

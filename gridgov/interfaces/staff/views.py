@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -28,6 +28,7 @@ from .forms import (
     DepartmentForm,
     GrantForm,
     LoginForm,
+    PasswordChangeForm,
     UnitCreateForm,
     UnitEditForm,
     UnitMoveForm,
@@ -216,7 +217,7 @@ def unit_move(request: HttpRequest, unit_id: int) -> HttpResponse:
             messages.success(request, f"已将「{unit.name}」调整到「{new_parent.name}」之下。")
             _show_warnings(request, result.warnings)
             return redirect("staff:unit_detail", unit.pk)
-    return render(request, "staff/unit_move.html", {"unit": unit, "form": form})
+    return render(request, "staff/unit_move.html", {"unit": unit, "form": form, "has_targets": bool(targets)})
 
 
 @scoped_view
@@ -305,3 +306,21 @@ def department_add(request: HttpRequest, unit_id: int) -> HttpResponse:
         for error in errors:
             messages.error(request, str(error))
     return redirect(reverse("staff:unit_detail", args=[unit.pk]) + "#departments")
+
+
+@scoped_view
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            access_services.password_change(actor=request.user, now=now(),
+                                            old_password=form.cleaned_data["old_password"],
+                                            new_password=form.cleaned_data["new_password"])
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            request.user.refresh_from_db()  # type: ignore[union-attr]
+            update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
+            messages.success(request, "密码已修改。")
+            return redirect("staff:home")
+    return render(request, "staff/password_change.html", {"form": form})
