@@ -181,10 +181,16 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "gridgov" / "interfaces" / "static"]
-_node = BASE_DIR / "node_modules"
-for _pkg_dir in ("htmx.org/dist", "leaflet/dist", "echarts/dist"):
-    if (_node / _pkg_dir).is_dir():
-        STATICFILES_DIRS.append((_pkg_dir.split("/")[0].replace(".org", ""), _node / _pkg_dir))
+# Front-end libraries come from the npm registry (package-lock.json). `make install` copies the few
+# files the pages use into var/vendor/ (echarts' dist alone is 50 MB); without it, the dist folders.
+_vendor = BASE_DIR / "var" / "vendor"
+if _vendor.is_dir():
+    STATICFILES_DIRS.append(_vendor)
+else:
+    _node = BASE_DIR / "node_modules"
+    for _pkg_dir in ("htmx.org/dist", "leaflet/dist", "echarts/dist"):
+        if (_node / _pkg_dir).is_dir():
+            STATICFILES_DIRS.append((_pkg_dir.split("/")[0].replace(".org", ""), _node / _pkg_dir))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -196,6 +202,11 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+# Compress only what browsers fetch: source maps are big and brotli on them took minutes.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
+    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "woff", "woff2", "map",
+]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -213,6 +224,9 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or Non
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A job whose worker vanished without a word is handed out again after this long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))}
 CELERY_TIMEZONE = TIME_ZONE
 
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

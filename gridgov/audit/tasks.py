@@ -6,5 +6,5 @@ from .chain import seal
 
 
 @shared_task(name="audit.seal")
-def audit_seal() -> int:
-    return seal()
+def audit_seal(batch: int = 5000) -> int:
+    return seal(batch=batch)
