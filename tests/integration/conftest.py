@@ -106,7 +106,8 @@ def deployment(transactional_db: None, settings) -> Iterator[Deployment]:  # typ
     if not _redis_up():
         pytest.skip("Redis is not running on 127.0.0.1:6379")
     db = connection.settings_dict
-    database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    database_url = f"postgres://{db['USER'] or 'postgres'}@{host}:{port}/{db['NAME']}"
     env = {k: v for k, v in os.environ.items() if k not in {"PYTEST_VERSION", "GRIDGOV_TESTING"}}
     env.update(
         DATABASE_URL=database_url, REDIS_URL=REDIS_URL, CELERY_BROKER_URL=REDIS_URL,
