@@ -45,9 +45,12 @@ def normalize(raw: object) -> str:
     """Text as typed or pasted: full-width digits, spaces, lower-case x, Excel's floats."""
     if raw is None:
         return ""
-    if isinstance(raw, float):
-        # Excel stored the number as a float; 17+ digits are already lost, 15-digit ones survive.
-        raw = f"{raw:.0f}" if raw.is_integer() else str(raw)
+    if isinstance(raw, float | int) and not isinstance(raw, bool):
+        # Excel stored the number as a number: 15 digits survive a float, 18 do not (the last
+        # ones come back as zeros), so those are refused like scientific notation.
+        if float(raw) >= 1e16:
+            return f"{float(raw):E}"
+        raw = f"{raw:.0f}" if float(raw).is_integer() else str(raw)
     text = unicodedata.normalize("NFKC", str(raw)).strip().upper().replace(" ", "").replace("-", "")
     if re.fullmatch(r"[0-9.]+E\+?[0-9]+", text):
         # Scientific notation: the digits are gone; say so instead of guessing.

@@ -51,3 +51,9 @@ def mask(phone: str) -> str:
         area, local = phone.split("-", 1)
         return f"{area}-{'*' * (len(local) - 4)}{local[-4:]}"
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def mask_typed(raw: str) -> str:
+    """Mask what someone typed as a phone, valid or not (for echoing a search)."""
+    digits = re.sub(r"\D", "", raw or "")
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "*" * len(digits)

@@ -333,3 +333,9 @@ def deepest_units(*, scope: Scope, perm: str = P.HOUSEHOLD_EDIT, limit: int = 50
         Unit.objects.within(scope).filter(scope.path_q("path", perm), is_active=True)
         .exclude(children__is_active=True).select_related("parent").order_by("path")[:limit]
     )
+
+
+def import_roots(*, scope: Scope) -> list[Unit]:
+    """The units the actor may import a ledger into (where they hold household.import)."""
+    ids = [int(p.strip("/").split("/")[-1]) for p in scope.paths_for(P.HOUSEHOLD_IMPORT)]
+    return list(Unit.objects.within(scope).filter(pk__in=ids).order_by("path"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import households, views
 
 app_name = "staff"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("units/", views.unit_tree, name="unit_tree"),
     path("units/<int:unit_id>/", views.unit_detail, name="unit_detail"),
     path("units/<int:unit_id>/children/", views.unit_children, name="unit_children"),
+    *households.household_urls(),
 ]
