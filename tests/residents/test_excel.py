@@ -46,7 +46,7 @@ def test_two_hundred_rows_with_three_bad_import_nothing_then_valid_only(world, l
     assert job.status == ImportJob.Status.DONE
     assert job.households_created == 97  # the three households with a bad row are left out whole
     assert Resident.unscoped.filter(household__address="吴城村导入组").count() == 194
-    assert TagAssignment.unscoped.filter(tag__code="left_behind_elder", note="导入").count() == 9  # household 21 had a bad row
+    assert TagAssignment.unscoped.filter(tag__code="left_behind_elder", note="导入").count() == 9  # 21: bad row
 
 
 def test_fixed_file_imports_everything_and_reports_progress(world, ledger):
@@ -61,8 +61,8 @@ def test_fixed_file_imports_everything_and_reports_progress(world, ledger):
 def test_ids_and_phones_stored_by_excel_as_numbers(world, ledger):
     fifteen = "140225600101001"  # legacy 15 digits survive a float
     rows = [
-        row(household_key="1", grid="吴城村第二网格", address="二组", relation="户主", name="郑一", id_number=float(fifteen),
-            phone=13912345678.0),
+        row(household_key="1", grid="吴城村第二网格", address="二组", relation="户主", name="郑一",
+            id_number=float(fifteen), phone=13912345678.0),
         row(household_key="1", relation="子女", name="郑二", id_number=float(make_id(dt.date(1990, 1, 1), 11))),
         row(household_key="1", relation="子女", name="郑三", id_number="1.40225E+17"),
     ]
@@ -138,7 +138,7 @@ def test_non_excel_content_is_refused_whatever_its_name(world, content, message)
 
 
 def test_wrong_sheet_merged_cells_and_formulas_fail_the_job_in_chinese(world, ledger):
-    wrong = submit(world, xlsx(ledger_rows(2), headers=["甲", "乙"] + HEADERS[2:4]))
+    wrong = submit(world, xlsx(ledger_rows(2), headers=["甲", "乙", *HEADERS[2:4]]))
     assert wrong.status == "failed" and "没有找到包含「姓名」「身份证号」表头的工作表" in wrong.message
     merged = submit(world, xlsx(ledger_rows(2), merge="C2:C3"))
     assert merged.status == "failed" and "合并单元格" in merged.message
