@@ -689,8 +689,9 @@ def tag_assign(*, actor: Any, now: dt.datetime, tag_code: str, household_id: int
 @transaction.atomic
 def tag_end(*, actor: Any, now: dt.datetime, assignment_id: int, end_date: dt.date | None = None) -> TagAssignment:
     assignment = (
-        TagAssignment.unscoped.select_for_update().select_related("tag", "household__unit", "resident__household__unit")
-        .filter(pk=assignment_id).first()
+        TagAssignment.unscoped.select_for_update(of=("self",))
+        .select_related("tag", "household__unit", "resident__household__unit")
+        .filter(pk=assignment_id).order_by().first()
     )
     if assignment is None:
         raise NotFound()
