@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
@@ -181,9 +181,9 @@ def get_household(request: HttpRequest, household_id: int) -> HouseholdDetailOut
 
 
 @router.post("/", response={201: HouseholdDetailOut})
-def create_household(request: HttpRequest, payload: HouseholdIn) -> tuple[int, HouseholdDetailOut]:
+def create_household(request: HttpRequest, payload: HouseholdIn) -> Status[HouseholdDetailOut]:
     h = services.household_create(actor=request.user, now=now(), **payload.dict())
-    return 201, _detail(request, h.pk)
+    return Status(201, _detail(request, h.pk))
 
 
 @router.patch("/{household_id}", response={200: HouseholdDetailOut, 409: ConflictOut})
@@ -195,15 +195,15 @@ def patch_household(request: HttpRequest, household_id: int, payload: HouseholdP
         services.household_update(actor=request.user, now=now(), household_id=household_id,
                                   expected_version=version, **data)
     except Conflict as exc:
-        return 409, ConflictOut(code=exc.code, message=exc.message, current=_detail(request, household_id))
-    return 200, _detail(request, household_id)
+        return Status(409, ConflictOut(code=exc.code, message=exc.message, current=_detail(request, household_id)))
+    return Status(200, _detail(request, household_id))
 
 
 @router.post("/{household_id}/residents", response={201: HouseholdDetailOut})
-def add_resident(request: HttpRequest, household_id: int, payload: ResidentIn) -> tuple[int, HouseholdDetailOut]:
+def add_resident(request: HttpRequest, household_id: int, payload: ResidentIn) -> Status[HouseholdDetailOut]:
     selectors.household_get(scope=scope_for(request.user), household_id=household_id)
     services.resident_add(actor=request.user, now=now(), household_id=household_id, **payload.dict())
-    return 201, _detail(request, household_id)
+    return Status(201, _detail(request, household_id))
 
 
 @router.patch("/residents/{resident_id}", response={200: HouseholdDetailOut, 409: ConflictOut})
@@ -215,8 +215,9 @@ def patch_resident(request: HttpRequest, resident_id: int, payload: ResidentPatc
         services.resident_update(actor=request.user, now=now(), resident_id=resident_id, expected_version=version,
                                  **data)
     except Conflict as exc:
-        return 409, ConflictOut(code=exc.code, message=exc.message, current=_detail(request, resident.household_id))
-    return 200, _detail(request, resident.household_id)
+        current = _detail(request, resident.household_id)
+        return Status(409, ConflictOut(code=exc.code, message=exc.message, current=current))
+    return Status(200, _detail(request, resident.household_id))
 
 
 @router.post("/residents/{resident_id}/unmask", response=UnmaskOut,
