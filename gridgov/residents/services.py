@@ -261,7 +261,7 @@ def household_create(
         lat=flat, lng=flng, phone_cipher=sealed.cipher, phone_index=sealed.index, phone_masked=sealed.masked,
         notes=clean_text(notes, field="notes", label="备注", max_length=2000), created_at=now, updated_at=now,
     )
-    _event(household, Action.CREATED, actor=actor, now=now, changes={"unit": unit.name})
+    _event(household, Action.CREATED, actor=actor, now=now, changes={"grid": unit.name})
     audit_record(action="household.create", actor=actor, now=now, obj=household, unit_path=unit.path, role=role)
     return household
 
