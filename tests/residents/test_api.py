@@ -63,3 +63,15 @@ def test_api_unmask_is_audited_and_refused_without_the_right(world, ledger, logi
     shown = login(world.zhang_wei).post(url, payload, content_type="application/json")
     assert shown.json()["id_number"] == ledger.wang_wei_id
     assert AuditEvent.objects.filter(action="resident.unmask").count() == 1
+
+
+def test_api_search_in_the_body_for_id_numbers(world, ledger, login):
+    client = login(world.li_qiang)
+    found = client.post("/api/households/search", json.dumps({"q": ledger.wang_wei_id}),
+                        content_type="application/json")
+    assert [i["id"] for i in found.json()["items"]] == [ledger.a1.pk]
+    bad = client.post("/api/households/search", json.dumps({"id_number": "123"}), content_type="application/json")
+    assert bad.status_code == 400 and "身份证号" in bad.json()["message"]
+    outsider = login(world.sun_li).post("/api/households/search", json.dumps({"q": ledger.wang_wei_id}),
+                                        content_type="application/json")
+    assert outsider.json()["items"] == []

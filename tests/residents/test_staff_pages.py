@@ -154,3 +154,23 @@ def test_household_edit_with_stale_version_shows_conflict(world, ledger, login):
     assert client.post(url, data).status_code == 302
     stale = client.post(url, {**data, "address": "另一个地址"})
     assert "已被他人修改" in stale.content.decode()
+
+
+def test_split_merge_and_move_out_through_the_detail_page(world, ledger, login):
+    client = login(world.wang_fang)
+    url = reverse("staff:household_change", args=[ledger.a1.pk])
+    response = client.post(url, {"action": "split", "members": [ledger.child.pk], "new_head": ledger.child.pk,
+                                 "house_number": "12-1"})
+    new = Resident.unscoped.get(pk=ledger.child.pk).household
+    assert new.pk != ledger.a1.pk and response.url == reverse("staff:household_detail", args=[new.pk])
+    assert client.post(reverse("staff:household_change", args=[new.pk]),
+                       {"action": "merge", "into": ledger.a1.pk}).status_code == 302
+    assert Household.unscoped.get(pk=new.pk).status == "merged"
+    refused = client.post(reverse("staff:household_change", args=[ledger.a1.pk]),
+                          {"action": "merge", "into": ledger.a2.pk}, follow=True)
+    assert "不在您的范围内" in refused.content.decode()
+    client.post(reverse("staff:household_change", args=[ledger.a1_b.pk]), {"action": "status",
+                                                                          "status": "dissolved", "reason": "户主去世"})
+    assert Household.unscoped.get(pk=ledger.a1_b.pk).status == "dissolved"
+    assert login(world.sun_li).post(url, {"action": "status", "status": "dissolved",
+                                          "reason": "x"}).status_code == 404

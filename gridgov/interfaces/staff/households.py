@@ -301,6 +301,44 @@ def resident_status(request: HttpRequest, resident_id: int) -> HttpResponse:
 
 @scoped_view
 @require_POST
+def household_change(request: HttpRequest, household_id: int) -> HttpResponse:
+    """Move out / dissolve, merge into another household, or split members off: one form each."""
+    scope = actor_scope(request)
+    household = selectors.household_get(scope=scope, household_id=household_id)
+    action = request.POST.get("action", "")
+    target = household.pk
+    try:
+        if action == "status":
+            services.household_set_status(actor=request.user, now=now(), household_id=household.pk,
+                                          status=request.POST.get("status", ""), reason=request.POST.get("reason", ""))
+            messages.success(request, "已更新户状态。")
+        elif action == "merge":
+            into = int(request.POST.get("into") or 0)
+            selectors.household_get(scope=scope, household_id=into)
+            target = services.household_merge(actor=request.user, now=now(), household_id=household.pk,
+                                              into_id=into).pk
+            messages.success(request, f"已并入户号 {target}。")
+        elif action == "split":
+            members = [int(v) for v in request.POST.getlist("members") if v.isdigit()]
+            head = int(request.POST.get("new_head") or 0)
+            target = services.household_split(actor=request.user, now=now(), household_id=household.pk,
+                                              resident_ids=members, new_head_id=head,
+                                              address=request.POST.get("address") or None,
+                                              house_number=request.POST.get("house_number", "")).pk
+            messages.success(request, f"已分出新户（户号 {target}），请补充新户信息。")
+        else:
+            messages.error(request, "请选择要办理的事项。")
+    except ValueError:
+        messages.error(request, "户号或人员填写不正确。")
+    except NotFound:
+        messages.error(request, "没有找到该户，或该户不在您的范围内。")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("staff:household_detail", household_id=target)
+
+
+@scoped_view
+@require_POST
 def tag_add(request: HttpRequest, household_id: int) -> HttpResponse:
     scope = actor_scope(request)
     household = selectors.household_get(scope=scope, household_id=household_id)
@@ -449,6 +487,7 @@ def household_urls() -> list[Any]:
         path("households/<int:household_id>/edit/", household_edit, name="household_edit"),
         path("households/<int:household_id>/residents/new/", resident_add, name="resident_add"),
         path("households/<int:household_id>/tags/", tag_add, name="household_tag_add"),
+        path("households/<int:household_id>/change/", household_change, name="household_change"),
         path("households/<int:household_id>/tags/<int:assignment_id>/end/", tag_end, name="household_tag_end"),
         path("residents/<int:resident_id>/edit/", resident_edit, name="resident_edit"),
         path("residents/<int:resident_id>/move/", resident_move, name="resident_move"),
