@@ -45,8 +45,9 @@ from .models import (
 DEFAULT_REGION = "140225"  # 浑源县
 AWAY_PLACES = ("大同市", "太原市", "北京市", "天津市", "呼和浩特市", "石家庄市", "鄂尔多斯市", "朔州市")
 OCCUPATIONS = ("农民", "农民", "农民", "个体经营", "建筑工人", "司机", "教师", "村医", "务工", "")
-# (household size, weight): 2020 census-like for rural Shanxi, with many one- and two-person homes.
-SIZES = ((1, 12), (2, 25), (3, 22), (4, 20), (5, 13), (6, 8))
+# (household size, weight): rural north China after decades of migration, about 2.5 people per
+# registered household (西鹿角村: ~2,600 residents in ~1,330 households).
+SIZES = ((1, 25), (2, 35), (3, 18), (4, 12), (5, 6), (6, 4))
 # Household tags and their share of households; resident tags are derived from the family.
 HOUSEHOLD_TAG_SHARES = (("dibao", 0.012), ("monitored", 0.006), ("hardship", 0.006), ("tekun", 0.002),
                         ("wubao", 0.001), ("petitioner", 0.001), ("returnee_entrepreneur", 0.003))
