@@ -8,6 +8,7 @@ limit + 1) so no page ever runs count(*) over a whole ledger.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -175,12 +176,7 @@ def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date) -> 
         phone_cond = Q(phone_index=index) | Q(
             pk__in=Resident.unscoped.filter(phone_index=index, status=ResidentStatus.ACTIVE).values("household_id"))
     if member_cond is not None:
-        members = Resident.unscoped.filter(member_cond).values("household_id")
-        if q.name and name_as_address and q.text:
-            # The one search box: a name, or else a fragment of the address.
-            qs = qs.filter(Q(pk__in=members) | Q(address__contains=q.name))
-        else:
-            qs = qs.filter(pk__in=members)
+        qs = qs.filter(pk__in=Resident.unscoped.filter(member_cond).values("household_id"))
     if phone_cond is not None:
         qs = qs.filter(phone_cond)
     if q.address:
@@ -206,6 +202,11 @@ def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date) -> 
         .order_by("pk")[: q.limit + 1]
     )
     next_after = rows[q.limit - 1].pk if len(rows) > q.limit else None
+    if not rows and name_as_address and q.name and q.after is None:
+        # The one search box: no resident has that name, so try it as a fragment of the address.
+        # (Tried second so a name search keeps to the name index instead of scanning addresses.)
+        fallback = dataclasses.replace(q, text="", name="", address=q.name)
+        return household_search(scope=scope, query=fallback, today=today)
     return Page(rows=rows[: q.limit], next_after=next_after, query=q)
 
 
@@ -339,3 +340,23 @@ def import_roots(*, scope: Scope) -> list[Unit]:
     """The units the actor may import a ledger into (where they hold household.import)."""
     ids = [int(p.strip("/").split("/")[-1]) for p in scope.paths_for(P.HOUSEHOLD_IMPORT)]
     return list(Unit.objects.within(scope).filter(pk__in=ids).order_by("path"))
+
+
+def grid_workers_for(*, scope: Scope, household: Household) -> list[Any]:
+    """Staff holding a grid-worker role over the household's grid (candidates for its assignment)."""
+    from gridgov.access.models import Grant
+
+    parts = household.unit.path.strip("/").split("/")
+    paths = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    grants = (Grant.objects.within(scope).filter(role__field_worker=True, revoked_at__isnull=True, unit__path__in=paths)
+              .select_related("user").order_by("user_id"))
+    return list({g.user_id: g.user for g in grants}.values())
+
+
+def party_members_near(*, scope: Scope, household: Household, limit: int = 200) -> list[Resident]:
+    """Party members living in the same grid (candidates for 党员联系户)."""
+    return list(
+        Resident.objects.within(scope).filter(household__unit_id=household.unit_id, status=ResidentStatus.ACTIVE,
+                                              political_status__in=["party_member", "probationary"])
+        .order_by("name", "id")[:limit]
+    )

@@ -174,3 +174,31 @@ def test_split_merge_and_move_out_through_the_detail_page(world, ledger, login):
     assert Household.unscoped.get(pk=ledger.a1_b.pk).status == "dissolved"
     assert login(world.sun_li).post(url, {"action": "status", "status": "dissolved",
                                           "reason": "x"}).status_code == 404
+
+
+def test_assign_grid_worker_and_party_member_on_the_page(world, ledger, login):
+    services.resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
+    client = login(world.li_qiang)
+    url = reverse("staff:household_change", args=[ledger.a1_b.pk])
+    page = client.get(reverse("staff:household_detail", args=[ledger.a1_b.pk])).content.decode()
+    assert "王芳" in page and "钱多" not in page  # only the workers of grid A1
+    client.post(url, {"action": "assign", "user": world.wang_fang.pk})
+    client.post(url, {"action": "assign", "user": world.qian_duo.pk})  # not a worker of A1: ignored as not found
+    client.post(url, {"action": "party_link", "party_member": ledger.wang_wei.pk})
+    from gridgov.residents.models import HouseholdAssignment
+
+    links = HouseholdAssignment.unscoped.filter(household=ledger.a1_b, ended_at__isnull=True)
+    assert {(a.kind, a.user_id or a.party_member_id) for a in links} == {
+        ("grid_worker", world.wang_fang.pk), ("party_member", ledger.wang_wei.pk)}
+
+
+def test_address_fragment_from_the_search_box_pages_on(world, ledger, login):
+    for i in range(5):
+        services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=f"幸福巷{i}号院")
+    client = login(world.wang_fang)
+    first = client.post(reverse("staff:household_list"), {"q": "幸福巷", "limit": "3"})
+    assert len(first.context["page"].rows) == 3
+    assert "address=" in first.context["base_query"]
+    second = client.get(reverse("staff:household_list") + "?" + first.context["base_query"]
+                        + f"&after={first.context['page'].next_after}")
+    assert len(second.context["page"].rows) == 2

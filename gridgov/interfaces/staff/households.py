@@ -111,6 +111,10 @@ def household_list(request: HttpRequest) -> HttpResponse:
         error = exc.message
         query = None
     searched_for = ""
+    if page is not None and page.query.address and not params.get("address"):
+        # The search box text was read as an address fragment: page on as such.
+        params["address"] = page.query.address
+        params.pop("q", None)
     if query is not None and (query.id_number or query.phone):
         # Never echo a full ID number or phone: drop it from the form and the next-page link.
         searched_for = "身份证号 " + idnumber.mask(idnumber.normalize(query.id_number)) if query.id_number \
@@ -142,6 +146,9 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
     return {
         "d": detail,
         "h": detail.household,
+        "workers": selectors.grid_workers_for(scope=scope, household=detail.household) if detail.can_edit else [],
+        "party_members": selectors.party_members_near(scope=scope, household=detail.household)
+        if detail.can_edit else [],
         "tag_choices_household": [t for t in selectors.visible_tags(scope, detail.household.unit.path)
                                   if t.applies_to == TagTarget.HOUSEHOLD],
         "tag_choices_resident": [t for t in selectors.visible_tags(scope, detail.household.unit.path)
@@ -326,6 +333,17 @@ def household_change(request: HttpRequest, household_id: int) -> HttpResponse:
                                               address=request.POST.get("address") or None,
                                               house_number=request.POST.get("house_number", "")).pk
             messages.success(request, f"已分出新户（户号 {target}），请补充新户信息。")
+        elif action == "assign":
+            worker = next((u for u in selectors.grid_workers_for(scope=scope, household=household)
+                           if str(u.pk) == request.POST.get("user")), None)
+            if worker is None:
+                raise NotFound()
+            services.household_assign_worker(actor=request.user, now=now(), household_id=household.pk, user=worker)
+            messages.success(request, f"已指定 {worker} 联系该户。")
+        elif action == "party_link":
+            services.household_link_party_member(actor=request.user, now=now(), household_id=household.pk,
+                                                 party_member_id=int(request.POST.get("party_member") or 0))
+            messages.success(request, "已添加联系党员。")
         else:
             messages.error(request, "请选择要办理的事项。")
     except ValueError:
