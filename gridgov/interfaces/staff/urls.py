@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import boards, views
+from . import boards, households, views
 
 app_name = "staff"
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("units/<int:unit_id>/staff/add/", views.grant_add, name="grant_add"),
     path("units/<int:unit_id>/departments/add/", views.department_add, name="department_add"),
     path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
+    *households.household_urls(),
 ]
