@@ -7,6 +7,7 @@ new URL with an unregistered parameter fails this test until it is added here.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,15 +15,46 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.world import World
+from tests.world import T0, World
 
 pytestmark = pytest.mark.django_db
+
+def _household(w: World) -> Any:
+    from gridgov.residents import idnumber, services
+
+    existing = getattr(w, "_outsider_household", None)
+    if existing is None:
+        existing = services.household_create(actor=None, now=T0, unit_id=w.grid_a1.pk, address="吴城村一组",
+                                             house_number="99")
+        services.resident_add(actor=None, now=T0, household_id=existing.pk, name="周到", relation="户主",
+                              id_number=idnumber.make("140225", dt.date(1975, 4, 12), 311))
+        w._outsider_household = existing  # type: ignore[attr-defined]
+    return existing
+
+
+def _tag_assignment(w: World) -> int:
+    from gridgov.residents import services
+
+    return services.tag_assign(actor=None, now=T0, tag_code="returnee_entrepreneur",
+                               household_id=_household(w).pk).pk
+
+
+def _import_job(w: World) -> int:
+    from gridgov.residents.models import ImportJob
+
+    return ImportJob.unscoped.create(unit=w.township, created_by=w.zhang_wei, created_at=T0,
+                                     filename="台账.xlsx", content=b"").pk
+
 
 # parameter name → object of 吴城乡 (in scope for 张伟, out of scope for 孙丽)
 OBJECTS: dict[str, Callable[[World], Any]] = {
     "unit_id": lambda w: w.grid_a1.pk,
     "department_id": lambda w: w.department.pk,
     "grant_id": lambda w: w.wang_fang.grants.get().pk,
+    "household_id": lambda w: _household(w).pk,
+    "resident_id": lambda w: _household(w).members.get().pk,
+    "assignment_id": _tag_assignment,
+    "job_id": _import_job,
 }
 
 SKIP_PREFIXES = ("support/",)  # the Django admin: staff-only, its own permission checks
@@ -69,9 +101,14 @@ def test_outsider_gets_404_on_every_object_url(world, login):
         if response.status_code == 405:
             # A write-only endpoint: whatever the outsider gets must be exactly what a missing
             # object gets (a 404, or a 4xx from input checks that come before the lookup).
-            response = outsider.post(url, {})
-            missing = outsider.post(missing_url, {})
-            assert response.status_code in (400, 404, 422), f"POST {url}: outsider got {response.status_code}"
+            for method in ("post", "patch", "put", "delete"):
+                send = getattr(outsider, method)
+                kwargs = {} if method == "post" else {"data": "{}", "content_type": "application/json"}
+                response = send(url, **kwargs)
+                if response.status_code != 405:
+                    break
+            missing = send(missing_url, **kwargs)
+            assert response.status_code in (400, 404, 422), f"{method} {url}: outsider got {response.status_code}"
             assert (response.status_code, response.content) == (missing.status_code, missing.content), url
         else:
             assert response.status_code == 404, f"{url}: outsider got {response.status_code}"
