@@ -481,9 +481,9 @@ def plan_xilujiao(rng: random.Random) -> WorldPlan:
                         posts=[Post("area_head", "村两委委员（片长）")])
         for _ in range(n_grids):
             g += 1
+            role = "grid_worker_full" if titles[g - 1] == "协管员" else "grid_worker_part"
             grid = plan.add(area, f"第{cn_number(g)}网格", "grid", grid_level=3, serial=f"{g:02d}", grid_type="hamlet",
-                            themes=WUCHENG_THEMES, posts=[Post("grid_worker_full" if titles[g - 1] == "协管员" else "grid_worker_part",
-                                          titles[g - 1])])
+                            themes=WUCHENG_THEMES, posts=[Post(role, titles[g - 1])])
             n_micro = rng.randint(2, 4)
             for mi, est in enumerate(apportion(households[g - 1], jittered(rng, n_micro, 0.2)), start=1):
                 plan.add(grid, f"第{cn_number(g)}网格{mi}号微网格", "micro_grid", grid_level=4, serial=f"{g:02d}-{mi}",

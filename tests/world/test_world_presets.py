@@ -228,9 +228,14 @@ def test_a_seed_gives_the_same_world(preset):
     assert [n.boundary for n in world.nodes] != [n.boundary for n in other.nodes]
 
 
+def unit_rows() -> list[tuple]:
+    fields = ("name", "serial", "household_estimate", "boundary")
+    return list(Unit.unscoped.order_by("depth", "parent__sort_order", "sort_order").values_list(*fields))
+
+
 def test_seeding_twice_with_the_same_seed_writes_the_same_names():
     seed("wucheng", seed=3)
-    first = list(Unit.unscoped.order_by("depth", "parent__sort_order", "sort_order").values_list("name", "serial", "household_estimate", "boundary"))
+    first = unit_rows()
     people = list(User.objects.order_by("username").values_list("username", "full_name", "work_phone"))
     Grant.unscoped.all().delete()
     Department.unscoped.all().delete()
@@ -241,7 +246,7 @@ def test_seeding_twice_with_the_same_seed_writes_the_same_names():
             u.events.all().delete()
             u.delete()
     seed("wucheng", seed=3)
-    assert list(Unit.unscoped.order_by("depth", "parent__sort_order", "sort_order").values_list("name", "serial", "household_estimate", "boundary")) == first
+    assert unit_rows() == first
     assert list(User.objects.order_by("username").values_list("username", "full_name", "work_phone")) == people
 
 
