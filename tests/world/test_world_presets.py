@@ -6,6 +6,7 @@ import io
 import random
 from collections import Counter
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -269,3 +270,12 @@ def test_demo_accounts_prints_every_role():
         assert f"\n{username} " in text
     assert len(text.strip().splitlines()) == 2 + len(DEMO_USERNAMES)
     assert "乡镇网格办" in text and DEMO_PASSWORD in text
+
+
+def test_readme_lists_the_demo_accounts_of_make_demo():
+    seed("wucheng", seed=1)
+    out = io.StringIO()
+    call_command("demo_accounts", markdown=True, stdout=out)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- demo-accounts:begin")[1].split("<!-- demo-accounts:end -->")[0]
+    assert block.split("-->", 1)[1].strip() == out.getvalue().strip()
