@@ -59,17 +59,17 @@ class WorldPlan:
     level_names: list[tuple[int, int, str]] = field(default_factory=list)  # (node key, level, name)
     phone_area_code: str = "0352"
     staff_target: int | None = None
+    _child_count: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, parent: NodePlan | None, name: str, kind: str, **kw: Any) -> NodePlan:
         node = NodePlan(key=len(self.nodes), parent=parent.key if parent else None,
                         depth=parent.depth + 1 if parent else 0, name=name, kind=kind, **kw)
         if "sort_order" not in kw and parent is not None:
-            node.sort_order = sum(1 for n in self.nodes if n.parent == parent.key)
+            node.sort_order = self._child_count.get(parent.key, 0)
+        if parent is not None:
+            self._child_count[parent.key] = self._child_count.get(parent.key, 0) + 1
         self.nodes.append(node)
         return node
-
-    def children(self, node: NodePlan) -> list[NodePlan]:
-        return [n for n in self.nodes if n.parent == node.key]
 
     def roots(self) -> list[NodePlan]:
         return [n for n in self.nodes if n.parent is None]
