@@ -17,6 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import CharField, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
+
 from . import divisions
 from .models import LevelName, Theme, Unit, UnitEvent, UnitKind
 
@@ -597,7 +600,14 @@ def persist_units(plan: WorldPlan, *, now: dt.datetime) -> dict[int, Unit]:
             parent = by_key[n.parent] if n.parent is not None else None
             u.path = f"{parent.path if parent else '/'}{u.pk}/"
             by_key[n.key] = u
-        Unit.unscoped.bulk_update(rows, ["path"], batch_size=500)
+        # One statement per level sets the same paths in the database (a bulk_update of thousands
+        # of rows is a CASE over every id and took most of a size-M run).
+        parent_path: Any = Value("/") if depth == 0 else Subquery(
+            Unit.unscoped.filter(pk=OuterRef("parent_id")).values("path")[:1]
+        )
+        Unit.unscoped.filter(depth=depth, path__startswith=token).update(
+            path=Concat(parent_path, Cast("id", CharField()), Value("/"), output_field=CharField())
+        )
     through = Unit.themes.through
     through.objects.bulk_create(
         [through(unit_id=by_key[n.key].pk, theme_id=themes[c]) for n in plan.nodes for c in n.themes],
