@@ -318,7 +318,7 @@ def _secretary(kind: str) -> Post:
 
 def plan_wucheng(rng: random.Random) -> WorldPlan:
     """吴城乡, 浑源县: 1 township grid, 10 village grids, 35 third-level grids; 10 grid heads from the
-    village committees, 105 grid workers (3 per grid, ~50 households each); 3,454 households."""
+    village committees, 105 grid workers (3 per grid); 3,454 households in the ledger."""
     plan = WorldPlan("吴城乡（浑源县）")
     county = _county(plan, "140225")
     town = _township(plan, county, "140225", "吴城乡", grid_level=1)
