@@ -35,7 +35,7 @@ $(DEMO_ENV):
 	} > $(DEMO_ENV)
 	chmod 600 $(DEMO_ENV)
 
-STATIC_SOURCES := $(shell find gridgov/interfaces/static -type f 2>/dev/null)
+STATIC_SOURCES := $(shell find gridgov -path '*/static/*' -type f 2>/dev/null)
 var/static/staticfiles.json: $(STATIC_SOURCES) $(NODE_STAMP) $(STAMP)
 	DEBUG=0 SECRET_KEY=collectstatic-only-key-not-used-for-signing-anything-0123456789 \
 	  $(PY) manage.py collectstatic --noinput -v 0

@@ -17,6 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import CharField, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
+
 from . import divisions
 from .models import LevelName, Theme, Unit, UnitEvent, UnitKind
 
@@ -59,17 +62,17 @@ class WorldPlan:
     level_names: list[tuple[int, int, str]] = field(default_factory=list)  # (node key, level, name)
     phone_area_code: str = "0352"
     staff_target: int | None = None
+    _child_count: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, parent: NodePlan | None, name: str, kind: str, **kw: Any) -> NodePlan:
         node = NodePlan(key=len(self.nodes), parent=parent.key if parent else None,
                         depth=parent.depth + 1 if parent else 0, name=name, kind=kind, **kw)
         if "sort_order" not in kw and parent is not None:
-            node.sort_order = sum(1 for n in self.nodes if n.parent == parent.key)
+            node.sort_order = self._child_count.get(parent.key, 0)
+        if parent is not None:
+            self._child_count[parent.key] = self._child_count.get(parent.key, 0) + 1
         self.nodes.append(node)
         return node
-
-    def children(self, node: NodePlan) -> list[NodePlan]:
-        return [n for n in self.nodes if n.parent == node.key]
 
     def roots(self) -> list[NodePlan]:
         return [n for n in self.nodes if n.parent is None]
@@ -315,7 +318,7 @@ def _secretary(kind: str) -> Post:
 
 def plan_wucheng(rng: random.Random) -> WorldPlan:
     """吴城乡, 浑源县: 1 township grid, 10 village grids, 35 third-level grids; 10 grid heads from the
-    village committees, 105 grid workers (3 per grid, ~50 households each); 3,454 households."""
+    village committees, 105 grid workers (3 per grid); 3,454 households in the ledger."""
     plan = WorldPlan("吴城乡（浑源县）")
     county = _county(plan, "140225")
     town = _township(plan, county, "140225", "吴城乡", grid_level=1)
@@ -481,9 +484,9 @@ def plan_xilujiao(rng: random.Random) -> WorldPlan:
                         posts=[Post("area_head", "村两委委员（片长）")])
         for _ in range(n_grids):
             g += 1
+            role = "grid_worker_full" if titles[g - 1] == "协管员" else "grid_worker_part"
             grid = plan.add(area, f"第{cn_number(g)}网格", "grid", grid_level=3, serial=f"{g:02d}", grid_type="hamlet",
-                            themes=WUCHENG_THEMES, posts=[Post("grid_worker_full" if titles[g - 1] == "协管员" else "grid_worker_part",
-                                          titles[g - 1])])
+                            themes=WUCHENG_THEMES, posts=[Post(role, titles[g - 1])])
             n_micro = rng.randint(2, 4)
             for mi, est in enumerate(apportion(households[g - 1], jittered(rng, n_micro, 0.2)), start=1):
                 plan.add(grid, f"第{cn_number(g)}网格{mi}号微网格", "micro_grid", grid_level=4, serial=f"{g:02d}-{mi}",
@@ -597,7 +600,14 @@ def persist_units(plan: WorldPlan, *, now: dt.datetime) -> dict[int, Unit]:
             parent = by_key[n.parent] if n.parent is not None else None
             u.path = f"{parent.path if parent else '/'}{u.pk}/"
             by_key[n.key] = u
-        Unit.unscoped.bulk_update(rows, ["path"], batch_size=500)
+        # One statement per level sets the same paths in the database (a bulk_update of thousands
+        # of rows is a CASE over every id and took most of a size-M run).
+        parent_path: Any = Value("/") if depth == 0 else Subquery(
+            Unit.unscoped.filter(pk=OuterRef("parent_id")).values("path")[:1]
+        )
+        Unit.unscoped.filter(depth=depth, path__startswith=token).update(
+            path=Concat(parent_path, Cast("id", CharField()), Value("/"), output_field=CharField())
+        )
     through = Unit.themes.through
     through.objects.bulk_create(
         [through(unit_id=by_key[n.key].pk, theme_id=themes[c]) for n in plan.nodes for c in n.themes],

@@ -6,6 +6,7 @@ import io
 import random
 from collections import Counter
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -228,9 +229,14 @@ def test_a_seed_gives_the_same_world(preset):
     assert [n.boundary for n in world.nodes] != [n.boundary for n in other.nodes]
 
 
+def unit_rows() -> list[tuple]:
+    fields = ("name", "serial", "household_estimate", "boundary")
+    return list(Unit.unscoped.order_by("depth", "parent__sort_order", "sort_order").values_list(*fields))
+
+
 def test_seeding_twice_with_the_same_seed_writes_the_same_names():
     seed("wucheng", seed=3)
-    first = list(Unit.unscoped.order_by("depth", "parent__sort_order", "sort_order").values_list("name", "serial", "household_estimate", "boundary"))
+    first = unit_rows()
     people = list(User.objects.order_by("username").values_list("username", "full_name", "work_phone"))
     Grant.unscoped.all().delete()
     Department.unscoped.all().delete()
@@ -241,7 +247,7 @@ def test_seeding_twice_with_the_same_seed_writes_the_same_names():
             u.events.all().delete()
             u.delete()
     seed("wucheng", seed=3)
-    assert list(Unit.unscoped.order_by("depth", "parent__sort_order", "sort_order").values_list("name", "serial", "household_estimate", "boundary")) == first
+    assert unit_rows() == first
     assert list(User.objects.order_by("username").values_list("username", "full_name", "work_phone")) == people
 
 
@@ -264,3 +270,12 @@ def test_demo_accounts_prints_every_role():
         assert f"\n{username} " in text
     assert len(text.strip().splitlines()) == 2 + len(DEMO_USERNAMES)
     assert "乡镇网格办" in text and DEMO_PASSWORD in text
+
+
+def test_readme_lists_the_demo_accounts_of_make_demo():
+    seed("wucheng", seed=1)
+    out = io.StringIO()
+    call_command("demo_accounts", markdown=True, stdout=out)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- demo-accounts:begin")[1].split("<!-- demo-accounts:end -->")[0]
+    assert block.split("-->", 1)[1].strip() == out.getvalue().strip()
