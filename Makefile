@@ -18,6 +18,10 @@ $(STAMP): requirements.txt
 
 $(NODE_STAMP): package-lock.json
 	npm ci --silent --no-audit --no-fund
+	rm -rf var/vendor && mkdir -p var/vendor/htmx var/vendor/leaflet var/vendor/echarts
+	cp node_modules/htmx.org/dist/htmx.min.js var/vendor/htmx/
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.js.map node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images var/vendor/leaflet/
+	cp node_modules/echarts/dist/echarts.min.js var/vendor/echarts/
 	rm -f node_modules/.installed-*; touch $(NODE_STAMP)
 
 install: $(STAMP) $(NODE_STAMP)
@@ -31,10 +35,14 @@ $(DEMO_ENV):
 	} > $(DEMO_ENV)
 	chmod 600 $(DEMO_ENV)
 
-demo: install $(DEMO_ENV)
+STATIC_SOURCES := $(shell find gridgov -path '*/static/*' -type f 2>/dev/null)
+var/static/staticfiles.json: $(STATIC_SOURCES) $(NODE_STAMP) $(STAMP)
+	DEBUG=0 SECRET_KEY=collectstatic-only-key-not-used-for-signing-anything-0123456789 \
+	  $(PY) manage.py collectstatic --noinput -v 0
+
+demo: install $(DEMO_ENV) var/static/staticfiles.json
 	set -a; source $(DEMO_ENV); set +a; export DEBUG=0 SECURE_COOKIES=0; \
 	$(PY) manage.py migrate --noinput -v 0 && \
-	$(PY) manage.py collectstatic --noinput -v 0 && \
 	$(PY) manage.py seed_world --preset wucheng --seed 1 --if-empty && \
 	$(PY) manage.py demo_accounts && \
 	echo "GridGov is serving on http://127.0.0.1:8000  (Ctrl-C to stop)" && \

@@ -9,3 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("gridgov")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Periodic jobs. Each is idempotent and takes its own lock, so two beats never double-act.
+app.conf.beat_schedule = {
+    "audit-seal": {"task": "audit.seal", "schedule": 60.0},
+}

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",
     "gridgov.core",
     "gridgov.audit",
     "gridgov.units",
@@ -64,13 +65,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gridgov.core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gridgov.core.middleware.RequestContextMiddleware",
+    "gridgov.core.metrics.MetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gridgov.interfaces.session_policy.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -138,7 +142,7 @@ if env_bool("GRIDGOV_FAST_HASHER", TESTING):
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "gridgov.access.passwords.ComplexityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -156,6 +160,14 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HSTS in production (TLS ends at nginx, which also redirects http → https).
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG or TESTING else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# nginx redirects http to https before a request reaches Django (deploy/nginx.conf).
+SILENCED_SYSTEM_CHECKS = ["security.W008"]
 
 # --- Language and time ----------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -167,11 +179,18 @@ USE_TZ = True
 # --- Static and media -----------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS: list[Path | tuple[str, Path]] = [BASE_DIR / "gridgov" / "interfaces" / "static"]
-_node = BASE_DIR / "node_modules"
-for _pkg_dir in ("htmx.org/dist", "leaflet/dist", "echarts/dist"):
-    if (_node / _pkg_dir).is_dir():
-        STATICFILES_DIRS.append((_pkg_dir.split("/")[0].replace(".org", ""), _node / _pkg_dir))
+# Front-end libraries come from the npm registry (package-lock.json). `make install` copies the few
+# files the pages use into var/vendor/ (echarts' dist alone is 50 MB); without it, the dist folders.
+_vendor = BASE_DIR / "var" / "vendor"
+if _vendor.is_dir():
+    STATICFILES_DIRS.append(_vendor)
+else:
+    _node = BASE_DIR / "node_modules"
+    for _pkg_dir in ("htmx.org/dist", "leaflet/dist", "echarts/dist"):
+        if (_node / _pkg_dir).is_dir():
+            STATICFILES_DIRS.append((_pkg_dir.split("/")[0].replace(".org", ""), _node / _pkg_dir))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -183,6 +202,11 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+# Compress only what browsers fetch: source maps are big and brotli on them took minutes.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
+    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "woff", "woff2", "map",
+]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -200,13 +224,20 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or Non
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A job whose worker vanished without a word is handed out again after this long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))}
 CELERY_TIMEZONE = TIME_ZONE
+
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # --- GridGov --------------------------------------------------------------
 # Audit rows must be kept at least 184 days (网络安全法 Art. 21: six months).
 GRIDGOV_AUDIT_RETENTION_DAYS = int(os.environ.get("GRIDGOV_AUDIT_RETENTION_DAYS", "184"))
 if GRIDGOV_AUDIT_RETENTION_DAYS < 184:
     raise ImproperlyConfigured("GRIDGOV_AUDIT_RETENTION_DAYS must be at least 184 (six months).")
+# Where residents reach this deployment: printed into QR codes on grid boards and cards.
+GRIDGOV_PUBLIC_BASE_URL = os.environ.get("GRIDGOV_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 GRIDGOV_DIVISIONS_DIR = Path(
     os.environ.get("GRIDGOV_DIVISIONS_DIR", BASE_DIR / "gridgov" / "units" / "data" / "divisions")
 )
@@ -216,13 +247,25 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+        },
     },
     "filters": {"request": {"()": "gridgov.core.middleware.RequestIdLogFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("LOG_FORMAT", "plain"),  # "json" in deployments
+            "filters": ["request"],
+        },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 # Periodic jobs (Celery beat): both are idempotent, so an overlap or a rerun does no harm.
 CELERY_BEAT_SCHEDULE = {

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from gridgov.interfaces import ops
 from gridgov.interfaces.api.api import api
 
 urlpatterns = [
@@ -9,4 +10,7 @@ urlpatterns = [
     path("open311/v2/", include("gridgov.interfaces.api.open311")),
     path("p/", include("gridgov.interfaces.public.urls")),
     path("support/", admin.site.urls),
+    path("ops/health", ops.health, name="ops_health"),
+    path("ops/ready", ops.ready, name="ops_ready"),
+    path("ops/metrics", ops.metrics, name="ops_metrics"),
 ]

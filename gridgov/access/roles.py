@@ -84,3 +84,19 @@ ROLE_DEFS: tuple[RoleDef, ...] = (
 
 ROLE_BY_CODE = {r.code: r for r in ROLE_DEFS}
 ALL_PERMISSIONS = frozenset(v for k, v in vars(P).items() if k.isupper())
+
+
+def can_grant_role(held: frozenset[str], role_permissions: frozenset[str] | set[str] | list[str],
+                   *, admin_duty: bool) -> bool:
+    """May someone holding `held` at a unit grant a role with these permissions there?
+
+    Nobody hands out more than they hold: a granter cannot make someone a county office or an
+    auditor. Departments are the exception: whoever manages departments appoints their
+    handlers. The three admin duties (三权分立) are appointed by the system itself, never
+    through a grant form."""
+    if admin_duty:
+        return False
+    needed = set(role_permissions)
+    if P.DEPARTMENT_MANAGE in held:
+        needed.discard(P.CASE_DEPARTMENT)
+    return needed <= held

@@ -103,6 +103,14 @@ class Scope:
     def paths_for(self, perm: str) -> tuple[str, ...]:
         return self._paths(perm)
 
+    def permissions_at(self, path: str) -> frozenset[str]:
+        """Every permission the actor holds over the unit with this path."""
+        held: set[str] = set()
+        for g in self.grants:
+            if path.startswith(g.path):
+                held |= g.permissions
+        return frozenset(held)
+
     def role_at(self, path: str) -> str:
         """The name of the most specific role the actor holds over this path (for audit rows)."""
         best = max(

@@ -10,11 +10,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 
 from gridgov.audit.services import audit_record
-from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gridgov.units.models import TOWNSHIP_BASE_KINDS, Unit
 
 from .models import Department, Grant, Role, User
-from .roles import P
+from .roles import P, can_grant_role
 from .scope import forget_scope, scope_for
 
 
@@ -35,6 +35,17 @@ def township_of(unit: Unit) -> Unit | None:
     )
 
 
+def _password_messages(exc: DjangoValidationError) -> list[str]:
+    # Django's Chinese catalogue lacks the plural form of the too-short message.
+    out = []
+    for error in exc.error_list:
+        if error.code == "password_too_short":
+            out.append(f"密码太短，至少需要 {(error.params or {}).get('min_length', 8)} 个字符。")
+        else:
+            out.extend(error.messages)
+    return out
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -50,6 +61,12 @@ def user_create(
     username = (username or "").strip()
     if not username:
         raise ValidationFailed("请填写用户名。", field="username")
+    if len(username) > 150 or not all(ch.isalnum() or ch in "@.+-_" for ch in username):
+        raise ValidationFailed("用户名只能包含字母、数字和 @ . + - _，最多 150 个字符。", field="username")
+    if len((full_name or "").strip()) > 40:
+        raise ValidationFailed("姓名不能超过 40 个字。", field="full_name")
+    if len(work_phone or "") > 20:
+        raise ValidationFailed("工作电话不能超过 20 个字符。", field="work_phone")
     if User.objects.filter(username=username).exists():
         raise ValidationFailed(f"用户名 {username} 已存在。", field="username")
     user = User(username=username, full_name=(full_name or "").strip(), work_phone=work_phone,
@@ -59,7 +76,7 @@ def user_create(
             try:
                 validate_password(password, user)
             except DjangoValidationError as exc:
-                raise ValidationFailed("；".join(exc.messages), field="password") from exc
+                raise ValidationFailed("；".join(_password_messages(exc)), field="password") from exc
         user.set_password(password)
     else:
         user.set_unusable_password()
@@ -82,8 +99,15 @@ def grant_create(
     role = Role.objects.filter(code=role_code).first()
     if role is None:
         raise ValidationFailed(f"未知的角色：{role_code}", field="role")
+    title = (title or "").strip()
+    if len(title) > 40:
+        raise ValidationFailed("职务不能超过 40 个字。", field="title")
     # A grant outside the granter's own scope is refused as if the unit did not exist.
     granter_role = _granter_role(actor, P.GRANT_MANAGE, unit)
+    if actor is not None and not can_grant_role(
+        scope_for(actor).permissions_at(unit.path), role.permissions, admin_duty=role.admin_duty
+    ):
+        raise PermissionDenied(f"您不能授予「{role.name}」角色：它超出了您自己的权限。")
     # Lock the grantee's grants so that two concurrent grants cannot both pass the checks.
     active = list(
         Grant.unscoped.select_for_update().filter(user=user, revoked_at__isnull=True).select_related("role", "unit")
@@ -150,3 +174,62 @@ def department_create(
     dept = Department.unscoped.create(unit=unit, name=name, kind=kind, phone=phone)
     audit_record(action="department.create", actor=actor, now=now, obj=dept, unit_path=unit.path, role=role)
     return dept
+
+
+@transaction.atomic
+def staff_account_create(
+    *,
+    actor: Any,
+    now: dt.datetime,
+    unit: Unit,
+    role_code: str,
+    username: str,
+    full_name: str,
+    password: str,
+    work_phone: str = "",
+    title: str = "",
+    department: Department | None = None,
+) -> Grant:
+    """A new staff member at a unit: their personal account and their grant, both or neither."""
+    _granter_role(actor, P.USER_MANAGE, unit)
+    if not (full_name or "").strip():
+        raise ValidationFailed("请填写姓名。", field="full_name")
+    if not password:
+        raise ValidationFailed("请设置初始密码。", field="password")
+    user = user_create(actor=actor, now=now, username=username, full_name=full_name, password=password,
+                       work_phone=work_phone, must_change_password=True)
+    return grant_create(actor=actor, now=now, user=user, role_code=role_code, unit=unit,
+                        department=department, title=title)
+
+
+@transaction.atomic
+def account_unlock(*, actor: Any, now: dt.datetime, user: User) -> None:
+    """Lift a failed-login lock early: support staff, for someone whose grant lies in their scope."""
+    from . import lockout
+
+    scope = scope_for(actor)
+    paths = Grant.unscoped.filter(user=user, revoked_at__isnull=True).values_list("unit__path", flat=True)
+    path = next((p for p in paths if scope.can(P.USER_MANAGE, p)), None)
+    if path is None:
+        raise NotFound()
+    audit_record(action="account.unlock", actor=actor, now=now, obj=user, unit_path=path,
+                 role=scope.role_at(path), detail={"username": user.get_username()})
+    lockout.unlock(username=user.get_username())
+
+
+@transaction.atomic
+def password_change(*, actor: Any, now: dt.datetime, old_password: str, new_password: str) -> None:
+    """The signed-in user replaces their own password (and the initial one they were given)."""
+    user = User.objects.select_for_update().get(pk=actor.pk)
+    if not user.check_password(old_password or ""):
+        raise ValidationFailed("当前密码不正确。", field="old_password")
+    if old_password == new_password:
+        raise ValidationFailed("新密码不能与当前密码相同。", field="new_password")
+    try:
+        validate_password(new_password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed("；".join(_password_messages(exc)), field="new_password") from exc
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    audit_record(action="account.password_change", actor=user, now=now, obj=user)

@@ -10,11 +10,15 @@ from django.dispatch import receiver
 from gridgov.audit.models import AuditEvent
 from gridgov.audit.services import audit_record
 from gridgov.core.clock import now
+from gridgov.core.middleware import client_ip
+
+from . import lockout
 
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit_record(action="auth.login", actor=user, now=now(), obj=user)
+    lockout.record_success(username=user.get_username())
 
 
 @receiver(user_logged_out)
@@ -26,5 +30,8 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(user_login_failed)
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     # The username is recorded as typed; never the password.
-    audit_record(action="auth.login_failed", actor=None, now=now(), outcome=AuditEvent.Outcome.FAILURE,
-                 username=str(credentials.get("username", ""))[:150])
+    at = now()
+    username = str(credentials.get("username", ""))[:150]
+    audit_record(action="auth.login_failed", actor=None, now=at, outcome=AuditEvent.Outcome.FAILURE,
+                 username=username)
+    lockout.record_failure(username=username, ip=client_ip(request) if request is not None else None, now=at)

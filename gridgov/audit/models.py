@@ -37,6 +37,12 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # The hash chain, filled by the sealing job (audit.chain.seal) shortly after the row is written:
+    # rows are sealed in the order the job sees them committed, so concurrent writers never wait
+    # on one another for the chain.
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    row_hash = models.CharField(max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def audit_record(
     *,
     action: str,
-    actor: User | None,
+    actor: User | Any | None,
     now: dt.datetime,
     obj: models.Model | None = None,
     object_type: str = "",

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest, HttpResponse
 
 from gridgov.access.scope import Scope, scope_for
-from gridgov.core.errors import NotFound
+from gridgov.core.errors import NotFound, PermissionDenied
 
 V = TypeVar("V", bound=Callable[..., HttpResponse])
 
@@ -37,6 +38,9 @@ def scoped_view(view: V) -> V:
             return view(request, *args, **kwargs)
         except NotFound as exc:
             raise Http404(exc.message) from exc
+        except PermissionDenied as exc:
+            # Visible but not allowed (a grid worker opening an edit page): 403, never a 500.
+            raise HttpForbidden(exc.message) from exc
 
     guarded = login_required(wrapper)
     setattr(guarded, ACCESS_ATTR, "scoped")

@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from gridgov.access.models import Grant
 from gridgov.access.scope import Scope, get_in_scope
 
-from .models import LevelName, Unit
+from .models import BaseKind, LevelName, Theme, Unit, UnitEvent, UnitKind
 
 
 def unit_get(*, scope: Scope, unit_id: int) -> Unit:
@@ -61,3 +61,73 @@ def level_name(unit: Unit) -> str:
         .order_by("-root__depth").values_list("root_id", "name")[:1]
     )
     return next(iter(names.values()), unit.kind.name)
+
+
+# The order staff stand on a printed board, and the duties printed beside each role.
+BOARD_ROLE_ORDER = [
+    "chief_grid_head", "village_secretary", "area_head", "grid_head", "grid_worker_full", "grid_worker_part",
+    "info_officer", "resident_cadre", "mediator",
+]
+
+
+def board_staff(*, scope: Scope, units: list[Unit]) -> dict[int, list[Grant]]:
+    """Staff who appear on the public boards of these units, in board order, in one query."""
+    rows = (
+        Grant.objects.within(scope)
+        .filter(unit__in=units, revoked_at__isnull=True, role__code__in=BOARD_ROLE_ORDER)
+        .select_related("user", "role")
+    )
+    by_unit: dict[int, list[Grant]] = {u.pk: [] for u in units}
+    for g in rows:
+        by_unit[g.unit_id].append(g)
+    for grants in by_unit.values():
+        grants.sort(key=lambda g: (BOARD_ROLE_ORDER.index(g.role.code), g.user.full_name))
+    return by_unit
+
+
+def public_board_staff(unit: Unit) -> list[Grant]:
+    """The staff printed on a grid's public board: the same list a resident sees by scanning its QR.
+    Names, roles and work phones only; these are published by design."""
+    rows = list(
+        Grant.unscoped.filter(unit=unit, revoked_at__isnull=True, role__code__in=BOARD_ROLE_ORDER)
+        .select_related("user", "role")
+    )
+    rows.sort(key=lambda g: (BOARD_ROLE_ORDER.index(g.role.code), g.user.full_name))
+    return rows
+
+
+def unit_history(*, scope: Scope, unit: Unit, limit: int = 200) -> list[UnitEvent]:
+    """What happened to a unit the actor can see (already fetched through the scope)."""
+    get_in_scope(Unit.objects.all(), scope, pk=unit.pk)
+    return list(UnitEvent.objects.filter(unit=unit).select_related("actor", "old_parent", "new_parent")[:limit])
+
+
+def move_targets(*, scope: Scope, unit: Unit, perm: str, limit: int = 500) -> list[Unit]:
+    """Units the actor may put `unit` under: where they hold `perm`, outside the unit's own
+    subtree, not its current parent, and not micro-grids (the leaves of every scheme)."""
+    return list(
+        Unit.objects.within(scope).filter(scope.path_q("path", perm), is_active=True)
+        .exclude(path__startswith=unit.path).exclude(pk=unit.parent_id or 0)
+        .exclude(kind__base=BaseKind.MICRO_GRID)
+        .select_related("kind").order_by("path")[:limit]
+    )
+
+
+def kinds() -> list[UnitKind]:
+    return list(UnitKind.objects.order_by("id"))
+
+
+def themes() -> list[Theme]:
+    return list(Theme.objects.order_by("id"))
+
+
+def public_grid(unit_id: int | None) -> Unit | None:
+    """An active unit for the residents' pages, reached only through a signed link."""
+    if unit_id is None:
+        return None
+    return Unit.unscoped.filter(pk=unit_id, is_active=True).select_related("kind").first()
+
+
+def hierarchy_exists() -> bool:
+    """Whether any unit exists at all (the world generator's --if-empty)."""
+    return Unit.unscoped.exists()

@@ -186,7 +186,7 @@ def unit_update(
     unknown = set(changes) - _EDITABLE
     if unknown:
         raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}")
-    unit = Unit.unscoped.select_for_update().select_related("parent", "kind").filter(pk=unit_id).first()
+    unit = Unit.unscoped.select_for_update(of=("self",)).select_related("parent", "kind").filter(pk=unit_id).first()
     if unit is None:
         raise NotFound()
     role = _require(actor, P.UNIT_EDIT, unit)
@@ -247,7 +247,7 @@ def unit_update(
 @transaction.atomic
 def unit_move(*, actor: Any, now: dt.datetime, unit_id: int, new_parent_id: int) -> UnitResult:
     """Re-zone a subtree under a new parent: every path below is rewritten in one statement."""
-    unit = Unit.unscoped.select_for_update().select_related("parent").filter(pk=unit_id).first()
+    unit = Unit.unscoped.select_for_update(of=("self",)).select_related("parent").filter(pk=unit_id).first()
     new_parent = Unit.unscoped.select_for_update().filter(pk=new_parent_id).first()
     if unit is None or new_parent is None:
         raise NotFound()

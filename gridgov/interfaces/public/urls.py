@@ -5,5 +5,5 @@ from . import views
 app_name = "public"
 
 urlpatterns = [
-    path("health/", views.health, name="health"),
+    path("g/<str:token>/", views.grid, name="grid"),
 ]

@@ -39,4 +39,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             continue
         seen.add(url)
         items.append({"label": label, "url": url, "active": request.path.startswith(url) and url != "/"})
+    if user.is_staff:
+        # Support staff also reach the admin; it narrows every list by the same scope.
+        support = reverse("admin:index")
+        items.append({"label": "运维后台", "url": support, "active": request.path.startswith(support)})
     return {"nav_items": items, "actor_scope": scope}

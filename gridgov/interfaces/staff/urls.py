@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import case_forms, cases, views
+from . import boards, case_forms, cases, households, views
 
 app_name = "staff"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("password/", views.password_change, name="password_change"),
     path("units/", views.unit_tree, name="unit_tree"),
     path("units/<int:unit_id>/", views.unit_detail, name="unit_detail"),
     path("units/<int:unit_id>/children/", views.unit_children, name="unit_children"),
@@ -20,4 +21,14 @@ urlpatterns = [
     path("cases/<int:case_id>/upload/", cases.case_upload, name="case_upload"),
     path("inbox/", cases.inbox, name="inbox"),
     path("cases/<int:case_id>/forms/<str:kind>.pdf", case_forms.case_form, name="case_form"),
+    path("units/<int:unit_id>/board.pdf", boards.grid_board_pdf, name="grid_board_pdf"),
+    path("units/<int:unit_id>/structure.pdf", boards.structure_board_pdf, name="structure_board_pdf"),
+    path("units/<int:unit_id>/edit/", views.unit_edit, name="unit_edit"),
+    path("units/<int:unit_id>/add/", views.unit_add_child, name="unit_add_child"),
+    path("units/<int:unit_id>/move/", views.unit_move, name="unit_move"),
+    path("units/<int:unit_id>/history/", views.unit_history, name="unit_history"),
+    path("units/<int:unit_id>/staff/add/", views.grant_add, name="grant_add"),
+    path("units/<int:unit_id>/departments/add/", views.department_add, name="department_add"),
+    path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
+    *households.household_urls(),
 ]

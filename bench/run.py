@@ -1,0 +1,293 @@
+"""`make bench`: build a world on PostgreSQL, serve it with granian, load it on loopback, and
+write the figures to docs/benchmarks.md. Never part of `make test`.
+
+Environment:
+  BENCH_SIZE        S or M (default M)
+  BENCH_PG          base URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
+  BENCH_REQUESTS    requests per measured endpoint (default 400)
+  BENCH_SKIP_SEED   reuse the bench database as it is (1) instead of rebuilding it
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+PORT = 8765
+
+
+@dataclass
+class Row:
+    what: str
+    figure: str
+    target: str = ""
+    note: str = ""
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, what: str, figure: str, target: str = "", note: str = "") -> None:
+        print(f"  {what}: {figure} {('(target ' + target + ')') if target else ''} {note}", flush=True)
+        self.rows.append(Row(what, figure, target, note))
+
+
+def env_for(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdef",  # noqa: S106
+        GRIDGOV_FIELD_KEY=os.environ.get("GRIDGOV_FIELD_KEY", "YmVuY2gtZmllbGQta2V5LTMyLWJ5dGVzLWxvbmchISE="),
+        GRIDGOV_INDEX_KEY=os.environ.get("GRIDGOV_INDEX_KEY", "YmVuY2gtaW5kZXgta2V5LTMyLWJ5dGVzLWxvbmchISE="),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_COOKIES="0",
+        DEBUG="0",
+    )
+    env.pop("GRIDGOV_TESTING", None)
+    env.pop("PYTEST_VERSION", None)
+    return env
+
+
+def manage(database_url: str, *args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env_for(database_url), check=True)
+    return time.perf_counter() - started
+
+
+def recreate_pg(base: str, name: str) -> str:
+    admin = f"{base}/postgres"
+    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"], check=True)
+    return f"{base}/{name}"
+
+
+# --- load generation ------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    latencies: list[float]
+    errors: int
+    seconds: float
+
+    def p(self, q: float) -> float:
+        data = sorted(self.latencies)
+        if not data:
+            return float("nan")
+        return data[min(len(data) - 1, int(q * len(data)))] * 1000
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+def load(
+    make_request: Callable[[int], tuple[str, str, bytes | None, dict[str, str]]],
+    *,
+    total: int,
+    concurrency: int,
+    ok: tuple[int, ...] = (200,),
+) -> Load:
+    """Send `total` requests from `concurrency` threads, each with its own keep-alive connection."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def worker() -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                break
+            method, path, body, headers = make_request(i)
+            started = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                good = response.status in ok
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+                good = False
+            elapsed = time.perf_counter() - started
+            with lock:
+                if good:
+                    latencies.append(elapsed)
+                else:
+                    errors += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return Load(latencies, errors, time.perf_counter() - started)
+
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def serve(database_url: str, workers: int = 2) -> subprocess.Popen[bytes]:
+    env = env_for(database_url)
+    env["DATABASE_POOL_MAX"] = "8"
+    proc = subprocess.Popen(
+        [str(Path(PY).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(PORT),
+         "--workers", str(workers), "--blocking-threads", "8", "--log-level", "warning", "config.wsgi:application"],
+        cwd=ROOT, env=env,
+    )
+    wait_for_port(PORT)
+    return proc
+
+
+def session_cookie(database_url: str, username: str) -> str:
+    """A signed-in session for a seeded user, made the way Django's login makes one."""
+    code = (
+        "import django,sys; django.setup();"
+        "from django.contrib.auth import get_user_model, SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY;"
+        "from django.contrib.sessions.backends.db import SessionStore;"
+        f"u=get_user_model().objects.get(username={username!r});"
+        "s=SessionStore(); s[SESSION_KEY]=str(u.pk);"
+        "s[BACKEND_SESSION_KEY]='django.contrib.auth.backends.ModelBackend';"
+        "s[HASH_SESSION_KEY]=u.get_session_auth_hash(); s.create(); print(s.session_key)"
+    )
+    out = subprocess.run([PY, "-c", code], cwd=ROOT, env=env_for(database_url), check=True, capture_output=True)
+    return out.stdout.decode().strip().splitlines()[-1]
+
+
+def pick_users(database_url: str) -> dict[str, str]:
+    """Usernames of a county office, a township office and a grid worker in the bench world."""
+    code = (
+        "import django,json; django.setup();"
+        "from gridgov.access.models import Grant;"
+        "pick=lambda r: Grant.unscoped.filter(role__code=r, revoked_at__isnull=True)"
+        ".order_by('id').values_list('user__username', flat=True).first();"
+        "print(json.dumps({r: pick(r) for r in ['county_office','township_office','grid_worker_full']}))"
+    )
+    out = subprocess.run([PY, "-c", code], cwd=ROOT, env=env_for(database_url), check=True, capture_output=True)
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.platform()}, "
+            f"Python {platform.python_version()}, {pg}")
+
+
+def commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def write(report: Report, size: str) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    marker = "<!-- bench:results -->"
+    if marker not in text:
+        text = text.rstrip() + f"\n\n{marker}\n"
+    head, _ = text.split(marker, 1)
+    lines = [
+        marker,
+        f"## Latest run: size {size}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}",
+        "",
+        f"Machine: {machine()}",
+        "",
+        "| measure | figure | target | note |",
+        "|---|---|---|---|",
+        *[f"| {r.what} | {r.figure} | {r.target} | {r.note} |" for r in report.rows],
+        "",
+    ]
+    path.write_text(head + "\n".join(lines))
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    size = os.environ.get("BENCH_SIZE", "M").upper()
+    base = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+    total = int(os.environ.get("BENCH_REQUESTS", "400"))
+    report = Report()
+    print(f"GridGov bench, size {size}")
+
+    # 1. The hierarchy and staff alone, on the embedded SQLite (issue: < 60 s at size M).
+    tmp = Path(tempfile.mkdtemp(prefix="gridgov-bench-"))
+    try:
+        sqlite_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+        manage(sqlite_url, "migrate", "--noinput", "-v", "0")
+        seconds = manage(sqlite_url, "seed_world", "--size", size, "--seed", "1", "--units-only")
+        report.add(f"seed_world --size {size} hierarchy + staff, SQLite", f"{seconds:.1f} s",
+                   "< 60 s" if size == "M" else "")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    # 2. The whole world on PostgreSQL.
+    pg_url = f"{base}/gridgov_bench"
+    if os.environ.get("BENCH_SKIP_SEED") != "1":
+        pg_url = recreate_pg(base, "gridgov_bench")
+        manage(pg_url, "migrate", "--noinput", "-v", "0")
+        seconds = manage(pg_url, "seed_world", "--size", size, "--seed", "1")
+        report.add(f"seed_world --size {size} full world, PostgreSQL", f"{seconds:.1f} s")
+
+    # 3. Reads under load, served by granian on loopback.
+    users = pick_users(pg_url)
+    server = serve(pg_url)
+    try:
+        for role, username in users.items():
+            if not username:
+                continue
+            cookie = f"sessionid={session_cookie(pg_url, username)}"
+            headers = {"Cookie": cookie}
+            for label, path in [("unit tree page", "/units/"), ("API unit roots", "/api/units/")]:
+                load(lambda i, p=path, h=headers: ("GET", p, None, h), total=20, concurrency=2)  # warm up
+                result = load(lambda i, p=path, h=headers: ("GET", p, None, h), total=total, concurrency=32)
+                report.add(f"{label} as {role}, 32 clients", f"p95 {result.p(0.95):.0f} ms, p50 {result.p(0.5):.0f} ms,"
+                           f" {result.rate:.0f} req/s", "p95 ≤ 100 ms",
+                           f"{result.errors} errors" if result.errors else "")
+        health = load(lambda i: ("GET", "/ops/ready", None, {}), total=total, concurrency=32)
+        report.add("readiness endpoint (SELECT 1 + cache), 32 clients", f"p95 {health.p(0.95):.0f} ms, "
+                   f"{health.rate:.0f} req/s")
+    finally:
+        server.terminate()
+        server.wait(10)
+    write(report, size)
+
+
+if __name__ == "__main__":
+    main()

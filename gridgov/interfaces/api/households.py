@@ -1,0 +1,255 @@
+"""Household ledger API for the field app: scoped, masked, with optimistic concurrency.
+
+Editing with a stale `version` answers 409 with the current copy; nothing is overwritten silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+
+from gridgov.access.scope import scope_for
+from gridgov.core.clock import local, now
+from gridgov.core.errors import Conflict
+from gridgov.residents import selectors, services
+
+router = Router(tags=["households"])
+
+
+class TagOut(Schema):
+    id: int
+    code: str
+    name: str
+    start_date: dt.date
+
+
+class ResidentOut(Schema):
+    id: int
+    name: str
+    relation: str
+    relation_name: str
+    gender: str
+    age: int
+    id_number_masked: str
+    phone_masked: str
+    political_status: str
+    residency: str
+    away_place: str
+    health: str | None
+    tags: list[TagOut]
+    version: int
+
+
+class HouseholdOut(Schema):
+    id: int
+    unit_id: int
+    unit_name: str
+    status: str
+    address: str
+    house_number: str
+    phone_masked: str
+    lat: float | None
+    lng: float | None
+    head_name: str | None
+    version: int
+
+
+class HouseholdDetailOut(HouseholdOut):
+    notes: str
+    members: list[ResidentOut]
+    tags: list[TagOut]
+
+
+class HouseholdPage(Schema):
+    items: list[HouseholdOut]
+    next_after: int | None
+
+
+class HouseholdIn(Schema):
+    unit_id: int | None = None
+    address: str
+    house_number: str = ""
+    phone: str = ""
+    lat: float | None = None
+    lng: float | None = None
+    notes: str = ""
+
+
+class HouseholdPatch(Schema):
+    version: int
+    address: str | None = None
+    house_number: str | None = None
+    phone: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    notes: str | None = None
+
+
+class ConflictOut(Schema):
+    code: str
+    message: str
+    current: HouseholdDetailOut
+
+
+class ResidentIn(Schema):
+    name: str
+    id_number: str
+    relation: str
+    phone: str = ""
+    birth_date: dt.date | None = None
+    gender: str | None = None
+    ethnicity: str = "汉族"
+    political_status: str = ""
+    residency: str = ""
+    away_place: str = ""
+    away_since: dt.date | None = None
+    education: str = ""
+    occupation: str = ""
+    health: str = ""
+    disability: str = ""
+    notes: str = ""
+
+
+class ResidentPatch(Schema):
+    version: int
+    name: str | None = None
+    id_number: str | None = None
+    relation: str | None = None
+    phone: str | None = None
+    political_status: str | None = None
+    residency: str | None = None
+    away_place: str | None = None
+    away_since: dt.date | None = None
+    education: str | None = None
+    occupation: str | None = None
+    health: str | None = None
+    disability: str | None = None
+    notes: str | None = None
+
+
+class UnmaskIn(Schema):
+    reason: str
+
+
+class UnmaskOut(Schema):
+    id_number: str
+    phone: str
+
+
+def _today() -> dt.date:
+    return local(now()).date()
+
+
+def _tag(t: Any) -> TagOut:
+    return TagOut(id=t.pk, code=t.tag.code, name=t.tag.name, start_date=t.start_date)
+
+
+def _household(h: Any, head: str | None) -> dict[str, Any]:
+    return {"id": h.pk, "unit_id": h.unit_id, "unit_name": h.unit.name, "status": h.status, "address": h.address,
+            "house_number": h.house_number, "phone_masked": h.phone_masked, "lat": h.lat, "lng": h.lng,
+            "head_name": head, "version": h.version}
+
+
+def _detail(request: HttpRequest, household_id: int) -> HouseholdDetailOut:
+    d = selectors.household_detail(scope=scope_for(request.user), household_id=household_id, today=_today())
+    members = [
+        ResidentOut(id=m.pk, name=m.name, relation=m.resident.relation, relation_name=m.resident.get_relation_display(),
+                    gender=m.resident.gender, age=m.age, id_number_masked=m.id_masked, phone_masked=m.phone_masked,
+                    political_status=m.resident.political_status, residency=m.resident.residency,
+                    away_place=m.resident.away_place, health=m.resident.health if m.show_sensitive else None,
+                    tags=[_tag(t) for t in m.tags], version=m.resident.version)
+        for m in d.members
+    ]
+    return HouseholdDetailOut(**_household(d.household, d.head.name if d.head else None), notes=d.household.notes,
+                              members=members, tags=[_tag(t) for t in d.tags])
+
+
+@router.get("/", response=HouseholdPage, summary="Search households in scope (keyset pagination: pass next_after)")
+def list_households(request: HttpRequest) -> HouseholdPage:
+    query = selectors.HouseholdQuery.from_params(request.GET)
+    page = selectors.household_search(scope=scope_for(request.user), query=query, today=_today())
+    items = [HouseholdOut(**_household(h, h.heads[0].name if h.heads else None)) for h in page.rows]
+    return HouseholdPage(items=items, next_after=page.next_after)
+
+
+class SearchIn(Schema):
+    q: str = ""
+    name: str = ""
+    id_number: str = ""
+    phone: str = ""
+    address: str = ""
+    house_number: str = ""
+    tag: str = ""
+    unit: int | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    status: str = ""
+    after: int | None = None
+    limit: int | None = None
+
+
+@router.post("/search", response=HouseholdPage,
+             summary="Search with the query in the body: for ID numbers and phones (kept out of URLs and logs)")
+def search_households(request: HttpRequest, payload: SearchIn) -> HouseholdPage:
+    params = {k: ("" if v is None else str(v)) for k, v in payload.dict().items()}
+    query = selectors.HouseholdQuery.from_params(params)
+    page = selectors.household_search(scope=scope_for(request.user), query=query, today=_today())
+    items = [HouseholdOut(**_household(h, h.heads[0].name if h.heads else None)) for h in page.rows]
+    return HouseholdPage(items=items, next_after=page.next_after)
+
+
+@router.get("/{household_id}", response=HouseholdDetailOut)
+def get_household(request: HttpRequest, household_id: int) -> HouseholdDetailOut:
+    return _detail(request, household_id)
+
+
+@router.post("/", response={201: HouseholdDetailOut})
+def create_household(request: HttpRequest, payload: HouseholdIn) -> Status[HouseholdDetailOut]:
+    h = services.household_create(actor=request.user, now=now(), **payload.dict())
+    return Status(201, _detail(request, h.pk))
+
+
+@router.patch("/{household_id}", response={200: HouseholdDetailOut, 409: ConflictOut})
+def patch_household(request: HttpRequest, household_id: int, payload: HouseholdPatch) -> Any:
+    selectors.household_get(scope=scope_for(request.user), household_id=household_id)
+    data = payload.dict(exclude_unset=True)
+    version = data.pop("version")
+    try:
+        services.household_update(actor=request.user, now=now(), household_id=household_id,
+                                  expected_version=version, **data)
+    except Conflict as exc:
+        return Status(409, ConflictOut(code=exc.code, message=exc.message, current=_detail(request, household_id)))
+    return Status(200, _detail(request, household_id))
+
+
+@router.post("/{household_id}/residents", response={201: HouseholdDetailOut})
+def add_resident(request: HttpRequest, household_id: int, payload: ResidentIn) -> Status[HouseholdDetailOut]:
+    selectors.household_get(scope=scope_for(request.user), household_id=household_id)
+    services.resident_add(actor=request.user, now=now(), household_id=household_id, **payload.dict())
+    return Status(201, _detail(request, household_id))
+
+
+@router.patch("/residents/{resident_id}", response={200: HouseholdDetailOut, 409: ConflictOut})
+def patch_resident(request: HttpRequest, resident_id: int, payload: ResidentPatch) -> Any:
+    resident = selectors.resident_get(scope=scope_for(request.user), resident_id=resident_id)
+    data = payload.dict(exclude_unset=True)
+    version = data.pop("version")
+    try:
+        services.resident_update(actor=request.user, now=now(), resident_id=resident_id, expected_version=version,
+                                 **data)
+    except Conflict as exc:
+        current = _detail(request, resident.household_id)
+        return Status(409, ConflictOut(code=exc.code, message=exc.message, current=current))
+    return Status(200, _detail(request, resident.household_id))
+
+
+@router.post("/residents/{resident_id}/unmask", response=UnmaskOut,
+             summary="Full ID number and phone for a stated reason (resident.unmask; audited)")
+def unmask_resident(request: HttpRequest, resident_id: int, payload: UnmaskIn) -> UnmaskOut:
+    selectors.resident_get(scope=scope_for(request.user), resident_id=resident_id)
+    revealed = services.resident_unmask(actor=request.user, now=now(), resident_id=resident_id,
+                                        reason=payload.reason)
+    return UnmaskOut(id_number=revealed.id_number, phone=revealed.phone)

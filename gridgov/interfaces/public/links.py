@@ -1,0 +1,35 @@
+"""Signed links printed as QR codes on grid boards and cards.
+
+A link names its grid through a signature, so a forged or altered link is refused and units
+cannot be enumerated by trying numbers.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+_SALT = "gridgov.public.grid-link"
+
+
+def grid_token(unit_id: int) -> str:
+    # No timestamp: a printed board keeps working for years, and a grid always has the same code.
+    return signing.Signer(salt=_SALT).sign_object({"u": unit_id}, compress=True)
+
+
+def unit_id_from_token(token: str) -> int | None:
+    """The grid a token names, or None for a forged, altered or malformed token."""
+    if len(token) > 200:
+        return None
+    try:
+        data = signing.Signer(salt=_SALT).unsign_object(token)
+    except signing.BadSignature:
+        return None
+    unit_id = data.get("u") if isinstance(data, dict) else None
+    return unit_id if isinstance(unit_id, int) else None
+
+
+def grid_url(unit_id: int) -> str:
+    """The absolute link residents reach by scanning the grid's QR code."""
+    return settings.GRIDGOV_PUBLIC_BASE_URL + reverse("public:grid", args=[grid_token(unit_id)])

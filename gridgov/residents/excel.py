@@ -1,0 +1,617 @@
+"""Excel in and out: the import template, the import job (validate every row, then write all or
+the valid households in one transaction), its error report, and the masked export.
+
+Reading uses python-calamine (fast; numbers come back as floats, so ID numbers and phones are
+turned back into text and refused when Excel already lost digits); writing uses openpyxl.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from python_calamine import CalamineWorkbook
+
+from gridgov.access.roles import P
+from gridgov.access.scope import Scope, get_in_scope, scope_for
+from gridgov.audit.services import audit_record
+from gridgov.core.clock import local
+from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.units import locate
+from gridgov.units.models import Unit
+
+from . import idnumber, phones, protected, services
+from .models import (
+    Household,
+    HouseholdEvent,
+    ImportJob,
+    Relation,
+    Resident,
+    ResidentStatus,
+    Tag,
+    TagAssignment,
+    TagTarget,
+)
+
+MAX_ROWS = 300_000
+MAX_BYTES = 60 * 1024 * 1024
+PROGRESS_EVERY = 2000
+
+# (header, field, required, example): the cadres' columns, in template order.
+COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
+    ("户编号", "household_key", True, "1"),
+    ("网格", "grid", False, "吴城村第一网格"),
+    ("地址", "address", True, "吴城村一组"),
+    ("门牌号", "house_number", False, "12"),
+    ("户联系电话", "household_phone", False, ""),
+    ("经度", "lng", False, ""),
+    ("纬度", "lat", False, ""),
+    ("与户主关系", "relation", True, "户主"),
+    ("姓名", "name", True, "王伟"),
+    ("身份证号", "id_number", True, "140225197504120318"),
+    ("性别", "gender", False, "男"),
+    ("出生日期", "birth_date", False, "1975-04-12"),
+    ("联系电话", "phone", False, "13812345678"),
+    ("民族", "ethnicity", False, "汉族"),
+    ("政治面貌", "political_status", False, "群众"),
+    ("人口类型", "residency", False, "户籍人口"),
+    ("外出地点", "away_place", False, ""),
+    ("外出时间", "away_since", False, ""),
+    ("文化程度", "education", False, "初中"),
+    ("职业", "occupation", False, "农民"),
+    ("健康状况", "health", False, "健康"),
+    ("残疾类别/等级", "disability", False, ""),
+    ("重点人群", "tags", False, ""),
+    ("备注", "notes", False, ""),
+)
+HEADER_OF = {f: h for h, f, _, _ in COLUMNS}
+_ALIASES = {
+    "户号": "household_key", "户序号": "household_key", "所属网格": "grid", "网格名称": "grid", "网格编号": "grid",
+    "家庭住址": "address", "住址": "address", "居住地址": "address", "身份证号码": "id_number",
+    "公民身份号码": "id_number", "身份证": "id_number", "手机号": "phone", "手机号码": "phone", "电话": "phone",
+    "联系方式": "phone", "关系": "relation", "与户主的关系": "relation", "重点人群类别": "tags", "标签": "tags",
+    "残疾类别": "disability", "出生年月": "birth_date", "户电话": "household_phone",
+}
+_HEADER_FIELDS = {h: f for h, f, _, _ in COLUMNS} | _ALIASES
+_TAG_SPLIT = re.compile(r"[、,，;；/\s]+")
+
+
+# --- template -------------------------------------------------------------------------------------------
+def template_bytes() -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "户情台账"
+    ws.append([h for h, _, _, _ in COLUMNS])
+    ws.append([ex for _, _, _, ex in COLUMNS])
+    bold, required_fill = Font(bold=True), PatternFill("solid", fgColor="FDE2E1")
+    for i, (_, fld, required, _) in enumerate(COLUMNS, start=1):
+        cell = ws.cell(row=1, column=i)
+        cell.font = bold
+        if required:
+            cell.fill = required_fill
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = 22 if fld in ("id_number", "address", "tags") else 13
+        if fld in ("id_number", "phone", "household_phone", "household_key", "house_number"):
+            # Text format, so Excel keeps all 18 digits and leading zeros.
+            for row in range(2, 2001):
+                ws.cell(row=row, column=i).number_format = "@"
+    help_ws = wb.create_sheet("填写说明")
+    help_ws.append(["说明"])
+    for line in (
+        "每行一个人；同一户的人填相同的「户编号」，户主一行填写地址、网格等户信息。",
+        "红色表头为必填。身份证号、电话请保持为文本格式，不要改成数字。",
+        "网格可填名称或编号；也可以不填网格而填经纬度，系统按位置自动归入网格。",
+        "与户主关系：户主、配偶、子女、儿媳/女婿、父母、岳父母/公婆、孙子女/外孙子女、祖父母/外祖父母、兄弟姐妹、其他。",
+        "重点人群可填多个，用顿号分隔，如：留守老人、残疾人。",
+        "请删除第 2 行示例后再导入。",
+    ):
+        help_ws.append([line])
+    help_ws.column_dimensions["A"].width = 100
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+def check_content(content: bytes) -> None:
+    """Refuse anything that is not an .xlsx by what it contains, not by its name."""
+    if not content:
+        raise ValidationFailed("请选择要导入的 Excel 文件。", field="file")
+    if len(content) > MAX_BYTES:
+        raise ValidationFailed(f"文件太大（超过 {MAX_BYTES // 1024 // 1024} MB），请分批导入。", field="file")
+    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ValidationFailed("这是旧版 .xls 文件，请在 Excel 中「另存为」.xlsx 后再导入。", field="file")
+    if content[:4] != b"PK\x03\x04":
+        raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" not in names:
+                raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file")
+            for name in names:
+                if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
+                    with zf.open(name) as fh:
+                        if _has_formula(fh):
+                            raise ValidationFailed(
+                                "表格中含有公式。请全选后「复制」，再「选择性粘贴为数值」，保存后重新导入。",
+                                field="file")
+    except zipfile.BadZipFile as exc:
+        raise ValidationFailed("文件已损坏或不是 Excel 文件。", field="file") from exc
+
+
+def _has_formula(fh: Any) -> bool:
+    tail = b""
+    while chunk := fh.read(1 << 20):
+        data = tail + chunk
+        if b"<f>" in data or b"<f " in data:
+            return True
+        tail = data[-3:]
+    return False
+
+
+@dataclass
+class Sheet:
+    name: str
+    header_row: int  # 1-based row number of the header in the sheet
+    columns: dict[str, int]  # field → column index
+    rows: list[list[Any]]
+
+
+def read_sheet(content: bytes) -> Sheet:
+    check_content(content)
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise ValidationFailed("无法读取该 Excel 文件，文件可能已损坏。", field="file") from exc
+    for sheet_name in wb.sheet_names:
+        sheet = wb.get_sheet_by_name(sheet_name)
+        rows = sheet.to_python(skip_empty_area=False)
+        for i, row in enumerate(rows[:10]):
+            columns: dict[str, int] = {}
+            for j, cell in enumerate(row):
+                key = re.sub(r"\s+", "", str(cell or "")).replace("*", "")
+                fld = _HEADER_FIELDS.get(key)
+                if fld and fld not in columns:
+                    columns[fld] = j
+            if "name" in columns and "id_number" in columns:
+                missing = [HEADER_OF[f] for h, f, req, _ in COLUMNS if req and f not in columns]
+                if missing:
+                    raise ValidationFailed(f"工作表「{sheet_name}」缺少必填列：{'、'.join(missing)}。", field="file")
+                merged = [m for m in (sheet.merged_cell_ranges or []) if m[0][0] >= i]
+                if merged:
+                    raise ValidationFailed(
+                        f"工作表「{sheet_name}」第 {merged[0][0][0] + 1} 行有合并单元格，"
+                        "请取消合并并把内容填到每一行。",
+                        field="file")
+                data = rows[i + 1:]
+                if len(data) > MAX_ROWS:
+                    raise ValidationFailed(f"一次最多导入 {MAX_ROWS:,} 行，请分批导入。", field="file")
+                return Sheet(name=sheet_name, header_row=sheet.start[0] + i + 1 if sheet.start else i + 1,
+                             columns=columns, rows=data)
+    raise ValidationFailed(
+        f"没有找到包含「姓名」「身份证号」表头的工作表（文件中的工作表：{'、'.join(wb.sheet_names)}）。"
+        "请使用导入模板。", field="file")
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def masked_value(fld: str, value: Any) -> str:
+    """What the error report may show of a cell: ID numbers and phones masked, long text cut."""
+    text = _cell_text(value) if not isinstance(value, float) or value < 1e15 else f"{value:E}"
+    if fld == "id_number":
+        text = idnumber.normalize(value) if text else ""
+        return idnumber.mask(text) if len(text) >= 8 and "E" not in text else text[:4] + "…" if len(text) > 4 else text
+    if fld in ("phone", "household_phone"):
+        digits = re.sub(r"\D", "", text)
+        return (digits[:3] + "****" + digits[-4:]) if len(digits) >= 8 else "*" * len(digits)
+    return text[:40]
+
+
+# --- validating -------------------------------------------------------------------------------------------
+@dataclass
+class RowError:
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+@dataclass
+class PlannedResident:
+    row: int
+    clean: services.CleanResident
+    sealed_index: str
+    tags: list[Tag]
+
+
+@dataclass
+class PlannedHousehold:
+    key: str
+    first_row: int
+    unit: Unit | None = None
+    address: str = ""
+    house_number: str = ""
+    phone: str = ""
+    lat: float | None = None
+    lng: float | None = None
+    tags: list[Tag] = field(default_factory=list)
+    residents: list[PlannedResident] = field(default_factory=list)
+    bad_rows: set[int] = field(default_factory=set)
+
+
+class _Grids:
+    """Resolves the 网格 column (name or serial) and coordinates to a deepest unit under the root."""
+
+    def __init__(self, root: Unit) -> None:
+        units = list(Unit.unscoped.filter(path__startswith=root.path, is_active=True).exclude(children__is_active=True))
+        self.root = root
+        self.by_id = {u.pk: u for u in units}
+        self.by_key: dict[str, list[Unit]] = defaultdict(list)
+        for u in units:
+            self.by_key[u.name].append(u)
+            if u.serial:
+                self.by_key[u.serial].append(u)
+
+    def find(self, text: str) -> Unit:
+        found = {u.pk: u for u in self.by_key.get(text, [])}
+        if not found:
+            raise ValidationFailed(f"在「{self.root.name}」下找不到网格「{text}」（可填名称或编号）。", field="grid")
+        if len(found) > 1:
+            raise ValidationFailed(f"「{text}」对应多个网格，请填写网格编号。", field="grid")
+        return next(iter(found.values()))
+
+    def at(self, lat: float, lng: float) -> Unit:
+        unit_id = locate.unit_id_at(lat, lng)
+        if unit_id is None or unit_id not in self.by_id:
+            raise ValidationFailed(f"该位置不在「{self.root.name}」的任何网格内。", field="lat")
+        return self.by_id[unit_id]
+
+
+@dataclass
+class Plan:
+    households: list[PlannedHousehold]
+    errors: list[RowError]
+    total_rows: int
+
+
+def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
+                progress: Any = None) -> Plan:
+    """Validate every row; nothing is written."""
+    grids = _Grids(root)
+    tags_by_name = {t.name: t for t in Tag.objects.filter(is_active=True)}
+    may_sensitive = actor is None or scope_for(actor).can(P.SENSITIVE_TAGS, root.path)
+    errors: list[RowError] = []
+    households: dict[str, PlannedHousehold] = {}
+    seen_ids: dict[str, int] = {}
+    cols = sheet.columns
+    total = 0
+
+    def cell(row: list[Any], fld: str) -> Any:
+        j = cols.get(fld)
+        return row[j] if j is not None and j < len(row) else None
+
+    def err(row_no: int, fld: str, value: Any, reason: str) -> None:
+        errors.append(RowError(row_no, HEADER_OF.get(fld, fld), masked_value(fld, value), reason))
+
+    for offset, row in enumerate(sheet.rows):
+        row_no = sheet.header_row + 1 + offset
+        if progress and offset % PROGRESS_EVERY == 0:
+            progress(offset)
+        if all(_cell_text(v) == "" for v in row):
+            continue  # blank rows are tolerated
+        total += 1
+        key = _cell_text(cell(row, "household_key")) or (
+            f"{_cell_text(cell(row, 'address'))}|{_cell_text(cell(row, 'house_number'))}")
+        hh = households.get(key)
+        if hh is None:
+            hh = households[key] = PlannedHousehold(key=key, first_row=row_no)
+        # household-level columns: taken from the first row that fills them
+        try:
+            if not hh.address and _cell_text(cell(row, "address")):
+                hh.address = services.clean_text(cell(row, "address"), field="address", label="地址", max_length=200)
+            if not hh.house_number:
+                hh.house_number = services.clean_text(_cell_text(cell(row, "house_number")), field="house_number",
+                                                      label="门牌号", max_length=40)
+            if not hh.phone and _cell_text(cell(row, "household_phone")):
+                hh.phone = phones.normalize(cell(row, "household_phone"))
+            if hh.unit is None:
+                lat, lng = services.clean_location(cell(row, "lat"), cell(row, "lng"))
+                if lat is not None and lng is not None:
+                    hh.unit, hh.lat, hh.lng = grids.at(lat, lng), lat, lng
+                elif _cell_text(cell(row, "grid")):
+                    hh.unit = grids.find(_cell_text(cell(row, "grid")))
+        except ValidationFailed as exc:
+            fld = {"location": "lat", "phone": "household_phone"}.get(exc.field or "", exc.field or "address")
+            err(row_no, fld, cell(row, fld), exc.message)
+            hh.bad_rows.add(row_no)
+            continue
+        data = {f: cell(row, f) for f in ("name", "id_number", "relation", "phone", "birth_date", "gender",
+                                          "ethnicity", "political_status", "residency", "away_place", "away_since",
+                                          "education", "occupation", "health", "disability", "notes")}
+        for f in ("birth_date", "away_since"):
+            if isinstance(data[f], float):
+                data[f] = None  # a serial number Excel failed to show as a date: checked against the ID anyway
+        try:
+            clean = services.clean_resident(data, today=today)
+        except ValidationFailed as exc:
+            err(row_no, exc.field or "name", data.get(exc.field or "name"), exc.message)
+            hh.bad_rows.add(row_no)
+            continue
+        index = protected.id_index(clean.id_info.number)
+        if index in seen_ids:
+            err(row_no, "id_number", cell(row, "id_number"), f"与第 {seen_ids[index]} 行的身份证号重复。")
+            hh.bad_rows.add(row_no)
+            continue
+        seen_ids[index] = row_no
+        row_tags: list[Tag] = []
+        tag_text = _cell_text(cell(row, "tags"))
+        bad_tag = False
+        for name in filter(None, _TAG_SPLIT.split(tag_text)):
+            tag = tags_by_name.get(name)
+            if tag is None:
+                err(row_no, "tags", name, f"没有「{name}」这个重点人群标签。")
+                bad_tag = True
+            elif tag.is_sensitive and not may_sensitive:
+                err(row_no, "tags", name, f"您没有登记「{name}」标签的权限。")
+                bad_tag = True
+            elif tag.applies_to == TagTarget.HOUSEHOLD:
+                if tag not in hh.tags:
+                    hh.tags.append(tag)
+            else:
+                row_tags.append(tag)
+        if bad_tag:
+            hh.bad_rows.add(row_no)
+            continue
+        hh.residents.append(PlannedResident(row=row_no, clean=clean, sealed_index=index, tags=row_tags))
+
+    _check_households(households.values(), errors)
+    _check_against_ledger(households.values(), errors, actor)
+    if progress:
+        progress(len(sheet.rows))
+    errors.sort(key=lambda e: e.row)
+    return Plan(households=list(households.values()), errors=errors, total_rows=total)
+
+
+def _check_households(households: Iterable[PlannedHousehold], errors: list[RowError]) -> None:
+    for hh in households:
+        if hh.bad_rows and not hh.residents:
+            continue
+        heads = [r for r in hh.residents if r.clean.fields["relation"] == Relation.HEAD]
+        if not hh.address:
+            errors.append(RowError(hh.first_row, "地址", "", "该户没有填写地址。"))
+            hh.bad_rows.add(hh.first_row)
+        if hh.unit is None:
+            errors.append(RowError(hh.first_row, "网格", "", "该户没有填写网格，也没有经纬度。"))
+            hh.bad_rows.add(hh.first_row)
+        if not heads and not hh.bad_rows:
+            errors.append(RowError(hh.first_row, "与户主关系", "", f"户编号「{hh.key}」没有户主。"))
+            hh.bad_rows.add(hh.first_row)
+        for extra in heads[1:]:
+            errors.append(RowError(extra.row, "与户主关系", "户主", f"户编号「{hh.key}」有不止一位户主。"))
+            hh.bad_rows.add(extra.row)
+
+
+def _check_against_ledger(households: Iterable[PlannedHousehold], errors: list[RowError], actor: Any) -> None:
+    by_index = {r.sealed_index: (hh, r) for hh in households for r in hh.residents}
+    keys = list(by_index)
+    actor_scope = scope_for(actor) if actor is not None else None
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start:start + 1000]
+        for existing in Resident.unscoped.filter(id_index__in=chunk, status=ResidentStatus.ACTIVE).select_related(
+            "household__unit"
+        ):
+            hh, r = by_index[existing.id_index]
+            errors.append(RowError(r.row, "身份证号", idnumber.mask(r.clean.id_info.number),
+                                   services.duplicate_message(existing, actor_scope)))
+            hh.bad_rows.add(r.row)
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+@dataclass
+class Written:
+    households: int
+    residents: int
+
+
+def write_plan(plan: Plan, *, actor: Any, now: dt.datetime, root: Unit, valid_only: bool) -> Written:
+    """Write the planned households in one transaction (all of them, or the fully valid ones)."""
+    chosen = [hh for hh in plan.households if not hh.bad_rows and hh.residents]
+    if plan.errors and not valid_only:
+        return Written(0, 0)
+    today = local(now).date()
+    with transaction.atomic():
+        new_households: list[Household] = []
+        for hh in chosen:
+            sealed = protected.seal_phone(hh.phone)
+            new_households.append(Household(
+                unit=hh.unit, address=hh.address, house_number=hh.house_number, lat=hh.lat, lng=hh.lng,
+                phone_cipher=sealed.cipher, phone_index=sealed.index, phone_masked=sealed.masked,
+                created_at=now, updated_at=now))
+        Household.unscoped.bulk_create(new_households, batch_size=1000)
+        residents: list[Resident] = []
+        resident_tags: list[tuple[Resident, Tag]] = []
+        tag_rows: list[TagAssignment] = []
+        events: list[HouseholdEvent] = []
+        for hh, household in zip(chosen, new_households, strict=True):
+            for t in hh.tags:
+                tag_rows.append(TagAssignment(tag=t, household=household, start_date=today, set_by=actor,
+                                              set_at=now, note="导入"))
+            for r in hh.residents:
+                c = r.clean
+                sid = protected.seal_id(c.id_info.number)
+                sph = protected.seal_phone(c.phone)
+                resident = Resident(
+                    household=household, name=c.name, gender=c.id_info.gender, birth_date=c.id_info.birth_date,
+                    id_cipher=sid.cipher, id_index=sid.index, id_masked=sid.masked, phone_cipher=sph.cipher,
+                    phone_index=sph.index, phone_masked=sph.masked, created_at=now, updated_at=now, **c.fields)
+                residents.append(resident)
+                resident_tags.extend((resident, t) for t in r.tags)
+            events.append(HouseholdEvent(household=household, action=HouseholdEvent.Action.IMPORTED, at=now,
+                                         actor=actor, changes={"members": len(hh.residents)}))
+        Resident.unscoped.bulk_create(residents, batch_size=1000)
+        tag_rows.extend(TagAssignment(tag=t, resident=r, start_date=today, set_by=actor, set_at=now, note="导入")
+                        for r, t in resident_tags)
+        TagAssignment.unscoped.bulk_create(tag_rows, batch_size=1000)
+        HouseholdEvent.unscoped.bulk_create(events, batch_size=1000)
+        audit_record(action="household.import", actor=actor, now=now, unit_path=root.path,
+                     role=scope_for(actor).role_at(root.path) if actor else "system",
+                     detail={"households": len(new_households), "residents": len(residents),
+                             "skipped_rows": len({e.row for e in plan.errors})})
+    return Written(len(new_households), len(residents))
+
+
+# --- the job -----------------------------------------------------------------------------------------------
+def import_submit(*, actor: Any, now: dt.datetime, unit_id: int, filename: str, content: bytes,
+                  mode: str = ImportJob.Mode.ALL_OR_NOTHING) -> ImportJob:
+    """Check the file is an .xlsx, record the job and queue it (run at once when jobs are eager)."""
+    scope = scope_for(actor)
+    root = get_in_scope(Unit, scope, pk=unit_id)
+    scope.require(P.HOUSEHOLD_IMPORT, root.path)
+    if mode not in ImportJob.Mode.values:
+        raise ValidationFailed("请选择导入方式。", field="mode")
+    check_content(content)
+    job = ImportJob.unscoped.create(unit=root, created_by=actor, created_at=now, filename=(filename or "")[:200],
+                                    content=content, mode=mode)
+    from .tasks import import_run  # late: the task module imports this one
+
+    import_run.delay(job.pk)
+    return job
+
+
+def import_job_get(*, scope: Scope, job_id: int) -> ImportJob:
+    job: ImportJob = get_in_scope(ImportJob, scope, pk=job_id)
+    if job.created_by_id != scope.user_id and not scope.can(P.HOUSEHOLD_IMPORT, job.unit.path):
+        raise NotFound()
+    return job
+
+
+def import_run(*, job_id: int, now: dt.datetime) -> ImportJob:
+    """Run one import job (idempotent: a job that already finished is left alone)."""
+    job = ImportJob.unscoped.select_related("unit", "created_by").get(pk=job_id)
+    if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.RUNNING):
+        return job
+    job.status = ImportJob.Status.RUNNING
+    job.save(update_fields=["status"])
+    try:
+        sheet = read_sheet(bytes(job.content))
+        job.total_rows = len(sheet.rows)
+
+        def progress(done: int) -> None:
+            ImportJob.unscoped.filter(pk=job.pk).update(processed_rows=min(done, job.total_rows),
+                                                        total_rows=job.total_rows)
+
+        plan = plan_import(sheet, root=job.unit, actor=job.created_by, today=local(now).date(), progress=progress)
+        job.errors = [e.as_dict() for e in plan.errors]
+        job.error_rows = len({e.row for e in plan.errors})
+        written = write_plan(plan, actor=job.created_by, now=now, root=job.unit,
+                             valid_only=job.mode == ImportJob.Mode.VALID_ONLY)
+        job.households_created, job.residents_created = written.households, written.residents
+        job.processed_rows = job.total_rows = plan.total_rows
+        if plan.errors and job.mode == ImportJob.Mode.ALL_OR_NOTHING:
+            job.status = ImportJob.Status.REJECTED
+            job.message = f"共 {plan.total_rows} 行，{job.error_rows} 行有错误，全部未导入。"
+        else:
+            job.status = ImportJob.Status.DONE
+            job.message = f"已导入 {written.households} 户、{written.residents} 人" + (
+                f"；{job.error_rows} 行有错误未导入。" if plan.errors else "。")
+    except ValidationFailed as exc:
+        job.status = ImportJob.Status.FAILED
+        job.message = exc.message
+    job.finished_at = now
+    job.save()
+    return job
+
+
+def error_report_bytes(job: ImportJob) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "错误报告"
+    ws.append(["行号", "列", "值（已脱敏）", "原因"])
+    for e in job.errors:
+        ws.append([e["row"], e["column"], e["value"], e["reason"]])
+    for letter, width in zip("ABCD", (8, 14, 24, 70), strict=True):
+        ws.column_dimensions[letter].width = width
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# --- export --------------------------------------------------------------------------------------------------
+EXPORT_HEADERS = ["户号", "网格", "地址", "门牌号", "户状态", "与户主关系", "姓名", "性别", "年龄", "身份证号",
+                  "联系电话", "政治面貌", "人口类型", "外出地点", "重点人群"]
+
+
+def _export_rows(scope: Scope, unit: Unit | None, today: dt.date) -> Iterator[list[Any]]:
+    # Only where the actor holds household.export (a wider view right does not widen the export).
+    qs = Resident.objects.within(scope).filter(scope.path_q("household__unit__path", P.HOUSEHOLD_EXPORT),
+                                               status=ResidentStatus.ACTIVE, household__status="active")
+    if unit is not None:
+        qs = qs.filter(household__unit__path__startswith=unit.path)
+    sensitive_paths = scope.paths_for(P.SENSITIVE_TAGS)
+    tags: dict[tuple[str, int], list[Tag]] = defaultdict(list)
+    tag_qs = TagAssignment.objects.within(scope).filter(end_date__isnull=True).select_related("tag")
+    if unit is not None:
+        tag_qs = tag_qs.filter(Q(household__unit__path__startswith=unit.path)
+                               | Q(resident__household__unit__path__startswith=unit.path))
+    if not sensitive_paths:
+        tag_qs = tag_qs.exclude(tag__sensitivity="sensitive")
+    for t in tag_qs.iterator(chunk_size=5000):
+        tags[("h", t.household_id) if t.household_id else ("r", t.resident_id)].append(t.tag)  # type: ignore[arg-type]
+    rows = qs.select_related("household__unit").order_by("household_id", "id")
+    for r in rows.iterator(chunk_size=2000):
+        h = r.household
+        sensitive_ok = any(h.unit.path.startswith(p) for p in sensitive_paths)
+        minor = idnumber.is_sensitive_minor(r.birth_date, today)
+        names = [t.name for t in tags.get(("h", h.pk), []) + tags.get(("r", r.pk), [])
+                 if sensitive_ok or not t.is_sensitive]
+        yield [h.pk, h.unit.name, h.address, h.house_number, h.get_status_display(), r.get_relation_display(),
+               r.name if sensitive_ok or not minor else protected.mask_name(r.name), r.get_gender_display(),
+               idnumber.age_on(r.birth_date, today), r.id_masked, r.phone_masked, r.get_political_status_display(),
+               r.get_residency_display(), r.away_place, "、".join(names)]
+
+
+def export_bytes(*, actor: Any, scope: Scope, now: dt.datetime, unit_id: int | None) -> bytes:
+    """The actor's scope (or one unit of it) as .xlsx, ID numbers and phones masked."""
+    unit = get_in_scope(Unit, scope, pk=unit_id) if unit_id else None
+    if unit is not None:
+        scope.require(P.HOUSEHOLD_EXPORT, unit.path)
+    elif not scope.can(P.HOUSEHOLD_EXPORT):
+        raise NotFound()
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("户情台账")
+    ws.append(EXPORT_HEADERS)
+    count = 0
+    for row in _export_rows(scope, unit, local(now).date()):
+        ws.append(row)
+        count += 1
+    buf = io.BytesIO()
+    wb.save(buf)
+    audit_record(action="household.export", actor=actor, now=now, unit_path=unit.path if unit else "",
+                 detail={"rows": count, "masked": True, "unit": unit.pk if unit else None})
+    return buf.getvalue()

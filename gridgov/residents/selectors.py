@@ -1,0 +1,362 @@
+"""Reads of the household ledger, always through the actor's scope.
+
+What leaves here is already protected: ID numbers and phones only in masked form (the models
+hold nothing else in clear), sensitive tags, health details and the names of children under 14
+only for roles holding resident.sensitive_tags. Lists use keyset pagination (id > cursor,
+limit + 1) so no page ever runs count(*) over a whole ledger.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
+
+from gridgov.access.roles import P
+from gridgov.access.scope import Scope, get_in_scope
+from gridgov.core.errors import ValidationFailed
+from gridgov.units.models import Unit
+
+from . import idnumber, phones, protected
+from .models import (
+    AssignmentKind,
+    Household,
+    HouseholdAssignment,
+    HouseholdEvent,
+    HouseholdStatus,
+    Relation,
+    Resident,
+    ResidentStatus,
+    Tag,
+    TagAssignment,
+)
+
+PAGE_SIZE = 50
+_ID_LIKE = re.compile(r"^[0-9]{15}$|^[0-9]{17}[0-9Xx]$")
+_PHONE_LIKE = re.compile(r"^[0-9+\-\s()]{7,16}$")
+
+
+def can_see_sensitive(scope: Scope, path: str) -> bool:
+    return scope.can(P.SENSITIVE_TAGS, path)
+
+
+def visible_tags(scope: Scope, path: str | None = None) -> list[Tag]:
+    tags = list(Tag.objects.filter(is_active=True))
+    if path is None:
+        allowed = scope.can(P.SENSITIVE_TAGS)
+        return [t for t in tags if allowed or not t.is_sensitive]
+    return [t for t in tags if not t.is_sensitive or can_see_sensitive(scope, path)]
+
+
+# --- search -------------------------------------------------------------------------------------------
+@dataclass
+class HouseholdQuery:
+    text: str = ""
+    name: str = ""
+    id_number: str = ""
+    phone: str = ""
+    address: str = ""
+    house_number: str = ""
+    tag: str = ""
+    unit_id: int | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    status: str = HouseholdStatus.ACTIVE
+    after: int | None = None
+    limit: int = PAGE_SIZE
+
+    @classmethod
+    def from_params(cls, params: Any) -> HouseholdQuery:
+        def num(key: str) -> int | None:
+            value = str(params.get(key, "") or "").strip()
+            if not value:
+                return None
+            if not value.isdigit():
+                raise ValidationFailed("请输入整数。", field=key)
+            return int(value)
+
+        def text(key: str, n: int = 60) -> str:
+            return str(params.get(key, "") or "").strip()[:n]
+
+        status = text("status", 16) or HouseholdStatus.ACTIVE
+        if status not in HouseholdStatus.values and status != "all":
+            status = HouseholdStatus.ACTIVE
+        return cls(text=text("q"), name=text("name", 40), id_number=text("id_number", 24), phone=text("phone", 24),
+                   address=text("address", 100), house_number=text("house_number", 40), tag=text("tag", 40),
+                   unit_id=num("unit"), age_min=num("age_min"), age_max=num("age_max"), status=status,
+                   after=num("after"), limit=min(num("limit") or PAGE_SIZE, 200))
+
+
+def name_q(name: str, prefix: str = "") -> Q:
+    """Exact-or-prefix name match that an index can serve on both databases.
+    PostgreSQL: LIKE '王伟%' uses the varchar_pattern_ops index. SQLite's LIKE is case-insensitive
+    and skips indexes, so there the prefix is a range over the plain btree index."""
+    if connection.vendor == "sqlite":
+        return Q(**{f"{prefix}name__gte": name, f"{prefix}name__lt": name + "\U0010ffff"})
+    return Q(**{f"{prefix}name__startswith": name})
+
+
+def _resident_filter(q: HouseholdQuery, scope: Scope, today: dt.date) -> Q | None:
+    """Conditions on members; None when the query says nothing about members."""
+    cond = Q()
+    used = False
+    if q.name:
+        cond &= name_q(q.name)
+        used = True
+    if q.id_number:
+        try:
+            info = idnumber.parse(q.id_number, today=today)
+        except ValidationFailed as exc:
+            raise ValidationFailed(f"身份证号无法查询：{exc.message}", field="id_number") from exc
+        cond &= Q(id_index=protected.id_index(info.number))
+        used = True
+    if q.age_min is not None:
+        cond &= Q(birth_date__lte=_years_before(today, q.age_min))
+        used = True
+    if q.age_max is not None:
+        cond &= Q(birth_date__gt=_years_before(today, q.age_max + 1))
+        used = True
+    if not used:
+        return None
+    return cond & Q(status=ResidentStatus.ACTIVE)
+
+
+def _years_before(today: dt.date, years: int) -> dt.date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def _interpret_text(q: HouseholdQuery) -> None:
+    """One search box: an ID number, a phone, a house number or a name/address fragment."""
+    text = q.text.replace(" ", "")
+    if not text:
+        return
+    if _ID_LIKE.match(text):
+        q.id_number = text
+    elif _PHONE_LIKE.match(q.text) and sum(c.isdigit() for c in text) >= 7:
+        q.phone = text
+    elif re.fullmatch(r"[0-9A-Za-z\-]{1,10}号?", text):
+        q.house_number = text
+    else:
+        q.name = q.name or text
+
+
+@dataclass
+class Page:
+    rows: list[Any]  # Households, each with `.heads` prefetched
+    next_after: int | None
+    query: HouseholdQuery
+
+
+def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date) -> Page:
+    q = query
+    name_as_address = bool(q.text) and not q.name and not q.address
+    _interpret_text(q)
+    qs: QuerySet[Household] = Household.objects.within(scope)
+    if q.status != "all":
+        qs = qs.filter(status=q.status)
+    if q.unit_id is not None:
+        unit = Unit.objects.within(scope).filter(pk=q.unit_id).first()
+        qs = qs.filter(unit__path__startswith=unit.path) if unit else qs.none()
+    member_cond = _resident_filter(q, scope, today)
+    phone_cond = None
+    if q.phone:
+        try:
+            phone = phones.normalize(q.phone)
+        except ValidationFailed as exc:
+            raise ValidationFailed(f"电话无法查询：{exc.message}", field="phone") from exc
+        index = protected.phone_index(phone)
+        phone_cond = Q(phone_index=index) | Q(
+            pk__in=Resident.unscoped.filter(phone_index=index, status=ResidentStatus.ACTIVE).values("household_id"))
+    if member_cond is not None:
+        qs = qs.filter(pk__in=Resident.unscoped.filter(member_cond).values("household_id"))
+    if phone_cond is not None:
+        qs = qs.filter(phone_cond)
+    if q.address:
+        qs = qs.filter(address__contains=q.address)
+    if q.house_number:
+        qs = qs.filter(house_number__in={q.house_number, q.house_number.removesuffix("号")})
+    if q.tag:
+        tag = next((t for t in visible_tags(scope) if t.code == q.tag), None)
+        if tag is None:
+            qs = qs.none()
+        else:
+            open_tags = TagAssignment.unscoped.filter(tag=tag, end_date__isnull=True)
+            qs = qs.filter(Q(pk__in=open_tags.values("household_id"))
+                           | Q(pk__in=open_tags.filter(resident__status=ResidentStatus.ACTIVE)
+                               .values("resident__household_id")))
+            if tag.is_sensitive:
+                qs = qs.filter(scope.path_q("unit__path", P.SENSITIVE_TAGS))
+    if q.after is not None:
+        qs = qs.filter(pk__gt=q.after)
+    heads = Resident.unscoped.filter(relation=Relation.HEAD, status=ResidentStatus.ACTIVE)
+    rows = list(
+        qs.select_related("unit").prefetch_related(Prefetch("members", queryset=heads, to_attr="heads"))
+        .order_by("pk")[: q.limit + 1]
+    )
+    next_after = rows[q.limit - 1].pk if len(rows) > q.limit else None
+    if not rows and name_as_address and q.name and q.after is None:
+        # The one search box: no resident has that name, so try it as a fragment of the address.
+        # (Tried second so a name search keeps to the name index instead of scanning addresses.)
+        fallback = dataclasses.replace(q, text="", name="", address=q.name)
+        return household_search(scope=scope, query=fallback, today=today)
+    return Page(rows=rows[: q.limit], next_after=next_after, query=q)
+
+
+# --- one household ----------------------------------------------------------------------------------
+@dataclass
+class ResidentView:
+    """A resident as this viewer may see them."""
+
+    resident: Resident
+    name: str
+    age: int
+    is_minor: bool
+    show_sensitive: bool
+    tags: list[TagAssignment] = field(default_factory=list)
+
+    @property
+    def pk(self) -> int:
+        return self.resident.pk
+
+    @property
+    def id_masked(self) -> str:
+        return self.resident.id_masked
+
+    @property
+    def phone_masked(self) -> str:
+        return self.resident.phone_masked
+
+    @property
+    def birth_display(self) -> str:
+        r = self.resident
+        return f"{r.birth_date:%Y-%m-%d}" if self.show_sensitive or not self.is_minor else f"{r.birth_date:%Y}年"
+
+    @property
+    def health_display(self) -> str:
+        r = self.resident
+        if not self.show_sensitive:
+            return "—"
+        return r.get_health_display() + (f"（{r.disability}）" if r.disability else "")
+
+
+def resident_view(resident: Resident, *, scope: Scope, path: str, today: dt.date,
+                  tags: list[TagAssignment] | None = None) -> ResidentView:
+    sensitive_ok = can_see_sensitive(scope, path)
+    minor = idnumber.is_sensitive_minor(resident.birth_date, today)
+    return ResidentView(
+        resident=resident,
+        name=resident.name if (sensitive_ok or not minor) else protected.mask_name(resident.name),
+        age=idnumber.age_on(resident.birth_date, today),
+        is_minor=minor,
+        show_sensitive=sensitive_ok,
+        tags=[t for t in (tags or []) if sensitive_ok or not t.tag.is_sensitive],
+    )
+
+
+@dataclass
+class HouseholdDetail:
+    household: Household
+    members: list[ResidentView]
+    former_members: list[ResidentView]
+    tags: list[TagAssignment]
+    past_tags: list[TagAssignment]
+    history: list[HouseholdEvent]
+    grid_worker: HouseholdAssignment | None
+    party_links: list[HouseholdAssignment]
+    show_sensitive: bool
+    can_edit: bool
+    can_unmask: bool
+
+    @property
+    def head(self) -> ResidentView | None:
+        return next((m for m in self.members if m.resident.relation == Relation.HEAD), None)
+
+
+def household_get(*, scope: Scope, household_id: int) -> Household:
+    return get_in_scope(Household.objects.select_related("unit"), scope, pk=household_id)  # type: ignore[no-any-return]
+
+
+def resident_get(*, scope: Scope, resident_id: int) -> Resident:
+    return get_in_scope(Resident.objects.select_related("household__unit"), scope,  # type: ignore[no-any-return]
+                        pk=resident_id)
+
+
+def household_detail(*, scope: Scope, household_id: int, today: dt.date) -> HouseholdDetail:
+    household = household_get(scope=scope, household_id=household_id)
+    path = household.unit.path
+    sensitive_ok = can_see_sensitive(scope, path)
+    residents = list(Resident.unscoped.filter(household=household).order_by("status", "id"))
+    tag_rows = list(
+        TagAssignment.unscoped.filter(Q(household=household) | Q(resident__in=residents))
+        .select_related("tag", "set_by").order_by("tag__sort_order", "id")
+    )
+    if not sensitive_ok:
+        tag_rows = [t for t in tag_rows if not t.tag.is_sensitive]
+    by_resident: dict[int, list[TagAssignment]] = {}
+    for t in tag_rows:
+        if t.resident_id and t.end_date is None:
+            by_resident.setdefault(t.resident_id, []).append(t)
+    views = [resident_view(r, scope=scope, path=path, today=today, tags=by_resident.get(r.pk)) for r in residents]
+    relation_order = {code: i for i, code in enumerate(Relation.values)}
+    active = sorted((v for v in views if v.resident.status == ResidentStatus.ACTIVE),
+                    key=lambda v: (relation_order.get(v.resident.relation, 99), v.resident.birth_date))
+    history_qs = HouseholdEvent.unscoped.filter(household=household).select_related("actor")
+    if not sensitive_ok:
+        history_qs = history_qs.filter(sensitive=False)
+    links = list(HouseholdAssignment.unscoped.filter(household=household, ended_at__isnull=True)
+                 .select_related("user", "party_member"))
+    return HouseholdDetail(
+        household=household,
+        members=active,
+        former_members=[v for v in views if v.resident.status != ResidentStatus.ACTIVE],
+        tags=[t for t in tag_rows if t.household_id and t.end_date is None],
+        past_tags=[t for t in tag_rows if t.end_date is not None],
+        history=list(history_qs[:100]),
+        grid_worker=next((a for a in links if a.kind == AssignmentKind.GRID_WORKER), None),
+        party_links=[a for a in links if a.kind == AssignmentKind.PARTY_MEMBER],
+        show_sensitive=sensitive_ok,
+        can_edit=scope.can(P.HOUSEHOLD_EDIT, path),
+        can_unmask=scope.can(P.RESIDENT_UNMASK, path),
+    )
+
+
+def deepest_units(*, scope: Scope, perm: str = P.HOUSEHOLD_EDIT, limit: int = 500) -> list[Unit]:
+    """The grids a household can be filed in: active units without active children, where the actor may `perm`."""
+    return list(
+        Unit.objects.within(scope).filter(scope.path_q("path", perm), is_active=True)
+        .exclude(children__is_active=True).select_related("parent").order_by("path")[:limit]
+    )
+
+
+def import_roots(*, scope: Scope) -> list[Unit]:
+    """The units the actor may import a ledger into (where they hold household.import)."""
+    ids = [int(p.strip("/").split("/")[-1]) for p in scope.paths_for(P.HOUSEHOLD_IMPORT)]
+    return list(Unit.objects.within(scope).filter(pk__in=ids).order_by("path"))
+
+
+def grid_workers_for(*, scope: Scope, household: Household) -> list[Any]:
+    """Staff holding a grid-worker role over the household's grid (candidates for its assignment)."""
+    from gridgov.access.models import Grant
+
+    parts = household.unit.path.strip("/").split("/")
+    paths = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    grants = (Grant.objects.within(scope).filter(role__field_worker=True, revoked_at__isnull=True, unit__path__in=paths)
+              .select_related("user").order_by("user_id"))
+    return list({g.user_id: g.user for g in grants}.values())
+
+
+def party_members_near(*, scope: Scope, household: Household, limit: int = 200) -> list[Resident]:
+    """Party members living in the same grid (candidates for 党员联系户)."""
+    return list(
+        Resident.objects.within(scope).filter(household__unit_id=household.unit_id, status=ResidentStatus.ACTIVE,
+                                              political_status__in=["party_member", "probationary"])
+        .order_by("name", "id")[:limit]
+    )

@@ -1,0 +1,149 @@
+"""On every URL that names an object, the outsider (孙丽, township office of the sibling township
+驼峰乡) gets 404 for an object of 吴城乡 — exactly as for one that does not exist.
+
+Each URL parameter name must be registered in OBJECTS with a way to make an object of 吴城乡; a
+new URL with an unregistered parameter fails this test until it is added here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.world import T0, World
+
+pytestmark = pytest.mark.django_db
+
+def _household(w: World) -> Any:
+    from gridgov.residents import idnumber, services
+
+    existing = getattr(w, "_outsider_household", None)
+    if existing is None:
+        existing = services.household_create(actor=None, now=T0, unit_id=w.grid_a1.pk, address="吴城村一组",
+                                             house_number="99")
+        services.resident_add(actor=None, now=T0, household_id=existing.pk, name="周到", relation="户主",
+                              id_number=idnumber.make("140225", dt.date(1975, 4, 12), 311))
+        w._outsider_household = existing  # type: ignore[attr-defined]
+    return existing
+
+
+def _tag_assignment(w: World) -> int:
+    from gridgov.residents import services
+
+    return services.tag_assign(actor=None, now=T0, tag_code="returnee_entrepreneur",
+                               household_id=_household(w).pk).pk
+
+
+def _import_job(w: World) -> int:
+    from gridgov.residents.models import ImportJob
+
+    return ImportJob.unscoped.create(unit=w.township, created_by=w.zhang_wei, created_at=T0,
+                                     filename="台账.xlsx", content=b"").pk
+
+
+def _case(w: World) -> Any:
+    from gridgov.cases.catalogue import seed_categories
+    from gridgov.cases.models import Category, default_deadlines
+    from gridgov.cases.services import case_report
+
+    existing = getattr(w, "_outsider_case", None)
+    if existing is None:
+        seed_categories(Category, default_deadlines())
+        existing = case_report(actor=None, now=T0, title="路灯不亮", description="村口路灯坏了。",
+                               category_code="livelihood", channel="public", unit_id=w.grid_a1.pk).case
+        w._outsider_case = existing  # type: ignore[attr-defined]
+    return existing
+
+
+def _case_attachment(w: World) -> int:
+    import io
+
+    from gridgov.cases.attachments import attachment_add
+
+    return attachment_add(actor=None, now=T0, case_id=_case(w).pk, stream=io.BytesIO(b"%PDF-1.4\n%%EOF"),
+                          name="依据.pdf").pk
+
+
+# parameter name → object of 吴城乡 (in scope for 张伟, out of scope for 孙丽)
+OBJECTS: dict[str, Callable[[World], Any]] = {
+    "unit_id": lambda w: w.grid_a1.pk,
+    "department_id": lambda w: w.department.pk,
+    "grant_id": lambda w: w.wang_fang.grants.get().pk,
+    "household_id": lambda w: _household(w).pk,
+    "resident_id": lambda w: _household(w).members.get().pk,
+    "assignment_id": _tag_assignment,
+    "job_id": _import_job,
+    "case_id": lambda w: _case(w).pk,
+    "attachment_id": _case_attachment,
+    "action": lambda w: "accept",
+    "kind": lambda w: "report",
+}
+
+SKIP_PREFIXES = ("support/",)  # the Django admin: staff-only, its own permission checks
+
+
+def walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, list[str]]]:
+    for p in patterns:
+        route = prefix + str(p.pattern)
+        if isinstance(p, URLResolver):
+            yield from walk(p.url_patterns, route)
+        elif isinstance(p, URLPattern):
+            if getattr(p.callback, "gridgov_access", None) == "public":
+                continue  # public pages are the same for everyone; they carry no personal data
+            params = re.findall(r"<(?:\w+:)?(\w+)>", route)
+            if params:
+                yield route, params
+
+
+def fill(route: str, values: dict[str, Any]) -> str:
+    route = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route)
+    return "/" + route.lstrip("^").rstrip("$")
+
+
+def object_routes() -> list[tuple[str, list[str]]]:
+    return [(r, ps) for r, ps in walk(get_resolver().url_patterns) if not r.startswith(SKIP_PREFIXES)]
+
+
+def test_every_object_parameter_is_registered():
+    unknown = {p for _, params in object_routes() for p in params if p not in OBJECTS}
+    assert not unknown, f"register these URL parameters in OBJECTS: {sorted(unknown)}"
+
+
+def test_outsider_gets_404_on_every_object_url(world, login):
+    values = {name: make(world) for name, make in OBJECTS.items()}
+    outsider = login(world.sun_li)
+    insider = login(world.zhang_wei)
+    checked = 0
+    for route, params in object_routes():
+        if any(p not in values for p in params):
+            continue
+        url = fill(route, {p: values[p] for p in params})
+        missing_url = fill(route, dict.fromkeys(params, 987654321))
+        response = outsider.get(url)
+        if response.status_code == 405:
+            # A write-only endpoint: whatever the outsider gets must be exactly what a missing
+            # object gets (a 404, or a 4xx from input checks that come before the lookup).
+            for method in ("post", "patch", "put", "delete"):
+                send = getattr(outsider, method)
+                kwargs = {} if method == "post" else {"data": "{}", "content_type": "application/json"}
+                response = send(url, **kwargs)
+                if response.status_code != 405:
+                    break
+            missing = send(missing_url, **kwargs)
+            assert response.status_code in (400, 404, 422), f"{method} {url}: outsider got {response.status_code}"
+            assert (response.status_code, response.content) == (missing.status_code, missing.content), url
+        else:
+            assert response.status_code == 404, f"{url}: outsider got {response.status_code}"
+            missing = outsider.get(missing_url)
+            assert (response.status_code, response.content) == (missing.status_code, missing.content), url
+        # The same URL is reachable in principle: the township office of 吴城乡 does not get 404
+        # for a GET view (so the 404 above comes from scope, not from a broken route).
+        inside = insider.get(url)
+        assert inside.status_code != 404 or "revoke" in route or "delete" in route, f"{url}: insider got 404"
+        checked += 1
+    assert checked >= 3

@@ -1,0 +1,106 @@
+"""Shared browser fixtures: Debian's Chromium driven by Playwright against Django's live server.
+
+    def test_something(page, live_world, browser_login):
+        browser_login(page, live_world.zhang_wei)
+        page.goto(f"{live_world.url}/units/")
+
+Screenshots go to artifacts/ (gitignored) via `screenshot(page, "name")`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.world import PASSWORD, World
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh desktop-sized page with Chinese locale; closed after the test."""
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
+    p = context.new_page()
+    p.set_default_timeout(10_000)
+    try:
+        yield p
+    finally:
+        context.close()
+
+
+class LiveWorld:
+    """The persona world served by the live server: `url` plus every World field."""
+
+    def __init__(self, world: World, url: str) -> None:
+        self._world = world
+        self.url = url
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._world, name)
+
+
+@pytest.fixture
+def live_world(transactional_db: None, live_server: Any) -> LiveWorld:
+    """The world, committed for real so the live server's thread sees it."""
+    import importlib
+
+    from django.apps import apps
+    from django.core.cache import cache
+
+    from gridgov.units import locate
+    from tests.world import build_world
+
+    # Transactional tests flush every table afterwards, including the kinds, themes and roles
+    # the data migrations loaded: load them again (the loaders are idempotent).
+    for module in ("gridgov.units.migrations.0002_builtin_kinds_themes",
+                   "gridgov.access.migrations.0003_builtin_roles"):
+        importlib.import_module(module).load(apps, None)
+    cache.clear()  # no lockout counts left over from other tests
+    locate.invalidate()
+    return LiveWorld(build_world(), live_server.url)
+
+
+@pytest.fixture
+def browser_login(live_world: LiveWorld) -> Callable[..., None]:
+    """browser_login(page, user): sign in through the real login form."""
+
+    def _login(page: Any, user: Any, password: str = PASSWORD) -> None:
+        page.goto(f"{live_world.url}/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_world.url}/")
+
+    return _login
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
