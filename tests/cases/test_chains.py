@@ -37,8 +37,8 @@ def person(username: str, name: str, role: str, unit, now, **kw):  # type: ignor
 def test_2024_plan_chain_up_to_county_department_and_back(kit):
     w = kit.world
     t = at(2026, 4, 28, 9)
-    # Township area grids (乡片区网格) sit between the township and its villages. (Built fresh rather than
-    # moving 吴城村: units.unit_move's row lock fails on PostgreSQL, reported to the lead.)
+    # Township area grids (乡片区网格) sit between the township and its villages: a fresh area, village
+    # and grid with their own people, so the chain has all five levels.
     area = unit_create(actor=None, now=t, parent=w.township, name="吴城乡东片区", kind_code="area", grid_level=2).unit
     village = unit_create(actor=None, now=t, parent=area, name="新庄村", kind_code="village", grid_level=3).unit
     grid = unit_create(actor=None, now=t, parent=village, name="新庄村第一网格", kind_code="grid", serial="X1",
