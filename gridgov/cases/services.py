@@ -450,10 +450,15 @@ def _reject(step: _Step, *, reason: str = "") -> None:
 
 def _merge(step: _Step, *, target_case_id: Any = None, note: str = "") -> None:
     case = step.case
-    try:
-        target_pk = int(target_case_id)
-    except (TypeError, ValueError):
-        raise ValidationFailed("请选择要并入的原事件。", field="target_case_id")
+    # Staff know cases by number (140225-2026-S00012); clients may send the id.
+    text = str(target_case_id or "").strip()
+    if text.isdigit():
+        target_pk = int(text)
+    else:
+        found = Case.unscoped.filter(number=text, county_id=case.county_id).values_list("pk", flat=True).first()
+        if found is None:
+            raise ValidationFailed("请填写要并入的原事件编号。", field="target_case_id")
+        target_pk = found
     if target_pk == case.pk:
         raise ValidationFailed("不能与自身合并。", field="target_case_id")
     target = Case.unscoped.select_for_update().filter(pk=target_pk).first()

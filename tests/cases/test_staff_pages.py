@@ -121,3 +121,17 @@ def test_todo_is_what_waits_on_me_not_my_whole_subtree(kit, login):
     assert ids(w.zhao_lei) == {at_grid.pk}
     assert ids(w.zhang_wei) == {at_township.pk}
     assert ids(w.liu_yang) == set()
+
+
+def test_merge_from_the_page_by_case_number(kit, login):
+    original = kit.report(title="原事件")
+    dup = kit.report(title="重复事件")
+    client = login(kit.world.zhao_lei)
+    r = client.post(reverse("staff:case_act", args=[dup.pk, "merge"]), {"target_case_id": original.number},
+                    follow=True)
+    assert "已合并" in r.content.decode()
+    dup.refresh_from_db()
+    assert dup.status == "merged" and dup.merged_into_id == original.pk
+    bad = client.post(reverse("staff:case_act", args=[original.pk, "merge"]), {"target_case_id": "no-such"},
+                      follow=True)
+    assert "请填写要并入的原事件编号" in bad.content.decode()

@@ -33,7 +33,7 @@ FIELDS: dict[str, tuple[str, str, bool]] = {
     "department_id": ("承办部门", "department", True),
     "resolve_days": ("办理时限（工作日，不填按类别默认）", "number", False),
     "to_unit_id": ("上报到（越级仅限紧急事件）", "escalate_to", False),
-    "target_case_id": ("并入的原事件（事件ID）", "number", True),
+    "target_case_id": ("并入的原事件编号", "text", True),
     "days": ("延长工作日", "number", True),
     "rating": ("评价", "rating", True),
     "checkin_lat": ("", "hidden", False),
