@@ -359,7 +359,10 @@ def test_outsider_gets_404_on_every_staff_url_with_an_id(world, login):
     """Walks the staff URL patterns, so a page added later is covered without editing this test."""
     from django.urls import get_resolver
 
-    ids = {"unit_id": world.village.pk, "grant_id": Grant.unscoped.get(user=world.qian_duo).pk}
+    from tests.architecture.test_outsider_404 import OBJECTS
+
+    ids = {name: make(world) for name, make in OBJECTS.items()}
+    ids.update(unit_id=world.village.pk, grant_id=Grant.unscoped.get(user=world.qian_duo).pk)
     client = login(world.sun_li)
     checked = []
     resolver = get_resolver().namespace_dict["staff"][1]

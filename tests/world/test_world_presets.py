@@ -30,7 +30,7 @@ WORKER_ROLES = ("grid_worker_full", "grid_worker_part")
 
 def seed(preset: str, seed: int = 1) -> str:
     out = io.StringIO()
-    call_command("seed_world", preset=preset, seed=seed, stdout=out)
+    call_command("seed_world", preset=preset, seed=seed, units_only=True, stdout=out)
     locate.invalidate()
     return out.getvalue()
 
