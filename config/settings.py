@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "gridgov.interfaces.session_policy.SessionTimeoutMiddleware",
+    "gridgov.interfaces.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -230,6 +231,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CEL
 CELERY_TIMEZONE = TIME_ZONE
 
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Two-factor sign-in for admin and office roles. On in deployments; `make demo` turns it off so a
+# newcomer can try every role, and tests turn it on where they test it.
+GRIDGOV_REQUIRE_TOTP = env_bool("GRIDGOV_REQUIRE_TOTP", not TESTING)
 
 # --- GridGov --------------------------------------------------------------
 # Audit rows must be kept at least 184 days (网络安全法 Art. 21: six months).

@@ -113,7 +113,7 @@ def deployment(transactional_db: None, settings) -> Iterator[Deployment]:  # typ
         DATABASE_URL=database_url, REDIS_URL=REDIS_URL, CELERY_BROKER_URL=REDIS_URL,
         CELERY_RESULT_BACKEND=REDIS_URL, CELERY_TASK_ALWAYS_EAGER="0", DEBUG="0", SECURE_COOKIES="0",
         SECRET_KEY="integration-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        ALLOWED_HOSTS="127.0.0.1,localhost", DATABASE_POOL="0", GRIDGOV_FAST_HASHER="1",
+        ALLOWED_HOSTS="127.0.0.1,localhost", DATABASE_POOL="0", GRIDGOV_FAST_HASHER="1", GRIDGOV_REQUIRE_TOTP="0",
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     # This process enqueues and inspects through the same broker the workers read.

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from gridgov.interfaces import two_factor
+
 from . import boards, households, views
 
 app_name = "staff"
@@ -8,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("2fa/", two_factor.two_factor, name="two_factor"),
     path("password/", views.password_change, name="password_change"),
     path("units/", views.unit_tree, name="unit_tree"),
     path("units/<int:unit_id>/", views.unit_detail, name="unit_detail"),
