@@ -271,3 +271,8 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+# Periodic jobs (Celery beat): both are idempotent, so an overlap or a rerun does no harm.
+CELERY_BEAT_SCHEDULE = {
+    "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
+    "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
+}

@@ -7,6 +7,7 @@ from gridgov.interfaces.api.api import api
 urlpatterns = [
     path("", include("gridgov.interfaces.staff.urls")),
     path("api/", api.urls),
+    path("open311/v2/", include("gridgov.interfaces.api.open311")),
     path("p/", include("gridgov.interfaces.public.urls")),
     path("support/", admin.site.urls),
     path("ops/health", ops.health, name="ops_health"),

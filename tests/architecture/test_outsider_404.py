@@ -46,6 +46,29 @@ def _import_job(w: World) -> int:
                                      filename="台账.xlsx", content=b"").pk
 
 
+def _case(w: World) -> Any:
+    from gridgov.cases.catalogue import seed_categories
+    from gridgov.cases.models import Category, default_deadlines
+    from gridgov.cases.services import case_report
+
+    existing = getattr(w, "_outsider_case", None)
+    if existing is None:
+        seed_categories(Category, default_deadlines())
+        existing = case_report(actor=None, now=T0, title="路灯不亮", description="村口路灯坏了。",
+                               category_code="livelihood", channel="public", unit_id=w.grid_a1.pk).case
+        w._outsider_case = existing  # type: ignore[attr-defined]
+    return existing
+
+
+def _case_attachment(w: World) -> int:
+    import io
+
+    from gridgov.cases.attachments import attachment_add
+
+    return attachment_add(actor=None, now=T0, case_id=_case(w).pk, stream=io.BytesIO(b"%PDF-1.4\n%%EOF"),
+                          name="依据.pdf").pk
+
+
 # parameter name → object of 吴城乡 (in scope for 张伟, out of scope for 孙丽)
 OBJECTS: dict[str, Callable[[World], Any]] = {
     "unit_id": lambda w: w.grid_a1.pk,
@@ -55,6 +78,10 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "resident_id": lambda w: _household(w).members.get().pk,
     "assignment_id": _tag_assignment,
     "job_id": _import_job,
+    "case_id": lambda w: _case(w).pk,
+    "attachment_id": _case_attachment,
+    "action": lambda w: "accept",
+    "kind": lambda w: "report",
 }
 
 SKIP_PREFIXES = ("support/",)  # the Django admin: staff-only, its own permission checks

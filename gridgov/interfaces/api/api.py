@@ -10,6 +10,7 @@ from ninja.security import SessionAuth
 
 from gridgov.core.errors import DomainError
 
+from . import cases as cases_api
 from . import households as households_api
 from . import units as units_api
 
@@ -33,4 +34,5 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 
 api.add_router("/units/", units_api.router)
+api.add_router("/cases/", cases_api.router)
 api.add_router("/households/", households_api.router)

@@ -1,0 +1,21 @@
+"""Celery tasks: thin wrappers over the idempotent job functions (safe to run twice or overlap)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from gridgov.cases.sweep import case_sweep
+from gridgov.core.clock import now
+from gridgov.notify.services import deliver_pending
+
+
+@shared_task(name="gridgov.cases.sweep")
+def cases_sweep_task() -> dict[str, int]:
+    report = case_sweep(now=now())
+    return {"warned": report.warned, "respond_urged": report.respond_urged, "overdue": report.overdue,
+            "escalated": report.escalated, "closed": report.closed}
+
+
+@shared_task(name="gridgov.notify.deliver")
+def notify_deliver_task() -> int:
+    return deliver_pending(now=now())

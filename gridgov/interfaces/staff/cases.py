@@ -1,0 +1,240 @@
+"""Staff pages of the case closed loop: work queues, report form, case detail with timeline and the
+actions the user may take now. Each view makes one selector or service call."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from gridgov.access.roles import P
+from gridgov.cases import attachments, selectors, services
+from gridgov.cases.deadlines import countdown
+from gridgov.cases.models import Channel, Urgency
+from gridgov.cases.services import ReturnReason
+from gridgov.cases.states import ACTIONS, STATUSES
+from gridgov.core.clock import now
+from gridgov.core.errors import DomainError, PermissionDenied
+from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.notify.services import inbox_for, inbox_mark_read
+
+# Which form fields each action's parameters need: (name, label, kind, required).
+FIELDS: dict[str, tuple[str, str, bool]] = {
+    "note": ("备注 / 意见", "textarea", False),
+    "reason": ("理由", "textarea", True),
+    "reason_code": ("退回理由", "reason_code", True),
+    "result": ("办理结果", "textarea", True),
+    "department_id": ("承办部门", "department", True),
+    "resolve_days": ("办理时限（工作日，不填按类别默认）", "number", False),
+    "to_unit_id": ("上报到（越级仅限紧急事件）", "escalate_to", False),
+    "target_case_id": ("并入的原事件（事件ID）", "number", True),
+    "days": ("延长工作日", "number", True),
+    "rating": ("评价", "rating", True),
+    "checkin_lat": ("", "hidden", False),
+    "checkin_lng": ("", "hidden", False),
+    "attachment_ids": ("附件编号（多个用逗号分隔，可不填）", "text", False),
+}
+
+
+PRIMARY = frozenset({"accept", "acknowledge", "feedback", "review", "confirm", "dispatch", "adjudicate"})
+
+
+def _decorate(case: Any, moment: Any) -> Any:
+    sd = STATUSES[case.status]
+    case.countdown = countdown(case.resolve_due, moment) if sd.type.value in ("open", "in_progress") else ""
+    case.is_late = bool(case.resolve_due and case.resolve_due < moment and sd.type.value in ("open", "in_progress"))
+    case.status_type = sd.type.value
+    return case
+
+
+@scoped_view
+def case_queue(request: HttpRequest) -> HttpResponse:
+    scope = actor_scope(request)
+    if not (scope.can(P.CASE_VIEW) or scope.can(P.CASE_DEPARTMENT)):
+        raise PermissionDenied()
+    queue = request.GET.get("queue", "todo")
+    if queue not in selectors.QUEUES:
+        queue = "todo"
+    moment = now()
+    category = request.GET.get("category", "")[:40]
+    query = request.GET.get("q", "").strip()[:40]
+    rows = selectors.case_queue(scope=scope, queue=queue, now=moment, category_code=category, query=query)
+    context = {
+        "queues": selectors.QUEUES, "queue": queue, "cases": [_decorate(c, moment) for c in rows],
+        "categories": [c for c in selectors.categories() if c.parent_id is None], "category": category,
+        "query": query, "can_report": scope.can(P.CASE_REPORT),
+        "unread": len(inbox_for(user=request.user, unread_only=True, limit=99)),
+    }
+    return render(request, "staff/cases/queue.html", context)
+
+
+@scoped_view
+def case_new(request: HttpRequest) -> HttpResponse:
+    scope = actor_scope(request)
+    if not scope.can(P.CASE_REPORT):
+        raise PermissionDenied()
+    units = selectors.report_units(scope=scope)
+    values: dict[str, Any] = {"idempotency_key": uuid.uuid4().hex, "urgency": "ordinary", "channel": "field"}
+    error = None
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "").strip() for k in (
+            "title", "description", "category", "urgency", "channel", "unit_id", "lat", "lng", "address",
+            "reporter_name", "reporter_phone", "idempotency_key")}
+        values["anonymous"] = request.POST.get("anonymous") == "on"
+        try:
+            result = services.case_report(
+                actor=request.user, now=now(), title=values["title"], description=values["description"],
+                category_code=values["category"], urgency=values["urgency"] or "ordinary",
+                channel=values["channel"] or "field", unit_id=_int(values["unit_id"]), lat=_float(values["lat"]),
+                lng=_float(values["lng"]), address=values["address"], reporter_name=values["reporter_name"],
+                reporter_phone=values["reporter_phone"], anonymous=values["anonymous"],
+                idempotency_key=values["idempotency_key"],
+            )
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"已登记事件 {result.case.number}。")
+            for dup in result.duplicates:
+                messages.info(request, f"附近有同类事件 {dup.number}「{dup.title}」，如重复可合并。")
+            return redirect("staff:case_detail", result.case.pk)
+    context = {"units": units, "categories": selectors.categories(), "urgencies": Urgency.choices,
+               "channels": Channel.choices, "values": values, "error": error}
+    return render(request, "staff/cases/new.html", context)
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _float(value: str) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+@scoped_view
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    scope = actor_scope(request)
+    case = selectors.case_get(scope=scope, case_id=case_id)
+    moment = now()
+    allowed = services.allowed_actions(case=case, actor=request.user)
+    forms = []
+    for spec in allowed:
+        fields = []
+        for name in sorted(services.action_params(spec.code), key=list(FIELDS).index):
+            label, kind, required = FIELDS[name]
+            if kind == "skip":
+                continue
+            fields.append({"name": name, "label": label, "kind": kind, "required": required})
+        forms.append({"code": spec.code, "label": spec.label, "hint": spec.hint, "fields": fields,
+                      "danger": spec.code in ("reject", "cancel", "return")})
+    labels = {code: a.label for code, a in ACTIONS.items()} | {"report": "登记", "merged_in": "并入重复事件"}
+    events = selectors.case_timeline(scope=scope, case=case)
+    for e in events:
+        e.label = labels.get(e.action, e.action)  # type: ignore[attr-defined]
+    # The usual next step first; reject, cancel and return last.
+    forms.sort(key=lambda f: (f["danger"], f["code"] not in PRIMARY))
+    context = {
+        "case": _decorate(case, moment),
+        "status": STATUSES[case.status],
+        "reporter": selectors.reporter_of(scope=scope, case=case),
+        "events": events,
+        "attachments": selectors.case_attachments(scope=scope, case=case),
+        "forms": forms,
+        "departments": selectors.dispatch_departments(case=case) if any(
+            f["code"] in ("dispatch", "redispatch") for f in forms) else [],
+        "escalate_to": selectors.escalation_targets(case=case),
+        "reason_codes": ReturnReason.LABELS.items(),
+        "status_labels": {s: d.status.label for s, d in STATUSES.items()},
+        "on_site": case.category.on_site,
+    }
+    return render(request, "staff/cases/detail.html", context)
+
+
+@scoped_view
+@require_POST
+def case_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
+    scope = actor_scope(request)
+    case = selectors.case_get(scope=scope, case_id=case_id)
+    if action not in ACTIONS:
+        messages.error(request, "未知的操作。")
+        return redirect("staff:case_detail", case.pk)
+    params: dict[str, Any] = {}
+    for name in services.action_params(action):
+        raw = request.POST.get(name, "").strip()
+        if raw:
+            params[name] = raw
+    try:
+        services.case_act(actor=request.user, now=now(), case_id=case.pk, action=action,
+                          expected_version=_int(request.POST.get("version", "")), **params)
+    except DomainError as exc:
+        if exc.http_status == 404:
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已{ACTIONS[action].label}。")
+    return redirect(reverse("staff:case_detail", args=[case.pk]))
+
+
+@scoped_view
+def case_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    """Files are served only through the case's scope, never from a public media URL."""
+    scope = actor_scope(request)
+    att = selectors.attachment_get(scope=scope, attachment_id=attachment_id)
+    response = FileResponse(att.file.open("rb"), content_type=att.content_type)
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response  # type: ignore[return-value]
+
+
+@scoped_view
+@require_POST
+def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
+    scope = actor_scope(request)
+    case = selectors.case_get(scope=scope, case_id=case_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "请选择要上传的照片或文件。")
+    else:
+        try:
+            att = attachments.attachment_add(actor=request.user, now=now(), case_id=case.pk, stream=upload,
+                                             name=upload.name or "")
+        except DomainError as exc:
+            if exc.http_status == 404:
+                raise
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"已上传附件（编号 {att.pk}），办理时可一并提交。")
+    return redirect("staff:case_detail", case.pk)
+
+
+@scoped_view
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The staff user's in-app messages: new assignments, urges, deadline warnings, returns, reopenings."""
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()]
+        inbox_mark_read(user=request.user, now=now(), message_ids=ids)
+        return redirect("staff:inbox")
+    rows = inbox_for(user=request.user, limit=100)
+    return render(request, "staff/cases/inbox.html", {"rows": rows,
+                                                      "unread": [m.pk for m in rows if m.read_at is None]})
+
+
+@scoped_view
+def case_map(request: HttpRequest) -> HttpResponse:
+    scope = actor_scope(request)
+    if not (scope.can(P.CASE_VIEW) or scope.can(P.CASE_DEPARTMENT)):
+        raise PermissionDenied()
+    points = selectors.case_map_points(scope=scope, now=now())
+    for p in points:
+        p["url"] = reverse("staff:case_detail", args=[p["id"]])
+    tiles = getattr(settings, "GRIDGOV_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    return render(request, "staff/cases/map.html", {"points": points, "tiles": tiles})
