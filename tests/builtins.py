@@ -14,11 +14,19 @@ from django.apps import apps
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _loaders() -> list[str]:
-    return sorted(
-        ".".join(p.relative_to(ROOT).with_suffix("").parts)
-        for p in ROOT.glob("gridgov/*/migrations/*builtin*.py")
-    )
+# (migration module, its loader function): every data migration that loads a catalogue.
+LOADERS = [
+    ("gridgov.units.migrations.0002_builtin_kinds_themes", "load"),
+    ("gridgov.access.migrations.0003_builtin_roles", "load"),
+    ("gridgov.residents.migrations.0002_builtin_tags", "load"),
+    ("gridgov.cases.migrations.0002_seed_categories", "seed"),
+]
+
+
+def data_migrations() -> list[str]:
+    """Every migration that runs Python (checked against LOADERS by tests/architecture)."""
+    return sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("gridgov/*/migrations/*.py")
+                  if "RunPython" in p.read_text(encoding="utf-8"))
 
 
 def ensure_builtins() -> None:
@@ -26,5 +34,5 @@ def ensure_builtins() -> None:
 
     if Role.objects.exists():
         return  # not flushed: everything the migrations loaded is still there
-    for module in _loaders():
-        importlib.import_module(module).load(apps, None)
+    for module, function in LOADERS:
+        getattr(importlib.import_module(module), function)(apps, None)
