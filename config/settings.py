@@ -271,8 +271,10 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
-# Periodic jobs (Celery beat): both are idempotent, so an overlap or a rerun does no harm.
+# Periodic jobs (Celery beat): each is idempotent and locks, so an overlap, a rerun or a second
+# beat on another machine does no harm.
 CELERY_BEAT_SCHEDULE = {
+    "audit-seal": {"task": "audit.seal", "schedule": 60.0},
     "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
 }
