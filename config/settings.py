@@ -6,6 +6,7 @@ environment variable; nothing here needs editing to deploy.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -231,6 +232,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CEL
 CELERY_TIMEZONE = TIME_ZONE
 
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Outbound channels, as JSON: {"sms": {"type": "sms", "url": "https://…", "token": "…"},
+# "wecom": {"type": "wecom", "url": "https://qyapi…"}} (see gridgov/notify/channels.py).
+GRIDGOV_CHANNELS = json.loads(os.environ.get("GRIDGOV_CHANNELS", "{}"))
 # Two-factor sign-in for admin and office roles. On in deployments; `make demo` turns it off so a
 # newcomer can try every role, and tests turn it on where they test it.
 GRIDGOV_REQUIRE_TOTP = env_bool("GRIDGOV_REQUIRE_TOTP", not TESTING)
