@@ -9,6 +9,46 @@ from django.test import Client
 
 from tests.world import World, build_world
 
+# Plaintexts of personal data sealed during the current test (ID numbers, phones). Every response
+# of the whole suite is checked: a user without resident.unmask never receives one in full, and a
+# user with it only from an unmask endpoint.
+SEALED: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _no_plaintext_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridgov.access.roles import P
+    from gridgov.access.scope import scope_for
+    from gridgov.core import fieldcrypto
+    from gridgov.residents.protected import ID_PURPOSE, PHONE_PURPOSE
+
+    personal_purposes = {ID_PURPOSE, PHONE_PURPOSE}
+    SEALED.clear()
+    real_encrypt = fieldcrypto.encrypt
+
+    def recording_encrypt(plaintext: str, *, purpose: str) -> str:
+        if purpose in personal_purposes:
+            SEALED.add(plaintext)
+        return real_encrypt(plaintext, purpose=purpose)
+
+    monkeypatch.setattr(fieldcrypto, "encrypt", recording_encrypt)
+    real_request = Client.request
+
+    def checked_request(self, **request):  # type: ignore[no-untyped-def]
+        response = real_request(self, **request)
+        user = getattr(getattr(response, "wsgi_request", None), "user", None)
+        path = request.get("PATH_INFO", "")
+        may_unmask = user is not None and user.is_authenticated and scope_for(user).can(P.RESIDENT_UNMASK)
+        if not (may_unmask and "unmask" in path) and not getattr(response, "streaming", False):
+            body = response.content.decode("utf-8", "replace")
+            leaked = [s for s in SEALED if s and s in body]
+            assert not leaked, f"{path} showed full personal data to {user}: {leaked}"
+        return response
+
+    monkeypatch.setattr(Client, "request", checked_request)
+
+
+
 
 @pytest.fixture(autouse=True)
 def _builtin_catalogues(request):  # type: ignore[no-untyped-def]
