@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import secrets
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -31,7 +32,7 @@ class Desk:
         self.w = world
         self.now = T0
         self.case = public_report(now=self.tick(), category_code="sanitation", description="村口垃圾没人清运",
-                                  idempotency_key="k" * 20, unit_id=world.grid_a1.pk, phone=phone,
+                                  idempotency_key=secrets.token_urlsafe(16), unit_id=world.grid_a1.pk, phone=phone,
                                   photos=[jpeg_with_gps()]).case
         self.code = self.case.tracking_token
 
