@@ -23,7 +23,16 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "unit_id": lambda w: w.grid_a1.pk,
     "department_id": lambda w: w.department.pk,
     "grant_id": lambda w: w.wang_fang.grants.get().pk,
+    "case_id": lambda w: _case_in_a1(w),
 }
+
+
+def _case_in_a1(w: World) -> int:
+    from gridgov.cases.services import case_report
+    from tests.world import T0
+
+    return case_report(actor=w.wang_fang, now=T0, title="村口垃圾", description="村口垃圾无人清运",
+                       category_code="sanitation", channel="field", unit_id=w.grid_a1.pk).case.pk
 
 SKIP_PREFIXES = ("support/",)  # the Django admin: staff-only, its own permission checks
 

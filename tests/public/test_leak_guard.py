@@ -29,7 +29,7 @@ def test_the_scanner_finds_each_kind_of_leak(pworld):
 
 
 def test_the_guard_wraps_the_test_client(pworld, client, public_leak_guard):
-    from .conftest import SCANNED
+    from tests.conftest import SCANNED
 
     before = len(SCANNED)
     client.get("/p/r/")

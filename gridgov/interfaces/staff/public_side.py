@@ -30,6 +30,7 @@ from gridgov.interfaces.public.links import grid_url
 from gridgov.units import selectors as unit_selectors
 
 MAX_CARD_COPIES = 400
+CARDS_PER_SHEET = 10
 
 
 @scoped_view
@@ -77,6 +78,8 @@ def case_disclose_view(request: HttpRequest, case_id: int) -> HttpResponse:
 @scoped_view
 @require_POST
 def case_result_photo(request: HttpRequest, case_id: int) -> HttpResponse:
+    # Out of scope is a 404 before any input is looked at, exactly as for a missing case.
+    case_selectors.case_get(scope=actor_scope(request), case_id=case_id)
     upload = request.FILES.get("photo")
     try:
         if upload is None:
@@ -114,8 +117,9 @@ def grid_cards_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
     staff = unit_selectors.board_staff(scope=scope, units=[unit])[unit.pk]
     link = grid_url(unit.pk)
     context = {
-        "unit": unit, "kind": kind, "staff": staff[:4], "qr": qr_data_uri(link, scale=6), "link": link,
-        "supervision_phone": settings.GRIDGOV_SUPERVISION_PHONE, "cards": range(copies),
+        "unit": unit, "kind": kind, "staff": staff[:3], "qr": qr_data_uri(link, scale=6), "link": link,
+        "supervision_phone": settings.GRIDGOV_SUPERVISION_PHONE,
+        "sheets": [range(min(CARDS_PER_SHEET, copies - start)) for start in range(0, copies, CARDS_PER_SHEET)],
         "breadcrumb": unit_selectors.unit_breadcrumb(scope=scope, unit=unit),
     }
     body = render_pdf("print/grid_cards.html", context)
