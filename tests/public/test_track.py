@@ -133,6 +133,7 @@ def test_not_solved_reopens_the_case_to_its_handler_with_the_reason(pworld, clie
     assert last.action == "reopen" and last.note == "垃圾桶又满了，没人来收" and last.actor_role == "reporter"
     _, html = page(client, desk.code)
     assert "正在办理" in html and "您说问题没解决，重新办理" in html
+    assert re.search(r"办理单位</dt><dd>吴城乡</dd>", html)  # back with the township office, not the station
 
 
 def test_reopening_needs_a_reason_and_is_refused_past_the_window(pworld, client, monkeypatch):

@@ -119,12 +119,14 @@ def case_by_tracking_code(code: str) -> Case | None:
 
 
 def _responsible(case: Case, events: list[CaseEvent]) -> str:
+    """Who is dealing with it now; for a finished case, the department that did the work."""
     if case.holder_department is not None:
         return case.holder_department.name
-    handled = [e for e in events if e.action == "feedback" and e.from_department is not None]
-    if handled:
-        return handled[-1].from_department.name  # type: ignore[union-attr]
-    unit = case.owner_unit or case.holder_unit
+    if case.status in (Status.RESOLVED, Status.CLOSED):
+        handled = [e for e in events if e.action == "feedback" and e.from_department is not None]
+        if handled:
+            return handled[-1].from_department.name  # type: ignore[union-attr]
+    unit = case.holder_unit or case.owner_unit
     return unit.name if unit is not None else ""
 
 

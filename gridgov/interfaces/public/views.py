@@ -190,7 +190,8 @@ def _track_page(request: HttpRequest, code: str, case: Any, *, error: str = "", 
     view = public_cases.public_view_of(shown, now=now(), for_reporter=True)
     own = shown.pk == case.pk
     context = {
-        "code": code, "case": view, "merged": not own, "can_answer": own and view.can_rate,
+        "code": code, "code_groups": " ".join(code[i:i + 4] for i in range(0, len(code), 4)),
+        "case": view, "merged": not own, "can_answer": own and view.can_rate,
         "new": request.GET.get("new") == "1", "done": request.GET.get("done", ""), "error": error,
         "values": values or {}, "ratings": [(k, v[1]) for k, v in public_cases.RATING_LEVELS.items()],
         "reopen_days": REOPEN_WINDOW_DAYS,
