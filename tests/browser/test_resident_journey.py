@@ -18,9 +18,10 @@ from django.test import Client
 
 from gridgov.cases.catalogue import seed_categories
 from gridgov.cases.models import Case, Category, default_deadlines
-from gridgov.cases.public.services import result_photo_add
+from gridgov.cases.public.services import case_disclose, result_photo_add
 from gridgov.cases.services import case_act
 from gridgov.core.clock import now
+from gridgov.interfaces.public.links import grid_token
 from tests.public.conftest import jpeg_with_gps
 from tests.public.leakscan import scan
 
@@ -147,6 +148,13 @@ def test_scan_report_track_and_rate(resident_world, browser):
     shot(page, "rate-6-rated")
     case.refresh_from_db()
     assert case.status == "closed" and case.rating == 3
+    # The township office publishes it; the village's disclosure page shows it, de-identified.
+    case_disclose(actor=w.zhang_wei, now=now(), case_id=case.pk, public=True)
+    page.goto(str(page.url).split("/p/")[0] + f"/p/d/{grid_token(w.village.pk)}/")
+    html = page.content()
+    assert "吴城村　办理公开" in html and "新放了两个垃圾桶" in html and "100%" in html
+    page.wait_for_load_state("networkidle")
+    shot(page, "rate-7-disclosure")
 
 
 def test_scan_report_and_say_not_solved(resident_world, browser):

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Case, CaseAttachment, CaseEvent, Category
@@ -131,8 +131,13 @@ def _responsible(case: Case, events: list[CaseEvent]) -> str:
 
 
 def public_photos(case: Case) -> list[CaseAttachment]:
-    """Result photos (feedback, self-handling, review): the only case photos shown publicly."""
-    return list(CaseAttachment.unscoped.filter(case=case, event__action__in=RESULT_ACTIONS,
+    """Result photos: the only case photos shown publicly. A photo belongs to the result when it hangs
+    on a feedback / self-handling / review event, or that event lists it among its attachments."""
+    listed: set[int] = set()
+    for detail in CaseEvent.unscoped.filter(case=case, action__in=RESULT_ACTIONS).values_list("detail", flat=True):
+        ids = (detail or {}).get("attachments") or []
+        listed.update(int(i) for i in ids if str(i).isdigit())
+    return list(CaseAttachment.unscoped.filter(Q(event__action__in=RESULT_ACTIONS) | Q(pk__in=listed), case=case,
                                                content_type__startswith="image/").order_by("id"))
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import boards, public_side, views
+from . import boards, views
 
 app_name = "staff"
 
@@ -20,6 +20,12 @@ urlpatterns = [
     path("units/<int:unit_id>/staff/add/", views.grant_add, name="grant_add"),
     path("units/<int:unit_id>/departments/add/", views.department_add, name="department_add"),
     path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
+]
+
+# The residents' side (contact/supervision cards, follow-up visits, disclosure, result photos).
+from . import public_side  # noqa: E402 - kept apart from the list above so branches merge cleanly
+
+urlpatterns += [
     path("units/<int:unit_id>/cards.pdf", public_side.grid_cards_pdf, name="grid_cards_pdf"),
     path("cases/<int:case_id>/follow-up/", public_side.case_follow_up, name="case_follow_up"),
     path("cases/<int:case_id>/disclose/", public_side.case_disclose_view, name="case_disclose"),
