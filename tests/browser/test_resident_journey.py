@@ -7,6 +7,7 @@ Screenshots go to artifacts/public/ and were looked at. Every page is also run t
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,13 @@ from django.test import Client
 
 from gridgov.cases.catalogue import seed_categories
 from gridgov.cases.models import Case, Category, default_deadlines
-from gridgov.cases.public.services import case_disclose, result_photo_add
+from gridgov.cases.public.services import case_disclose, public_report, result_photo_add
 from gridgov.cases.services import case_act
 from gridgov.core.clock import now
 from gridgov.interfaces.public.links import grid_token
 from tests.public.conftest import jpeg_with_gps
 from tests.public.leakscan import scan
+from tests.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "public"
@@ -117,6 +119,7 @@ def resident_world(world: Any, live_server: Any, settings: Any, tmp_path: Any) -
         seed_categories(Category, default_deadlines())
     settings.GRIDGOV_PUBLIC_BASE_URL = live_server.url
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    world.live_url = live_server.url
     return world
 
 
@@ -187,3 +190,29 @@ def test_the_form_works_without_scripts(resident_world, browser):
     assert "已收到" in page.content()
     shot(page, "nojs-received")
     assert Case.unscoped.get().attachments.count() == 1
+
+
+def test_staff_record_a_follow_up_visit_for_a_resident_without_a_phone(resident_world, browser):
+    """An elderly resident without a phone: the township office calls at the door and records the answer."""
+    w = resident_world
+    case = public_report(now=now(), category_code="livelihood_water", description="老人家里停水了",
+                         idempotency_key=secrets.token_urlsafe(16), unit_id=w.grid_a1.pk).case
+    handle(w, case)
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    page.goto(str(w.live_url) + "/login/")
+    page.fill("input[name=username]", "zhangwei")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{w.live_url}/cases/{case.pk}/follow-up/")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.select_option("#outcome", "satisfied")
+    page.fill("#comment", "老人说水已经通了，很满意。")
+    page.screenshot(path=str(ARTIFACTS / "staff-1-follow-up-form.png"), full_page=True)
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_load_state()
+    assert "回访已记录" in page.content() and "上门回访：满意" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "staff-2-follow-up-recorded.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    case.refresh_from_db()
+    assert case.status == "closed" and case.rating == 5

@@ -152,7 +152,8 @@ def test_script_in_text_is_kept_as_text_and_never_executed(pworld, client):
 def test_a_forged_grid_link_cannot_report(pworld, client, mangle):
     token = mangle(grid_token(pworld.grid_a1.pk))
     response = client.post(f"/p/g/{token}/", {"key": "k" * 24, "category": "sanitation", "description": "x"})
-    assert response.status_code == 404
+    assert response.status_code == 404 and "二维码无法识别" in response.content.decode()
+    assert client.get(f"/p/g/{token}/").content == response.content  # the same page for every wrong token
     assert Case.unscoped.count() == 0
 
 

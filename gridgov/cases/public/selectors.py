@@ -260,6 +260,10 @@ def fallback_unit() -> Unit | None:
     return roots[0] if len(roots) == 1 else None
 
 
+def is_disclosed(case: Case) -> bool:
+    return Disclosure.unscoped.filter(case=case, is_public=True).exists()
+
+
 def follow_ups_of(case: Case) -> list[tuple[str, str, dt.datetime]]:
     return [(f.get_method_display(), f.get_outcome_display(), f.at)
             for f in FollowUp.unscoped.filter(case=case).order_by("at")]

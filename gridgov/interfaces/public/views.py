@@ -51,8 +51,14 @@ def _private(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _message(request: HttpRequest, text: str, status: int, title: str = "提示") -> HttpResponse:
-    return _private(render(request, "public/message.html", {"title": title, "text": text}, status=status))
+def _message(request: HttpRequest, text: str, status: int, title: str = "提示", lookup: bool = True) -> HttpResponse:
+    context = {"title": title, "text": text, "lookup": lookup}
+    return _private(render(request, "public/message.html", context, status=status))
+
+
+def _bad_link(request: HttpRequest) -> HttpResponse:
+    """A damaged or forged QR link: a plain Chinese page, the same for every wrong token."""
+    return _message(request, BAD_LINK, 404, title="二维码无法识别", lookup=False)
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -152,7 +158,7 @@ def grid(request: HttpRequest, token: str) -> HttpResponse:
     the grid's staff."""
     unit = public_grid(unit_id_from_token(token))
     if unit is None:
-        raise Http404(BAD_LINK)
+        return _bad_link(request)
     extra = {"staff": public_board_staff(unit), "token": token,
              "village_token": grid_token(unit.parent_id) if unit.parent_id else ""}
     if request.method == "POST":
@@ -289,7 +295,7 @@ def disclosure(request: HttpRequest, token: str) -> HttpResponse:
     """办理公开: finished cases an office chose to publish, and the unit's public statistics."""
     unit = public_cases.reporting_unit(unit_id_from_token(token))
     if unit is None:
-        raise Http404(BAD_LINK)
+        return _bad_link(request)
     context = {
         "unit": unit, "token": token, "stats": public_cases.public_stats(unit),
         "cases": public_cases.disclosed_cases(unit, now=now()),

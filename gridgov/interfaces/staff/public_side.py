@@ -15,7 +15,7 @@ from gridgov.access.roles import P
 from gridgov.audit.services import audit_record
 from gridgov.cases import selectors as case_selectors
 from gridgov.cases.public.models import FollowUp
-from gridgov.cases.public.selectors import follow_ups_of, public_view_of
+from gridgov.cases.public.selectors import follow_ups_of, is_disclosed, public_view_of
 from gridgov.cases.public.services import (
     REOPEN_WINDOW_DAYS,
     case_disclose,
@@ -57,7 +57,7 @@ def case_follow_up(request: HttpRequest, case_id: int) -> HttpResponse:
         "methods": FollowUp.Method.choices, "outcomes": FollowUp.Outcome.choices,
         "can_answer": case.status == "resolved", "reopen_days": REOPEN_WINDOW_DAYS,
         "can_disclose": scope.can(P.CASE_REVIEW, case.owner_path) or scope.can(P.CASE_REVIEW, case.unit_path),
-        "disclosed": bool(getattr(getattr(case, "disclosure", None), "is_public", False)),
+        "disclosed": is_disclosed(case),
     }
     return render(request, "staff/case_follow_up.html", context, status=400 if error else 200)
 
