@@ -88,6 +88,9 @@ def report(page: Any, link: str, description: str, name: str) -> str:
     page.set_input_files("#photos", str(big_photo()))
     # The page's own script shrank the photo (the CSP forbids Playwright's eval-based waiting).
     page.wait_for_selector("#photo-status:has-text('已选')")
+    status = page.text_content("#photo-status") or ""
+    shrunk_kb = int(status.split("共 ")[1].split(" KB")[0])
+    assert shrunk_kb * 1024 < big_photo().stat().st_size / 4, status  # shrunk on the phone before upload
     page.fill("#phone", "13912345678")
     shot(page, f"{name}-2-form-filled")
     page.click("button.submit")

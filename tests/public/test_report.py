@@ -209,3 +209,12 @@ def test_page_weight_before_photos_is_under_100_kb(pworld, client, path_of):
     # Nothing else is fetched: no web fonts, no third-party hosts.
     assert "http://" not in html.decode().replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in html.decode() and "@font-face" not in Path(finders.find("gridgov/public.css")).read_text()
+
+
+def test_a_post_without_its_cookie_gets_a_plain_chinese_page(pworld):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(grid_path(pworld), {"key": "k" * 24, "category": "sanitation", "description": "路灯坏了"})
+    assert response.status_code == 403 and "页面已过期" in response.content.decode()
+    assert Case.unscoped.count() == 0

@@ -312,3 +312,10 @@ def disclosure_photo(request: HttpRequest, token: str, attachment_id: int) -> Ht
         raise Http404()
     with att.file.open("rb") as fh:
         return _jpeg(fh.read())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without its cookie (a page left open for days, a browser that drops cookies): a plain
+    Chinese page instead of Django's English one. Nothing was written."""
+    return _message(request, "页面已过期，没有提交成功。请返回上一页，刷新后重新填写提交。", 403, title="没有提交成功",
+                    lookup=False)
