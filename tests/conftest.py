@@ -5,6 +5,7 @@ Photos served under /p/ must carry no EXIF."""
 
 from __future__ import annotations
 
+import importlib
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,8 @@ import pytest
 from django.test import Client
 from PIL import Image
 
+from gridgov.cases.catalogue import seed_categories
+from gridgov.cases.models import Category, default_deadlines
 from tests.public.leakscan import scan
 
 SCANNED: list[str] = []
@@ -51,3 +54,21 @@ def public_leak_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(Client, "post", post)
     yield problems
     assert not problems, "public responses leak:\n" + "\n".join(problems)
+
+
+def reload_migration_rows() -> None:
+    """Put back the rows the data migrations load (unit kinds, roles, categories). Transactional tests
+    (browser, concurrency) flush the database afterwards; re-loading instead of Django's serialized
+    rollback keeps them independent of which transactional test ran before in the same worker."""
+    from django.apps import apps
+
+    for module in ("gridgov.units.migrations.0002_builtin_kinds_themes",
+                   "gridgov.access.migrations.0003_builtin_roles"):
+        importlib.import_module(module).load(apps, None)
+    if not Category.objects.exists():
+        seed_categories(Category, default_deadlines())
+
+
+@pytest.fixture
+def migration_rows(transactional_db: None) -> None:
+    reload_migration_rows()

@@ -17,8 +17,7 @@ import pytest
 import zxingcpp
 from django.test import Client
 
-from gridgov.cases.catalogue import seed_categories
-from gridgov.cases.models import Case, Category, default_deadlines
+from gridgov.cases.models import Case
 from gridgov.cases.public.services import case_disclose, public_report, result_photo_add
 from gridgov.cases.services import case_act
 from gridgov.core.clock import now
@@ -27,7 +26,7 @@ from tests.public.conftest import jpeg_with_gps
 from tests.public.leakscan import scan
 from tests.world import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "public"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--lang=zh-CN"]
@@ -117,9 +116,7 @@ def handle(world: Any, case: Case) -> Case:
 
 
 @pytest.fixture
-def resident_world(world: Any, live_server: Any, settings: Any, tmp_path: Any) -> Any:
-    if not Category.objects.exists():
-        seed_categories(Category, default_deadlines())
+def resident_world(migration_rows: None, world: Any, live_server: Any, settings: Any, tmp_path: Any) -> Any:
     settings.GRIDGOV_PUBLIC_BASE_URL = live_server.url
     settings.MEDIA_ROOT = str(tmp_path / "media")
     world.live_url = live_server.url
