@@ -94,3 +94,13 @@ def test_public_urls_carry_no_sequential_ids(pworld, client):
     assert client.get(f"/p/g/{token.replace(token.split(':')[0], 'eyJ1IjoxfQ')}/").status_code == 404
     assert client.get(f"/p/g/{pworld.grid_a1.pk}/").status_code == 404
     assert client.get(f"/p/t/{case.pk}/").status_code == 404
+
+
+def test_refused_attempts_count_too(pworld, client, monkeypatch):
+    monkeypatch.setattr(throttle, "ATTEMPTS_PER_IP", throttle.Limit("attempts", 3, 3600))
+    path = grid_path(pworld)
+    for _ in range(3):
+        assert submit(client, path, description="")[0].status_code == 400
+    blocked, _ = submit(client, path)
+    assert blocked.status_code == 429 and "操作太频繁" in blocked.content.decode()
+    assert Case.unscoped.count() == 0

@@ -26,6 +26,8 @@ class Limit:
 # Reports: a household reports a few things a day at most; an office desk behind one IP a few dozen.
 REPORT_PER_IP = Limit("report-ip", 30, 3600)
 REPORT_PER_PHONE = Limit("report-phone", 5, 86400)
+# Every POST, accepted or not: refused forms still cost the server a photo check each.
+ATTEMPTS_PER_IP = Limit("report-attempt-ip", 60, 3600)
 # More than this many submissions from one address in the window and the sum must be worked out.
 CHALLENGE_AFTER = Limit("report-ip-soft", 3, 3600)
 # Tracking: reading is cheap, but wrong codes are what someone guessing produces.

@@ -117,7 +117,8 @@ def _submit(request: HttpRequest, *, unit: Unit | None, general: bool, template:
         context = {**extra, **_form_context(request, unit=unit, values=values, error=error, general=general)}
         return _private(render(request, template, context, status=status))
 
-    if throttle.over(throttle.REPORT_PER_IP, ip):
+    if (throttle.hit(throttle.ATTEMPTS_PER_IP, ip) > throttle.ATTEMPTS_PER_IP.limit
+            or throttle.over(throttle.REPORT_PER_IP, ip)):
         return again(ValidationFailed(throttle.TOO_MANY), 429)
     if throttle.over(throttle.CHALLENGE_AFTER, ip) and not throttle.solved(
             post.get("challenge_token", ""), post.get("challenge_answer", "")):
