@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "gridgov.notify",
     "gridgov.residents",
     "gridgov.cases",
+    "gridgov.cases.public",
     "gridgov.interfaces.staff",
     "gridgov.interfaces.public",
     "gridgov.interfaces.api",
@@ -246,6 +247,10 @@ if GRIDGOV_AUDIT_RETENTION_DAYS < 184:
     raise ImproperlyConfigured("GRIDGOV_AUDIT_RETENTION_DAYS must be at least 184 (six months).")
 # Where residents reach this deployment: printed into QR codes on grid boards and cards.
 GRIDGOV_PUBLIC_BASE_URL = os.environ.get("GRIDGOV_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Printed on supervision cards (监督卡): where residents complain about grid staff.
+# A form posted without its CSRF cookie gets a plain Chinese page (residents' phones drop cookies).
+CSRF_FAILURE_VIEW = "gridgov.interfaces.public.views.csrf_failure"
+GRIDGOV_SUPERVISION_PHONE = os.environ.get("GRIDGOV_SUPERVISION_PHONE", "12345")
 GRIDGOV_DIVISIONS_DIR = Path(
     os.environ.get("GRIDGOV_DIVISIONS_DIR", BASE_DIR / "gridgov" / "units" / "data" / "divisions")
 )

@@ -84,6 +84,8 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "kind": lambda w: "report",
 }
 
+
+
 SKIP_PREFIXES = ("support/",)  # the Django admin: staff-only, its own permission checks
 
 

@@ -35,3 +35,13 @@ urlpatterns = [
     path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
     *households.household_urls(),
 ]
+
+# The residents' side (contact/supervision cards, follow-up visits, disclosure, result photos).
+from . import public_side  # noqa: E402 - kept apart from the list above so branches merge cleanly
+
+urlpatterns += [
+    path("units/<int:unit_id>/cards.pdf", public_side.grid_cards_pdf, name="grid_cards_pdf"),
+    path("cases/<int:case_id>/follow-up/", public_side.case_follow_up, name="case_follow_up"),
+    path("cases/<int:case_id>/disclose/", public_side.case_disclose_view, name="case_disclose"),
+    path("cases/<int:case_id>/result-photo/", public_side.case_result_photo, name="case_result_photo"),
+]
