@@ -17,7 +17,7 @@ from gridgov.core.errors import Conflict
 from tests.world import T0
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

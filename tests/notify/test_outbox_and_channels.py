@@ -131,7 +131,7 @@ def test_failed_channel_is_retried_with_backoff_then_given_up(fake):
     assert Outbox.objects.get(dedupe_key="w1").failed_at is not None
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_delivered_after_commit_not_before(world, settings):
     settings.GRIDGOV_DELIVER_ON_COMMIT = True
     with transaction.atomic():
@@ -140,7 +140,7 @@ def test_delivered_after_commit_not_before(world, settings):
     assert InboxMessage.objects.filter(user=world.wang_fang, title="催办").count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_rolled_back_business_change_sends_nothing(world):
     with pytest.raises(RuntimeError), transaction.atomic():
         notify_users(user_ids=[world.wang_fang.pk], topic="t", title="x", dedupe_key="c2", now=T0)

@@ -10,7 +10,7 @@ import pytest
 from tests.residents.excel_files import HEADERS, ledger_rows, xlsx
 from tests.world import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "residents"
 
