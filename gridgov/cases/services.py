@@ -1,0 +1,841 @@
+"""Write paths of the case closed loop: intake (`case_report`) and the ONE locked transition
+service (`case_act`). Each runs in one transaction and writes the case, its history row, the
+audit row and the outbox rows together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import inspect
+import json
+import math
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from gridgov.access.models import Department, Grant
+from gridgov.access.roles import P
+from gridgov.access.scope import Scope, scope_for
+from gridgov.audit.services import audit_record
+from gridgov.core.clock import local
+from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.workdays import WorkCalendar
+from gridgov.geo.geometry import validate_point
+from gridgov.notify.services import notify_users, outbox_put
+from gridgov.units import locate
+from gridgov.units.models import Unit
+
+from . import deadlines
+from .models import (
+    BASE_RANK,
+    LEVEL_RANK,
+    Case,
+    CaseAttachment,
+    CaseEvent,
+    Category,
+    Channel,
+    FormCounter,
+    Urgency,
+)
+from .states import ACTIONS, STATUSES, Action, Status, Who, target_of
+
+
+class ReturnReason:
+    WRONG_PLACE = "wrong_place"
+    UNCLEAR_OWNERSHIP = "unclear_ownership"
+    OVERLAP = "overlap"
+    OTHER = "other"
+    LABELS = {
+        WRONG_PLACE: "属地不符",
+        UNCLEAR_OWNERSHIP: "权属不清",
+        OVERLAP: "职能交叉",
+        OTHER: "其他",
+    }
+
+
+class FormKind:
+    REPORT = "report"  # 申报单
+    DISPATCH = "dispatch"  # 交办单
+    URGE = "urge"  # 催办单
+    FEEDBACK = "feedback"  # 反馈单
+    LETTER = {REPORT: "S", DISPATCH: "J", URGE: "C", FEEDBACK: "F"}
+
+
+ON_SITE_RADIUS_M = 500.0
+DUPLICATE_RADIUS_M = 300.0
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+def _text(value: Any, *, field_name: str, label: str, required: bool, max_len: int) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise ValidationFailed(f"请填写{label}。", field=field_name)
+    if len(text) > max_len:
+        raise ValidationFailed(f"{label}不能超过 {max_len} 个字。", field=field_name)
+    return text
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def county_of(unit: Unit) -> Unit:
+    """The county above (or at) a unit; the root if the hierarchy has no county."""
+    ids = unit.path_ids()
+    county = Unit.unscoped.filter(pk__in=ids, kind__base="county").order_by("-depth").first()
+    return county or Unit.unscoped.get(pk=ids[0])
+
+
+def next_number(*, county: Unit, year: int, kind: str) -> str:
+    """The next running number of a form, per county and year: 140225-2026-J00012."""
+    counter = FormCounter.objects.select_for_update().filter(county=county, year=year, kind=kind).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                counter = FormCounter.objects.create(county=county, year=year, kind=kind, last=0)
+        except IntegrityError:
+            counter = FormCounter.objects.select_for_update().get(county=county, year=year, kind=kind)
+        counter = FormCounter.objects.select_for_update().get(pk=counter.pk)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    prefix = (county.division_code or "")[:6] or str(county.pk)
+    return f"{prefix}-{year}-{FormKind.LETTER[kind]}{counter.last:05d}"
+
+
+def unit_rank(unit: Unit) -> int:
+    return BASE_RANK.get(unit.kind.base, 0)
+
+
+def _users_at_unit(unit: Unit, perms: Iterable[str]) -> list[int]:
+    wanted = set(perms)
+    grants = Grant.unscoped.filter(unit=unit, revoked_at__isnull=True).select_related("role")
+    return [g.user_id for g in grants if wanted & set(g.role.permissions)]
+
+
+def _department_users(department_id: int) -> list[int]:
+    return list(Grant.unscoped.filter(department_id=department_id, revoked_at__isnull=True)
+                .values_list("user_id", flat=True))
+
+
+def holder_user_ids(case: Case) -> list[int]:
+    """Who must act now: the department's handlers, or the holding unit's case staff."""
+    if case.holder_department_id:
+        return _department_users(case.holder_department_id)
+    assert case.holder_unit is not None
+    if case.status in (Status.RETURNED, Status.FEEDBACK):
+        return _users_at_unit(case.holder_unit, [P.CASE_DISPATCH, P.CASE_REVIEW])
+    return _users_at_unit(case.holder_unit, [P.CASE_HANDLE, P.CASE_ACCEPT, P.CASE_DISPATCH])
+
+
+def _case_link(case: Case) -> str:
+    return f"/cases/{case.pk}/"
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+@dataclass
+class IntakeResult:
+    case: Case
+    created: bool
+    duplicates: list[Case] = field(default_factory=list)
+
+
+def _payload_hash(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _locate(*, scope: Scope | None, unit_id: int | None, lat: float | None, lng: float | None) -> Unit:
+    if (lat is None) != (lng is None):
+        raise ValidationFailed("请同时提供经度和纬度。", field="location")
+    if unit_id is None and lat is None:
+        raise ValidationFailed("请在地图上选择位置，或选择所在网格。", field="location")
+    unit: Unit | None = None
+    if lat is not None and lng is not None:
+        validate_point(lat, lng)
+        found = locate.unit_id_at(lat, lng)
+        if found is None:
+            raise ValidationFailed("该位置不在本县网格范围内，请核对位置。", field="location")
+        if unit_id is None:
+            unit = Unit.unscoped.select_related("kind").get(pk=found)
+    if unit_id is not None:
+        unit = Unit.unscoped.select_related("kind").filter(pk=unit_id, is_active=True).first()
+        if unit is None:
+            raise ValidationFailed("所选网格不存在。", field="unit_id")
+        if scope is not None and not scope.can(P.CASE_REPORT, unit.path):
+            raise ValidationFailed("所选网格不存在。", field="unit_id")
+    assert unit is not None
+    return unit
+
+
+@transaction.atomic
+def case_report(
+    *,
+    actor: Any,
+    now: dt.datetime,
+    title: str,
+    description: str,
+    category_code: str,
+    channel: str,
+    urgency: str = Urgency.ORDINARY,
+    lat: float | None = None,
+    lng: float | None = None,
+    unit_id: int | None = None,
+    address: str = "",
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    anonymous: bool = False,
+    idempotency_key: str = "",
+    key_namespace: str = "",
+) -> IntakeResult:
+    """Intake from every channel. The same idempotency key with the same payload returns the same
+    case (created=False); with a different payload it is a Conflict."""
+    scope = scope_for(actor) if actor is not None else None
+    if scope is not None and not scope.can(P.CASE_REPORT):
+        raise PermissionDenied("您没有登记事件的权限。")
+    key = (idempotency_key or "").strip()
+    if len(key) > 80:
+        raise ValidationFailed("幂等键不能超过 80 个字符。", field="idempotency_key")
+    namespaced = None
+    if key:
+        owner = f"u{actor.pk}" if actor is not None else (key_namespace or "public")
+        namespaced = f"{owner}:{key}"
+    payload = {
+        "title": title, "description": description, "category": category_code, "channel": channel,
+        "urgency": urgency, "lat": lat, "lng": lng, "unit_id": unit_id, "address": address,
+        "reporter_name": reporter_name, "reporter_phone": reporter_phone, "anonymous": bool(anonymous),
+    }
+    digest = _payload_hash(payload)
+    if namespaced:
+        existing = Case.unscoped.filter(idempotency_key=namespaced).first()
+        if existing is not None:
+            return _replay(existing, digest)
+
+    title = _text(title, field_name="title", label="标题", required=True, max_len=80)
+    description = _text(description, field_name="description", label="事件内容", required=True, max_len=4000)
+    if not category_code:
+        raise ValidationFailed("请选择事件类别。", field="category")
+    category = Category.objects.filter(code=category_code, is_active=True).first()
+    if category is None:
+        raise ValidationFailed("事件类别不存在。", field="category")
+    if urgency not in Urgency.values:
+        raise ValidationFailed("紧急程度不正确。", field="urgency")
+    if channel not in Channel.values:
+        raise ValidationFailed("事件来源不正确。", field="channel")
+    address = _text(address, field_name="address", label="地址", required=False, max_len=200)
+    reporter_name = _text(reporter_name, field_name="reporter_name", label="反映人姓名", required=False, max_len=40)
+    reporter_phone = _text(reporter_phone, field_name="reporter_phone", label="联系电话", required=False, max_len=20)
+    if reporter_phone and not reporter_phone.replace("-", "").isdigit():
+        raise ValidationFailed("联系电话只能包含数字和短横线。", field="reporter_phone")
+    unit = _locate(scope=scope, unit_id=unit_id, lat=lat, lng=lng)
+    county = county_of(unit)
+    calendar = deadlines.work_calendar()
+    due = deadlines.stage_deadlines(calendar, category, urgency, now)
+    role = scope.role_at(unit.path) if scope is not None else "public"
+
+    try:
+        with transaction.atomic():
+            number = next_number(county=county, year=local(now).year, kind=FormKind.REPORT)
+            case = Case.unscoped.create(
+                number=number, title=title, description=description, category=category, urgency=urgency,
+                channel=channel, county=county, unit=unit, lat=lat, lng=lng, address=address,
+                reported_by=actor if actor is not None else None,
+                reporter_name=reporter_name or (actor.display_name if actor is not None else ""),
+                reporter_phone=reporter_phone, anonymous=bool(anonymous),
+                tracking_token=secrets.token_urlsafe(16)[:22],
+                status=Status.REPORTED, holder_unit=unit, owner_unit=unit, owner_path=unit.path, unit_path=unit.path,
+                respond_due=due.respond_due, resolve_due=due.resolve_due,
+                idempotency_key=namespaced, payload_hash=digest, created_at=now, updated_at=now,
+            )
+    except IntegrityError:
+        if not namespaced:
+            raise
+        existing = Case.unscoped.filter(idempotency_key=namespaced).first()
+        if existing is None:
+            raise
+        return _replay(existing, digest)
+
+    CaseEvent.unscoped.create(
+        case=case, seq=1, action="report", at=now, actor=actor if actor is not None else None, actor_role=role,
+        from_status="", to_status=Status.REPORTED, to_unit=unit, resolve_due_after=case.resolve_due,
+        detail={"form_number": number, "channel": channel},
+    )
+    audit_record(action="case.report", actor=actor, now=now, obj=case, unit_path=unit.path, role=role,
+                 detail={"number": number, "category": category.code, "channel": channel})
+    notify_users(user_ids=[u for u in holder_user_ids(case) if actor is None or u != actor.pk], topic="case.new",
+                 title=f"新事件：{case.title}", body=f"{case.number} · {category.name}", link=_case_link(case),
+                 dedupe_key=f"case:{case.pk}:ev:1:inbox", now=now)
+    dups = duplicates_near(case=case) if lat is not None else []
+    return IntakeResult(case=case, created=True, duplicates=dups)
+
+
+def _replay(existing: Case, digest: str) -> IntakeResult:
+    if existing.payload_hash != digest:
+        raise Conflict("该幂等键已用于另一条不同内容的事件，请更换幂等键。",
+                       details={"case_id": existing.pk, "number": existing.number})
+    return IntakeResult(case=existing, created=False)
+
+
+def duplicates_near(*, case: Case, radius_m: float = DUPLICATE_RADIUS_M, limit: int = 5) -> list[Case]:
+    """Open cases of the same category within a radius: suggested as duplicates at intake."""
+    if case.lat is None or case.lng is None:
+        return []
+    dlat = radius_m / 111_000
+    dlng = radius_m / (111_000 * max(math.cos(math.radians(case.lat)), 0.01))
+    rows = (
+        Case.unscoped.filter(category=case.category, county=case.county, status__in=[s.value for s in _OPEN],
+                             lat__range=(case.lat - dlat, case.lat + dlat),
+                             lng__range=(case.lng - dlng, case.lng + dlng))
+        .exclude(pk=case.pk).order_by("-created_at")[:50]
+    )
+    near = [c for c in rows if c.lat is not None and c.lng is not None
+            and distance_m(case.lat, case.lng, c.lat, c.lng) <= radius_m]
+    return near[:limit]
+
+
+_OPEN = frozenset({Status.REPORTED, Status.HANDLING, Status.DISPATCHED, Status.ACKNOWLEDGED, Status.RETURNED,
+                   Status.FEEDBACK})
+
+
+# --- the locked transition service ----------------------------------------------------------
+
+@dataclass
+class _Step:
+    case: Case
+    action: Action
+    actor: Any
+    scope: Scope | None
+    now: dt.datetime
+    note: str = ""
+    reason_code: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+    notify_extra: list[int] = field(default_factory=list)
+    _calendar: WorkCalendar | None = None
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        if self._calendar is None:
+            self._calendar = deadlines.work_calendar()
+        return self._calendar
+
+
+def _visible(scope: Scope, case: Case) -> bool:
+    return Case.objects.within(scope).filter(pk=case.pk).exists()
+
+
+def _authorize(step: _Step, reporter_token: str) -> str:
+    """Check the actor may take this action on this case now; return the role for the history row."""
+    action, case, scope = step.action, step.case, step.scope
+    if scope is None:
+        if action.who == Who.REPORTER and reporter_token:
+            if not hmac.compare_digest(reporter_token, case.tracking_token):
+                raise NotFound()
+            return "reporter"
+        if action.automatic:
+            return "system"
+        raise PermissionDenied()
+    if action.who == Who.DEPARTMENT:
+        if case.holder_department_id not in scope.department_ids:
+            raise PermissionDenied("该事件不在本部门办理中。")
+        return "department_handler"
+    if action.who == Who.HOLDER:
+        assert case.holder_unit is not None
+        path = case.holder_unit.path
+    else:
+        path = case.owner_path
+    if action.who == Who.REPORTER and case.reported_by_id == scope.user_id:
+        return "reporter"
+    if not scope.can(action.perm, path):
+        raise PermissionDenied(f"您不能对该事件执行「{action.label}」。")
+    return scope.role_at(path)
+
+
+def _department(department_id: Any, holder: Unit) -> Department:
+    try:
+        dept_pk = int(department_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed("请选择承办部门。", field="department_id")
+    dept = Department.unscoped.select_related("unit").filter(pk=dept_pk, is_active=True).first()
+    # A department of this office's unit, an ancestor (county bureaus) or a unit below (stations).
+    if dept is None or not (holder.path.startswith(dept.unit.path) or dept.unit.path.startswith(holder.path)):
+        raise ValidationFailed("承办部门不存在或不在本辖区。", field="department_id")
+    return dept
+
+
+def _stage(step: _Step, resolve_days: Any = None) -> None:
+    case = step.case
+    due = deadlines.stage_deadlines(step.calendar, case.category, case.urgency, step.now)
+    resolve = due.resolve_due
+    if resolve_days not in (None, ""):
+        try:
+            days = int(resolve_days)
+        except (TypeError, ValueError):
+            raise ValidationFailed("办理时限应为工作日天数。", field="resolve_days")
+        if not 1 <= days <= 60:
+            raise ValidationFailed("办理时限应在 1 到 60 个工作日之间。", field="resolve_days")
+        resolve = deadlines.extended(step.calendar, step.now, days)
+    case.respond_due, case.resolve_due = due.respond_due, max(resolve, due.respond_due)
+    case.responded_at = None
+    case.warned_for = case.overdue_for = case.respond_urged_for = None
+    case.overdue = False
+    case.extension_days_requested = None
+
+
+def _on_site(step: _Step, checkin_lat: Any, checkin_lng: Any) -> None:
+    """四必到: acting on such a category needs a GPS check-in near the case's place."""
+    case = step.case
+    if not case.category.on_site:
+        return
+    if checkin_lat in (None, "") or checkin_lng in (None, ""):
+        raise ValidationFailed("该类事件须到现场办理（四必到），请先定位签到。", field="checkin")
+    try:
+        lat, lng = float(checkin_lat), float(checkin_lng)
+    except (TypeError, ValueError):
+        raise ValidationFailed("签到位置格式不正确。", field="checkin")
+    validate_point(lat, lng)
+    if case.lat is not None and case.lng is not None:
+        dist = distance_m(lat, lng, case.lat, case.lng)
+        if dist > ON_SITE_RADIUS_M:
+            raise ValidationFailed(f"签到位置距事发地 {dist:.0f} 米，须在 {ON_SITE_RADIUS_M:.0f} 米以内。",
+                                   field="checkin")
+    step.detail["checkin"] = [round(lat, 6), round(lng, 6)]
+
+
+def _form(step: _Step, kind: str) -> None:
+    case = step.case
+    step.detail["form_number"] = next_number(county=case.county, year=local(step.now).year, kind=kind)
+
+
+def _last_event_department(case: Case, action: str) -> int | None:
+    ev = (CaseEvent.unscoped.filter(case=case, action=action, from_department__isnull=False)
+          .order_by("-seq").first())
+    return ev.from_department_id if ev else None
+
+
+# Handlers: each validates its own parameters and changes the case in memory.
+
+def _accept(step: _Step, *, note: str = "") -> None:
+    step.note = _text(note, field_name="note", label="备注", required=False, max_len=500)
+    step.case.responded_at = step.now
+
+
+def _reject(step: _Step, *, reason: str = "") -> None:
+    step.note = _text(reason, field_name="reason", label="不予受理的理由", required=True, max_len=500)
+    step.case.closed_at = step.now
+
+
+def _merge(step: _Step, *, target_case_id: Any = None, note: str = "") -> None:
+    case = step.case
+    try:
+        target_pk = int(target_case_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed("请选择要并入的原事件。", field="target_case_id")
+    if target_pk == case.pk:
+        raise ValidationFailed("不能与自身合并。", field="target_case_id")
+    target = Case.unscoped.select_for_update().filter(pk=target_pk).first()
+    if target is None or (step.scope is not None and not _visible(step.scope, target)):
+        raise ValidationFailed("原事件不存在。", field="target_case_id")
+    if target.status not in _OPEN or target.county_id != case.county_id:
+        raise ValidationFailed("只能并入同一县内正在办理的事件。", field="target_case_id")
+    step.note = _text(note, field_name="note", label="备注", required=False, max_len=500)
+    case.merged_into = target
+    case.closed_at = step.now
+    step.detail["merged_into"] = target.number
+    # The reporter moves to the original: its timeline records them, and they are told by SMS.
+    seq = (CaseEvent.unscoped.filter(case=target).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
+    CaseEvent.unscoped.create(
+        case=target, seq=seq, action="merged_in", at=step.now, actor=step.actor, from_status=target.status,
+        to_status=target.status, to_unit=target.holder_unit, to_department=None,
+        note=f"合并事件 {case.number}", resolve_due_before=target.resolve_due, resolve_due_after=target.resolve_due,
+        detail={"from_case": case.number, "reporter_name": "" if case.anonymous else case.reporter_name},
+    )
+    Case.unscoped.filter(pk=target.pk).update(version=target.version + 1, updated_at=step.now)
+    if case.reporter_phone:
+        outbox_put(kind="sms", topic="case.merged", dedupe_key=f"case:{case.pk}:merged:sms", now=step.now,
+                   payload={"channel": "sms", "to": [case.reporter_phone],
+                            "text": f"您反映的问题已并入事件 {target.number} 一并办理，可凭原查询码查看进度。"})
+
+
+def _self_handle(step: _Step, *, result: str = "", checkin_lat: Any = None, checkin_lng: Any = None) -> None:
+    case = step.case
+    assert case.holder_unit is not None
+    lowest = LEVEL_RANK[case.category.lowest_level]  # type: ignore[index]
+    if unit_rank(case.holder_unit) < lowest:
+        raise ValidationFailed(f"「{case.category.name}」须由{case.category.get_lowest_level_display()}"
+                               "及以上办结，请上报。", field="action")
+    result = _text(result, field_name="result", label="办理结果", required=True, max_len=2000)
+    _on_site(step, checkin_lat, checkin_lng)
+    case.result = result
+    step.note = result
+    case.resolved_at = step.now
+    case.responded_at = case.responded_at or step.now
+    _form(step, FormKind.FEEDBACK)
+
+
+def _escalate(step: _Step, *, to_unit_id: Any = None, note: str = "") -> None:
+    case = step.case
+    holder = case.holder_unit
+    assert holder is not None
+    parent = (Unit.unscoped.select_related("kind").filter(pk=holder.parent_id).first()
+              if holder.parent_id is not None else None)
+    if parent is None:
+        raise ValidationFailed("已是最高层级，无法继续上报，请交办职能部门。", field="action")
+    target = parent
+    if to_unit_id not in (None, "") and str(to_unit_id) != str(parent.pk):
+        try:
+            to_pk = int(to_unit_id)
+        except (TypeError, ValueError):
+            raise ValidationFailed("上报单位不正确。", field="to_unit_id")
+        if to_pk not in holder.ancestor_ids():
+            raise ValidationFailed("只能上报给本单位的上级。", field="to_unit_id")
+        if case.urgency != Urgency.EMERGENCY:
+            raise ValidationFailed("只有紧急事件可以越级上报。", field="to_unit_id")
+        target = Unit.unscoped.select_related("kind").get(pk=to_pk)
+        skipped = Unit.unscoped.filter(pk__in=holder.ancestor_ids(), depth__gt=target.depth).order_by("-depth")
+        step.detail["skipped"] = [u.name for u in skipped]
+    step.note = _text(note, field_name="note", label="上报说明", required=False, max_len=500)
+    case.holder_unit = target
+    case.owner_unit = target
+    case.owner_path = target.path
+    case.responded_at = case.responded_at or step.now
+
+
+def _dispatch(step: _Step, *, department_id: Any = None, resolve_days: Any = None, note: str = "") -> None:
+    case = step.case
+    assert case.holder_unit is not None
+    dept = _department(department_id, case.holder_unit)
+    step.note = _text(note, field_name="note", label="交办意见", required=False, max_len=1000)
+    _stage(step, resolve_days)
+    case.owner_unit = case.holder_unit
+    case.owner_path = case.holder_unit.path
+    case.holder_unit = None
+    case.holder_department = dept
+    case.dispatch_final = False
+    _form(step, FormKind.DISPATCH)
+
+
+def _acknowledge(step: _Step, *, note: str = "") -> None:
+    step.note = _text(note, field_name="note", label="备注", required=False, max_len=500)
+    step.case.responded_at = step.now
+
+
+def _return(step: _Step, *, reason_code: str = "", note: str = "", attachment_ids: Any = None) -> None:
+    case = step.case
+    if case.dispatch_final:
+        raise ValidationFailed("该交办已经审定，不能再退回，请按期办理。", field="action")
+    if reason_code not in ReturnReason.LABELS:
+        raise ValidationFailed("请选择退回理由（属地不符、权属不清、职能交叉或其他）。", field="reason_code")
+    step.reason_code = reason_code
+    step.note = _text(note, field_name="note", label="退回说明和依据", required=True, max_len=1000)
+    if attachment_ids:
+        ids = [int(i) for i in attachment_ids if str(i).isdigit()]
+        found = set(CaseAttachment.unscoped.filter(case=case, pk__in=ids).values_list("pk", flat=True))
+        if found != set(ids):
+            raise ValidationFailed("退回依据的附件不存在。", field="attachment_ids")
+        step.detail["attachments"] = sorted(found)
+    case.holder_unit = case.owner_unit
+    case.holder_department = None
+
+
+def _redispatch(step: _Step, *, department_id: Any = None, resolve_days: Any = None, note: str = "") -> None:
+    case = step.case
+    dept = _department(department_id, case.owner_unit)
+    step.note = _text(note, field_name="note", label="交办意见", required=False, max_len=1000)
+    _stage(step, resolve_days)
+    case.holder_unit = None
+    case.holder_department = dept
+    case.dispatch_final = False
+    _form(step, FormKind.DISPATCH)
+
+
+def _adjudicate(step: _Step, *, note: str = "", resolve_days: Any = None) -> None:
+    case = step.case
+    dept_id = _last_event_department(case, "return")
+    if dept_id is None:
+        raise ValidationFailed("找不到原承办部门。", field="action")
+    step.note = _text(note, field_name="note", label="审定意见", required=True, max_len=1000)
+    _stage(step, resolve_days)
+    case.holder_unit = None
+    case.holder_department = Department.unscoped.get(pk=dept_id)
+    case.dispatch_final = True
+    _form(step, FormKind.DISPATCH)
+
+
+def _request_extension(step: _Step, *, days: Any = None, reason: str = "") -> None:
+    case = step.case
+    if case.extension_days_requested:
+        raise ValidationFailed("已有待审批的延时申请。", field="action")
+    try:
+        n = int(days)
+    except (TypeError, ValueError):
+        raise ValidationFailed("请填写需要延长的工作日天数。", field="days")
+    cap = case.category.max_extension_days
+    if not 1 <= n <= cap:
+        raise ValidationFailed(f"延时应在 1 到 {cap} 个工作日之间。", field="days")
+    step.note = _text(reason, field_name="reason", label="延时理由", required=True, max_len=500)
+    case.extension_days_requested = n
+    step.detail["days"] = n
+
+
+def _approve_extension(step: _Step, *, note: str = "") -> None:
+    case = step.case
+    if not case.extension_days_requested or case.resolve_due is None:
+        raise ValidationFailed("没有待审批的延时申请。", field="action")
+    step.note = _text(note, field_name="note", label="审批意见", required=False, max_len=500)
+    step.detail["days"] = case.extension_days_requested
+    case.resolve_due = deadlines.extended(step.calendar, case.resolve_due, case.extension_days_requested)
+    case.extension_days_requested = None
+    case.extension_count += 1
+    case.warned_for = None
+    if case.resolve_due > step.now:
+        case.overdue = False
+
+
+def _deny_extension(step: _Step, *, reason: str = "") -> None:
+    case = step.case
+    if not case.extension_days_requested:
+        raise ValidationFailed("没有待审批的延时申请。", field="action")
+    step.note = _text(reason, field_name="reason", label="不同意的理由", required=True, max_len=500)
+    step.detail["days"] = case.extension_days_requested
+    case.extension_days_requested = None
+
+
+def _urge(step: _Step, *, note: str = "") -> None:
+    step.note = _text(note, field_name="note", label="催办意见", required=False, max_len=500)
+    step.case.urge_count += 1
+    step.detail["count"] = step.case.urge_count
+    step.detail["auto"] = step.actor is None
+    _form(step, FormKind.URGE)
+
+
+def _supervise(step: _Step, *, note: str = "") -> None:
+    if step.case.supervised:
+        raise ValidationFailed("该事件已在督办中。", field="action")
+    step.note = _text(note, field_name="note", label="督办意见", required=False, max_len=500)
+    step.case.supervised = True
+
+
+def _feedback(step: _Step, *, result: str = "", checkin_lat: Any = None, checkin_lng: Any = None) -> None:
+    case = step.case
+    result = _text(result, field_name="result", label="办理结果", required=True, max_len=2000)
+    _on_site(step, checkin_lat, checkin_lng)
+    case.result = result
+    step.note = result
+    case.holder_unit = case.owner_unit
+    case.holder_department = None
+    case.extension_days_requested = None
+    _form(step, FormKind.FEEDBACK)
+
+
+def _review(step: _Step, *, note: str = "") -> None:
+    case = step.case
+    step.note = _text(note, field_name="note", label="审核意见", required=False, max_len=500)
+    case.resolved_at = step.now
+    if case.reporter_phone:
+        outbox_put(kind="sms", topic="case.resolved", now=step.now,
+                   dedupe_key=f"case:{case.pk}:resolved:{case.version}:sms",
+                   payload={"channel": "sms", "to": [case.reporter_phone],
+                            "text": f"您反映的问题（{case.number}）已办结，请查看结果并评价。"})
+
+
+def _redo(step: _Step, *, reason: str = "") -> None:
+    case = step.case
+    dept_id = _last_event_department(case, "feedback")
+    if dept_id is None:
+        raise ValidationFailed("找不到原承办部门。", field="action")
+    step.note = _text(reason, field_name="reason", label="重办理由", required=True, max_len=500)
+    _stage(step)
+    case.responded_at = step.now  # the department already holds it: no new sign-for
+    case.result = ""
+    case.holder_unit = None
+    case.holder_department = Department.unscoped.get(pk=dept_id)
+
+
+def _confirm(step: _Step, *, rating: Any = None, note: str = "") -> None:
+    case = step.case
+    try:
+        stars = int(rating)
+    except (TypeError, ValueError):
+        raise ValidationFailed("请评价（1 到 5 分）。", field="rating")
+    if not 1 <= stars <= 5:
+        raise ValidationFailed("评价应为 1 到 5 分。", field="rating")
+    case.rating = stars
+    case.rating_note = _text(note, field_name="note", label="评价意见", required=False, max_len=200)
+    step.note = case.rating_note
+    step.detail["rating"] = stars
+    case.closed_at = step.now
+
+
+def _reopen(step: _Step, *, reason: str = "") -> None:
+    case = step.case
+    step.note = _text(reason, field_name="reason", label="不满意的理由", required=True, max_len=500)
+    _stage(step)
+    case.result = ""
+    case.resolved_at = None
+    case.holder_unit = case.owner_unit
+    case.holder_department = None
+
+
+def _close(step: _Step, *, note: str = "") -> None:
+    step.note = _text(note, field_name="note", label="归档说明", required=False, max_len=500)
+    step.case.closed_at = step.now
+
+
+def _cancel(step: _Step, *, reason: str = "") -> None:
+    case = step.case
+    step.note = _text(reason, field_name="reason", label="注销理由", required=True, max_len=500)
+    case.holder_unit = case.holder_unit or case.owner_unit
+    case.holder_department = None
+    case.closed_at = step.now
+
+
+HANDLERS: dict[str, Callable[..., None]] = {
+    "accept": _accept, "reject": _reject, "merge": _merge, "self_handle": _self_handle, "escalate": _escalate,
+    "dispatch": _dispatch, "acknowledge": _acknowledge, "return": _return, "redispatch": _redispatch,
+    "adjudicate": _adjudicate, "request_extension": _request_extension, "approve_extension": _approve_extension,
+    "deny_extension": _deny_extension, "urge": _urge, "supervise": _supervise, "feedback": _feedback,
+    "review": _review, "redo": _redo, "confirm": _confirm, "reopen": _reopen, "close": _close, "cancel": _cancel,
+}
+_PARAMS = {code: frozenset(list(inspect.signature(fn).parameters)[1:]) for code, fn in HANDLERS.items()}
+
+
+def action_params(action: str) -> frozenset[str]:
+    return _PARAMS[action]
+
+
+@transaction.atomic
+def case_act(
+    *,
+    actor: Any,
+    now: dt.datetime,
+    case_id: int,
+    action: str,
+    expected_version: int | None = None,
+    reporter_token: str = "",
+    **params: Any,
+) -> Case:
+    """Take one action on a case. The case row is locked for the whole change: of two people acting
+    at once, one wins and the other gets a Conflict naming the status the first one left."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise ValidationFailed("未知的操作。", field="action")
+    unknown = set(params) - _PARAMS[action]
+    if unknown:
+        raise ValidationFailed(f"「{spec.label}」不接受这些参数：{'、'.join(sorted(unknown))}")
+    case = (Case.unscoped.select_for_update(of=("self",)).select_related("category", "holder_unit__kind", "county")
+            .filter(pk=case_id).first())
+    if case is None:
+        raise NotFound()
+    scope = scope_for(actor) if actor is not None else None
+    if scope is not None and not _visible(scope, case):
+        raise NotFound()
+    if expected_version is not None and int(expected_version) != case.version:
+        raise Conflict("该事件已被他人处理，请刷新后再操作。",
+                       details={"current_version": case.version, "status": case.status})
+    if not spec.allowed_from(case.status):
+        raise Conflict(f"该事件当前状态为「{case.get_status_display()}」，不能{spec.label}。",
+                       details={"current_version": case.version, "status": case.status})
+    step = _Step(case=case, action=spec, actor=actor, scope=scope, now=now)
+    role = _authorize(step, reporter_token)
+
+    before_status, before_unit, before_department, before_due = (
+        case.status, case.holder_unit_id, case.holder_department_id, case.resolve_due)
+    HANDLERS[action](step, **params)
+    case.status = target_of(spec, case.status)
+    case.version += 1
+    case.updated_at = now
+    if case.holder_unit_id is None and case.holder_department_id is None:  # pragma: no cover - guarded by handlers
+        raise ValidationFailed("事件必须有承办方。")
+    case.save()
+    seq = (CaseEvent.unscoped.filter(case=case).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
+    CaseEvent.unscoped.create(
+        case=case, seq=seq, action=action, at=now, actor=actor, actor_role=role,
+        from_status=before_status, to_status=case.status,
+        from_unit_id=before_unit, to_unit_id=case.holder_unit_id,
+        from_department_id=before_department, to_department_id=case.holder_department_id,
+        note=step.note, reason_code=step.reason_code,
+        resolve_due_before=before_due, resolve_due_after=case.resolve_due, detail=step.detail,
+    )
+    audit_record(action=f"case.{action}", actor=actor, now=now, obj=case, unit_path=case.owner_path, role=role,
+                 detail={"from": before_status, "to": case.status, "number": case.number})
+    if STATUSES[case.status].type in ("open", "in_progress") or action in ("review",):
+        recipients = [u for u in holder_user_ids(case) if actor is None or u != actor.pk]
+        notify_users(user_ids=recipients, topic=f"case.{action}", title=f"{spec.label}：{case.title}",
+                     body=f"{case.number} · {case.get_status_display()}" + (f" · {step.note[:80]}" * bool(step.note)),
+                     link=_case_link(case), dedupe_key=f"case:{case.pk}:ev:{seq}:inbox", now=now)
+    return case
+
+
+def allowed_actions(*, case: Case, actor: Any) -> list[Action]:
+    """The actions this actor may take on this case now (for pages and the API)."""
+    scope = scope_for(actor)
+    result = []
+    for spec in ACTIONS.values():
+        if not spec.allowed_from(case.status):
+            continue
+        step = _Step(case=case, action=spec, actor=actor, scope=scope, now=case.updated_at)
+        try:
+            _authorize(step, "")
+        except (PermissionDenied, NotFound):
+            continue
+        if spec.code in ("approve_extension", "deny_extension") and not case.extension_days_requested:
+            continue
+        if spec.code == "request_extension" and case.extension_days_requested:
+            continue
+        if spec.code == "return" and case.dispatch_final:
+            continue
+        if spec.code == "supervise" and case.supervised:
+            continue
+        result.append(spec)
+    return result
+
+
+@transaction.atomic
+def category_update(*, actor: Any, now: dt.datetime, category_id: int, **changes: Any) -> Category:
+    """The county office edits a category's graded response (levels, department kind, deadlines)."""
+    category = Category.objects.select_for_update().filter(pk=category_id).first()
+    if category is None:
+        raise NotFound()
+    role = "system"
+    if actor is not None:
+        scope = scope_for(actor)
+        if not scope.can(P.CATEGORY_MANAGE):
+            raise PermissionDenied("只有县网格办可以修改事件类别。")
+        role = "county_office"
+    allowed = {"name", "lowest_level", "department_kind", "on_site", "deadlines", "escalate_when_overdue",
+               "max_extension_days", "is_active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}")
+    if "deadlines" in changes:
+        _check_deadlines(changes["deadlines"])
+    if "lowest_level" in changes and changes["lowest_level"] not in LEVEL_RANK:
+        raise ValidationFailed("最低办结层级不正确。", field="lowest_level")
+    if "max_extension_days" in changes and not 0 <= int(changes["max_extension_days"]) <= 60:
+        raise ValidationFailed("延时上限应在 0 到 60 个工作日之间。", field="max_extension_days")
+    for key, value in changes.items():
+        setattr(category, key, value)
+    category.save()
+    audit_record(action="case.category_update", actor=actor, now=now, obj=category, role=role,
+                 detail={"fields": sorted(changes)})
+    return category
+
+
+def _check_deadlines(value: Any) -> None:
+    if not isinstance(value, dict) or set(value) - set(Urgency.values):
+        raise ValidationFailed("时限设置格式不正确。", field="deadlines")
+    for urgency, policy in value.items():
+        if not isinstance(policy, dict) or set(policy) - {"respond_hours", "respond_days", "resolve_hours",
+                                                          "resolve_days"}:
+            raise ValidationFailed(f"「{urgency}」的时限设置格式不正确。", field="deadlines")
+        for n in policy.values():
+            if not isinstance(n, int) or not 1 <= n <= 720:
+                raise ValidationFailed("时限应为 1 到 720 之间的整数。", field="deadlines")

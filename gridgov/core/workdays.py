@@ -1,0 +1,98 @@
+"""Working-day arithmetic on the Chinese official calendar.
+
+Holidays and the substituted weekend workdays (调休) come from the `holidays` package;
+whatever it lacks or a locality changes is passed in as overrides (data kept elsewhere).
+Everything here is a pure function of its inputs: no database, no clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+# Never walk further than this looking for a working day: a bad override table must not hang a request.
+_MAX_SCAN_DAYS = 3660
+
+
+@lru_cache(maxsize=64)
+def _official(year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+    calendar = holidays.China(years=year, categories=("public",))
+    off = frozenset(calendar.keys())
+    # weekend_workdays covers every year the package knows; keep this year's.
+    work = frozenset(d for d in getattr(calendar, "weekend_workdays", ()) if d.year == year)
+    return off, work
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """The official calendar plus local overrides: date → True (a working day) or False (a day off)."""
+
+    overrides: Mapping[dt.date, bool] = field(default_factory=dict)
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        off, work = _official(day.year)
+        if day in work:
+            return True
+        if day in off:
+            return False
+        return day.weekday() < 5
+
+
+def calendar_with(overrides: Iterable[tuple[dt.date, bool]] = ()) -> WorkCalendar:
+    return WorkCalendar(overrides=dict(overrides))
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("naive datetime: every datetime in GridGov is timezone-aware")
+    return moment
+
+
+def add_working_days(calendar: WorkCalendar, start: dt.datetime, days: int) -> dt.datetime:
+    """The same local time of day on the `days`-th working day after the start's local date.
+
+    A start on a day off counts from the next working day, so a case reported on a Sunday
+    with one working day is due on Tuesday (Monday is the first full working day to act).
+    """
+    if days < 0:
+        raise ValueError("days must not be negative")
+    local = _aware(start).astimezone(LOCAL_TZ)
+    day = local.date()
+    if days == 0:
+        return start
+    counted = 0
+    scanned = 0
+    while counted < days:
+        day += dt.timedelta(days=1)
+        scanned += 1
+        if scanned > _MAX_SCAN_DAYS:
+            raise ValueError("no working day found within ten years: check the calendar overrides")
+        if calendar.is_working_day(day):
+            counted += 1
+    result = dt.datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=LOCAL_TZ)
+    return result.astimezone(start.tzinfo)
+
+
+def add_hours(start: dt.datetime, hours: float) -> dt.datetime:
+    """Clock hours, holidays included: emergencies do not wait for Monday."""
+    return _aware(start) + dt.timedelta(hours=hours)
+
+
+def working_days_between(calendar: WorkCalendar, start: dt.datetime, end: dt.datetime) -> int:
+    """Working days after start's local date up to and including end's local date (0 if end ≤ start)."""
+    a = _aware(start).astimezone(LOCAL_TZ).date()
+    b = _aware(end).astimezone(LOCAL_TZ).date()
+    count = 0
+    while a < b:
+        a += dt.timedelta(days=1)
+        if calendar.is_working_day(a):
+            count += 1
+    return count

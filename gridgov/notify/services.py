@@ -1,0 +1,124 @@
+"""Writing to the outbox (inside the caller's transaction) and delivering it after commit.
+
+Delivery is idempotent: an outbox row is delivered at most once (row lock, delivered_at),
+inbox rows are unique per (outbox row, user), and external channels get the row's key so
+a gateway can drop a duplicate after a crash between sending and marking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+
+from gridgov.core.clock import now as clock_now
+
+from .channels import Channel, ChannelError, Message, configured_channels
+from .models import InboxMessage, Outbox
+
+MAX_ATTEMPTS = 8
+
+
+def outbox_put(*, kind: str, topic: str, dedupe_key: str, payload: dict[str, Any], now: dt.datetime) -> Outbox | None:
+    """Record a side effect in the current transaction; delivered after commit. Same key twice: kept once."""
+    if kind not in Outbox.Kind.values:
+        raise ValueError(f"unknown outbox kind {kind}")
+    with transaction.atomic():
+        try:
+            row = Outbox.objects.create(kind=kind, topic=topic, dedupe_key=dedupe_key[:160], payload=payload,
+                                        created_at=now, available_at=now)
+        except IntegrityError:
+            return None
+    transaction.on_commit(lambda: deliver_after_commit(row.pk))
+    return row
+
+
+def notify_users(*, user_ids: Iterable[int], topic: str, title: str, body: str = "", link: str = "",
+                 dedupe_key: str, now: dt.datetime) -> Outbox | None:
+    ids = sorted(set(user_ids))
+    if not ids:
+        return None
+    return outbox_put(kind=Outbox.Kind.INBOX, topic=topic, dedupe_key=dedupe_key, now=now,
+                      payload={"user_ids": ids, "title": title[:120], "body": body[:500], "link": link[:200]})
+
+
+def deliver_after_commit(outbox_id: int) -> None:
+    """Try once right after commit; failures stay for the periodic job. Never raises into the request."""
+    if not getattr(settings, "GRIDGOV_DELIVER_ON_COMMIT", True):
+        return
+    try:
+        deliver_pending(now=clock_now(), ids=[outbox_id])
+    except Exception:
+        return
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(minutes=min(2 ** attempts, 240))
+
+
+def _deliver_one(row: Outbox, channels: dict[str, Channel], now: dt.datetime) -> None:
+    payload = row.payload
+    if row.kind == Outbox.Kind.INBOX:
+        existing = set(InboxMessage.objects.filter(outbox=row).values_list("user_id", flat=True))
+        InboxMessage.objects.bulk_create([
+            InboxMessage(user_id=uid, outbox=row, topic=row.topic, title=payload.get("title", ""),
+                         body=payload.get("body", ""), link=payload.get("link", ""), created_at=now)
+            for uid in payload.get("user_ids", []) if uid not in existing
+        ])
+        return
+    channel = channels.get(payload.get("channel") or row.kind)
+    if channel is None:
+        raise ChannelError(f"channel {payload.get('channel') or row.kind} is not configured")
+    channel.send(Message(text=payload.get("text", ""), to=tuple(payload.get("to", [])), dedupe_key=row.dedupe_key))
+
+
+def deliver_pending(*, now: dt.datetime, ids: Iterable[int] | None = None, limit: int = 200,
+                    channels: dict[str, Channel] | None = None) -> int:
+    """Deliver due outbox rows; returns how many were delivered. Safe to run concurrently and twice."""
+    channels = channels if channels is not None else configured_channels(settings)
+    delivered = 0
+    qs = Outbox.objects.filter(delivered_at__isnull=True, failed_at__isnull=True, available_at__lte=now)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    candidates = list(qs.order_by("id").values_list("pk", flat=True)[:limit])
+    for pk in candidates:
+        with transaction.atomic():
+            locking = Outbox.objects.filter(pk=pk).filter(Q(delivered_at__isnull=True, failed_at__isnull=True))
+            if connection.features.has_select_for_update_skip_locked:
+                locking = locking.select_for_update(skip_locked=True)
+            row = locking.first()
+            if row is None:
+                continue
+            try:
+                with transaction.atomic():
+                    _deliver_one(row, channels, now)
+            except ChannelError as exc:
+                row.attempts += 1
+                row.last_error = str(exc)[:400]
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.failed_at = now
+                else:
+                    row.available_at = now + _backoff(row.attempts)
+                row.save(update_fields=["attempts", "last_error", "failed_at", "available_at"])
+                continue
+            row.attempts += 1
+            row.delivered_at = now
+            row.save(update_fields=["attempts", "delivered_at"])
+            delivered += 1
+    return delivered
+
+
+def inbox_for(*, user: Any, unread_only: bool = False, limit: int = 50) -> list[InboxMessage]:
+    qs = InboxMessage.objects.filter(user_id=user.pk)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return list(qs[:limit])
+
+
+def inbox_mark_read(*, user: Any, now: dt.datetime, message_ids: Iterable[int]) -> int:
+    return InboxMessage.objects.filter(user_id=user.pk, pk__in=list(message_ids), read_at__isnull=True).update(
+        read_at=now)
