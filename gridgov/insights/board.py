@@ -1,0 +1,208 @@
+"""What the dashboard, the map and the reports show: measures of a unit, its rankings, breakdowns by
+category, source and day, the worst overdue cases, and the grids' cards. Read-only; every read goes
+through the actor's scope, and the number of queries does not grow with units or cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+
+from gridgov.access.models import Grant
+from gridgov.access.scope import Scope
+from gridgov.cases.models import Case, Category, Channel
+from gridgov.cases.states import ACTIVE, CLOCKED, Status
+from gridgov.core.clock import LOCAL_TZ
+from gridgov.units.models import GRID_BASE_KINDS, Unit
+
+from .measures import (
+    HEADLINE,
+    MeasureValue,
+    Period,
+    Ranked,
+    Tallies,
+    below_floors,
+    cases_at,
+    evaluate,
+    ranking,
+    rollup,
+    subordinate_units,
+    tallies_by_place,
+)
+
+WORST_OVERDUE_LIMIT = 10
+
+
+@dataclass
+class Board:
+    unit: Unit
+    period: Period
+    previous: Period
+    category: Category | None
+    tallies: Tallies
+    values: list[MeasureValue]
+    ranking: list[Ranked]
+    rank_measure: str
+    circular: list[tuple[Ranked, list[MeasureValue]]]
+    by_category: list[tuple[str, int]]
+    by_channel: list[tuple[str, int]]
+    by_day: list[tuple[str, int, int]]  # date, reported, closed
+    worst_overdue: list[Case]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> list[MeasureValue]:
+        return [v for v in self.values if v.measure.code in HEADLINE]
+
+    def chart_data(self) -> dict[str, Any]:
+        """The JSON the chart script reads (ECharts options are built in the static script)."""
+        return {
+            "category": {"names": [n for n, _ in self.by_category], "values": [v for _, v in self.by_category]},
+            "channel": [{"name": n, "value": v} for n, v in self.by_channel],
+            "days": {"dates": [d for d, _, _ in self.by_day], "reported": [r for _, r, _ in self.by_day],
+                     "closed": [c for _, _, c in self.by_day]},
+            "ranking": {"names": [r.unit.name for r in self.ranking],
+                        "values": [None if (v := r.value(self.rank_measure).value) is None else round(v * 100, 1)
+                                   if r.value(self.rank_measure).measure.kind == "rate" else round(v, 1)
+                                   for r in self.ranking],
+                        "label": next(v.measure.label for v in self.values if v.measure.code == self.rank_measure)},
+        }
+
+
+def board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
+          rank_measure: str = "on_time_rate") -> Board:
+    current = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category)
+    previous_period = period.previous()
+    before = tallies_by_place(scope=scope, unit=unit, period=previous_period, now=now, category=category)
+    total = rollup(current, unit.path)
+    values = evaluate(total, rollup(before, unit.path))
+    rows = ranking(current, subordinate_units(scope=scope, unit=unit), rank_measure)
+    base = cases_at(scope=scope, unit=unit, category=category)
+    reported = base.filter(created_at__gte=period.lo, created_at__lt=period.hi)
+    return Board(
+        unit=unit, period=period, previous=previous_period, category=category, tallies=total, values=values,
+        ranking=rows, rank_measure=rank_measure, circular=below_floors(rows),
+        by_category=_by_category(reported), by_channel=_by_channel(reported),
+        by_day=_by_day(base, period), worst_overdue=worst_overdue(scope=scope, unit=unit, now=now,
+                                                                  category=category),
+    )
+
+
+def _by_category(reported: Any) -> list[tuple[str, int]]:
+    """Reported cases by top-level category (subcategories count under their parent)."""
+    counts: dict[str, int] = {}
+    for row in reported.order_by().values("category__name", "category__parent__name").annotate(n=Count("pk")):
+        name = row["category__parent__name"] or row["category__name"]
+        counts[name] = counts.get(name, 0) + row["n"]
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _by_channel(reported: Any) -> list[tuple[str, int]]:
+    labels = dict(Channel.choices)
+    rows = reported.order_by().values("channel").annotate(n=Count("pk")).order_by("-n", "channel")
+    return [(labels.get(r["channel"], r["channel"]), r["n"]) for r in rows]
+
+
+def _by_day(base: Any, period: Period) -> list[tuple[str, int, int]]:
+    reported = {
+        r["day"]: r["n"]
+        for r in base.filter(created_at__gte=period.lo, created_at__lt=period.hi).order_by()
+        .annotate(day=TruncDate("created_at", tzinfo=LOCAL_TZ)).values("day").annotate(n=Count("pk"))
+    }
+    closed = {
+        r["day"]: r["n"]
+        for r in base.filter(status=Status.CLOSED, closed_at__gte=period.lo, closed_at__lt=period.hi).order_by()
+        .annotate(day=TruncDate("closed_at", tzinfo=LOCAL_TZ)).values("day").annotate(n=Count("pk"))
+    }
+    return [(f"{d:%m-%d}", reported.get(d, 0), closed.get(d, 0)) for d in period.dates()]
+
+
+def worst_overdue(*, scope: Scope, unit: Unit, now: dt.datetime, category: Category | None = None,
+                  limit: int = WORST_OVERDUE_LIMIT) -> list[Case]:
+    """Open cases furthest past their resolution deadline."""
+    return list(
+        cases_at(scope=scope, unit=unit, category=category)
+        .filter(status__in=[s.value for s in CLOCKED], resolve_due__lt=now)
+        .select_related("category", "unit", "holder_unit", "holder_department")
+        .order_by("resolve_due", "id")[:limit]
+    )
+
+
+# --- grids: cards, households, heads ----------------------------------------------------------
+
+def households_by_unit(units: list[Unit]) -> dict[int, int | None]:
+    """Household count per grid. For now the unit's estimate; the household ledger replaces this
+    one function when it lands (the count of households registered in the grid)."""
+    return {u.pk: u.household_estimate for u in units}
+
+
+def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000) -> list[Unit]:
+    """The grids (not micro-grids) of a unit's subtree, or the unit itself if it is a grid."""
+    qs = (Unit.objects.within(scope).filter(path__startswith=unit.path, is_active=True,
+                                             kind__base__in=list(GRID_BASE_KINDS))
+          .select_related("kind", "parent").order_by("path"))
+    grids = list(qs[:limit])
+    # Micro-grids sit under grids: show the coarser level unless the unit is itself a grid.
+    top = [g for g in grids if not any(g.path.startswith(o.path) and o.pk != g.pk for o in grids)]
+    return top
+
+
+def grid_heads(*, scope: Scope, units: list[Unit]) -> dict[int, str]:
+    """The grid head's name for each grid (网格长), in one query."""
+    names: dict[int, list[str]] = {}
+    rows = (Grant.objects.within(scope)
+            .filter(unit__in=[u.pk for u in units], revoked_at__isnull=True, role__code="grid_head")
+            .select_related("user").order_by("id"))
+    for g in rows:
+        names.setdefault(g.unit_id, []).append(g.user.full_name)
+    return {k: "、".join(v) for k, v in names.items()}
+
+
+@dataclass
+class GridCard:
+    unit: Unit
+    head: str
+    households: int | None
+    open_cases: int
+    overdue: int
+    tallies: Tallies
+    values: list[MeasureValue]
+
+
+def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
+               category: Category | None = None) -> list[GridCard]:
+    grids = grids_under(scope=scope, unit=unit)
+    by_place = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category)
+    heads = grid_heads(scope=scope, units=grids)
+    households = households_by_unit(grids)
+    cards = []
+    for g in grids:
+        t = rollup(by_place, g.path)
+        cards.append(GridCard(g, heads.get(g.pk, ""), households.get(g.pk), t.open_now, t.overdue_open, t,
+                              evaluate(t)))
+    return cards
+
+
+PIN_LIMIT = 1000
+
+
+def case_pins(*, scope: Scope, unit: Unit, now: dt.datetime, category: Category | None = None,
+              limit: int = PIN_LIMIT) -> list[dict[str, Any]]:
+    """Open cases with a location, for the map (most recent first, capped)."""
+    rows = (
+        cases_at(scope=scope, unit=unit, category=category)
+        .filter(status__in=[s.value for s in ACTIVE], lat__isnull=False, lng__isnull=False)
+        .order_by("-created_at", "-id")
+        .values("pk", "number", "title", "lat", "lng", "status", "resolve_due", "category__name")[:limit]
+    )
+    labels = dict(Status.choices)
+    clocked = {s.value for s in CLOCKED}
+    return [
+        {"id": r["pk"], "number": r["number"], "title": r["title"], "lat": r["lat"], "lng": r["lng"],
+         "status": labels.get(r["status"], r["status"]), "category": r["category__name"],
+         "overdue": bool(r["status"] in clocked and r["resolve_due"] is not None and r["resolve_due"] < now)}
+        for r in rows
+    ]
