@@ -228,6 +228,17 @@ GRIDGOV_DIVISIONS_DIR = Path(
     os.environ.get("GRIDGOV_DIVISIONS_DIR", BASE_DIR / "gridgov" / "units" / "data" / "divisions")
 )
 
+# The base map under grid boundaries: "none" (offline, boundaries on a plain background) or
+# "tianditu" with GRIDGOV_TIANDITU_KEY (天地图 serves CGCS2000 tiles, no coordinate offset).
+GRIDGOV_MAP_TILES = os.environ.get("GRIDGOV_MAP_TILES", "none")
+GRIDGOV_TIANDITU_KEY = os.environ.get("GRIDGOV_TIANDITU_KEY", "")
+if GRIDGOV_MAP_TILES == "tianditu" and GRIDGOV_TIANDITU_KEY:
+    CONTENT_SECURITY_POLICY = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob: https://*.tianditu.gov.cn; font-src 'self'; connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 
 from gridgov.access.models import Grant
@@ -150,15 +150,21 @@ def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000) -> list[Unit]:
     return top
 
 
-def grid_heads(*, scope: Scope, units: list[Unit]) -> dict[int, str]:
-    """The grid head's name for each grid (网格长), in one query."""
-    names: dict[int, list[str]] = {}
+def grid_staff(*, scope: Scope, units: list[Unit]) -> dict[int, dict[str, list[str]]]:
+    """Names of each grid's head (网格长) and workers (网格员) by role code, in one query."""
+    out: dict[int, dict[str, list[str]]] = {}
     rows = (Grant.objects.within(scope)
-            .filter(unit__in=[u.pk for u in units], revoked_at__isnull=True, role__code="grid_head")
-            .select_related("user").order_by("id"))
+            .filter(unit__in=[u.pk for u in units], revoked_at__isnull=True,
+                    role__code__in=["grid_head", "grid_worker_full", "grid_worker_part"])
+            .select_related("user", "role").order_by("id"))
     for g in rows:
-        names.setdefault(g.unit_id, []).append(g.user.full_name)
-    return {k: "、".join(v) for k, v in names.items()}
+        out.setdefault(g.unit_id, {}).setdefault(g.role.code, []).append(g.user.full_name)
+    return out
+
+
+def grid_heads(*, scope: Scope, units: list[Unit]) -> dict[int, str]:
+    """The grid head's name for each grid (网格长)."""
+    return {k: "、".join(v.get("grid_head", [])) for k, v in grid_staff(scope=scope, units=units).items()}
 
 
 @dataclass
@@ -206,3 +212,12 @@ def case_pins(*, scope: Scope, unit: Unit, now: dt.datetime, category: Category 
          "overdue": bool(r["status"] in clocked and r["resolve_due"] is not None and r["resolve_due"] < now)}
         for r in rows
     ]
+
+
+def open_cases_by_grid(*, scope: Scope, unit: Unit) -> dict[str, int]:
+    """Open cases per place (grid path), in one query."""
+    return {
+        r["unit_path"]: r["n"]
+        for r in cases_at(scope=scope, unit=unit).filter(status__in=[s.value for s in ACTIVE]).order_by()
+        .values("unit_path").annotate(n=Count("pk"))
+    }

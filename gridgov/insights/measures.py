@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from django.db.models import Case as When_
 from django.db.models import (
     Count,
     DateTimeField,
@@ -27,7 +28,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models import Case as When_  # noqa: N814 - Case the SQL expression, not the model
 
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope
@@ -340,7 +340,7 @@ def tallies_by_place(*, scope: Scope, unit: Unit, period: Period, now: dt.dateti
 
     # Closed in the period: resolution, satisfaction, on time, handling time.
     handling = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())
-    rows = (
+    rows: Any = (
         base.filter(status=Status.CLOSED, closed_at__gte=lo, closed_at__lt=hi)
         .order_by().values("unit_path")
         .annotate(

@@ -35,7 +35,7 @@ from gridgov.core.clock import LOCAL_TZ
 from tests.world import World
 
 
-def L(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:  # noqa: N802
+def L(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, month, day, hour, minute, tzinfo=LOCAL_TZ)
 
 

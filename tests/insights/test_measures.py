@@ -88,7 +88,7 @@ def test_category_filter_takes_the_category_and_its_children(april):
 
 def test_empty_period_shows_dashes_not_errors(april):
     w = april.world
-    t, v = values(april, w.zhang_wei, w.township, period=m.Period(dt.date(2026, 1, 5), dt.date(2026, 1, 11)))
+    _t, v = values(april, w.zhang_wei, w.township, period=m.Period(dt.date(2026, 1, 5), dt.date(2026, 1, 11)))
     for code in ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "return_rate",
                  "repeat_rate", "handling_time"):
         assert v[code].value is None and v[code].text == "—", code

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import boards, views
+from . import boards, dashboard, views
 
 app_name = "staff"
 
@@ -20,4 +20,9 @@ urlpatterns = [
     path("units/<int:unit_id>/staff/add/", views.grant_add, name="grant_add"),
     path("units/<int:unit_id>/departments/add/", views.department_add, name="department_add"),
     path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/screen/", dashboard.dashboard_screen, name="dashboard_screen"),
+    path("dashboard/map/", dashboard.map_page, name="map"),
+    path("dashboard/map.json", dashboard.map_data, name="map_data"),
+    path("units/<int:unit_id>/distribution.pdf", dashboard.distribution_pdf, name="distribution_pdf"),
 ]
