@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "gridgov.notify",
     "gridgov.residents",
     "gridgov.cases",
+    "gridgov.insights",
     "gridgov.interfaces.staff",
     "gridgov.interfaces.public",
     "gridgov.interfaces.api",

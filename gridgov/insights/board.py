@@ -73,21 +73,22 @@ class Board:
 
 
 def board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
-          rank_measure: str = "on_time_rate") -> Board:
-    current = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category)
+          rank_measure: str = "on_time_rate", channel: str = "") -> Board:
+    current = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category, channel=channel)
     previous_period = period.previous()
-    before = tallies_by_place(scope=scope, unit=unit, period=previous_period, now=now, category=category)
+    before = tallies_by_place(scope=scope, unit=unit, period=previous_period, now=now, category=category,
+                              channel=channel)
     total = rollup(current, unit.path)
     values = evaluate(total, rollup(before, unit.path))
     rows = ranking(current, subordinate_units(scope=scope, unit=unit), rank_measure)
-    base = cases_at(scope=scope, unit=unit, category=category)
+    base = cases_at(scope=scope, unit=unit, category=category, channel=channel)
     reported = base.filter(created_at__gte=period.lo, created_at__lt=period.hi)
     return Board(
         unit=unit, period=period, previous=previous_period, category=category, tallies=total, values=values,
         ranking=rows, rank_measure=rank_measure, circular=below_floors(rows),
         by_category=_by_category(reported), by_channel=_by_channel(reported),
         by_day=_by_day(base, period), worst_overdue=worst_overdue(scope=scope, unit=unit, now=now,
-                                                                  category=category),
+                                                                  category=category, channel=channel),
     )
 
 
@@ -121,10 +122,10 @@ def _by_day(base: Any, period: Period) -> list[tuple[str, int, int]]:
 
 
 def worst_overdue(*, scope: Scope, unit: Unit, now: dt.datetime, category: Category | None = None,
-                  limit: int = WORST_OVERDUE_LIMIT) -> list[Case]:
+                  limit: int = WORST_OVERDUE_LIMIT, channel: str = "") -> list[Case]:
     """Open cases furthest past their resolution deadline."""
     return list(
-        cases_at(scope=scope, unit=unit, category=category)
+        cases_at(scope=scope, unit=unit, category=category, channel=channel)
         .filter(status__in=[s.value for s in CLOCKED], resolve_due__lt=now)
         .select_related("category", "unit", "holder_unit", "holder_department")
         .order_by("resolve_due", "id")[:limit]

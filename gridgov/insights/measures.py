@@ -184,6 +184,8 @@ class Measure:
     higher_is_better: bool = True
     # A floor for the circular (通报) of units below it; None: not circulated.
     floor: float | None = None
+    # Counted as of now, not over the period: it has no trend against a previous period.
+    snapshot: bool = False
 
     def value(self, t: Tallies) -> float | None:
         if self.kind == "rate":
@@ -227,7 +229,7 @@ MEASURES: tuple[Measure, ...] = (
             "on_time", "closed", floor=0.9),
     Measure("overdue_open", "超期未办结", "count",
             "当前仍在办理、已超过办理时限的事件件数（按当前时刻统计，不随所选时段变化）。",
-            "overdue_open", higher_is_better=False),
+            "overdue_open", higher_is_better=False, snapshot=True),
     Measure("return_rate", "退单率", "rate",
             "部门退回（退单）次数 ÷ 交办次数。",
             "returned", "dispatched", higher_is_better=False),
@@ -261,7 +263,7 @@ def evaluate(t: Tallies, previous: Tallies | None = None) -> list[MeasureValue]:
     out = []
     for m in MEASURES:
         v = m.value(t)
-        prev = m.value(previous) if previous is not None else None
+        prev = m.value(previous) if previous is not None and not m.snapshot else None
         trend = trend_text = ""
         good = None
         if v is not None and prev is not None:
@@ -278,7 +280,7 @@ def evaluate(t: Tallies, previous: Tallies | None = None) -> list[MeasureValue]:
                 else:
                     trend_text = f"{arrow}{abs(delta):.0f}"
                 good = (delta > 0) == m.higher_is_better
-        elif previous is not None:
+        elif previous is not None and not m.snapshot:
             trend_text = "上期无数据" if prev is None else ""
         out.append(MeasureValue(m, v, m.fmt(v), m.parts(t), prev, trend, trend_text, good))
     return out
@@ -316,16 +318,18 @@ def category_get(code: str) -> Category | None:
     return category
 
 
-def cases_at(*, scope: Scope, unit: Unit, category: Category | None = None) -> QuerySet[Case]:
-    """Cases that happened in the unit's subtree (and its category and subcategories)."""
+def cases_at(*, scope: Scope, unit: Unit, category: Category | None = None, channel: str = "") -> QuerySet[Case]:
+    """Cases that happened in the unit's subtree (and its category and subcategories, and channel)."""
     qs = Case.objects.within(scope).filter(unit_path__startswith=unit.path)
     if category is not None:
         qs = qs.filter(Q(category=category) | Q(category__parent=category))
+    if channel:
+        qs = qs.filter(channel=channel)
     return qs
 
 
 def tallies_by_place(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
-                     category: Category | None = None) -> dict[str, Tallies]:
+                     category: Category | None = None, channel: str = "") -> dict[str, Tallies]:
     """Tallies keyed by the path of the grid where cases happened, in a fixed number of queries."""
     by: dict[str, Tallies] = {}
 
@@ -335,7 +339,7 @@ def tallies_by_place(*, scope: Scope, unit: Unit, period: Period, now: dt.dateti
             t = by[path] = Tallies()
         return t
 
-    base = cases_at(scope=scope, unit=unit, category=category)
+    base = cases_at(scope=scope, unit=unit, category=category, channel=channel)
     lo, hi = period.lo, period.hi
 
     # Closed in the period: resolution, satisfaction, on time, handling time.

@@ -162,3 +162,10 @@ def test_response_deadline_holiday_matters(april):
     c2 = april.cases["c2"]
     due = deadlines.stage_deadlines(deadlines.work_calendar(), c2.category, c2.urgency, L(4, 3, 10)).respond_due
     assert due == L(4, 7, 10)
+
+
+def test_overdue_is_a_snapshot_without_trend(april):
+    w = april.world
+    b = board(scope=scope_for(w.zhang_wei), unit=w.township, period=APRIL, now=NOW)
+    overdue = next(v for v in b.values if v.measure.code == "overdue_open")
+    assert overdue.text == "2" and overdue.trend == "" and overdue.trend_text == ""

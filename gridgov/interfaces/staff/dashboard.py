@@ -10,8 +10,9 @@ import math
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -26,6 +27,9 @@ from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.geo.coords import wgs84_to_gcj02
 from gridgov.insights import board as insights
 from gridgov.insights import measures
+from gridgov.insights import selectors as report_selectors
+from gridgov.insights import services as report_services
+from gridgov.insights.models import ReportKind, ReportStatus
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.printing import render_pdf
 from gridgov.units import selectors as unit_selectors
@@ -296,4 +300,49 @@ def distribution_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
                  role=scope.role_at(unit.path), detail={"kind": "distribution_map", "grids": len(grids)})
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="distribution-map-{unit.pk}.pdf"'
+    return response
+
+
+# --- weekly and monthly reports ------------------------------------------------------------------
+
+@scoped_view
+def reports(request: HttpRequest) -> HttpResponse:
+    """Ask for a report (generated in the background) and download the kept ones."""
+    scope = actor_scope(request)
+    raw_unit = request.POST.get("unit") or request.GET.get("unit") or ""
+    unit = measures.measure_unit(scope=scope, unit_id=raw_unit) if raw_unit else measures.home_unit(scope)
+    error = ""
+    status = 200
+    if request.method == "POST":
+        try:
+            report_services.report_request(actor=request.user, now=now(), unit_id=unit.pk,
+                                           kind=request.POST.get("kind", ""), day=request.POST.get("day") or None)
+        except ValidationFailed as exc:
+            error, status = exc.message, 400
+        else:
+            messages.success(request, "已开始生成报表，完成后可在下方下载。")
+            return redirect(reverse("staff:reports") + f"?unit={unit.pk}")
+    runs = report_selectors.reports_visible(scope=scope)
+    pending = any(r.status in (ReportStatus.QUEUED, ReportStatus.RUNNING) for r in runs)
+    return render(request, "staff/dashboard/reports.html", {
+        "unit": unit, "runs": runs, "kinds": ReportKind.choices, "error": error, "pending": pending,
+        "breadcrumb": unit_breadcrumb(scope=scope, unit=unit), "day": request.POST.get("day", ""),
+    }, status=status)
+
+
+@scoped_view
+def report_download(request: HttpRequest, report_id: int, fmt: str) -> HttpResponse:
+    scope = actor_scope(request)
+    run = report_selectors.report_get(scope=scope, report_id=report_id)
+    file = run.pdf if fmt == "pdf" else run.xlsx
+    if run.status != ReportStatus.DONE or not file:
+        raise NotFound("报表尚未生成完成。")
+    content_type = "application/pdf" if fmt == "pdf" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    audit_record(action="insights.report_download", actor=request.user, now=now(), obj=run,
+                 unit_path=run.unit.path, role=scope.role_at(run.unit.path), detail={"format": fmt})
+    with file.open("rb") as handle:
+        response = HttpResponse(handle.read(), content_type=content_type)
+    filename = f"report-{run.unit_id}-{run.kind}-{run.period_start:%Y%m%d}.{fmt}"
+    response["Content-Disposition"] = f'{"inline" if fmt == "pdf" else "attachment"}; filename="{filename}"'
     return response

@@ -24,5 +24,10 @@ urlpatterns = [
     path("dashboard/screen/", dashboard.dashboard_screen, name="dashboard_screen"),
     path("dashboard/map/", dashboard.map_page, name="map"),
     path("dashboard/map.json", dashboard.map_data, name="map_data"),
+    path("dashboard/reports/", dashboard.reports, name="reports"),
+    path("dashboard/reports/<int:report_id>/report.pdf", dashboard.report_download, {"fmt": "pdf"},
+         name="report_pdf"),
+    path("dashboard/reports/<int:report_id>/report.xlsx", dashboard.report_download, {"fmt": "xlsx"},
+         name="report_xlsx"),
     path("units/<int:unit_id>/distribution.pdf", dashboard.distribution_pdf, name="distribution_pdf"),
 ]
