@@ -35,14 +35,14 @@
                  label: { formatter: "{b}\n{c}", color: text } }]
     });
     draw("chart-days", {
-      grid: { left: 8, right: 16, top: 30, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis" },
-      legend: { data: ["登记", "办结"], textStyle: { color: text } },
+      legend: { top: 0, left: "center", data: ["登记", "办结"], textStyle: { color: text } },
       xAxis: { type: "category", data: data.days.dates, axisLabel: { color: text } },
       yAxis: { type: "value", minInterval: 1 },
       series: [
-        { name: "登记", type: "line", data: data.days.reported, smooth: true, itemStyle: { color: "#1565c0" } },
-        { name: "办结", type: "line", data: data.days.closed, smooth: true, itemStyle: { color: "#2e7d32" } }
+        { name: "登记", type: "line", data: data.days.reported, itemStyle: { color: "#1565c0" } },
+        { name: "办结", type: "line", data: data.days.closed, itemStyle: { color: "#2e7d32" } }
       ]
     });
     draw("chart-ranking", empty(data.ranking.names) ? noData : {
