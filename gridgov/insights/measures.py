@@ -430,14 +430,22 @@ def _response(*, base: QuerySet[Case], period: Period, at: Any) -> None:
         following.setdefault(case_id, []).append((seq, action, when))
     categories = {c.pk: c for c in Category.objects.all()}
     calendar = deadlines.work_calendar()
+    # A response deadline is the same local time a whole number of days (working-day policies) or a fixed
+    # number of hours (emergencies) after the dispatch: its offset depends only on the category, urgency and
+    # local date, so a year of dispatches needs at most a few thousand calendar walks, not one per dispatch.
+    offsets: dict[tuple[int, str, dt.date], dt.timedelta] = {}
     for case_id, seq, when, path, category_id, urgency in dispatches:
         t = at(path)
         t.dispatched += 1
         nxt = next((e for e in following.get(case_id, []) if e[0] > seq), None)
         if nxt is None or nxt[1] != "acknowledge":
             continue
-        due = deadlines.stage_deadlines(calendar, categories[category_id], urgency, when).respond_due
-        if nxt[2] <= due:
+        key = (category_id, urgency, local(when).date())
+        offset = offsets.get(key)
+        if offset is None:
+            offset = deadlines.stage_deadlines(calendar, categories[category_id], urgency, when).respond_due - when
+            offsets[key] = offset
+        if nxt[2] <= when + offset:
             t.responded += 1
 
 
