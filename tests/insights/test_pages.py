@@ -213,3 +213,16 @@ def test_distribution_map_is_scoped(april, login):
     assert login(w.sun_li).get(f"/units/{w.township.pk}/distribution.pdf").status_code == 404
     assert login(w.wang_fang).get(f"/units/{w.village.pk}/distribution.pdf").status_code == 404
     assert login(w.wang_fang).get(f"/units/{w.grid_a1.pk}/distribution.pdf").status_code == 200
+
+
+def test_map_colored_by_household_density(april, login):
+    w = april.world
+    for unit, n in ((w.grid_a1, 52), (w.grid_a2, 10)):
+        unit.household_estimate = n
+        unit.save(update_fields=["household_estimate"])
+    data = login(w.zhang_wei).get("/dashboard/map.json?color=households").json()
+    props = {f["properties"]["serial"]: f["properties"] for f in data["grids"]["features"]}
+    assert data["measure"]["code"] == "households"
+    assert (props["A1"]["value_text"], props["A2"]["value_text"], props["B1"]["value_text"]) == ("52", "10", "—")
+    assert props["A1"]["color"] == "#0d47a1" and props["A2"]["color"] == "#e3f2fd"
+    assert props["B1"]["color"] == "#cfd8dc"

@@ -153,10 +153,18 @@ def _geometry(boundary: Any, crs: str) -> Any:
     return {"type": boundary["type"], "coordinates": conv(boundary["coordinates"])}
 
 
+HOUSEHOLDS = measures.Measure("households", "户数", "count", "网格登记户数（户情台账上线前为估算户数）。",
+                              "households")
+_DENSITY = ["#e3f2fd", "#90caf9", "#42a5f5", "#1e88e5", "#0d47a1"]
+
+
 def _color(value: float | None, measure: measures.Measure, lo: float, hi: float) -> str:
-    """Green for good, red for bad, grey for no data (a five-step scale)."""
+    """Green for good, red for bad, grey for no data (a five-step scale); blues for household density."""
     if value is None:
         return "#cfd8dc"
+    if measure is HOUSEHOLDS:
+        pos = 0.0 if hi == lo else (value - lo) / (hi - lo)
+        return _DENSITY[min(4, int(pos * 5))]
     scale = ["#c62828", "#ef6c00", "#f9a825", "#7cb342", "#2e7d32"]
     pos = value if measure.kind == "rate" else 0.0 if hi == lo else (value - lo) / (hi - lo)
     if not measure.higher_is_better:
@@ -177,7 +185,12 @@ def map_data(request: HttpRequest) -> HttpResponse:
     measure = measures.MEASURE_BY_CODE[f["rank"]]
     cards = insights.grid_cards(scope=scope, unit=f["unit"], period=f["period"], now=moment,
                                 category=f["category"])
-    raw = [measure.value(c.tallies) for c in cards]
+    if request.GET.get("color") == "households":
+        # Household density: households per grid, darker blue for more (no good or bad).
+        measure = HOUSEHOLDS
+        raw: list[float | None] = [None if c.households is None else float(c.households) for c in cards]
+    else:
+        raw = [measure.value(c.tallies) for c in cards]
     present = [v for v in raw if v is not None]
     lo, hi = (min(present), max(present)) if present else (0.0, 0.0)
     features = []
