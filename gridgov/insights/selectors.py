@@ -10,7 +10,9 @@ from .models import ReportRun
 
 
 def reports_visible(*, scope: Scope, limit: int = 50) -> list[ReportRun]:
-    return list(ReportRun.objects.within(scope).select_related("unit", "requested_by")[:limit])
+    """Reports of units whose case figures the actor may read."""
+    return list(ReportRun.objects.within(scope).filter(scope.path_q("unit__path", P.CASE_VIEW))
+                .select_related("unit", "requested_by")[:limit])
 
 
 def report_get(*, scope: Scope, report_id: int) -> ReportRun:

@@ -226,3 +226,24 @@ def test_map_colored_by_household_density(april, login):
     assert (props["A1"]["value_text"], props["A2"]["value_text"], props["B1"]["value_text"]) == ("52", "10", "—")
     assert props["A1"]["color"] == "#0d47a1" and props["A2"]["color"] == "#e3f2fd"
     assert props["B1"]["color"] == "#cfd8dc"
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/screen/", "/dashboard/map/", "/dashboard/map.json",
+                                  "/dashboard/reports/"])
+def test_village_secretary_sees_the_village(april, login, path):
+    w = april.world
+    client = login(w.li_qiang)
+    r = client.get(path)
+    assert r.status_code == 200
+    if path.endswith(".json"):
+        assert {f["properties"]["serial"] for f in r.json()["grids"]["features"]} == {"A1", "A2"}
+    else:
+        assert "吴城村" in html(r)
+    assert client.get(f"{path}?unit={w.township.pk}").status_code == 404
+    assert client.get(f"{path}?unit={w.grid_b1.pk}").status_code == 404
+
+
+def test_system_admin_without_case_view_reads_no_figures(april, login):
+    w = april.world
+    for path in ("/dashboard/", "/dashboard/map.json", "/dashboard/reports/"):
+        assert login(w.zhou_min).get(path).status_code == 404
