@@ -47,6 +47,10 @@ def _setup() -> str:
         subprocess.run([sys.executable, "manage.py", "seed_world", "--size", "M", "--seed", "1"], cwd=ROOT, env=env,
                        check=True)
         print(f"seed_world --size M: {time.perf_counter() - started:.0f} s", flush=True)
+    # DEBUG is off, as in a deployment: pages need the collected, hashed static files.
+    if not (ROOT / "var" / "static" / "staticfiles.json").exists():
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT,
+                       env=dict(os.environ), check=True)
     return url
 
 
