@@ -232,6 +232,8 @@ GRIDGOV_DIVISIONS_DIR = Path(
 # The base map under grid boundaries: "none" (offline, boundaries on a plain background) or
 # "tianditu" with GRIDGOV_TIANDITU_KEY (天地图 serves CGCS2000 tiles, no coordinate offset).
 GRIDGOV_MAP_TILES = os.environ.get("GRIDGOV_MAP_TILES", "none")
+# Dashboards keep a unit's figures this long (a county with a year of cases takes seconds to compute).
+GRIDGOV_INSIGHTS_CACHE_SECONDS = int(os.environ.get("GRIDGOV_INSIGHTS_CACHE_SECONDS", "0" if TESTING else "120"))
 GRIDGOV_TIANDITU_KEY = os.environ.get("GRIDGOV_TIANDITU_KEY", "")
 if GRIDGOV_MAP_TILES == "tianditu" and GRIDGOV_TIANDITU_KEY:
     CONTENT_SECURITY_POLICY = (

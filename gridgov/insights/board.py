@@ -8,6 +8,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 
@@ -52,6 +54,7 @@ class Board:
     by_day: list[tuple[str, int, int]]  # date, reported, closed
     worst_overdue: list[Case]
     extra: dict[str, Any] = field(default_factory=dict)
+    computed_at: dt.datetime | None = None
 
     @property
     def headline(self) -> list[MeasureValue]:
@@ -72,6 +75,28 @@ class Board:
         }
 
 
+def cached_board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
+                 rank_measure: str = "on_time_rate", channel: str = "") -> Board:
+    """The board, kept for GRIDGOV_INSIGHTS_CACHE_SECONDS (a county with a year of cases takes seconds).
+
+    The caller has checked the actor may read the unit's case figures; a unit's figures are then the
+    same for everyone allowed to read them (cases are selected by where they happened), so the key is
+    the unit and the filters, never the user. The page shows when the figures were computed."""
+    seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
+    if seconds <= 0:
+        return board(scope=scope, unit=unit, period=period, now=now, category=category,
+                     rank_measure=rank_measure, channel=channel)
+    key = (f"insights:board:v1:{unit.pk}:{unit.path}:{period.start}:{period.end}:"
+           f"{category.pk if category else ''}:{rank_measure}:{channel}")
+    found = cache.get(key)
+    if isinstance(found, Board):
+        return found
+    result = board(scope=scope, unit=unit, period=period, now=now, category=category,
+                   rank_measure=rank_measure, channel=channel)
+    cache.set(key, result, seconds)
+    return result
+
+
 def board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
           rank_measure: str = "on_time_rate", channel: str = "") -> Board:
     current = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category, channel=channel)
@@ -89,6 +114,7 @@ def board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, categor
         by_category=_by_category(reported), by_channel=_by_channel(reported),
         by_day=_by_day(base, period), worst_overdue=worst_overdue(scope=scope, unit=unit, now=now,
                                                                   category=category, channel=channel),
+        computed_at=now,
     )
 
 

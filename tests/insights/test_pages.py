@@ -247,3 +247,21 @@ def test_system_admin_without_case_view_reads_no_figures(april, login):
     w = april.world
     for path in ("/dashboard/", "/dashboard/map.json", "/dashboard/reports/"):
         assert login(w.zhou_min).get(path).status_code == 404
+
+
+def test_figures_are_kept_briefly_per_unit_not_per_user(april, login, settings, django_assert_max_num_queries):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.GRIDGOV_INSIGHTS_CACHE_SECONDS = 60
+    w = april.world
+    first = login(w.zhang_wei).get(f"/dashboard/?{APRIL}")
+    assert first.status_code == 200 and "40.0%" in html(first)
+    chen = login(w.chen_jing)
+    chen.get("/")  # sign-in queries out of the way
+    with django_assert_max_num_queries(12):  # session, user, grants, unit, categories: no measure queries
+        second = chen.get(f"/dashboard/?unit={w.township.pk}&{APRIL}")
+    assert "40.0%" in html(second)
+    # The cache never widens access: the outsider still gets 404 before any figures are read.
+    assert login(w.sun_li).get(f"/dashboard/?unit={w.township.pk}&{APRIL}").status_code == 404
+    cache.clear()

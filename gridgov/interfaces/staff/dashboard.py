@@ -83,10 +83,10 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
                    "start": request.GET.get("start", ""), "end": request.GET.get("end", ""),
                    "breadcrumb": unit_breadcrumb(scope=scope, unit=unit)}
         return render(request, template, context, status=400)
-    b = insights.board(scope=scope, unit=f["unit"], period=f["period"], now=moment, category=f["category"],
-                       rank_measure=f["rank"])
+    b = insights.cached_board(scope=scope, unit=f["unit"], period=f["period"], now=moment,
+                              category=f["category"], rank_measure=f["rank"])
     context = {**_common(request, scope, f), "board": b, "chart_data": b.chart_data(),
-               "generated_at": local(moment), "now": moment}
+               "generated_at": local(b.computed_at or moment), "now": moment}
     return render(request, template, context)
 
 
