@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "gridgov.residents",
     "gridgov.cases",
     "gridgov.cases.public",
+    "gridgov.insights",
     "gridgov.interfaces.staff",
     "gridgov.interfaces.public",
     "gridgov.interfaces.api",
@@ -254,6 +255,19 @@ GRIDGOV_SUPERVISION_PHONE = os.environ.get("GRIDGOV_SUPERVISION_PHONE", "12345")
 GRIDGOV_DIVISIONS_DIR = Path(
     os.environ.get("GRIDGOV_DIVISIONS_DIR", BASE_DIR / "gridgov" / "units" / "data" / "divisions")
 )
+
+# The base map under grid boundaries: "none" (offline, boundaries on a plain background) or
+# "tianditu" with GRIDGOV_TIANDITU_KEY (天地图 serves CGCS2000 tiles, no coordinate offset).
+GRIDGOV_MAP_TILES = os.environ.get("GRIDGOV_MAP_TILES", "none")
+# Dashboards keep a unit's figures this long (a county with a year of cases takes seconds to compute).
+GRIDGOV_INSIGHTS_CACHE_SECONDS = int(os.environ.get("GRIDGOV_INSIGHTS_CACHE_SECONDS", "0" if TESTING else "120"))
+GRIDGOV_TIANDITU_KEY = os.environ.get("GRIDGOV_TIANDITU_KEY", "")
+if GRIDGOV_MAP_TILES == "tianditu" and GRIDGOV_TIANDITU_KEY:
+    CONTENT_SECURITY_POLICY = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob: https://*.tianditu.gov.cn; font-src 'self'; connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
 
 LOGGING = {
     "version": 1,

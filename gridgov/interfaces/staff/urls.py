@@ -2,7 +2,7 @@ from django.urls import path
 
 from gridgov.interfaces import two_factor
 
-from . import boards, case_forms, cases, households, views
+from . import boards, case_forms, cases, dashboard, households, views
 
 app_name = "staff"
 
@@ -34,6 +34,16 @@ urlpatterns = [
     path("units/<int:unit_id>/departments/add/", views.department_add, name="department_add"),
     path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
     *households.household_urls(),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/screen/", dashboard.dashboard_screen, name="dashboard_screen"),
+    path("dashboard/map/", dashboard.map_page, name="map"),
+    path("dashboard/map.json", dashboard.map_data, name="map_data"),
+    path("dashboard/reports/", dashboard.reports, name="reports"),
+    path("dashboard/reports/<int:report_id>/report.pdf", dashboard.report_download, {"fmt": "pdf"},
+         name="report_pdf"),
+    path("dashboard/reports/<int:report_id>/report.xlsx", dashboard.report_download, {"fmt": "xlsx"},
+         name="report_xlsx"),
+    path("units/<int:unit_id>/distribution.pdf", dashboard.distribution_pdf, name="distribution_pdf"),
 ]
 
 # The residents' side (contact/supervision cards, follow-up visits, disclosure, result photos).
