@@ -41,7 +41,7 @@ var/static/staticfiles.json: $(STATIC_SOURCES) $(NODE_STAMP) $(STAMP)
 	  $(PY) manage.py collectstatic --noinput -v 0
 
 demo: install $(DEMO_ENV) var/static/staticfiles.json
-	set -a; source $(DEMO_ENV); set +a; export DEBUG=0 SECURE_COOKIES=0; \
+	set -a; source $(DEMO_ENV); set +a; export DEBUG=0 SECURE_COOKIES=0 GRIDGOV_REQUIRE_TOTP=0; \
 	$(PY) manage.py migrate --noinput -v 0 && \
 	$(PY) manage.py seed_world --preset wucheng --seed 1 --if-empty && \
 	$(PY) manage.py demo_accounts && \

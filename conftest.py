@@ -9,11 +9,66 @@ from django.test import Client
 
 from tests.world import World, build_world
 
+# Plaintexts of personal data sealed during the current test (ID numbers, phones). Every response
+# of the whole suite is checked: a user without resident.unmask never receives one in full, and a
+# user with it only from an unmask endpoint.
+SEALED: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _no_plaintext_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridgov.access.roles import P
+    from gridgov.access.scope import scope_for
+    from gridgov.core import fieldcrypto
+    from gridgov.residents.protected import ID_PURPOSE, PHONE_PURPOSE
+
+    personal_purposes = {ID_PURPOSE, PHONE_PURPOSE}
+    SEALED.clear()
+    real_encrypt = fieldcrypto.encrypt
+
+    def recording_encrypt(plaintext: str, *, purpose: str) -> str:
+        if purpose in personal_purposes:
+            SEALED.add(plaintext)
+        return real_encrypt(plaintext, purpose=purpose)
+
+    monkeypatch.setattr(fieldcrypto, "encrypt", recording_encrypt)
+    real_request = Client.request
+
+    def checked_request(self, **request):  # type: ignore[no-untyped-def]
+        response = real_request(self, **request)
+        user = getattr(getattr(response, "wsgi_request", None), "user", None)
+        path = request.get("PATH_INFO", "")
+        may_unmask = user is not None and user.is_authenticated and scope_for(user).can(P.RESIDENT_UNMASK)
+        if not (may_unmask and "unmask" in path) and not getattr(response, "streaming", False):
+            body = response.content.decode("utf-8", "replace")
+            leaked = [s for s in SEALED if s and s in body]
+            assert not leaked, f"{path} showed full personal data to {user}: {leaked}"
+        return response
+
+    monkeypatch.setattr(Client, "request", checked_request)
+
+
+
+
+@pytest.fixture(autouse=True)
+def _builtin_catalogues(request):  # type: ignore[no-untyped-def]
+    """Transactional tests start after another one may have flushed every table: load the
+    migrations' catalogues (kinds, roles, tags…) again when they are gone."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+        from tests.builtins import ensure_builtins
+
+        request.getfixturevalue("transactional_db")
+        ensure_builtins()
+
 
 @pytest.fixture
 def world(db: None) -> World:
     from gridgov.units import locate
+    from tests.builtins import ensure_builtins
 
+    ensure_builtins()
     locate.invalidate()
     return build_world()
 
@@ -28,3 +83,28 @@ def login(client: Client):  # type: ignore[no-untyped-def]
         return c
 
     return _login
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """One Debian Chromium for the whole run, shared by every browser test (Playwright's sync API
+    allows one driver per process)."""
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -58,6 +58,7 @@ def env_for(database_url: str) -> dict[str, str]:
         GRIDGOV_INDEX_KEY=os.environ.get("GRIDGOV_INDEX_KEY", "YmVuY2gtaW5kZXgta2V5LTMyLWJ5dGVzLWxvbmchISE="),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_COOKIES="0",
+        GRIDGOV_REQUIRE_TOTP="0",  # the load generator signs in as office users without a phone
         DEBUG="0",
     )
     env.pop("GRIDGOV_TESTING", None)
@@ -197,6 +198,40 @@ def pick_users(database_url: str) -> dict[str, str]:
     return json.loads(out.stdout.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def ledger(database_url: str, *args: str) -> dict:
+    out = subprocess.run([PY, "-m", "bench.ledger", *args], cwd=ROOT, env=env_for(database_url), check=True,
+                         capture_output=True)
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+CSRF = "benchcsrftokenbenchcsrftoken0123"  # 32 characters: cookie and header must match
+
+
+def measure_searches(report: Report, pg_url: str, total: int) -> None:
+    """The five searches cadres rely on, and the household page, as a township office under load."""
+    sample = ledger(pg_url, "samples")
+    cookie = f"sessionid={session_cookie(pg_url, sample['username'])}; csrftoken={CSRF}"
+    headers = {"Cookie": cookie, "X-CSRFToken": CSRF, "Content-Type": "application/json"}
+    searches = {
+        "name (two characters)": {"name": sample["name"]},
+        "ID number": {"id_number": sample["id_number"]},
+        "phone": {"phone": sample["phone"]},
+        "address fragment": {"address": sample["address"]},
+        "house number": {"house_number": sample["house_number"]},
+    }
+    for label, body in searches.items():
+        data = json.dumps(body, ensure_ascii=False).encode()
+        load(lambda i, d=data: ("POST", "/api/households/search", d, headers), total=20, concurrency=2)
+        result = load(lambda i, d=data: ("POST", "/api/households/search", d, headers), total=total, concurrency=32)
+        report.add(f"household search by {label}, 32 clients", f"p95 {result.p(0.95):.0f} ms, "
+                   f"p50 {result.p(0.5):.0f} ms, {result.rate:.0f} req/s", "p95 ≤ 100 ms",
+                   f"{result.errors} errors; {sample['households_in_scope']} households in scope")
+    detail = f"/api/households/{sample['household_id']}"
+    result = load(lambda i: ("GET", detail, None, headers), total=total, concurrency=32)
+    report.add("household detail (API), 32 clients", f"p95 {result.p(0.95):.0f} ms, {result.rate:.0f} req/s",
+               "p95 ≤ 100 ms", f"{result.errors} errors" if result.errors else "")
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -280,12 +315,18 @@ def main() -> None:
                 report.add(f"{label} as {role}, 32 clients", f"p95 {result.p(0.95):.0f} ms, p50 {result.p(0.5):.0f} ms,"
                            f" {result.rate:.0f} req/s", "p95 ≤ 100 ms",
                            f"{result.errors} errors" if result.errors else "")
+        measure_searches(report, pg_url, total)
         health = load(lambda i: ("GET", "/ops/ready", None, {}), total=total, concurrency=32)
         report.add("readiness endpoint (SELECT 1 + cache), 32 clients", f"p95 {health.p(0.95):.0f} ms, "
                    f"{health.rate:.0f} req/s")
     finally:
         server.terminate()
         server.wait(10)
+    if os.environ.get("BENCH_IMPORT", "100000") != "0":
+        n = int(os.environ.get("BENCH_IMPORT", "100000"))
+        figures = ledger(pg_url, "import", str(n))
+        report.add(f"xlsx import of {n:,} households ({figures['rows']:,} rows, {figures['bytes'] // 1024 // 1024} MB)",
+                   f"{figures['import_s']} s", "≤ 60 s", f"status {figures['status']}: {figures['message']}")
     write(report, size)
 
 

@@ -10,7 +10,3 @@ app = Celery("gridgov")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic jobs. Each is idempotent and takes its own lock, so two beats never double-act.
-app.conf.beat_schedule = {
-    "audit-seal": {"task": "audit.seal", "schedule": 60.0},
-}

@@ -6,6 +6,7 @@ environment variable; nothing here needs editing to deploy.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "gridgov.notify",
     "gridgov.residents",
     "gridgov.cases",
+    "gridgov.cases.public",
+    "gridgov.insights",
     "gridgov.interfaces.staff",
     "gridgov.interfaces.public",
     "gridgov.interfaces.api",
@@ -75,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "gridgov.interfaces.session_policy.SessionTimeoutMiddleware",
+    "gridgov.interfaces.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -230,6 +234,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CEL
 CELERY_TIMEZONE = TIME_ZONE
 
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Outbound channels, as JSON: {"sms": {"type": "sms", "url": "https://…", "token": "…"},
+# "wecom": {"type": "wecom", "url": "https://qyapi…"}} (see gridgov/notify/channels.py).
+GRIDGOV_CHANNELS = json.loads(os.environ.get("GRIDGOV_CHANNELS", "{}"))
+# Two-factor sign-in for admin and office roles. On in deployments; `make demo` turns it off so a
+# newcomer can try every role, and tests turn it on where they test it.
+GRIDGOV_REQUIRE_TOTP = env_bool("GRIDGOV_REQUIRE_TOTP", not TESTING)
 
 # --- GridGov --------------------------------------------------------------
 # Audit rows must be kept at least 184 days (网络安全法 Art. 21: six months).
@@ -238,9 +248,26 @@ if GRIDGOV_AUDIT_RETENTION_DAYS < 184:
     raise ImproperlyConfigured("GRIDGOV_AUDIT_RETENTION_DAYS must be at least 184 (six months).")
 # Where residents reach this deployment: printed into QR codes on grid boards and cards.
 GRIDGOV_PUBLIC_BASE_URL = os.environ.get("GRIDGOV_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Printed on supervision cards (监督卡): where residents complain about grid staff.
+# A form posted without its CSRF cookie gets a plain Chinese page (residents' phones drop cookies).
+CSRF_FAILURE_VIEW = "gridgov.interfaces.public.views.csrf_failure"
+GRIDGOV_SUPERVISION_PHONE = os.environ.get("GRIDGOV_SUPERVISION_PHONE", "12345")
 GRIDGOV_DIVISIONS_DIR = Path(
     os.environ.get("GRIDGOV_DIVISIONS_DIR", BASE_DIR / "gridgov" / "units" / "data" / "divisions")
 )
+
+# The base map under grid boundaries: "none" (offline, boundaries on a plain background) or
+# "tianditu" with GRIDGOV_TIANDITU_KEY (天地图 serves CGCS2000 tiles, no coordinate offset).
+GRIDGOV_MAP_TILES = os.environ.get("GRIDGOV_MAP_TILES", "none")
+# Dashboards keep a unit's figures this long (a county with a year of cases takes seconds to compute).
+GRIDGOV_INSIGHTS_CACHE_SECONDS = int(os.environ.get("GRIDGOV_INSIGHTS_CACHE_SECONDS", "0" if TESTING else "120"))
+GRIDGOV_TIANDITU_KEY = os.environ.get("GRIDGOV_TIANDITU_KEY", "")
+if GRIDGOV_MAP_TILES == "tianditu" and GRIDGOV_TIANDITU_KEY:
+    CONTENT_SECURITY_POLICY = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob: https://*.tianditu.gov.cn; font-src 'self'; connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
 
 LOGGING = {
     "version": 1,
@@ -267,8 +294,10 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
-# Periodic jobs (Celery beat): both are idempotent, so an overlap or a rerun does no harm.
+# Periodic jobs (Celery beat): each is idempotent and locks, so an overlap, a rerun or a second
+# beat on another machine does no harm.
 CELERY_BEAT_SCHEDULE = {
+    "audit-seal": {"task": "audit.seal", "schedule": 60.0},
     "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
 }

@@ -115,3 +115,21 @@ class Grant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class TotpDevice(models.Model):
+    """A staff member's authenticator (TOTP, RFC 6238). The secret is encrypted at rest."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_device")
+    secret_cipher = models.TextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last time step accepted: a code is good once (no replay within its 30 seconds).
+    last_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "动态口令设备"
+        verbose_name_plural = "动态口令设备"
+
+    def __str__(self) -> str:
+        return f"{self.user} TOTP"

@@ -490,6 +490,10 @@ def resident_update(*, actor: Any, now: dt.datetime, resident_id: int, expected_
     _check_version(resident, expected_version, "人员信息")
     if resident.status != ResidentStatus.ACTIVE:
         raise ValidationFailed("该人员已不在册，不能修改。")
+    if ({"health", "disability"} & set(data) and actor is not None
+            and not scope_for(actor).can(P.SENSITIVE_TAGS, household.unit.path)):
+        # Health and disability are sensitive: whoever may not see them may not overwrite them either.
+        raise PermissionDenied("修改健康状况和残疾信息需要查看敏感信息的权限，请联系网格长或网格办。")
     current = {f: getattr(resident, f) for f in (
         "name", "relation", "ethnicity", "political_status", "residency", "away_place", "away_since", "education",
         "occupation", "health", "disability", "notes")}

@@ -82,7 +82,18 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "attachment_id": _case_attachment,
     "action": lambda w: "accept",
     "kind": lambda w: "report",
+    "report_id": lambda w: _report_of_township(w),
 }
+
+
+def _report_of_township(w: World) -> int:
+    from gridgov.insights.services import report_generate, report_request
+    from tests.world import T0
+
+    run = report_request(actor=w.zhang_wei, now=T0, unit_id=w.township.pk, kind="weekly")
+    return report_generate(run_id=run.pk, now=T0).pk
+
+
 
 SKIP_PREFIXES = ("support/",)  # the Django admin: staff-only, its own permission checks
 

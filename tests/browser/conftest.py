@@ -27,20 +27,6 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh desktop-sized page with Chinese locale; closed after the test."""
@@ -67,19 +53,15 @@ class LiveWorld:
 @pytest.fixture
 def live_world(transactional_db: None, live_server: Any) -> LiveWorld:
     """The world, committed for real so the live server's thread sees it."""
-    import importlib
-
-    from django.apps import apps
     from django.core.cache import cache
 
     from gridgov.units import locate
+    from tests.builtins import ensure_builtins
     from tests.world import build_world
 
     # Transactional tests flush every table afterwards, including the kinds, themes and roles
     # the data migrations loaded: load them again (the loaders are idempotent).
-    for module in ("gridgov.units.migrations.0002_builtin_kinds_themes",
-                   "gridgov.access.migrations.0003_builtin_roles"):
-        importlib.import_module(module).load(apps, None)
+    ensure_builtins()
     cache.clear()  # no lockout counts left over from other tests
     locate.invalidate()
     return LiveWorld(build_world(), live_server.url)

@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gridgov.cases.models import Case
+from gridgov.cases.catalogue import seed_categories
+from gridgov.cases.models import Case, Category, default_deadlines
 from gridgov.cases.services import case_act, case_report
 from gridgov.core.clock import now
-from tests.browser.conftest import PHONE, screenshot
 from tests.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
-def categories(live_world: Any) -> None:
-    from tests.cases.builtins import reload_builtin_rows
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
 
-    reload_builtin_rows()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        yield b
+        b.close()
 
 
-def phone(browser: Any, url: str, username: str) -> Any:
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
+def phone(browser: Any, live_server: Any, username: str) -> Any:
+    page = browser.new_page(viewport={"width": 360, "height": 780})
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/")
+    page.wait_for_load_state()
     return page
 
 
@@ -40,19 +46,25 @@ def open_action(page: Any, code: str) -> None:
         page.click(f"details.action:has(form[data-action={code}]) summary")
 
 
-def test_grid_workers_day(live_world, categories, browser):
-    w = live_world
-    page = phone(browser, w.url, "wangfang")
-    page.goto(f"{w.url}/cases/new/")
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_grid_workers_day(world, live_server, browser):
+    if not Category.objects.exists():
+        seed_categories(Category, default_deadlines())
+    page = phone(browser, live_server, "wangfang")
+    page.goto(f"{live_server.url}/cases/new/")
     page.fill("#title", "村口垃圾堆放")
     page.fill("#description", "村口路边垃圾三天没人清运，气味很大。")
     page.select_option("#category", "sanitation")
-    page.select_option("#unit_id", str(w.grid_a1.pk))
-    screenshot(page, "cases-worker-1-report-form")
+    page.select_option("#unit_id", str(world.grid_a1.pk))
+    shot(page, "worker-1-report-form")
     page.click("button.primary")
     page.wait_for_load_state()
     assert "已登记事件" in page.content()
-    screenshot(page, "cases-worker-2-case-detail")
+    shot(page, "worker-2-case-detail")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling on a phone"
     open_action(page, "self_handle")
     page.fill("form[data-action=self_handle] textarea[name=result]", "已联系保洁员清运完毕。")
@@ -60,24 +72,27 @@ def test_grid_workers_day(live_world, categories, browser):
     page.wait_for_load_state()
     assert "已自办自结" in page.content()
     assert Case.unscoped.get().status == "resolved"
-    page.goto(f"{w.url}/cases/?queue=done")
+    page.goto(f"{live_server.url}/cases/?queue=done")
     assert "村口垃圾堆放" in page.content()
-    screenshot(page, "cases-worker-3-done-queue")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(page, "worker-3-done-queue")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, "the page must not scroll sideways on a phone"
 
 
-def test_department_handlers_day(live_world, categories, browser):
-    w = live_world
+def test_department_handlers_day(world, live_server, browser):
+    if not Category.objects.exists():
+        seed_categories(Category, default_deadlines())
+    w = world
     c = case_report(actor=w.wang_fang, now=now(), title="夜间有人聚众喧闹", description="广场每晚十二点后仍有人喧闹。",
                     category_code="public_order", channel="field", unit_id=w.grid_a1.pk, anonymous=True,
                     reporter_name="匿名居民甲", reporter_phone="13100000000").case
     case_act(actor=w.zhao_lei, now=now(), case_id=c.pk, action="escalate")
     case_act(actor=w.li_qiang, now=now(), case_id=c.pk, action="escalate")
     case_act(actor=w.zhang_wei, now=now(), case_id=c.pk, action="dispatch", department_id=w.department.pk)
-    page = phone(browser, w.url, "liuyang")
-    page.goto(f"{w.url}/cases/?queue=todo")
+    page = phone(browser, live_server, "liuyang")
+    page.goto(f"{live_server.url}/cases/?queue=todo")
     assert "夜间有人聚众喧闹" in page.content()
-    screenshot(page, "cases-dept-1-todo")
+    shot(page, "dept-1-todo")
     page.click("a.title")
     page.wait_for_load_state()
     assert "匿名居民甲" not in page.content() and "13100000000" not in page.content()
@@ -87,9 +102,9 @@ def test_department_handlers_day(live_world, categories, browser):
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling on a phone"
     open_action(page, "feedback")
     page.fill("form[data-action=feedback] textarea[name=result]", "已出警劝离，并张贴夜间禁噪告示。")
-    screenshot(page, "cases-dept-2-feedback")
+    shot(page, "dept-2-feedback")
     page.click("form[data-action=feedback] button.primary")
     page.wait_for_load_state()
     assert "已反馈" in page.content()
-    screenshot(page, "cases-dept-3-after-feedback")
+    shot(page, "dept-3-after-feedback")
     assert Case.unscoped.get(pk=c.pk).status == "feedback"

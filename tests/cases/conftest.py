@@ -84,12 +84,5 @@ def categories(db: None) -> None:
 
 
 @pytest.fixture
-def builtin_rows(transactional_db: None) -> None:
-    from tests.cases.builtins import reload_builtin_rows
-
-    reload_builtin_rows()
-
-
-@pytest.fixture
 def kit(world: World, categories: None) -> Kit:
     return Kit(world=world)

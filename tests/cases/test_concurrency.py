@@ -47,7 +47,7 @@ def run_parallel(n: int, fn: Callable[[int], Any]) -> list[Any]:
     return results
 
 
-def test_twenty_parallel_submissions_of_one_key_make_one_case(builtin_rows, kit):
+def test_twenty_parallel_submissions_of_one_key_make_one_case(kit):
     _needs_postgres()
     w = kit.world
     body = json.dumps({"title": "积水", "description": "路口积水严重。", "category": "sanitation",
@@ -65,7 +65,7 @@ def test_twenty_parallel_submissions_of_one_key_make_one_case(builtin_rows, kit)
     assert Case.unscoped.get().number.endswith("S00001")
 
 
-def test_two_people_acting_at_once_one_wins_the_other_gets_a_conflict(builtin_rows, kit):
+def test_two_people_acting_at_once_one_wins_the_other_gets_a_conflict(kit):
     _needs_postgres()
     w = kit.world
     case = kit.report()

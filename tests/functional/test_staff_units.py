@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 
 import pytest
 from django.urls import reverse
@@ -360,17 +359,10 @@ def test_outsider_gets_404_on_every_staff_url_with_an_id(world, login):
     """Walks the staff URL patterns, so a page added later is covered without editing this test."""
     from django.urls import get_resolver
 
-    from gridgov.cases.catalogue import seed_categories
-    from gridgov.cases.models import Category, default_deadlines
-    from gridgov.cases.services import case_report
+    from tests.architecture.test_outsider_404 import OBJECTS
 
-    seed_categories(Category, default_deadlines())
-    case = case_report(actor=world.wang_fang, now=T0, title="路灯不亮", description="坏了",
-                       category_code="livelihood", channel="field", unit_id=world.grid_a1.pk).case
-    ids = {"unit_id": world.village.pk, "grant_id": Grant.unscoped.get(user=world.qian_duo).pk,
-           "case_id": case.pk, "action": "accept", "kind": "report"}
-    # Parameters of other modules without a fixture here get an id that exists nowhere.
-    ids = defaultdict(lambda: 987654321, ids)
+    ids = {name: make(world) for name, make in OBJECTS.items()}
+    ids.update(unit_id=world.village.pk, grant_id=Grant.unscoped.get(user=world.qian_duo).pk)
     client = login(world.sun_li)
     checked = []
     resolver = get_resolver().namespace_dict["staff"][1]

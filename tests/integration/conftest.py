@@ -69,7 +69,10 @@ class Deployment:
         self.ports.append(port)
         self.servers.append(proc)
 
+    worker_names: list[str] = field(default_factory=list)
+
     def start_worker(self, name: str) -> None:
+        self.worker_names.append(name)
         log = open(self.logs / f"worker-{name}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
             [str(VENV_BIN / "celery"), "-A", "config", "worker", "-n", f"{name}@%h", "--concurrency", "1",
@@ -84,9 +87,20 @@ class Deployment:
         deadline = time.time() + seconds
         while time.time() < deadline:
             replies = app.control.ping(timeout=1.0) or []
-            if len(replies) >= count:
+            alive = {name for reply in replies for name in reply}
+            if len([n for n in alive if any(n.startswith(f"{w}@") for w in self.worker_names)]) >= count:
                 return
         raise RuntimeError("workers did not come up")
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.workers = []
 
     def stop(self) -> None:
         for proc in self.servers + self.workers:
@@ -113,7 +127,7 @@ def deployment(transactional_db: None, settings) -> Iterator[Deployment]:  # typ
         DATABASE_URL=database_url, REDIS_URL=REDIS_URL, CELERY_BROKER_URL=REDIS_URL,
         CELERY_RESULT_BACKEND=REDIS_URL, CELERY_TASK_ALWAYS_EAGER="0", DEBUG="0", SECURE_COOKIES="0",
         SECRET_KEY="integration-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        ALLOWED_HOSTS="127.0.0.1,localhost", DATABASE_POOL="0", GRIDGOV_FAST_HASHER="1",
+        ALLOWED_HOSTS="127.0.0.1,localhost", DATABASE_POOL="0", GRIDGOV_FAST_HASHER="1", GRIDGOV_REQUIRE_TOTP="0",
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     # This process enqueues and inspects through the same broker the workers read.

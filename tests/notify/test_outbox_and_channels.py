@@ -54,13 +54,6 @@ class FakeServer:
 
 
 @pytest.fixture
-def builtin_rows(transactional_db: None) -> None:
-    from tests.cases.builtins import reload_builtin_rows
-
-    reload_builtin_rows()
-
-
-@pytest.fixture
 def fake() -> Iterator[FakeServer]:
     server = FakeServer()
     yield server
@@ -139,7 +132,7 @@ def test_failed_channel_is_retried_with_backoff_then_given_up(fake):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_delivered_after_commit_not_before(builtin_rows, world, settings):
+def test_delivered_after_commit_not_before(world, settings):
     settings.GRIDGOV_DELIVER_ON_COMMIT = True
     with transaction.atomic():
         notify_users(user_ids=[world.wang_fang.pk], topic="t", title="催办", dedupe_key="c1", now=T0)
@@ -148,7 +141,7 @@ def test_delivered_after_commit_not_before(builtin_rows, world, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rolled_back_business_change_sends_nothing(builtin_rows, world):
+def test_rolled_back_business_change_sends_nothing(world):
     with pytest.raises(RuntimeError), transaction.atomic():
         notify_users(user_ids=[world.wang_fang.pk], topic="t", title="x", dedupe_key="c2", now=T0)
         raise RuntimeError

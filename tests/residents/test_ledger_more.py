@@ -92,3 +92,22 @@ def test_status_changes_free_the_id_number_for_a_new_registration(world, ledger)
 def test_grid_worker_cannot_open_a_minors_edit_form(world, ledger, login):
     assert login(world.wang_fang).get(reverse("staff:resident_edit", args=[ledger.child.pk])).status_code == 403
     assert login(world.zhao_lei).get(reverse("staff:resident_edit", args=[ledger.child.pk])).status_code == 200
+
+
+def test_a_grid_worker_cannot_overwrite_health_they_may_not_see(world, ledger, login):
+    from gridgov.core.errors import PermissionDenied
+    from gridgov.residents import services as ledger_services
+    from tests.world import T0
+
+    with pytest.raises(PermissionDenied):
+        ledger_services.resident_update(actor=world.wang_fang, now=T0, resident_id=ledger.wang_wei.pk,
+                                        health="disabled", disability="肢体二级")
+    api = login(world.wang_fang).patch(f"/api/households/residents/{ledger.wang_wei.pk}",
+                                       {"version": ledger.wang_wei.version, "disability": "肢体二级"},
+                                       content_type="application/json")
+    assert api.status_code == 403
+    ledger.wang_wei.refresh_from_db()
+    assert ledger.wang_wei.disability == ""
+    # The grid head, who sees sensitive facts, may record them.
+    ledger_services.resident_update(actor=world.zhao_lei, now=T0, resident_id=ledger.wang_wei.pk,
+                                    disability="肢体二级")

@@ -13,7 +13,8 @@ from ninja import Router, Schema, Status
 
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
-from gridgov.core.errors import Conflict
+from gridgov.core.errors import Conflict, PermissionDenied
+from gridgov.interfaces.two_factor import step_up_missing
 from gridgov.residents import selectors, services
 
 router = Router(tags=["households"])
@@ -249,6 +250,8 @@ def patch_resident(request: HttpRequest, resident_id: int, payload: ResidentPatc
 @router.post("/residents/{resident_id}/unmask", response=UnmaskOut,
              summary="Full ID number and phone for a stated reason (resident.unmask; audited)")
 def unmask_resident(request: HttpRequest, resident_id: int, payload: UnmaskIn) -> UnmaskOut:
+    if step_up_missing(request):
+        raise PermissionDenied("此操作需要先在网页上输入动态口令（10 分钟内有效）。")
     selectors.resident_get(scope=scope_for(request.user), resident_id=resident_id)
     revealed = services.resident_unmask(actor=request.user, now=now(), resident_id=resident_id,
                                         reason=payload.reason)

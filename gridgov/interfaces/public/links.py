@@ -33,3 +33,12 @@ def unit_id_from_token(token: str) -> int | None:
 def grid_url(unit_id: int) -> str:
     """The absolute link residents reach by scanning the grid's QR code."""
     return settings.GRIDGOV_PUBLIC_BASE_URL + reverse("public:grid", args=[grid_token(unit_id)])
+
+
+def tracking_url(code: str) -> str:
+    """The absolute link to a case's tracking page (sent by SMS, shown after reporting)."""
+    return settings.GRIDGOV_PUBLIC_BASE_URL + reverse("public:track", args=[code])
+
+
+def disclosure_url(unit_id: int) -> str:
+    return settings.GRIDGOV_PUBLIC_BASE_URL + reverse("public:disclosure", args=[grid_token(unit_id)])

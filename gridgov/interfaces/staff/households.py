@@ -21,6 +21,7 @@ from gridgov.access.scope import Scope
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, NotFound
 from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.residents import excel, idnumber, phones, selectors, services
 from gridgov.residents.models import (
     Education,
@@ -399,6 +400,7 @@ def tag_end(request: HttpRequest, household_id: int, assignment_id: int) -> Http
 
 
 @scoped_view
+@require_recent_code
 def resident_unmask(request: HttpRequest, resident_id: int) -> HttpResponse:
     """Full ID number and phone, once, for a written reason; the service audits it."""
     scope = actor_scope(request)
@@ -486,6 +488,7 @@ def import_report(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @scoped_view
+@require_recent_code
 def household_export(request: HttpRequest) -> HttpResponse:
     scope = actor_scope(request)
     _require_anywhere(scope, P.HOUSEHOLD_EXPORT)

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import boards, case_forms, cases, households, views
+from gridgov.interfaces import two_factor
+
+from . import boards, case_forms, cases, dashboard, households, views
 
 app_name = "staff"
 
@@ -8,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("2fa/", two_factor.two_factor, name="two_factor"),
     path("password/", views.password_change, name="password_change"),
     path("units/", views.unit_tree, name="unit_tree"),
     path("units/<int:unit_id>/", views.unit_detail, name="unit_detail"),
@@ -31,4 +34,24 @@ urlpatterns = [
     path("units/<int:unit_id>/departments/add/", views.department_add, name="department_add"),
     path("grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
     *households.household_urls(),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/screen/", dashboard.dashboard_screen, name="dashboard_screen"),
+    path("dashboard/map/", dashboard.map_page, name="map"),
+    path("dashboard/map.json", dashboard.map_data, name="map_data"),
+    path("dashboard/reports/", dashboard.reports, name="reports"),
+    path("dashboard/reports/<int:report_id>/report.pdf", dashboard.report_download, {"fmt": "pdf"},
+         name="report_pdf"),
+    path("dashboard/reports/<int:report_id>/report.xlsx", dashboard.report_download, {"fmt": "xlsx"},
+         name="report_xlsx"),
+    path("units/<int:unit_id>/distribution.pdf", dashboard.distribution_pdf, name="distribution_pdf"),
+]
+
+# The residents' side (contact/supervision cards, follow-up visits, disclosure, result photos).
+from . import public_side  # noqa: E402 - kept apart from the list above so branches merge cleanly
+
+urlpatterns += [
+    path("units/<int:unit_id>/cards.pdf", public_side.grid_cards_pdf, name="grid_cards_pdf"),
+    path("cases/<int:case_id>/follow-up/", public_side.case_follow_up, name="case_follow_up"),
+    path("cases/<int:case_id>/disclose/", public_side.case_disclose_view, name="case_disclose"),
+    path("cases/<int:case_id>/result-photo/", public_side.case_result_photo, name="case_result_photo"),
 ]

@@ -48,6 +48,8 @@ class Command(BaseCommand):
         what.add_argument("--size", choices=SIZES, help="S 一个乡镇；M 一个县；L 八个县")
         parser.add_argument("--seed", type=int, default=1, help="随机种子：同一种子生成同一世界")
         parser.add_argument("--if-empty", action="store_true", help="已有单位时什么也不做（make demo 重启用）")
+        parser.add_argument("--units-only", action="store_true",
+                            help="只生成网格体系和人员，不生成户情、事件等（基准测试和网格体系测试用）")
 
     def handle(self, *args: Any, **options: Any) -> None:
         seed: int = options["seed"]
@@ -79,7 +81,7 @@ class Command(BaseCommand):
             + f"），人员 {len(staff.people)} 人，授权 {len(staff.grants)} 条，职能部门 {len(staff.departments)} 个，"
             f"估计户数 {households}；用时 {time.perf_counter() - started:.1f} 秒。"
         )
-        for dotted in STEPS:
+        for dotted in () if options["units_only"] else STEPS:
             step = _step(dotted)
             if step is None:
                 continue

@@ -1,0 +1,249 @@
+"""Dashboard speed at county scale with a year of cases: `python -m bench.insights` (PostgreSQL).
+
+Builds the size-M world (one county, 14 townships, ~2,600 grids) with seed_world, then bulk-writes a
+year of synthetic cases with their history rows (the case loop's own world step has not landed yet,
+so this writes rows directly: it is benchmark data, not a write path), then times the dashboard and
+the map data in-process (Django test client: middleware, views, templates; no HTTP server) for the
+county office and one township office. Appends the figures to docs/benchmarks.md.
+
+Environment:
+  BENCH_PG             base URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
+  BENCH_CASES_PER_DAY  cases per grid per working day (default 0.35)
+  BENCH_SKIP_SEED      reuse the database as it is (1)
+  BENCH_REPEAT         timed requests per page (default 15)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "gridgov_insights_bench"
+
+
+def _setup() -> str:
+    base = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+    url = f"{base}/{DB_NAME}"
+    os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings", DEBUG="0",
+                      SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdef",  # noqa: S106
+                      SECURE_COOKIES="0", ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
+    os.environ.pop("GRIDGOV_TESTING", None)
+    if os.environ.get("BENCH_SKIP_SEED") != "1":
+        admin = f"{base}/postgres"
+        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {DB_NAME}"], check=True)
+        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {DB_NAME} TEMPLATE template0 ENCODING 'UTF8'"],
+                       check=True)
+        env = dict(os.environ)
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
+                       check=True)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "manage.py", "seed_world", "--size", "M", "--seed", "1"], cwd=ROOT, env=env,
+                       check=True)
+        print(f"seed_world --size M: {time.perf_counter() - started:.0f} s", flush=True)
+    # DEBUG is off, as in a deployment: pages need the collected, hashed static files.
+    if not (ROOT / "var" / "static" / "staticfiles.json").exists():
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT,
+                       env=dict(os.environ), check=True)
+    return url
+
+
+def seed_cases(per_day: float, now: dt.datetime) -> int:
+    from django.db import transaction
+
+    from gridgov.access.models import Department
+    from gridgov.cases.models import Case, CaseEvent, Category
+    from gridgov.core.clock import LOCAL_TZ
+    from gridgov.core.workdays import add_working_days, calendar_with
+    from gridgov.units.models import Unit
+
+    rng = random.Random(7)
+    cal = calendar_with()
+    grids = list(Unit.unscoped.filter(kind__base="grid", is_active=True).values_list("pk", "path", "centroid_lat",
+                                                                                   "centroid_lng"))
+    county = Unit.unscoped.filter(kind__base="county").first()
+    assert county is not None
+    departments = list(Department.unscoped.values_list("pk", flat=True)) or [None]
+    cats = list(Category.objects.filter(on_site=False))
+    start = (now - dt.timedelta(days=365)).astimezone(LOCAL_TZ).date()
+    days = [start + dt.timedelta(days=i) for i in range(365)]
+    workdays = [d for d in days if cal.is_working_day(d)]
+    total = int(len(grids) * len(workdays) * per_day)
+    print(f"writing {total} cases over {len(workdays)} working days for {len(grids)} grids", flush=True)
+    channels = ["field"] * 6 + ["hotline"] * 2 + ["walk_in", "wechat", "public"]
+    n = 0
+    batch_cases: list[Case] = []
+    plans: list[list[tuple[str, dt.datetime, str, str, int | None]]] = []
+
+    def flush() -> None:
+        with transaction.atomic():
+            made = Case.unscoped.bulk_create(batch_cases, batch_size=2000)
+            events = []
+            for case, plan in zip(made, plans, strict=True):
+                for seq, (action, at, frm, to, dept) in enumerate(plan, 1):
+                    events.append(CaseEvent(case=case, seq=seq, action=action, at=at, from_status=frm, to_status=to,
+                                            to_department_id=dept if action in ("dispatch", "redispatch",
+                                                                                "acknowledge") else None,
+                                            from_department_id=dept if action in ("return", "feedback") else None))
+            CaseEvent.unscoped.bulk_create(events, batch_size=5000)
+        batch_cases.clear()
+        plans.clear()
+
+    for i in range(total):
+        grid_id, path, lat, lng = rng.choice(grids)
+        day = rng.choice(workdays)
+        created = dt.datetime.combine(day, dt.time(8 + rng.randrange(9), rng.randrange(60)), tzinfo=LOCAL_TZ)
+        cat = rng.choice(cats)
+        respond_days, resolve_days = 1, 7
+        respond_due = add_working_days(cal, created, respond_days)
+        resolve_due = add_working_days(cal, created, resolve_days)
+        plan = [("report", created, "", "reported", None)]
+        t = created + dt.timedelta(hours=rng.uniform(0.2, 6))
+        plan.append(("accept", t, "reported", "handling", None))
+        fate = rng.random()
+        dept = rng.choice(departments)
+        status, rating, resolved_at, closed_at, holder_dept, result = "handling", None, None, None, None, ""
+        if created > now - dt.timedelta(days=10) and fate < 0.5:
+            status = rng.choice(["handling", "acknowledged", "dispatched"])
+            if status != "handling":
+                plan.append(("dispatch", t + dt.timedelta(hours=1), "handling", "dispatched", dept))
+                holder_dept = dept
+                if status == "acknowledged":
+                    plan.append(("acknowledge", t + dt.timedelta(hours=5), "dispatched", "acknowledged", dept))
+        elif fate < 0.04:
+            status = "rejected"
+            plan[-1] = ("reject", t, "reported", "rejected", None)
+            closed_at = t
+        elif fate < 0.07:
+            status = "handling"  # open and overdue
+        else:
+            if rng.random() < 0.5:
+                resolved_at = t + dt.timedelta(hours=rng.uniform(1, 120))
+                plan.append(("self_handle", resolved_at, "handling", "resolved", None))
+            else:
+                d_at = t + dt.timedelta(hours=1)
+                plan.append(("dispatch", d_at, "handling", "dispatched", dept))
+                if rng.random() < 0.08:
+                    plan.append(("return", d_at + dt.timedelta(hours=3), "dispatched", "returned", dept))
+                    d_at += dt.timedelta(hours=20)
+                    plan.append(("redispatch", d_at, "returned", "dispatched", dept))
+                ack = d_at + dt.timedelta(hours=rng.uniform(1, 40))
+                plan.append(("acknowledge", ack, "dispatched", "acknowledged", dept))
+                fb = ack + dt.timedelta(hours=rng.uniform(4, 200))
+                plan.append(("feedback", fb, "acknowledged", "feedback", dept))
+                resolved_at = fb + dt.timedelta(hours=2)
+                plan.append(("review", resolved_at, "feedback", "resolved", None))
+            result = "已办理"
+            if resolved_at > now:
+                resolved_at = now - dt.timedelta(hours=1)
+            if rng.random() < 0.7:
+                rating = rng.choice([5, 5, 5, 4, 4, 3, 2, 1])
+                closed_at = resolved_at + dt.timedelta(hours=rng.uniform(1, 48))
+                plan.append(("confirm", closed_at, "resolved", "closed", None))
+            else:
+                closed_at = resolved_at + dt.timedelta(days=3)
+                plan.append(("close", closed_at, "resolved", "closed", None))
+            status = "closed"
+            if closed_at > now:
+                status, closed_at, rating = "resolved", None, None
+                plan.pop()
+        n += 1
+        batch_cases.append(Case(
+            number=f"B-{i:07d}", title="基准测试事件", description="bench", category=cat, urgency="ordinary",
+            channel=rng.choice(channels), county=county, unit_id=grid_id, lat=lat, lng=lng,
+            tracking_token=f"bench{i:012d}", status=status,
+            holder_unit_id=None if holder_dept else grid_id, holder_department_id=holder_dept,
+            owner_unit_id=grid_id, owner_path=path, unit_path=path, respond_due=respond_due, resolve_due=resolve_due,
+            responded_at=t, resolved_at=resolved_at, closed_at=closed_at, rating=rating, result=result,
+            created_at=created, updated_at=closed_at or t,
+        ))
+        plans.append(plan)
+        if len(batch_cases) >= 5000:
+            flush()
+            print(f"  {n} cases", flush=True)
+    if batch_cases:
+        flush()
+    return n
+
+
+def timed(client, path: str, repeat: int, cold: bool) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
+    client.get(path)  # warm the process (imports, templates, connection)
+    samples = []
+    for _ in range(repeat):
+        if cold:
+            cache.clear()  # the figures are computed afresh, as on the first visit after they expire
+        started = time.perf_counter()
+        r = client.get(path)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert r.status_code == 200, (path, r.status_code)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+    return p95, statistics.median(samples)
+
+
+def main() -> None:
+    _setup()
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    from gridgov.access.models import Grant
+    from gridgov.cases.models import Case, CaseEvent
+    from gridgov.core.clock import now
+
+    moment = now()
+    if os.environ.get("BENCH_SKIP_SEED") != "1":
+        started = time.perf_counter()
+        seed_cases(float(os.environ.get("BENCH_CASES_PER_DAY", "0.35")), moment)
+        print(f"cases written in {time.perf_counter() - started:.0f} s", flush=True)
+        subprocess.run(["psql", os.environ["DATABASE_URL"], "-qc", "ANALYZE"], check=True)
+    cases, events = Case.unscoped.count(), CaseEvent.unscoped.count()
+    repeat = int(os.environ.get("BENCH_REPEAT", "15"))
+    rows = []
+    for role in ("county_office", "township_office"):
+        grant = Grant.unscoped.filter(role__code=role, revoked_at__isnull=True).select_related("user", "unit").first()
+        assert grant is not None, role
+        client = Client()
+        client.force_login(grant.user)
+        for label, path, n, cold in [
+            ("dashboard, this month, computed", "/dashboard/", repeat, True),
+            ("dashboard, this month, kept figures", "/dashboard/", repeat, False),
+            ("dashboard, last 365 days, computed", "/dashboard/?preset=year", max(3, repeat // 3), True),
+            ("map data, this month, computed", "/dashboard/map.json", repeat, True),
+            ("wall screen, this month, kept figures", "/dashboard/screen/", repeat, False),
+        ]:
+            p95, p50 = timed(client, path, n, cold)
+            rows.append((f"{label} as {role} ({grant.unit.name})", p95, p50))
+            print(f"  {rows[-1][0]}: p95 {p95:.0f} ms, p50 {p50:.0f} ms", flush=True)
+    lines = [
+        "",
+        f"## Insights: dashboard at size M with a year of cases ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"`python -m bench.insights` on PostgreSQL: {cases} cases, {events} history rows, in-process Django test "
+        f"client (no HTTP server), {repeat} timed requests per page after one warm-up (a third of them for a "
+        "year), one process. \"computed\": the figures cache is cleared before each request; \"kept\": "
+        "served from GRIDGOV_INSIGHTS_CACHE_SECONDS (120 s by default). The machine was shared with other "
+        "sessions' tests and benchmarks while this ran.",
+        "",
+        "| page | p95 | p50 |",
+        "|---|---|---|",
+        *[f"| {what} | {p95:.0f} ms | {p50:.0f} ms |" for what, p95, p50 in rows],
+        "",
+    ]
+    out = ROOT / "docs" / "benchmarks.md"
+    with out.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Ledger benchmarks run inside the bench database's Django: `python -m bench.ledger <what>`.
+
+  samples               JSON with search values from the seeded ledger (a name, an ID number, a phone…)
+  import N              build an .xlsx of N households (two people each) and import it; JSON timings
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import sys
+import time
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from openpyxl import Workbook  # noqa: E402
+
+from gridgov.access.models import Grant  # noqa: E402
+from gridgov.core.clock import now  # noqa: E402
+from gridgov.residents import idnumber, protected  # noqa: E402
+from gridgov.residents.excel import COLUMNS, import_job_get, import_submit  # noqa: E402
+from gridgov.residents.models import Household, Resident  # noqa: E402
+from gridgov.units.models import Unit  # noqa: E402
+
+
+def township_office() -> Grant:
+    grant = (Grant.unscoped.filter(role__code="township_office", revoked_at__isnull=True)
+             .select_related("user", "unit").order_by("id").first())
+    if grant is None:
+        raise SystemExit("no township office in the bench world")
+    return grant
+
+
+def samples() -> dict[str, object]:
+    grant = township_office()
+    prefix = grant.unit.path
+    resident = (Resident.unscoped.filter(household__unit__path__startswith=prefix).exclude(phone_cipher="")
+                .select_related("household").order_by("id").first())
+    assert resident is not None
+    two_char = (Resident.unscoped.filter(household__unit__path__startswith=prefix, name__regex=r"^..$")
+                .order_by("id").values_list("name", flat=True).first())
+    return {
+        "username": grant.user.username,
+        "name": two_char or resident.name,
+        "id_number": protected.reveal_id(resident.id_cipher),
+        "phone": protected.reveal_phone(resident.phone_cipher),
+        "address": (resident.household.address or "村")[:2],
+        "house_number": resident.household.house_number,
+        "household_id": resident.household_id,
+        "households_in_scope": Household.unscoped.filter(unit__path__startswith=prefix).count(),
+    }
+
+
+def build_xlsx(n: int, grids: list[str]) -> bytes:
+    headers = [h for h, _, _, _ in COLUMNS]
+    index = {f: i for i, (_, f, _, _) in enumerate(COLUMNS)}
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("户情台账")
+    ws.append(headers)
+    base = dt.date(1950, 1, 1)
+    for i in range(n):
+        for person, relation in ((0, "户主"), (1, "配偶")):
+            row = [""] * len(headers)
+            k = 2 * i + person
+            born = base + dt.timedelta(days=k // 900)  # 900 distinct sequence numbers per birth date
+            row[index["household_key"]] = str(i + 1)
+            row[index["relation"]] = relation
+            row[index["name"]] = ("刘" if person == 0 else "陈") + chr(0x4E00 + (i * 7 + person) % 2000)
+            row[index["id_number"]] = idnumber.make("140225", born, 100 + k % 900)
+            if person == 0:
+                row[index["grid"]] = grids[i % len(grids)]
+                row[index["address"]] = "导入测试组"
+                row[index["house_number"]] = str(i + 1)
+                row[index["phone"]] = f"137{i:08d}"
+            ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def run_import(n: int) -> dict[str, object]:
+    grant = township_office()
+    grids = list(Unit.unscoped.filter(path__startswith=grant.unit.path, kind__base__in=["grid", "micro_grid"])
+                 .exclude(serial="").values_list("name", flat=True)[:50])
+    started = time.perf_counter()
+    content = build_xlsx(n, grids)
+    built = time.perf_counter() - started
+    started = time.perf_counter()
+    job = import_submit(actor=grant.user, now=now(), unit_id=grant.unit.pk, filename="bench.xlsx", content=content,
+                        mode="all")
+    from gridgov.access.scope import scope_for
+
+    job = import_job_get(scope=scope_for(grant.user), job_id=job.pk)
+    seconds = time.perf_counter() - started
+    return {"households": n, "rows": 2 * n, "bytes": len(content), "build_s": round(built, 1),
+            "import_s": round(seconds, 1), "status": job.status, "created": job.households_created,
+            "message": job.message, "errors": job.error_rows}
+
+
+if __name__ == "__main__":
+    what = sys.argv[1]
+    if what == "samples":
+        print(json.dumps(samples(), ensure_ascii=False))
+    elif what == "import":
+        print(json.dumps(run_import(int(sys.argv[2])), ensure_ascii=False))
+    else:
+        raise SystemExit(__doc__)

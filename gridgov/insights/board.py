@@ -1,0 +1,250 @@
+"""What the dashboard, the map and the reports show: measures of a unit, its rankings, breakdowns by
+category, source and day, the worst overdue cases, and the grids' cards. Read-only; every read goes
+through the actor's scope, and the number of queries does not grow with units or cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+
+from gridgov.access.models import Grant
+from gridgov.access.scope import Scope
+from gridgov.cases.models import Case, Category, Channel
+from gridgov.cases.states import ACTIVE, CLOCKED, Status
+from gridgov.core.clock import LOCAL_TZ
+from gridgov.units.models import GRID_BASE_KINDS, Unit
+
+from .measures import (
+    HEADLINE,
+    MeasureValue,
+    Period,
+    Ranked,
+    Tallies,
+    below_floors,
+    cases_at,
+    evaluate,
+    ranking,
+    rollup,
+    subordinate_units,
+    tallies_by_place,
+)
+
+WORST_OVERDUE_LIMIT = 10
+
+
+@dataclass
+class Board:
+    unit: Unit
+    period: Period
+    previous: Period
+    category: Category | None
+    tallies: Tallies
+    values: list[MeasureValue]
+    ranking: list[Ranked]
+    rank_measure: str
+    circular: list[tuple[Ranked, list[MeasureValue]]]
+    by_category: list[tuple[str, int]]
+    by_channel: list[tuple[str, int]]
+    by_day: list[tuple[str, int, int]]  # date, reported, closed
+    worst_overdue: list[Case]
+    extra: dict[str, Any] = field(default_factory=dict)
+    computed_at: dt.datetime | None = None
+
+    @property
+    def headline(self) -> list[MeasureValue]:
+        return [v for v in self.values if v.measure.code in HEADLINE]
+
+    def chart_data(self) -> dict[str, Any]:
+        """The JSON the chart script reads (ECharts options are built in the static script)."""
+        return {
+            "category": {"names": [n for n, _ in self.by_category], "values": [v for _, v in self.by_category]},
+            "channel": [{"name": n, "value": v} for n, v in self.by_channel],
+            "days": {"dates": [d for d, _, _ in self.by_day], "reported": [r for _, r, _ in self.by_day],
+                     "closed": [c for _, _, c in self.by_day]},
+            "ranking": {"names": [r.unit.name for r in self.ranking],
+                        "values": [None if (v := r.value(self.rank_measure).value) is None else round(v * 100, 1)
+                                   if r.value(self.rank_measure).measure.kind == "rate" else round(v, 1)
+                                   for r in self.ranking],
+                        "label": next(v.measure.label for v in self.values if v.measure.code == self.rank_measure)},
+        }
+
+
+def cached_board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
+                 rank_measure: str = "on_time_rate", channel: str = "") -> Board:
+    """The board, kept for GRIDGOV_INSIGHTS_CACHE_SECONDS (a county with a year of cases takes seconds).
+
+    The caller has checked the actor may read the unit's case figures; a unit's figures are then the
+    same for everyone allowed to read them (cases are selected by where they happened), so the key is
+    the unit and the filters, never the user. The page shows when the figures were computed."""
+    seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
+    if seconds <= 0:
+        return board(scope=scope, unit=unit, period=period, now=now, category=category,
+                     rank_measure=rank_measure, channel=channel)
+    key = (f"insights:board:v1:{unit.pk}:{unit.path}:{period.start}:{period.end}:"
+           f"{category.pk if category else ''}:{rank_measure}:{channel}")
+    found = cache.get(key)
+    if isinstance(found, Board):
+        return found
+    result = board(scope=scope, unit=unit, period=period, now=now, category=category,
+                   rank_measure=rank_measure, channel=channel)
+    cache.set(key, result, seconds)
+    return result
+
+
+def board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
+          rank_measure: str = "on_time_rate", channel: str = "") -> Board:
+    current = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category, channel=channel)
+    previous_period = period.previous()
+    before = tallies_by_place(scope=scope, unit=unit, period=previous_period, now=now, category=category,
+                              channel=channel)
+    total = rollup(current, unit.path)
+    values = evaluate(total, rollup(before, unit.path))
+    rows = ranking(current, subordinate_units(scope=scope, unit=unit), rank_measure)
+    base = cases_at(scope=scope, unit=unit, category=category, channel=channel)
+    reported = base.filter(created_at__gte=period.lo, created_at__lt=period.hi)
+    return Board(
+        unit=unit, period=period, previous=previous_period, category=category, tallies=total, values=values,
+        ranking=rows, rank_measure=rank_measure, circular=below_floors(rows),
+        by_category=_by_category(reported), by_channel=_by_channel(reported),
+        by_day=_by_day(base, period), worst_overdue=worst_overdue(scope=scope, unit=unit, now=now,
+                                                                  category=category, channel=channel),
+        computed_at=now,
+    )
+
+
+def _by_category(reported: Any) -> list[tuple[str, int]]:
+    """Reported cases by top-level category (subcategories count under their parent)."""
+    counts: dict[str, int] = {}
+    for row in reported.order_by().values("category__name", "category__parent__name").annotate(n=Count("pk")):
+        name = row["category__parent__name"] or row["category__name"]
+        counts[name] = counts.get(name, 0) + row["n"]
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _by_channel(reported: Any) -> list[tuple[str, int]]:
+    labels = dict(Channel.choices)
+    rows = reported.order_by().values("channel").annotate(n=Count("pk")).order_by("-n", "channel")
+    return [(labels.get(r["channel"], r["channel"]), r["n"]) for r in rows]
+
+
+def _by_day(base: Any, period: Period) -> list[tuple[str, int, int]]:
+    reported = {
+        r["day"]: r["n"]
+        for r in base.filter(created_at__gte=period.lo, created_at__lt=period.hi).order_by()
+        .annotate(day=TruncDate("created_at", tzinfo=LOCAL_TZ)).values("day").annotate(n=Count("pk"))
+    }
+    closed = {
+        r["day"]: r["n"]
+        for r in base.filter(status=Status.CLOSED, closed_at__gte=period.lo, closed_at__lt=period.hi).order_by()
+        .annotate(day=TruncDate("closed_at", tzinfo=LOCAL_TZ)).values("day").annotate(n=Count("pk"))
+    }
+    return [(f"{d:%m-%d}", reported.get(d, 0), closed.get(d, 0)) for d in period.dates()]
+
+
+def worst_overdue(*, scope: Scope, unit: Unit, now: dt.datetime, category: Category | None = None,
+                  limit: int = WORST_OVERDUE_LIMIT, channel: str = "") -> list[Case]:
+    """Open cases furthest past their resolution deadline."""
+    return list(
+        cases_at(scope=scope, unit=unit, category=category, channel=channel)
+        .filter(status__in=[s.value for s in CLOCKED], resolve_due__lt=now)
+        .select_related("category", "unit", "holder_unit", "holder_department")
+        .order_by("resolve_due", "id")[:limit]
+    )
+
+
+# --- grids: cards, households, heads ----------------------------------------------------------
+
+def households_by_unit(units: list[Unit]) -> dict[int, int | None]:
+    """Household count per grid. For now the unit's estimate; the household ledger replaces this
+    one function when it lands (the count of households registered in the grid)."""
+    return {u.pk: u.household_estimate for u in units}
+
+
+def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000) -> list[Unit]:
+    """The grids (not micro-grids) of a unit's subtree, or the unit itself if it is a grid."""
+    qs = (Unit.objects.within(scope).filter(path__startswith=unit.path, is_active=True,
+                                             kind__base__in=list(GRID_BASE_KINDS))
+          .select_related("kind", "parent").order_by("path"))
+    grids = list(qs[:limit])
+    # Micro-grids sit under grids: show the coarser level unless the unit is itself a grid.
+    top = [g for g in grids if not any(g.path.startswith(o.path) and o.pk != g.pk for o in grids)]
+    return top
+
+
+def grid_staff(*, scope: Scope, units: list[Unit]) -> dict[int, dict[str, list[str]]]:
+    """Names of each grid's head (网格长) and workers (网格员) by role code, in one query."""
+    out: dict[int, dict[str, list[str]]] = {}
+    rows = (Grant.objects.within(scope)
+            .filter(unit__in=[u.pk for u in units], revoked_at__isnull=True,
+                    role__code__in=["grid_head", "grid_worker_full", "grid_worker_part"])
+            .select_related("user", "role").order_by("id"))
+    for g in rows:
+        out.setdefault(g.unit_id, {}).setdefault(g.role.code, []).append(g.user.full_name)
+    return out
+
+
+def grid_heads(*, scope: Scope, units: list[Unit]) -> dict[int, str]:
+    """The grid head's name for each grid (网格长)."""
+    return {k: "、".join(v.get("grid_head", [])) for k, v in grid_staff(scope=scope, units=units).items()}
+
+
+@dataclass
+class GridCard:
+    unit: Unit
+    head: str
+    households: int | None
+    open_cases: int
+    overdue: int
+    tallies: Tallies
+    values: list[MeasureValue]
+
+
+def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
+               category: Category | None = None) -> list[GridCard]:
+    grids = grids_under(scope=scope, unit=unit)
+    by_place = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category)
+    heads = grid_heads(scope=scope, units=grids)
+    households = households_by_unit(grids)
+    cards = []
+    for g in grids:
+        t = rollup(by_place, g.path)
+        cards.append(GridCard(g, heads.get(g.pk, ""), households.get(g.pk), t.open_now, t.overdue_open, t,
+                              evaluate(t)))
+    return cards
+
+
+PIN_LIMIT = 1000
+
+
+def case_pins(*, scope: Scope, unit: Unit, now: dt.datetime, category: Category | None = None,
+              limit: int = PIN_LIMIT) -> list[dict[str, Any]]:
+    """Open cases with a location, for the map (most recent first, capped)."""
+    rows = (
+        cases_at(scope=scope, unit=unit, category=category)
+        .filter(status__in=[s.value for s in ACTIVE], lat__isnull=False, lng__isnull=False)
+        .order_by("-created_at", "-id")
+        .values("pk", "number", "title", "lat", "lng", "status", "resolve_due", "category__name")[:limit]
+    )
+    labels = dict(Status.choices)
+    clocked = {s.value for s in CLOCKED}
+    return [
+        {"id": r["pk"], "number": r["number"], "title": r["title"], "lat": r["lat"], "lng": r["lng"],
+         "status": labels.get(r["status"], r["status"]), "category": r["category__name"],
+         "overdue": bool(r["status"] in clocked and r["resolve_due"] is not None and r["resolve_due"] < now)}
+        for r in rows
+    ]
+
+
+def open_cases_by_grid(*, scope: Scope, unit: Unit) -> dict[str, int]:
+    """Open cases per place (grid path), in one query."""
+    return {
+        r["unit_path"]: r["n"]
+        for r in cases_at(scope=scope, unit=unit).filter(status__in=[s.value for s in ACTIVE]).order_by()
+        .values("unit_path").annotate(n=Count("pk"))
+    }

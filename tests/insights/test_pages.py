@@ -1,0 +1,267 @@
+"""The dashboard, the wall screen, the map and its JSON, and the distribution map: scope for every
+persona, bad input as clear messages, and a query count that does not grow with units or cases."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from gridgov.units.services import unit_create
+from tests.boards.test_boards import embedded_fonts, save
+from tests.world import square
+
+from .conftest import NOW, L, _act, _report
+
+pytestmark = pytest.mark.django_db
+
+APRIL = "start=2026-04-01&end=2026-04-30"
+
+
+@pytest.fixture(autouse=True)
+def frozen(monkeypatch):
+    monkeypatch.setattr("gridgov.interfaces.staff.dashboard.now", lambda: NOW)
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+def test_township_office_sees_its_township_with_definitions(april, login):
+    w = april.world
+    r = login(w.zhang_wei).get(f"/dashboard/?{APRIL}")
+    assert r.status_code == 200
+    page = html(r)
+    assert "吴城乡 · 统计分析" in page
+    assert "40.0%" in page and "2/5" in page  # response rate
+    assert "193.9 小时" in page
+    assert "交办给部门后，在响应时限内签收的次数" in page  # the definition is on the page
+    assert "吴城村" in page and "东坊村" in page  # rankings
+    assert "驼峰" not in page
+    assert 'id="board-data" type="application/json"' in page
+    assert "<script>" not in page  # no inline script (CSP)
+    data = json.loads(page.split('id="board-data" type="application/json">')[1].split("</script>")[0])
+    assert data["category"]["names"] == ["环境卫生", "矛盾纠纷"]
+    assert data["ranking"]["names"] == ["吴城村", "东坊村"]
+    # Drill-down to a village and then to a grid.
+    r = login(w.zhang_wei).get(f"/dashboard/?unit={w.village.pk}&{APRIL}")
+    assert r.status_code == 200 and "吴城村第一网格" in html(r)
+    r = login(w.zhang_wei).get(f"/dashboard/?unit={w.grid_a1.pk}&{APRIL}")
+    assert r.status_code == 200 and "66.7%" in html(r)
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/screen/", "/dashboard/map/", "/dashboard/map.json"])
+def test_outsider_gets_404_for_another_township(april, login, path):
+    w = april.world
+    assert login(w.sun_li).get(f"{path}?unit={w.township.pk}").status_code == 404
+    assert login(w.sun_li).get(f"{path}?unit=987654321").status_code == 404
+    assert login(w.sun_li).get(f"{path}?unit=abc").status_code == 404
+    # the outsider's own township works
+    assert login(w.sun_li).get(f"{path}?unit={w.sibling_township.pk}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/screen/", "/dashboard/map.json"])
+def test_grid_worker_sees_only_their_grid(april, login, path):
+    w = april.world
+    worker = login(w.wang_fang)
+    r = worker.get(f"{path}?{APRIL}")
+    assert r.status_code == 200
+    body = html(r)
+    assert "吴城村第一网格" in body and "吴城村第二网格" not in body
+    assert worker.get(f"{path}?unit={w.grid_a2.pk}").status_code == 404
+    assert worker.get(f"{path}?unit={w.village.pk}").status_code == 404
+
+
+def test_department_handler_has_no_dashboard(april, login):
+    assert login(april.world.liu_yang).get("/dashboard/").status_code == 404
+
+
+def test_nav_shows_the_dashboard_to_case_viewers(april, login):
+    assert "统计分析" in html(login(april.world.zhang_wei).get("/"))
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("start=2026-04-30&end=2026-04-01", "开始日期不能晚于结束日期"),
+        ("start=2026-06-01&end=2026-06-30", "开始日期在未来"),
+        ("start=2024-01-01&end=2026-05-01", "时间跨度不能超过 366 天"),
+        ("start=yesterday&end=2026-05-01", "开始日期格式不正确"),
+        ("category=nonsense", "事件类别不存在"),
+    ],
+)
+def test_bad_input_is_a_clear_message(april, login, query, message):
+    client = login(april.world.zhang_wei)
+    r = client.get(f"/dashboard/?{query}")
+    assert r.status_code == 400 and message in html(r)
+    r = client.get(f"/dashboard/map.json?{query}")
+    assert r.status_code == 400 and message in r.json()["message"]
+    assert client.get(f"/dashboard/screen/?{query}").status_code == 400
+
+
+def test_empty_period_shows_dashes(april, login):
+    r = login(april.world.zhang_wei).get("/dashboard/?start=2026-01-05&end=2026-01-11")
+    assert r.status_code == 200
+    assert html(r).count('<div class="kpi-value">—</div>') == 4  # the four rates; overdue is a count
+
+
+def test_screen_mode(april, login):
+    r = login(april.world.chen_jing).get(f"/dashboard/screen/?{APRIL}")
+    assert r.status_code == 200
+    page = html(r)
+    assert 'class="screen"' in page and "浑源县 网格化服务管理指挥中心" in page
+    assert "echarts/echarts.min.js" in page and "<script>" not in page
+
+
+def test_map_json_is_scoped_and_has_cards(april, login):
+    w = april.world
+    w.grid_a1.household_estimate = 52
+    w.grid_a1.save(update_fields=["household_estimate"])
+    r = login(w.zhang_wei).get(f"/dashboard/map.json?{APRIL}&rank=on_time_rate")
+    assert r.status_code == 200
+    data = r.json()
+    props = {f["properties"]["serial"]: f["properties"] for f in data["grids"]["features"]}
+    assert set(props) == {"A1", "A2", "B1"}
+    a1 = props["A1"]
+    assert (a1["head"], a1["households"], a1["open_cases"], a1["overdue"]) == ("赵磊", 52, 1, 1)
+    assert a1["value_text"] == "66.7%"
+    assert props["B1"]["value_text"] == "—" and props["B1"]["color"] == "#cfd8dc"
+    assert data["grids"]["features"][0]["geometry"]["type"] == "Polygon"
+    pins = {p["number"] for p in data["pins"]}
+    assert pins == {april.cases["c4"].number, april.cases["c6"].number}  # open cases with a location
+    assert all(p["overdue"] for p in data["pins"])
+    assert data["crs"] == "wgs84"
+
+
+def test_map_page_config_and_tiles_setting(april, login, settings):
+    w = april.world
+    page = html(login(w.zhang_wei).get("/dashboard/map/"))
+    config = json.loads(page.split('id="map-config" type="application/json">')[1].split("</script>")[0])
+    assert config["tiles"] == {"provider": "none", "crs": "wgs84", "layers": [], "attribution": ""}
+    assert "leaflet/leaflet.js" in page
+    settings.GRIDGOV_MAP_TILES = "tianditu"
+    settings.GRIDGOV_TIANDITU_KEY = "abc123"
+    page = html(login(w.zhang_wei).get("/dashboard/map/"))
+    config = json.loads(page.split('id="map-config" type="application/json">')[1].split("</script>")[0])
+    assert config["tiles"]["provider"] == "tianditu" and "tk=abc123" in config["tiles"]["layers"][0]
+
+
+def test_gcj02_tiles_shift_the_geometry(april, login, monkeypatch):
+    from gridgov.interfaces.staff import dashboard
+
+    monkeypatch.setattr(dashboard, "tile_config", lambda: {"crs": "gcj02", "provider": "x", "layers": []})
+    data = login(april.world.zhang_wei).get("/dashboard/map.json").json()
+    a1 = next(f for f in data["grids"]["features"] if f["properties"]["serial"] == "A1")
+    lng, lat = a1["geometry"]["coordinates"][0][0]
+    assert lng != 113.0 and abs(lng - 113.0) < 0.01 and abs(lat - 39.0) < 0.01
+
+
+def _more_world(w, n_grids: int, n_cases: int) -> None:
+    """Add villages with grids and cases to show the query count does not grow."""
+    for i in range(n_grids):
+        v = unit_create(actor=None, now=L(3, 1, 9), parent=w.township, name=f"新村{i}", kind_code="village").unit
+        g = unit_create(actor=None, now=L(3, 1, 9), parent=v, name=f"新村{i}网格", kind_code="grid",
+                        serial=f"N{i}", boundary=square(113.3 + i * 0.01, 39.3, 0.01)).unit
+        for k in range(n_cases):
+            c = _report(w.zhang_wei, L(4, 3 + k, 9), g, title=f"事件{i}-{k}")
+            _act(c, "accept", w.zhang_wei, L(4, 3 + k, 10))
+            _act(c, "dispatch", w.zhang_wei, L(4, 3 + k, 11), department_id=w.department.pk)
+            _act(c, "acknowledge", w.liu_yang, L(4, 3 + k, 12))
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/map.json", "/dashboard/screen/"])
+def test_query_count_does_not_grow_with_units_or_cases(april, login, django_assert_max_num_queries, path):
+    w = april.world
+    client = login(w.zhang_wei)
+    client.get(f"{path}?{APRIL}")  # warm the session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(f"{path}?{APRIL}").status_code == 200
+    _more_world(w, n_grids=6, n_cases=3)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        r = client.get(f"{path}?{APRIL}")
+        assert r.status_code == 200
+    body = html(r)
+    if 'id="board-data"' in body:
+        body = json.dumps(json.loads(body.split('id="board-data" type="application/json">')[1].split("</script>")[0]),
+                          ensure_ascii=False)
+    assert "新村5" in body
+
+
+def test_distribution_map_pdf(april, login):
+    w = april.world
+    w.grid_a1.household_estimate = 52
+    w.grid_a1.save(update_fields=["household_estimate"])
+    r = login(w.zhang_wei).get(reverse("staff:distribution_pdf", args=[w.township.pk]))
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    pdf = r.content
+    assert any("Noto-Sans-CJK-SC" in f for f in embedded_fonts(pdf))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    for expected in ("吴城乡网格分布图", "图例", "A1", "A2", "B1", "赵磊", "王芳", "钱多", "52", "屋场/自然村"):
+        assert expected in text, expected
+    assert "驼峰" not in text
+    save(pdf, "distribution-map")
+
+
+def test_distribution_map_is_scoped(april, login):
+    w = april.world
+    assert login(w.sun_li).get(f"/units/{w.township.pk}/distribution.pdf").status_code == 404
+    assert login(w.wang_fang).get(f"/units/{w.village.pk}/distribution.pdf").status_code == 404
+    assert login(w.wang_fang).get(f"/units/{w.grid_a1.pk}/distribution.pdf").status_code == 200
+
+
+def test_map_colored_by_household_density(april, login):
+    w = april.world
+    for unit, n in ((w.grid_a1, 52), (w.grid_a2, 10)):
+        unit.household_estimate = n
+        unit.save(update_fields=["household_estimate"])
+    data = login(w.zhang_wei).get("/dashboard/map.json?color=households").json()
+    props = {f["properties"]["serial"]: f["properties"] for f in data["grids"]["features"]}
+    assert data["measure"]["code"] == "households"
+    assert (props["A1"]["value_text"], props["A2"]["value_text"], props["B1"]["value_text"]) == ("52", "10", "—")
+    assert props["A1"]["color"] == "#0d47a1" and props["A2"]["color"] == "#e3f2fd"
+    assert props["B1"]["color"] == "#cfd8dc"
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/screen/", "/dashboard/map/", "/dashboard/map.json",
+                                  "/dashboard/reports/"])
+def test_village_secretary_sees_the_village(april, login, path):
+    w = april.world
+    client = login(w.li_qiang)
+    r = client.get(path)
+    assert r.status_code == 200
+    if path.endswith(".json"):
+        assert {f["properties"]["serial"] for f in r.json()["grids"]["features"]} == {"A1", "A2"}
+    else:
+        assert "吴城村" in html(r)
+    assert client.get(f"{path}?unit={w.township.pk}").status_code == 404
+    assert client.get(f"{path}?unit={w.grid_b1.pk}").status_code == 404
+
+
+def test_system_admin_without_case_view_reads_no_figures(april, login):
+    w = april.world
+    for path in ("/dashboard/", "/dashboard/map.json", "/dashboard/reports/"):
+        assert login(w.zhou_min).get(path).status_code == 404
+
+
+def test_figures_are_kept_briefly_per_unit_not_per_user(april, login, settings, django_assert_max_num_queries):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.GRIDGOV_INSIGHTS_CACHE_SECONDS = 60
+    w = april.world
+    first = login(w.zhang_wei).get(f"/dashboard/?{APRIL}")
+    assert first.status_code == 200 and "40.0%" in html(first)
+    chen = login(w.chen_jing)
+    chen.get("/")  # sign-in queries out of the way
+    with django_assert_max_num_queries(12):  # session, user, grants, unit, categories: no measure queries
+        second = chen.get(f"/dashboard/?unit={w.township.pk}&{APRIL}")
+    assert "40.0%" in html(second)
+    # The cache never widens access: the outsider still gets 404 before any figures are read.
+    assert login(w.sun_li).get(f"/dashboard/?unit={w.township.pk}&{APRIL}").status_code == 404
+    cache.clear()
