@@ -20,18 +20,6 @@ APRIL = "start=2026-04-01&end=2026-04-30"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _builtin_data() -> None:
-    """Transactional tests flush the data migrations' rows: load the built-in kinds and roles again
-    (the migrations' own idempotent loaders; categories are reloaded by build_april)."""
-    import importlib
-
-    from django.apps import apps
-
-    for module in ("gridgov.units.migrations.0002_builtin_kinds_themes",
-                   "gridgov.access.migrations.0003_builtin_roles"):
-        importlib.import_module(module).load(apps, None)
-
-
 def _richer(w) -> None:
     """A few more grids in 东坊村 with cases of several categories and sources, for fuller charts."""
     cats = ["sanitation", "dispute_neighbour", "livelihood_water", "illegal_building", "public_order", "labour_wages"]
@@ -85,7 +73,6 @@ def test_dashboard_map_and_screen(live_server, browser):
     from gridgov.units import locate
 
     locate.invalidate()
-    _builtin_data()
     w = build_world()
     build_april(w)
     _richer(w)
