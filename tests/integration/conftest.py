@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -53,6 +54,7 @@ class Deployment:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: Path = ROOT / "artifacts" / "integration"
+    _celery: Any = None
 
     def url(self, i: int, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[i]}{path}"
@@ -81,9 +83,21 @@ class Deployment:
         )
         self.workers.append(proc)
 
-    def wait_workers(self, count: int, seconds: float = 40) -> None:
-        from config.celery import app
+    @property
+    def celery(self) -> Any:
+        """A client app of its own: the project's app in this process may already hold pools and
+        settings from earlier (eager) tests."""
+        if self._celery is None:
+            from celery import Celery
 
+            self._celery = Celery("gridgov-integration", broker=REDIS_URL, backend=REDIS_URL)
+        return self._celery
+
+    def send(self, task: str, **kwargs: Any) -> Any:
+        return self.celery.send_task(task, kwargs=kwargs)
+
+    def wait_workers(self, count: int, seconds: float = 90) -> None:
+        app = self.celery
         deadline = time.time() + seconds
         while time.time() < deadline:
             replies = app.control.ping(timeout=1.0) or []
@@ -114,7 +128,7 @@ class Deployment:
 
 
 @pytest.fixture
-def deployment(transactional_db: None, settings) -> Iterator[Deployment]:  # type: ignore[no-untyped-def]
+def deployment(transactional_db: None) -> Iterator[Deployment]:
     if connection.vendor != "postgresql":
         pytest.skip("the deployment test runs on PostgreSQL")
     if not _redis_up():
@@ -130,13 +144,6 @@ def deployment(transactional_db: None, settings) -> Iterator[Deployment]:  # typ
         ALLOWED_HOSTS="127.0.0.1,localhost", DATABASE_POOL="0", GRIDGOV_FAST_HASHER="1", GRIDGOV_REQUIRE_TOTP="0",
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    # This process enqueues and inspects through the same broker the workers read.
-    from config.celery import app
-
-    app.conf.broker_url = REDIS_URL
-    app.conf.result_backend = REDIS_URL
-    app.conf.task_always_eager = False
-    settings.CELERY_TASK_ALWAYS_EAGER = False
     subprocess.run([str(VENV_BIN / "python"), "-c",
                     f"import redis; redis.Redis.from_url({REDIS_URL!r}).flushdb()"], check=True)
     # Production settings serve hashed static files from the manifest; build it when stale.
@@ -156,4 +163,3 @@ def deployment(transactional_db: None, settings) -> Iterator[Deployment]:  # typ
         yield dep
     finally:
         dep.stop()
-        app.conf.task_always_eager = True

@@ -43,16 +43,14 @@ def test_a_session_made_on_one_server_works_on_the_other(deployment):
 
 
 def test_sealing_jobs_on_two_workers_seal_every_row_once(deployment):
-    from gridgov.audit.tasks import audit_seal
-
     for i in range(300):
         audit_record(action="test.integration", actor=None, now=T0, detail={"i": i})
-    results = [audit_seal.apply_async(kwargs={"batch": 40}) for _ in range(20)]
+    results = [deployment.send("audit.seal", batch=40) for _ in range(20)]
     sealed = sum(r.get(timeout=60) for r in results)
     total = AuditEvent.objects.count()
     assert AuditEvent.objects.filter(seq__isnull=True).count() == max(0, total - sealed)
     while AuditEvent.objects.filter(seq__isnull=True).exists():
-        audit_seal.apply_async().get(timeout=60)
+        deployment.send("audit.seal").get(timeout=60)
     assert list(verify()) == []
     assert AuditEvent.objects.filter(seq__isnull=False).count() == total
 
@@ -117,11 +115,10 @@ def sms(n: int, start: int = 0) -> list[int]:
 
 
 def test_outbox_jobs_on_two_workers_deliver_each_message_once(deployment, gateway):
-    from gridgov.interfaces.jobs.tasks import notify_deliver_task
     from gridgov.notify.models import Outbox
 
     ids = sms(40)
-    results = [notify_deliver_task.apply_async() for _ in range(8)]
+    results = [deployment.send("gridgov.notify.deliver") for _ in range(8)]
     delivered = sum(r.get(timeout=120) for r in results)
     errors = set(Outbox.objects.filter(pk__in=ids).values_list("last_error", flat=True))
     assert delivered == 40, (delivered, errors, [type(r).__name__ for r in results])
@@ -135,12 +132,11 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_be_retried(deployment, gatewa
     import subprocess
     import time
 
-    from gridgov.interfaces.jobs.tasks import notify_deliver_task
     from gridgov.notify.models import Outbox
 
     [pk] = sms(1, start=100)
     gateway.stall_on.add("itest:100")
-    notify_deliver_task.apply_async()
+    deployment.send("gridgov.notify.deliver")
     assert gateway.arrived.wait(60)
     # Kill -9 the pool process that is sending (the child of whichever worker took the job).
     children = []
@@ -170,13 +166,12 @@ def test_sweeps_on_both_workers_never_double_act(deployment):
     import datetime as dt
 
     from gridgov.cases.models import Case, CaseEvent
-    from gridgov.interfaces.jobs.tasks import cases_sweep_task
     from tests.cases.conftest import Kit
     from tests.world import build_world
 
     kit = Kit(world=build_world(), now=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
     cases = [kit.to_state("dispatched") for _ in range(12)]
-    results = [cases_sweep_task.apply_async() for _ in range(6)]
+    results = [deployment.send("gridgov.cases.sweep") for _ in range(6)]
     for r in results:
         r.get(timeout=120)
     for case in cases:
