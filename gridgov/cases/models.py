@@ -248,7 +248,11 @@ class CaseEvent(models.Model):
         base_manager_name = "unscoped"
         ordering = ["case_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["case", "seq"], name="case_event_seq_unique")]
-        indexes = [models.Index(fields=["to_department", "case"], name="case_event_department_idx")]
+        indexes = [
+            models.Index(fields=["to_department", "case"], name="case_event_department_idx"),
+            # The measures read history by action over a period (dispatches, returns, acknowledgements).
+            models.Index(fields=["action", "at"], name="case_event_action_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}#{self.seq} {self.action}"

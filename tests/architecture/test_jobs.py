@@ -11,6 +11,6 @@ def test_beat_schedule_names_registered_tasks():
     app.loader.import_default_modules()
     schedule = app.conf.beat_schedule
     assert schedule == settings.CELERY_BEAT_SCHEDULE
-    assert {"audit-seal", "cases-sweep", "notify-deliver"} <= set(schedule)
+    assert {"audit-seal", "cases-sweep", "notify-deliver", "accounts-disable-idle"} <= set(schedule)
     for entry in schedule.values():
         assert entry["task"] in app.tasks, entry["task"]

@@ -19,3 +19,10 @@ def cases_sweep_task() -> dict[str, int]:
 @shared_task(name="gridgov.notify.deliver")
 def notify_deliver_task() -> int:
     return deliver_pending(now=now())
+
+
+@shared_task(name="gridgov.access.disable_idle")
+def accounts_disable_idle_task() -> int:
+    from gridgov.access.lifecycle import accounts_disable_idle
+
+    return accounts_disable_idle(now=now())
