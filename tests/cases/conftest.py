@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from gridgov.cases.catalogue import seed_categories
-from gridgov.cases.models import Case, Category, default_deadlines
+from gridgov.cases.models import Case
 from gridgov.cases.services import case_act, case_report
+from tests.builtins import ensure_builtins
 from tests.world import T0, World
 
 _keys = itertools.count(1)
@@ -78,9 +78,8 @@ class Kit:
 
 @pytest.fixture
 def categories(db: None) -> None:
-    # Transactional tests flush the data migration's rows; put them back.
-    if not Category.objects.exists():
-        seed_categories(Category, default_deadlines())
+    # Transactional tests flush the data migrations' rows; put them back (one loader for all catalogues).
+    ensure_builtins()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from gridgov.access import services as access_services
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope
 from gridgov.core.clock import now
-from gridgov.core.errors import DomainError
+from gridgov.core.errors import DomainError, NotFound
 from gridgov.core.errors import PermissionDenied as DomainPermissionDenied
 from gridgov.interfaces.http import actor_scope, public_view, scoped_view
 from gridgov.units import selectors as unit_selectors
@@ -67,7 +67,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @scoped_view
 def unit_tree(request: HttpRequest) -> HttpResponse:
     scope = actor_scope(request)
-    scope.require(P.UNIT_VIEW, scope.unit_paths[0] if scope.unit_paths else "/none/")
+    if not scope.can(P.UNIT_VIEW):
+        # Someone who sees units through another right (audit, policy) is refused; nobody else learns more.
+        raise DomainPermissionDenied() if scope.unit_paths else NotFound()
     query = request.GET.get("q", "").strip()[:40]
     if query:
         results = unit_selectors.unit_search(scope=scope, query=query)
