@@ -2,6 +2,12 @@
 
   samples               JSON with search values from the seeded ledger (a name, an ID number, a phone…)
   import N              build an .xlsx of N households (two people each) and import it; JSON timings
+  explain [role…]       for a township and a county office (or the roles named): every SQL statement of
+                        the five searches and of household detail, with EXPLAIN (ANALYZE, BUFFERS)
+  latency [N]           single-client timings in this process (Django test client, no HTTP server):
+                        N requests (default 30) per search, detail page and API; p50/p95 and queries
+
+The searches use the same sample values as `make bench` (`samples`).
 """
 
 from __future__ import annotations
@@ -115,11 +121,99 @@ def run_import(n: int) -> dict[str, object]:
             "message": job.message, "errors": job.error_rows}
 
 
+def _user_for(role: str) -> object:
+    grant = (Grant.unscoped.filter(role__code=role, revoked_at__isnull=True).select_related("user", "unit")
+             .order_by("id").first())
+    if grant is None:
+        raise SystemExit(f"no {role} in the bench world")
+    return grant.user
+
+
+def _searches(sample: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {"name": {"name": sample["name"]}, "id_number": {"id_number": sample["id_number"]},
+            "phone": {"phone": sample["phone"]}, "address": {"address": sample["address"]},
+            "house_number": {"house_number": sample["house_number"]}}
+
+
+def explain(roles: list[str]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gridgov.access.scope import scope_for
+    from gridgov.residents import selectors
+
+    sample = samples()
+    today = now().date()
+    for role in roles or ["township_office", "county_office"]:
+        user = _user_for(role)
+        scope = scope_for(user)
+        calls = {f"search {k}": (lambda v=v, scope=scope: selectors.household_search(
+            scope=scope, query=selectors.HouseholdQuery.from_params(v), today=today))
+            for k, v in _searches(sample).items()}
+        calls["detail"] = lambda scope=scope: selectors.household_detail(
+            scope=scope, household_id=int(sample["household_id"]), today=today)
+        for label, call in calls.items():
+            call()  # warm the cache as a served request would find it
+            with CaptureQueriesContext(connection) as ctx:
+                call()
+            print(f"=== {role}: {label}: {len(ctx.captured_queries)} queries", flush=True)
+            for q in ctx.captured_queries:
+                sql = q["sql"]
+                print(f"--- {sql[:3000]}")
+                if sql.lstrip().upper().startswith("SELECT"):
+                    with connection.cursor() as cur:
+                        cur.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+                        print("\n".join(r[0] for r in cur.fetchall()), flush=True)
+
+
+def latency(n: int) -> dict[str, object]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    sample = samples()
+    out: dict[str, object] = {}
+    for role in ("township_office", "county_office"):
+        client = Client()
+        client.force_login(_user_for(role))  # type: ignore[arg-type]
+        requests: dict[str, tuple[str, str, dict[str, object] | None]] = {
+            f"API search {k}": ("post", "/api/households/search", v) for k, v in _searches(sample).items()}
+        requests["API detail"] = ("get", f"/api/households/{sample['household_id']}", None)
+        requests["page detail"] = ("get", f"/households/{sample['household_id']}/", None)
+        requests["page search name"] = ("post", "/households/", {"q": sample["name"]})
+        for label, (method, path, body) in requests.items():
+            def call(method: str = method, path: str = path, body: dict[str, object] | None = body,
+                     client: Client = client) -> int:
+                if method == "get":
+                    return client.get(path).status_code
+                if path.startswith("/api/"):
+                    return client.post(path, json.dumps(body), content_type="application/json").status_code
+                return client.post(path, body).status_code
+            status = call()
+            with CaptureQueriesContext(connection) as ctx:
+                call()
+            times = []
+            for _ in range(n):
+                started = time.perf_counter()
+                call()
+                times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            out[f"{role}: {label}"] = {"status": status, "queries": len(ctx.captured_queries),
+                                       "p50_ms": round(times[len(times) // 2], 1),
+                                       "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 1)}
+            print(f"{role}: {label}: {out[f'{role}: {label}']}", flush=True)
+    return out
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
     if what == "samples":
         print(json.dumps(samples(), ensure_ascii=False))
     elif what == "import":
         print(json.dumps(run_import(int(sys.argv[2])), ensure_ascii=False))
+    elif what == "explain":
+        explain(sys.argv[2:])
+    elif what == "latency":
+        print(json.dumps(latency(int(sys.argv[2]) if len(sys.argv) > 2 else 30), ensure_ascii=False))
     else:
         raise SystemExit(__doc__)

@@ -144,16 +144,15 @@ def household_list(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
     scope = actor_scope(request)
     detail = selectors.household_detail(scope=scope, household_id=household_id, today=_today())
+    tag_choices = selectors.visible_tags(scope, detail.household.unit.path)
     return {
         "d": detail,
         "h": detail.household,
         "workers": selectors.grid_workers_for(scope=scope, household=detail.household) if detail.can_edit else [],
         "party_members": selectors.party_members_near(scope=scope, household=detail.household)
         if detail.can_edit else [],
-        "tag_choices_household": [t for t in selectors.visible_tags(scope, detail.household.unit.path)
-                                  if t.applies_to == TagTarget.HOUSEHOLD],
-        "tag_choices_resident": [t for t in selectors.visible_tags(scope, detail.household.unit.path)
-                                 if t.applies_to == TagTarget.RESIDENT],
+        "tag_choices_household": [t for t in tag_choices if t.applies_to == TagTarget.HOUSEHOLD],
+        "tag_choices_resident": [t for t in tag_choices if t.applies_to == TagTarget.RESIDENT],
         "today": _today(),
     }
 
