@@ -5,7 +5,12 @@ Environment:
   BENCH_SIZE        S or M (default M)
   BENCH_PG          base URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
   BENCH_REQUESTS    requests per measured endpoint (default 400)
-  BENCH_SKIP_SEED   reuse the bench database as it is (1) instead of rebuilding it
+  BENCH_SKIP_SEED   reuse the bench database (1) instead of rebuilding it; it is migrated first
+  BENCH_DB          name of an existing database on BENCH_PG to measure instead of gridgov_bench (implies
+                    BENCH_SKIP_SEED; e.g. a fresh clone: createdb -T gridgov_bench_m gridgov_bench_run).
+                    The import adds 100k households to the first township office's township, so measure
+                    searches on a fresh clone for figures comparable between runs.
+  BENCH_IMPORT      households in the import measurement (default 100000; 0 skips it)
 """
 
 from __future__ import annotations
@@ -293,8 +298,10 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     # 2. The whole world on PostgreSQL.
-    pg_url = f"{base}/gridgov_bench"
-    if os.environ.get("BENCH_SKIP_SEED") != "1":
+    pg_url = f"{base}/{os.environ.get('BENCH_DB') or 'gridgov_bench'}"
+    if os.environ.get("BENCH_DB") or os.environ.get("BENCH_SKIP_SEED") == "1":
+        manage(pg_url, "migrate", "--noinput", "-v", "0")  # a reused database gets the new indexes
+    else:
         pg_url = recreate_pg(base, "gridgov_bench")
         manage(pg_url, "migrate", "--noinput", "-v", "0")
         seconds = manage(pg_url, "seed_world", "--size", size, "--seed", "1")

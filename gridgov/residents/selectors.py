@@ -381,6 +381,14 @@ def deepest_units(*, scope: Scope, perm: str = P.HOUSEHOLD_EDIT, limit: int = 50
     )
 
 
+def grid_choices(*, scope: Scope, perm: str = P.HOUSEHOLD_VIEW, limit: int = 500) -> list[dict[str, Any]]:
+    """Id and name of the grids for a filter list (what `deepest_units` finds, without loading units)."""
+    return list(
+        Unit.objects.within(scope).filter(scope.path_q("path", perm), is_active=True)
+        .exclude(children__is_active=True).order_by("path").values("pk", "name")[:limit]
+    )
+
+
 def import_roots(*, scope: Scope) -> list[Unit]:
     """The units the actor may import a ledger into (where they hold household.import)."""
     ids = [int(p.strip("/").split("/")[-1]) for p in scope.paths_for(P.HOUSEHOLD_IMPORT)]

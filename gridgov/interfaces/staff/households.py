@@ -132,7 +132,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "searched_for": searched_for,
         "base_query": urlencode(params),
         "tags": selectors.visible_tags(scope),
-        "units": selectors.deepest_units(scope=scope, perm=P.HOUSEHOLD_VIEW),
+        "units": selectors.grid_choices(scope=scope, perm=P.HOUSEHOLD_VIEW),
         "statuses": HouseholdStatus.choices,
         "can_edit": scope.can(P.HOUSEHOLD_EDIT),
         "can_import": scope.can(P.HOUSEHOLD_IMPORT),
