@@ -383,10 +383,9 @@ def deepest_units(*, scope: Scope, perm: str = P.HOUSEHOLD_EDIT, limit: int = 50
 
 def grid_choices(*, scope: Scope, perm: str = P.HOUSEHOLD_VIEW, limit: int = 500) -> list[dict[str, Any]]:
     """Id and name of the grids for a filter list (what `deepest_units` finds, without loading units)."""
-    return list(
-        Unit.objects.within(scope).filter(scope.path_q("path", perm), is_active=True)
-        .exclude(children__is_active=True).order_by("path").values("pk", "name")[:limit]
-    )
+    rows = (Unit.objects.within(scope).filter(scope.path_q("path", perm), is_active=True)
+            .exclude(children__is_active=True).order_by("path").values("pk", "name")[:limit])
+    return [dict(row) for row in rows]
 
 
 def import_roots(*, scope: Scope) -> list[Unit]:
