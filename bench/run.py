@@ -307,6 +307,10 @@ def main() -> None:
         seconds = manage(pg_url, "seed_world", "--size", size, "--seed", "1")
         report.add(f"seed_world --size {size} full world, PostgreSQL", f"{seconds:.1f} s")
 
+    # Fresh statistics, as autovacuum would gather them some minutes after a bulk load: measuring
+    # right after seeding or cloning without them gives plans PostgreSQL would not choose later.
+    subprocess.run(["psql", pg_url, "-qc", "ANALYZE"], check=True)
+
     # 3. Reads under load, served by granian on loopback.
     users = pick_users(pg_url)
     server = serve(pg_url)

@@ -17,6 +17,9 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 $$;
 CREATE INDEX IF NOT EXISTS household_address_bigram_idx
   ON residents_household USING gin (gridgov_bigrams(address));
+-- Statistics of the indexed expression: without them the planner guesses the fragment's share
+-- and may compute gridgov_bigrams for every household of a scope instead of using the index.
+ANALYZE residents_household;
 """
 
 DROP_BIGRAMS = """
