@@ -645,7 +645,7 @@ def household_unmask_phone(*, actor: Any, now: dt.datetime, household_id: int, r
     if not scope.can(P.RESIDENT_UNMASK, household.unit.path):
         raise PermissionDenied("您没有查看完整电话的权限。")
     reason = _reason(reason)
-    audit_record(action="resident.unmask", actor=actor, now=now, obj=household, unit_path=household.unit.path,
+    audit_record(action="household.unmask", actor=actor, now=now, obj=household, unit_path=household.unit.path,
                  role=scope.role_at(household.unit.path), detail={"reason": reason, "fields": ["phone"]})
     return protected.reveal_phone(household.phone_cipher)
 

@@ -140,6 +140,10 @@ class UnmaskOut(Schema):
     phone: str
 
 
+class PhoneOut(Schema):
+    phone: str
+
+
 def _today() -> dt.date:
     return local(now()).date()
 
@@ -256,3 +260,14 @@ def unmask_resident(request: HttpRequest, resident_id: int, payload: UnmaskIn) -
     revealed = services.resident_unmask(actor=request.user, now=now(), resident_id=resident_id,
                                         reason=payload.reason)
     return UnmaskOut(id_number=revealed.id_number, phone=revealed.phone)
+
+
+@router.post("/{household_id}/unmask", response=PhoneOut,
+             summary="The household's full phone for a stated reason (resident.unmask; audited)")
+def unmask_household(request: HttpRequest, household_id: int, payload: UnmaskIn) -> PhoneOut:
+    if step_up_missing(request):
+        raise PermissionDenied("此操作需要先在网页上输入动态口令（10 分钟内有效）。")
+    selectors.household_get(scope=scope_for(request.user), household_id=household_id)
+    phone = services.household_unmask_phone(actor=request.user, now=now(), household_id=household_id,
+                                            reason=payload.reason)
+    return PhoneOut(phone=phone)

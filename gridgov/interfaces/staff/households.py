@@ -56,7 +56,7 @@ class HouseholdForm(forms.Form):
     address = forms.CharField(label="地址", max_length=200, error_messages={"required": "请填写地址。"})
     house_number = forms.CharField(label="门牌号", max_length=40, required=False)
     phone = forms.CharField(label="联系电话", max_length=30, required=False,
-                            help_text="手机号或带区号的座机；修改时留空表示不变。")
+                            help_text="手机号或带区号的座机。")
     lat = forms.FloatField(label="纬度", required=False, help_text="填写坐标后自动归入所在网格。")
     lng = forms.FloatField(label="经度", required=False)
     notes = forms.CharField(label="备注", required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -191,13 +191,15 @@ def household_edit(request: HttpRequest, household_id: int) -> HttpResponse:
     if not scope.can(P.HOUSEHOLD_EDIT, household.unit.path):
         raise NotFound()
     initial = {"unit": household.unit_id, "address": household.address, "house_number": household.house_number,
-               "lat": household.lat, "lng": household.lng, "notes": household.notes, "version": household.version}
+               "phone": household.phone_masked, "lat": household.lat, "lng": household.lng, "notes": household.notes,
+               "version": household.version}
     form = HouseholdForm(request.POST or None, initial=initial, units=selectors.deepest_units(scope=scope))
+    form.fields["phone"].help_text = KEEP_OR_CLEAR
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         changes = {k: data[k] for k in ("address", "house_number", "notes", "lat", "lng")}
-        if data["phone"]:
-            changes["phone"] = data["phone"]
+        if data["phone"] != household.phone_masked:
+            changes["phone"] = data["phone"]  # a new number, or blank: the phone is removed
         try:
             services.household_update(actor=request.user, now=now(), household_id=household.pk,
                                       expected_version=data["version"], **changes)
@@ -213,11 +215,20 @@ def household_edit(request: HttpRequest, household_id: int) -> HttpResponse:
                   {"form": form, "title": f"修改户信息（户号 {household.pk}）", "household": household})
 
 
-def _resident_data(form: ResidentForm) -> dict[str, Any]:
+KEEP_OR_CLEAR = "显示的是脱敏后的号码：保持原样表示不修改，清空表示删除，也可以填写新号码。"
+
+
+def _resident_data(form: ResidentForm, masked: dict[str, str] | None = None) -> dict[str, Any]:
+    """The form's values for the service. On an edit form the ID number and phone fields start with
+    their masked forms (the page never holds the full values): left as shown they are unchanged,
+    blank removes the phone (an ID number is required, so blank is refused by the service)."""
     data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
     for key in ("id_number", "phone"):
-        if not data[key]:
-            data.pop(key)  # blank on an edit form means "unchanged": the page never holds the full value
+        if masked is None:
+            if not data[key]:
+                data.pop(key)
+        elif data[key] == masked[key]:
+            data.pop(key)
     return data
 
 
@@ -250,14 +261,15 @@ def resident_edit(request: HttpRequest, resident_id: int) -> HttpResponse:
     view = selectors.resident_view(resident, scope=scope, path=household.unit.path, today=_today())
     if view.is_minor and not view.show_sensitive:
         raise Forbidden("未满 14 周岁人员的信息只有有权限的人员可以修改。")
-    initial = {f: getattr(resident, f) for f in ResidentForm.base_fields if f not in ("id_number", "phone")}
+    masked = {"id_number": resident.id_masked, "phone": resident.phone_masked}
+    initial = {f: getattr(resident, f) for f in ResidentForm.base_fields if f not in masked} | masked
     form = ResidentForm(request.POST or None, initial=initial)
-    form.fields["id_number"].help_text = f"当前 {resident.id_masked}；不修改请留空。"
-    form.fields["phone"].help_text = f"当前 {resident.phone_masked or '未登记'}；不修改请留空。"
+    form.fields["id_number"].help_text = "显示的是脱敏后的号码：保持原样表示不修改，修改请填写完整的新号码。"
+    form.fields["phone"].help_text = KEEP_OR_CLEAR
     if not view.show_sensitive:
         del form.fields["health"], form.fields["disability"]
     if request.method == "POST" and form.is_valid():
-        data = _resident_data(form)
+        data = _resident_data(form, masked)
         try:
             services.resident_update(actor=request.user, now=now(), resident_id=resident.pk,
                                      expected_version=form.cleaned_data["version"], **data)
@@ -415,9 +427,33 @@ def resident_unmask(request: HttpRequest, resident_id: int) -> HttpResponse:
             error = exc.message
     elif not scope.can(P.RESIDENT_UNMASK, resident.household.unit.path):
         error = "您没有查看完整身份证号和电话的权限。"
+    # A child's name stays masked for a viewer without the right to see minors' data.
+    name = selectors.resident_view(resident, scope=scope, path=resident.household.unit.path, today=_today()).name
     response = render(request, "staff/households/unmask.html",
-                      {"resident": resident, "revealed": revealed, "error": error,
+                      {"resident": resident, "name": name, "revealed": revealed, "error": error,
                        "household": resident.household})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@scoped_view
+@require_recent_code
+def household_unmask(request: HttpRequest, household_id: int) -> HttpResponse:
+    """The household's full phone, once, for a written reason; the service audits it."""
+    scope = actor_scope(request)
+    household = selectors.household_get(scope=scope, household_id=household_id)
+    phone = None
+    error = ""
+    if request.method == "POST":
+        try:
+            phone = services.household_unmask_phone(actor=request.user, now=now(), household_id=household.pk,
+                                                    reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            error = exc.message
+    elif not scope.can(P.RESIDENT_UNMASK, household.unit.path):
+        error = "您没有查看完整电话的权限。"
+    response = render(request, "staff/households/household_unmask.html",
+                      {"household": household, "phone": phone, "error": error})
     response["Cache-Control"] = "no-store"
     return response
 
@@ -514,6 +550,7 @@ def household_urls() -> list[Any]:
         path("residents/<int:resident_id>/move/", resident_move, name="resident_move"),
         path("residents/<int:resident_id>/status/", resident_status, name="resident_status"),
         path("residents/<int:resident_id>/unmask/", resident_unmask, name="resident_unmask"),
+        path("households/<int:household_id>/unmask/", household_unmask, name="household_unmask"),
         path("households/import/", import_start, name="household_import"),
         path("households/import/template.xlsx", import_template, name="household_import_template"),
         path("households/import/<int:job_id>/", import_job, name="household_import_job"),
