@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope
+from gridgov.cases import selectors as case_selectors
 from gridgov.core.clock import local, now
-from gridgov.core.errors import DomainError, NotFound
+from gridgov.core.errors import DomainError, NotFound, ValidationFailed
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.residents import excel, idnumber, phones, selectors, services
@@ -31,6 +32,7 @@ from gridgov.residents.models import (
     PoliticalStatus,
     Relation,
     Residency,
+    Sensitivity,
     TagTarget,
 )
 
@@ -88,6 +90,20 @@ class ResidentForm(forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
+class TagForm(forms.Form):
+    name = forms.CharField(label="标签名称", max_length=40, error_messages={"required": "请填写标签名称。",
+                                                                        "max_length": "标签名称不能超过 40 个字。"})
+    applies_to = forms.ChoiceField(label="适用对象", choices=TagTarget.choices,
+                                   help_text="户的标签加在整户上（如低保户），人的标签加在具体成员上（如留守儿童）。")
+    sensitivity = forms.ChoiceField(label="敏感级别", choices=Sensitivity.choices,
+                                    help_text="敏感标签只有网格长及以上（有查看敏感信息权限的角色）能看到。")
+    visit_cadence_days = forms.CharField(label="走访周期（天）", max_length=6, required=False,
+                                         help_text="每隔多少天至少走访一次；不需要定期走访请留空。")
+    sort_order = forms.CharField(label="排序", max_length=6, required=False, help_text="数字小的排在前面。")
+    code = forms.CharField(label="标签代码（可不填）", max_length=40, required=False,
+                           help_text="小写字母、数字和下划线；不填则自动生成。")
+
+
 class MoveForm(forms.Form):
     to_household = forms.IntegerField(label="迁入户的户号", error_messages={"required": "请填写户号。",
                                                                       "invalid": "户号是数字。"})
@@ -137,6 +153,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "can_edit": scope.can(P.HOUSEHOLD_EDIT),
         "can_import": scope.can(P.HOUSEHOLD_IMPORT),
         "can_export": scope.can(P.HOUSEHOLD_EXPORT),
+        "can_manage_tags": scope.can(P.CATEGORY_MANAGE),
     }
     return render(request, "staff/households/list.html", context)
 
@@ -155,6 +172,9 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
         "tag_choices_resident": [t for t in selectors.visible_tags(scope, detail.household.unit.path)
                                  if t.applies_to == TagTarget.RESIDENT],
         "today": _today(),
+        "cases": case_selectors.cases_for_households(
+            scope=scope, household_ids=[detail.household.pk, *detail.merged_from]) if scope.can(P.CASE_VIEW) else [],
+        "can_report_case": scope.can(P.CASE_REPORT),
     }
 
 
@@ -357,6 +377,12 @@ def household_change(request: HttpRequest, household_id: int) -> HttpResponse:
             services.household_link_party_member(actor=request.user, now=now(), household_id=household.pk,
                                                  party_member_id=int(request.POST.get("party_member") or 0))
             messages.success(request, "已添加联系党员。")
+        elif action == "unlink":
+            link = selectors.assignment_get(scope=scope, assignment_id=int(request.POST.get("link") or 0))
+            if link.household_id != household.pk:
+                raise NotFound()
+            services.assignment_end(actor=request.user, now=now(), assignment_id=link.pk)
+            messages.success(request, "已解除联系。")
         else:
             messages.error(request, "请选择要办理的事项。")
     except ValueError:
@@ -458,6 +484,127 @@ def household_unmask(request: HttpRequest, household_id: int) -> HttpResponse:
     return response
 
 
+# --- who looks after which households (联系户分配) -------------------------------------------------------------
+WORKER_LOAD = 50  # households a grid worker usually looks after
+PARTY_MEMBER_LOAD = 10  # households a party member usually keeps in touch with
+
+
+@scoped_view
+def contacts_start(request: HttpRequest) -> HttpResponse:
+    """Pick the grid whose contacts to arrange (straight to it when there is only one)."""
+    scope = actor_scope(request)
+    _require_anywhere(scope, P.HOUSEHOLD_EDIT)
+    grids = selectors.deepest_units(scope=scope, limit=2000)
+    if len(grids) == 1:
+        return redirect("staff:household_contacts_unit", unit_id=grids[0].pk)
+    return render(request, "staff/households/contacts.html", {"board": None, "grids": grids})
+
+
+@scoped_view
+def contacts_unit(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """A grid's households with their grid worker and party members; assign several at once."""
+    scope = actor_scope(request)
+    board = selectors.contacts_board(scope=scope, unit_id=unit_id)
+    if request.method == "POST":
+        _contacts_post(request, scope, board)
+        return redirect("staff:household_contacts_unit", unit_id=board.unit.pk)
+    return render(request, "staff/households/contacts.html",
+                  {"board": board, "grids": board.grids, "worker_load": WORKER_LOAD,
+                   "party_member_load": PARTY_MEMBER_LOAD})
+
+
+def _contacts_post(request: HttpRequest, scope: Scope, board: selectors.ContactsBoard) -> None:
+    # The 解除 buttons sit in the same form and send only `link`.
+    action = "end" if request.POST.get("link") else request.POST.get("action", "")
+    ids = [int(v) for v in request.POST.getlist("households") if v.isdigit()]
+    try:
+        if action == "end":
+            link = selectors.assignment_get(scope=scope, assignment_id=int(request.POST.get("link") or 0))
+            services.assignment_end(actor=request.user, now=now(), assignment_id=link.pk)
+            messages.success(request, "已解除联系。")
+            return
+        if action == "worker":
+            worker = next((u for u, _ in board.workers if str(u.pk) == request.POST.get("user")), None)
+            if worker is None:
+                raise ValidationFailed("请选择本网格的网格员。", field="user")
+            result = services.contacts_assign(actor=request.user, now=now(), household_ids=ids, worker=worker)
+            who, usual = worker.display_name, WORKER_LOAD
+        elif action == "party":
+            member = next((m for m, _ in board.party_members if str(m.pk) == request.POST.get("party_member")), None)
+            if member is None:
+                raise ValidationFailed("请选择联系党员。", field="party_member")
+            result = services.contacts_assign(actor=request.user, now=now(), household_ids=ids,
+                                              party_member_id=member.pk)
+            who, usual = member.name, PARTY_MEMBER_LOAD
+        else:
+            messages.error(request, "请选择要办理的事项。")
+            return
+    except (ValueError, NotFound):
+        messages.error(request, "没有找到该户或该联系记录，或不在您的范围内。")
+        return
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return
+    messages.success(request, f"已分配 {result.changed} 户给 {who}" + (
+        f"（{result.unchanged} 户原本就由其联系）" if result.unchanged else "") + "。")
+    if result.load > usual:
+        messages.warning(request, f"{who} 现在联系 {result.load} 户，多于通常的约 {usual} 户，请留意工作量。")
+
+
+# --- the key-group catalogue (重点人群目录) -------------------------------------------------------------
+def _require_catalogue(scope: Scope) -> None:
+    """Only the catalogue's keepers (category.manage: the county office) reach these pages; for
+    everyone else they do not exist."""
+    if not scope.can(P.CATEGORY_MANAGE):
+        raise NotFound()
+
+
+@scoped_view
+def tag_catalogue(request: HttpRequest) -> HttpResponse:
+    """The list of key groups and the form that adds one."""
+    _require_catalogue(actor_scope(request))
+    form = TagForm(request.POST or None, initial={"applies_to": TagTarget.HOUSEHOLD,
+                                                  "sensitivity": Sensitivity.NORMAL})
+    if request.method == "POST" and form.is_valid():
+        try:
+            tag = services.tag_create(actor=request.user, now=now(), **form.cleaned_data)
+        except DomainError as exc:
+            _fail(form, exc)
+        else:
+            messages.success(request, f"已添加标签「{tag.name}」。")
+            return redirect("staff:tag_catalogue")
+    return render(request, "staff/households/tag_catalogue.html",
+                  {"tags": selectors.tag_catalogue(), "form": form})
+
+
+@scoped_view
+def tag_edit(request: HttpRequest, tag_id: int) -> HttpResponse:
+    """Edit one key group, retire it (no new uses) or bring it back."""
+    _require_catalogue(actor_scope(request))
+    tag = selectors.tag_get(tag_id=tag_id)
+    initial = {"name": tag.name, "applies_to": tag.applies_to, "sensitivity": tag.sensitivity,
+               "visit_cadence_days": tag.visit_cadence_days or "", "sort_order": tag.sort_order, "code": tag.code}
+    form = TagForm(request.POST or None, initial=initial)
+    form.fields["code"].disabled = True
+    form.fields["code"].label = "标签代码"
+    form.fields["code"].help_text = "代码不能修改。"
+    if request.method == "POST":
+        retire = request.POST.get("active")
+        try:
+            if retire in ("0", "1"):
+                services.tag_update(actor=request.user, now=now(), tag_id=tag.pk, is_active=retire == "1")
+                messages.success(request, f"已{'恢复' if retire == '1' else '停用'}标签「{tag.name}」。")
+                return redirect("staff:tag_catalogue")
+            if form.is_valid():
+                data = {k: v for k, v in form.cleaned_data.items() if k != "code"}
+                services.tag_update(actor=request.user, now=now(), tag_id=tag.pk, **data)
+                messages.success(request, "已保存。")
+                return redirect("staff:tag_catalogue")
+        except DomainError as exc:
+            _fail(form, exc)
+    return render(request, "staff/households/tag_edit.html", {"tag": tag, "form": form})
+
+
 # --- Excel ------------------------------------------------------------------------------------------------
 def _xlsx(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -551,6 +698,10 @@ def household_urls() -> list[Any]:
         path("residents/<int:resident_id>/status/", resident_status, name="resident_status"),
         path("residents/<int:resident_id>/unmask/", resident_unmask, name="resident_unmask"),
         path("households/<int:household_id>/unmask/", household_unmask, name="household_unmask"),
+        path("households/contacts/", contacts_start, name="household_contacts"),
+        path("households/contacts/<int:unit_id>/", contacts_unit, name="household_contacts_unit"),
+        path("households/key-groups/", tag_catalogue, name="tag_catalogue"),
+        path("households/key-groups/<int:tag_id>/", tag_edit, name="tag_edit"),
         path("households/import/", import_start, name="household_import"),
         path("households/import/template.xlsx", import_template, name="household_import_template"),
         path("households/import/<int:job_id>/", import_job, name="household_import_job"),
