@@ -397,7 +397,7 @@ def party_members_for(*, scope: Scope, unit: Unit, limit: int = 200) -> list[Res
 class ContactsBoard:
     unit: Unit
     grids: list[Unit]  # when the unit has grids below it: pick one
-    households: list[Household]  # each with .heads and .links (open assignments)
+    households: list[Any]  # Households, each with .heads and .links (open assignments)
     truncated: bool
     workers: list[tuple[Any, int]]  # (user, households they look after now)
     party_members: list[tuple[Resident, int]]  # (party member, households linked now)
