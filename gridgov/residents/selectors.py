@@ -171,11 +171,19 @@ class Page:
     query: HouseholdQuery
 
 
+def ledger_q(scope: Scope, path_field: str = "unit__path") -> Q:
+    """The ledger is read only where the actor holds household.view: seeing a unit (a mediator, the
+    system or audit admin) is not enough. Empty when it adds nothing to the scope's own narrowing."""
+    if scope.paths_for(P.HOUSEHOLD_VIEW) == scope.unit_paths:
+        return Q()
+    return scope.path_q(path_field, P.HOUSEHOLD_VIEW)
+
+
 def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date) -> Page:
     q = query
     name_as_address = bool(q.text) and not q.name and not q.address
     _interpret_text(q)
-    qs: QuerySet[Household] = Household.objects.within(scope)
+    qs: QuerySet[Household] = Household.objects.within(scope).filter(ledger_q(scope))
     if q.status != "all":
         qs = qs.filter(status=q.status)
     if q.unit_id is not None:
@@ -298,12 +306,14 @@ class HouseholdDetail:
 
 
 def household_get(*, scope: Scope, household_id: int) -> Household:
-    return get_in_scope(Household.objects.select_related("unit"), scope, pk=household_id)  # type: ignore[no-any-return]
+    return get_in_scope(  # type: ignore[no-any-return]
+        Household.objects.select_related("unit").filter(ledger_q(scope)), scope, pk=household_id)
 
 
 def resident_get(*, scope: Scope, resident_id: int) -> Resident:
-    return get_in_scope(Resident.objects.select_related("household__unit"), scope,  # type: ignore[no-any-return]
-                        pk=resident_id)
+    return get_in_scope(  # type: ignore[no-any-return]
+        Resident.objects.select_related("household__unit").filter(ledger_q(scope, "household__unit__path")), scope,
+        pk=resident_id)
 
 
 def household_detail(*, scope: Scope, household_id: int, today: dt.date) -> HouseholdDetail:
@@ -440,4 +450,5 @@ def contacts_board(*, scope: Scope, unit_id: int, limit: int = 300) -> ContactsB
 
 def assignment_get(*, scope: Scope, assignment_id: int) -> HouseholdAssignment:
     return get_in_scope(  # type: ignore[no-any-return]
-        HouseholdAssignment.objects.select_related("household__unit", "party_member", "user"), scope, pk=assignment_id)
+        HouseholdAssignment.objects.select_related("household__unit", "party_member", "user")
+        .filter(ledger_q(scope, "household__unit__path")), scope, pk=assignment_id)
