@@ -154,3 +154,18 @@ def test_the_service_refuses_everyone_but_the_keeper(world):
         with pytest.raises(PermissionDenied):
             services.tag_update(actor=user, now=T0, tag_id=Tag.objects.get(code="dibao").pk, is_active=False)
     assert Tag.objects.count() == before and Tag.objects.get(code="dibao").is_active
+
+
+def test_household_page_shows_tag_dates_and_who_set_them(world, ledger, login):
+    import datetime as dt
+
+    services.tag_assign(actor=world.zhao_lei, now=T0, tag_code="veteran", resident_id=ledger.wang_wei.pk,
+                        start_date=dt.date(2025, 5, 1))
+    a = services.tag_assign(actor=world.zhao_lei, now=T0, tag_code="dibao", household_id=ledger.a1.pk,
+                            start_date=dt.date(2025, 1, 1))
+    services.tag_end(actor=world.zhao_lei, now=T0, assignment_id=a.pk, end_date=dt.date(2026, 2, 1))
+    head = login(world.zhao_lei).get(reverse("staff:household_detail", args=[ledger.a1.pk])).content.decode()
+    assert "王伟 · 2025-05-01 至 今" in head and "赵磊设置" in head
+    assert "2025-01-01 至 2026-02-01" in head  # the ended 低保户 tag, for a role that may see it
+    worker = login(world.wang_fang).get(reverse("staff:household_detail", args=[ledger.a1.pk])).content.decode()
+    assert "2025-05-01 至 今" in worker and "2026-02-01" not in worker and "低保户" not in worker

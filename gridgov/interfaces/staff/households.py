@@ -175,7 +175,19 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
         "cases": case_selectors.cases_for_households(
             scope=scope, household_ids=[detail.household.pk, *detail.merged_from]) if scope.can(P.CASE_VIEW) else [],
         "can_report_case": scope.can(P.CASE_REPORT),
+        "tag_records": _tag_records(detail),
     }
+
+
+def _tag_records(detail: selectors.HouseholdDetail) -> list[dict[str, Any]]:
+    """Every tag this viewer may see, current and ended: on whom, from when to when, set by whom."""
+    names = {m.pk: m.name for m in detail.members + detail.former_members}
+    current = list(detail.tags) + [t for m in detail.members for t in m.tags]
+    rows = []
+    for t in current + list(detail.past_tags):
+        rows.append({"tag": t.tag, "on": names.get(t.resident_id, "") if t.resident_id else "本户",
+                     "start": t.start_date, "end": t.end_date, "set_by": t.set_by, "note": t.note})
+    return rows
 
 
 @scoped_view
