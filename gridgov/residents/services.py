@@ -606,6 +606,11 @@ class Revealed:
     phone: str
 
 
+def unmask_reason(reason: str) -> str:
+    """The reason written for seeing full ID numbers or phones (unmasking, a full export)."""
+    return _reason(reason)
+
+
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < UNMASK_REASON_MIN:

@@ -129,3 +129,37 @@ def test_household_unmask_asks_for_a_fresh_code(world, ledger, login, settings):
 def test_unmask_page_does_not_show_a_childs_name_to_a_grid_worker(world, ledger, login):
     page = login(world.wang_fang).get(reverse("staff:resident_unmask", args=[ledger.child.pk])).content.decode()
     assert "王小宝" not in page and "王**" in page
+
+
+def _sheet_text(content: bytes) -> str:
+    import io
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(content)).active
+    return " ".join(str(c.value) for r in ws.iter_rows() for c in r)
+
+
+def test_full_export_needs_the_right_and_a_reason_and_is_audited(world, ledger, login):
+    url = reverse("staff:household_export_full")
+    for user in (world.wang_fang, world.li_qiang, world.zhou_min):  # no resident.unmask: the page does not exist
+        assert login(user).get(url).status_code == 404
+        assert login(user).post(url, {"reason": "报送低保复核名单"}).status_code == 404
+    office = login(world.zhang_wei)
+    assert url in office.get(reverse("staff:household_list")).content.decode()
+    refused = office.post(url, {"reason": ""})
+    assert refused.status_code == 200 and "至少" in refused.content.decode()
+    assert not AuditEvent.objects.filter(action="household.export").exists()
+    response = office.post(url, {"reason": "向民政办报送低保复核名单"})
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    text = _sheet_text(response.content)
+    assert ledger.wang_wei_id in text and ledger.wang_wei_phone in text
+    assert "孙强" not in text  # still only 张伟's township
+    event = AuditEvent.objects.get(action="household.export")
+    assert event.detail["masked"] is False and event.detail["reason"] == "向民政办报送低保复核名单"
+    # The ordinary export stays masked for the same user.
+    masked = _sheet_text(office.get(reverse("staff:household_export")).content)
+    assert ledger.wang_wei_id not in masked and "138****5678" in masked
+    # One grid of the scope only.
+    one = _sheet_text(office.post(url, {"reason": "报送东坊村名单", "unit": world.grid_b1.pk}).content)
+    assert "赵刚" in one and "王伟" not in one

@@ -154,6 +154,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "can_import": scope.can(P.HOUSEHOLD_IMPORT),
         "can_export": scope.can(P.HOUSEHOLD_EXPORT),
         "can_manage_tags": scope.can(P.CATEGORY_MANAGE),
+        "can_export_full": scope.can(P.HOUSEHOLD_EXPORT) and scope.can(P.RESIDENT_UNMASK),
     }
     return render(request, "staff/households/list.html", context)
 
@@ -693,6 +694,33 @@ def household_export(request: HttpRequest) -> HttpResponse:
     return _xlsx(content, f"households-{local(now()):%Y%m%d}.xlsx")
 
 
+@scoped_view
+@require_recent_code
+def household_export_full(request: HttpRequest) -> HttpResponse:
+    """A full export (ID numbers and phones in clear) for a written reason: for holders of both
+    household.export and resident.unmask; audited with the reason."""
+    scope = actor_scope(request)
+    if not (scope.can(P.HOUSEHOLD_EXPORT) and scope.can(P.RESIDENT_UNMASK)):
+        raise NotFound()
+    error = ""
+    unit_id = request.POST.get("unit") or request.GET.get("unit") or ""
+    if request.method == "POST":
+        try:
+            content = excel.export_bytes(actor=request.user, scope=scope, now=now(),
+                                         unit_id=int(unit_id) if unit_id.isdigit() else None,
+                                         unmask_reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            error = exc.message
+        else:
+            return _xlsx(content, f"households-full-{local(now()):%Y%m%d}.xlsx")
+    units = [u for u in selectors.deepest_units(scope=scope, perm=P.HOUSEHOLD_EXPORT)
+             if scope.can(P.RESIDENT_UNMASK, u.path)]
+    response = render(request, "staff/households/export_full.html",
+                      {"error": error, "units": units, "unit_id": unit_id})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def household_urls() -> list[Any]:
     from django.urls import path
 
@@ -720,5 +748,6 @@ def household_urls() -> list[Any]:
         path("households/import/<int:job_id>/valid-only/", import_retry, name="household_import_retry"),
         path("households/import/<int:job_id>/errors.xlsx", import_report, name="household_import_report"),
         path("households/export.xlsx", household_export, name="household_export"),
+        path("households/export/unmask/", household_export_full, name="household_export_full"),
     ]
 
