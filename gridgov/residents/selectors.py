@@ -407,7 +407,7 @@ def party_members_for(*, scope: Scope, unit: Unit, limit: int = 200) -> list[Res
 class ContactsBoard:
     unit: Unit
     grids: list[Unit]  # when the unit has grids below it: pick one
-    households: list[Any]  # Households, each with .heads and .links (open assignments)
+    households: list[Any]  # Households, each with .heads, .links (open), .worker_link and .party_links
     truncated: bool
     workers: list[tuple[Any, int]]  # (user, households they look after now)
     party_members: list[tuple[Resident, int]]  # (party member, households linked now)
@@ -431,6 +431,9 @@ def contacts_board(*, scope: Scope, unit_id: int, limit: int = 300) -> ContactsB
                           Prefetch("assignments", queryset=links, to_attr="links"))
         .order_by("pk")[: limit + 1]
     )
+    for h in rows:
+        h.worker_link = next((a for a in h.links if a.kind == AssignmentKind.GRID_WORKER), None)  # type: ignore[attr-defined]
+        h.party_links = [a for a in h.links if a.kind == AssignmentKind.PARTY_MEMBER]  # type: ignore[attr-defined]
     workers = grid_workers_at(scope=scope, unit=unit)
     worker_load = dict(
         HouseholdAssignment.unscoped.filter(kind=AssignmentKind.GRID_WORKER, ended_at__isnull=True,
