@@ -163,3 +163,23 @@ def test_full_export_needs_the_right_and_a_reason_and_is_audited(world, ledger, 
     # One grid of the scope only.
     one = _sheet_text(office.post(url, {"reason": "报送东坊村名单", "unit": world.grid_b1.pk}).content)
     assert "赵刚" in one and "王伟" not in one
+
+
+UNMASK_BY_PERSONA = {  # persona → (GET status of the page for household a1, sees the full phone after a reason)
+    "grid_worker": (200, False), "grid_head": (200, False), "village_secretary": (200, False),
+    "township_office": (200, True), "county_office": (200, True), "outsider": (404, False),
+    "department_handler": (404, False),
+}
+
+
+@pytest.mark.parametrize("persona", list(UNMASK_BY_PERSONA))
+def test_household_unmask_by_persona(world, ledger, login, persona):
+    services.household_update(actor=None, now=T0, household_id=ledger.a1.pk, phone="13612345678")
+    client = login(world.personas()[persona])
+    url = reverse("staff:household_unmask", args=[ledger.a1.pk])
+    status, reveals = UNMASK_BY_PERSONA[persona]
+    assert client.get(url).status_code == status
+    response = client.post(url, {"reason": "入户走访前电话联系户主"})
+    assert response.status_code == status
+    assert ("13612345678" in response.content.decode()) == reveals
+    assert AuditEvent.objects.filter(action="household.unmask").count() == (1 if reveals else 0)
