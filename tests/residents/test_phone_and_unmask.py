@@ -183,3 +183,27 @@ def test_household_unmask_by_persona(world, ledger, login, persona):
     assert response.status_code == status
     assert ("13612345678" in response.content.decode()) == reveals
     assert AuditEvent.objects.filter(action="household.unmask").count() == (1 if reveals else 0)
+
+
+def test_a_fifteen_digit_number_is_stored_upgraded_and_found_either_way(world, ledger, login):
+    r = services.resident_add(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk, name="王老汉",
+                              relation="父母", id_number="140225400101001")
+    assert services.protected.reveal_id(r.id_cipher) == idnumber_upgrade("140225400101001")
+    assert r.birth_date.isoformat() == "1940-01-01" and r.gender == "M"
+    audit = AuditEvent.objects.get(action="resident.create", object_id=str(r.pk))
+    assert audit.detail == {"upgraded_15": True}
+    client = login(world.wang_fang)
+    for typed in ("140225400101001", idnumber_upgrade("140225400101001")):
+        found = client.post(reverse("staff:household_list"), {"q": typed}).context["page"].rows
+        assert [h.pk for h in found] == [ledger.a1_b.pk]
+    bad = client.post(reverse("staff:resident_add", args=[ledger.a1_b.pk]), {
+        "name": "王某", "relation": "other", "id_number": "140225401301001", "political_status": "masses",
+        "residency": "registered", "health": "healthy"})
+    assert "身份证号中的出生日期" in bad.content.decode()  # month 13: refused in Chinese, nothing written
+    assert not Resident.unscoped.filter(name="王某").exists()
+
+
+def idnumber_upgrade(fifteen: str) -> str:
+    from gridgov.residents import idnumber
+
+    return idnumber.parse(fifteen, today=T0.date()).number
