@@ -8,11 +8,14 @@ cases are in tests/cases/test_open311.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from hypothesis import HealthCheck, Phase, settings
@@ -33,8 +36,9 @@ APP = WSGIHandler()
 
 
 @pytest.fixture
-def office(world: Any) -> dict[str, Any]:
-    """Cookies and headers of a signed-in township office session, with a CSRF token."""
+def office(world: Any) -> Iterator[dict[str, Any]]:
+    """Cookies and headers of a signed-in township office session, with a CSRF token. As Django's test
+    client does, requests do not close the test's database connection (it holds the test transaction)."""
     from gridgov.cases.services import case_report
 
     # Something to find: a few cases and ids in range of what the generator tries.
@@ -44,8 +48,14 @@ def office(world: Any) -> dict[str, Any]:
     c = Client()
     c.force_login(world.zhang_wei)
     token = _get_new_csrf_string()
-    return {"cookies": {"sessionid": c.cookies["sessionid"].value, "csrftoken": token},
-            "headers": {"X-CSRFToken": token}}
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield {"cookies": {"sessionid": c.cookies["sessionid"].value, "csrftoken": token},
+               "headers": {"X-CSRFToken": token}}
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/"))
