@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -70,6 +71,14 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     if exc.details:
         body["details"] = exc.details
     return api.create_response(request, body, status=exc.http_status)
+
+
+@api.exception_handler(DataError)
+def _bad_value(request: HttpRequest, exc: DataError) -> HttpResponse:
+    # The database refused a value the request carried (a NUL character, a number out of range…);
+    # the statement failed, so nothing was written. Found by schemathesis on PostgreSQL.
+    body = {"code": "invalid", "message": "请求中含有无法处理的字符或数值，请检查后重试。"}
+    return api.create_response(request, body, status=400)
 
 
 @api.exception_handler(Http404)
