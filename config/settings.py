@@ -156,6 +156,7 @@ LOGIN_REDIRECT_URL = "staff:home"
 LOGOUT_REDIRECT_URL = "staff:login"
 
 SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_ENGINE = "gridgov.core.sessions"  # database sessions; a lost connection stays a 5xx, not a 400
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
