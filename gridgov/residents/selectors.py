@@ -360,3 +360,98 @@ def party_members_near(*, scope: Scope, household: Household, limit: int = 200) 
                                               political_status__in=["party_member", "probationary"])
         .order_by("name", "id")[:limit]
     )
+
+
+# --- 党员联系户 board ------------------------------------------------------------------------------
+# What the printed board posted in the village may show (decided for issue #5, see docs/glossary.md):
+# the party member's full name (党员亮身份 is the point of the board), and for each linked household
+# its door (address and house number) with the head's name reduced to the surname (王某). Never an ID
+# number, a resident's phone, a tag (低保, 留守…), health, or any other member of the household.
+PARTY_BOARD_LIMIT = 400
+
+
+@dataclass(frozen=True)
+class PartyBoardHousehold:
+    door: str
+    head: str  # masked: surname + 某
+
+
+@dataclass(frozen=True)
+class PartyBoardRow:
+    member: str
+    households: list[PartyBoardHousehold]
+
+
+@dataclass(frozen=True)
+class PartyBoard:
+    rows: list[PartyBoardRow]
+    household_count: int  # distinct households (one may be linked by two party members)
+
+
+def masked_name(name: str) -> str:
+    """A resident's name as a public board shows it: the surname and 某 (王某, 欧阳某)."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    surname = name[:2] if len(name) >= 4 else name[:1]  # four-character names carry a compound surname
+    return surname + "某"
+
+
+def _door(household: Household) -> str:
+    number = (household.house_number or "").strip()
+    if number and number.isdigit():
+        number += "号"
+    return f"{household.address}{number}"
+
+
+def party_member_board(*, scope: Scope, unit: Unit) -> PartyBoard:
+    """The current 党员联系户 links of the unit's households (its subtree), one row per party member in
+    name order, households by door. Three queries whatever the size. Raises ValidationFailed past
+    PARTY_BOARD_LIMIT links (print grid by grid)."""
+    links = list(
+        HouseholdAssignment.objects.within(scope)
+        .filter(kind=AssignmentKind.PARTY_MEMBER, ended_at__isnull=True, household__unit__path__startswith=unit.path,
+                household__status=HouseholdStatus.ACTIVE)
+        .filter(Q(party_member__isnull=True, user__is_active=True)
+                | Q(party_member__status=ResidentStatus.ACTIVE))
+        .select_related("household", "party_member", "user")
+        .order_by("household_id", "id")[: PARTY_BOARD_LIMIT + 1]
+    )
+    if len(links) > PARTY_BOARD_LIMIT:
+        raise ValidationFailed("联系户太多，一张公示牌放不下，请按网格分别打印。", field="unit")
+    heads = dict(
+        Resident.objects.within(scope)
+        .filter(household_id__in={link.household_id for link in links}, relation=Relation.HEAD,
+                status=ResidentStatus.ACTIVE)
+        .values_list("household_id", "name")
+    )
+    by_member: dict[tuple[str, int], list[Household]] = {}
+    for link in links:
+        if link.party_member is not None:
+            key = (link.party_member.name, link.party_member.pk)
+        else:
+            key = (link.user.display_name, -link.user.pk)  # type: ignore[union-attr]
+        by_member.setdefault(key, []).append(link.household)
+    rows = []
+    for (member, _), households in sorted(by_member.items()):
+        households.sort(key=lambda h: (h.address, _door_sort(h.house_number), h.pk))
+        rows.append(PartyBoardRow(member=member, households=[
+            PartyBoardHousehold(door=_door(h), head=masked_name(heads.get(h.pk, ""))) for h in households]))
+    return PartyBoard(rows=rows, household_count=len({link.household_id for link in links}))
+
+
+def _door_sort(number: str) -> tuple[int, str]:
+    digits = re.match(r"\d+", number or "")
+    return (int(digits.group()) if digits else 1 << 30, number or "")
+
+
+def household_doors(*, scope: Scope, unit: Unit, limit: int) -> list[str]:
+    """The doors (address and house number) of the unit's active households, in door order, for
+    printing one contact or supervision card per household. At most `limit` + 1 (the caller refuses
+    more)."""
+    households = list(
+        Household.objects.within(scope).filter(unit__path__startswith=unit.path, status=HouseholdStatus.ACTIVE)
+        .only("id", "address", "house_number").order_by("id")[: limit + 1]
+    )
+    households.sort(key=lambda h: (h.address, _door_sort(h.house_number), h.pk))
+    return [_door(h) for h in households]
