@@ -86,7 +86,8 @@ def test_the_board_lists_each_party_member_with_the_doors_they_look_after(world,
 
 
 def test_masked_names_keep_only_the_surname():
-    assert [masked_name(n) for n in ("王芳", "王建国", "欧阳春花", "", " 李 ")] == ["王某", "王某", "欧阳某", "", "李某"]
+    names = ("王芳", "王建国", "欧阳春花", "", " 李 ")
+    assert [masked_name(n) for n in names] == ["王某", "王某", "欧阳某", "", "李某"]
 
 
 def test_a_grid_without_links_prints_a_plain_note(world, login):
