@@ -101,7 +101,8 @@ def _photos(request: HttpRequest) -> list[bytes]:
         raise ValidationFailed(f"最多上传 {MAX_PHOTOS} 张照片。", field="photos")
     for i, f in enumerate(files, start=1):
         if (f.size or 0) > MAX_PHOTO_BYTES:
-            raise ValidationFailed(f"第 {i} 张照片太大了（超过 10 MB），请换一张。", field="photos")
+            raise ValidationFailed(f"第 {i} 张照片太大了（超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB），请换一张。",
+                                  field="photos")
     return [f.read() for f in files]
 
 
