@@ -35,7 +35,7 @@ from gridgov.units.selectors import public_board_staff, public_grid
 
 from . import throttle
 from .icons import CATEGORY_ICONS
-from .links import grid_token, tracking_url, unit_id_from_token
+from .links import grid_token, photo_id_from_token, photo_token, tracking_url, unit_id_from_token
 
 BAD_LINK = "二维码无效或已过期，请扫描网格公示牌上的二维码。"
 
@@ -298,18 +298,21 @@ def disclosure(request: HttpRequest, token: str) -> HttpResponse:
     unit = public_cases.reporting_unit(unit_id_from_token(token))
     if unit is None:
         return _bad_link(request)
+    cases = public_cases.disclosed_cases(unit, now=now())
     context = {
         "unit": unit, "token": token, "stats": public_cases.public_stats(unit),
-        "cases": public_cases.disclosed_cases(unit, now=now()),
+        "cases": [(c, [photo_token(i) for i in c.photo_ids]) for c in cases],
     }
     return render(request, "public/disclosure.html", context)
 
 
 @public_view
 @require_http_methods(["GET"])
-def disclosure_photo(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
+def disclosure_photo(request: HttpRequest, token: str, photo: str) -> HttpResponse:
     unit = public_cases.reporting_unit(unit_id_from_token(token))
-    att = public_cases.disclosed_photo(unit, attachment_id) if unit is not None else None
+    attachment_id = photo_id_from_token(photo)
+    att = (public_cases.disclosed_photo(unit, attachment_id)
+           if unit is not None and attachment_id is not None else None)
     if att is None:
         raise Http404()
     with att.file.open("rb") as fh:
