@@ -397,11 +397,23 @@ def masked_name(name: str) -> str:
     return surname + "某"
 
 
-def _door(household: Household) -> str:
+def _door(household: Household, prefixes: tuple[str, ...] = ()) -> str:
+    """Address and house number, without the names the board's title already carries (the grid's,
+    the village's): 吴城村第一网格3组51号 prints as 3组51号."""
     number = (household.house_number or "").strip()
     if number and number.isdigit():
         number += "号"
-    return f"{household.address}{number}"
+    address = household.address
+    for prefix in prefixes:
+        if prefix and address.startswith(prefix) and len(address) > len(prefix):
+            address = address[len(prefix):]
+            break
+    return f"{address}{number}"
+
+
+def _name_prefixes(unit: Unit) -> tuple[str, ...]:
+    names = list(Unit.unscoped.filter(pk__in=unit.path_ids()).values_list("name", flat=True))
+    return tuple(sorted({unit.name, *names}, key=len, reverse=True))
 
 
 def party_member_board(*, scope: Scope, unit: Unit) -> PartyBoard:
@@ -432,11 +444,18 @@ def party_member_board(*, scope: Scope, unit: Unit) -> PartyBoard:
         else:
             key = (link.user.display_name, -link.user.pk)  # type: ignore[union-attr]
         by_member.setdefault(key, []).append(link.household)
+    prefixes = _name_prefixes(unit)
+
+    def door_order(h: Household) -> tuple[str, tuple[int, str], int]:
+        return (h.address, _door_sort(h.house_number), h.pk)
+
+    for households in by_member.values():
+        households.sort(key=door_order)
     rows = []
-    for (member, _), households in sorted(by_member.items()):
-        households.sort(key=lambda h: (h.address, _door_sort(h.house_number), h.pk))
+    # Party members in the order of the first door they look after: the order one walks the grid.
+    for (member, _), households in sorted(by_member.items(), key=lambda kv: (door_order(kv[1][0]), kv[0])):
         rows.append(PartyBoardRow(member=member, households=[
-            PartyBoardHousehold(door=_door(h), head=masked_name(heads.get(h.pk, ""))) for h in households]))
+            PartyBoardHousehold(door=_door(h, prefixes), head=masked_name(heads.get(h.pk, ""))) for h in households]))
     return PartyBoard(rows=rows, household_count=len({link.household_id for link in links}))
 
 
@@ -454,4 +473,5 @@ def household_doors(*, scope: Scope, unit: Unit, limit: int) -> list[str]:
         .only("id", "address", "house_number").order_by("id")[: limit + 1]
     )
     households.sort(key=lambda h: (h.address, _door_sort(h.house_number), h.pk))
-    return [_door(h) for h in households]
+    prefixes = _name_prefixes(unit)
+    return [_door(h, prefixes) for h in households]
