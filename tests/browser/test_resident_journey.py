@@ -255,3 +255,43 @@ def test_staff_record_a_follow_up_visit_for_a_resident_without_a_phone(resident_
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     case.refresh_from_db()
     assert case.status == "closed" and case.rating == 5
+
+
+def test_the_general_page_takes_a_dropped_pin(resident_world, browser, settings):
+    """No QR code at hand: the resident opens the map, taps where the problem is, and the case lands
+    in the grid under the pin. The base map's tiles are answered locally (no network in tests)."""
+    import io
+
+    from PIL import Image
+
+    settings.GRIDGOV_MAP_TILES = "tianditu"
+    settings.GRIDGOV_TIANDITU_KEY = "test-key"
+    blank = io.BytesIO()
+    Image.new("RGB", (256, 256), "#e8efe3").save(blank, "PNG")
+    page = phone(browser)
+    page.route("https://*.tianditu.gov.cn/**", lambda route: route.fulfill(body=blank.getvalue(),
+                                                                            content_type="image/png"))
+    page.goto(f"{resident_world.live_url}/p/r/")
+    page.click("label.cat:has-text('治安问题')")
+    page.fill("#description", "路口的路灯坏了，晚上很黑。")
+    page.click("#pin")
+    page.wait_for_selector("#pin-map.leaflet-container")
+    box = page.locator("#pin-map").bounding_box()
+    # The map opens on the county's middle (113.5°E 39.5°N, a corner of 驼峰村第一网格): tap a little
+    # north-east of it, inside that grid.
+    page.mouse.click(box["x"] + box["width"] / 2 + 30, box["y"] + box["height"] / 2 - 30)
+    page.wait_for_selector("#locate-status:has-text('已在地图上选好位置')")
+    lat, lng = float(page.input_value("#lat")), float(page.input_value("#lng"))
+    assert 39.5 < lat < 39.6 and 113.5 < lng < 113.6, (lat, lng)
+    page.locator("#pin-map img.leaflet-marker-icon").wait_for()
+    for _ in range(100):  # let the pin's picture arrive before the screenshot (no assertion on time)
+        if page.evaluate("() => document.querySelector('#pin-map img.leaflet-marker-icon').naturalWidth > 0"):
+            break
+        page.wait_for_timeout(100)
+    # The tiles themselves stay blank here: the CSP admits 天地图 only when it is configured at start-up.
+    shot(page, "pin-1-map")
+    page.click("button.submit")
+    page.wait_for_url("**/p/t/**", timeout=120_000)
+    case = Case.unscoped.get()
+    assert case.unit_id == resident_world.grid_c1.pk and abs(case.lat - lat) < 1e-5
+    shot(page, "pin-2-received")

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -29,7 +30,9 @@ from gridgov.cases.public.services import (
 from gridgov.core.clock import now
 from gridgov.core.errors import Conflict, DomainError, ValidationFailed
 from gridgov.core.middleware import client_ip
+from gridgov.geo.geometry import parse_boundary
 from gridgov.interfaces.http import public_view
+from gridgov.interfaces.staff.dashboard import tile_config
 from gridgov.units.models import Unit
 from gridgov.units.selectors import public_board_staff, public_grid
 
@@ -63,6 +66,19 @@ def _bad_link(request: HttpRequest) -> HttpResponse:
 
 # --- report -----------------------------------------------------------------------------------
 
+def _pin_map() -> dict[str, Any] | None:
+    """What the general page needs to let a resident drop a pin: the base map and where to centre it.
+    None without a base map (a pin on a blank background tells nobody anything) or a single county.
+    Leaflet is fetched only when the resident opens the map, so the page stays light."""
+    tiles = tile_config()
+    county = public_cases.fallback_unit()
+    if not tiles["layers"] or county is None or not county.boundary:
+        return None
+    centre = parse_boundary(county.boundary).representative_point()
+    return {"tiles": tiles, "center": [round(centre.y, 5), round(centre.x, 5)], "zoom": 11,
+            "css": static("leaflet/leaflet.css"), "js": static("leaflet/leaflet.js")}
+
+
 def _form_context(request: HttpRequest, *, unit: Unit | None, values: dict[str, Any] | None = None,
                   error: ValidationFailed | None = None, general: bool = False) -> dict[str, Any]:
     ip = _ip(request)
@@ -79,6 +95,7 @@ def _form_context(request: HttpRequest, *, unit: Unit | None, values: dict[str, 
         "challenge": throttle.new_challenge() if throttle.over(throttle.CHALLENGE_AFTER, ip) else None,
         "max_photos": MAX_PHOTOS,
         "retention_days": PHONE_RETENTION_DAYS,
+        "pin_map": _pin_map() if general else None,
     }
 
 
