@@ -150,6 +150,9 @@ def handle(world: Any, case: Case) -> Case:
 @pytest.fixture
 def resident_world(migration_rows: None, world: Any, live_server: Any, settings: Any, tmp_path: Any,
                    browser: Any) -> Any:
+    from django.core.cache import cache
+
+    cache.clear()  # rate-limit and challenge counts of earlier tests (every browser report comes from 127.0.0.1)
     settings.GRIDGOV_PUBLIC_BASE_URL = live_server.url
     settings.MEDIA_ROOT = str(tmp_path / "media")
     world.live_url = live_server.url
