@@ -101,8 +101,13 @@ def test_the_party_board_is_scoped_and_needs_the_ledger(world, login, links):
     assert login(world.sun_li).get(url).status_code == 404  # outsider: as if missing
     assert login(world.wang_fang).get(f"/units/{world.grid_a2.pk}/party-board.pdf").status_code == 404
     assert login(world.liu_yang).get(url).status_code == 404  # department handler sees no units
+    # The system admin sees units but not the ledger: the party board is refused, the grid board is not.
+    assert login(world.zhou_min).get(url).status_code == 403
+    assert login(world.zhou_min).get(f"/units/{world.grid_a1.pk}/board.pdf").status_code == 200
+    assert login(world.wu_gang).get(url).status_code == 403  # the audit admin: the unit is in sight, not his to print
     assert login(world.wang_fang).get(url).status_code == 200  # the grid's own worker may print it
     assert AuditEvent.objects.filter(action="board.print", detail__kind="party_board").count() == 1
+    assert AuditEvent.objects.get(action="board.print", detail__kind="party_board").actor_id == world.wang_fang.pk
 
 
 def all_qr_codes(pdf: bytes) -> list[str]:
