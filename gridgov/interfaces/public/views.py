@@ -71,8 +71,10 @@ def _pin_map() -> dict[str, Any] | None:
     None without a base map (a pin on a blank background tells nobody anything) or a single county.
     Leaflet is fetched only when the resident opens the map, so the page stays light."""
     tiles = tile_config()
+    if not tiles["layers"]:
+        return None
     county = public_cases.fallback_unit()
-    if not tiles["layers"] or county is None or not county.boundary:
+    if county is None or not county.boundary:
         return None
     centre = parse_boundary(county.boundary).representative_point()
     return {"tiles": tiles, "center": [round(centre.y, 5), round(centre.x, 5)], "zoom": 11,
