@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "gridgov.interfaces.public.middleware.PublicBodyLimitMiddleware",  # before CSRF reads the upload
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "gridgov.interfaces.session_policy.SessionTimeoutMiddleware",
@@ -302,4 +303,5 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-disable-idle": {"task": "gridgov.access.disable_idle", "schedule": 3600.0},
     "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
+    "reporter-phones-purge": {"task": "gridgov.cases.public.purge_phones", "schedule": 3600.0},
 }
