@@ -302,3 +302,6 @@ CELERY_BEAT_SCHEDULE = {
     "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
 }
+
+# Bench-only URLs (/bench/insert, the bare-INSERT baseline of `make bench`); never in a deployment.
+GRIDGOV_BENCH_ENDPOINTS = env_bool("GRIDGOV_BENCH_ENDPOINTS", False)

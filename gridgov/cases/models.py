@@ -122,11 +122,14 @@ class Case(models.Model):
     lat = models.FloatField(null=True, blank=True)
     lng = models.FloatField(null=True, blank=True)
     address = models.CharField("地址", max_length=200, blank=True)
-    # Reporter: a resident (name/phone), anonymous, or staff.
+    # Reporter: a resident (name/phone), anonymous, or staff. Name and phone are personal data:
+    # ciphertext and a masked form only (gridgov.cases.reporter); no plaintext column.
     reported_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
-    reporter_name = models.CharField("反映人", max_length=40, blank=True)
-    reporter_phone = models.CharField("联系电话", max_length=20, blank=True)
+    reporter_name_cipher = models.TextField(blank=True, editable=False)
+    reporter_name_masked = models.CharField("反映人", max_length=40, blank=True, editable=False)
+    reporter_phone_cipher = models.TextField(blank=True, editable=False)
+    reporter_phone_masked = models.CharField("联系电话", max_length=20, blank=True, editable=False)
     anonymous = models.BooleanField("匿名", default=False)
     tracking_token = models.CharField(max_length=32, unique=True)
     # The current holder (exactly one) and the unit answerable for the case.

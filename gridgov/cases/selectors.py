@@ -74,7 +74,7 @@ def case_queue(*, scope: Scope, queue: str, now: dt.datetime, category_code: str
 def case_get(*, scope: Scope, case_id: int) -> Case:
     return get_in_scope(  # type: ignore[no-any-return]
         Case.objects.select_related("category", "unit", "holder_unit", "holder_department", "owner_unit",
-                                    "county", "merged_into"),
+                                    "county", "merged_into", "reported_by"),
         scope, pk=case_id)
 
 
@@ -93,9 +93,17 @@ def reporter_visible(*, scope: Scope, case: Case) -> bool:
 
 
 def reporter_of(*, scope: Scope, case: Case) -> dict[str, Any]:
-    if reporter_visible(scope=scope, case=case):
-        return {"name": case.reporter_name, "phone": case.reporter_phone, "anonymous": case.anonymous}
-    return {"name": "匿名", "phone": "", "anonymous": True}
+    """The reporter as staff see them: masked name and phone (王*, 138****5678), or the staff member
+    who reported; `can_unmask` when this viewer may ask for the full values (with a reason, audited)."""
+    if not reporter_visible(scope=scope, case=case):
+        return {"name": "匿名", "phone": "", "anonymous": True, "can_unmask": False}
+    name = case.reporter_name_masked
+    if not name and not case.reporter_phone_cipher and case.reported_by is not None:
+        name = f"{case.reported_by.display_name}（工作人员）"
+    has_identity = bool(case.reporter_name_cipher or case.reporter_phone_cipher)
+    can = has_identity and (scope.can(P.RESIDENT_UNMASK, case.unit_path)
+                            or scope.can(P.RESIDENT_UNMASK, case.owner_path))
+    return {"name": name, "phone": case.reporter_phone_masked, "anonymous": case.anonymous, "can_unmask": can}
 
 
 def case_attachments(*, scope: Scope, case: Case) -> list[CaseAttachment]:
