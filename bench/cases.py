@@ -36,6 +36,8 @@ from gridgov.cases.states import ACTIVE
 from gridgov.interfaces.bench_endpoints import CREATE_SQL
 with connection.cursor() as cur:
     cur.execute(CREATE_SQL)
+    cur.execute("ANALYZE cases_case")  # a freshly seeded or cloned database has no statistics yet
+    cur.execute("ANALYZE cases_caseevent")
 active = [s.value for s in ACTIVE]
 def busiest(role, field):
     grants = Grant.unscoped.filter(role__code=role, revoked_at__isnull=True)
@@ -125,7 +127,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, help="PostgreSQL URL of an existing, migrated database")
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--port", type=int, default=run.PORT, help="loopback port for granian (default %(default)s)")
     args = parser.parse_args()
+    run.PORT = args.port  # load() and serve() read it at call time
     report = run.Report()
     server = run.serve(args.db)
     try:

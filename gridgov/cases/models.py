@@ -181,6 +181,8 @@ class Case(models.Model):
             models.Index(fields=["holder_department", "status"], name="case_department_idx"),
             models.Index(fields=["status", "resolve_due"], name="case_due_idx"),
             models.Index(fields=["category", "status"], name="case_category_idx"),
+            # 督办: the few supervised cases, in deadline order.
+            models.Index(fields=["resolve_due"], name="case_supervised_idx", condition=Q(supervised=True)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -255,6 +257,8 @@ class CaseEvent(models.Model):
             models.Index(fields=["to_department", "case"], name="case_event_department_idx"),
             # The measures read history by action over a period (dispatches, returns, acknowledgements).
             models.Index(fields=["action", "at"], name="case_event_action_at_idx"),
+            # 已办 (cases I acted on, latest first) reads a user's own history rows.
+            models.Index(fields=["actor", "case", "at"], name="case_event_actor_idx"),
         ]
 
     def __str__(self) -> str:
