@@ -52,12 +52,12 @@ def _counter_next(county_id: int, year: int, kind: str) -> int:
 def _sequence_next(county_id: int, year: int, kind: str) -> int:
     name = sequence_name(county_id, year, kind)
     with connection.cursor() as cur:
-        try:
-            with transaction.atomic():  # a savepoint: a missing sequence must not abort the caller
-                cur.execute("SELECT nextval(%s::regclass)", [name])
-                return int(cur.fetchone()[0])
-        except DatabaseError:
-            pass
+        # to_regclass() is NULL for a missing sequence and nextval(NULL) is NULL: one round trip, no
+        # savepoint, and no error to abort the caller's transaction.
+        cur.execute("SELECT nextval(to_regclass(%s))", [name])
+        value = cur.fetchone()[0]
+        if value is not None:
+            return int(value)
         start = (FormCounter.objects.filter(county_id=county_id, year=year, kind=kind)
                  .values_list("last", flat=True).first() or 0) + 1
         try:

@@ -76,8 +76,9 @@ def case_queue(*, scope: Scope, queue: str, now: dt.datetime, category_code: str
         elif queue == "returned":
             qs = qs.filter(status=Status.RETURNED).order_by("updated_at", "id")
         ids = list(qs.values_list("pk", flat=True)[:limit])
-    rows = Case.unscoped.select_related("category", "unit", "holder_unit", "holder_department",
-                                        "reported_by").order_by().in_bulk(ids)
+    # Grid polygons are big JSON documents a list never shows: leave them in the database.
+    rows = (Case.unscoped.select_related("category", "unit", "holder_unit", "holder_department", "reported_by")
+            .defer("unit__boundary", "holder_unit__boundary").order_by().in_bulk(ids))
     return [rows[i] for i in ids if i in rows]
 
 

@@ -63,6 +63,7 @@ def test_submit_then_poll_open_then_closed(kit, client):
     ({"lat": "abc"}, 400, "lat"),
     ({"lat": "10", "long": "10"}, 400, "lat/long"),
     ({"description": ""}, 400, "description"),
+    ({"phone": "12345"}, 400, "phone"),
 ])
 def test_submit_errors_in_the_spec_format(kit, client, change, status, needle):
     r = client.post("/open311/v2/requests.json", {**SUBMIT, **change})
