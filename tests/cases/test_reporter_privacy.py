@@ -4,6 +4,7 @@ a reason, and never shown to a department when the reporter chose anonymity."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -48,6 +49,14 @@ def test_raw_sql_shows_only_ciphertext_and_masks(kit):
              + _rows("SELECT * FROM audit_auditevent", []))
     assert NAME not in whole and PHONE not in whole
     assert reveal_name(case) == NAME and reveal_phone(case) == PHONE
+    # The idempotency digest is keyed: a plain SHA-256 of the payload (which holds the phone) would let
+    # anyone with the row try every phone number against it.
+    payload = {"title": case.title, "description": case.description, "category": "sanitation",
+               "channel": "hotline", "urgency": "ordinary", "lat": None, "lng": None, "unit_id": kit.world.grid_a1.pk,
+               "address": "", "reporter_name": NAME, "reporter_phone": PHONE, "anonymous": False}
+    plain = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    assert case.payload_hash and case.payload_hash != plain
+    assert services._payload_hash(payload) == case.payload_hash  # (the same payload, so the check means something)
 
 
 def test_sms_outbox_keeps_no_phone_in_clear(kit):
