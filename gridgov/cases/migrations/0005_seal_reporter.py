@@ -46,7 +46,7 @@ def unseal_existing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0003_event_action_at_index")]
+    dependencies = [("cases", "0004_case_household")]
 
     operations = [
         migrations.AddField("case", "reporter_name_cipher", models.TextField(blank=True, default="", editable=False),

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('access', '0004_totp_device'),
-        ('cases', '0004_seal_reporter'),
+        ('cases', '0005_seal_reporter'),
         ('units', '0002_builtin_kinds_themes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
