@@ -166,6 +166,7 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 def serve(database_url: str, workers: int = 2) -> subprocess.Popen[bytes]:
     env = env_for(database_url)
     env["DATABASE_POOL_MAX"] = "8"
+    env["GRIDGOV_BENCH_ENDPOINTS"] = "1"  # /bench/insert, the bare-INSERT baseline (bench/cases.py)
     proc = subprocess.Popen(
         [str(Path(PY).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(PORT),
          "--workers", str(workers), "--blocking-threads", "8", "--log-level", "warning", "config.wsgi:application"],
@@ -327,6 +328,9 @@ def main() -> None:
                            f" {result.rate:.0f} req/s", "p95 ≤ 100 ms",
                            f"{result.errors} errors" if result.errors else "")
         measure_searches(report, pg_url, total)
+        from bench import cases as case_bench  # intake vs bare INSERT, work-queue pages
+
+        case_bench.measure(report, pg_url, total)
         health = load(lambda i: ("GET", "/ops/ready", None, {}), total=total, concurrency=32)
         report.add("readiness endpoint (SELECT 1 + cache), 32 clients", f"p95 {health.p(0.95):.0f} ms, "
                    f"{health.rate:.0f} req/s")

@@ -305,3 +305,6 @@ CELERY_BEAT_SCHEDULE = {
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
     "reporter-phones-purge": {"task": "gridgov.cases.public.purge_phones", "schedule": 3600.0},
 }
+
+# Bench-only URLs (/bench/insert, the bare-INSERT baseline of `make bench`); never in a deployment.
+GRIDGOV_BENCH_ENDPOINTS = env_bool("GRIDGOV_BENCH_ENDPOINTS", False)
