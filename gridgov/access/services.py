@@ -244,7 +244,7 @@ ADMIN_DUTY_ROLES = ("system_admin", "security_admin", "audit_admin")
 
 @transaction.atomic
 def first_admin_create(*, actor: Any, now: dt.datetime, username: str, full_name: str, role_code: str,
-                       unit: Unit, password: str | None = None) -> tuple[User, str]:
+                       unit_id: int, password: str | None = None) -> tuple[User, str]:
     """A deployment's first admins (system, security, audit: three different people), made from the
     command line. The password (given, or generated) is shown once and must be replaced at first
     sign-in; it is checked against the admin rule (12 characters) once the admin grant exists."""
@@ -256,6 +256,9 @@ def first_admin_create(*, actor: Any, now: dt.datetime, username: str, full_name
         raise ValidationFailed("只能用此命令设立系统管理员、安全管理员或审计管理员。", field="role")
     if not (full_name or "").strip():
         raise ValidationFailed("请填写姓名。", field="full_name")
+    unit = Unit.unscoped.filter(pk=unit_id).first()
+    if unit is None:
+        raise ValidationFailed(f"找不到编号为 {unit_id} 的单位。", field="unit")
     if not password:
         alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789-_#"
         while True:

@@ -425,3 +425,56 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+
+class BulkExport(models.Model):
+    """A bulk export of personal data above the policy's threshold (default 500 records): it waits
+    for a second person's approval, is built with a watermark (who, when), and its file is refused
+    and then deleted 24 hours after it was built."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待审批"
+        REJECTED = "rejected", "未批准"
+        APPROVED = "approved", "已批准，正在生成"
+        READY = "ready", "可下载"
+        EXPIRED = "expired", "已失效"
+
+    scope_path_field: ClassVar[str] = "unit_path"
+
+    kind = models.CharField(max_length=20, default="households")
+    # The export's root: the chosen unit, or the shallowest unit where the requester may export.
+    unit_path = models.CharField(max_length=255)
+    # Every subtree the file covers: an approver must hold the export right over each of them.
+    paths = models.JSONField(default=list)
+    params = models.JSONField(default=dict, blank=True)
+    row_count = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    reason = models.CharField("用途", max_length=200)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    file = models.FileField(upload_to="exports/", blank=True)
+    watermark = models.CharField(max_length=300, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    downloads = models.PositiveIntegerField(default=0)
+
+    unscoped = models.Manager["BulkExport"]()
+    objects = ScopedManager["BulkExport"]()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        base_manager_name = "unscoped"
+        ordering = ["-requested_at", "-id"]
+        verbose_name = "批量导出"
+        verbose_name_plural = "批量导出"
+        indexes = [models.Index(fields=["status", "expires_at"], name="bulk_export_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                                   name="bulk_export_four_eyes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"E{self.pk} {self.kind} {self.row_count}"

@@ -83,7 +83,15 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "action": lambda w: "accept",
     "kind": lambda w: "report",
     "report_id": lambda w: _report_of_township(w),
+    "export_id": lambda w: _bulk_export(w),
 }
+
+
+def _bulk_export(w: World) -> int:
+    from gridgov.residents.models import BulkExport
+
+    return BulkExport.unscoped.create(unit_path=w.township.path, paths=[w.township.path], row_count=600,
+                                      requested_by=w.zhang_wei, requested_at=T0, reason="低保复核").pk
 
 
 def _report_of_township(w: World) -> int:

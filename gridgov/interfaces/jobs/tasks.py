@@ -26,3 +26,10 @@ def accounts_disable_idle_task() -> int:
     from gridgov.access.lifecycle import accounts_disable_idle
 
     return accounts_disable_idle(now=now())
+
+
+@shared_task(name="gridgov.residents.exports_expire")
+def exports_expire_task() -> int:
+    from gridgov.residents.exports import exports_expire
+
+    return exports_expire(now=now())

@@ -19,6 +19,8 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("部门待办", "staff:case_queue", P.CASE_DEPARTMENT),
     ("统计分析", "staff:dashboard", P.CASE_VIEW),
     ("审计日志", "staff:audit_log", P.AUDIT_VIEW),
+    ("批量导出", "staff:export_list", P.HOUSEHOLD_EXPORT),
+    ("安全管理", "staff:security_policy", P.POLICY_MANAGE),
 ]
 
 

@@ -487,19 +487,10 @@ def import_report(request: HttpRequest, job_id: int) -> HttpResponse:
     return _xlsx(excel.error_report_bytes(job), f"import-errors-{job.pk}.xlsx")
 
 
-@scoped_view
-@require_recent_code
-def household_export(request: HttpRequest) -> HttpResponse:
-    scope = actor_scope(request)
-    _require_anywhere(scope, P.HOUSEHOLD_EXPORT)
-    unit_id = request.GET.get("unit") or None
-    content = excel.export_bytes(actor=request.user, scope=scope, now=now(),
-                                 unit_id=int(unit_id) if unit_id and unit_id.isdigit() else None)
-    return _xlsx(content, f"households-{local(now()):%Y%m%d}.xlsx")
-
-
 def household_urls() -> list[Any]:
     from django.urls import path
+
+    from . import exports
 
     return [
         path("households/", household_list, name="household_list"),
@@ -519,6 +510,6 @@ def household_urls() -> list[Any]:
         path("households/import/<int:job_id>/", import_job, name="household_import_job"),
         path("households/import/<int:job_id>/valid-only/", import_retry, name="household_import_retry"),
         path("households/import/<int:job_id>/errors.xlsx", import_report, name="household_import_report"),
-        path("households/export.xlsx", household_export, name="household_export"),
+        path("households/export.xlsx", exports.household_export, name="household_export"),
     ]
 

@@ -55,3 +55,14 @@ urlpatterns += [
     path("cases/<int:case_id>/disclose/", public_side.case_disclose_view, name="case_disclose"),
     path("cases/<int:case_id>/result-photo/", public_side.case_result_photo, name="case_result_photo"),
 ]
+
+# Security: bulk exports with a second person's approval, the security admin's pages.
+from . import exports, security_admin  # noqa: E402
+
+urlpatterns += [
+    path("exports/", exports.export_list, name="export_list"),
+    path("exports/<int:export_id>/", exports.export_detail, name="export_detail"),
+    path("exports/<int:export_id>/decide/", exports.export_decide, name="export_decide"),
+    path("exports/<int:export_id>/file.xlsx", exports.export_download, name="export_download"),
+    *security_admin.urls(),
+]

@@ -13,7 +13,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from gridgov.access.services import ADMIN_DUTY_ROLES, first_admin_create
 from gridgov.core import clock
 from gridgov.core.errors import DomainError
-from gridgov.units.models import Unit
 
 
 class Command(BaseCommand):
@@ -26,13 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--unit", required=True, type=int, help="授权单位的编号（一般为县）")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        unit = Unit.unscoped.filter(pk=options["unit"]).first()
-        if unit is None:
-            raise CommandError(f"找不到编号为 {options['unit']} 的单位。")
         try:
             user, password = first_admin_create(
                 actor=None, now=clock.now(), username=options["username"], full_name=options["full_name"],
-                role_code=options["role"], unit=unit, password=os.environ.get("GRIDGOV_ADMIN_PASSWORD") or None)
+                role_code=options["role"], unit_id=options["unit"],
+                password=os.environ.get("GRIDGOV_ADMIN_PASSWORD") or None)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"已设立 {user.username}（{user.full_name}）。一次性密码：{password}")
