@@ -22,7 +22,7 @@ from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, NotFound
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.two_factor import require_recent_code
-from gridgov.residents import excel, idnumber, phones, selectors, services
+from gridgov.residents import excel, idnumber, phones, selectors, services, watch
 from gridgov.residents.models import (
     Education,
     Health,
@@ -111,6 +111,8 @@ def household_list(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         error = exc.message
         query = None
+    if page is not None:
+        watch.record_search(actor=request.user, now=now(), scope=scope, shown=len(page.rows))
     searched_for = ""
     if page is not None and page.query.address and not params.get("address"):
         # The search box text was read as an address fragment: page on as such.
@@ -160,7 +162,11 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
 
 @scoped_view
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
-    return render(request, "staff/households/detail.html", _detail_context(request, household_id))
+    context = _detail_context(request, household_id)
+    d = context["d"]
+    watch.record_household_view(actor=request.user, now=now(), scope=actor_scope(request), household=d.household,
+                                residents=len(d.members) + len(d.former_members), sensitive=d.show_sensitive)
+    return render(request, "staff/households/detail.html", context)
 
 
 @scoped_view
