@@ -42,7 +42,8 @@ def test_only_the_security_admin_edits_the_policy_and_every_change_is_audited(wo
             current.resident_retention_days) == (60, 200, 150, 730)
     event = AuditEvent.objects.get(action="policy.update")
     assert event.actor == world.zheng_hong and event.role == "security_admin"
-    assert event.detail["before"]["password_max_age_days"] == 90 and event.detail["after"]["password_max_age_days"] == 60
+    assert event.detail["before"]["password_max_age_days"] == 90
+    assert event.detail["after"]["password_max_age_days"] == 60
     # A policy cannot be switched off by a typo: out-of-range or non-numbers are refused, nothing written.
     for bad in ({"password_max_age_days": "0"}, {"export_approval_threshold": "abc"}, {"view_alert_per_hour": "1"}):
         values = {"password_max_age_days": "60", "export_approval_threshold": "200", "view_alert_per_hour": "150",
