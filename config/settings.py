@@ -302,4 +302,6 @@ CELERY_BEAT_SCHEDULE = {
     "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
     "residents-exports-expire": {"task": "gridgov.residents.exports_expire", "schedule": 3600.0},
+    "residents-retention": {"task": "gridgov.residents.retention", "schedule": 86400.0},
+    "cases-reporter-phones-purge": {"task": "gridgov.cases.reporter_phones_purge", "schedule": 86400.0},
 }

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import IntegerField, Sum
+from django.db.models import Case, IntegerField, Sum, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -49,9 +49,10 @@ def record_search(*, actor: Any, now: dt.datetime, scope: Scope, shown: int) -> 
 
 def viewed_in_last_hour(*, actor: Any, now: dt.datetime) -> int:
     rows = AuditEvent.objects.filter(actor_id=actor.pk, action__in=VIEW_ACTIONS, at__gt=now - WINDOW, at__lte=now)
-    total = rows.aggregate(n=Sum(Cast(KT("detail__residents"), IntegerField())))["n"] or 0
-    unmasked = rows.filter(action="resident.unmask").count()  # one record each, no count in the detail
-    return int(total) + unmasked
+    # An unmasking shows one record (its detail holds no count); the others say how many they showed.
+    per_row = Case(When(action="resident.unmask", then=Value(1)),
+                   default=Cast(KT("detail__residents"), IntegerField()))
+    return int(rows.aggregate(n=Sum(per_row))["n"] or 0)
 
 
 def security_admins_for(scope: Scope) -> list[int]:

@@ -33,3 +33,18 @@ def exports_expire_task() -> int:
     from gridgov.residents.exports import exports_expire
 
     return exports_expire(now=now())
+
+
+@shared_task(name="gridgov.residents.retention")
+def residents_retention_task() -> dict[str, int]:
+    from gridgov.residents.retention import retention_run
+
+    report = retention_run(now=now())
+    return {"residents": report.residents, "households": report.households, "import_files": report.import_files}
+
+
+@shared_task(name="gridgov.cases.reporter_phones_purge")
+def reporter_phones_purge_task() -> int:
+    from gridgov.cases.public.services import reporter_phones_purge
+
+    return reporter_phones_purge(now=now())
