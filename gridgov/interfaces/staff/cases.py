@@ -21,8 +21,9 @@ from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view
-from .dashboard import tile_config
 from gridgov.notify.services import inbox_for, inbox_mark_read
+
+from .dashboard import tile_config
 
 # Which form fields each action's parameters need: (name, label, kind, required).
 FIELDS: dict[str, tuple[str, str, bool]] = {
