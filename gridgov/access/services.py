@@ -46,6 +46,13 @@ def _password_messages(exc: DjangoValidationError) -> list[str]:
     return out
 
 
+# Names of shared or role accounts: refused for new accounts (the demo world's accounts are made in bulk).
+SHARED_USERNAMES = frozenset({
+    "admin", "administrator", "root", "system", "sysadmin", "secadmin", "auditor", "security", "audit", "test",
+    "guest", "user", "staff", "office", "shared", "public", "operator", "manager", "duty", "zhiban", "wangge",
+})
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -67,6 +74,9 @@ def user_create(
         raise ValidationFailed("姓名不能超过 40 个字。", field="full_name")
     if len(work_phone or "") > 20:
         raise ValidationFailed("工作电话不能超过 20 个字符。", field="work_phone")
+    if username.lower() in SHARED_USERNAMES:
+        # Personal accounts only (等保 level 3): one account per person, named after that person.
+        raise ValidationFailed(f"「{username}」像是共用账号名，请使用本人的账号名（如姓名拼音）。", field="username")
     if User.objects.filter(username=username).exists():
         raise ValidationFailed(f"用户名 {username} 已存在。", field="username")
     user = User(username=username, full_name=(full_name or "").strip(), work_phone=work_phone,

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from gridgov.access.roles import P
 from gridgov.core.scoping import ScopedManager
 from gridgov.units.models import Unit
 
@@ -31,6 +32,7 @@ class Household(models.Model):
     """A household (户), kept in the ledger of the deepest unit (grid or micro-grid) it lives in."""
 
     scope_path_field: ClassVar[str] = "unit__path"
+
 
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="households", verbose_name="所属网格")
     status = models.CharField("状态", max_length=16, choices=HouseholdStatus.choices, default=HouseholdStatus.ACTIVE)
@@ -77,6 +79,12 @@ class Household(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address}{self.house_number}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope) -> Q:
+        # Residents' data is read only where the actor holds household.view: the system, security
+        # and audit admins see units, never the people in them (三权分立).
+        return scope.path_q("unit__path", P.HOUSEHOLD_VIEW)
 
 
 class Relation(models.TextChoices):
@@ -137,6 +145,7 @@ class Resident(models.Model):
     """A person in the ledger; in one household at a time (the foreign key makes two impossible)."""
 
     scope_path_field: ClassVar[str] = "household__unit__path"
+
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members", verbose_name="所在户")
     relation = models.CharField("与户主关系", max_length=20, choices=Relation.choices)
@@ -201,6 +210,12 @@ class Resident(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def scope_q(cls, scope: Scope) -> Q:
+        # Residents' data is read only where the actor holds household.view: the system, security
+        # and audit admins see units, never the people in them (三权分立).
+        return scope.path_q("household__unit__path", P.HOUSEHOLD_VIEW)
+
 
 class AssignmentKind(models.TextChoices):
     GRID_WORKER = "grid_worker", "网格员联系户"
@@ -212,6 +227,7 @@ class HouseholdAssignment(models.Model):
     (党员联系户; the party member is a staff account or a resident of the ledger)."""
 
     scope_path_field: ClassVar[str] = "household__unit__path"
+
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="assignments")
     kind = models.CharField(max_length=20, choices=AssignmentKind.choices)
@@ -246,6 +262,12 @@ class HouseholdAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household_id} {self.kind}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope) -> Q:
+        # Residents' data is read only where the actor holds household.view: the system, security
+        # and audit admins see units, never the people in them (三权分立).
+        return scope.path_q("household__unit__path", P.HOUSEHOLD_VIEW)
 
 
 class TagTarget(models.TextChoices):
@@ -328,7 +350,8 @@ class TagAssignment(models.Model):
 
     @classmethod
     def scope_q(cls, scope: Scope) -> Q:
-        return scope.path_q("household__unit__path") | scope.path_q("resident__household__unit__path")
+        return (scope.path_q("household__unit__path", P.HOUSEHOLD_VIEW)
+                | scope.path_q("resident__household__unit__path", P.HOUSEHOLD_VIEW))
 
 
 class HouseholdEvent(models.Model):
@@ -354,6 +377,7 @@ class HouseholdEvent(models.Model):
 
     scope_path_field: ClassVar[str] = "household__unit__path"
 
+
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="events")
     resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     other_household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -376,6 +400,12 @@ class HouseholdEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household_id} {self.action}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope) -> Q:
+        # Residents' data is read only where the actor holds household.view: the system, security
+        # and audit admins see units, never the people in them (三权分立).
+        return scope.path_q("household__unit__path", P.HOUSEHOLD_VIEW)
 
 
 class ImportJob(models.Model):

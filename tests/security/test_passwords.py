@@ -148,3 +148,35 @@ def test_demo_admin_accounts_have_policy_valid_passwords_and_change_them_first()
         assert user.must_change_password == (account.role_code in DEMO_FIRST_CHANGE_ROLES)
     assert {a.role_code for a in accounts if User.objects.get(username=a.username).must_change_password} \
         == DEMO_FIRST_CHANGE_ROLES
+
+
+@pytest.mark.parametrize("name", ["admin", "Office", "shared", "guest", "wangge"])
+def test_shared_account_names_are_refused(world, name):
+    from gridgov.access.services import staff_account_create
+    from gridgov.core.errors import ValidationFailed
+
+    users = User.objects.count()
+    with pytest.raises(ValidationFailed, match="共用账号"):
+        staff_account_create(actor=world.zhang_wei, now=T0, unit=world.grid_b1, role_code="grid_worker_full",
+                             username=name, full_name="某某", password="Dongfang-2026!")
+    assert User.objects.count() == users
+
+
+def test_an_account_needs_the_name_of_its_person(world):
+    from gridgov.access.services import staff_account_create
+    from gridgov.core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed, match="姓名"):
+        staff_account_create(actor=world.zhang_wei, now=T0, unit=world.grid_b1, role_code="grid_worker_full",
+                             username="sunwei", full_name=" ", password="Dongfang-2026!")
+
+
+def test_argon2_hashes_passwords_outside_tests():
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x" * 60, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    out = subprocess.run([sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                          "print(settings.PASSWORD_HASHERS[0])"], capture_output=True, text=True, env=env,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]), check=True)
+    assert out.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"
