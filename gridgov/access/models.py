@@ -154,3 +154,26 @@ class SecurityPolicy(models.Model):
 
     def __str__(self) -> str:
         return "安全策略"
+
+
+class StaffSession(models.Model):
+    """One signed-in session of a staff member, so they can see where they are signed in and end a
+    session on another device. `sid` is a random id kept inside the session; the session key is
+    followed when it changes (at the second factor)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_sessions")
+    sid = models.CharField(max_length=32, unique=True)
+    session_key = models.CharField(max_length=40, blank=True)
+    started_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="staff_session_user_idx")]
+        verbose_name = "登录会话"
+        verbose_name_plural = "登录会话"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.started_at:%Y-%m-%d %H:%M}"

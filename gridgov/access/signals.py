@@ -26,6 +26,10 @@ def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit_record(action="auth.logout", actor=user, now=now(), obj=user)
+    if request is not None and hasattr(request, "session"):
+        from .sessions import session_ended
+
+        session_ended(session=request.session, now=now())
 
 
 @receiver(user_login_failed)

@@ -20,8 +20,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from gridgov.access import sessions
 from gridgov.access.passwords import password_expired
 from gridgov.core.clock import now
+from gridgov.core.middleware import client_ip
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
@@ -38,6 +40,8 @@ def _start_clock(sender: Any, request: HttpRequest | None, user: Any, **kwargs: 
         ts = now().timestamp()
         request.session[AUTH_AT] = ts
         request.session[SEEN_AT] = ts
+        sessions.session_started(user=user, now=now(), session=request.session, ip=client_ip(request),
+                                 user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
 
 class SessionTimeoutMiddleware:
@@ -62,6 +66,8 @@ class SessionTimeoutMiddleware:
                 request.session["_gridgov_expired"] = True
             elif ts - seen_at > TOUCH_EVERY.total_seconds():
                 session[SEEN_AT] = ts
+            if request.user.is_authenticated:
+                sessions.follow_key(session)
             if request.user.is_authenticated and (getattr(request.user, "must_change_password", False)
                                                   or password_expired(request.user, now())):
                 # An initial password set by the office is known to the office, and a password past

@@ -84,7 +84,15 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "kind": lambda w: "report",
     "report_id": lambda w: _report_of_township(w),
     "export_id": lambda w: _bulk_export(w),
+    "session_id": lambda w: _staff_session(w),
 }
+
+
+def _staff_session(w: World) -> int:
+    from gridgov.access.models import StaffSession
+
+    return StaffSession.objects.create(user=w.zhang_wei, sid="outsider-test-session", session_key="gone",
+                                       started_at=T0).pk
 
 
 def _bulk_export(w: World) -> int:

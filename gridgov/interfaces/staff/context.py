@@ -21,6 +21,7 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("审计日志", "staff:audit_log", P.AUDIT_VIEW),
     ("批量导出", "staff:export_list", P.HOUSEHOLD_EXPORT),
     ("安全管理", "staff:security_policy", P.POLICY_MANAGE),
+    ("我的登录", "staff:my_sessions", None),
 ]
 
 

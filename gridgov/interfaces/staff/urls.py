@@ -57,7 +57,7 @@ urlpatterns += [
 ]
 
 # Security: bulk exports with a second person's approval, the security admin's pages.
-from . import exports, security_admin  # noqa: E402
+from . import exports, my_sessions, security_admin  # noqa: E402
 
 urlpatterns += [
     path("exports/", exports.export_list, name="export_list"),
@@ -65,4 +65,5 @@ urlpatterns += [
     path("exports/<int:export_id>/decide/", exports.export_decide, name="export_decide"),
     path("exports/<int:export_id>/file.xlsx", exports.export_download, name="export_download"),
     *security_admin.urls(),
+    *my_sessions.urls(),
 ]
