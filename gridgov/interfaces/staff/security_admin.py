@@ -10,10 +10,10 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from gridgov.access import totp
+from gridgov.access import role_admin, totp
 from gridgov.access.models import Grant
 from gridgov.access.policy import BOUNDS, policy, policy_update
-from gridgov.access.roles import P
+from gridgov.access.roles import ALL_PERMISSIONS, P
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, NotFound
 from gridgov.interfaces.http import actor_scope, scoped_view
@@ -67,10 +67,32 @@ def totp_reset(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/security/totp_reset.html", {"error": error, "username": username})
 
 
+@scoped_view
+def roles(request: HttpRequest) -> HttpResponse:
+    """The roles' permission sets (not the three admin duties), one form per role."""
+    _require_security_admin(request)
+    error = ""
+    if request.method == "POST":
+        try:
+            role = role_admin.role_update(actor=request.user, now=now(), role_code=request.POST.get("role", ""),
+                                          permissions=request.POST.getlist("permissions"))
+        except DomainError as exc:
+            if exc.code == "not_found":
+                raise
+            error = exc.message
+        else:
+            messages.success(request, f"已保存「{role.name}」的权限。")
+            return redirect("staff:security_roles")
+    perms = sorted(ALL_PERMISSIONS - role_admin.ADMIN_ONLY)
+    return render(request, "staff/security/roles.html", {"roles": role_admin.editable_roles(), "perms": perms,
+                                                         "error": error})
+
+
 def urls() -> list[Any]:
     from django.urls import path
 
     return [
         path("security/", security_policy, name="security_policy"),
         path("security/totp-reset/", totp_reset, name="security_totp_reset"),
+        path("security/roles/", roles, name="security_roles"),
     ]
