@@ -179,7 +179,8 @@ def export_decide(*, actor: Any, now: dt.datetime, export_id: int, approve: bool
 def export_build(*, export_id: int, now: dt.datetime) -> BulkExport:
     """Build an approved file from the requester's scope as it is now (idempotent)."""
     with transaction.atomic():
-        export = BulkExport.unscoped.select_for_update().select_related("requested_by", "decided_by") \
+        # Lock only the export row (PostgreSQL refuses FOR UPDATE on the nullable side of a join).
+        export = BulkExport.unscoped.select_for_update(of=("self",)).select_related("requested_by", "decided_by") \
             .get(pk=export_id)
         if export.status != BulkExport.Status.APPROVED:
             return export
