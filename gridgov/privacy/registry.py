@@ -116,6 +116,8 @@ PERSONAL_FIELDS: dict[str, PersonalField] = {
     "access.User.password": _f("Argon2 hash of the password", STAFF, ACCOUNT),
     "access.Grant.title": _f("staff member's post (职务)", STAFF, ACCOUNT),
     "access.TotpDevice.secret_cipher": _f("authenticator secret, encrypted", STAFF, ACCOUNT),
+    "access.StaffSession.ip": _f("where a session signed in from (「我的登录」)", STAFF, ACCOUNT),
+    "access.StaffSession.user_agent": _f("which device a session is on (「我的登录」)", STAFF, ACCOUNT),
     "audit.AuditEvent.actor_username": _f("who acted", STAFF, AUDIT),
     "audit.AuditEvent.ip": _f("from where (等保 audit record)", STAFF, AUDIT),
     "audit.AuditEvent.detail": _f("what was done (never plaintext ID numbers or phones)", PERSONAL, AUDIT),
