@@ -100,6 +100,7 @@ PERSONAL_FIELDS: dict[str, PersonalField] = {
     "cases.Case.rating_note": _f("the resident's comment on the result", PERSONAL, CASE_RECORD),
     "cases.Case.tracking_token": _f("the reporter's private tracking link", PERSONAL, CASE_RECORD),
     "cases.Case.reported_by": _f("staff who reported", STAFF, CASE_RECORD),
+    "cases.Case.household": _f("the household a case concerns", PERSONAL, CASE_RECORD),
     "cases.CaseEvent.note": _f("handlers' notes (may name people)", PERSONAL, CASE_RECORD),
     "cases.CaseEvent.detail": _f("details of a workflow step (follow-up answers, urge counts)", PERSONAL,
                                  CASE_RECORD),
