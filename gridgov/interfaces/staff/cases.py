@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,6 +23,8 @@ from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.notify.services import inbox_for, inbox_mark_read
+
+from .dashboard import tile_config
 
 # Which form fields each action's parameters need: (name, label, kind, required).
 FIELDS: dict[str, tuple[str, str, bool]] = {
@@ -239,7 +240,8 @@ def case_map(request: HttpRequest) -> HttpResponse:
     points = selectors.case_map_points(scope=scope, now=now())
     for p in points:
         p["url"] = reverse("staff:case_detail", args=[p["id"]])
-    tiles = getattr(settings, "GRIDGOV_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    # The same base map as the dashboards: none by default (no third-party requests), 天地图 when configured.
+    tiles = tile_config()
     return render(request, "staff/cases/map.html", {"points": points, "tiles": tiles})
 
 

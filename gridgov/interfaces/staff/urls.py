@@ -58,3 +58,15 @@ urlpatterns += [
     path("cases/<int:case_id>/reporter/", cases.case_reporter_unmask, name="case_reporter_unmask"),
     path("cases/categories/", case_categories.case_categories, name="case_categories"),
 ]
+
+# Security: bulk exports with a second person's approval, the security admin's pages.
+from . import exports, my_sessions, security_admin  # noqa: E402
+
+urlpatterns += [
+    path("exports/", exports.export_list, name="export_list"),
+    path("exports/<int:export_id>/", exports.export_detail, name="export_detail"),
+    path("exports/<int:export_id>/decide/", exports.export_decide, name="export_decide"),
+    path("exports/<int:export_id>/file.xlsx", exports.export_download, name="export_download"),
+    *security_admin.urls(),
+    *my_sessions.urls(),
+]
