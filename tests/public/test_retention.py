@@ -55,4 +55,4 @@ def test_the_purge_runs_on_a_schedule(pworld):
     ended.act("confirm", pworld.zhang_wei, rating=5)
     Case.unscoped.filter(pk=ended.case.pk).update(updated_at=ended.now - dt.timedelta(days=PHONE_RETENTION_DAYS + 1))
     assert reporter_phones_purge_task() == 1
-    assert Case.unscoped.get(pk=ended.case.pk).reporter_phone == ""
+    assert Case.unscoped.get(pk=ended.case.pk).reporter_phone_cipher == ""

@@ -61,6 +61,7 @@ def office(world: Any) -> Iterator[dict[str, Any]]:
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/"))
 
 
+@pytest.mark.fuzz
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, print_blob=True,

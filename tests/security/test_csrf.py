@@ -36,7 +36,7 @@ def fill(route: str, values: dict[str, Any]) -> str:
 
 def refused_for_csrf(response: Any) -> bool:
     body = response.content.decode("utf-8", "replace")
-    return response.status_code == 403 and ("页面已过期" in body or "CSRF" in body)
+    return response.status_code == 403 and ("页面已过期" in body or "CSRF" in body or '"csrf_failed"' in body)
 
 
 def test_every_state_change_needs_a_csrf_token(world):

@@ -96,7 +96,9 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = {403: "forbidden", 404: "not_found", 405: "method_not_allowed", 429: "throttled"}.get(
         exc.status_code, "invalid")
-    message = "安全校验失败，请刷新页面后重试。" if "CSRF" in str(exc) else str(exc)
+    message = str(exc)
+    if "CSRF" in message:
+        code, message = "csrf_failed", "安全校验失败，请刷新页面后重试。"
     return api.create_response(request, {"code": code, "message": message}, status=exc.status_code)
 
 
