@@ -301,4 +301,5 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-disable-idle": {"task": "gridgov.access.disable_idle", "schedule": 3600.0},
     "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
+    "insights-facts": {"task": "insights.facts_build", "schedule": 300.0},
 }

@@ -20,6 +20,7 @@ from gridgov.cases.states import ACTIVE, CLOCKED, Status
 from gridgov.core.clock import LOCAL_TZ
 from gridgov.units.models import GRID_BASE_KINDS, Unit
 
+from .facts import breakdown, fresh_state, unit_tallies
 from .measures import (
     HEADLINE,
     MeasureValue,
@@ -30,9 +31,7 @@ from .measures import (
     cases_at,
     evaluate,
     ranking,
-    rollup,
     subordinate_units,
-    tallies_by_place,
 )
 
 WORST_OVERDUE_LIMIT = 10
@@ -99,23 +98,37 @@ def cached_board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, 
 
 def board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
           rank_measure: str = "on_time_rate", channel: str = "") -> Board:
-    current = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category, channel=channel)
+    state = fresh_state()
+    subs = subordinate_units(scope=scope, unit=unit)
+    current = unit_tallies(scope=scope, within=unit, units=[unit, *subs], period=period, now=now,
+                           category=category, channel=channel, state=state)
     previous_period = period.previous()
-    before = tallies_by_place(scope=scope, unit=unit, period=previous_period, now=now, category=category,
-                              channel=channel)
-    total = rollup(current, unit.path)
-    values = evaluate(total, rollup(before, unit.path))
-    rows = ranking(current, subordinate_units(scope=scope, unit=unit), rank_measure)
-    base = cases_at(scope=scope, unit=unit, category=category, channel=channel)
-    reported = base.filter(created_at__gte=period.lo, created_at__lt=period.hi)
+    before = unit_tallies(scope=scope, within=unit, units=[unit], period=previous_period, now=now,
+                          category=category, channel=channel, state=state)
+    total = current[unit.pk]
+    values = evaluate(total, before[unit.pk])
+    rows = ranking(current, subs, rank_measure)
+    split = None if (category is not None or channel) else breakdown(
+        scope=scope, unit=unit, period=period, state=state, live=_breakdown_live)
+    if split is None:
+        base = cases_at(scope=scope, unit=unit, category=category, channel=channel)
+        by_category, by_channel, by_day = _breakdown_live(base, period)
+    else:
+        by_category, by_channel, by_day = split.by_category, split.by_channel, split.by_day
     return Board(
         unit=unit, period=period, previous=previous_period, category=category, tallies=total, values=values,
         ranking=rows, rank_measure=rank_measure, circular=below_floors(rows),
-        by_category=_by_category(reported), by_channel=_by_channel(reported),
-        by_day=_by_day(base, period), worst_overdue=worst_overdue(scope=scope, unit=unit, now=now,
-                                                                  category=category, channel=channel),
+        by_category=by_category, by_channel=by_channel,
+        by_day=by_day, worst_overdue=worst_overdue(scope=scope, unit=unit, now=now,
+                                                   category=category, channel=channel),
         computed_at=now,
     )
+
+
+def _breakdown_live(base: Any, period: Period) -> tuple[list[tuple[str, int]], list[tuple[str, int]],
+                                                        list[tuple[str, int, int]]]:
+    reported = base.filter(created_at__gte=period.lo, created_at__lt=period.hi)
+    return _by_category(reported), _by_channel(reported), _by_day(base, period)
 
 
 def _by_category(reported: Any) -> list[tuple[str, int]]:
@@ -129,8 +142,8 @@ def _by_category(reported: Any) -> list[tuple[str, int]]:
 
 def _by_channel(reported: Any) -> list[tuple[str, int]]:
     labels = dict(Channel.choices)
-    rows = reported.order_by().values("channel").annotate(n=Count("pk")).order_by("-n", "channel")
-    return [(labels.get(r["channel"], r["channel"]), r["n"]) for r in rows]
+    rows = reported.order_by().values("channel").annotate(n=Count("pk"))
+    return sorted(((labels.get(r["channel"], r["channel"]), r["n"]) for r in rows), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _by_day(base: Any, period: Period) -> list[tuple[str, int, int]]:
@@ -208,12 +221,12 @@ class GridCard:
 def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
                category: Category | None = None) -> list[GridCard]:
     grids = grids_under(scope=scope, unit=unit)
-    by_place = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category)
+    totals = unit_tallies(scope=scope, within=unit, units=grids, period=period, now=now, category=category)
     heads = grid_heads(scope=scope, units=grids)
     households = households_by_unit(grids)
     cards = []
     for g in grids:
-        t = rollup(by_place, g.path)
+        t = totals[g.pk]
         cards.append(GridCard(g, heads.get(g.pk, ""), households.get(g.pk), t.open_now, t.overdue_open, t,
                               evaluate(t)))
     return cards
