@@ -10,8 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F
+from django.db.models.functions import Floor, TruncDate
 
 from gridgov.access.models import Grant
 from gridgov.access.scope import Scope
@@ -261,3 +261,19 @@ def open_cases_by_grid(*, scope: Scope, unit: Unit) -> dict[str, int]:
         for r in cases_at(scope=scope, unit=unit).filter(status__in=[s.value for s in ACTIVE]).order_by()
         .values("unit_path").annotate(n=Count("pk"))
     }
+
+
+HEAT_CELL = 0.005  # degrees (about 500 m): cases are counted per cell for the heat layer
+
+
+def case_heat(*, scope: Scope, unit: Unit, period: Any, category: Category | None = None,
+              cell: float = HEAT_CELL) -> list[tuple[float, float, int]]:
+    """Cases reported in the period with a location, counted per cell: (lat, lng of the cell centre, count)."""
+    rows = (
+        cases_at(scope=scope, unit=unit, category=category)
+        .filter(created_at__gte=period.lo, created_at__lt=period.hi, lat__isnull=False, lng__isnull=False)
+        .order_by()
+        .annotate(cy=Floor(F("lat") / cell), cx=Floor(F("lng") / cell))
+        .values("cy", "cx").annotate(n=Count("pk"))
+    )
+    return [(round((int(r["cy"]) + 0.5) * cell, 6), round((int(r["cx"]) + 0.5) * cell, 6), r["n"]) for r in rows]

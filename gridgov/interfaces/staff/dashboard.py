@@ -209,12 +209,19 @@ def map_data(request: HttpRequest) -> HttpResponse:
     pins = insights.case_pins(scope=scope, unit=f["unit"], now=moment, category=f["category"])
     for p in pins:
         p["lng"], p["lat"] = _coords(p["lng"], p["lat"], crs)
+    heat = []
+    for lat, lng, n in insights.case_heat(scope=scope, unit=f["unit"], period=f["period"], category=f["category"]):
+        x, y = _coords(lng, lat, crs)
+        heat.append([y, x, n])
     return JsonResponse({
         "unit": {"id": f["unit"].pk, "name": f["unit"].name},
         "period": f["period"].label,
         "measure": {"code": measure.code, "label": measure.label, "definition": measure.definition},
         "grids": {"type": "FeatureCollection", "features": features},
         "pins": pins,
+        # Cases reported in the period per ~500 m cell (the heat layer). Visits have no app yet: no layer.
+        "heat": heat,
+        "visits": None,
         "crs": crs,
     }, json_dumps_params={"ensure_ascii": False})
 
