@@ -62,6 +62,10 @@ FACTS_VERSION = "1"
 SETTLE = dt.timedelta(minutes=10)
 # Days per bulk write while building.
 CHUNK_DAYS = 31
+# Rows by category and by channel are kept for the top levels of the tree only (a county and its
+# townships): below, a day holds a handful of cases, so those rows would be one per case. Filtered
+# figures of smaller units are computed from raw rows (a village's year is a few hundred cases).
+DETAIL_DEPTH = 2
 
 COUNTS = ("dispatched", "responded", "closed", "resolved", "rated", "satisfied", "on_time", "handled",
           "returned", "reported", "repeats")
@@ -157,8 +161,10 @@ def _fact_rows(acc: dict[Key, list[int]]) -> list[DayFact]:
     """Place tallies added up into rows of every unit on the place's path, for all / category / channel."""
     rows: dict[tuple[dt.date, int, int, str], list[int]] = {}
     for (day, path, cat, chan), values in acc.items():
-        for uid in path_ids(path):
-            for key in ((day, uid, 0, ""), (day, uid, cat, ""), (day, uid, 0, chan)):
+        for depth, uid in enumerate(path_ids(path), 1):
+            keys = ((day, uid, 0, ""), (day, uid, cat, ""), (day, uid, 0, chan)) if depth <= DETAIL_DEPTH \
+                else ((day, uid, 0, ""),)
+            for key in keys:
                 row = rows.get(key)
                 if row is None:
                     rows[key] = list(values)
@@ -281,7 +287,9 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
 
     if state is _ASK:
         state = fresh_state()
-    if state is None or (category is not None and channel):
+    filtered = category is not None or bool(channel)
+    if state is None or (category is not None and channel) or (
+            filtered and any(len(path_ids(u.path)) > DETAIL_DEPTH for u in [within, *units])):
         add(tallies_by_place(scope=scope, unit=within, period=period, now=now, category=category, channel=channel))
         return out
 
