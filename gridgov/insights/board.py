@@ -185,9 +185,15 @@ def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000) -> list[Unit]:
                                              kind__base__in=list(GRID_BASE_KINDS))
           .select_related("kind", "parent").order_by("path"))
     grids = list(qs[:limit])
-    # Micro-grids sit under grids: show the coarser level unless the unit is itself a grid.
-    top = [g for g in grids if not any(g.path.startswith(o.path) and o.pk != g.pk for o in grids)]
-    return top
+    # Micro-grids sit under grids: show the coarser level unless the unit is itself a grid. A grid is kept
+    # when none of its ancestors' paths is a grid's path (a set lookup per ancestor, not a scan of all grids).
+    paths = {g.path for g in grids}
+
+    def ancestors(path: str) -> list[str]:
+        parts = path.strip("/").split("/")
+        return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+
+    return [g for g in grids if not any(a in paths for a in ancestors(g.path))]
 
 
 def grid_staff(*, scope: Scope, units: list[Unit]) -> dict[int, dict[str, list[str]]]:

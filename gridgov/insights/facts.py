@@ -189,8 +189,12 @@ def _oldest_transaction_start() -> dt.datetime | None:
 
 def _behind_the_back(state: FactState) -> bool:
     """History or cases dated inside what the facts cover but written after they were built."""
-    return (CaseEvent.unscoped.filter(pk__gt=state.event_hwm, at__lt=state.settled_at).exists()
-            or Case.unscoped.filter(pk__gt=state.case_hwm, created_at__lt=midnight(state.cutoff)).exists())
+    # min() over the rows past the high-water marks (a primary-key range): EXISTS ... LIMIT 1 with the date
+    # condition tempted the planner into scanning the whole table.
+    first_event = CaseEvent.unscoped.filter(pk__gt=state.event_hwm).aggregate(m=Min("at"))["m"]
+    first_case = Case.unscoped.filter(pk__gt=state.case_hwm).aggregate(m=Min("created_at"))["m"]
+    return ((first_event is not None and first_event < state.settled_at)
+            or (first_case is not None and first_case < midnight(state.cutoff)))
 
 
 def _runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:

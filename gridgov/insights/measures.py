@@ -398,18 +398,24 @@ def _reported(*, base: QuerySet[Case], channel: str, lo: dt.datetime, hi: dt.dat
     correlated EXISTS per case took tens of seconds for a county month without a dedicated index.
     `base` is not narrowed by channel: an earlier case of any channel makes a repeat."""
     earlier_lo = lo - REPEAT_WINDOW
-    rows = (
-        base
-        .filter(created_at__gte=earlier_lo, created_at__lt=hi).order_by()
-        .values_list("unit_id", "category_id", "created_at", "channel", "unit_path")
-    )
     times: dict[tuple[int, int], list[dt.datetime]] = {}
     wanted: list[tuple[tuple[int, int], dt.datetime, str]] = []
-    for unit_id, category_id, created, chan, path in rows:
+    for unit_id, category_id, created, chan, path in (
+        base.filter(created_at__gte=lo, created_at__lt=hi).order_by()
+        .values_list("unit_id", "category_id", "created_at", "channel", "unit_path")
+    ):
         key = (unit_id, category_id)
         times.setdefault(key, []).append(created)
-        if created >= lo and (not channel or chan == channel):
+        if not channel or chan == channel:
             wanted.append((key, created, path))
+    # The 30 days before: only the places and categories of the cases wanted can make repeats.
+    places = {k[0] for k, _, _ in wanted}
+    if places:
+        for unit_id, category_id, created in (
+            base.filter(created_at__gte=earlier_lo, created_at__lt=lo, unit_id__in=places).order_by()
+            .values_list("unit_id", "category_id", "created_at")
+        ):
+            times.setdefault((unit_id, category_id), []).append(created)
     for series in times.values():
         series.sort()
     for key, created, path in wanted:
