@@ -183,7 +183,7 @@ def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000) -> list[Unit]:
     """The grids (not micro-grids) of a unit's subtree, or the unit itself if it is a grid."""
     qs = (Unit.objects.within(scope).filter(path__startswith=unit.path, is_active=True,
                                              kind__base__in=list(GRID_BASE_KINDS))
-          .select_related("kind", "parent").order_by("path"))
+          .select_related("kind", "parent").defer("parent__boundary").order_by("path"))
     grids = list(qs[:limit])
     # Micro-grids sit under grids: show the coarser level unless the unit is itself a grid. A grid is kept
     # when none of its ancestors' paths is a grid's path (a set lookup per ancestor, not a scan of all grids).
@@ -202,9 +202,9 @@ def grid_staff(*, scope: Scope, units: list[Unit]) -> dict[int, dict[str, list[s
     rows = (Grant.objects.within(scope)
             .filter(unit__in=[u.pk for u in units], revoked_at__isnull=True,
                     role__code__in=["grid_head", "grid_worker_full", "grid_worker_part"])
-            .select_related("user", "role").order_by("id"))
-    for g in rows:
-        out.setdefault(g.unit_id, {}).setdefault(g.role.code, []).append(g.user.full_name)
+            .order_by("id").values_list("unit_id", "role__code", "user__full_name"))
+    for unit_id, role, name in rows:
+        out.setdefault(unit_id, {}).setdefault(role, []).append(name)
     return out
 
 
@@ -221,7 +221,10 @@ class GridCard:
     open_cases: int
     overdue: int
     tallies: Tallies
-    values: list[MeasureValue]
+
+    @property
+    def values(self) -> list[MeasureValue]:
+        return evaluate(self.tallies)
 
 
 def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
@@ -233,8 +236,7 @@ def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
     cards = []
     for g in grids:
         t = totals[g.pk]
-        cards.append(GridCard(g, heads.get(g.pk, ""), households.get(g.pk), t.open_now, t.overdue_open, t,
-                              evaluate(t)))
+        cards.append(GridCard(g, heads.get(g.pk, ""), households.get(g.pk), t.open_now, t.overdue_open, t))
     return cards
 
 

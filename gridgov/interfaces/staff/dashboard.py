@@ -194,6 +194,7 @@ def map_data(request: HttpRequest) -> HttpResponse:
     present = [v for v in raw if v is not None]
     lo, hi = (min(present), max(present)) if present else (0.0, 0.0)
     features = []
+    board_url = reverse("staff:dashboard")
     for card, value in zip(cards, raw, strict=True):
         g = card.unit
         features.append({
@@ -203,7 +204,7 @@ def map_data(request: HttpRequest) -> HttpResponse:
                 "id": g.pk, "name": g.name, "serial": g.serial, "head": card.head or "—",
                 "households": card.households, "open_cases": card.open_cases, "overdue": card.overdue,
                 "value": value, "value_text": measure.fmt(value), "color": _color(value, measure, lo, hi),
-                "dashboard": reverse("staff:dashboard") + f"?unit={g.pk}",
+                "dashboard": f"{board_url}?unit={g.pk}",
             },
         })
     pins = insights.case_pins(scope=scope, unit=f["unit"], now=moment, category=f["category"])
