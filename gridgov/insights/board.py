@@ -18,6 +18,7 @@ from gridgov.access.scope import Scope
 from gridgov.cases.models import Case, Category, Channel
 from gridgov.cases.states import ACTIVE, CLOCKED, Status
 from gridgov.core.clock import LOCAL_TZ
+from gridgov.residents.models import Household, HouseholdStatus
 from gridgov.units.models import GRID_BASE_KINDS, Unit
 
 from .facts import breakdown, fresh_state, unit_tallies
@@ -173,10 +174,28 @@ def worst_overdue(*, scope: Scope, unit: Unit, now: dt.datetime, category: Categ
 
 # --- grids: cards, households, heads ----------------------------------------------------------
 
-def households_by_unit(units: list[Unit]) -> dict[int, int | None]:
-    """Household count per grid. For now the unit's estimate; the household ledger replaces this
-    one function when it lands (the count of households registered in the grid)."""
-    return {u.pk: u.household_estimate for u in units}
+def households_by_unit(units: list[Unit], *, scope: Scope | None = None) -> dict[int, int | None]:
+    """Households per grid: those in the household ledger (在册, the grid and its micro-grids), in one
+    grouped query; for a grid with none registered yet, the unit's estimate (None if it has none)."""
+    counts: dict[int, int] = {}
+    if scope is not None and units:
+        wanted = {u.pk for u in units}
+        # The deepest path every unit lies under (their common ancestor's path).
+        segments = [u.path.strip("/").split("/") for u in units]
+        shared = segments[0]
+        for seg in segments[1:]:
+            n = 0
+            while n < min(len(shared), len(seg)) and shared[n] == seg[n]:
+                n += 1
+            shared = shared[:n]
+        common = "/" + "".join(f"{x}/" for x in shared)
+        for path, n in (Household.objects.within(scope).filter(unit__path__startswith=common,
+                                                                status=HouseholdStatus.ACTIVE)
+                        .order_by().values_list("unit__path").annotate(n=Count("pk"))):
+            for uid in (int(x) for x in path.strip("/").split("/") if x):
+                if uid in wanted:
+                    counts[uid] = counts.get(uid, 0) + n
+    return {u.pk: counts[u.pk] if counts.get(u.pk) else u.household_estimate for u in units}
 
 
 def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000) -> list[Unit]:
@@ -232,7 +251,7 @@ def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
     grids = grids_under(scope=scope, unit=unit)
     totals = unit_tallies(scope=scope, within=unit, units=grids, period=period, now=now, category=category)
     heads = grid_heads(scope=scope, units=grids)
-    households = households_by_unit(grids)
+    households = households_by_unit(grids, scope=scope)
     cards = []
     for g in grids:
         t = totals[g.pk]

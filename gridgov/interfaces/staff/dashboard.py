@@ -296,7 +296,7 @@ def distribution_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
     if len(grids) > DISTRIBUTION_GRID_LIMIT:
         raise NotFound(f"网格超过 {DISTRIBUTION_GRID_LIMIT} 个，请按乡镇或村分别打印。")
     staff = insights.grid_staff(scope=scope, units=grids)
-    households = insights.households_by_unit(grids)
+    households = insights.households_by_unit(grids, scope=scope)
     open_cases = insights.open_cases_by_grid(scope=scope, unit=unit) if scope.can(P.CASE_VIEW, unit.path) else {}
     rows: list[dict[str, Any]] = []
     for g in grids:
