@@ -112,6 +112,7 @@ def _day_tallies(d0: dt.date, d1: dt.date, settled: dt.datetime, clock: Response
         .values_list("closed_at", "unit_path", "category_id", "channel", "rating", "resolved_at", "resolve_due",
                      "created_at")
     ):
+        assert closed_at is not None  # filtered on it
         r = at(closed_at, path, cat, chan)
         r[_I["closed"]] += 1
         if rating is not None:
