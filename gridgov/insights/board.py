@@ -105,7 +105,7 @@ def board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, categor
                            category=category, channel=channel, state=state)
     previous_period = period.previous()
     before = unit_tallies(scope=scope, within=unit, units=[unit], period=previous_period, now=now,
-                          category=category, channel=channel, state=state)
+                          category=category, channel=channel, state=state, snapshot=False)
     total = current[unit.pk]
     values = evaluate(total, before[unit.pk])
     rows = ranking(current, subs, rank_measure)

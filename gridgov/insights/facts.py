@@ -278,9 +278,11 @@ _ASK = object()
 
 
 def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Period, now: dt.datetime,
-                 category: Category | None = None, channel: str = "", state: Any = _ASK) -> dict[int, Tallies]:
+                 category: Category | None = None, channel: str = "", state: Any = _ASK,
+                 snapshot: bool = True) -> dict[int, Tallies]:
     """Tallies of each unit (all in `within`'s subtree; the caller checked the actor may read `within`'s
-    figures), equal to rolling up measures.tallies_by_place by path."""
+    figures), equal to rolling up measures.tallies_by_place by path. Without `snapshot`, open and overdue
+    now are left at 0 (a previous period's figures need no snapshot: it has no trend)."""
     wanted = {u.pk for u in units}
     out = {pk: Tallies() for pk in wanted}
 
@@ -325,7 +327,7 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
         add(tallies_by_place(scope=scope, unit=within, period=tail, now=now, category=category, channel=channel,
                              parts=frozenset({"closed", "reported", "returns", "response"})))
     add(tallies_by_place(scope=scope, unit=within, period=period, now=now, category=category, channel=channel,
-                         parts=frozenset({"open", "pingpong"})))
+                         parts=frozenset({"open", "pingpong"} if snapshot else {"pingpong"})))
     return out
 
 
