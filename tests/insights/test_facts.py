@@ -265,3 +265,12 @@ def test_facts_equal_the_definitions_on_random_worlds(world, seed):
     checked += check_equal(w, last, periods)
     assert checked > 0
     assert CaseEvent.unscoped.filter(action="acknowledge").exists()
+
+
+def test_the_beat_job_builds_the_facts(april, settings):
+    from gridgov.insights.tasks import facts_build
+
+    assert settings.CELERY_BEAT_SCHEDULE["insights-facts"]["task"] == facts_build.name == "insights.facts_build"
+    out = facts_build.run()
+    assert out.split()[0] in ("full", "incremental")
+    assert FactState.objects.count() == 1 and DayFact.objects.exists()
