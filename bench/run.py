@@ -5,7 +5,12 @@ Environment:
   BENCH_SIZE        S or M (default M)
   BENCH_PG          base URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
   BENCH_REQUESTS    requests per measured endpoint (default 400)
-  BENCH_SKIP_SEED   reuse the bench database as it is (1) instead of rebuilding it
+  BENCH_SKIP_SEED   reuse the bench database (1) instead of rebuilding it; it is migrated first
+  BENCH_DB          name of an existing database on BENCH_PG to measure instead of gridgov_bench (implies
+                    BENCH_SKIP_SEED; e.g. a fresh clone: createdb -T gridgov_bench_m gridgov_bench_run).
+                    The import adds 100k households to the first township office's township, so measure
+                    searches on a fresh clone for figures comparable between runs.
+  BENCH_IMPORT      households in the import measurement (default 100000; 0 skips it)
 """
 
 from __future__ import annotations
@@ -161,6 +166,7 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 def serve(database_url: str, workers: int = 2) -> subprocess.Popen[bytes]:
     env = env_for(database_url)
     env["DATABASE_POOL_MAX"] = "8"
+    env["GRIDGOV_BENCH_ENDPOINTS"] = "1"  # /bench/insert, the bare-INSERT baseline (bench/cases.py)
     proc = subprocess.Popen(
         [str(Path(PY).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(PORT),
          "--workers", str(workers), "--blocking-threads", "8", "--log-level", "warning", "config.wsgi:application"],
@@ -293,12 +299,18 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     # 2. The whole world on PostgreSQL.
-    pg_url = f"{base}/gridgov_bench"
-    if os.environ.get("BENCH_SKIP_SEED") != "1":
+    pg_url = f"{base}/{os.environ.get('BENCH_DB') or 'gridgov_bench'}"
+    if os.environ.get("BENCH_DB") or os.environ.get("BENCH_SKIP_SEED") == "1":
+        manage(pg_url, "migrate", "--noinput", "-v", "0")  # a reused database gets the new indexes
+    else:
         pg_url = recreate_pg(base, "gridgov_bench")
         manage(pg_url, "migrate", "--noinput", "-v", "0")
         seconds = manage(pg_url, "seed_world", "--size", size, "--seed", "1")
         report.add(f"seed_world --size {size} full world, PostgreSQL", f"{seconds:.1f} s")
+
+    # Fresh statistics, as autovacuum would gather them some minutes after a bulk load: measuring
+    # right after seeding or cloning without them gives plans PostgreSQL would not choose later.
+    subprocess.run(["psql", pg_url, "-qc", "ANALYZE"], check=True)
 
     # 3. Reads under load, served by granian on loopback.
     users = pick_users(pg_url)
@@ -316,6 +328,9 @@ def main() -> None:
                            f" {result.rate:.0f} req/s", "p95 ≤ 100 ms",
                            f"{result.errors} errors" if result.errors else "")
         measure_searches(report, pg_url, total)
+        from bench import cases as case_bench  # intake vs bare INSERT, work-queue pages
+
+        case_bench.measure(report, pg_url, total)
         health = load(lambda i: ("GET", "/ops/ready", None, {}), total=total, concurrency=32)
         report.add("readiness endpoint (SELECT 1 + cache), 32 clients", f"p95 {health.p(0.95):.0f} ms, "
                    f"{health.rate:.0f} req/s")

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import BigIntegerField, ExpressionWrapper, F, Func, Prefetch, Q, QuerySet, TextField
 
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.units.models import Unit
 
 from . import idnumber, phones, protected
@@ -37,6 +37,8 @@ from .models import (
 )
 
 PAGE_SIZE = 50
+# A unit's boundary is a polygon (kilobytes of JSON): never loaded with households or unit lists.
+UNIT_HEAVY = ("unit__boundary",)
 _ID_LIKE = re.compile(r"^[0-9]{15}$|^[0-9]{17}[0-9Xx]$")
 _PHONE_LIKE = re.compile(r"^[0-9+\-\s()]{7,16}$")
 
@@ -51,6 +53,22 @@ def visible_tags(scope: Scope, path: str | None = None) -> list[Tag]:
         allowed = scope.can(P.SENSITIVE_TAGS)
         return [t for t in tags if allowed or not t.is_sensitive]
     return [t for t in tags if not t.is_sensitive or can_see_sensitive(scope, path)]
+
+
+def tag_catalogue() -> list[Tag]:
+    """Every key group, retired ones too, each with `in_use`: how many households and people carry it now.
+    (For the catalogue page: only holders of category.manage reach it, who also see sensitive tags.)"""
+    from django.db.models import Count
+
+    return list(Tag.objects.annotate(in_use=Count("assignments", filter=Q(assignments__end_date__isnull=True)))
+                .order_by("-is_active", "sort_order", "id"))
+
+
+def tag_get(*, tag_id: int) -> Tag:
+    tag = Tag.objects.filter(pk=tag_id).first()
+    if tag is None:
+        raise NotFound()
+    return tag
 
 
 # --- search -------------------------------------------------------------------------------------------
@@ -90,6 +108,25 @@ class HouseholdQuery:
                    address=text("address", 100), house_number=text("house_number", 40), tag=text("tag", 40),
                    unit_id=num("unit"), age_min=num("age_min"), age_max=num("age_max"), status=status,
                    after=num("after"), limit=min(num("limit") or PAGE_SIZE, 200))
+
+
+def bigrams(text: str) -> list[str]:
+    """The two-character pieces of a fragment (跃龙街 → 跃龙, 龙街): what the address index holds.
+    pg_trgm needs three characters, too many for Chinese place names like 龙泉."""
+    return sorted({text[i:i + 2] for i in range(len(text) - 1)})
+
+
+class AddressBigrams(Func):
+    """gridgov_bigrams(address): the SQL function behind the household address index (PostgreSQL)."""
+
+    function = "gridgov_bigrams"
+    arity = 1
+
+    @property
+    def output_field(self) -> Any:  # type: ignore[override]
+        from django.contrib.postgres.fields import ArrayField
+
+        return ArrayField(TextField())
 
 
 def name_q(name: str, prefix: str = "") -> Q:
@@ -155,11 +192,19 @@ class Page:
     query: HouseholdQuery
 
 
+def ledger_q(scope: Scope, path_field: str = "unit__path") -> Q:
+    """The ledger is read only where the actor holds household.view: seeing a unit (a mediator, the
+    system or audit admin) is not enough. Empty when it adds nothing to the scope's own narrowing."""
+    if scope.paths_for(P.HOUSEHOLD_VIEW) == scope.unit_paths:
+        return Q()
+    return scope.path_q(path_field, P.HOUSEHOLD_VIEW)
+
+
 def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date) -> Page:
     q = query
     name_as_address = bool(q.text) and not q.name and not q.address
     _interpret_text(q)
-    qs: QuerySet[Household] = Household.objects.within(scope)
+    qs: QuerySet[Household] = Household.objects.within(scope).filter(ledger_q(scope))
     if q.status != "all":
         qs = qs.filter(status=q.status)
     if q.unit_id is not None:
@@ -173,14 +218,27 @@ def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date) -> 
         except ValidationFailed as exc:
             raise ValidationFailed(f"电话无法查询：{exc.message}", field="phone") from exc
         index = protected.phone_index(phone)
-        phone_cond = Q(phone_index=index) | Q(
-            pk__in=Resident.unscoped.filter(phone_index=index, status=ResidentStatus.ACTIVE).values("household_id"))
+        # The household's own phone or a member's: one UNION of two index lookups. (An OR of the two
+        # would make PostgreSQL test every household in scope against the members' subquery.)
+        members = Resident.unscoped.filter(phone_index=index, status=ResidentStatus.ACTIVE)
+        phone_cond = Q(pk__in=Household.unscoped.filter(phone_index=index).order_by().values("pk").union(
+            members.order_by().values("household_id")))
     if member_cond is not None:
         qs = qs.filter(pk__in=Resident.unscoped.filter(member_cond).values("household_id"))
     if phone_cond is not None:
         qs = qs.filter(phone_cond)
     if q.address:
-        qs = qs.filter(address__contains=q.address)
+        grams = bigrams(q.address)
+        if grams and connection.vendor == "postgresql":
+            # The GIN index on gridgov_bigrams(address) (migration 0003) finds the candidates. For a
+            # two-character fragment that is the whole condition; a longer one is checked with LIKE
+            # too (its bigrams could be in another order). Not adding LIKE when it is redundant keeps
+            # the planner's row estimate right, so it joins the units by hash.
+            qs = qs.alias(_address_grams=AddressBigrams("address")).filter(_address_grams__contains=grams)
+            if len(q.address) > 2:
+                qs = qs.filter(address__contains=q.address)
+        else:
+            qs = qs.filter(address__contains=q.address)
     if q.house_number:
         qs = qs.filter(house_number__in={q.house_number, q.house_number.removesuffix("号")})
     if q.tag:
@@ -197,9 +255,19 @@ def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date) -> 
     if q.after is not None:
         qs = qs.filter(pk__gt=q.after)
     heads = Resident.unscoped.filter(relation=Relation.HEAD, status=ResidentStatus.ACTIVE)
+    # With a selective condition, find the matches through its index first and sort them after:
+    # `ORDER BY id + 0` keeps PostgreSQL from walking the whole ledger in id order in the hope of
+    # meeting 51 matches early (households of one township are one id range, so it would scan
+    # every household filed before them). Plain browsing keeps the id order the keyset follows.
+    # Browsing, or a single character (王, a surname), matches a large share of the scope: the walk in
+    # id order usually meets 51 matches soon. (Not for a township far down the id order: see
+    # docs/ledger.md, "Known gap".)
+    selective = bool(len(q.name) >= 2 or q.id_number or q.phone or q.house_number or q.tag or len(q.address) >= 2)
+    order = ExpressionWrapper(F("pk") + 0, output_field=BigIntegerField()) if selective else F("pk")
     rows = list(
-        qs.select_related("unit").prefetch_related(Prefetch("members", queryset=heads, to_attr="heads"))
-        .order_by("pk")[: q.limit + 1]
+        qs.select_related("unit").defer(*UNIT_HEAVY)
+        .prefetch_related(Prefetch("members", queryset=heads, to_attr="heads"))
+        .order_by(order)[: q.limit + 1]
     )
     next_after = rows[q.limit - 1].pk if len(rows) > q.limit else None
     if not rows and name_as_address and q.name and q.after is None:
@@ -274,6 +342,7 @@ class HouseholdDetail:
     show_sensitive: bool
     can_edit: bool
     can_unmask: bool
+    merged_from: list[int] = field(default_factory=list)  # households merged into this one (their cases show here)
 
     @property
     def head(self) -> ResidentView | None:
@@ -281,15 +350,19 @@ class HouseholdDetail:
 
 
 def household_get(*, scope: Scope, household_id: int) -> Household:
-    return get_in_scope(Household.objects.select_related("unit"), scope, pk=household_id)  # type: ignore[no-any-return]
+    return get_in_scope(  # type: ignore[no-any-return]
+        Household.objects.select_related("unit").defer(*UNIT_HEAVY).filter(ledger_q(scope)), scope, pk=household_id)
 
 
 def resident_get(*, scope: Scope, resident_id: int) -> Resident:
-    return get_in_scope(Resident.objects.select_related("household__unit"), scope,  # type: ignore[no-any-return]
-                        pk=resident_id)
+    return get_in_scope(  # type: ignore[no-any-return]
+        Resident.objects.select_related("household__unit").filter(ledger_q(scope, "household__unit__path")), scope,
+        pk=resident_id)
 
 
-def household_detail(*, scope: Scope, household_id: int, today: dt.date) -> HouseholdDetail:
+def household_detail(*, scope: Scope, household_id: int, today: dt.date, full: bool = True) -> HouseholdDetail:
+    """The household with members and tags; `full` adds its history and who looks after it
+    (the page shows them, the API does not). A fixed number of queries whatever its size."""
     household = household_get(scope=scope, household_id=household_id)
     path = household.unit.path
     sensitive_ok = can_see_sensitive(scope, path)
@@ -312,19 +385,20 @@ def household_detail(*, scope: Scope, household_id: int, today: dt.date) -> Hous
     if not sensitive_ok:
         history_qs = history_qs.filter(sensitive=False)
     links = list(HouseholdAssignment.unscoped.filter(household=household, ended_at__isnull=True)
-                 .select_related("user", "party_member"))
+                 .select_related("user", "party_member")) if full else []
     return HouseholdDetail(
         household=household,
         members=active,
         former_members=[v for v in views if v.resident.status != ResidentStatus.ACTIVE],
         tags=[t for t in tag_rows if t.household_id and t.end_date is None],
         past_tags=[t for t in tag_rows if t.end_date is not None],
-        history=list(history_qs[:100]),
+        history=list(history_qs[:100]) if full else [],
         grid_worker=next((a for a in links if a.kind == AssignmentKind.GRID_WORKER), None),
         party_links=[a for a in links if a.kind == AssignmentKind.PARTY_MEMBER],
         show_sensitive=sensitive_ok,
         can_edit=scope.can(P.HOUSEHOLD_EDIT, path),
         can_unmask=scope.can(P.RESIDENT_UNMASK, path),
+        merged_from=list(Household.objects.within(scope).filter(merged_into=household).values_list("pk", flat=True)),
     )
 
 
@@ -332,8 +406,16 @@ def deepest_units(*, scope: Scope, perm: str = P.HOUSEHOLD_EDIT, limit: int = 50
     """The grids a household can be filed in: active units without active children, where the actor may `perm`."""
     return list(
         Unit.objects.within(scope).filter(scope.path_q("path", perm), is_active=True)
-        .exclude(children__is_active=True).select_related("parent").order_by("path")[:limit]
+        .exclude(children__is_active=True).select_related("parent").defer("boundary", "parent__boundary")
+        .order_by("path")[:limit]
     )
+
+
+def grid_choices(*, scope: Scope, perm: str = P.HOUSEHOLD_VIEW, limit: int = 500) -> list[dict[str, Any]]:
+    """Id and name of the grids for a filter list (what `deepest_units` finds, without loading units)."""
+    rows = (Unit.objects.within(scope).filter(scope.path_q("path", perm), is_active=True)
+            .exclude(children__is_active=True).order_by("path").values("pk", "name")[:limit])
+    return [dict(row) for row in rows]
 
 
 def import_roots(*, scope: Scope) -> list[Unit]:
@@ -344,9 +426,14 @@ def import_roots(*, scope: Scope) -> list[Unit]:
 
 def grid_workers_for(*, scope: Scope, household: Household) -> list[Any]:
     """Staff holding a grid-worker role over the household's grid (candidates for its assignment)."""
+    return grid_workers_at(scope=scope, unit=household.unit)
+
+
+def grid_workers_at(*, scope: Scope, unit: Unit) -> list[Any]:
+    """Staff holding a grid-worker role at this unit or above it (they cover its households)."""
     from gridgov.access.models import Grant
 
-    parts = household.unit.path.strip("/").split("/")
+    parts = unit.path.strip("/").split("/")
     paths = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
     grants = (Grant.objects.within(scope).filter(role__field_worker=True, revoked_at__isnull=True, unit__path__in=paths)
               .select_related("user").order_by("user_id"))
@@ -354,9 +441,186 @@ def grid_workers_for(*, scope: Scope, household: Household) -> list[Any]:
 
 
 def party_members_near(*, scope: Scope, household: Household, limit: int = 200) -> list[Resident]:
-    """Party members living in the same grid (candidates for 党员联系户)."""
+    """Party members who may look after this household (党员联系户): those of its village, or of its
+    own unit when that has no parent in sight."""
+    return party_members_for(scope=scope, unit=household.unit, limit=limit)
+
+
+def party_members_for(*, scope: Scope, unit: Unit, limit: int = 200) -> list[Resident]:
+    parent = Unit.objects.within(scope).filter(pk=unit.parent_id).first() if unit.parent_id else None
+    pool = (parent or unit).path
     return list(
-        Resident.objects.within(scope).filter(household__unit_id=household.unit_id, status=ResidentStatus.ACTIVE,
+        Resident.objects.within(scope).filter(household__unit__path__startswith=pool, status=ResidentStatus.ACTIVE,
                                               political_status__in=["party_member", "probationary"])
-        .order_by("name", "id")[:limit]
+        .select_related("household__unit").order_by("name", "id")[:limit]
     )
+
+
+# --- 党员联系户 board ------------------------------------------------------------------------------
+# What the printed board posted in the village may show (decided for issue #5, see docs/glossary.md):
+# the party member's full name (党员亮身份 is the point of the board), and for each linked household
+# its door (address and house number) with the head's name reduced to the surname (王某). Never an ID
+# number, a resident's phone, a tag (低保, 留守…), health, or any other member of the household.
+PARTY_BOARD_LIMIT = 400
+
+
+@dataclass(frozen=True)
+class PartyBoardHousehold:
+    door: str
+    head: str  # masked: surname + 某
+
+
+@dataclass(frozen=True)
+class PartyBoardRow:
+    member: str
+    households: list[PartyBoardHousehold]
+
+
+@dataclass(frozen=True)
+class PartyBoard:
+    rows: list[PartyBoardRow]
+    household_count: int  # distinct households (one may be linked by two party members)
+
+
+def masked_name(name: str) -> str:
+    """A resident's name as a public board shows it: the surname and 某 (王某, 欧阳某)."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    surname = name[:2] if len(name) >= 4 else name[:1]  # four-character names carry a compound surname
+    return surname + "某"
+
+
+def _door(household: Household, prefixes: tuple[str, ...] = ()) -> str:
+    """Address and house number, without the names the board's title already carries (the grid's,
+    the village's): 吴城村第一网格3组51号 prints as 3组51号."""
+    number = (household.house_number or "").strip()
+    if number and number.isdigit():
+        number += "号"
+    address = household.address
+    for prefix in prefixes:
+        if prefix and address.startswith(prefix) and len(address) > len(prefix):
+            address = address[len(prefix):]
+            break
+    return f"{address}{number}"
+
+
+def _name_prefixes(unit: Unit) -> tuple[str, ...]:
+    names = list(Unit.unscoped.filter(pk__in=unit.path_ids()).values_list("name", flat=True))
+    return tuple(sorted({unit.name, *names}, key=len, reverse=True))
+
+
+def party_member_board(*, scope: Scope, unit: Unit) -> PartyBoard:
+    """The current 党员联系户 links of the unit's households (its subtree), one row per party member in
+    name order, households by door. Three queries whatever the size. Raises ValidationFailed past
+    PARTY_BOARD_LIMIT links (print grid by grid)."""
+    links = list(
+        HouseholdAssignment.objects.within(scope)
+        .filter(kind=AssignmentKind.PARTY_MEMBER, ended_at__isnull=True, household__unit__path__startswith=unit.path,
+                household__status=HouseholdStatus.ACTIVE)
+        .filter(Q(party_member__isnull=True, user__is_active=True)
+                | Q(party_member__status=ResidentStatus.ACTIVE))
+        .select_related("household", "party_member", "user")
+        .order_by("household_id", "id")[: PARTY_BOARD_LIMIT + 1]
+    )
+    if len(links) > PARTY_BOARD_LIMIT:
+        raise ValidationFailed("联系户太多，一张公示牌放不下，请按网格分别打印。", field="unit")
+    heads = dict(
+        Resident.objects.within(scope)
+        .filter(household_id__in={link.household_id for link in links}, relation=Relation.HEAD,
+                status=ResidentStatus.ACTIVE)
+        .values_list("household_id", "name")
+    )
+    by_member: dict[tuple[str, int], list[Household]] = {}
+    for link in links:
+        if link.party_member is not None:
+            key = (link.party_member.name, link.party_member.pk)
+        else:
+            key = (link.user.display_name, -link.user.pk)  # type: ignore[union-attr]
+        by_member.setdefault(key, []).append(link.household)
+    prefixes = _name_prefixes(unit)
+
+    def door_order(h: Household) -> tuple[str, tuple[int, str], int]:
+        return (h.address, _door_sort(h.house_number), h.pk)
+
+    for households in by_member.values():
+        households.sort(key=door_order)
+    rows = []
+    # Party members in the order of the first door they look after: the order one walks the grid.
+    for (member, _), households in sorted(by_member.items(), key=lambda kv: (door_order(kv[1][0]), kv[0])):
+        rows.append(PartyBoardRow(member=member, households=[
+            PartyBoardHousehold(door=_door(h, prefixes), head=masked_name(heads.get(h.pk, ""))) for h in households]))
+    return PartyBoard(rows=rows, household_count=len({link.household_id for link in links}))
+
+
+def _door_sort(number: str) -> tuple[int, str]:
+    digits = re.match(r"\d+", number or "")
+    return (int(digits.group()) if digits else 1 << 30, number or "")
+
+
+def household_doors(*, scope: Scope, unit: Unit, limit: int) -> list[str]:
+    """The doors (address and house number) of the unit's active households, in door order, for
+    printing one contact or supervision card per household. At most `limit` + 1 (the caller refuses
+    more)."""
+    households = list(
+        Household.objects.within(scope).filter(unit__path__startswith=unit.path, status=HouseholdStatus.ACTIVE)
+        .only("id", "address", "house_number").order_by("id")[: limit + 1]
+    )
+    households.sort(key=lambda h: (h.address, _door_sort(h.house_number), h.pk))
+    prefixes = _name_prefixes(unit)
+    return [_door(h, prefixes) for h in households]
+
+
+# --- who looks after which households (联系户分配) ------------------------------------------------------------
+@dataclass
+class ContactsBoard:
+    unit: Unit
+    grids: list[Unit]  # when the unit has grids below it: pick one
+    households: list[Any]  # Households, each with .heads, .links (open), .worker_link and .party_links
+    truncated: bool
+    workers: list[tuple[Any, int]]  # (user, households they look after now)
+    party_members: list[tuple[Resident, int]]  # (party member, households linked now)
+
+
+def contacts_board(*, scope: Scope, unit_id: int, limit: int = 300) -> ContactsBoard:
+    """One grid's households with their grid worker and linked party members, and the candidates
+    with their current load (~50 households per grid worker, ~10 per party member)."""
+    from django.db.models import Count
+
+    unit = get_in_scope(Unit.objects.select_related("parent"), scope, pk=unit_id)
+    scope.require(P.HOUSEHOLD_EDIT, unit.path)
+    if Unit.objects.within(scope).filter(parent=unit, is_active=True).exists():
+        grids = [u for u in deepest_units(scope=scope, limit=2000) if u.path.startswith(unit.path)]
+        return ContactsBoard(unit=unit, grids=grids, households=[], truncated=False, workers=[], party_members=[])
+    links = HouseholdAssignment.unscoped.filter(ended_at__isnull=True).select_related("user", "party_member")
+    heads = Resident.unscoped.filter(relation=Relation.HEAD, status=ResidentStatus.ACTIVE)
+    rows = list(
+        Household.objects.within(scope).filter(unit=unit, status=HouseholdStatus.ACTIVE)
+        .prefetch_related(Prefetch("members", queryset=heads, to_attr="heads"),
+                          Prefetch("assignments", queryset=links, to_attr="links"))
+        .order_by("pk")[: limit + 1]
+    )
+    for h in rows:
+        h.worker_link = next((a for a in h.links if a.kind == AssignmentKind.GRID_WORKER), None)  # type: ignore[attr-defined]
+        h.party_links = [a for a in h.links if a.kind == AssignmentKind.PARTY_MEMBER]  # type: ignore[attr-defined]
+    workers = grid_workers_at(scope=scope, unit=unit)
+    worker_load = dict(
+        HouseholdAssignment.unscoped.filter(kind=AssignmentKind.GRID_WORKER, ended_at__isnull=True,
+                                            user__in=[u.pk for u in workers])
+        .values_list("user").annotate(n=Count("id")).values_list("user", "n"))
+    members = party_members_for(scope=scope, unit=unit)
+    member_load = dict(
+        HouseholdAssignment.unscoped.filter(kind=AssignmentKind.PARTY_MEMBER, ended_at__isnull=True,
+                                            party_member__in=[m.pk for m in members])
+        .values_list("party_member").annotate(n=Count("id")).values_list("party_member", "n"))
+    return ContactsBoard(
+        unit=unit, grids=[], households=rows[:limit], truncated=len(rows) > limit,
+        workers=[(u, worker_load.get(u.pk, 0)) for u in workers],
+        party_members=[(m, member_load.get(m.pk, 0)) for m in members],
+    )
+
+
+def assignment_get(*, scope: Scope, assignment_id: int) -> HouseholdAssignment:
+    return get_in_scope(  # type: ignore[no-any-return]
+        HouseholdAssignment.objects.select_related("household__unit", "party_member", "user")
+        .filter(ledger_q(scope, "household__unit__path")), scope, pk=assignment_id)

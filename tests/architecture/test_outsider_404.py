@@ -83,7 +83,34 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "action": lambda w: "accept",
     "kind": lambda w: "report",
     "report_id": lambda w: _report_of_township(w),
+    "export_id": lambda w: _bulk_export(w),
+    "session_id": lambda w: _staff_session(w),
+    "tag_id": lambda w: _tag(w),
 }
+
+# Catalogue objects belong to no unit: whoever does not keep the catalogue gets 404 (the outsider and
+# 张伟 alike), so the URL is shown reachable by its keeper instead.
+INSIDER_FOR = {"tag_id": "chen_jing"}
+
+
+def _tag(w: World) -> int:
+    from gridgov.residents.models import Tag
+
+    return Tag.objects.get(code="dibao").pk
+
+
+def _staff_session(w: World) -> int:
+    from gridgov.access.models import StaffSession
+
+    return StaffSession.objects.create(user=w.zhang_wei, sid="outsider-test-session", session_key="gone",
+                                       started_at=T0).pk
+
+
+def _bulk_export(w: World) -> int:
+    from gridgov.residents.models import BulkExport
+
+    return BulkExport.unscoped.create(unit_path=w.township.path, paths=[w.township.path], row_count=600,
+                                      requested_by=w.zhang_wei, requested_at=T0, reason="低保复核").pk
 
 
 def _report_of_township(w: World) -> int:
@@ -154,7 +181,8 @@ def test_outsider_gets_404_on_every_object_url(world, login):
             assert (response.status_code, response.content) == (missing.status_code, missing.content), url
         # The same URL is reachable in principle: the township office of 吴城乡 does not get 404
         # for a GET view (so the 404 above comes from scope, not from a broken route).
-        inside = insider.get(url)
+        keeper = next((INSIDER_FOR[p] for p in params if p in INSIDER_FOR), None)
+        inside = (login(getattr(world, keeper)) if keeper else insider).get(url)
         assert inside.status_code != 404 or "revoke" in route or "delete" in route, f"{url}: insider got 404"
         checked += 1
     assert checked >= 3

@@ -125,7 +125,8 @@ def _submit(request: HttpRequest) -> JsonResponse:
     except Conflict as exc:
         return _errors(409, exc.message)
     except DomainError as exc:
-        field = {"category": "service_code", "location": "lat/long"}.get(exc.field or "", exc.field or "")
+        spec_names = {"category": "service_code", "location": "lat/long", "reporter_phone": "phone"}
+        field = spec_names.get(exc.field or "", exc.field or "")
         return _errors(exc.http_status, f"{field}: {exc.message}" if field else exc.message)
     case = result.case
     body = [{"service_request_id": case.number, "service_notice": "已受理登记，可凭编号查询办理进度。",
@@ -134,6 +135,10 @@ def _submit(request: HttpRequest) -> JsonResponse:
 
 
 def _search(request: HttpRequest) -> JsonResponse:
+    # Reading requests needs a client's key too: open to anyone, the list and the detail by number
+    # (numbers run in sequence) would let anybody enumerate every case of the county (issue #5).
+    if _client(request.GET.get("api_key", "")) is None:
+        return _errors(403, "api_key is missing or not valid")
     numbers = [i.strip() for i in request.GET.get("service_request_id", "").split(",") if i.strip()]
     codes = [c.strip() for c in request.GET.get("service_code", "").split(",") if c.strip()]
     status = request.GET.get("status", "")
@@ -171,6 +176,8 @@ def requests_collection(request: HttpRequest) -> JsonResponse:
 @public_view
 @require_GET
 def request_detail(request: HttpRequest, number: str) -> JsonResponse:
+    if _client(request.GET.get("api_key", "")) is None:
+        return _errors(403, "api_key is missing or not valid")
     try:
         case = selectors.public_case_get(number=number)
     except NotFound:
