@@ -6,7 +6,14 @@ so this writes rows directly: it is benchmark data, not a write path), then time
 the map data in-process (Django test client: middleware, views, templates; no HTTP server) for the
 county office and one township office. Appends the figures to docs/benchmarks.md.
 
+With BENCH_DATABASE_URL it runs against that existing database instead (a clone of the size-M world,
+which has a year of cases): nothing is seeded, the day facts are built (full, then one incremental
+run, both timed), then the pages are timed in-process (one client) and over HTTP (granian on
+loopback, 8 clients) with the figures cache off, so every request computes its figures.
+
 Environment:
+  BENCH_DATABASE_URL   an existing database to measure (no seeding)
+  BENCH_PORT           loopback port for the 8-client run (default 8766)
   BENCH_PG             base URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
   BENCH_CASES_PER_DAY  cases per grid per working day (default 0.35)
   BENCH_SKIP_SEED      reuse the database as it is (1)
@@ -31,6 +38,14 @@ DB_NAME = "gridgov_insights_bench"
 def _setup() -> str:
     base = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
     url = f"{base}/{DB_NAME}"
+    existing = os.environ.get("BENCH_DATABASE_URL", "")
+    if existing:
+        from bench.run import env_for
+
+        os.environ.update(env_for(existing))
+        os.environ["GRIDGOV_INSIGHTS_CACHE_SECONDS"] = "0"
+        os.environ["BENCH_SKIP_SEED"] = "1"
+        url = existing
     os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings", DEBUG="0",
                       SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdef",  # noqa: S106
                       SECURE_COOKIES="0", ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
@@ -189,8 +204,34 @@ def timed(client, path: str, repeat: int, cold: bool) -> tuple[float, float]:  #
     return p95, statistics.median(samples)
 
 
+def eight_clients(url: str, paths: list[tuple[str, str, str]], total: int) -> list[tuple[str, float, float, float]]:
+    """p95 / p50 / req/s of each page with 8 concurrent clients over HTTP, the figures cache off."""
+    from bench import run
+
+    run.PORT = int(os.environ.get("BENCH_PORT", "8766"))
+    os.environ["GRIDGOV_INSIGHTS_CACHE_SECONDS"] = "0"
+    server = run.serve(url)
+    out = []
+    try:
+        cookies: dict[str, str] = {}
+        for label, username, path in paths:
+            if username not in cookies:
+                cookies[username] = f"sessionid={run.session_cookie(url, username)}"
+            headers = {"Cookie": cookies[username]}
+            run.load(lambda i, p=path, h=headers: ("GET", p, None, h), total=8, concurrency=2)  # warm up
+            result = run.load(lambda i, p=path, h=headers: ("GET", p, None, h), total=total, concurrency=8)
+            out.append((label + (f" ({result.errors} errors)" if result.errors else ""), result.p(0.95),
+                        result.p(0.5), result.rate))
+            print(f"  {out[-1][0]}: p95 {out[-1][1]:.0f} ms, p50 {out[-1][2]:.0f} ms, {out[-1][3]:.1f} req/s",
+                  flush=True)
+    finally:
+        server.terminate()
+        server.wait(10)
+    return out
+
+
 def main() -> None:
-    _setup()
+    url = _setup()
     import django
 
     django.setup()
@@ -199,6 +240,8 @@ def main() -> None:
     from gridgov.access.models import Grant
     from gridgov.cases.models import Case, CaseEvent
     from gridgov.core.clock import now
+    from gridgov.insights.facts import facts_build
+    from gridgov.insights.models import DayFact
 
     moment = now()
     if os.environ.get("BENCH_SKIP_SEED") != "1":
@@ -207,41 +250,66 @@ def main() -> None:
         print(f"cases written in {time.perf_counter() - started:.0f} s", flush=True)
         subprocess.run(["psql", os.environ["DATABASE_URL"], "-qc", "ANALYZE"], check=True)
     cases, events = Case.unscoped.count(), CaseEvent.unscoped.count()
+    started = time.perf_counter()
+    full = facts_build(now=now(), full=True)
+    full_s = time.perf_counter() - started
+    subprocess.run(["psql", os.environ["DATABASE_URL"], "-qc", "ANALYZE insights_dayfact"], check=True)
+    started = time.perf_counter()
+    inc = facts_build(now=now() + dt.timedelta(minutes=5))
+    inc_s = time.perf_counter() - started
+    print(f"facts: full build {full_s:.1f} s ({full.days} days, {full.rows} rows), incremental {inc_s:.2f} s "
+          f"({inc.status}, {inc.days} days)", flush=True)
     repeat = int(os.environ.get("BENCH_REPEAT", "15"))
     rows = []
+    users: dict[str, str] = {}
     for role in ("county_office", "township_office"):
-        grant = Grant.unscoped.filter(role__code=role, revoked_at__isnull=True).select_related("user", "unit").first()
+        grant = (Grant.unscoped.filter(role__code=role, revoked_at__isnull=True).select_related("user", "unit")
+                 .order_by("id").first())
         assert grant is not None, role
+        users[role] = grant.user.username
         client = Client()
         client.force_login(grant.user)
         for label, path, n, cold in [
             ("dashboard, this month, computed", "/dashboard/", repeat, True),
-            ("dashboard, this month, kept figures", "/dashboard/", repeat, False),
-            ("dashboard, last 365 days, computed", "/dashboard/?preset=year", max(3, repeat // 3), True),
+            ("dashboard, last 365 days, computed", "/dashboard/?preset=year", repeat, True),
             ("map data, this month, computed", "/dashboard/map.json", repeat, True),
-            ("wall screen, this month, kept figures", "/dashboard/screen/", repeat, False),
+            ("map data, last 365 days, computed", "/dashboard/map.json?preset=year", max(3, repeat // 3), True),
+            ("wall screen, this month, computed", "/dashboard/screen/", repeat, True),
         ]:
             p95, p50 = timed(client, path, n, cold)
             rows.append((f"{label} as {role} ({grant.unit.name})", p95, p50))
             print(f"  {rows[-1][0]}: p95 {p95:.0f} ms, p50 {p50:.0f} ms", flush=True)
+    concurrent = eight_clients(url, [
+        ("county dashboard, this month", users["county_office"], "/dashboard/"),
+        ("county dashboard, last 365 days", users["county_office"], "/dashboard/?preset=year"),
+        ("county map data, this month", users["county_office"], "/dashboard/map.json"),
+        ("township dashboard, this month", users["township_office"], "/dashboard/"),
+    ], total=int(os.environ.get("BENCH_TOTAL", "80")))
     lines = [
         "",
         f"## Insights: dashboard at size M with a year of cases ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)",
         "",
-        f"`python -m bench.insights` on PostgreSQL: {cases} cases, {events} history rows, in-process Django test "
-        f"client (no HTTP server), {repeat} timed requests per page after one warm-up (a third of them for a "
-        "year), one process. \"computed\": the figures cache is cleared before each request; \"kept\": "
-        "served from GRIDGOV_INSIGHTS_CACHE_SECONDS (120 s by default). The machine was shared with other "
-        "sessions' tests and benchmarks while this ran.",
+        f"`python -m bench.insights` on PostgreSQL: {cases} cases, {events} history rows, day facts built "
+        f"in {full_s:.0f} s ({full.days} days, {full.rows} rows; an incremental run {inc_s:.1f} s). "
+        f"Every figure is computed (the figures cache is off or cleared before each request) from the day "
+        f"facts plus the raw rows they do not cover (today, late sign-fors, ping-pong, open now). One client: "
+        f"in-process Django test client, {repeat} timed requests after a warm-up. 8 clients: granian (2 workers) "
+        "on loopback. The machine was shared with other sessions' tests and benchmarks while this ran.",
         "",
-        "| page | p95 | p50 |",
+        "| page, one client | p95 | p50 |",
         "|---|---|---|",
         *[f"| {what} | {p95:.0f} ms | {p50:.0f} ms |" for what, p95, p50 in rows],
         "",
+        "| page, 8 clients | p95 | p50 | req/s |",
+        "|---|---|---|---|",
+        *[f"| {what} | {p95:.0f} ms | {p50:.0f} ms | {rate:.1f} |" for what, p95, p50, rate in concurrent],
+        "",
     ]
-    out = ROOT / "docs" / "benchmarks.md"
-    with out.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines))
+    print(f"day facts rows: {DayFact.objects.count()}")
+    if os.environ.get("BENCH_WRITE", "1") == "1":
+        out = ROOT / "docs" / "benchmarks.md"
+        with out.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -303,6 +303,7 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-disable-idle": {"task": "gridgov.access.disable_idle", "schedule": 3600.0},
     "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
+    "insights-facts": {"task": "insights.facts_build", "schedule": 300.0},
     "reporter-phones-purge": {"task": "gridgov.cases.public.purge_phones", "schedule": 3600.0},
     "residents-exports-expire": {"task": "gridgov.residents.exports_expire", "schedule": 3600.0},
     "residents-retention": {"task": "gridgov.residents.retention", "schedule": 86400.0},

@@ -10,16 +10,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F
+from django.db.models.functions import Floor, TruncDate
 
 from gridgov.access.models import Grant
 from gridgov.access.scope import Scope
 from gridgov.cases.models import Case, Category, Channel
 from gridgov.cases.states import ACTIVE, CLOCKED, Status
 from gridgov.core.clock import LOCAL_TZ
+from gridgov.residents.models import Household, HouseholdStatus
 from gridgov.units.models import GRID_BASE_KINDS, Unit
 
+from .facts import breakdown, fresh_state, unit_tallies
 from .measures import (
     HEADLINE,
     MeasureValue,
@@ -30,9 +32,7 @@ from .measures import (
     cases_at,
     evaluate,
     ranking,
-    rollup,
     subordinate_units,
-    tallies_by_place,
 )
 
 WORST_OVERDUE_LIMIT = 10
@@ -99,23 +99,37 @@ def cached_board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, 
 
 def board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
           rank_measure: str = "on_time_rate", channel: str = "") -> Board:
-    current = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category, channel=channel)
+    state = fresh_state()
+    subs = subordinate_units(scope=scope, unit=unit)
+    current = unit_tallies(scope=scope, within=unit, units=[unit, *subs], period=period, now=now,
+                           category=category, channel=channel, state=state)
     previous_period = period.previous()
-    before = tallies_by_place(scope=scope, unit=unit, period=previous_period, now=now, category=category,
-                              channel=channel)
-    total = rollup(current, unit.path)
-    values = evaluate(total, rollup(before, unit.path))
-    rows = ranking(current, subordinate_units(scope=scope, unit=unit), rank_measure)
-    base = cases_at(scope=scope, unit=unit, category=category, channel=channel)
-    reported = base.filter(created_at__gte=period.lo, created_at__lt=period.hi)
+    before = unit_tallies(scope=scope, within=unit, units=[unit], period=previous_period, now=now,
+                          category=category, channel=channel, state=state, snapshot=False)
+    total = current[unit.pk]
+    values = evaluate(total, before[unit.pk])
+    rows = ranking(current, subs, rank_measure)
+    split = None if (category is not None or channel) else breakdown(
+        scope=scope, unit=unit, period=period, state=state, live=_breakdown_live)
+    if split is None:
+        base = cases_at(scope=scope, unit=unit, category=category, channel=channel)
+        by_category, by_channel, by_day = _breakdown_live(base, period)
+    else:
+        by_category, by_channel, by_day = split.by_category, split.by_channel, split.by_day
     return Board(
         unit=unit, period=period, previous=previous_period, category=category, tallies=total, values=values,
         ranking=rows, rank_measure=rank_measure, circular=below_floors(rows),
-        by_category=_by_category(reported), by_channel=_by_channel(reported),
-        by_day=_by_day(base, period), worst_overdue=worst_overdue(scope=scope, unit=unit, now=now,
-                                                                  category=category, channel=channel),
+        by_category=by_category, by_channel=by_channel,
+        by_day=by_day, worst_overdue=worst_overdue(scope=scope, unit=unit, now=now,
+                                                   category=category, channel=channel),
         computed_at=now,
     )
+
+
+def _breakdown_live(base: Any, period: Period) -> tuple[list[tuple[str, int]], list[tuple[str, int]],
+                                                        list[tuple[str, int, int]]]:
+    reported = base.filter(created_at__gte=period.lo, created_at__lt=period.hi)
+    return _by_category(reported), _by_channel(reported), _by_day(base, period)
 
 
 def _by_category(reported: Any) -> list[tuple[str, int]]:
@@ -129,8 +143,8 @@ def _by_category(reported: Any) -> list[tuple[str, int]]:
 
 def _by_channel(reported: Any) -> list[tuple[str, int]]:
     labels = dict(Channel.choices)
-    rows = reported.order_by().values("channel").annotate(n=Count("pk")).order_by("-n", "channel")
-    return [(labels.get(r["channel"], r["channel"]), r["n"]) for r in rows]
+    rows = reported.order_by().values("channel").annotate(n=Count("pk"))
+    return sorted(((labels.get(r["channel"], r["channel"]), r["n"]) for r in rows), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _by_day(base: Any, period: Period) -> list[tuple[str, int, int]]:
@@ -160,21 +174,45 @@ def worst_overdue(*, scope: Scope, unit: Unit, now: dt.datetime, category: Categ
 
 # --- grids: cards, households, heads ----------------------------------------------------------
 
-def households_by_unit(units: list[Unit]) -> dict[int, int | None]:
-    """Household count per grid. For now the unit's estimate; the household ledger replaces this
-    one function when it lands (the count of households registered in the grid)."""
-    return {u.pk: u.household_estimate for u in units}
+def households_by_unit(units: list[Unit], *, scope: Scope | None = None) -> dict[int, int | None]:
+    """Households per grid: those in the household ledger (在册, the grid and its micro-grids), in one
+    grouped query; for a grid with none registered yet, the unit's estimate (None if it has none)."""
+    counts: dict[int, int] = {}
+    if scope is not None and units:
+        wanted = {u.pk for u in units}
+        # The deepest path every unit lies under (their common ancestor's path).
+        segments = [u.path.strip("/").split("/") for u in units]
+        shared = segments[0]
+        for seg in segments[1:]:
+            n = 0
+            while n < min(len(shared), len(seg)) and shared[n] == seg[n]:
+                n += 1
+            shared = shared[:n]
+        common = "/" + "".join(f"{x}/" for x in shared)
+        for path, n in (Household.objects.within(scope).filter(unit__path__startswith=common,
+                                                                status=HouseholdStatus.ACTIVE)
+                        .order_by().values_list("unit__path").annotate(n=Count("pk"))):
+            for uid in (int(x) for x in path.strip("/").split("/") if x):
+                if uid in wanted:
+                    counts[uid] = counts.get(uid, 0) + n
+    return {u.pk: counts[u.pk] if counts.get(u.pk) else u.household_estimate for u in units}
 
 
 def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000) -> list[Unit]:
     """The grids (not micro-grids) of a unit's subtree, or the unit itself if it is a grid."""
     qs = (Unit.objects.within(scope).filter(path__startswith=unit.path, is_active=True,
                                              kind__base__in=list(GRID_BASE_KINDS))
-          .select_related("kind", "parent").order_by("path"))
+          .select_related("kind", "parent").defer("parent__boundary").order_by("path"))
     grids = list(qs[:limit])
-    # Micro-grids sit under grids: show the coarser level unless the unit is itself a grid.
-    top = [g for g in grids if not any(g.path.startswith(o.path) and o.pk != g.pk for o in grids)]
-    return top
+    # Micro-grids sit under grids: show the coarser level unless the unit is itself a grid. A grid is kept
+    # when none of its ancestors' paths is a grid's path (a set lookup per ancestor, not a scan of all grids).
+    paths = {g.path for g in grids}
+
+    def ancestors(path: str) -> list[str]:
+        parts = path.strip("/").split("/")
+        return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+
+    return [g for g in grids if not any(a in paths for a in ancestors(g.path))]
 
 
 def grid_staff(*, scope: Scope, units: list[Unit]) -> dict[int, dict[str, list[str]]]:
@@ -183,9 +221,9 @@ def grid_staff(*, scope: Scope, units: list[Unit]) -> dict[int, dict[str, list[s
     rows = (Grant.objects.within(scope)
             .filter(unit__in=[u.pk for u in units], revoked_at__isnull=True,
                     role__code__in=["grid_head", "grid_worker_full", "grid_worker_part"])
-            .select_related("user", "role").order_by("id"))
-    for g in rows:
-        out.setdefault(g.unit_id, {}).setdefault(g.role.code, []).append(g.user.full_name)
+            .order_by("id").values_list("unit_id", "role__code", "user__full_name"))
+    for unit_id, role, name in rows:
+        out.setdefault(unit_id, {}).setdefault(role, []).append(name)
     return out
 
 
@@ -202,20 +240,22 @@ class GridCard:
     open_cases: int
     overdue: int
     tallies: Tallies
-    values: list[MeasureValue]
+
+    @property
+    def values(self) -> list[MeasureValue]:
+        return evaluate(self.tallies)
 
 
 def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
                category: Category | None = None) -> list[GridCard]:
     grids = grids_under(scope=scope, unit=unit)
-    by_place = tallies_by_place(scope=scope, unit=unit, period=period, now=now, category=category)
+    totals = unit_tallies(scope=scope, within=unit, units=grids, period=period, now=now, category=category)
     heads = grid_heads(scope=scope, units=grids)
-    households = households_by_unit(grids)
+    households = households_by_unit(grids, scope=scope)
     cards = []
     for g in grids:
-        t = rollup(by_place, g.path)
-        cards.append(GridCard(g, heads.get(g.pk, ""), households.get(g.pk), t.open_now, t.overdue_open, t,
-                              evaluate(t)))
+        t = totals[g.pk]
+        cards.append(GridCard(g, heads.get(g.pk, ""), households.get(g.pk), t.open_now, t.overdue_open, t))
     return cards
 
 
@@ -248,3 +288,19 @@ def open_cases_by_grid(*, scope: Scope, unit: Unit) -> dict[str, int]:
         for r in cases_at(scope=scope, unit=unit).filter(status__in=[s.value for s in ACTIVE]).order_by()
         .values("unit_path").annotate(n=Count("pk"))
     }
+
+
+HEAT_CELL = 0.005  # degrees (about 500 m): cases are counted per cell for the heat layer
+
+
+def case_heat(*, scope: Scope, unit: Unit, period: Any, category: Category | None = None,
+              cell: float = HEAT_CELL) -> list[tuple[float, float, int]]:
+    """Cases reported in the period with a location, counted per cell: (lat, lng of the cell centre, count)."""
+    rows = (
+        cases_at(scope=scope, unit=unit, category=category)
+        .filter(created_at__gte=period.lo, created_at__lt=period.hi, lat__isnull=False, lng__isnull=False)
+        .order_by()
+        .annotate(cy=Floor(F("lat") / cell), cx=Floor(F("lng") / cell))
+        .values("cy", "cx").annotate(n=Count("pk"))
+    )
+    return [(round((int(r["cy"]) + 0.5) * cell, 6), round((int(r["cx"]) + 0.5) * cell, 6), r["n"]) for r in rows]

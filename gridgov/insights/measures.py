@@ -146,7 +146,7 @@ class Tallies:
     satisfied: int = 0  # ... rated 满意 or 基本满意 (≥ 4)
     on_time: int = 0  # ... resolved by the (possibly extended) resolution deadline
     handled: int = 0  # closed cases with a resolution time
-    handling_seconds: float = 0.0  # sum of their report → resolution times
+    handling_us: int = 0  # sum of their report → resolution times, in microseconds (exact sums)
     returned: int = 0  # returns (退单) by departments in the period
     pingpong: int = 0  # cases returned in the period that have been returned twice or more
     reported: int = 0  # cases reported in the period
@@ -187,7 +187,7 @@ class Measure:
             den = getattr(t, self.denominator)
             return None if not den else getattr(t, self.numerator) / den
         if self.kind == "hours":
-            return None if not t.handled else t.handling_seconds / t.handled / 3600
+            return None if not t.handled else t.handling_us / t.handled / 3_600_000_000
         return float(getattr(t, self.numerator))
 
     def fmt(self, value: float | None) -> str:
@@ -323,9 +323,16 @@ def cases_at(*, scope: Scope, unit: Unit, category: Category | None = None, chan
     return qs
 
 
+ALL_PARTS = frozenset({"closed", "open", "reported", "returns", "pingpong", "response"})
+
+
 def tallies_by_place(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
-                     category: Category | None = None, channel: str = "") -> dict[str, Tallies]:
-    """Tallies keyed by the path of the grid where cases happened, in a fixed number of queries."""
+                     category: Category | None = None, channel: str = "",
+                     parts: frozenset[str] = ALL_PARTS) -> dict[str, Tallies]:
+    """Tallies keyed by the path of the grid where cases happened, in a fixed number of queries.
+
+    This is the definition, computed from the raw rows. `parts` leaves some tallies out (the
+    pre-aggregated path in facts.py computes the rest from its day facts)."""
     by: dict[str, Tallies] = {}
 
     def at(path: str) -> Tallies:
@@ -337,7 +344,21 @@ def tallies_by_place(*, scope: Scope, unit: Unit, period: Period, now: dt.dateti
     base = cases_at(scope=scope, unit=unit, category=category, channel=channel)
     lo, hi = period.lo, period.hi
 
-    # Closed in the period: resolution, satisfaction, on time, handling time.
+    if "closed" in parts:
+        _closed(base=base, lo=lo, hi=hi, at=at)
+    if "open" in parts:
+        _open(base=base, now=now, at=at)
+    if "reported" in parts:
+        _reported(base=cases_at(scope=scope, unit=unit, category=category), channel=channel, lo=lo, hi=hi, at=at)
+    if parts & {"returns", "pingpong"}:
+        _returns(base=base, lo=lo, hi=hi, at=at, returned="returns" in parts, pingpong="pingpong" in parts)
+    if "response" in parts:
+        _response(base=base, period=period, at=at)
+    return by
+
+
+def _closed(*, base: QuerySet[Case], lo: dt.datetime, hi: dt.datetime, at: Any) -> None:
+    """Closed in the period: resolution, satisfaction, on time, handling time."""
     handling = ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField())
     rows: Any = (
         base.filter(status=Status.CLOSED, closed_at__gte=lo, closed_at__lt=hi)
@@ -356,9 +377,11 @@ def tallies_by_place(*, scope: Scope, unit: Unit, period: Period, now: dt.dateti
         t = at(r["unit_path"])
         t.closed, t.resolved, t.rated, t.satisfied = r["closed"], r["resolved"], r["rated"], r["satisfied"]
         t.on_time, t.handled = r["on_time"], r["handled"]
-        t.handling_seconds = r["handling"].total_seconds() if r["handling"] is not None else 0.0
+        t.handling_us = r["handling"] // dt.timedelta(microseconds=1) if r["handling"] is not None else 0
 
-    # Open now, and overdue now.
+
+def _open(*, base: QuerySet[Case], now: dt.datetime, at: Any) -> None:
+    """Open now, and overdue now."""
     rows = (
         base.filter(status__in=[s.value for s in ACTIVE]).order_by().values("unit_path")
         .annotate(open_now=Count("pk"),
@@ -368,22 +391,31 @@ def tallies_by_place(*, scope: Scope, unit: Unit, period: Period, now: dt.dateti
         t = at(r["unit_path"])
         t.open_now, t.overdue_open = r["open_now"], r["overdue"]
 
-    # Reported in the period, and repeats among them: an earlier case (any channel, any status) of the same
-    # category at the same grid within the 30 days before. Read as one ordered list and matched here: a
-    # correlated EXISTS per case took tens of seconds for a county month without a dedicated index.
+
+def _reported(*, base: QuerySet[Case], channel: str, lo: dt.datetime, hi: dt.datetime, at: Any) -> None:
+    """Reported in the period, and repeats among them: an earlier case (any channel, any status) of the same
+    category at the same grid within the 30 days before. Read as one ordered list and matched here: a
+    correlated EXISTS per case took tens of seconds for a county month without a dedicated index.
+    `base` is not narrowed by channel: an earlier case of any channel makes a repeat."""
     earlier_lo = lo - REPEAT_WINDOW
-    rows = (
-        cases_at(scope=scope, unit=unit, category=category)
-        .filter(created_at__gte=earlier_lo, created_at__lt=hi).order_by()
-        .values_list("unit_id", "category_id", "created_at", "channel", "unit_path")
-    )
     times: dict[tuple[int, int], list[dt.datetime]] = {}
     wanted: list[tuple[tuple[int, int], dt.datetime, str]] = []
-    for unit_id, category_id, created, chan, path in rows:
+    for unit_id, category_id, created, chan, path in (
+        base.filter(created_at__gte=lo, created_at__lt=hi).order_by()
+        .values_list("unit_id", "category_id", "created_at", "channel", "unit_path")
+    ):
         key = (unit_id, category_id)
         times.setdefault(key, []).append(created)
-        if created >= lo and (not channel or chan == channel):
+        if not channel or chan == channel:
             wanted.append((key, created, path))
+    # The 30 days before: only the places and categories of the cases wanted can make repeats.
+    places = {k[0] for k, _, _ in wanted}
+    if places:
+        for unit_id, category_id, created in (
+            base.filter(created_at__gte=earlier_lo, created_at__lt=lo, unit_id__in=places).order_by()
+            .values_list("unit_id", "category_id", "created_at")
+        ):
+            times.setdefault((unit_id, category_id), []).append(created)
     for series in times.values():
         series.sort()
     for key, created, path in wanted:
@@ -394,7 +426,10 @@ def tallies_by_place(*, scope: Scope, unit: Unit, period: Period, now: dt.dateti
         if before >= 0 and series[before] >= created - REPEAT_WINDOW:
             t.repeats += 1
 
-    # Returns, and ping-pong (returned twice or more by the period's end).
+
+def _returns(*, base: QuerySet[Case], lo: dt.datetime, hi: dt.datetime, at: Any, returned: bool = True,
+             pingpong: bool = True) -> None:
+    """Returns, and ping-pong (returned twice or more by the period's end)."""
     rows = (
         CaseEvent.unscoped.filter(case__in=base.values("pk"), action="return", at__lt=hi)
         .filter(case__in=CaseEvent.unscoped.filter(action="return", at__gte=lo, at__lt=hi).values("case_id"))
@@ -403,55 +438,90 @@ def tallies_by_place(*, scope: Scope, unit: Unit, period: Period, now: dt.dateti
     )
     for r in rows:
         t = at(r["case__unit_path"])
-        t.returned += r["in_period"]
-        if r["total"] >= 2:
+        if returned:
+            t.returned += r["in_period"]
+        if pingpong and r["total"] >= 2:
             t.pingpong += 1
-
-    _response(base=base, period=period, at=at)
-    return by
 
 
 def _response(*, base: QuerySet[Case], period: Period, at: Any) -> None:
-    """Dispatches in the period and whether each was signed for within its response deadline.
+    """Dispatches in the period and whether each was signed for within its response deadline."""
+    for d in dispatch_outcomes(base=base, lo=period.lo, hi=period.hi):
+        t = at(d.path)
+        t.dispatched += 1
+        if d.responded:
+            t.responded += 1
 
-    The response deadline of a dispatch is the stage deadline computed from the dispatch time on the
-    working-day calendar, the same function the case loop used when it dispatched."""
+
+# What ends a dispatch's response clock: the next sign-for, return, cancel or dispatch of that case.
+CLOCK_ENDERS = ("acknowledge", "return", "cancel", *DISPATCH_ACTIONS)
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    case_id: int
+    seq: int
+    at: dt.datetime
+    path: str
+    category_id: int
+    channel: str
+    responded: bool
+    ended_at: dt.datetime | None  # when its clock was ended (by whatever), None while still running
+
+
+class ResponseClock:
+    """The response deadline of a dispatch is the stage deadline computed from the dispatch time on the
+    working-day calendar, the same function the case loop used when it dispatched.
+
+    A response deadline is the same local time a whole number of days (working-day policies) or a fixed
+    number of hours (emergencies) after the dispatch: its offset depends only on the category, urgency and
+    local date, so a year of dispatches needs at most a few thousand calendar walks, not one per dispatch."""
+
+    def __init__(self) -> None:
+        self.categories = {c.pk: c for c in Category.objects.all()}
+        self.calendar = deadlines.work_calendar()
+        self.offsets: dict[tuple[int, str, dt.date], dt.timedelta] = {}
+
+    def in_time(self, category_id: int, urgency: str, when: dt.datetime, signed: dt.datetime) -> bool:
+        key = (category_id, urgency, local(when).date())
+        offset = self.offsets.get(key)
+        if offset is None:
+            offset = (deadlines.stage_deadlines(self.calendar, self.categories[category_id], urgency, when)
+                      .respond_due - when)
+            self.offsets[key] = offset
+        return signed <= when + offset
+
+
+def dispatch_outcomes(*, base: QuerySet[Case], lo: dt.datetime, hi: dt.datetime,
+                      settled: dt.datetime | None = None, clock: ResponseClock | None = None) -> list[Dispatch]:
+    """Dispatches made in [lo, hi) and whether each was signed for within its response deadline.
+
+    With `settled`, a dispatch counts as responded only when the sign-for came before `settled` (the day
+    facts are built from what had happened by then; what came later is added when the figures are read)."""
     in_period = CaseEvent.unscoped.filter(case__in=base.values("pk"), action__in=DISPATCH_ACTIONS,
-                                          at__gte=period.lo, at__lt=period.hi)
+                                          at__gte=lo, at__lt=hi)
     dispatches = list(
         in_period.order_by("case_id", "seq")
-        .values_list("case_id", "seq", "at", "case__unit_path", "case__category_id", "case__urgency")
+        .values_list("case_id", "seq", "at", "case__unit_path", "case__category_id", "case__urgency",
+                     "case__channel")
     )
     if not dispatches:
-        return
-    # What ended each dispatch's response clock: the next sign-for, return or dispatch of that case.
+        return []
     following: dict[int, list[tuple[int, str, dt.datetime]]] = {}
     for case_id, seq, action, when in (
-        CaseEvent.unscoped.filter(
-            case_id__in=in_period.values("case_id"),
-            action__in=("acknowledge", "return", "cancel", *DISPATCH_ACTIONS),
-        ).order_by("case_id", "seq").values_list("case_id", "seq", "action", "at")
+        CaseEvent.unscoped.filter(case_id__in=in_period.values("case_id"), action__in=CLOCK_ENDERS)
+        .order_by("case_id", "seq").values_list("case_id", "seq", "action", "at")
     ):
         following.setdefault(case_id, []).append((seq, action, when))
-    categories = {c.pk: c for c in Category.objects.all()}
-    calendar = deadlines.work_calendar()
-    # A response deadline is the same local time a whole number of days (working-day policies) or a fixed
-    # number of hours (emergencies) after the dispatch: its offset depends only on the category, urgency and
-    # local date, so a year of dispatches needs at most a few thousand calendar walks, not one per dispatch.
-    offsets: dict[tuple[int, str, dt.date], dt.timedelta] = {}
-    for case_id, seq, when, path, category_id, urgency in dispatches:
-        t = at(path)
-        t.dispatched += 1
+    clock = clock or ResponseClock()
+    out = []
+    for case_id, seq, when, path, category_id, urgency, chan in dispatches:
         nxt = next((e for e in following.get(case_id, []) if e[0] > seq), None)
-        if nxt is None or nxt[1] != "acknowledge":
-            continue
-        key = (category_id, urgency, local(when).date())
-        offset = offsets.get(key)
-        if offset is None:
-            offset = deadlines.stage_deadlines(calendar, categories[category_id], urgency, when).respond_due - when
-            offsets[key] = offset
-        if nxt[2] <= when + offset:
-            t.responded += 1
+        responded = (nxt is not None and nxt[1] == "acknowledge" and (settled is None or nxt[2] < settled)
+                     and clock.in_time(category_id, urgency, when, nxt[2]))
+        out.append(Dispatch(case_id, seq, when, path, category_id, chan, responded,
+                            None if nxt is None else nxt[2]))
+    return out
 
 
 # --- rolling up --------------------------------------------------------------------------------
@@ -478,10 +548,10 @@ class Ranked:
         return next(v for v in self.values if v.measure.code == code)
 
 
-def ranking(by_place: dict[str, Tallies], units: list[Unit], measure: str = "on_time_rate") -> list[Ranked]:
+def ranking(totals: dict[int, Tallies], units: list[Unit], measure: str = "on_time_rate") -> list[Ranked]:
     """Subordinate units ranked by one measure, best first; units without data (—) last."""
     m = MEASURE_BY_CODE[measure]
-    rows = [Ranked(u, rollup(by_place, u.path)) for u in units]
+    rows = [Ranked(u, totals.get(u.pk) or Tallies()) for u in units]
     for r in rows:
         r.values = evaluate(r.tallies)
 

@@ -66,3 +66,63 @@ class ReportRun(models.Model):
     def title(self) -> str:
         kind = self.get_kind_display()
         return f"{self.unit.name}{kind}（{self.period_start:%Y-%m-%d} 至 {self.period_end:%Y-%m-%d}）"
+
+
+class DayFact(models.Model):
+    """Pre-aggregated tallies of one local day at one unit (every unit on a case's path: its grid and
+    each unit above), for all cases (category 0, channel ""), one category, or one channel.
+
+    Built by `facts.facts_build` from the raw case rows; only the additive, by-day tallies live here
+    (see facts.py for which and how the rest is added when the figures are read). Insights' own table:
+    read only after the caller checked the actor may read the unit's figures."""
+
+    day = models.DateField()
+    unit_id = models.PositiveIntegerField()
+    category_id = models.PositiveIntegerField(default=0)  # 0: all categories
+    channel = models.CharField(max_length=10, blank=True)  # "": all channels
+    dispatched = models.PositiveIntegerField(default=0)
+    responded = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    rated = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    handled = models.PositiveIntegerField(default=0)
+    handling_us = models.BigIntegerField(default=0)  # microseconds, so sums stay exact
+    returned = models.PositiveIntegerField(default=0)
+    reported = models.PositiveIntegerField(default=0)
+    repeats = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "统计日汇总"
+        verbose_name_plural = "统计日汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["unit_id", "category_id", "channel", "day"], name="day_fact_key"),
+            models.CheckConstraint(condition=Q(responded__lte=models.F("dispatched")), name="day_fact_responded"),
+        ]
+        indexes = [models.Index(fields=["day"], name="day_fact_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.unit_id} {self.category_id} {self.channel}"
+
+
+class FactState(models.Model):
+    """What the day facts reflect (one row): every day before `cutoff`, with dispatch outcomes known
+    before `settled_at`, built from case history up to event `event_hwm` and case `case_hwm`, under the
+    deadline settings whose digest is `fingerprint`."""
+
+    cutoff = models.DateField()
+    settled_at = models.DateTimeField()
+    event_hwm = models.BigIntegerField(default=0)
+    case_hwm = models.BigIntegerField(default=0)
+    fingerprint = models.CharField(max_length=64)
+    built_at = models.DateTimeField()
+    days_built = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "统计汇总状态"
+        verbose_name_plural = "统计汇总状态"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="fact_state_single_row")]
+
+    def __str__(self) -> str:
+        return f"facts before {self.cutoff}"

@@ -45,6 +45,8 @@ def _richer(w) -> None:
 
 @pytest.fixture
 def browser():
+    """A Chromium of this module's own, closed after the test: other browser modules still start their
+    own sync Playwright, and only one may run in a process at a time (the root fixture stays open)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -66,6 +68,9 @@ def _page(browser, live_server, user, width=1280, height=900):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
             if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    # No third-party requests: with tiles "none" (the default) everything comes from this server.
+    page.on("request", lambda r: errors.append(f"third-party request {r.url}")
+            if not r.url.startswith((live_server.url, "data:", "blob:")) else None)
     return page, errors
 
 
@@ -96,6 +101,14 @@ def test_dashboard_map_and_screen(live_server, browser):
     card = page.inner_text("#grid-card")
     assert "网格长" in card and "户数" in card and "在办事件" in card
     page.screenshot(path=str(ARTIFACTS / "map.png"), full_page=True)
+    assert not errors, errors
+
+    # Household density, with the case heat layer on top.
+    page.goto(f"{live_server.url}/dashboard/map/?{APRIL}&color=households")
+    page.wait_for_selector("body[data-map='ready']", timeout=15000)
+    assert "事件热力" in page.inner_text(".leaflet-control-layers")
+    assert "颜色越深户数越多" in page.inner_text("#map-legend")
+    page.screenshot(path=str(ARTIFACTS / "map-households-heat.png"), full_page=True)
     assert not errors, errors
 
     page, errors = _page(browser, live_server, w.chen_jing, width=1920, height=1080)

@@ -265,3 +265,32 @@ def test_figures_are_kept_briefly_per_unit_not_per_user(april, login, settings, 
     # The cache never widens access: the outsider still gets 404 before any figures are read.
     assert login(w.sun_li).get(f"/dashboard/?unit={w.township.pk}&{APRIL}").status_code == 404
     cache.clear()
+
+
+def test_map_heat_layer_counts_reported_cases_per_cell(april, login):
+    w = april.world
+    data = login(w.zhang_wei).get(f"/dashboard/map.json?{APRIL}").json()
+    # Reported in April in 吴城乡 with a location: c1 (39.05, 113.05), c2 (39.02, 113.02), c3 (39.06, 113.16),
+    # c4 (39.25, 113.25), c6 (39.03, 113.03): five cells of one case each (c5, c8 have no location).
+    assert sorted(c[2] for c in data["heat"]) == [1, 1, 1, 1, 1]
+    for lat, lng in ((39.05, 113.05), (39.02, 113.02), (39.06, 113.16), (39.25, 113.25), (39.03, 113.03)):
+        assert any(abs(c[0] - lat) <= 0.0025 + 1e-9 and abs(c[1] - lng) <= 0.0025 + 1e-9 for c in data["heat"])
+    assert data["visits"] is None  # visits have no app yet
+    empty = login(w.zhang_wei).get("/dashboard/map.json?start=2026-05-01&end=2026-05-05").json()
+    assert empty["heat"] == []
+
+
+def test_household_counts_come_from_the_ledger_when_registered(april, login):
+    from gridgov.residents import services as ledger
+
+    w = april.world
+    w.grid_a1.household_estimate = 52
+    w.grid_a1.save(update_fields=["household_estimate"])
+    w.grid_a2.household_estimate = 10
+    w.grid_a2.save(update_fields=["household_estimate"])
+    for i in range(3):
+        ledger.household_create(actor=None, now=L(4, 1, 9), unit_id=w.grid_a2.pk, address=f"吴城村二组{i}号")
+    data = login(w.zhang_wei).get("/dashboard/map.json?color=households").json()
+    props = {f["properties"]["serial"]: f["properties"] for f in data["grids"]["features"]}
+    # A2 has 3 households in the ledger (its estimate of 10 no longer shows); A1 none yet: its estimate.
+    assert (props["A1"]["households"], props["A2"]["households"], props["B1"]["households"]) == (52, 3, None)

@@ -194,6 +194,7 @@ def map_data(request: HttpRequest) -> HttpResponse:
     present = [v for v in raw if v is not None]
     lo, hi = (min(present), max(present)) if present else (0.0, 0.0)
     features = []
+    board_url = reverse("staff:dashboard")
     for card, value in zip(cards, raw, strict=True):
         g = card.unit
         features.append({
@@ -203,18 +204,25 @@ def map_data(request: HttpRequest) -> HttpResponse:
                 "id": g.pk, "name": g.name, "serial": g.serial, "head": card.head or "—",
                 "households": card.households, "open_cases": card.open_cases, "overdue": card.overdue,
                 "value": value, "value_text": measure.fmt(value), "color": _color(value, measure, lo, hi),
-                "dashboard": reverse("staff:dashboard") + f"?unit={g.pk}",
+                "dashboard": f"{board_url}?unit={g.pk}",
             },
         })
     pins = insights.case_pins(scope=scope, unit=f["unit"], now=moment, category=f["category"])
     for p in pins:
         p["lng"], p["lat"] = _coords(p["lng"], p["lat"], crs)
+    heat = []
+    for lat, lng, n in insights.case_heat(scope=scope, unit=f["unit"], period=f["period"], category=f["category"]):
+        x, y = _coords(lng, lat, crs)
+        heat.append([y, x, n])
     return JsonResponse({
         "unit": {"id": f["unit"].pk, "name": f["unit"].name},
         "period": f["period"].label,
         "measure": {"code": measure.code, "label": measure.label, "definition": measure.definition},
         "grids": {"type": "FeatureCollection", "features": features},
         "pins": pins,
+        # Cases reported in the period per ~500 m cell (the heat layer). Visits have no app yet: no layer.
+        "heat": heat,
+        "visits": None,
         "crs": crs,
     }, json_dumps_params={"ensure_ascii": False})
 
@@ -288,7 +296,7 @@ def distribution_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
     if len(grids) > DISTRIBUTION_GRID_LIMIT:
         raise NotFound(f"网格超过 {DISTRIBUTION_GRID_LIMIT} 个，请按乡镇或村分别打印。")
     staff = insights.grid_staff(scope=scope, units=grids)
-    households = insights.households_by_unit(grids)
+    households = insights.households_by_unit(grids, scope=scope)
     open_cases = insights.open_cases_by_grid(scope=scope, unit=unit) if scope.can(P.CASE_VIEW, unit.path) else {}
     rows: list[dict[str, Any]] = []
     for g in grids:

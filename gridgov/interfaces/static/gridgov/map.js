@@ -51,10 +51,20 @@
             .bindPopup("<strong>" + esc(p.number) + "</strong><br>" + esc(p.title) + "<br>" + esc(p.category) + " · " + esc(p.status) + (p.overdue ? " · <span class=\"bad\">已超期</span>" : ""))
             .addTo(pins);
         });
-        L.control.layers(null, { "网格": grids, "网格编号": labels, "事件": pins }, { collapsed: false }).addTo(map);
+        // Heat: cases reported in the period per ~500 m cell, yellow (few) to dark red (most).
+        var heat = L.layerGroup();
+        var most = 1;
+        data.heat.forEach(function (c) { if (c[2] > most) { most = c[2]; } });
+        var ramp = ["#ffeb3b", "#ffc107", "#ff9800", "#f4511e", "#b71c1c"];
+        data.heat.forEach(function (c) {
+          var pos = c[2] / most;
+          L.circle([c[0], c[1]], { radius: 320, stroke: false, fillColor: ramp[Math.min(4, Math.floor(pos * 5))], fillOpacity: 0.25 + 0.5 * pos, interactive: false }).addTo(heat);
+        });
+        if (data.heat.length) { heat.addTo(map); }
+        L.control.layers(null, { "网格": grids, "网格编号": labels, "事件": pins, "事件热力": heat }, { collapsed: false }).addTo(map);
         if (grids.getLayers().length) { map.fitBounds(grids.getBounds(), { padding: [10, 10] }); } else { map.setView([35, 105], 4); }
         document.getElementById("map-legend").textContent =
-          "着色：" + data.measure.label + "（" + data.period + "）。" + (data.measure.code === "households" ? "颜色越深户数越多，灰色无数据。" : "绿色较好，红色较差，灰色无数据。") + "蓝点为在办事件，红点为已超期事件。口径：" + data.measure.definition;
+          "着色：" + data.measure.label + "（" + data.period + "）。" + (data.measure.code === "households" ? "颜色越深户数越多，灰色无数据。" : "绿色较好，红色较差，灰色无数据。") + "蓝点为在办事件，红点为已超期事件；热力为所选时段登记事件的密度（约500米一格，共 " + data.heat.reduce(function (a, c) { return a + c[2]; }, 0) + " 件有位置）。走访图层待走访模块上线后提供。口径：" + data.measure.definition;
         document.body.setAttribute("data-map", "ready");
       });
   }

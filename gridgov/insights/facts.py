@@ -1,0 +1,385 @@
+"""Day facts: the additive tallies pre-aggregated per local day and unit, so a county dashboard over a
+year reads a few thousand rows instead of a year of cases and history — with figures exactly equal to
+the definitions in measures.py (tests/insights/test_facts.py compares the two on random worlds).
+
+What is kept (`DayFact`, one row per day × unit on a case's path × {all, one category, one channel}):
+  dispatched, responded (by the dispatch's day), closed, resolved, rated, satisfied, on_time, handled,
+  handling time (by the closing day), returned (by the return's day), reported, repeats (by the report's
+  day). All of these depend only on rows that never change once written: a case's place, category,
+  channel and report time are fixed; a closed case is final; history rows are append-only. The one
+  exception is whether a dispatch was signed for in time, which is known only when its clock ends.
+
+`facts_build` (the Celery beat job `insights.facts_build`) writes the days before `cutoff` with the
+dispatch outcomes known before `settled_at` (ten minutes ago, or the start of the oldest open
+transaction if older, so nothing still uncommitted can have happened before it), all in one
+transaction with the state row: killed midway it leaves the previous facts; run twice it rebuilds the
+same rows. Each run rebuilds only the new days and the days of dispatches signed for since the last run.
+
+Reading (`unit_tallies`): facts for the days before `cutoff` + the sign-fors since `settled_at` of
+dispatches in those days + every tally computed from raw rows for the days from `cutoff` on (today,
+usually) + the tallies that are not additive by day, computed from raw rows for the period: ping-pong
+(distinct cases) and open / overdue now (a snapshot). If anything was written behind the facts' back
+(a history row or a case dated before what the facts cover, added after they were built) or the
+deadline settings changed, the facts are not used until rebuilt: the figures are computed from raw rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Max, Min, Sum
+
+from gridgov.access.scope import Scope
+from gridgov.cases.models import CalendarOverride, Case, CaseEvent, Category, Channel
+from gridgov.cases.states import Status
+from gridgov.core.clock import LOCAL_TZ, local
+from gridgov.units.models import Unit
+
+from .measures import (
+    DISPATCH_ACTIONS,
+    REPEAT_WINDOW,
+    RESOLVED_FROM,
+    SATISFIED_FROM,
+    Period,
+    ResponseClock,
+    Tallies,
+    cases_at,
+    dispatch_outcomes,
+    tallies_by_place,
+)
+from .models import DayFact, FactState
+
+# Bump when the way facts are computed changes: a different version rebuilds everything.
+FACTS_VERSION = "1"
+# Only what happened at least this long ago is settled into facts (a service's transaction is shorter).
+SETTLE = dt.timedelta(minutes=10)
+# Days per bulk write while building.
+CHUNK_DAYS = 31
+# Rows by category and by channel are kept for the top levels of the tree only (a county and its
+# townships): below, a day holds a handful of cases, so those rows would be one per case. Filtered
+# figures of smaller units are computed from raw rows (a village's year is a few hundred cases).
+DETAIL_DEPTH = 2
+
+COUNTS = ("dispatched", "responded", "closed", "resolved", "rated", "satisfied", "on_time", "handled",
+          "returned", "reported", "repeats")
+FIELDS = (*COUNTS, "handling_us")
+_I = {name: i for i, name in enumerate(FIELDS)}
+
+Key = tuple[dt.date, str, int, str]  # day, place (grid path), category, channel
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=LOCAL_TZ)
+
+
+def path_ids(path: str) -> list[int]:
+    return [int(x) for x in path.strip("/").split("/") if x]
+
+
+def fingerprint() -> str:
+    """A digest of everything besides case rows that the facts depend on: the response deadlines."""
+    h = hashlib.sha256(FACTS_VERSION.encode())
+    for pk, deadlines in Category.objects.order_by("pk").values_list("pk", "deadlines"):
+        h.update(json.dumps([pk, deadlines], sort_keys=True, default=str).encode())
+    for day, workday in CalendarOverride.objects.order_by("date").values_list("date", "is_workday"):
+        h.update(f"{day}:{workday};".encode())
+    return h.hexdigest()
+
+
+# --- building ------------------------------------------------------------------------------------
+
+def _day_tallies(d0: dt.date, d1: dt.date, settled: dt.datetime, clock: ResponseClock) -> dict[Key, list[int]]:
+    """Tallies of the days [d0, d1) by place, category and channel, from the raw rows."""
+    lo, hi = midnight(d0), midnight(d1)
+    acc: dict[Key, list[int]] = {}
+
+    def at(when: dt.datetime, path: str, category_id: int, chan: str) -> list[int]:
+        key = (local(when).date(), path, category_id, chan)
+        row = acc.get(key)
+        if row is None:
+            row = acc[key] = [0] * len(FIELDS)
+        return row
+
+    for closed_at, path, cat, chan, rating, resolved_at, due, created in (
+        Case.unscoped.filter(status=Status.CLOSED, closed_at__gte=lo, closed_at__lt=hi).order_by()
+        .values_list("closed_at", "unit_path", "category_id", "channel", "rating", "resolved_at", "resolve_due",
+                     "created_at")
+    ):
+        assert closed_at is not None  # filtered on it
+        r = at(closed_at, path, cat, chan)
+        r[_I["closed"]] += 1
+        if rating is not None:
+            r[_I["rated"]] += 1
+            r[_I["resolved"]] += rating >= RESOLVED_FROM
+            r[_I["satisfied"]] += rating >= SATISFIED_FROM
+        if resolved_at is not None:
+            r[_I["handled"]] += 1
+            r[_I["handling_us"]] += (resolved_at - created) // dt.timedelta(microseconds=1)
+            r[_I["on_time"]] += due is not None and resolved_at <= due
+
+    # Reported, and repeats (the same rule as measures._reported: any earlier case of the same category at
+    # the same place within 30 days, whatever its channel or status).
+    times: dict[tuple[int, int], list[dt.datetime]] = {}
+    wanted: list[tuple[tuple[int, int], dt.datetime, str, int, str]] = []
+    for unit_id, cat, created, chan, path in (
+        Case.unscoped.filter(created_at__gte=lo - REPEAT_WINDOW, created_at__lt=hi).order_by()
+        .values_list("unit_id", "category_id", "created_at", "channel", "unit_path")
+    ):
+        times.setdefault((unit_id, cat), []).append(created)
+        if created >= lo:
+            wanted.append(((unit_id, cat), created, path, cat, chan))
+    for series in times.values():
+        series.sort()
+    for key, created, path, cat, chan in wanted:
+        r = at(created, path, cat, chan)
+        r[_I["reported"]] += 1
+        series = times[key]
+        before = bisect_left(series, created) - 1
+        if before >= 0 and series[before] >= created - REPEAT_WINDOW:
+            r[_I["repeats"]] += 1
+
+    for when, path, cat, chan in (
+        CaseEvent.unscoped.filter(action="return", at__gte=lo, at__lt=hi).order_by()
+        .values_list("at", "case__unit_path", "case__category_id", "case__channel")
+    ):
+        at(when, path, cat, chan)[_I["returned"]] += 1
+
+    for d in dispatch_outcomes(base=Case.unscoped.all(), lo=lo, hi=hi, settled=settled, clock=clock):
+        r = at(d.at, d.path, d.category_id, d.channel)
+        r[_I["dispatched"]] += 1
+        r[_I["responded"]] += d.responded
+    return acc
+
+
+def _fact_rows(acc: dict[Key, list[int]]) -> list[DayFact]:
+    """Place tallies added up into rows of every unit on the place's path, for all / category / channel."""
+    rows: dict[tuple[dt.date, int, int, str], list[int]] = {}
+    for (day, path, cat, chan), values in acc.items():
+        for depth, uid in enumerate(path_ids(path), 1):
+            keys = ((day, uid, 0, ""), (day, uid, cat, ""), (day, uid, 0, chan)) if depth <= DETAIL_DEPTH \
+                else ((day, uid, 0, ""),)
+            for key in keys:
+                row = rows.get(key)
+                if row is None:
+                    rows[key] = list(values)
+                else:
+                    for i, v in enumerate(values):
+                        row[i] += v
+    return [DayFact(day=day, unit_id=uid, category_id=cat, channel=chan, **dict(zip(FIELDS, values, strict=True)))
+            for (day, uid, cat, chan), values in rows.items()]
+
+
+def _oldest_transaction_start() -> dt.datetime | None:
+    """The start of the oldest other open transaction on this database (PostgreSQL): what it writes is
+    dated no earlier, so facts settled before it cannot miss it."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cur:
+        cur.execute("SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL")
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def _behind_the_back(state: FactState) -> bool:
+    """History or cases dated inside what the facts cover but written after they were built."""
+    # min() over the rows past the high-water marks (a primary-key range): EXISTS ... LIMIT 1 with the date
+    # condition tempted the planner into scanning the whole table.
+    first_event = CaseEvent.unscoped.filter(pk__gt=state.event_hwm).aggregate(m=Min("at"))["m"]
+    first_case = Case.unscoped.filter(pk__gt=state.case_hwm).aggregate(m=Min("created_at"))["m"]
+    return ((first_event is not None and first_event < state.settled_at)
+            or (first_case is not None and first_case < midnight(state.cutoff)))
+
+
+def _runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted days as half-open ranges of at most CHUNK_DAYS consecutive days."""
+    out: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if out and out[-1][1] == day and (day - out[-1][0]).days < CHUNK_DAYS:
+            out[-1] = (out[-1][0], day + dt.timedelta(days=1))
+        else:
+            out.append((day, day + dt.timedelta(days=1)))
+    return out
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    status: str  # "full" | "incremental" | "skipped"
+    days: int
+    rows: int
+    cutoff: dt.date | None
+
+
+def facts_build(*, now: dt.datetime, full: bool = False) -> BuildReport:
+    """Bring the day facts up to date. Idempotent; one transaction; concurrent runs queue on the state row."""
+    settled = now - SETTLE
+    oldest = _oldest_transaction_start()
+    if oldest is not None and oldest < settled:
+        settled = oldest
+    cutoff = local(settled).date()
+    with transaction.atomic():
+        state = FactState.objects.select_for_update().filter(pk=1).first()
+        if state is not None and not full and settled <= state.settled_at:
+            return BuildReport("skipped", 0, 0, state.cutoff)
+        event_hwm = CaseEvent.unscoped.aggregate(m=Max("pk"))["m"] or 0
+        case_hwm = Case.unscoped.aggregate(m=Max("pk"))["m"] or 0
+        digest = fingerprint()
+        rebuild = full or state is None or state.fingerprint != digest or _behind_the_back(state)
+        if rebuild:
+            first = Case.unscoped.aggregate(m=Min("created_at"))["m"]
+            first_event = CaseEvent.unscoped.aggregate(m=Min("at"))["m"]
+            starts = [local(x).date() for x in (first, first_event) if x is not None]
+            start = min(starts) if starts else cutoff
+            days = [start + dt.timedelta(days=i) for i in range(max(0, (cutoff - start).days))]
+            DayFact.objects.all().delete()
+        else:
+            assert state is not None
+            days = [state.cutoff + dt.timedelta(days=i) for i in range(max(0, (cutoff - state.cutoff).days))]
+            # Dispatches already in facts whose clock ended (signed for, or not) since they were settled.
+            ended = (CaseEvent.unscoped.filter(action__in=("acknowledge", "return", "cancel", *DISPATCH_ACTIONS),
+                                               at__gte=state.settled_at, at__lt=settled).values("case_id"))
+            days += sorted({
+                local(a).date() for a in CaseEvent.unscoped.filter(
+                    case_id__in=ended, action__in=DISPATCH_ACTIONS, at__lt=midnight(state.cutoff))
+                .values_list("at", flat=True)
+            })
+            DayFact.objects.filter(day__in=set(days)).delete()
+        clock = ResponseClock()
+        written = 0
+        for d0, d1 in _runs(days):
+            rows = _fact_rows(_day_tallies(d0, d1, settled, clock))
+            DayFact.objects.bulk_create(rows, batch_size=5000)
+            written += len(rows)
+        FactState.objects.update_or_create(pk=1, defaults={
+            "cutoff": cutoff, "settled_at": settled, "event_hwm": event_hwm, "case_hwm": case_hwm,
+            "fingerprint": digest, "built_at": now, "days_built": len(set(days)),
+        })
+    return BuildReport("full" if rebuild else "incremental", len(set(days)), written, cutoff)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def fresh_state() -> FactState | None:
+    """The facts' state if they can be used now, else None (the figures are then computed from raw rows)."""
+    state = FactState.objects.filter(pk=1).first()
+    if state is None or state.fingerprint != fingerprint() or _behind_the_back(state):
+        return None
+    return state
+
+
+_ASK = object()
+
+
+def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Period, now: dt.datetime,
+                 category: Category | None = None, channel: str = "", state: Any = _ASK,
+                 snapshot: bool = True) -> dict[int, Tallies]:
+    """Tallies of each unit (all in `within`'s subtree; the caller checked the actor may read `within`'s
+    figures), equal to rolling up measures.tallies_by_place by path. Without `snapshot`, open and overdue
+    now are left at 0 (a previous period's figures need no snapshot: it has no trend)."""
+    wanted = {u.pk for u in units}
+    out = {pk: Tallies() for pk in wanted}
+
+    def add(by_place: dict[str, Tallies]) -> None:
+        for path, t in by_place.items():
+            for uid in path_ids(path):
+                if uid in wanted:
+                    out[uid].add(t)
+
+    if state is _ASK:
+        state = fresh_state()
+    filtered = category is not None or bool(channel)
+    if state is None or (category is not None and channel) or (
+            filtered and any(len(path_ids(u.path)) > DETAIL_DEPTH for u in [within, *units])):
+        add(tallies_by_place(scope=scope, unit=within, period=period, now=now, category=category, channel=channel))
+        return out
+
+    last_fact_day = min(period.end, state.cutoff - dt.timedelta(days=1))
+    if period.start <= last_fact_day:
+        q = DayFact.objects.filter(unit_id__in=wanted, day__gte=period.start, day__lte=last_fact_day)
+        if category is not None:
+            ids = [category.pk, *Category.objects.filter(parent=category).values_list("pk", flat=True)]
+            q = q.filter(category_id__in=ids, channel="")
+        else:
+            q = q.filter(category_id=0, channel=channel)
+        for r in q.order_by().values("unit_id").annotate(**{f"s_{f}": Sum(f) for f in FIELDS}):
+            t = out[r["unit_id"]]
+            for f in COUNTS:
+                setattr(t, f, getattr(t, f) + (r[f"s_{f}"] or 0))
+            t.handling_us += r["s_handling_us"] or 0
+        # Dispatches in those days signed for (in time) after the facts were settled.
+        base = cases_at(scope=scope, unit=within, category=category, channel=channel)
+        late = CaseEvent.unscoped.filter(action="acknowledge", at__gte=state.settled_at).values("case_id")
+        extra: dict[str, Tallies] = {}
+        for d in dispatch_outcomes(base=base.filter(pk__in=late), lo=period.lo,
+                                   hi=min(period.hi, midnight(state.cutoff))):
+            if d.responded and d.ended_at is not None and d.ended_at >= state.settled_at:
+                extra.setdefault(d.path, Tallies()).responded += 1
+        add(extra)
+    if period.end >= state.cutoff:
+        tail = Period(max(period.start, state.cutoff), period.end)
+        add(tallies_by_place(scope=scope, unit=within, period=tail, now=now, category=category, channel=channel,
+                             parts=frozenset({"closed", "reported", "returns", "response"})))
+    add(tallies_by_place(scope=scope, unit=within, period=period, now=now, category=category, channel=channel,
+                         parts=frozenset({"open", "pingpong"} if snapshot else {"pingpong"})))
+    return out
+
+
+@dataclass
+class Breakdown:
+    by_category: list[tuple[str, int]]
+    by_channel: list[tuple[str, int]]
+    by_day: list[tuple[str, int, int]]
+
+
+def breakdown(*, scope: Scope, unit: Unit, period: Period, state: FactState | None,
+              live: Any) -> Breakdown | None:
+    """Reported cases by top-level category, by channel, and reported / closed by day, from the facts
+    (no category or channel filter) plus the raw rows from the facts' cutoff on. None when the facts
+    cannot be used. `live(base, period)` gives the same three lists from raw rows (board.py's functions)."""
+    if state is None:
+        return None
+    cats: dict[str, int] = {}
+    chans: dict[str, int] = {}
+    days: dict[dt.date, list[int]] = {d: [0, 0] for d in period.dates()}
+    last_fact_day = min(period.end, state.cutoff - dt.timedelta(days=1))
+    if period.start <= last_fact_day:
+        names = {pk: (parent or name) for pk, name, parent in
+                 Category.objects.values_list("pk", "name", "parent__name")}
+        labels = dict(Channel.choices)
+        for day, cat, chan, reported, closed in (
+            DayFact.objects.filter(unit_id=unit.pk, day__gte=period.start, day__lte=last_fact_day).order_by()
+            .values_list("day", "category_id", "channel", "reported", "closed")
+        ):
+            if cat == 0 and chan == "":
+                days[day][0] += reported
+                days[day][1] += closed
+            elif chan == "":
+                if reported:
+                    cats[names.get(cat, str(cat))] = cats.get(names.get(cat, str(cat)), 0) + reported
+            elif reported:
+                label = labels.get(chan, chan)
+                chans[label] = chans.get(label, 0) + reported
+    if period.end >= state.cutoff:
+        tail = Period(max(period.start, state.cutoff), period.end)
+        t_cats, t_chans, t_days = live(cases_at(scope=scope, unit=unit), tail)
+        for name, n in t_cats:
+            cats[name] = cats.get(name, 0) + n
+        for name, n in t_chans:
+            chans[name] = chans.get(name, 0) + n
+        tail_dates = tail.dates()
+        for d, (_, r, c) in zip(tail_dates, t_days, strict=True):
+            days[d][0] += r
+            days[d][1] += c
+    return Breakdown(
+        by_category=sorted(cats.items(), key=lambda kv: (-kv[1], kv[0])),
+        by_channel=sorted(chans.items(), key=lambda kv: (-kv[1], kv[0])),
+        by_day=[(f"{d:%m-%d}", r, c) for d, (r, c) in days.items()],
+    )
+
