@@ -10,6 +10,7 @@ Environment:
   BENCH_CLIENTS     client counts for the page reads (default "32,128")
   BENCH_SWEEP       0 skips the deadline sweep measure (it adds a year of cases when fewer are there)
   BENCH_REDIS       Redis for the Celery worker measured (default redis://127.0.0.1:6379/14)
+  BENCH_PORT        port of the app server (default: a free one)
 
 Each measure lives in a module of its own (bench/pages.py, bench/sweep.py, bench/memory.py,
 bench/ledger.py, ...). Modules listed in MEASURES are called with the server up as
@@ -36,7 +37,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-PORT = 8765
+
+
+def _free_port() -> int:
+    """A port nobody listens on: two benches on one machine must not share a port (granian binds
+    with SO_REUSEPORT, so the kernel would split the requests between both servers)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+PORT = int(os.environ.get("BENCH_PORT", "0")) or _free_port()
 
 
 @dataclass
@@ -156,7 +167,7 @@ def load(
     return Load(latencies, errors, time.perf_counter() - started)
 
 
-def wait_for_port(port: int, seconds: float = 30) -> None:
+def wait_for_port(port: int, seconds: float = 180) -> None:
     deadline = time.time() + seconds
     while time.time() < deadline:
         with socket.socket() as s:
@@ -353,7 +364,8 @@ def main() -> None:
     try:
         _run(report, size=size, base=base, total=total, clients=clients, given_db=given_db)
     finally:
-        write(report, size if not given_db else f"{size} (database {given_db})")
+        if report.rows:  # a run that measured nothing keeps the previous table
+            write(report, size if not given_db else f"{size} (database {given_db})")
 
 
 def _run(report: Report, *, size: str, base: str, total: int, clients: tuple[int, ...], given_db: str) -> None:

@@ -58,6 +58,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         seed: int = options["seed"]
+        if options["jobs"] > 1 and connection.vendor != "postgresql":
+            raise CommandError("--jobs 只用于 PostgreSQL（SQLite 只有一个写入者）。")
         if unit_selectors.hierarchy_exists():
             if options["if_empty"]:
                 self.stdout.write("数据库中已有单位，跳过生成。")
@@ -87,8 +89,6 @@ class Command(BaseCommand):
             f"估计户数 {households}；用时 {time.perf_counter() - started:.1f} 秒。"
         )
         jobs = max(1, min(options["jobs"], len(roots)))
-        if jobs > 1 and connection.vendor != "postgresql":
-            raise CommandError("--jobs 只用于 PostgreSQL。")
         for dotted in () if options["units_only"] else STEPS:
             step = _step(dotted)
             if step is None:
