@@ -103,3 +103,24 @@ def totp_reset(*, actor: Any, now: dt.datetime, user: Any) -> None:
         raise ValidationFailed("只有安全管理员可以重置动态口令。")
     TotpDevice.objects.filter(user_id=user.pk).delete()
     audit_record(action="auth.2fa_reset", actor=actor, now=now, obj=user)
+
+
+def totp_rotate_secrets(*, now: dt.datetime, batch: int = 500) -> int:
+    """Re-encrypt authenticator secrets sealed with an older field key (part of the key rotation:
+    after it the old key can be dropped without locking anyone out). Returns how many moved."""
+    moved = 0
+    last = 0
+    while True:
+        with transaction.atomic():
+            devices = list(TotpDevice.objects.select_for_update().filter(pk__gt=last).order_by("pk")[:batch])
+            if not devices:
+                audit_record(action="auth.2fa_rotate", actor=None, now=now, role="system",
+                             detail={"devices": moved, "key_id": fieldcrypto.keys().current_id})
+                return moved
+            last = devices[-1].pk
+            stale = [d for d in devices if fieldcrypto.needs_rotation(d.secret_cipher)]
+            for d in stale:
+                d.secret_cipher = fieldcrypto.encrypt(fieldcrypto.decrypt(d.secret_cipher, purpose=_PURPOSE),
+                                                      purpose=_PURPOSE)
+            TotpDevice.objects.bulk_update(stale, ["secret_cipher"])
+            moved += len(stale)

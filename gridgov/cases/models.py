@@ -122,6 +122,9 @@ class Case(models.Model):
     lat = models.FloatField(null=True, blank=True)
     lng = models.FloatField(null=True, blank=True)
     address = models.CharField("地址", max_length=200, blank=True)
+    # The household of the ledger the case concerns, when staff name one at intake (shown on its page).
+    household = models.ForeignKey("residents.Household", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name="涉及户")
     # Reporter: a resident (name/phone), anonymous, or staff.
     reported_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")

@@ -11,6 +11,7 @@ from gridgov.access.models import Department
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
 from gridgov.core.errors import NotFound
+from gridgov.residents.models import Household
 from gridgov.units.models import Unit
 
 from . import deadlines
@@ -76,6 +77,22 @@ def case_get(*, scope: Scope, case_id: int) -> Case:
         Case.objects.select_related("category", "unit", "holder_unit", "holder_department", "owner_unit",
                                     "county", "merged_into"),
         scope, pk=case_id)
+
+
+def cases_for_households(*, scope: Scope, household_ids: list[int], limit: int = 20) -> list[Case]:
+    """The cases naming these households (newest first), only those the viewer may see."""
+    if not household_ids:
+        return []
+    return list(cases_visible(scope=scope).filter(household_id__in=household_ids)
+                .order_by("-created_at", "-id")[:limit])
+
+
+def case_household(*, scope: Scope, case: Case) -> Any:
+    """The household a case names, when the viewer may see it in the ledger (else None)."""
+    if case.household_id is None:
+        return None
+    return (Household.objects.within(scope).filter(scope.path_q("unit__path", P.HOUSEHOLD_VIEW), pk=case.household_id)
+            .select_related("unit").first())
 
 
 def case_timeline(*, scope: Scope, case: Case) -> list[CaseEvent]:

@@ -26,6 +26,7 @@ from gridgov.core.errors import Conflict, NotFound, PermissionDenied, Validation
 from gridgov.core.workdays import WorkCalendar
 from gridgov.geo.geometry import validate_point
 from gridgov.notify.services import notify_users, outbox_put
+from gridgov.residents.models import Household
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
@@ -176,6 +177,22 @@ def _locate(*, scope: Scope | None, unit_id: int | None, lat: float | None, lng:
     return unit
 
 
+def _household(*, scope: Scope | None, household_id: Any) -> Household | None:
+    """The ledger household a case concerns: only staff name one, and only one they may see."""
+    if household_id in (None, ""):
+        return None
+    try:
+        pk = int(household_id)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed("户号应为数字。", field="household_id") from exc
+    household = None
+    if scope is not None:
+        household = Household.objects.within(scope).select_related("unit").filter(pk=pk).first()
+    if household is None:
+        raise ValidationFailed(f"没有找到户号 {pk}，或该户不在您的范围内。", field="household_id")
+    return household
+
+
 @transaction.atomic
 def case_report(
     *,
@@ -195,6 +212,7 @@ def case_report(
     anonymous: bool = False,
     idempotency_key: str = "",
     key_namespace: str = "",
+    household_id: int | None = None,
 ) -> IntakeResult:
     """Intake from every channel. The same idempotency key with the same payload returns the same
     case (created=False); with a different payload it is a Conflict."""
@@ -213,6 +231,8 @@ def case_report(
         "urgency": urgency, "lat": lat, "lng": lng, "unit_id": unit_id, "address": address,
         "reporter_name": reporter_name, "reporter_phone": reporter_phone, "anonymous": bool(anonymous),
     }
+    if household_id is not None:
+        payload["household_id"] = household_id  # only when given, so earlier keys keep their digests
     digest = _payload_hash(payload)
     if namespaced:
         existing = Case.unscoped.filter(idempotency_key=namespaced).first()
@@ -235,6 +255,9 @@ def case_report(
     reporter_phone = _text(reporter_phone, field_name="reporter_phone", label="联系电话", required=False, max_len=20)
     if reporter_phone and not reporter_phone.replace("-", "").isdigit():
         raise ValidationFailed("联系电话只能包含数字和短横线。", field="reporter_phone")
+    household = _household(scope=scope, household_id=household_id)
+    if household is not None and unit_id is None and lat is None:
+        unit_id = household.unit_id  # the household's grid, unless a place was given
     unit = _locate(scope=scope, unit_id=unit_id, lat=lat, lng=lng)
     county = county_of(unit)
     calendar = deadlines.work_calendar()
@@ -249,7 +272,7 @@ def case_report(
                 channel=channel, county=county, unit=unit, lat=lat, lng=lng, address=address,
                 reported_by=actor if actor is not None else None,
                 reporter_name=reporter_name or (actor.display_name if actor is not None else ""),
-                reporter_phone=reporter_phone, anonymous=bool(anonymous),
+                reporter_phone=reporter_phone, anonymous=bool(anonymous), household=household,
                 tracking_token=secrets.token_urlsafe(16)[:22],
                 status=Status.REPORTED, holder_unit=unit, owner_unit=unit, owner_path=unit.path, unit_path=unit.path,
                 respond_due=due.respond_due, resolve_due=due.resolve_due,
@@ -269,7 +292,8 @@ def case_report(
         detail={"form_number": number, "channel": channel},
     )
     audit_record(action="case.report", actor=actor, now=now, obj=case, unit_path=unit.path, role=role,
-                 detail={"number": number, "category": category.code, "channel": channel})
+                 detail={"number": number, "category": category.code, "channel": channel}
+                 | ({"household": household.pk} if household is not None else {}))
     notify_users(user_ids=[u for u in holder_user_ids(case) if actor is None or u != actor.pk], topic="case.new",
                  title=f"新事件：{case.title}", body=f"{case.number} · {category.name}", link=_case_link(case),
                  dedupe_key=f"case:{case.pk}:ev:1:inbox", now=now)

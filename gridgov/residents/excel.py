@@ -27,7 +27,7 @@ from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope, scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core.clock import local
-from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
@@ -567,10 +567,13 @@ EXPORT_HEADERS = ["户号", "网格", "地址", "门牌号", "户状态", "与�
                   "联系电话", "政治面貌", "人口类型", "外出地点", "重点人群"]
 
 
-def _export_rows(scope: Scope, unit: Unit | None, today: dt.date) -> Iterator[list[Any]]:
-    # Only where the actor holds household.export (a wider view right does not widen the export).
+def _export_rows(scope: Scope, unit: Unit | None, today: dt.date, *, full: bool = False) -> Iterator[list[Any]]:
+    # Only where the actor holds household.export (a wider view right does not widen the export);
+    # a full export only where they also hold resident.unmask.
     qs = Resident.objects.within(scope).filter(scope.path_q("household__unit__path", P.HOUSEHOLD_EXPORT),
                                                status=ResidentStatus.ACTIVE, household__status="active")
+    if full:
+        qs = qs.filter(scope.path_q("household__unit__path", P.RESIDENT_UNMASK))
     if unit is not None:
         qs = qs.filter(household__unit__path__startswith=unit.path)
     sensitive_paths = scope.paths_for(P.SENSITIVE_TAGS)
@@ -592,26 +595,39 @@ def _export_rows(scope: Scope, unit: Unit | None, today: dt.date) -> Iterator[li
                  if sensitive_ok or not t.is_sensitive]
         yield [h.pk, h.unit.name, h.address, h.house_number, h.get_status_display(), r.get_relation_display(),
                r.name if sensitive_ok or not minor else protected.mask_name(r.name), r.get_gender_display(),
-               idnumber.age_on(r.birth_date, today), r.id_masked, r.phone_masked, r.get_political_status_display(),
+               idnumber.age_on(r.birth_date, today),
+               protected.reveal_id(r.id_cipher) if full else r.id_masked,
+               protected.reveal_phone(r.phone_cipher) if full else r.phone_masked, r.get_political_status_display(),
                r.get_residency_display(), r.away_place, "、".join(names)]
 
 
-def export_bytes(*, actor: Any, scope: Scope, now: dt.datetime, unit_id: int | None) -> bytes:
-    """The actor's scope (or one unit of it) as .xlsx, ID numbers and phones masked."""
+def export_bytes(*, actor: Any, scope: Scope, now: dt.datetime, unit_id: int | None,
+                 unmask_reason: str | None = None) -> bytes:
+    """The actor's scope (or one unit of it) as .xlsx, ID numbers and phones masked; with a reason,
+    a holder of resident.unmask gets them in full (audited with the reason)."""
     unit = get_in_scope(Unit, scope, pk=unit_id) if unit_id else None
     if unit is not None:
         scope.require(P.HOUSEHOLD_EXPORT, unit.path)
     elif not scope.can(P.HOUSEHOLD_EXPORT):
         raise NotFound()
+    full = unmask_reason is not None
+    reason = ""
+    if full:
+        if not (scope.can(P.RESIDENT_UNMASK, unit.path) if unit is not None else scope.can(P.RESIDENT_UNMASK)):
+            raise PermissionDenied("您没有导出完整身份证号和电话的权限。")
+        reason = services.unmask_reason(unmask_reason or "")
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("户情台账")
     ws.append(EXPORT_HEADERS)
     count = 0
-    for row in _export_rows(scope, unit, local(now).date()):
+    for row in _export_rows(scope, unit, local(now).date(), full=full):
         ws.append(row)
         count += 1
     buf = io.BytesIO()
     wb.save(buf)
+    detail: dict[str, Any] = {"rows": count, "masked": not full, "unit": unit.pk if unit else None}
+    if full:
+        detail["reason"] = reason
     audit_record(action="household.export", actor=actor, now=now, unit_path=unit.path if unit else "",
-                 detail={"rows": count, "masked": True, "unit": unit.pk if unit else None})
+                 detail=detail)
     return buf.getvalue()

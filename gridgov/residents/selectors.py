@@ -19,7 +19,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.units.models import Unit
 
 from . import idnumber, phones, protected
@@ -51,6 +51,22 @@ def visible_tags(scope: Scope, path: str | None = None) -> list[Tag]:
         allowed = scope.can(P.SENSITIVE_TAGS)
         return [t for t in tags if allowed or not t.is_sensitive]
     return [t for t in tags if not t.is_sensitive or can_see_sensitive(scope, path)]
+
+
+def tag_catalogue() -> list[Tag]:
+    """Every key group, retired ones too, each with `in_use`: how many households and people carry it now.
+    (For the catalogue page: only holders of category.manage reach it, who also see sensitive tags.)"""
+    from django.db.models import Count
+
+    return list(Tag.objects.annotate(in_use=Count("assignments", filter=Q(assignments__end_date__isnull=True)))
+                .order_by("-is_active", "sort_order", "id"))
+
+
+def tag_get(*, tag_id: int) -> Tag:
+    tag = Tag.objects.filter(pk=tag_id).first()
+    if tag is None:
+        raise NotFound()
+    return tag
 
 
 # --- search -------------------------------------------------------------------------------------------
@@ -155,11 +171,19 @@ class Page:
     query: HouseholdQuery
 
 
+def ledger_q(scope: Scope, path_field: str = "unit__path") -> Q:
+    """The ledger is read only where the actor holds household.view: seeing a unit (a mediator, the
+    system or audit admin) is not enough. Empty when it adds nothing to the scope's own narrowing."""
+    if scope.paths_for(P.HOUSEHOLD_VIEW) == scope.unit_paths:
+        return Q()
+    return scope.path_q(path_field, P.HOUSEHOLD_VIEW)
+
+
 def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date) -> Page:
     q = query
     name_as_address = bool(q.text) and not q.name and not q.address
     _interpret_text(q)
-    qs: QuerySet[Household] = Household.objects.within(scope)
+    qs: QuerySet[Household] = Household.objects.within(scope).filter(ledger_q(scope))
     if q.status != "all":
         qs = qs.filter(status=q.status)
     if q.unit_id is not None:
@@ -274,6 +298,7 @@ class HouseholdDetail:
     show_sensitive: bool
     can_edit: bool
     can_unmask: bool
+    merged_from: list[int] = field(default_factory=list)  # households merged into this one (their cases show here)
 
     @property
     def head(self) -> ResidentView | None:
@@ -281,12 +306,14 @@ class HouseholdDetail:
 
 
 def household_get(*, scope: Scope, household_id: int) -> Household:
-    return get_in_scope(Household.objects.select_related("unit"), scope, pk=household_id)  # type: ignore[no-any-return]
+    return get_in_scope(  # type: ignore[no-any-return]
+        Household.objects.select_related("unit").filter(ledger_q(scope)), scope, pk=household_id)
 
 
 def resident_get(*, scope: Scope, resident_id: int) -> Resident:
-    return get_in_scope(Resident.objects.select_related("household__unit"), scope,  # type: ignore[no-any-return]
-                        pk=resident_id)
+    return get_in_scope(  # type: ignore[no-any-return]
+        Resident.objects.select_related("household__unit").filter(ledger_q(scope, "household__unit__path")), scope,
+        pk=resident_id)
 
 
 def household_detail(*, scope: Scope, household_id: int, today: dt.date) -> HouseholdDetail:
@@ -325,6 +352,7 @@ def household_detail(*, scope: Scope, household_id: int, today: dt.date) -> Hous
         show_sensitive=sensitive_ok,
         can_edit=scope.can(P.HOUSEHOLD_EDIT, path),
         can_unmask=scope.can(P.RESIDENT_UNMASK, path),
+        merged_from=list(Household.objects.within(scope).filter(merged_into=household).values_list("pk", flat=True)),
     )
 
 
@@ -344,9 +372,14 @@ def import_roots(*, scope: Scope) -> list[Unit]:
 
 def grid_workers_for(*, scope: Scope, household: Household) -> list[Any]:
     """Staff holding a grid-worker role over the household's grid (candidates for its assignment)."""
+    return grid_workers_at(scope=scope, unit=household.unit)
+
+
+def grid_workers_at(*, scope: Scope, unit: Unit) -> list[Any]:
+    """Staff holding a grid-worker role at this unit or above it (they cover its households)."""
     from gridgov.access.models import Grant
 
-    parts = household.unit.path.strip("/").split("/")
+    parts = unit.path.strip("/").split("/")
     paths = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
     grants = (Grant.objects.within(scope).filter(role__field_worker=True, revoked_at__isnull=True, unit__path__in=paths)
               .select_related("user").order_by("user_id"))
@@ -354,9 +387,71 @@ def grid_workers_for(*, scope: Scope, household: Household) -> list[Any]:
 
 
 def party_members_near(*, scope: Scope, household: Household, limit: int = 200) -> list[Resident]:
-    """Party members living in the same grid (candidates for 党员联系户)."""
+    """Party members who may look after this household (党员联系户): those of its village, or of its
+    own unit when that has no parent in sight."""
+    return party_members_for(scope=scope, unit=household.unit, limit=limit)
+
+
+def party_members_for(*, scope: Scope, unit: Unit, limit: int = 200) -> list[Resident]:
+    parent = Unit.objects.within(scope).filter(pk=unit.parent_id).first() if unit.parent_id else None
+    pool = (parent or unit).path
     return list(
-        Resident.objects.within(scope).filter(household__unit_id=household.unit_id, status=ResidentStatus.ACTIVE,
+        Resident.objects.within(scope).filter(household__unit__path__startswith=pool, status=ResidentStatus.ACTIVE,
                                               political_status__in=["party_member", "probationary"])
-        .order_by("name", "id")[:limit]
+        .select_related("household__unit").order_by("name", "id")[:limit]
     )
+
+
+# --- who looks after which households (联系户分配) ------------------------------------------------------------
+@dataclass
+class ContactsBoard:
+    unit: Unit
+    grids: list[Unit]  # when the unit has grids below it: pick one
+    households: list[Any]  # Households, each with .heads, .links (open), .worker_link and .party_links
+    truncated: bool
+    workers: list[tuple[Any, int]]  # (user, households they look after now)
+    party_members: list[tuple[Resident, int]]  # (party member, households linked now)
+
+
+def contacts_board(*, scope: Scope, unit_id: int, limit: int = 300) -> ContactsBoard:
+    """One grid's households with their grid worker and linked party members, and the candidates
+    with their current load (~50 households per grid worker, ~10 per party member)."""
+    from django.db.models import Count
+
+    unit = get_in_scope(Unit.objects.select_related("parent"), scope, pk=unit_id)
+    scope.require(P.HOUSEHOLD_EDIT, unit.path)
+    if Unit.objects.within(scope).filter(parent=unit, is_active=True).exists():
+        grids = [u for u in deepest_units(scope=scope, limit=2000) if u.path.startswith(unit.path)]
+        return ContactsBoard(unit=unit, grids=grids, households=[], truncated=False, workers=[], party_members=[])
+    links = HouseholdAssignment.unscoped.filter(ended_at__isnull=True).select_related("user", "party_member")
+    heads = Resident.unscoped.filter(relation=Relation.HEAD, status=ResidentStatus.ACTIVE)
+    rows = list(
+        Household.objects.within(scope).filter(unit=unit, status=HouseholdStatus.ACTIVE)
+        .prefetch_related(Prefetch("members", queryset=heads, to_attr="heads"),
+                          Prefetch("assignments", queryset=links, to_attr="links"))
+        .order_by("pk")[: limit + 1]
+    )
+    for h in rows:
+        h.worker_link = next((a for a in h.links if a.kind == AssignmentKind.GRID_WORKER), None)  # type: ignore[attr-defined]
+        h.party_links = [a for a in h.links if a.kind == AssignmentKind.PARTY_MEMBER]  # type: ignore[attr-defined]
+    workers = grid_workers_at(scope=scope, unit=unit)
+    worker_load = dict(
+        HouseholdAssignment.unscoped.filter(kind=AssignmentKind.GRID_WORKER, ended_at__isnull=True,
+                                            user__in=[u.pk for u in workers])
+        .values_list("user").annotate(n=Count("id")).values_list("user", "n"))
+    members = party_members_for(scope=scope, unit=unit)
+    member_load = dict(
+        HouseholdAssignment.unscoped.filter(kind=AssignmentKind.PARTY_MEMBER, ended_at__isnull=True,
+                                            party_member__in=[m.pk for m in members])
+        .values_list("party_member").annotate(n=Count("id")).values_list("party_member", "n"))
+    return ContactsBoard(
+        unit=unit, grids=[], households=rows[:limit], truncated=len(rows) > limit,
+        workers=[(u, worker_load.get(u.pk, 0)) for u in workers],
+        party_members=[(m, member_load.get(m.pk, 0)) for m in members],
+    )
+
+
+def assignment_get(*, scope: Scope, assignment_id: int) -> HouseholdAssignment:
+    return get_in_scope(  # type: ignore[no-any-return]
+        HouseholdAssignment.objects.select_related("household__unit", "party_member", "user")
+        .filter(ledger_q(scope, "household__unit__path")), scope, pk=assignment_id)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
@@ -39,6 +40,7 @@ from .models import (
     Residency,
     Resident,
     ResidentStatus,
+    Sensitivity,
     Tag,
     TagAssignment,
     TagTarget,
@@ -604,6 +606,11 @@ class Revealed:
     phone: str
 
 
+def unmask_reason(reason: str) -> str:
+    """The reason written for seeing full ID numbers or phones (unmasking, a full export)."""
+    return _reason(reason)
+
+
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < UNMASK_REASON_MIN:
@@ -645,7 +652,7 @@ def household_unmask_phone(*, actor: Any, now: dt.datetime, household_id: int, r
     if not scope.can(P.RESIDENT_UNMASK, household.unit.path):
         raise PermissionDenied("您没有查看完整电话的权限。")
     reason = _reason(reason)
-    audit_record(action="resident.unmask", actor=actor, now=now, obj=household, unit_path=household.unit.path,
+    audit_record(action="household.unmask", actor=actor, now=now, obj=household, unit_path=household.unit.path,
                  role=scope.role_at(household.unit.path), detail={"reason": reason, "fields": ["phone"]})
     return protected.reveal_phone(household.phone_cipher)
 
@@ -684,7 +691,7 @@ def tag_assign(*, actor: Any, now: dt.datetime, tag_code: str, household_id: int
     )
     _bump(household, now)
     _event(household, Action.TAGGED, actor=actor, now=now, resident=resident,
-           changes={"tag": tag.name, "start": start.isoformat()}, sensitive=tag.is_sensitive)
+           changes={"tag": tag.name, "code": tag.code, "start": start.isoformat()}, sensitive=tag.is_sensitive)
     audit_record(action="tag.assign", actor=actor, now=now, obj=assignment, unit_path=household.unit.path, role=role,
                  detail={"tag": tag.code})
     return assignment
@@ -715,10 +722,123 @@ def tag_end(*, actor: Any, now: dt.datetime, assignment_id: int, end_date: dt.da
     assignment.save(update_fields=["end_date", "ended_by"])
     _bump(household, now)
     _event(household, Action.UNTAGGED, actor=actor, now=now, resident=assignment.resident,
-           changes={"tag": assignment.tag.name, "end": end.isoformat()}, sensitive=assignment.tag.is_sensitive)
+           changes={"tag": assignment.tag.name, "code": assignment.tag.code, "end": end.isoformat()},
+           sensitive=assignment.tag.is_sensitive)
     audit_record(action="tag.end", actor=actor, now=now, obj=assignment, unit_path=household.unit.path, role=role,
                  detail={"tag": assignment.tag.code})
     return assignment
+
+
+# --- the key-group catalogue (重点人群目录) ---------------------------------------------------------------
+_TAG_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+CADENCE_MAX_DAYS = 366
+
+
+def _catalogue_role(actor: Any) -> tuple[str, str]:
+    """Who may edit the catalogue: the holders of category.manage (the county office), as for the case
+    categories. Returns (role, unit path) for the audit row."""
+    if actor is None:
+        return "system", ""
+    scope = scope_for(actor)
+    paths = scope.paths_for(P.CATEGORY_MANAGE)
+    if not paths:
+        raise PermissionDenied("只有县网格办可以维护重点人群目录。")
+    return scope.role_at(paths[0]), paths[0]
+
+
+def _clean_tag_fields(data: dict[str, Any], *, tag: Tag | None) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    if "name" in data:
+        name = clean_text(data["name"], field="name", label="标签名称", max_length=40, required=True)
+        if Tag.objects.filter(name=name).exclude(pk=tag.pk if tag else 0).exists():
+            raise ValidationFailed(f"已有名为「{name}」的标签。", field="name")
+        clean["name"] = name
+    if "applies_to" in data:
+        clean["applies_to"] = clean_choice(data["applies_to"], TagTarget, field="applies_to", label="适用对象")
+    if "sensitivity" in data:
+        clean["sensitivity"] = clean_choice(data["sensitivity"], Sensitivity, field="sensitivity", label="敏感级别")
+    if "visit_cadence_days" in data:
+        raw = data["visit_cadence_days"]
+        if raw in (None, ""):
+            clean["visit_cadence_days"] = None
+        else:
+            try:
+                days = int(str(raw).strip())
+            except ValueError as exc:
+                raise ValidationFailed("走访周期应为天数（整数）。", field="visit_cadence_days") from exc
+            if not 1 <= days <= CADENCE_MAX_DAYS:
+                raise ValidationFailed(f"走访周期应在 1 到 {CADENCE_MAX_DAYS} 天之间，不需要定期走访请留空。",
+                                       field="visit_cadence_days")
+            clean["visit_cadence_days"] = days
+    if "sort_order" in data:
+        try:
+            order = int(str(data["sort_order"] if data["sort_order"] not in (None, "") else 0).strip())
+        except ValueError as exc:
+            raise ValidationFailed("排序应为整数。", field="sort_order") from exc
+        if not 0 <= order <= 9999:
+            raise ValidationFailed("排序应在 0 到 9999 之间。", field="sort_order")
+        clean["sort_order"] = order
+    if "is_active" in data:
+        clean["is_active"] = bool(data["is_active"])
+    return clean
+
+
+@transaction.atomic
+def tag_create(*, actor: Any, now: dt.datetime, name: str, applies_to: str, sensitivity: str = Sensitivity.NORMAL,
+               visit_cadence_days: Any = None, sort_order: Any = None, code: str = "") -> Tag:
+    """Add a key group to the catalogue. The code (used in links and by other modules) is made up
+    when not given."""
+    role, path = _catalogue_role(actor)
+    clean = _clean_tag_fields({"name": name, "applies_to": applies_to, "sensitivity": sensitivity,
+                               "visit_cadence_days": visit_cadence_days, "sort_order": sort_order}, tag=None)
+    code = (code or "").strip()
+    if code:
+        if not _TAG_CODE_RE.match(code):
+            raise ValidationFailed("标签代码只能用小写字母、数字和下划线，以字母开头，2 到 40 位。", field="code")
+        if Tag.objects.filter(code=code).exists():
+            raise ValidationFailed(f"标签代码「{code}」已被使用。", field="code")
+    else:
+        code = "tag_" + secrets.token_hex(4)
+    if sort_order in (None, ""):
+        last = Tag.objects.order_by("-sort_order").values_list("sort_order", flat=True).first() or 0
+        clean["sort_order"] = last + 10
+    tag = Tag.objects.create(code=code, **clean)
+    audit_record(action="tag.catalogue_create", actor=actor, now=now, obj=tag, unit_path=path, role=role,
+                 detail={"code": tag.code, "sensitivity": tag.sensitivity, "cadence": tag.visit_cadence_days})
+    return tag
+
+
+@transaction.atomic
+def tag_update(*, actor: Any, now: dt.datetime, tag_id: int, **changes: Any) -> Tag:
+    """Edit a key group: name, sensitivity, visit cadence, order; `is_active=False` retires it (no new
+    tags of it; current ones stay until ended). Making a tag sensitive also hides its past history rows."""
+    role, path = _catalogue_role(actor)
+    allowed = {"name", "applies_to", "sensitivity", "visit_cadence_days", "sort_order", "is_active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}")
+    tag = Tag.objects.select_for_update().filter(pk=tag_id).first()
+    if tag is None:
+        raise NotFound()
+    clean = _clean_tag_fields(changes, tag=tag)
+    diff = {k: [getattr(tag, k), v] for k, v in clean.items() if getattr(tag, k) != v}
+    if not diff:
+        return tag
+    if "applies_to" in diff and TagAssignment.unscoped.filter(tag=tag).exists():
+        raise ValidationFailed(f"「{tag.name}」已经用在户或人员上，不能再改适用对象；请新建一个标签。",
+                               field="applies_to")
+    old_name = tag.name
+    for key, (_, value) in diff.items():
+        setattr(tag, key, value)
+    tag.save()
+    if diff.get("sensitivity", [None, None])[1] == Sensitivity.SENSITIVE:
+        # Past history rows of this tag were written as not sensitive: hide them from now on too.
+        HouseholdEvent.unscoped.filter(action__in=[Action.TAGGED, Action.UNTAGGED], sensitive=False).filter(
+            Q(changes__code=tag.code) | Q(changes__tag=old_name) | Q(changes__tag=tag.name)).update(sensitive=True)
+    action = "tag.catalogue_retire" if diff.get("is_active") == [True, False] else "tag.catalogue_update"
+    audit_record(action=action, actor=actor, now=now, obj=tag, unit_path=path, role=role,
+                 detail={"code": tag.code, "changes": {k: [str(a), str(b)] for k, (a, b) in diff.items()}})
+    return tag
 
 
 # --- who looks after a household ----------------------------------------------------------------------
@@ -766,16 +886,63 @@ def household_link_party_member(*, actor: Any, now: dt.datetime, household_id: i
 
 @transaction.atomic
 def assignment_end(*, actor: Any, now: dt.datetime, assignment_id: int) -> HouseholdAssignment:
-    link = HouseholdAssignment.unscoped.select_related("household__unit").filter(pk=assignment_id).first()
+    """A grid worker or party member stops looking after a household (history and audit)."""
+    link = (HouseholdAssignment.unscoped.select_for_update(of=("self",))
+            .select_related("household__unit", "party_member", "user").filter(pk=assignment_id).first())
     if link is None:
         raise NotFound()
     role = _role(actor, P.HOUSEHOLD_EDIT, link.household.unit.path)
     if link.ended_at is None:
         link.ended_at = now
         link.save(update_fields=["ended_at"])
+        who = link.party_member.name if link.party_member else str(link.user)
+        _event(link.household, Action.ASSIGNED, actor=actor, now=now,
+               changes={"ended": AssignmentKind(link.kind).label, "who": who})
         audit_record(action="household.assignment_end", actor=actor, now=now, obj=link,
-                     unit_path=link.household.unit.path, role=role)
+                     unit_path=link.household.unit.path, role=role, detail={"kind": link.kind})
     return link
+
+
+@dataclass(frozen=True)
+class ContactsResult:
+    changed: int
+    unchanged: int
+    load: int  # households the grid worker or party member looks after now
+
+
+@transaction.atomic
+def contacts_assign(*, actor: Any, now: dt.datetime, household_ids: Iterable[int], worker: Any = None,
+                    party_member_id: int | None = None) -> ContactsResult:
+    """联系户分配: one grid worker, or one party member, takes on several households at once. All or
+    nothing: a household the actor may not edit, or a worker not covering it, refuses the whole batch."""
+    ids = sorted(set(household_ids))
+    if not ids:
+        raise ValidationFailed("请勾选要分配的户。", field="households")
+    if (worker is None) == (party_member_id is None):
+        raise ValidationFailed("请选择一位网格员或一位党员。")
+    changed = unchanged = 0
+    for household_id in ids:
+        if worker is not None:
+            current = HouseholdAssignment.unscoped.filter(household_id=household_id, kind=AssignmentKind.GRID_WORKER,
+                                                          ended_at__isnull=True, user=worker).exists()
+            if not current:
+                household_assign_worker(actor=actor, now=now, household_id=household_id, user=worker)
+        else:
+            current = HouseholdAssignment.unscoped.filter(household_id=household_id, party_member_id=party_member_id,
+                                                          ended_at__isnull=True).exists()
+            if not current:
+                household_link_party_member(actor=actor, now=now, household_id=household_id,
+                                            party_member_id=party_member_id)  # type: ignore[arg-type]
+        if current:
+            # Checked again with the service's own guards, so an unchanged row is still one the actor may edit.
+            _role(actor, P.HOUSEHOLD_EDIT, _household_for_update(household_id).unit.path)
+            unchanged += 1
+        else:
+            changed += 1
+    open_links = HouseholdAssignment.unscoped.filter(ended_at__isnull=True)
+    load = (open_links.filter(kind=AssignmentKind.GRID_WORKER, user=worker) if worker is not None
+            else open_links.filter(party_member_id=party_member_id)).count()
+    return ContactsResult(changed=changed, unchanged=unchanged, load=load)
 
 
 # --- key rotation ----------------------------------------------------------------------------------------

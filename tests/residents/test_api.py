@@ -75,3 +75,41 @@ def test_api_search_in_the_body_for_id_numbers(world, ledger, login):
     outsider = login(world.sun_li).post("/api/households/search", json.dumps({"q": ledger.wang_wei_id}),
                                         content_type="application/json")
     assert outsider.json()["items"] == []
+
+
+def test_api_tags_and_members(world, ledger, login):
+    worker = login(world.wang_fang)
+    head = login(world.zhao_lei)
+    codes = {t["code"] for t in worker.get("/api/households/tags").json()}
+    assert "veteran" in codes and "dibao" not in codes  # sensitive tags only for those who may see them
+    assert "dibao" in {t["code"] for t in head.get("/api/households/tags").json()}
+    url = f"/api/households/{ledger.a1.pk}/tags"
+    added = worker.post(url, json.dumps({"tag": "veteran", "resident_id": ledger.wang_wei.pk}),
+                        content_type="application/json")
+    assert added.status_code == 201
+    head_row = next(m for m in added.json()["members"] if m["id"] == ledger.wang_wei.pk)
+    assert [t["code"] for t in head_row["tags"]] == ["veteran"]
+    refused = worker.post(url, json.dumps({"tag": "dibao"}), content_type="application/json")
+    assert refused.status_code == 403
+    other = worker.post(url, json.dumps({"tag": "veteran", "resident_id": ledger.a2.members.get().pk}),
+                        content_type="application/json")
+    assert other.status_code == 404  # a person of another household (and grid)
+    tag_id = head_row["tags"][0]["id"]
+    assert login(world.sun_li).post(f"{url}/{tag_id}/end").status_code == 404
+    ended = worker.post(f"{url}/{tag_id}/end")
+    assert ended.status_code == 200
+    assert next(m for m in ended.json()["members"] if m["id"] == ledger.wang_wei.pk)["tags"] == []
+    # Move the child to the neighbour household, then record a member who moved away.
+    moved = worker.post(f"/api/households/residents/{ledger.child.pk}/move",
+                        json.dumps({"to_household_id": ledger.a1_b.pk, "relation": "孙子女"}),
+                        content_type="application/json")
+    assert moved.status_code == 200 and moved.json()["id"] == ledger.a1_b.pk
+    assert worker.post(f"/api/households/residents/{ledger.child.pk}/move",
+                       json.dumps({"to_household_id": ledger.c1.pk, "relation": "子女"}),
+                       content_type="application/json").status_code == 404
+    status = worker.post(f"/api/households/residents/{ledger.child.pk}/status",
+                         json.dumps({"status": "moved_out", "reason": "随父母外出"}), content_type="application/json")
+    assert status.status_code == 200 and ledger.child.pk not in {m["id"] for m in status.json()["members"]}
+    bad = worker.post(f"/api/households/residents/{ledger.wang_wei.pk}/status",
+                      json.dumps({"status": "active"}), content_type="application/json")
+    assert bad.status_code == 400 and "已迁出" in bad.json()["message"]

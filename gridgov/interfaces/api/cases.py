@@ -45,6 +45,7 @@ class CaseIn(Schema):
     reporter_phone: str = ""
     anonymous: bool = False
     idempotency_key: str = ""
+    household_id: int | None = None  # the ledger household the case concerns (one the reporter may see)
 
 
 class ReporterOut(Schema):

@@ -13,7 +13,7 @@ from ninja import Router, Schema, Status
 
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
-from gridgov.core.errors import Conflict, PermissionDenied
+from gridgov.core.errors import Conflict, NotFound, PermissionDenied
 from gridgov.interfaces.two_factor import step_up_missing
 from gridgov.residents import selectors, services
 
@@ -140,6 +140,10 @@ class UnmaskOut(Schema):
     phone: str
 
 
+class PhoneOut(Schema):
+    phone: str
+
+
 def _today() -> dt.date:
     return local(now()).date()
 
@@ -202,6 +206,22 @@ def search_households(request: HttpRequest, payload: SearchIn) -> HouseholdPage:
     return HouseholdPage(items=items, next_after=page.next_after)
 
 
+class CatalogueTagOut(Schema):
+    code: str
+    name: str
+    applies_to: str
+    sensitive: bool
+    visit_cadence_days: int | None
+
+
+@router.get("/tags", response=list[CatalogueTagOut],
+            summary="The key groups this user may see and set (sensitive ones only with the right)")
+def list_tags(request: HttpRequest) -> list[CatalogueTagOut]:
+    return [CatalogueTagOut(code=t.code, name=t.name, applies_to=t.applies_to, sensitive=t.is_sensitive,
+                            visit_cadence_days=t.visit_cadence_days)
+            for t in selectors.visible_tags(scope_for(request.user))]
+
+
 @router.get("/{household_id}", response=HouseholdDetailOut)
 def get_household(request: HttpRequest, household_id: int) -> HouseholdDetailOut:
     return _detail(request, household_id)
@@ -256,3 +276,76 @@ def unmask_resident(request: HttpRequest, resident_id: int, payload: UnmaskIn) -
     revealed = services.resident_unmask(actor=request.user, now=now(), resident_id=resident_id,
                                         reason=payload.reason)
     return UnmaskOut(id_number=revealed.id_number, phone=revealed.phone)
+
+
+@router.post("/{household_id}/unmask", response=PhoneOut,
+             summary="The household's full phone for a stated reason (resident.unmask; audited)")
+def unmask_household(request: HttpRequest, household_id: int, payload: UnmaskIn) -> PhoneOut:
+    if step_up_missing(request):
+        raise PermissionDenied("此操作需要先在网页上输入动态口令（10 分钟内有效）。")
+    selectors.household_get(scope=scope_for(request.user), household_id=household_id)
+    phone = services.household_unmask_phone(actor=request.user, now=now(), household_id=household_id,
+                                            reason=payload.reason)
+    return PhoneOut(phone=phone)
+
+
+# --- tags and members (the field app's tag and member management) ------------------------------------
+class TagIn(Schema):
+    tag: str
+    resident_id: int | None = None
+    start_date: dt.date | None = None
+    note: str = ""
+
+
+class MoveIn(Schema):
+    to_household_id: int
+    relation: str
+
+
+class StatusIn(Schema):
+    status: str
+    reason: str = ""
+
+
+@router.post("/{household_id}/tags", response={201: HouseholdDetailOut},
+             summary="Tag the household or one of its members")
+def add_tag(request: HttpRequest, household_id: int, payload: TagIn) -> Status[HouseholdDetailOut]:
+    scope = scope_for(request.user)
+    household = selectors.household_get(scope=scope, household_id=household_id)
+    if payload.resident_id is not None:
+        resident = selectors.resident_get(scope=scope, resident_id=payload.resident_id)
+        if resident.household_id != household.pk:
+            raise NotFound()
+    services.tag_assign(actor=request.user, now=now(), tag_code=payload.tag,
+                        household_id=None if payload.resident_id else household.pk, resident_id=payload.resident_id,
+                        start_date=payload.start_date, note=payload.note)
+    return Status(201, _detail(request, household.pk))
+
+
+@router.post("/{household_id}/tags/{assignment_id}/end", response=HouseholdDetailOut, summary="End a tag")
+def end_tag(request: HttpRequest, household_id: int, assignment_id: int) -> HouseholdDetailOut:
+    d = selectors.household_detail(scope=scope_for(request.user), household_id=household_id, today=_today())
+    if assignment_id not in {t.pk for t in d.tags} | {t.pk for m in d.members for t in m.tags}:
+        raise NotFound()
+    services.tag_end(actor=request.user, now=now(), assignment_id=assignment_id)
+    return _detail(request, household_id)
+
+
+@router.post("/residents/{resident_id}/move", response=HouseholdDetailOut,
+             summary="Move a member to another household (returns the receiving household)")
+def move_resident(request: HttpRequest, resident_id: int, payload: MoveIn) -> HouseholdDetailOut:
+    scope = scope_for(request.user)
+    selectors.resident_get(scope=scope, resident_id=resident_id)
+    selectors.household_get(scope=scope, household_id=payload.to_household_id)
+    services.resident_move(actor=request.user, now=now(), resident_id=resident_id,
+                           to_household_id=payload.to_household_id, relation=payload.relation)
+    return _detail(request, payload.to_household_id)
+
+
+@router.post("/residents/{resident_id}/status", response=HouseholdDetailOut,
+             summary="A member moved out or died (status moved_out or deceased)")
+def resident_status(request: HttpRequest, resident_id: int, payload: StatusIn) -> HouseholdDetailOut:
+    resident = selectors.resident_get(scope=scope_for(request.user), resident_id=resident_id)
+    services.resident_set_status(actor=request.user, now=now(), resident_id=resident_id, status=payload.status,
+                                 reason=payload.reason)
+    return _detail(request, resident.household_id)

@@ -80,12 +80,13 @@ def case_new(request: HttpRequest) -> HttpResponse:
     if not scope.can(P.CASE_REPORT):
         raise PermissionDenied()
     units = selectors.report_units(scope=scope)
-    values: dict[str, Any] = {"idempotency_key": uuid.uuid4().hex, "urgency": "ordinary", "channel": "field"}
+    values: dict[str, Any] = {"idempotency_key": uuid.uuid4().hex, "urgency": "ordinary", "channel": "field",
+                              "household_id": request.GET.get("household", "")[:12]}
     error = None
     if request.method == "POST":
         values = {k: request.POST.get(k, "").strip() for k in (
             "title", "description", "category", "urgency", "channel", "unit_id", "lat", "lng", "address",
-            "reporter_name", "reporter_phone", "idempotency_key")}
+            "reporter_name", "reporter_phone", "idempotency_key", "household_id")}
         values["anonymous"] = request.POST.get("anonymous") == "on"
         try:
             result = services.case_report(
@@ -94,7 +95,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 channel=values["channel"] or "field", unit_id=_int(values["unit_id"]), lat=_float(values["lat"]),
                 lng=_float(values["lng"]), address=values["address"], reporter_name=values["reporter_name"],
                 reporter_phone=values["reporter_phone"], anonymous=values["anonymous"],
-                idempotency_key=values["idempotency_key"],
+                idempotency_key=values["idempotency_key"], household_id=values["household_id"] or None,
             )
         except DomainError as exc:
             error = exc.message
@@ -154,6 +155,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "reason_codes": ReturnReason.LABELS.items(),
         "status_labels": {s: d.status.label for s, d in STATUSES.items()},
         "on_site": case.category.on_site,
+        "household": selectors.case_household(scope=scope, case=case),
     }
     return render(request, "staff/cases/detail.html", context)
 

@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope
+from gridgov.cases import selectors as case_selectors
 from gridgov.core.clock import local, now
-from gridgov.core.errors import DomainError, NotFound
+from gridgov.core.errors import DomainError, NotFound, ValidationFailed
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.residents import excel, idnumber, phones, selectors, services
@@ -31,6 +32,7 @@ from gridgov.residents.models import (
     PoliticalStatus,
     Relation,
     Residency,
+    Sensitivity,
     TagTarget,
 )
 
@@ -56,7 +58,7 @@ class HouseholdForm(forms.Form):
     address = forms.CharField(label="地址", max_length=200, error_messages={"required": "请填写地址。"})
     house_number = forms.CharField(label="门牌号", max_length=40, required=False)
     phone = forms.CharField(label="联系电话", max_length=30, required=False,
-                            help_text="手机号或带区号的座机；修改时留空表示不变。")
+                            help_text="手机号或带区号的座机。")
     lat = forms.FloatField(label="纬度", required=False, help_text="填写坐标后自动归入所在网格。")
     lng = forms.FloatField(label="经度", required=False)
     notes = forms.CharField(label="备注", required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -86,6 +88,20 @@ class ResidentForm(forms.Form):
     disability = forms.CharField(label="残疾类别/等级", max_length=60, required=False)
     notes = forms.CharField(label="备注", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class TagForm(forms.Form):
+    name = forms.CharField(label="标签名称", max_length=40, error_messages={"required": "请填写标签名称。",
+                                                                        "max_length": "标签名称不能超过 40 个字。"})
+    applies_to = forms.ChoiceField(label="适用对象", choices=TagTarget.choices,
+                                   help_text="户的标签加在整户上（如低保户），人的标签加在具体成员上（如留守儿童）。")
+    sensitivity = forms.ChoiceField(label="敏感级别", choices=Sensitivity.choices,
+                                    help_text="敏感标签只有网格长及以上（有查看敏感信息权限的角色）能看到。")
+    visit_cadence_days = forms.CharField(label="走访周期（天）", max_length=6, required=False,
+                                         help_text="每隔多少天至少走访一次；不需要定期走访请留空。")
+    sort_order = forms.CharField(label="排序", max_length=6, required=False, help_text="数字小的排在前面。")
+    code = forms.CharField(label="标签代码（可不填）", max_length=40, required=False,
+                           help_text="小写字母、数字和下划线；不填则自动生成。")
 
 
 class MoveForm(forms.Form):
@@ -137,6 +153,8 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "can_edit": scope.can(P.HOUSEHOLD_EDIT),
         "can_import": scope.can(P.HOUSEHOLD_IMPORT),
         "can_export": scope.can(P.HOUSEHOLD_EXPORT),
+        "can_manage_tags": scope.can(P.CATEGORY_MANAGE),
+        "can_export_full": scope.can(P.HOUSEHOLD_EXPORT) and scope.can(P.RESIDENT_UNMASK),
     }
     return render(request, "staff/households/list.html", context)
 
@@ -155,7 +173,22 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
         "tag_choices_resident": [t for t in selectors.visible_tags(scope, detail.household.unit.path)
                                  if t.applies_to == TagTarget.RESIDENT],
         "today": _today(),
+        "cases": case_selectors.cases_for_households(
+            scope=scope, household_ids=[detail.household.pk, *detail.merged_from]) if scope.can(P.CASE_VIEW) else [],
+        "can_report_case": scope.can(P.CASE_REPORT),
+        "tag_records": _tag_records(detail),
     }
+
+
+def _tag_records(detail: selectors.HouseholdDetail) -> list[dict[str, Any]]:
+    """Every tag this viewer may see, current and ended: on whom, from when to when, set by whom."""
+    names = {m.pk: m.name for m in detail.members + detail.former_members}
+    current = list(detail.tags) + [t for m in detail.members for t in m.tags]
+    rows = []
+    for t in current + list(detail.past_tags):
+        rows.append({"tag": t.tag, "on": names.get(t.resident_id, "") if t.resident_id else "本户",
+                     "start": t.start_date, "end": t.end_date, "set_by": t.set_by, "note": t.note})
+    return rows
 
 
 @scoped_view
@@ -191,13 +224,15 @@ def household_edit(request: HttpRequest, household_id: int) -> HttpResponse:
     if not scope.can(P.HOUSEHOLD_EDIT, household.unit.path):
         raise NotFound()
     initial = {"unit": household.unit_id, "address": household.address, "house_number": household.house_number,
-               "lat": household.lat, "lng": household.lng, "notes": household.notes, "version": household.version}
+               "phone": household.phone_masked, "lat": household.lat, "lng": household.lng, "notes": household.notes,
+               "version": household.version}
     form = HouseholdForm(request.POST or None, initial=initial, units=selectors.deepest_units(scope=scope))
+    form.fields["phone"].help_text = KEEP_OR_CLEAR
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         changes = {k: data[k] for k in ("address", "house_number", "notes", "lat", "lng")}
-        if data["phone"]:
-            changes["phone"] = data["phone"]
+        if data["phone"] != household.phone_masked:
+            changes["phone"] = data["phone"]  # a new number, or blank: the phone is removed
         try:
             services.household_update(actor=request.user, now=now(), household_id=household.pk,
                                       expected_version=data["version"], **changes)
@@ -213,11 +248,20 @@ def household_edit(request: HttpRequest, household_id: int) -> HttpResponse:
                   {"form": form, "title": f"修改户信息（户号 {household.pk}）", "household": household})
 
 
-def _resident_data(form: ResidentForm) -> dict[str, Any]:
+KEEP_OR_CLEAR = "显示的是脱敏后的号码：保持原样表示不修改，清空表示删除，也可以填写新号码。"
+
+
+def _resident_data(form: ResidentForm, masked: dict[str, str] | None = None) -> dict[str, Any]:
+    """The form's values for the service. On an edit form the ID number and phone fields start with
+    their masked forms (the page never holds the full values): left as shown they are unchanged,
+    blank removes the phone (an ID number is required, so blank is refused by the service)."""
     data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
     for key in ("id_number", "phone"):
-        if not data[key]:
-            data.pop(key)  # blank on an edit form means "unchanged": the page never holds the full value
+        if masked is None:
+            if not data[key]:
+                data.pop(key)
+        elif data[key] == masked[key]:
+            data.pop(key)
     return data
 
 
@@ -250,14 +294,15 @@ def resident_edit(request: HttpRequest, resident_id: int) -> HttpResponse:
     view = selectors.resident_view(resident, scope=scope, path=household.unit.path, today=_today())
     if view.is_minor and not view.show_sensitive:
         raise Forbidden("未满 14 周岁人员的信息只有有权限的人员可以修改。")
-    initial = {f: getattr(resident, f) for f in ResidentForm.base_fields if f not in ("id_number", "phone")}
+    masked = {"id_number": resident.id_masked, "phone": resident.phone_masked}
+    initial = {f: getattr(resident, f) for f in ResidentForm.base_fields if f not in masked} | masked
     form = ResidentForm(request.POST or None, initial=initial)
-    form.fields["id_number"].help_text = f"当前 {resident.id_masked}；不修改请留空。"
-    form.fields["phone"].help_text = f"当前 {resident.phone_masked or '未登记'}；不修改请留空。"
+    form.fields["id_number"].help_text = "显示的是脱敏后的号码：保持原样表示不修改，修改请填写完整的新号码。"
+    form.fields["phone"].help_text = KEEP_OR_CLEAR
     if not view.show_sensitive:
         del form.fields["health"], form.fields["disability"]
     if request.method == "POST" and form.is_valid():
-        data = _resident_data(form)
+        data = _resident_data(form, masked)
         try:
             services.resident_update(actor=request.user, now=now(), resident_id=resident.pk,
                                      expected_version=form.cleaned_data["version"], **data)
@@ -345,6 +390,12 @@ def household_change(request: HttpRequest, household_id: int) -> HttpResponse:
             services.household_link_party_member(actor=request.user, now=now(), household_id=household.pk,
                                                  party_member_id=int(request.POST.get("party_member") or 0))
             messages.success(request, "已添加联系党员。")
+        elif action == "unlink":
+            link = selectors.assignment_get(scope=scope, assignment_id=int(request.POST.get("link") or 0))
+            if link.household_id != household.pk:
+                raise NotFound()
+            services.assignment_end(actor=request.user, now=now(), assignment_id=link.pk)
+            messages.success(request, "已解除联系。")
         else:
             messages.error(request, "请选择要办理的事项。")
     except ValueError:
@@ -415,11 +466,156 @@ def resident_unmask(request: HttpRequest, resident_id: int) -> HttpResponse:
             error = exc.message
     elif not scope.can(P.RESIDENT_UNMASK, resident.household.unit.path):
         error = "您没有查看完整身份证号和电话的权限。"
+    # A child's name stays masked for a viewer without the right to see minors' data.
+    name = selectors.resident_view(resident, scope=scope, path=resident.household.unit.path, today=_today()).name
     response = render(request, "staff/households/unmask.html",
-                      {"resident": resident, "revealed": revealed, "error": error,
+                      {"resident": resident, "name": name, "revealed": revealed, "error": error,
                        "household": resident.household})
     response["Cache-Control"] = "no-store"
     return response
+
+
+@scoped_view
+@require_recent_code
+def household_unmask(request: HttpRequest, household_id: int) -> HttpResponse:
+    """The household's full phone, once, for a written reason; the service audits it."""
+    scope = actor_scope(request)
+    household = selectors.household_get(scope=scope, household_id=household_id)
+    phone = None
+    error = ""
+    if request.method == "POST":
+        try:
+            phone = services.household_unmask_phone(actor=request.user, now=now(), household_id=household.pk,
+                                                    reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            error = exc.message
+    elif not scope.can(P.RESIDENT_UNMASK, household.unit.path):
+        error = "您没有查看完整电话的权限。"
+    response = render(request, "staff/households/household_unmask.html",
+                      {"household": household, "phone": phone, "error": error})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- who looks after which households (联系户分配) -------------------------------------------------------------
+WORKER_LOAD = 50  # households a grid worker usually looks after
+PARTY_MEMBER_LOAD = 10  # households a party member usually keeps in touch with
+
+
+@scoped_view
+def contacts_start(request: HttpRequest) -> HttpResponse:
+    """Pick the grid whose contacts to arrange (straight to it when there is only one)."""
+    scope = actor_scope(request)
+    _require_anywhere(scope, P.HOUSEHOLD_EDIT)
+    grids = selectors.deepest_units(scope=scope, limit=2000)
+    if len(grids) == 1:
+        return redirect("staff:household_contacts_unit", unit_id=grids[0].pk)
+    return render(request, "staff/households/contacts.html", {"board": None, "grids": grids})
+
+
+@scoped_view
+def contacts_unit(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """A grid's households with their grid worker and party members; assign several at once."""
+    scope = actor_scope(request)
+    board = selectors.contacts_board(scope=scope, unit_id=unit_id)
+    if request.method == "POST":
+        _contacts_post(request, scope, board)
+        return redirect("staff:household_contacts_unit", unit_id=board.unit.pk)
+    return render(request, "staff/households/contacts.html",
+                  {"board": board, "grids": board.grids, "worker_load": WORKER_LOAD,
+                   "party_member_load": PARTY_MEMBER_LOAD})
+
+
+def _contacts_post(request: HttpRequest, scope: Scope, board: selectors.ContactsBoard) -> None:
+    # The 解除 buttons sit in the same form and send only `link`.
+    action = "end" if request.POST.get("link") else request.POST.get("action", "")
+    ids = [int(v) for v in request.POST.getlist("households") if v.isdigit()]
+    try:
+        if action == "end":
+            link = selectors.assignment_get(scope=scope, assignment_id=int(request.POST.get("link") or 0))
+            services.assignment_end(actor=request.user, now=now(), assignment_id=link.pk)
+            messages.success(request, "已解除联系。")
+            return
+        if action == "worker":
+            worker = next((u for u, _ in board.workers if str(u.pk) == request.POST.get("user")), None)
+            if worker is None:
+                raise ValidationFailed("请选择本网格的网格员。", field="user")
+            result = services.contacts_assign(actor=request.user, now=now(), household_ids=ids, worker=worker)
+            who, usual = worker.display_name, WORKER_LOAD
+        elif action == "party":
+            member = next((m for m, _ in board.party_members if str(m.pk) == request.POST.get("party_member")), None)
+            if member is None:
+                raise ValidationFailed("请选择联系党员。", field="party_member")
+            result = services.contacts_assign(actor=request.user, now=now(), household_ids=ids,
+                                              party_member_id=member.pk)
+            who, usual = member.name, PARTY_MEMBER_LOAD
+        else:
+            messages.error(request, "请选择要办理的事项。")
+            return
+    except (ValueError, NotFound):
+        messages.error(request, "没有找到该户或该联系记录，或不在您的范围内。")
+        return
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return
+    messages.success(request, f"已分配 {result.changed} 户给 {who}" + (
+        f"（{result.unchanged} 户原本就由其联系）" if result.unchanged else "") + "。")
+    if result.load > usual:
+        messages.warning(request, f"{who} 现在联系 {result.load} 户，多于通常的约 {usual} 户，请留意工作量。")
+
+
+# --- the key-group catalogue (重点人群目录) -------------------------------------------------------------
+def _require_catalogue(scope: Scope) -> None:
+    """Only the catalogue's keepers (category.manage: the county office) reach these pages; for
+    everyone else they do not exist."""
+    if not scope.can(P.CATEGORY_MANAGE):
+        raise NotFound()
+
+
+@scoped_view
+def tag_catalogue(request: HttpRequest) -> HttpResponse:
+    """The list of key groups and the form that adds one."""
+    _require_catalogue(actor_scope(request))
+    form = TagForm(request.POST or None, initial={"applies_to": TagTarget.HOUSEHOLD,
+                                                  "sensitivity": Sensitivity.NORMAL})
+    if request.method == "POST" and form.is_valid():
+        try:
+            tag = services.tag_create(actor=request.user, now=now(), **form.cleaned_data)
+        except DomainError as exc:
+            _fail(form, exc)
+        else:
+            messages.success(request, f"已添加标签「{tag.name}」。")
+            return redirect("staff:tag_catalogue")
+    return render(request, "staff/households/tag_catalogue.html",
+                  {"tags": selectors.tag_catalogue(), "form": form})
+
+
+@scoped_view
+def tag_edit(request: HttpRequest, tag_id: int) -> HttpResponse:
+    """Edit one key group, retire it (no new uses) or bring it back."""
+    _require_catalogue(actor_scope(request))
+    tag = selectors.tag_get(tag_id=tag_id)
+    initial = {"name": tag.name, "applies_to": tag.applies_to, "sensitivity": tag.sensitivity,
+               "visit_cadence_days": tag.visit_cadence_days or "", "sort_order": tag.sort_order, "code": tag.code}
+    form = TagForm(request.POST or None, initial=initial)
+    form.fields["code"].disabled = True
+    form.fields["code"].label = "标签代码"
+    form.fields["code"].help_text = "代码不能修改。"
+    if request.method == "POST":
+        retire = request.POST.get("active")
+        try:
+            if retire in ("0", "1"):
+                services.tag_update(actor=request.user, now=now(), tag_id=tag.pk, is_active=retire == "1")
+                messages.success(request, f"已{'恢复' if retire == '1' else '停用'}标签「{tag.name}」。")
+                return redirect("staff:tag_catalogue")
+            if form.is_valid():
+                data = {k: v for k, v in form.cleaned_data.items() if k != "code"}
+                services.tag_update(actor=request.user, now=now(), tag_id=tag.pk, **data)
+                messages.success(request, "已保存。")
+                return redirect("staff:tag_catalogue")
+        except DomainError as exc:
+            _fail(form, exc)
+    return render(request, "staff/households/tag_edit.html", {"tag": tag, "form": form})
 
 
 # --- Excel ------------------------------------------------------------------------------------------------
@@ -498,6 +694,33 @@ def household_export(request: HttpRequest) -> HttpResponse:
     return _xlsx(content, f"households-{local(now()):%Y%m%d}.xlsx")
 
 
+@scoped_view
+@require_recent_code
+def household_export_full(request: HttpRequest) -> HttpResponse:
+    """A full export (ID numbers and phones in clear) for a written reason: for holders of both
+    household.export and resident.unmask; audited with the reason."""
+    scope = actor_scope(request)
+    if not (scope.can(P.HOUSEHOLD_EXPORT) and scope.can(P.RESIDENT_UNMASK)):
+        raise NotFound()
+    error = ""
+    unit_id = request.POST.get("unit") or request.GET.get("unit") or ""
+    if request.method == "POST":
+        try:
+            content = excel.export_bytes(actor=request.user, scope=scope, now=now(),
+                                         unit_id=int(unit_id) if unit_id.isdigit() else None,
+                                         unmask_reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            error = exc.message
+        else:
+            return _xlsx(content, f"households-full-{local(now()):%Y%m%d}.xlsx")
+    units = [u for u in selectors.deepest_units(scope=scope, perm=P.HOUSEHOLD_EXPORT)
+             if scope.can(P.RESIDENT_UNMASK, u.path)]
+    response = render(request, "staff/households/export_full.html",
+                      {"error": error, "units": units, "unit_id": unit_id})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def household_urls() -> list[Any]:
     from django.urls import path
 
@@ -514,11 +737,17 @@ def household_urls() -> list[Any]:
         path("residents/<int:resident_id>/move/", resident_move, name="resident_move"),
         path("residents/<int:resident_id>/status/", resident_status, name="resident_status"),
         path("residents/<int:resident_id>/unmask/", resident_unmask, name="resident_unmask"),
+        path("households/<int:household_id>/unmask/", household_unmask, name="household_unmask"),
+        path("households/contacts/", contacts_start, name="household_contacts"),
+        path("households/contacts/<int:unit_id>/", contacts_unit, name="household_contacts_unit"),
+        path("households/key-groups/", tag_catalogue, name="tag_catalogue"),
+        path("households/key-groups/<int:tag_id>/", tag_edit, name="tag_edit"),
         path("households/import/", import_start, name="household_import"),
         path("households/import/template.xlsx", import_template, name="household_import_template"),
         path("households/import/<int:job_id>/", import_job, name="household_import_job"),
         path("households/import/<int:job_id>/valid-only/", import_retry, name="household_import_retry"),
         path("households/import/<int:job_id>/errors.xlsx", import_report, name="household_import_report"),
         path("households/export.xlsx", household_export, name="household_export"),
+        path("households/export/unmask/", household_export_full, name="household_export_full"),
     ]
 

@@ -1,0 +1,217 @@
+"""Who looks after which households (联系户分配: grid workers and party members), and the cases that
+name a household, shown on its page to those who may see them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from gridgov.audit.models import AuditEvent
+from gridgov.cases.models import Case
+from gridgov.cases.services import case_report
+from gridgov.core.errors import ValidationFailed
+from gridgov.residents import services
+from gridgov.residents.models import HouseholdAssignment, HouseholdEvent
+from tests.world import T0
+
+pytestmark = pytest.mark.django_db
+
+BOARD_VISIBLE = {  # who may arrange the contacts of grid A1
+    "grid_worker": 200, "grid_head": 200, "village_secretary": 200, "township_office": 200, "county_office": 200,
+    "outsider": 404, "department_handler": 404,
+}
+
+
+def _party_member(world, ledger):  # type: ignore[no-untyped-def]
+    services.resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
+    return ledger.wang_wei
+
+
+@pytest.mark.parametrize("persona", list(BOARD_VISIBLE))
+def test_contacts_board_by_persona(world, ledger, login, persona):
+    client = login(world.personas()[persona])
+    url = reverse("staff:household_contacts_unit", args=[world.grid_a1.pk])
+    response = client.get(url)
+    assert response.status_code == BOARD_VISIBLE[persona]
+    if response.status_code == 200:
+        shown = {h.pk for h in response.context["board"].households}
+        assert shown == {ledger.a1.pk, ledger.a1_b.pk}
+    start = client.get(reverse("staff:household_contacts"))
+    assert start.status_code == (404 if persona == "department_handler" else (302 if persona in (
+        "grid_worker", "grid_head", "outsider") else 200))
+
+
+def test_a_village_board_lists_its_grids(world, ledger, login):
+    response = login(world.li_qiang).get(reverse("staff:household_contacts_unit", args=[world.village.pk]))
+    assert {u.pk for u in response.context["grids"]} == {world.grid_a1.pk, world.grid_a2.pk}
+
+
+def test_assign_a_grid_worker_and_a_party_member_to_several_households(world, ledger, login):
+    member = _party_member(world, ledger)
+    client = login(world.li_qiang)
+    url = reverse("staff:household_contacts_unit", args=[world.grid_a1.pk])
+    page = client.get(url)
+    assert [u for u, _ in page.context["board"].workers] == [world.wang_fang]
+    assert [m for m, _ in page.context["board"].party_members] == [member]
+    both = [ledger.a1.pk, ledger.a1_b.pk]
+    response = client.post(url, {"action": "worker", "user": world.wang_fang.pk, "households": both}, follow=True)
+    assert "已分配 2 户给 王芳" in response.content.decode()
+    client.post(url, {"action": "party", "party_member": member.pk, "households": both})
+    links = HouseholdAssignment.unscoped.filter(ended_at__isnull=True)
+    assert {(a.household_id, a.kind) for a in links} == {(h, k) for h in both for k in ("grid_worker", "party_member")}
+    assert AuditEvent.objects.filter(action="household.assign").count() == 2
+    assert AuditEvent.objects.filter(action="household.party_link").count() == 2
+    board = client.get(url).context["board"]
+    assert board.workers == [(world.wang_fang, 2)] and board.party_members == [(member, 2)]
+    # Again: nothing doubles.
+    again = client.post(url, {"action": "party", "party_member": member.pk, "households": both}, follow=True)
+    assert "2 户原本就由其联系" in again.content.decode()
+    assert HouseholdAssignment.unscoped.filter(party_member=member, ended_at__isnull=True).count() == 2
+    # End one link from the board: history and audit.
+    link = HouseholdAssignment.unscoped.get(household=ledger.a1_b, party_member=member)
+    client.post(url, {"link": link.pk})
+    link.refresh_from_db()
+    assert link.ended_at is not None
+    assert HouseholdEvent.unscoped.filter(household=ledger.a1_b, action="assigned",
+                                          changes__ended="党员联系户").exists()
+    assert AuditEvent.objects.filter(action="household.assignment_end").count() == 1
+
+
+def test_a_batch_is_all_or_nothing(world, ledger, login):
+    member = _party_member(world, ledger)
+    before = (HouseholdAssignment.unscoped.count(), HouseholdEvent.unscoped.count(), AuditEvent.objects.count())
+    with pytest.raises(Exception):  # noqa: B017 - a household out of reach refuses the whole batch
+        services.contacts_assign(actor=world.wang_fang, now=T0, household_ids=[ledger.a1.pk, ledger.a2.pk],
+                                 party_member_id=member.pk)
+    with pytest.raises(ValidationFailed, match="不负责"):
+        services.contacts_assign(actor=world.li_qiang, now=T0, household_ids=[ledger.a1.pk, ledger.a2.pk],
+                                 worker=world.wang_fang)
+    with pytest.raises(ValidationFailed, match="请勾选"):
+        services.contacts_assign(actor=world.li_qiang, now=T0, household_ids=[], worker=world.wang_fang)
+    after = (HouseholdAssignment.unscoped.count(), HouseholdEvent.unscoped.count(), AuditEvent.objects.count())
+    assert after == before
+    # Through the page: a worker of another grid is not offered, and is refused in Chinese.
+    client = login(world.li_qiang)
+    url = reverse("staff:household_contacts_unit", args=[world.grid_a1.pk])
+    response = client.post(url, {"action": "worker", "user": world.qian_duo.pk, "households": [ledger.a1.pk]},
+                           follow=True)
+    assert "请选择本网格的网格员" in response.content.decode()
+    assert not HouseholdAssignment.unscoped.exists()
+
+
+def test_the_load_warning_past_ten_households_for_a_party_member(world, ledger, login):
+    member = _party_member(world, ledger)
+    ids = [services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=f"吴城村{i}号").pk
+           for i in range(11)]
+    response = login(world.li_qiang).post(reverse("staff:household_contacts_unit", args=[world.grid_a1.pk]),
+                                          {"action": "party", "party_member": member.pk, "households": ids},
+                                          follow=True)
+    assert "现在联系 11 户，多于通常的约 10 户" in response.content.decode()
+
+
+def test_party_link_ends_from_the_household_page(world, ledger, login):
+    member = _party_member(world, ledger)
+    link = services.household_link_party_member(actor=None, now=T0, household_id=ledger.a1_b.pk,
+                                                party_member_id=member.pk)
+    url = reverse("staff:household_change", args=[ledger.a1_b.pk])
+    # Another household's link cannot be ended through this one.
+    login(world.li_qiang).post(reverse("staff:household_change", args=[ledger.a1.pk]),
+                               {"action": "unlink", "link": link.pk})
+    assert HouseholdAssignment.unscoped.get(pk=link.pk).ended_at is None
+    assert login(world.sun_li).post(url, {"action": "unlink", "link": link.pk}).status_code == 404
+    login(world.li_qiang).post(url, {"action": "unlink", "link": link.pk})
+    assert HouseholdAssignment.unscoped.get(pk=link.pk).ended_at is not None
+
+
+# --- cases naming a household ------------------------------------------------------------------------------
+def _case(actor, ledger_household, **kw):  # type: ignore[no-untyped-def]
+    return case_report(actor=actor, now=T0, title=kw.pop("title", "邻里纠纷"), description="两户因宅基地边界发生争执。",
+                       category_code="livelihood", channel="field", household_id=ledger_household.pk, **kw).case
+
+
+def test_staff_intake_names_the_household_and_its_page_lists_the_case(world, ledger, login):
+    client = login(world.wang_fang)
+    form = client.get(reverse("staff:case_new") + f"?household={ledger.a1.pk}")
+    assert f'value="{ledger.a1.pk}"' in form.content.decode()
+    response = client.post(reverse("staff:case_new"), {
+        "title": "院墙倒塌", "description": "户主反映院墙倒塌，需要帮助。", "category": "livelihood",
+        "urgency": "ordinary", "channel": "field", "household_id": str(ledger.a1.pk), "idempotency_key": "k1"})
+    assert response.status_code == 302
+    case = Case.unscoped.get(title="院墙倒塌")
+    assert case.household_id == ledger.a1.pk and case.unit_id == world.grid_a1.pk  # the household's grid
+    assert AuditEvent.objects.get(action="case.report", object_id=str(case.pk)).detail["household"] == ledger.a1.pk
+    page = client.get(reverse("staff:household_detail", args=[ledger.a1.pk])).content.decode()
+    assert case.number in page and "院墙倒塌" in page
+    assert "院墙倒塌" not in client.get(reverse("staff:household_detail", args=[ledger.a1_b.pk])).content.decode()
+    detail = client.get(reverse("staff:case_detail", args=[case.pk])).content.decode()
+    assert reverse("staff:household_detail", args=[ledger.a1.pk]) in detail
+
+
+def test_a_household_out_of_reach_cannot_be_named(world, ledger, login):
+    before = Case.unscoped.count()
+    for household_id in (ledger.a2.pk, 987654):
+        with pytest.raises(ValidationFailed, match="不在您的范围内"):
+            _case(world.wang_fang, type("H", (), {"pk": household_id})())
+    response = login(world.wang_fang).post(reverse("staff:case_new"), {
+        "title": "院墙倒塌", "description": "户主反映院墙倒塌。", "category": "livelihood", "urgency": "ordinary",
+        "channel": "field", "unit_id": str(world.grid_a1.pk), "household_id": str(ledger.c1.pk),
+        "idempotency_key": "k2"})
+    assert "不在您的范围内" in response.content.decode()
+    assert Case.unscoped.count() == before
+
+
+def test_api_intake_takes_the_household(world, ledger, login):
+    response = login(world.wang_fang).post("/api/cases/", {
+        "title": "院墙倒塌", "description": "户主反映院墙倒塌。", "category": "livelihood",
+        "household_id": ledger.a1.pk}, content_type="application/json")
+    assert response.status_code == 201
+    assert Case.unscoped.get(pk=response.json()["case"]["id"]).household_id == ledger.a1.pk
+
+
+CASES_SEEN = {  # persona → which of the two cases (grid A1's, grid B1's) the household pages show them
+    "grid_worker": {"a1"}, "grid_head": {"a1"}, "village_secretary": {"a1"}, "township_office": {"a1", "b1"},
+    "county_office": {"a1", "b1"},
+}
+
+
+@pytest.mark.parametrize("persona", list(CASES_SEEN))
+def test_household_cases_are_scoped(world, ledger, login, persona):
+    cases = {"a1": _case(world.zhang_wei, ledger.a1, title="甲户的事"), "b1": _case(world.zhang_wei, ledger.b1,
+                                                                                   title="乙户的事")}
+    client = login(world.personas()[persona])
+    seen = set()
+    for h in (ledger.a1, ledger.b1):
+        response = client.get(reverse("staff:household_detail", args=[h.pk]))
+        if response.status_code == 200:
+            seen |= {k for k, c in cases.items() if c.number in response.content.decode()}
+            assert {c.pk for c in response.context["cases"]} <= {c.pk for c in cases.values()}
+    assert seen == CASES_SEEN[persona]
+
+
+def test_a_case_seen_only_through_the_merge_target(world, ledger):
+    """After 合户 the receiving household's page lists the cases of the household merged into it."""
+    from gridgov.access.scope import scope_for
+    from gridgov.cases import selectors as case_selectors
+    from gridgov.residents import selectors
+
+    case = _case(world.zhang_wei, ledger.a1_b)
+    services.household_merge(actor=None, now=T0, household_id=ledger.a1_b.pk, into_id=ledger.a1.pk)
+    scope = scope_for(world.zhao_lei)
+    d = selectors.household_detail(scope=scope, household_id=ledger.a1.pk, today=dt.date(2026, 3, 2))
+    assert d.merged_from == [ledger.a1_b.pk]
+    found = case_selectors.cases_for_households(scope=scope, household_ids=[ledger.a1.pk, *d.merged_from])
+    assert found == [case]
+
+
+def test_department_handler_sees_no_household_on_a_dispatched_case(world, ledger, login):
+    case = _case(world.zhang_wei, ledger.a1)
+    from gridgov.cases.services import case_act
+
+    now = T0 + dt.timedelta(hours=1)
+    case_act(actor=world.zhang_wei, now=now, case_id=case.pk, action="accept")
+    case_act(actor=world.zhang_wei, now=now, case_id=case.pk, action="dispatch", department_id=world.department.pk)
+    page = login(world.liu_yang).get(reverse("staff:case_detail", args=[case.pk]))
+    assert page.status_code == 200
+    assert reverse("staff:household_detail", args=[ledger.a1.pk]) not in page.content.decode()
