@@ -47,7 +47,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-PORT = int(os.environ.get("BENCH_PORT", "0")) or _free_port()
+# Chosen once and kept in the environment: `python -m bench.run` is __main__, and the measure
+# modules import bench.run again (a second module object) and must talk to the same server.
+if not os.environ.get("BENCH_PORT"):
+    os.environ["BENCH_PORT"] = str(_free_port())
+PORT = int(os.environ["BENCH_PORT"])
 
 
 @dataclass
@@ -392,8 +396,11 @@ def _run(report: Report, *, size: str, base: str, total: int, clients: tuple[int
         manage(pg_url, "migrate", "--noinput", "-v", "0")
         seconds = manage(pg_url, "seed_world", "--size", size, "--seed", "1")
         report.add(f"seed_world --size {size} full world, PostgreSQL", f"{seconds:.1f} s")
-    # DEBUG is off, as deployed: pages need the collected, hashed static files.
-    manage(pg_url, "collectstatic", "--noinput", "-v", "0")
+    # DEBUG is off, as deployed: pages need the collected, hashed static files (rebuilt when stale).
+    manifest = ROOT / "var" / "static" / "staticfiles.json"
+    sources = [p for d in ("gridgov/interfaces/static", "var/vendor") for p in (ROOT / d).rglob("*") if p.is_file()]
+    if not manifest.exists() or max(p.stat().st_mtime for p in sources) > manifest.stat().st_mtime:
+        manage(pg_url, "collectstatic", "--noinput", "-v", "0")
 
     # 3. Reads under load, served by granian on loopback.
     server = serve(pg_url)
