@@ -5,8 +5,12 @@ Environment:
   BENCH_SIZE        S or M (default M)
   BENCH_PG          base URL of the PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
   BENCH_REQUESTS    requests per measured endpoint (default 400)
-  BENCH_SKIP_SEED   reuse the bench database as it is (1) instead of rebuilding it
-  BENCH_DB          name of an existing database to use as it is (implies BENCH_SKIP_SEED; still migrated)
+  BENCH_SKIP_SEED   reuse the bench database (1) instead of rebuilding it; it is migrated first
+  BENCH_DB          name of an existing database on BENCH_PG to measure instead of gridgov_bench (implies
+                    BENCH_SKIP_SEED; e.g. a fresh clone: createdb -T gridgov_bench_m gridgov_bench_run).
+                    The import adds 100k households to the first township office's township, so measure
+                    searches on a fresh clone for figures comparable between runs.
+  BENCH_IMPORT      households in the import measurement (default 100000; 0 skips it)
   BENCH_CLIENTS     client counts for the page reads (default "32,128")
   BENCH_SWEEP       0 skips the deadline sweep measure (it adds a year of cases when fewer are there)
   BENCH_REDIS       Redis for the Celery worker measured (default redis://127.0.0.1:6379/14)
@@ -389,9 +393,9 @@ def _run(report: Report, *, size: str, base: str, total: int, clients: tuple[int
 
     # 2. The whole world on PostgreSQL (or the database given, as it is).
     pg_url = f"{base}/{given_db or 'gridgov_bench'}"
-    if given_db:
-        manage(pg_url, "migrate", "--noinput", "-v", "0")
-    elif os.environ.get("BENCH_SKIP_SEED") != "1":
+    if given_db or os.environ.get("BENCH_SKIP_SEED") == "1":
+        manage(pg_url, "migrate", "--noinput", "-v", "0")  # a reused database gets the new indexes
+    else:
         pg_url = recreate_pg(base, "gridgov_bench")
         manage(pg_url, "migrate", "--noinput", "-v", "0")
         seconds = manage(pg_url, "seed_world", "--size", size, "--seed", "1")
@@ -401,6 +405,10 @@ def _run(report: Report, *, size: str, base: str, total: int, clients: tuple[int
     sources = [p for d in ("gridgov/interfaces/static", "var/vendor") for p in (ROOT / d).rglob("*") if p.is_file()]
     if not manifest.exists() or max(p.stat().st_mtime for p in sources) > manifest.stat().st_mtime:
         manage(pg_url, "collectstatic", "--noinput", "-v", "0")
+
+    # Fresh statistics, as autovacuum would gather them some minutes after a bulk load: measuring
+    # right after seeding or cloning without them gives plans PostgreSQL would not choose later.
+    subprocess.run(["psql", pg_url, "-qc", "ANALYZE"], check=True)
 
     # 3. Reads under load, served by granian on loopback.
     server = serve(pg_url)

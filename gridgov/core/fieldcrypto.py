@@ -85,12 +85,19 @@ def keys() -> FieldKeys:
 def reset_keys() -> None:
     """Forget the cached keys (after the environment changed, e.g. in a rotation test)."""
     keys.cache_clear()
+    _aead.cache_clear()
+
+
+@lru_cache(maxsize=8)
+def _aead(key: bytes) -> AESGCM:
+    # One cipher object per key: building it costs more than sealing a short value.
+    return AESGCM(key)
 
 
 def encrypt(plaintext: str, *, purpose: str) -> str:
     k = keys()
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(k.by_id[k.current_id]).encrypt(nonce, plaintext.encode("utf-8"), purpose.encode())
+    sealed = _aead(k.by_id[k.current_id]).encrypt(nonce, plaintext.encode("utf-8"), purpose.encode())
     return f"{VERSION}:{k.current_id}:{base64.b64encode(nonce + sealed).decode('ascii')}"
 
 
@@ -108,7 +115,7 @@ def decrypt(ciphertext: str, *, purpose: str) -> str:
         raise FieldCryptoError(f"no key with id {kid} is configured")
     try:
         blob = base64.b64decode(ciphertext.split(":", 2)[2], validate=True)
-        plain = AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], purpose.encode())
+        plain = _aead(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], purpose.encode())
     except (InvalidTag, binascii.Error, ValueError) as exc:
         raise FieldCryptoError("ciphertext was altered or sealed for another field") from exc
     return plain.decode("utf-8")
@@ -120,5 +127,4 @@ def needs_rotation(ciphertext: str) -> bool:
 
 def blind_index(value: str, *, purpose: str) -> str:
     """A keyed digest for exact-match search; equal inputs give equal digests, nothing else leaks."""
-    mac = hmac.new(keys().index_key, f"{purpose}\x00{value}".encode(), hashlib.sha256)
-    return mac.hexdigest()
+    return hmac.digest(keys().index_key, f"{purpose}\x00{value}".encode(), "sha256").hex()

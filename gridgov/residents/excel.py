@@ -26,6 +26,7 @@ from python_calamine import CalamineWorkbook
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope, scope_for
 from gridgov.audit.services import audit_record
+from gridgov.core import bulk
 from gridgov.core.clock import local
 from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gridgov.units import locate
@@ -311,9 +312,10 @@ def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
     cols = sheet.columns
     total = 0
 
-    def cell(row: list[Any], fld: str) -> Any:
-        j = cols.get(fld)
-        return row[j] if j is not None and j < len(row) else None
+    col_items = list(cols.items())
+
+    def cell(vals: dict[str, Any], fld: str) -> Any:
+        return vals.get(fld)
 
     def err(row_no: int, fld: str, value: Any, reason: str) -> None:
         errors.append(RowError(row_no, HEADER_OF.get(fld, fld), masked_value(fld, value), reason))
@@ -325,32 +327,34 @@ def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
         if all(_cell_text(v) == "" for v in row):
             continue  # blank rows are tolerated
         total += 1
-        key = _cell_text(cell(row, "household_key")) or (
-            f"{_cell_text(cell(row, 'address'))}|{_cell_text(cell(row, 'house_number'))}")
+        width = len(row)
+        vals = {f: row[j] for f, j in col_items if j < width}
+        key = _cell_text(cell(vals, "household_key")) or (
+            f"{_cell_text(cell(vals, 'address'))}|{_cell_text(cell(vals, 'house_number'))}")
         hh = households.get(key)
         if hh is None:
             hh = households[key] = PlannedHousehold(key=key, first_row=row_no)
         # household-level columns: taken from the first row that fills them
         try:
-            if not hh.address and _cell_text(cell(row, "address")):
-                hh.address = services.clean_text(cell(row, "address"), field="address", label="地址", max_length=200)
+            if not hh.address and _cell_text(cell(vals, "address")):
+                hh.address = services.clean_text(cell(vals, "address"), field="address", label="地址", max_length=200)
             if not hh.house_number:
-                hh.house_number = services.clean_text(_cell_text(cell(row, "house_number")), field="house_number",
+                hh.house_number = services.clean_text(_cell_text(cell(vals, "house_number")), field="house_number",
                                                       label="门牌号", max_length=40)
-            if not hh.phone and _cell_text(cell(row, "household_phone")):
-                hh.phone = phones.normalize(cell(row, "household_phone"))
+            if not hh.phone and _cell_text(cell(vals, "household_phone")):
+                hh.phone = phones.normalize(cell(vals, "household_phone"))
             if hh.unit is None:
-                lat, lng = services.clean_location(cell(row, "lat"), cell(row, "lng"))
+                lat, lng = services.clean_location(cell(vals, "lat"), cell(vals, "lng"))
                 if lat is not None and lng is not None:
                     hh.unit, hh.lat, hh.lng = grids.at(lat, lng), lat, lng
-                elif _cell_text(cell(row, "grid")):
-                    hh.unit = grids.find(_cell_text(cell(row, "grid")))
+                elif _cell_text(cell(vals, "grid")):
+                    hh.unit = grids.find(_cell_text(cell(vals, "grid")))
         except ValidationFailed as exc:
             fld = {"location": "lat", "phone": "household_phone"}.get(exc.field or "", exc.field or "address")
-            err(row_no, fld, cell(row, fld), exc.message)
+            err(row_no, fld, cell(vals, fld), exc.message)
             hh.bad_rows.add(row_no)
             continue
-        data = {f: cell(row, f) for f in ("name", "id_number", "relation", "phone", "birth_date", "gender",
+        data = {f: cell(vals, f) for f in ("name", "id_number", "relation", "phone", "birth_date", "gender",
                                           "ethnicity", "political_status", "residency", "away_place", "away_since",
                                           "education", "occupation", "health", "disability", "notes")}
         for f in ("birth_date", "away_since"):
@@ -364,12 +368,12 @@ def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
             continue
         index = protected.id_index(clean.id_info.number)
         if index in seen_ids:
-            err(row_no, "id_number", cell(row, "id_number"), f"与第 {seen_ids[index]} 行的身份证号重复。")
+            err(row_no, "id_number", cell(vals, "id_number"), f"与第 {seen_ids[index]} 行的身份证号重复。")
             hh.bad_rows.add(row_no)
             continue
         seen_ids[index] = row_no
         row_tags: list[Tag] = []
-        tag_text = _cell_text(cell(row, "tags"))
+        tag_text = _cell_text(cell(vals, "tags"))
         bad_tag = False
         for name in filter(None, _TAG_SPLIT.split(tag_text)):
             tag = tags_by_name.get(name)
@@ -439,50 +443,55 @@ class Written:
 
 
 def write_plan(plan: Plan, *, actor: Any, now: dt.datetime, root: Unit, valid_only: bool) -> Written:
-    """Write the planned households in one transaction (all of them, or the fully valid ones)."""
+    """Write the planned households in one transaction (all of them, or the fully valid ones).
+
+    Rows are inserted as plain values (`core.bulk.insert_rows`: COPY on PostgreSQL), households
+    first, then their members, tags and history, so nothing is half written if any insert fails."""
     chosen = [hh for hh in plan.households if not hh.bad_rows and hh.residents]
     if plan.errors and not valid_only:
         return Written(0, 0)
     today = local(now).date()
+    actor_id = actor.pk if actor is not None else None
     with transaction.atomic():
-        new_households: list[Household] = []
+        household_rows = []
         for hh in chosen:
+            assert hh.unit is not None
             sealed = protected.seal_phone(hh.phone)
-            new_households.append(Household(
-                unit=hh.unit, address=hh.address, house_number=hh.house_number, lat=hh.lat, lng=hh.lng,
-                phone_cipher=sealed.cipher, phone_index=sealed.index, phone_masked=sealed.masked,
-                created_at=now, updated_at=now))
-        Household.unscoped.bulk_create(new_households, batch_size=1000)
-        residents: list[Resident] = []
-        resident_tags: list[tuple[Resident, Tag]] = []
-        tag_rows: list[TagAssignment] = []
-        events: list[HouseholdEvent] = []
-        for hh, household in zip(chosen, new_households, strict=True):
-            for t in hh.tags:
-                tag_rows.append(TagAssignment(tag=t, household=household, start_date=today, set_by=actor,
-                                              set_at=now, note="导入"))
+            household_rows.append({
+                "unit_id": hh.unit.pk, "address": hh.address, "house_number": hh.house_number, "lat": hh.lat,
+                "lng": hh.lng, "phone_cipher": sealed.cipher, "phone_index": sealed.index,
+                "phone_masked": sealed.masked, "created_at": now, "updated_at": now})
+        household_ids = bulk.insert_rows(Household, household_rows)
+        resident_rows: list[dict[str, Any]] = []
+        resident_tags: list[list[Tag]] = []
+        tag_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        for hh, household_id in zip(chosen, household_ids, strict=True):
+            tag_rows.extend({"tag_id": t.pk, "household_id": household_id, "start_date": today, "set_by_id": actor_id,
+                             "set_at": now, "note": "导入"} for t in hh.tags)
             for r in hh.residents:
                 c = r.clean
-                sid = protected.seal_id(c.id_info.number)
+                sid = protected.seal_id(c.id_info.number, index=r.sealed_index)
                 sph = protected.seal_phone(c.phone)
-                resident = Resident(
-                    household=household, name=c.name, gender=c.id_info.gender, birth_date=c.id_info.birth_date,
-                    id_cipher=sid.cipher, id_index=sid.index, id_masked=sid.masked, phone_cipher=sph.cipher,
-                    phone_index=sph.index, phone_masked=sph.masked, created_at=now, updated_at=now, **c.fields)
-                residents.append(resident)
-                resident_tags.extend((resident, t) for t in r.tags)
-            events.append(HouseholdEvent(household=household, action=HouseholdEvent.Action.IMPORTED, at=now,
-                                         actor=actor, changes={"members": len(hh.residents)}))
-        Resident.unscoped.bulk_create(residents, batch_size=1000)
-        tag_rows.extend(TagAssignment(tag=t, resident=r, start_date=today, set_by=actor, set_at=now, note="导入")
-                        for r, t in resident_tags)
-        TagAssignment.unscoped.bulk_create(tag_rows, batch_size=1000)
-        HouseholdEvent.unscoped.bulk_create(events, batch_size=1000)
+                resident_rows.append({
+                    "household_id": household_id, "name": c.name, "gender": c.id_info.gender,
+                    "birth_date": c.id_info.birth_date, "id_cipher": sid.cipher, "id_index": sid.index,
+                    "id_masked": sid.masked, "phone_cipher": sph.cipher, "phone_index": sph.index,
+                    "phone_masked": sph.masked, "created_at": now, "updated_at": now, **c.fields})
+                resident_tags.append(r.tags)
+            event_rows.append({"household_id": household_id, "action": HouseholdEvent.Action.IMPORTED.value, "at": now,
+                               "actor_id": actor_id, "changes": {"members": len(hh.residents)}})
+        resident_ids = bulk.insert_rows(Resident, resident_rows)
+        tag_rows.extend({"tag_id": t.pk, "resident_id": resident_id, "start_date": today, "set_by_id": actor_id,
+                         "set_at": now, "note": "导入"}
+                        for resident_id, tags in zip(resident_ids, resident_tags, strict=True) for t in tags)
+        bulk.insert_rows(TagAssignment, tag_rows)
+        bulk.insert_rows(HouseholdEvent, event_rows)
         audit_record(action="household.import", actor=actor, now=now, unit_path=root.path,
                      role=scope_for(actor).role_at(root.path) if actor else "system",
-                     detail={"households": len(new_households), "residents": len(residents),
+                     detail={"households": len(household_ids), "residents": len(resident_ids),
                              "skipped_rows": len({e.row for e in plan.errors})})
-    return Written(len(new_households), len(residents))
+    return Written(len(household_ids), len(resident_ids))
 
 
 # --- the job -----------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ The legacy 15-digit form (YYMMDD, no check character, all born in the 1900s) is 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ class IdInfo:
 
 
 def check_char(first17: str) -> str:
-    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise ValueError("check_char needs the first 17 characters")
+    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK[total % 11]
 
 
@@ -45,6 +48,8 @@ def normalize(raw: object) -> str:
     """Text as typed or pasted: full-width digits, spaces, lower-case x, Excel's floats."""
     if raw is None:
         return ""
+    if isinstance(raw, str) and _RE18.fullmatch(raw):
+        return raw  # already clean (most of an import): skip the normalizing below
     if isinstance(raw, float | int) and not isinstance(raw, bool):
         # Excel stored the number as a number: 15 digits survive a float, 18 do not (the last
         # ones come back as zeros), so those are refused like scientific notation.

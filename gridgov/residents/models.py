@@ -60,6 +60,10 @@ class Household(models.Model):
             models.Index(fields=["unit", "status", "id"], name="household_unit_status_idx"),
             models.Index(fields=["phone_index"], name="household_phone_idx", condition=~Q(phone_index="")),
             models.Index(fields=["house_number"], name="household_house_number_idx"),
+            # A house number within the grids of a township: one probe per grid.
+            models.Index(fields=["unit", "house_number"], name="household_unit_house_idx"),
+            # PostgreSQL also has a GIN index on gridgov_bigrams(address) for address fragments
+            # (migration 0003; see docs/ledger.md).
         ]
         constraints = [
             models.CheckConstraint(

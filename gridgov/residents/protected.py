@@ -27,10 +27,11 @@ class Sealed:
 EMPTY = Sealed("", "", "")
 
 
-def seal_id(number: str) -> Sealed:
+def seal_id(number: str, *, index: str = "") -> Sealed:
+    """`index`: the blind index when the caller already computed it (an import checks it first)."""
     return Sealed(
         cipher=fieldcrypto.encrypt(number, purpose=ID_PURPOSE),
-        index=id_index(number),
+        index=index or id_index(number),
         masked=idnumber.mask(number),
     )
 

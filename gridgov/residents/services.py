@@ -8,6 +8,7 @@ never reach a history row, an audit row or a log line: only masked forms do.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 from collections.abc import Iterable
@@ -109,6 +110,17 @@ def clean_text(value: Any, *, field: str, label: str, max_length: int, required:
     return text
 
 
+@functools.cache
+def _choice_lookup(choices: Any) -> dict[str, str]:
+    """Text → code for a choices class: the code, its label, or one part of a label like 儿媳/女婿
+    (the first choice that matches wins, as in the order of the class)."""
+    lookup: dict[str, str] = {}
+    for code, name in choices.choices:
+        for text in (str(code), str(name), *str(name).split("/")):
+            lookup.setdefault(text, str(code))
+    return lookup
+
+
 def clean_choice(value: Any, choices: Any, *, field: str, label: str, default: str | None = None) -> str:
     """Accept the code or its Chinese label (what cadres type in Excel)."""
     text = "" if value is None else str(value).strip()
@@ -116,9 +128,9 @@ def clean_choice(value: Any, choices: Any, *, field: str, label: str, default: s
         if default is not None:
             return default
         raise ValidationFailed(f"请填写{label}。", field=field)
-    for code, name in choices.choices:
-        if text in (code, name) or text in str(name).split("/"):
-            return str(code)
+    code = _choice_lookup(choices).get(text)
+    if code is not None:
+        return code
     allowed = "、".join(str(n) for _, n in choices.choices)
     raise ValidationFailed(f"{label}「{text}」无效，可选：{allowed}。", field=field)
 

@@ -159,7 +159,8 @@ def _household(h: Any, head: str | None) -> dict[str, Any]:
 
 
 def _detail(request: HttpRequest, household_id: int) -> HouseholdDetailOut:
-    d = selectors.household_detail(scope=scope_for(request.user), household_id=household_id, today=_today())
+    d = selectors.household_detail(scope=scope_for(request.user), household_id=household_id, today=_today(),
+                                   full=False)
     members = [
         ResidentOut(id=m.pk, name=m.name, relation=m.resident.relation, relation_name=m.resident.get_relation_display(),
                     gender=m.resident.gender, age=m.age, id_number_masked=m.id_masked, phone_masked=m.phone_masked,

@@ -148,7 +148,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "searched_for": searched_for,
         "base_query": urlencode(params),
         "tags": selectors.visible_tags(scope),
-        "units": selectors.deepest_units(scope=scope, perm=P.HOUSEHOLD_VIEW),
+        "units": selectors.grid_choices(scope=scope, perm=P.HOUSEHOLD_VIEW),
         "statuses": HouseholdStatus.choices,
         "can_edit": scope.can(P.HOUSEHOLD_EDIT),
         "can_import": scope.can(P.HOUSEHOLD_IMPORT),
@@ -162,16 +162,15 @@ def household_list(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
     scope = actor_scope(request)
     detail = selectors.household_detail(scope=scope, household_id=household_id, today=_today())
+    tag_choices = selectors.visible_tags(scope, detail.household.unit.path)
     return {
         "d": detail,
         "h": detail.household,
         "workers": selectors.grid_workers_for(scope=scope, household=detail.household) if detail.can_edit else [],
         "party_members": selectors.party_members_near(scope=scope, household=detail.household)
         if detail.can_edit else [],
-        "tag_choices_household": [t for t in selectors.visible_tags(scope, detail.household.unit.path)
-                                  if t.applies_to == TagTarget.HOUSEHOLD],
-        "tag_choices_resident": [t for t in selectors.visible_tags(scope, detail.household.unit.path)
-                                 if t.applies_to == TagTarget.RESIDENT],
+        "tag_choices_household": [t for t in tag_choices if t.applies_to == TagTarget.HOUSEHOLD],
+        "tag_choices_resident": [t for t in tag_choices if t.applies_to == TagTarget.RESIDENT],
         "today": _today(),
         "cases": case_selectors.cases_for_households(
             scope=scope, household_ids=[detail.household.pk, *detail.merged_from]) if scope.can(P.CASE_VIEW) else [],
