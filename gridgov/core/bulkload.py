@@ -1,6 +1,7 @@
 """Fast bulk loading for generators (the world generator, bench data): PostgreSQL COPY.
 
-`copy_insert(model, objs)` writes unsaved model instances the way `bulk_create` would, but on
+`copy_insert(model, objs)` writes unsaved model instances the way `bulk_create` would (for
+generators that build model instances; `gridgov.core.bulk.insert_rows` takes plain dicts), but on
 PostgreSQL through `COPY ... FROM STDIN` (psycopg's copy), which skips Django's per-value
 preparation and the UNNEST array dumping of bulk_create. Primary keys are taken from the
 table's sequence first, so the instances get their pk (children can point at them) exactly as
@@ -15,7 +16,9 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connections, models
+from django.db import connection, models
+
+from .bulk import reserve_ids
 
 BATCH = 5000
 # (field, filled by pre_save, cache name of a foreign key, written as it is)
@@ -30,14 +33,11 @@ def _simple(field: models.Field[Any, Any]) -> bool:
     )) and not isinstance(field, models.DecimalField)
 
 
-def copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, using: str = "default",
-                batch_size: int = BATCH) -> None:
+def copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, batch_size: int = BATCH) -> None:
     if not objs:
         return
-    connection = connections[using]
-    manager = model._base_manager
     if connection.vendor != "postgresql":
-        manager.using(using).bulk_create(list(objs), batch_size=2000)
+        model._base_manager.bulk_create(list(objs), batch_size=2000)
         return
     meta = model._meta
     pk = meta.pk
@@ -50,14 +50,9 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, usin
         cached = f.cache_name if isinstance(f, models.ForeignKey) else None
         prepared.append((f, auto, cached, _simple(f)))
     missing = [o for o in objs if o.pk is None]
+    for obj, value in zip(missing, reserve_ids(model, len(missing)), strict=True):
+        setattr(obj, pk.attname, value)
     with connection.cursor() as cursor:
-        if missing:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, pk.column, len(missing)],
-            )
-            for obj, (value,) in zip(missing, cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, value)
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
@@ -68,10 +63,10 @@ def copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, usin
                     copy.write_row(_row(obj, prepared, connection))
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = using
+        obj._state.db = "default"
 
 
-def _row(obj: models.Model, prepared: list[_Column], connection: Any) -> tuple[Any, ...]:
+def _row(obj: models.Model, prepared: list[_Column], conn: Any) -> tuple[Any, ...]:
     values = []
     for f, auto, cached, simple in prepared:
         value = f.pre_save(obj, add=True) if auto else getattr(obj, f.attname)
@@ -85,6 +80,6 @@ def _row(obj: models.Model, prepared: list[_Column], connection: Any) -> tuple[A
             if isinstance(value, enum.Enum):
                 value = value.value
             if not simple:
-                value = f.get_db_prep_save(value, connection)
+                value = f.get_db_prep_save(value, conn)
         values.append(value)
     return tuple(values)
