@@ -72,3 +72,17 @@ bench: install
 
 clean:
 	rm -rf var $(VENV) node_modules
+
+# Reliability (issue 7). Durability: kill -9 of granian and PostgreSQL for ROUNDS rounds, on a throwaway
+# cluster of its own (initdb in a temporary directory, its own port); never the shared server.
+ROUNDS ?= 200
+.PHONY: durability backup-drill
+durability:
+	mkdir -p artifacts
+	$(PY) -m tests.reliability.durability --rounds $(ROUNDS) --json artifacts/durability.json
+
+# Back up a populated PostgreSQL database and its files, restore into new ones, compare (docs/backup.md).
+DRILL_DATABASE_URL ?= $(if $(filter postgres%,$(DATABASE_URL)),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/gridgov_drill)
+backup-drill:
+	GRIDGOV_TESTING=1 DATABASE_URL=$(DRILL_DATABASE_URL) $(VENV)/bin/pytest -q -p no:cacheprovider \
+	  tests/reliability/test_backup_drill.py

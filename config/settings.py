@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "gridgov.interfaces.public.middleware.PublicBodyLimitMiddleware",  # before CSRF reads the upload
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "gridgov.interfaces.session_policy.SessionTimeoutMiddleware",
@@ -156,6 +157,7 @@ LOGIN_REDIRECT_URL = "staff:home"
 LOGOUT_REDIRECT_URL = "staff:login"
 
 SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_ENGINE = "gridgov.core.sessions"  # database sessions; a lost connection stays a 5xx, not a 400
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -305,4 +307,5 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-disable-idle": {"task": "gridgov.access.disable_idle", "schedule": 3600.0},
     "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
+    "reporter-phones-purge": {"task": "gridgov.cases.public.purge_phones", "schedule": 3600.0},
 }

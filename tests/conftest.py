@@ -1,5 +1,5 @@
-"""Suite-wide guard of the residents' pages: every response under /p/ that any test produces through
-the test client is scanned for ID numbers, phone numbers (staff work phones only on the grid page, as
+"""Suite-wide guard of the residents' pages: every response under /p/ and /open311/ that any test produces
+through the test client is scanned for ID numbers, phone numbers (staff work phones only on the grid page, as
 the printed board shows them), staff-only fields and reporter identity; a leak fails that test.
 Photos served under /p/ must carry no EXIF."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,8 @@ from gridgov.cases.models import Category, default_deadlines
 from tests.public.leakscan import scan
 
 SCANNED: list[str] = []
+# Every URL a resident or an outside client reaches without signing in and that shows case data.
+PUBLIC_PREFIXES = ("/p/", "/open311/")
 
 
 @pytest.fixture(autouse=True)
@@ -38,12 +41,18 @@ def public_leak_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     def request(self: Client, **kwargs: Any) -> Any:
         response = original(self, **kwargs)
         path = kwargs.get("PATH_INFO", "")
-        if path.startswith("/p/"):
+        if path.startswith(PUBLIC_PREFIXES):
             SCANNED.append(path)
             content_type = response.get("Content-Type", "")
             body = b"".join(response.streaming_content) if response.streaming else response.content
+            text = None
             if content_type.startswith("text/"):
-                found = scan(body.decode(), path=path, board_page=path.startswith("/p/g/"),
+                text = body.decode()
+            elif content_type.startswith("application/json"):
+                # Chinese arrives as \uXXXX escapes: compare the values, not the escapes.
+                text = json.dumps(json.loads(body or b"null"), ensure_ascii=False)
+            if text is not None:
+                found = scan(text, path=path, board_page=path.startswith("/p/g/"),
                              own=getattr(self, "_own_values", set()))
                 problems.extend(found)
             elif content_type.startswith("image/") and (

@@ -89,6 +89,7 @@ def case_sweep(*, now: dt.datetime, limit: int = 2000) -> SweepReport:
     overdue_ids = list(
         Case.unscoped.filter(status__in=clocked, resolve_due__lt=now)
         .filter(Q(overdue_for__isnull=True) | ~Q(overdue_for=F("resolve_due")))
+        .order_by("resolve_due", "pk")  # the longest overdue first, whatever the limit leaves for the next run
         .values_list("pk", flat=True)[:limit]
     )
     for pk in overdue_ids:

@@ -456,6 +456,121 @@ def party_members_for(*, scope: Scope, unit: Unit, limit: int = 200) -> list[Res
     )
 
 
+# --- 党员联系户 board ------------------------------------------------------------------------------
+# What the printed board posted in the village may show (decided for issue #5, see docs/glossary.md):
+# the party member's full name (党员亮身份 is the point of the board), and for each linked household
+# its door (address and house number) with the head's name reduced to the surname (王某). Never an ID
+# number, a resident's phone, a tag (低保, 留守…), health, or any other member of the household.
+PARTY_BOARD_LIMIT = 400
+
+
+@dataclass(frozen=True)
+class PartyBoardHousehold:
+    door: str
+    head: str  # masked: surname + 某
+
+
+@dataclass(frozen=True)
+class PartyBoardRow:
+    member: str
+    households: list[PartyBoardHousehold]
+
+
+@dataclass(frozen=True)
+class PartyBoard:
+    rows: list[PartyBoardRow]
+    household_count: int  # distinct households (one may be linked by two party members)
+
+
+def masked_name(name: str) -> str:
+    """A resident's name as a public board shows it: the surname and 某 (王某, 欧阳某)."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    surname = name[:2] if len(name) >= 4 else name[:1]  # four-character names carry a compound surname
+    return surname + "某"
+
+
+def _door(household: Household, prefixes: tuple[str, ...] = ()) -> str:
+    """Address and house number, without the names the board's title already carries (the grid's,
+    the village's): 吴城村第一网格3组51号 prints as 3组51号."""
+    number = (household.house_number or "").strip()
+    if number and number.isdigit():
+        number += "号"
+    address = household.address
+    for prefix in prefixes:
+        if prefix and address.startswith(prefix) and len(address) > len(prefix):
+            address = address[len(prefix):]
+            break
+    return f"{address}{number}"
+
+
+def _name_prefixes(unit: Unit) -> tuple[str, ...]:
+    names = list(Unit.unscoped.filter(pk__in=unit.path_ids()).values_list("name", flat=True))
+    return tuple(sorted({unit.name, *names}, key=len, reverse=True))
+
+
+def party_member_board(*, scope: Scope, unit: Unit) -> PartyBoard:
+    """The current 党员联系户 links of the unit's households (its subtree), one row per party member in
+    name order, households by door. Three queries whatever the size. Raises ValidationFailed past
+    PARTY_BOARD_LIMIT links (print grid by grid)."""
+    links = list(
+        HouseholdAssignment.objects.within(scope)
+        .filter(kind=AssignmentKind.PARTY_MEMBER, ended_at__isnull=True, household__unit__path__startswith=unit.path,
+                household__status=HouseholdStatus.ACTIVE)
+        .filter(Q(party_member__isnull=True, user__is_active=True)
+                | Q(party_member__status=ResidentStatus.ACTIVE))
+        .select_related("household", "party_member", "user")
+        .order_by("household_id", "id")[: PARTY_BOARD_LIMIT + 1]
+    )
+    if len(links) > PARTY_BOARD_LIMIT:
+        raise ValidationFailed("联系户太多，一张公示牌放不下，请按网格分别打印。", field="unit")
+    heads = dict(
+        Resident.objects.within(scope)
+        .filter(household_id__in={link.household_id for link in links}, relation=Relation.HEAD,
+                status=ResidentStatus.ACTIVE)
+        .values_list("household_id", "name")
+    )
+    by_member: dict[tuple[str, int], list[Household]] = {}
+    for link in links:
+        if link.party_member is not None:
+            key = (link.party_member.name, link.party_member.pk)
+        else:
+            key = (link.user.display_name, -link.user.pk)  # type: ignore[union-attr]
+        by_member.setdefault(key, []).append(link.household)
+    prefixes = _name_prefixes(unit)
+
+    def door_order(h: Household) -> tuple[str, tuple[int, str], int]:
+        return (h.address, _door_sort(h.house_number), h.pk)
+
+    for households in by_member.values():
+        households.sort(key=door_order)
+    rows = []
+    # Party members in the order of the first door they look after: the order one walks the grid.
+    for (member, _), households in sorted(by_member.items(), key=lambda kv: (door_order(kv[1][0]), kv[0])):
+        rows.append(PartyBoardRow(member=member, households=[
+            PartyBoardHousehold(door=_door(h, prefixes), head=masked_name(heads.get(h.pk, ""))) for h in households]))
+    return PartyBoard(rows=rows, household_count=len({link.household_id for link in links}))
+
+
+def _door_sort(number: str) -> tuple[int, str]:
+    digits = re.match(r"\d+", number or "")
+    return (int(digits.group()) if digits else 1 << 30, number or "")
+
+
+def household_doors(*, scope: Scope, unit: Unit, limit: int) -> list[str]:
+    """The doors (address and house number) of the unit's active households, in door order, for
+    printing one contact or supervision card per household. At most `limit` + 1 (the caller refuses
+    more)."""
+    households = list(
+        Household.objects.within(scope).filter(unit__path__startswith=unit.path, status=HouseholdStatus.ACTIVE)
+        .only("id", "address", "house_number").order_by("id")[: limit + 1]
+    )
+    households.sort(key=lambda h: (h.address, _door_sort(h.house_number), h.pk))
+    prefixes = _name_prefixes(unit)
+    return [_door(h, prefixes) for h in households]
+
+
 # --- who looks after which households (联系户分配) ------------------------------------------------------------
 @dataclass
 class ContactsBoard:

@@ -75,8 +75,33 @@ BOARD_ROLE_ORDER = [
 ]
 
 
+def _board_order(g: Grant) -> tuple[int, str]:
+    return (BOARD_ROLE_ORDER.index(g.role.code), g.user.full_name)
+
+
+def _with_inherited_heads(units: list[Unit], by_unit: dict[int, list[Grant]]) -> None:
+    """A grid without a grid head of its own shows the head of the nearest grid above it: in 吴城乡 the
+    ten village-level 网格长 lead the 35 third-level grids, and a board or a resident's page without a
+    网格长 would hide who answers for the grid. The same for every printer, whatever their scope (the
+    heads are published on every board anyway)."""
+    needy = [u for u in units if u.kind.is_grid and not any(g.role.code == "grid_head" for g in by_unit[u.pk])]
+    if not needy:
+        return
+    ancestors = {a for u in needy for a in u.path_ids() if a != u.pk}
+    heads: dict[int, list[Grant]] = {}
+    for g in (Grant.unscoped.filter(unit_id__in=ancestors, revoked_at__isnull=True, role__code="grid_head")
+              .select_related("user", "role")):
+        heads.setdefault(g.unit_id, []).append(g)
+    for u in needy:
+        for ancestor in reversed(u.path_ids()[:-1]):
+            if ancestor in heads:
+                by_unit[u.pk].extend(heads[ancestor])
+                by_unit[u.pk].sort(key=_board_order)
+                break
+
+
 def board_staff(*, scope: Scope, units: list[Unit]) -> dict[int, list[Grant]]:
-    """Staff who appear on the public boards of these units, in board order, in one query."""
+    """Staff who appear on the public boards of these units, in board order, in two queries."""
     rows = (
         Grant.objects.within(scope)
         .filter(unit__in=units, revoked_at__isnull=True, role__code__in=BOARD_ROLE_ORDER)
@@ -86,7 +111,8 @@ def board_staff(*, scope: Scope, units: list[Unit]) -> dict[int, list[Grant]]:
     for g in rows:
         by_unit[g.unit_id].append(g)
     for grants in by_unit.values():
-        grants.sort(key=lambda g: (BOARD_ROLE_ORDER.index(g.role.code), g.user.full_name))
+        grants.sort(key=_board_order)
+    _with_inherited_heads(units, by_unit)
     return by_unit
 
 
@@ -97,8 +123,10 @@ def public_board_staff(unit: Unit) -> list[Grant]:
         Grant.unscoped.filter(unit=unit, revoked_at__isnull=True, role__code__in=BOARD_ROLE_ORDER)
         .select_related("user", "role")
     )
-    rows.sort(key=lambda g: (BOARD_ROLE_ORDER.index(g.role.code), g.user.full_name))
-    return rows
+    rows.sort(key=_board_order)
+    by_unit = {unit.pk: rows}
+    _with_inherited_heads([unit], by_unit)
+    return by_unit[unit.pk]
 
 
 def unit_history(*, scope: Scope, unit: Unit, limit: int = 200) -> list[UnitEvent]:

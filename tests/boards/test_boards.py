@@ -101,3 +101,26 @@ def test_forged_or_altered_links_are_refused(world, client, mangle):
     response = client.get(f"/p/g/{token}/")
     assert response.status_code == 404
     assert "王芳" not in response.content.decode()
+
+
+def test_a_grid_without_its_own_head_shows_the_head_of_the_grid_above(world, login, client):
+    """吴城乡's scheme: the village-level 网格长 leads its third-level grids. A2 has no head of its own."""
+    from gridgov.access.services import grant_create, user_create
+    from gridgov.units.selectors import board_staff, public_board_staff
+    from tests.world import T0
+
+    head = user_create(actor=None, now=T0, username="sunhua", full_name="孙华", password="x", validate=False,
+                       work_phone="0352-8120000")
+    grant_create(actor=None, now=T0, user=head, role_code="grid_head", unit=world.village)
+    a2 = [g.user.full_name for g in public_board_staff(world.grid_a2)]
+    assert a2[0] == "孙华" and "钱多" in a2
+    assert "孙华" not in [g.user.full_name for g in public_board_staff(world.grid_a1)]  # A1 has 赵磊
+    text = page_text(login(world.li_qiang).get(f"/units/{world.grid_a2.pk}/board.pdf").content)
+    assert "孙华" in text and "0352-8120000" in text
+    # The same board whoever prints it: the grid worker of A2 cannot see the village's grants, yet
+    # the head is on the board.
+    from gridgov.access.scope import scope_for
+
+    assert "孙华" in [g.user.full_name for g in board_staff(scope=scope_for(world.qian_duo),
+                                                              units=[world.grid_a2])[world.grid_a2.pk]]
+    assert "孙华" in client.get(f"/p/g/{grid_token(world.grid_a2.pk)}/").content.decode()

@@ -8,7 +8,6 @@ Screenshots go to artifacts/public/ and were looked at. Every page is also run t
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +27,9 @@ from tests.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "public"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--lang=zh-CN"]
+# The `browser` fixture (one Debian Chromium for the run) is the root conftest's.
 # A weak rural signal: 400 ms round trip, about 400 kbit/s down and 200 kbit/s up.
 SLOW = {"offline": False, "latency": 400, "downloadThroughput": 50 * 1024, "uploadThroughput": 25 * 1024}
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
 
 
 def phone(browser: Any) -> Any:
@@ -99,6 +87,50 @@ def report(page: Any, link: str, description: str, name: str) -> str:
     return str(page.url).split("/p/t/")[1].split("/")[0]
 
 
+def staff_phone(browser: Any, live_url: str, username: str) -> Any:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{live_url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+def staff_shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, f"{name}: scrolls sideways"
+
+
+def handle_on_the_staff_pages(world: Any, case: Case) -> None:
+    """The grid worker 王芳, on her phone: opens the case, handles it herself with a result, and adds a
+    photo of the result (a camera photo with its GPS position, which must not reach the resident)."""
+    page = staff_phone(world.browser, world.live_url, world.wang_fang.username)
+    page.goto(f"{world.live_url}/cases/{case.pk}/")
+    assert "村口垃圾" in page.content()
+    staff_shot(page, "rate-staff-1-case")
+    if not page.is_visible("form[data-action=self_handle] button.primary"):
+        page.click("details.action:has(form[data-action=self_handle]) summary")
+    page.fill("form[data-action=self_handle] textarea[name=result]", "环卫站已清运垃圾，并在村口新放了两个垃圾桶。")
+    page.click("form[data-action=self_handle] button.primary")
+    page.wait_for_load_state()
+    assert "已自办自结" in page.content()
+    page.click("text=回访、结果照片与办理公开")
+    page.wait_for_load_state()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    result = ARTIFACTS / "result.jpg"
+    result.write_bytes(jpeg_with_gps(1200, 800, "green"))
+    page.set_input_files("input[name=photo]", str(result))
+    page.click("form[action$='/result-photo/'] button[type=submit]")
+    page.wait_for_load_state()
+    assert "结果照片已上传" in page.content()
+    staff_shot(page, "rate-staff-2-result-photo")
+    page.context.close()
+
+
 def handle(world: Any, case: Case) -> Case:
     w = world
 
@@ -116,10 +148,15 @@ def handle(world: Any, case: Case) -> Case:
 
 
 @pytest.fixture
-def resident_world(migration_rows: None, world: Any, live_server: Any, settings: Any, tmp_path: Any) -> Any:
+def resident_world(migration_rows: None, world: Any, live_server: Any, settings: Any, tmp_path: Any,
+                   browser: Any) -> Any:
+    from django.core.cache import cache
+
+    cache.clear()  # rate-limit and challenge counts of earlier tests (every browser report comes from 127.0.0.1)
     settings.GRIDGOV_PUBLIC_BASE_URL = live_server.url
     settings.MEDIA_ROOT = str(tmp_path / "media")
     world.live_url = live_server.url
+    world.browser = browser
     return world
 
 
@@ -133,10 +170,10 @@ def test_scan_report_track_and_rate(resident_world, browser):
     assert case.channel == "public" and case.unit_id == w.grid_a1.pk
     stored = case.attachments.get()
     assert stored.size < 400_000 and b"Exif" not in stored.file.open("rb").read()
-    page.reload()
-    assert "已提交" in page.content() and "剩" in page.content()
+    page.goto(str(page.url).split("?")[0])  # the tracking link itself, as opened later from the SMS
+    assert "已提交" in page.content() and "剩" in page.content() and "已收到，谢谢您" not in page.content()
     shot(page, "rate-4-tracking")
-    handle(w, case)
+    handle_on_the_staff_pages(w, case)
     page.reload()
     html = page.content()
     assert "已办结，请评价" in html and "新放了两个垃圾桶" in html
@@ -151,6 +188,7 @@ def test_scan_report_track_and_rate(resident_world, browser):
     shot(page, "rate-6-rated")
     case.refresh_from_db()
     assert case.status == "closed" and case.rating == 3
+    assert b"Exif" not in case.attachments.filter(event__action="self_handle").get().file.open("rb").read()
     # The township office publishes it; the village's disclosure page shows it, de-identified.
     case_disclose(actor=w.zhang_wei, now=now(), case_id=case.pk, public=True)
     page.goto(str(page.url).split("/p/")[0] + f"/p/d/{grid_token(w.village.pk)}/")
@@ -167,6 +205,8 @@ def test_scan_report_and_say_not_solved(resident_world, browser):
     case = Case.unscoped.get(tracking_token=code)
     handle(w, case)
     page.reload()
+    assert "已办结，请评价" in page.content() and "新放了两个垃圾桶" in page.content()
+    shot(page, "reopen-5-result")
     page.fill("#reason", "垃圾桶第二天又满了，没有人来收。")
     page.click("form[action$='/reopen/'] button.submit")
     page.wait_for_url("**done=reopened")
@@ -204,7 +244,9 @@ def test_staff_record_a_follow_up_visit_for_a_resident_without_a_phone(resident_
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_load_state()
-    page.goto(f"{w.live_url}/cases/{case.pk}/follow-up/")
+    page.goto(f"{w.live_url}/cases/{case.pk}/")
+    page.click("text=回访、结果照片与办理公开")  # reached from the case page, not by typing a URL
+    page.wait_for_load_state()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.select_option("#outcome", "satisfied")
     page.fill("#comment", "老人说水已经通了，很满意。")
@@ -216,3 +258,43 @@ def test_staff_record_a_follow_up_visit_for_a_resident_without_a_phone(resident_
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     case.refresh_from_db()
     assert case.status == "closed" and case.rating == 5
+
+
+def test_the_general_page_takes_a_dropped_pin(resident_world, browser, settings):
+    """No QR code at hand: the resident opens the map, taps where the problem is, and the case lands
+    in the grid under the pin. The base map's tiles are answered locally (no network in tests)."""
+    import io
+
+    from PIL import Image
+
+    settings.GRIDGOV_MAP_TILES = "tianditu"
+    settings.GRIDGOV_TIANDITU_KEY = "test-key"
+    blank = io.BytesIO()
+    Image.new("RGB", (256, 256), "#e8efe3").save(blank, "PNG")
+    page = phone(browser)
+    page.route("https://*.tianditu.gov.cn/**", lambda route: route.fulfill(body=blank.getvalue(),
+                                                                            content_type="image/png"))
+    page.goto(f"{resident_world.live_url}/p/r/")
+    page.click("label.cat:has-text('治安问题')")
+    page.fill("#description", "路口的路灯坏了，晚上很黑。")
+    page.click("#pin")
+    page.wait_for_selector("#pin-map.leaflet-container")
+    box = page.locator("#pin-map").bounding_box()
+    # The map opens on the county's middle (113.5°E 39.5°N, a corner of 驼峰村第一网格): tap a little
+    # north-east of it, inside that grid.
+    page.mouse.click(box["x"] + box["width"] / 2 + 30, box["y"] + box["height"] / 2 - 30)
+    page.wait_for_selector("#locate-status:has-text('已在地图上选好位置')")
+    lat, lng = float(page.input_value("#lat")), float(page.input_value("#lng"))
+    assert 39.5 < lat < 39.6 and 113.5 < lng < 113.6, (lat, lng)
+    page.locator("#pin-map img.leaflet-marker-icon").wait_for()
+    for _ in range(100):  # let the pin's picture arrive before the screenshot (no assertion on time)
+        if page.evaluate("() => document.querySelector('#pin-map img.leaflet-marker-icon').naturalWidth > 0"):
+            break
+        page.wait_for_timeout(100)
+    # The tiles themselves stay blank here: the CSP admits 天地图 only when it is configured at start-up.
+    shot(page, "pin-1-map")
+    page.click("button.submit")
+    page.wait_for_url("**/p/t/**", timeout=120_000)
+    case = Case.unscoped.get()
+    assert case.unit_id == resident_world.grid_c1.pk and abs(case.lat - lat) < 1e-5
+    shot(page, "pin-2-received")

@@ -41,17 +41,17 @@ def test_submit_then_poll_open_then_closed(kit, client):
     # A retried POST with the same key is the same request.
     again = client.post("/open311/v2/requests.json", SUBMIT, HTTP_IDEMPOTENCY_KEY="h-1")
     assert again.status_code == 200 and again.json()[0]["service_request_id"] == number
-    polled = client.get(f"/open311/v2/requests/{number}.json").json()[0]
+    polled = client.get(f"/open311/v2/requests/{number}.json?api_key=hotline-secret").json()[0]
     assert polled["status"] == "open" and polled["status_notes"] == "已提交"
     # No personal data leaves the public endpoint.
-    body = client.get("/open311/v2/requests.json?status=open").content.decode()
+    body = client.get("/open311/v2/requests.json?status=open&api_key=hotline-secret").content.decode()
     assert number in body and "13300000001" not in body and "李明" not in body and "三天" not in body
     w = kit.world
     kit.act(case, "self_handle", w.wang_fang, result="已清运")
     kit.act(case, "confirm", w.zhao_lei, rating=5)
-    polled = client.get(f"/open311/v2/requests.json?service_request_id={number}").json()[0]
+    polled = client.get(f"/open311/v2/requests.json?service_request_id={number}&api_key=hotline-secret").json()[0]
     assert polled["status"] == "closed" and polled["status_notes"] == "已办结"
-    assert client.get("/open311/v2/requests.json?status=open").json() == []
+    assert client.get("/open311/v2/requests.json?status=open&api_key=hotline-secret").json() == []
 
 
 @pytest.mark.parametrize(("change", "status", "needle"), [
@@ -75,6 +75,16 @@ def test_conflicting_replay_and_unknown_request(kit, client):
     client.post("/open311/v2/requests.json", SUBMIT, HTTP_IDEMPOTENCY_KEY="h-2")
     r = client.post("/open311/v2/requests.json", {**SUBMIT, "description": "别的事"}, HTTP_IDEMPOTENCY_KEY="h-2")
     assert r.status_code == 409 and r.json()[0]["code"] == 409
-    assert client.get("/open311/v2/requests/none.json").status_code == 404
-    assert client.get("/open311/v2/requests.json?status=maybe").status_code == 400
-    assert client.get("/open311/v2/requests.json?start_date=yesterday").status_code == 400
+    assert client.get("/open311/v2/requests/none.json?api_key=hotline-secret").status_code == 404
+    assert client.get("/open311/v2/requests.json?status=maybe&api_key=hotline-secret").status_code == 400
+    assert client.get("/open311/v2/requests.json?start_date=yesterday&api_key=hotline-secret").status_code == 400
+
+
+def test_reading_requests_needs_a_key_so_nobody_enumerates_cases(kit, client):
+    r = client.post("/open311/v2/requests.json", SUBMIT, HTTP_IDEMPOTENCY_KEY="h-3")
+    number = r.json()[0]["service_request_id"]
+    for url in ("/open311/v2/requests.json", f"/open311/v2/requests/{number}.json",
+                "/open311/v2/requests/none.json", f"/open311/v2/requests.json?service_request_id={number}",
+                f"/open311/v2/requests/{number}.json?api_key=wrong"):
+        refused = client.get(url)
+        assert refused.status_code == 403 and number not in refused.content.decode(), url

@@ -9,9 +9,10 @@ import pytest
 
 from gridgov.audit.models import AuditEvent
 from gridgov.cases.public.models import Disclosure
+from gridgov.cases.public.selectors import public_photos
 from gridgov.cases.public.services import case_disclose
 from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
-from gridgov.interfaces.public.links import grid_token
+from gridgov.interfaces.public.links import grid_token, photo_token
 
 from .test_track import Desk
 
@@ -44,8 +45,14 @@ def test_a_case_marked_public_is_listed_without_identity(pworld, client, login):
         # statistics: two received, one finished, on time, one rating
         assert re.search(r"收到问题</dt><dd>2 件", html) and re.search(r"已办结</dt><dd>1 件", html)
         assert "按期办结率</dt><dd>100%" in html and "群众满意率</dt><dd>100%" in html
-    photos = re.findall(r'src="(/p/d/[^"]+/photo/\d+/)"', html)
+    photos = re.findall(r'src="(/p/d/[^"]+/photo/[^"]+/)"', html)
     assert len(photos) == 1 and client.get(photos[0]).status_code == 200
+    # No attachment number in the URL (they run in sequence), and a bare number is refused.
+    (attachment,) = public_photos(desk.case)
+    assert f"/photo/{attachment.pk}/" not in photos[0]
+    assert client.get(f"/p/d/{grid_token(pworld.village.pk)}/photo/{attachment.pk}/").status_code == 404
+    forged = photos[0].rsplit("/photo/", 1)[0] + "/photo/" + photo_token(attachment.pk)[:-1] + "x/"
+    assert client.get(forged).status_code == 404
     # The photo is served only under a unit that contains the case, and only while public.
     other = photos[0].replace(grid_token(pworld.village.pk), grid_token(pworld.grid_b1.pk))
     assert client.get(other).status_code == 404

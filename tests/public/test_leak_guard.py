@@ -34,3 +34,16 @@ def test_the_guard_wraps_the_test_client(pworld, client, public_leak_guard):
     before = len(SCANNED)
     client.get("/p/r/")
     assert len(SCANNED) == before + 1 and SCANNED[-1] == "/p/r/"
+
+
+def test_the_guard_reads_open311_json_too(pworld, client, public_leak_guard, settings, monkeypatch):
+    from gridgov.interfaces.api import open311
+
+    settings.GRIDGOV_OPEN311_KEYS = {"k-1": "12345热线"}
+    case = case_report(actor=None, now=T0, title="t", description="东头第三家门口漏水", category_code="other",
+                       channel="public", unit_id=pworld.grid_a1.pk, address="吴城村东街12号").case
+    leaky = open311._public_request
+    monkeypatch.setattr(open311, "_public_request", lambda c: {**leaky(c), "address": c.address})
+    client.get(f"/open311/v2/requests/{case.number}.json?api_key=k-1")
+    assert any("address of" in p for p in public_leak_guard), public_leak_guard
+    public_leak_guard.clear()  # the leak was planted: the test passes when it was seen

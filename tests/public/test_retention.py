@@ -36,3 +36,22 @@ def test_the_job_command_runs(pworld):
     out = StringIO()
     call_command("purge_reporter_phones", stdout=out)
     assert out.getvalue().strip() == "purged=0"
+
+
+def test_the_purge_runs_on_a_schedule(pworld):
+    """The form promises deletion: a periodic job must exist, not only a command someone may forget."""
+    from django.conf import settings
+
+    from config.celery import app
+    from gridgov.interfaces.jobs.tasks import reporter_phones_purge_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["reporter-phones-purge"]
+    assert entry["task"] == "gridgov.cases.public.purge_phones" and entry["schedule"] <= 86400
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+    ended = Desk(pworld, phone="13912345678")
+    ended.resolve()
+    ended.act("confirm", pworld.zhang_wei, rating=5)
+    Case.unscoped.filter(pk=ended.case.pk).update(updated_at=ended.now - dt.timedelta(days=PHONE_RETENTION_DAYS + 1))
+    assert reporter_phones_purge_task() == 1
+    assert Case.unscoped.get(pk=ended.case.pk).reporter_phone == ""

@@ -141,10 +141,12 @@ def test_reopening_needs_a_reason_and_is_refused_past_the_window(pworld, client,
     desk.resolve()
     empty = client.post(f"/p/t/{desk.code}/reopen/", {"reason": " "})
     assert empty.status_code == 400 and "哪里还没有解决" in empty.content.decode()
+    events = CaseEvent.unscoped.filter(case=desk.case).count()
     monkeypatch.setattr("gridgov.interfaces.public.views.now", lambda: desk.now + dt.timedelta(days=16))
     late = client.post(f"/p/t/{desk.code}/reopen/", {"reason": "还是没解决"})
     assert late.status_code == 400 and "超过 15 天" in late.content.decode()
     assert Case.unscoped.get(pk=desk.case.pk).status == "resolved"
+    assert CaseEvent.unscoped.filter(case=desk.case).count() == events  # nothing written
 
 
 def test_a_closed_case_cannot_be_reopened(pworld, client):

@@ -4,17 +4,57 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.db import DataError
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import SessionAuth
 
-from gridgov.core.errors import DomainError
+from gridgov.core.errors import DomainError, NotFound
 
 from . import cases as cases_api
 from . import households as households_api
 from . import units as units_api
 
-api = NinjaAPI(
+# Every error answers {code, message[, field, details]}; the schema says so for every operation,
+# so clients (and the schemathesis test) can rely on it.
+ERROR_STATUSES = {
+    "400": "请求内容不符合规则（message 说明原因）",
+    "401": "未登录",
+    "403": "无权执行此操作",
+    "404": "记录不存在或不在您的管辖范围内",
+    "409": "与他人的修改冲突，或幂等键已用于其他内容",
+    "422": "请求格式不符合接口定义",
+}
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ErrorOut",
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "field": {"type": "string"},
+        "details": {"type": "object"},
+    },
+    "required": ["code", "message"],
+}
+
+
+class GridGovAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["ErrorOut"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/ErrorOut"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, text in ERROR_STATUSES.items():
+                    if status not in responses:
+                        responses[status] = {"description": text, "content": {"application/json": {"schema": ref}}}
+        return schema
+
+
+api = GridGovAPI(
     title="网格治理平台 API",
     version="1",
     description="GridGov JSON API for the field app and integrations. Every endpoint is scoped to the signed-in actor.",
@@ -31,6 +71,45 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     if exc.details:
         body["details"] = exc.details
     return api.create_response(request, body, status=exc.http_status)
+
+
+@api.exception_handler(DataError)
+def _bad_value(request: HttpRequest, exc: DataError) -> HttpResponse:
+    # The database refused a value the request carried (a NUL character, a number out of range…);
+    # the statement failed, so nothing was written. Found by schemathesis on PostgreSQL.
+    body = {"code": "invalid", "message": "请求中含有无法处理的字符或数值，请检查后重试。"}
+    return api.create_response(request, body, status=400)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    # Byte-identical to a DomainError NotFound: missing and out of scope look alike.
+    return _domain_error(request, NotFound())
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, {"code": "unauthorized", "message": "请先登录。"}, status=401)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {403: "forbidden", 404: "not_found", 405: "method_not_allowed", 429: "throttled"}.get(
+        exc.status_code, "invalid")
+    message = "安全校验失败，请刷新页面后重试。" if "CSRF" in str(exc) else str(exc)
+    return api.create_response(request, {"code": code, "message": message}, status=exc.status_code)
+
+
+@api.exception_handler(ValidationError)
+def _invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [{"loc": [str(p) for p in e.get("loc", ())], "type": str(e.get("type", "")), "msg": str(e.get("msg", ""))}
+              for e in exc.errors]
+    field = next((e["loc"][-1] for e in errors if e["loc"]), None)
+    body: dict[str, Any] = {"code": "invalid", "message": "请求内容不符合接口格式，请检查各项填写。",
+                            "details": {"errors": errors}}
+    if field:
+        body["field"] = field
+    return api.create_response(request, body, status=422)
 
 
 api.add_router("/units/", units_api.router)

@@ -134,6 +134,10 @@ def _submit(request: HttpRequest) -> JsonResponse:
 
 
 def _search(request: HttpRequest) -> JsonResponse:
+    # Reading requests needs a client's key too: open to anyone, the list and the detail by number
+    # (numbers run in sequence) would let anybody enumerate every case of the county (issue #5).
+    if _client(request.GET.get("api_key", "")) is None:
+        return _errors(403, "api_key is missing or not valid")
     numbers = [i.strip() for i in request.GET.get("service_request_id", "").split(",") if i.strip()]
     codes = [c.strip() for c in request.GET.get("service_code", "").split(",") if c.strip()]
     status = request.GET.get("status", "")
@@ -171,6 +175,8 @@ def requests_collection(request: HttpRequest) -> JsonResponse:
 @public_view
 @require_GET
 def request_detail(request: HttpRequest, number: str) -> JsonResponse:
+    if _client(request.GET.get("api_key", "")) is None:
+        return _errors(403, "api_key is missing or not valid")
     try:
         case = selectors.public_case_get(number=number)
     except NotFound:

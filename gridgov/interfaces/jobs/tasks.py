@@ -26,3 +26,11 @@ def accounts_disable_idle_task() -> int:
     from gridgov.access.lifecycle import accounts_disable_idle
 
     return accounts_disable_idle(now=now())
+
+
+@shared_task(name="gridgov.cases.public.purge_phones")
+def reporter_phones_purge_task() -> int:
+    """The promise on the report form: a reporter's phone is erased PHONE_RETENTION_DAYS after the case ends."""
+    from gridgov.cases.public.services import reporter_phones_purge
+
+    return reporter_phones_purge(now=now())

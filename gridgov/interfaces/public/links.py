@@ -42,3 +42,23 @@ def tracking_url(code: str) -> str:
 
 def disclosure_url(unit_id: int) -> str:
     return settings.GRIDGOV_PUBLIC_BASE_URL + reverse("public:disclosure", args=[grid_token(unit_id)])
+
+
+_PHOTO_SALT = "gridgov.public.disclosed-photo"
+
+
+def photo_token(attachment_id: int) -> str:
+    """A disclosed result photo's name in a public URL: signed, so attachment numbers (which run in
+    sequence) are neither shown nor worth guessing."""
+    return signing.Signer(salt=_PHOTO_SALT).sign_object({"a": attachment_id}, compress=True)
+
+
+def photo_id_from_token(token: str) -> int | None:
+    if len(token) > 200:
+        return None
+    try:
+        data = signing.Signer(salt=_PHOTO_SALT).unsign_object(token)
+    except signing.BadSignature:
+        return None
+    attachment_id = data.get("a") if isinstance(data, dict) else None
+    return attachment_id if isinstance(attachment_id, int) else None

@@ -13,5 +13,5 @@ urlpatterns = [
     path("t/<str:code>/reopen/", views.track_reopen, name="track_reopen"),
     path("t/<str:code>/photo/<int:n>/", views.track_photo, name="track_photo"),
     path("d/<str:token>/", views.disclosure, name="disclosure"),
-    path("d/<str:token>/photo/<int:attachment_id>/", views.disclosure_photo, name="disclosure_photo"),
+    path("d/<str:token>/photo/<str:photo>/", views.disclosure_photo, name="disclosure_photo"),
 ]

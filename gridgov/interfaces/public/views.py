@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -29,13 +30,15 @@ from gridgov.cases.public.services import (
 from gridgov.core.clock import now
 from gridgov.core.errors import Conflict, DomainError, ValidationFailed
 from gridgov.core.middleware import client_ip
+from gridgov.geo.geometry import parse_boundary
 from gridgov.interfaces.http import public_view
+from gridgov.interfaces.staff.dashboard import tile_config
 from gridgov.units.models import Unit
 from gridgov.units.selectors import public_board_staff, public_grid
 
 from . import throttle
 from .icons import CATEGORY_ICONS
-from .links import grid_token, tracking_url, unit_id_from_token
+from .links import grid_token, photo_id_from_token, photo_token, tracking_url, unit_id_from_token
 
 BAD_LINK = "二维码无效或已过期，请扫描网格公示牌上的二维码。"
 
@@ -63,6 +66,21 @@ def _bad_link(request: HttpRequest) -> HttpResponse:
 
 # --- report -----------------------------------------------------------------------------------
 
+def _pin_map() -> dict[str, Any] | None:
+    """What the general page needs to let a resident drop a pin: the base map and where to centre it.
+    None without a base map (a pin on a blank background tells nobody anything) or a single county.
+    Leaflet is fetched only when the resident opens the map, so the page stays light."""
+    tiles = tile_config()
+    if not tiles["layers"]:
+        return None
+    county = public_cases.fallback_unit()
+    if county is None or not county.boundary:
+        return None
+    centre = parse_boundary(county.boundary).representative_point()
+    return {"tiles": tiles, "center": [round(centre.y, 5), round(centre.x, 5)], "zoom": 11,
+            "css": static("leaflet/leaflet.css"), "js": static("leaflet/leaflet.js")}
+
+
 def _form_context(request: HttpRequest, *, unit: Unit | None, values: dict[str, Any] | None = None,
                   error: ValidationFailed | None = None, general: bool = False) -> dict[str, Any]:
     ip = _ip(request)
@@ -79,6 +97,7 @@ def _form_context(request: HttpRequest, *, unit: Unit | None, values: dict[str, 
         "challenge": throttle.new_challenge() if throttle.over(throttle.CHALLENGE_AFTER, ip) else None,
         "max_photos": MAX_PHOTOS,
         "retention_days": PHONE_RETENTION_DAYS,
+        "pin_map": _pin_map() if general else None,
     }
 
 
@@ -101,7 +120,8 @@ def _photos(request: HttpRequest) -> list[bytes]:
         raise ValidationFailed(f"最多上传 {MAX_PHOTOS} 张照片。", field="photos")
     for i, f in enumerate(files, start=1):
         if (f.size or 0) > MAX_PHOTO_BYTES:
-            raise ValidationFailed(f"第 {i} 张照片太大了（超过 10 MB），请换一张。", field="photos")
+            raise ValidationFailed(f"第 {i} 张照片太大了（超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB），请换一张。",
+                                  field="photos")
     return [f.read() for f in files]
 
 
@@ -297,18 +317,21 @@ def disclosure(request: HttpRequest, token: str) -> HttpResponse:
     unit = public_cases.reporting_unit(unit_id_from_token(token))
     if unit is None:
         return _bad_link(request)
+    cases = public_cases.disclosed_cases(unit, now=now())
     context = {
         "unit": unit, "token": token, "stats": public_cases.public_stats(unit),
-        "cases": public_cases.disclosed_cases(unit, now=now()),
+        "cases": [(c, [photo_token(i) for i in c.photo_ids]) for c in cases],
     }
     return render(request, "public/disclosure.html", context)
 
 
 @public_view
 @require_http_methods(["GET"])
-def disclosure_photo(request: HttpRequest, token: str, attachment_id: int) -> HttpResponse:
+def disclosure_photo(request: HttpRequest, token: str, photo: str) -> HttpResponse:
     unit = public_cases.reporting_unit(unit_id_from_token(token))
-    att = public_cases.disclosed_photo(unit, attachment_id) if unit is not None else None
+    attachment_id = photo_id_from_token(photo)
+    att = (public_cases.disclosed_photo(unit, attachment_id)
+           if unit is not None and attachment_id is not None else None)
     if att is None:
         raise Http404()
     with att.file.open("rb") as fh:

@@ -1,16 +1,19 @@
-"""Printed boards: the grid board (网格简介牌, A4/A3) and the structure board (网格架构设置图)."""
+"""Printed boards: the grid board (网格简介牌, A4/A3), the structure board (网格架构设置图) and the
+party-member linked-households board (党员联系户公示)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from gridgov.access.roles import P
 from gridgov.audit.services import audit_record
 from gridgov.core.clock import now
-from gridgov.core.errors import NotFound
+from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.printing import outline_svg, qr_data_uri, render_pdf
 from gridgov.interfaces.public.links import grid_url
+from gridgov.residents import selectors as ledger
 from gridgov.units import selectors
 
 ROLE_DUTIES = {
@@ -74,3 +77,35 @@ def structure_board_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
     audit_record(action="board.print", actor=request.user, now=now(), obj=unit, unit_path=unit.path,
                  role=scope.role_at(unit.path), detail={"kind": "structure_board"})
     return _pdf(body, f"structure-board-{unit.pk}.pdf")
+
+
+@scoped_view
+def party_board_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
+    """党员联系户公示: each party member of the grid with the doors of the households they look after.
+    Posted in the village, so it carries only what `ledger.party_member_board` lets out (no ID numbers,
+    no residents' phones, no tags, heads' names reduced to the surname)."""
+    scope = actor_scope(request)
+    unit = selectors.unit_get(scope=scope, unit_id=unit_id)
+    scope.require(P.UNIT_VIEW, unit.path)
+    scope.require(P.HOUSEHOLD_VIEW, unit.path)
+    try:
+        board = ledger.party_member_board(scope=scope, unit=unit)
+    except ValidationFailed as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    staff = selectors.board_staff(scope=scope, units=[unit])[unit.pk]
+    link = grid_url(unit.pk)
+    moment = now()
+    context = {
+        "unit": unit,
+        "breadcrumb": selectors.unit_breadcrumb(scope=scope, unit=unit),
+        "rows": board.rows,
+        "household_count": board.household_count,
+        "contacts": [g for g in staff if g.role.code in ("grid_head", "grid_worker_full", "grid_worker_part")][:3],
+        "qr": qr_data_uri(link),
+        "link": link,
+        "printed_on": timezone.localdate(moment),
+    }
+    body = render_pdf("print/party_board.html", context)
+    audit_record(action="board.print", actor=request.user, now=moment, obj=unit, unit_path=unit.path,
+                 role=scope.role_at(unit.path), detail={"kind": "party_board", "members": len(board.rows)})
+    return _pdf(body, f"party-board-{unit.pk}.pdf")

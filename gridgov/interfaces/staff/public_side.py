@@ -27,6 +27,7 @@ from gridgov.core.errors import DomainError, ValidationFailed
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.printing import qr_data_uri, render_pdf
 from gridgov.interfaces.public.links import grid_url
+from gridgov.residents import selectors as ledger
 from gridgov.units import selectors as unit_selectors
 
 MAX_CARD_COPIES = 400
@@ -104,14 +105,24 @@ def _copies(raw: Any) -> int:
 
 @scoped_view
 def grid_cards_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
-    """联系卡 / 监督卡 for one grid, N copies in one print run (ten to an A4 sheet, cut along the lines).
-    Households are not printed on them: a card is handed to each household of the grid."""
+    """联系卡 / 监督卡 for every household of a grid in one print run: one card per active household of
+    the ledger, its door printed in the corner so the grid worker hands each card to the right house
+    (ten to an A4 sheet, cut along the lines). `?copies=N` prints N cards without doors instead (a
+    grid whose ledger is not yet entered, or spares)."""
     scope = actor_scope(request)
     unit = unit_selectors.unit_get(scope=scope, unit_id=unit_id)
     scope.require(P.UNIT_VIEW, unit.path)
     kind = "supervision" if request.GET.get("kind") == "supervision" else "contact"
     try:
-        copies = _copies(request.GET.get("copies"))
+        if request.GET.get("copies"):
+            doors = [""] * _copies(request.GET.get("copies"))
+        else:
+            scope.require(P.HOUSEHOLD_VIEW, unit.path)
+            doors = ledger.household_doors(scope=scope, unit=unit, limit=MAX_CARD_COPIES)
+            if not doors:
+                raise ValidationFailed("台账中还没有本网格的户，请填写份数（copies）打印空白卡。", field="copies")
+            if len(doors) > MAX_CARD_COPIES:
+                raise ValidationFailed(f"户数超过 {MAX_CARD_COPIES}，请按网格分别打印。", field="copies")
     except ValidationFailed as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
     staff = unit_selectors.board_staff(scope=scope, units=[unit])[unit.pk]
@@ -119,12 +130,13 @@ def grid_cards_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
     context = {
         "unit": unit, "kind": kind, "staff": staff[:3], "qr": qr_data_uri(link, scale=6), "link": link,
         "supervision_phone": settings.GRIDGOV_SUPERVISION_PHONE,
-        "sheets": [range(min(CARDS_PER_SHEET, copies - start)) for start in range(0, copies, CARDS_PER_SHEET)],
+        "sheets": [doors[start:start + CARDS_PER_SHEET] for start in range(0, len(doors), CARDS_PER_SHEET)],
         "breadcrumb": unit_selectors.unit_breadcrumb(scope=scope, unit=unit),
     }
     body = render_pdf("print/grid_cards.html", context)
     audit_record(action="board.print", actor=request.user, now=now(), obj=unit, unit_path=unit.path,
-                 role=scope.role_at(unit.path), detail={"kind": f"{kind}_card", "copies": copies})
+                 role=scope.role_at(unit.path),
+                 detail={"kind": f"{kind}_card", "copies": len(doors), "per_household": not request.GET.get("copies")})
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{kind}-cards-{unit.pk}.pdf"'
     return response

@@ -51,6 +51,7 @@ from . import public_side  # noqa: E402 - kept apart from the list above so bran
 
 urlpatterns += [
     path("units/<int:unit_id>/cards.pdf", public_side.grid_cards_pdf, name="grid_cards_pdf"),
+    path("units/<int:unit_id>/party-board.pdf", boards.party_board_pdf, name="party_board_pdf"),
     path("cases/<int:case_id>/follow-up/", public_side.case_follow_up, name="case_follow_up"),
     path("cases/<int:case_id>/disclose/", public_side.case_disclose_view, name="case_disclose"),
     path("cases/<int:case_id>/result-photo/", public_side.case_result_photo, name="case_result_photo"),

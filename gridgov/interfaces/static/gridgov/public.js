@@ -25,6 +25,37 @@
     });
   }
 
+  // Drop a pin: Leaflet and the base map are fetched only when the resident asks for the map.
+  var pin = $("pin"), pinConfig = $("pin-config");
+  if (pin && pinConfig) {
+    pin.addEventListener("click", function () {
+      var config = JSON.parse(pinConfig.textContent), box = $("pin-map"), marker = null;
+      pin.disabled = true;
+      say(pin, "正在打开地图……");
+      var css = document.createElement("link");
+      css.rel = "stylesheet"; css.href = config.css;
+      document.head.appendChild(css);
+      var js = document.createElement("script");
+      js.src = config.js;
+      js.onload = function () {
+        box.hidden = false;
+        pin.hidden = true;
+        var map = L.map(box).setView(config.center, config.zoom);
+        config.tiles.layers.forEach(function (url) {
+          L.tileLayer(url, { subdomains: config.tiles.subdomains, attribution: config.tiles.attribution, maxZoom: 18 }).addTo(map);
+        });
+        map.on("click", function (e) {
+          $("lat").value = e.latlng.lat.toFixed(6);
+          $("lng").value = e.latlng.lng.toFixed(6);
+          if (marker) { marker.setLatLng(e.latlng); } else { marker = L.marker(e.latlng).addTo(map); }
+          say($("locate-status"), "已在地图上选好位置。");
+        });
+      };
+      js.onerror = function () { pin.disabled = false; say(pin, "地图没能打开，请填写地址"); };
+      document.head.appendChild(js);
+    });
+  }
+
   function shrink(file) {
     return new Promise(function (resolve) {
       if (!/^image\//.test(file.type) || !window.HTMLCanvasElement) { resolve(file); return; }
