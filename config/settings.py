@@ -226,7 +226,8 @@ else:
 # With a shared cache, sessions are read from Redis and written through to the database (one
 # PostgreSQL query less per request). A per-process cache would let a signed-out session live on
 # in the other workers, so without Redis they stay in the database only.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+if REDIS_URL:
+    SESSION_ENGINE = "gridgov.core.cached_sessions"
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
