@@ -48,6 +48,24 @@ def _no_plaintext_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Client, "request", checked_request)
 
 
+@pytest.fixture(autouse=True)
+def _no_secrets_in_logs():  # type: ignore[no-untyped-def]
+    """Every log record of every test is scanned for secrets and unmasked personal data (tests/logguard.py)."""
+    from tests.logguard import guarded_logs
+
+    with guarded_logs(lambda: SEALED):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_security_policy():  # type: ignore[no-untyped-def]
+    """The security policy is cached for a minute; a rolled-back test must not leave its policy behind."""
+    from gridgov.access.policy import forget_policy
+
+    forget_policy()
+    yield
+    forget_policy()
+
 
 
 @pytest.fixture(autouse=True)

@@ -201,6 +201,7 @@ def serve(database_url: str, workers: int = GRANIAN_WORKERS) -> subprocess.Popen
         # Redis database of the bench's own for the worker started later.
         env.update(REDIS_URL=memory.REDIS_URL, CELERY_BROKER_URL=memory.REDIS_URL,
                    CELERY_RESULT_BACKEND=memory.REDIS_URL, CELERY_TASK_ALWAYS_EAGER="0")
+    env["GRIDGOV_BENCH_ENDPOINTS"] = "1"  # /bench/insert, the bare-INSERT baseline (bench/cases.py)
     proc = subprocess.Popen(
         [str(Path(PY).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(PORT),
          "--workers", str(workers), "--blocking-threads", str(GRANIAN_THREADS),
@@ -316,7 +317,7 @@ def write(report: Report, size: str) -> None:
 
 
 # Measures that run with the server up, each in its own module: `measure(report, database_url, total)`.
-MEASURES = ("bench.pages",)
+MEASURES = ("bench.pages", "bench.cases")
 
 
 def _optional(dotted: str) -> Callable[..., None] | None:

@@ -309,4 +309,9 @@ CELERY_BEAT_SCHEDULE = {
     "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
     "reporter-phones-purge": {"task": "gridgov.cases.public.purge_phones", "schedule": 3600.0},
+    "residents-exports-expire": {"task": "gridgov.residents.exports_expire", "schedule": 3600.0},
+    "residents-retention": {"task": "gridgov.residents.retention", "schedule": 86400.0},
 }
+
+# Bench-only URLs (/bench/insert, the bare-INSERT baseline of `make bench`); never in a deployment.
+GRIDGOV_BENCH_ENDPOINTS = env_bool("GRIDGOV_BENCH_ENDPOINTS", False)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -14,3 +15,6 @@ urlpatterns = [
     path("ops/ready", ops.ready, name="ops_ready"),
     path("ops/metrics", ops.metrics, name="ops_metrics"),
 ]
+
+if settings.GRIDGOV_BENCH_ENDPOINTS:  # `make bench` only; `check --deploy` fails while it is on
+    urlpatterns.append(path("bench/", include("gridgov.interfaces.bench_endpoints")))

@@ -19,6 +19,8 @@ class User(AbstractUser):
     # Work phone shown on public grid boards; not a resident's personal data.
     work_phone = models.CharField("工作电话", max_length=20, blank=True)
     must_change_password = models.BooleanField(default=False)
+    # When the password was last set by its owner (null: since the account was made, date_joined).
+    password_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "用户"
@@ -133,3 +135,45 @@ class TotpDevice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} TOTP"
+
+
+class SecurityPolicy(models.Model):
+    """The security settings a security admin edits (one row; defaults when none was saved yet).
+    Changes go through `access.policy.policy_update`, audited with the old and new values."""
+
+    password_max_age_days = models.PositiveIntegerField("密码有效期（天）", default=90)
+    export_approval_threshold = models.PositiveIntegerField("批量导出需审批的条数", default=500)
+    view_alert_per_hour = models.PositiveIntegerField("每小时查看人员记录告警数", default=300)
+    resident_retention_days = models.PositiveIntegerField("迁出、死亡人员信息保留（天）", default=1095)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = "安全策略"
+        verbose_name_plural = "安全策略"
+
+    def __str__(self) -> str:
+        return "安全策略"
+
+
+class StaffSession(models.Model):
+    """One signed-in session of a staff member, so they can see where they are signed in and end a
+    session on another device. `sid` is a random id kept inside the session; the session key is
+    followed when it changes (at the second factor)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_sessions")
+    sid = models.CharField(max_length=32, unique=True)
+    session_key = models.CharField(max_length=40, blank=True)
+    started_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="staff_session_user_idx")]
+        verbose_name = "登录会话"
+        verbose_name_plural = "登录会话"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.started_at:%Y-%m-%d %H:%M}"

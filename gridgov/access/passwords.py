@@ -38,7 +38,12 @@ class ComplexityValidator:
     def validate(self, password: str, user: Any = None) -> None:
         length = self.admin_min_length if _needs_strict(user) else self.min_length
         if len(password) < length:
-            raise ValidationError(f"密码至少需要 {length} 个字符。", code="password_too_short")
+            raise ValidationError(f"密码至少需要 {length} 个字符。", code="password_too_short",
+                                  params={"min_length": length})
+        username = str(getattr(user, "username", "") or "").lower()
+        if len(username) >= 3 and (username in password.lower() or username[::-1] in password.lower()):
+            # Django's similarity check passes "Admin1-admin1" for admin1: refuse any password holding the name.
+            raise ValidationError("密码不能包含用户名。", code="password_contains_username")
         if character_classes(password) < self.min_classes:
             raise ValidationError(
                 "密码需包含大写字母、小写字母、数字、符号中的至少三类。", code="password_too_simple"
@@ -49,3 +54,18 @@ class ComplexityValidator:
             f"至少 {self.min_length} 个字符（管理员和网格办人员 {self.admin_min_length} 个），"
             "包含大写字母、小写字母、数字、符号中的至少三类。"
         )
+
+
+def password_expired(user: Any, now: Any) -> bool:
+    """A staff password older than the policy's lifetime (default 90 days) must be replaced at the
+    next request. Age counts from the last change, or from the account's creation."""
+    import datetime as dt
+
+    from .policy import policy
+
+    if user is None or not getattr(user, "is_authenticated", False) or not user.has_usable_password():
+        return False
+    since = user.password_changed_at or user.date_joined
+    if since is None:
+        return False
+    return bool(now - since > dt.timedelta(days=policy().password_max_age_days))

@@ -46,6 +46,13 @@ def _password_messages(exc: DjangoValidationError) -> list[str]:
     return out
 
 
+# Names of shared or role accounts: refused for new accounts (the demo world's accounts are made in bulk).
+SHARED_USERNAMES = frozenset({
+    "admin", "administrator", "root", "system", "sysadmin", "secadmin", "auditor", "security", "audit", "test",
+    "guest", "user", "staff", "office", "shared", "public", "operator", "manager", "duty", "zhiban", "wangge",
+})
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -67,6 +74,9 @@ def user_create(
         raise ValidationFailed("姓名不能超过 40 个字。", field="full_name")
     if len(work_phone or "") > 20:
         raise ValidationFailed("工作电话不能超过 20 个字符。", field="work_phone")
+    if username.lower() in SHARED_USERNAMES:
+        # Personal accounts only (等保 level 3): one account per person, named after that person.
+        raise ValidationFailed(f"「{username}」像是共用账号名，请使用本人的账号名（如姓名拼音）。", field="username")
     if User.objects.filter(username=username).exists():
         raise ValidationFailed(f"用户名 {username} 已存在。", field="username")
     user = User(username=username, full_name=(full_name or "").strip(), work_phone=work_phone,
@@ -229,7 +239,47 @@ def password_change(*, actor: Any, now: dt.datetime, old_password: str, new_pass
         validate_password(new_password, user)
     except DjangoValidationError as exc:
         raise ValidationFailed("；".join(_password_messages(exc)), field="new_password") from exc
+    from .passwords import password_expired
+
+    why = "initial" if user.must_change_password else "expired" if password_expired(user, now) else "voluntary"
     user.set_password(new_password)
     user.must_change_password = False
-    user.save(update_fields=["password", "must_change_password"])
-    audit_record(action="account.password_change", actor=user, now=now, obj=user)
+    user.password_changed_at = now
+    user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+    audit_record(action="account.password_change", actor=user, now=now, obj=user, detail={"reason": why})
+
+
+ADMIN_DUTY_ROLES = ("system_admin", "security_admin", "audit_admin")
+
+
+@transaction.atomic
+def first_admin_create(*, actor: Any, now: dt.datetime, username: str, full_name: str, role_code: str,
+                       unit_id: int, password: str | None = None) -> tuple[User, str]:
+    """A deployment's first admins (system, security, audit: three different people), made from the
+    command line. The password (given, or generated) is shown once and must be replaced at first
+    sign-in; it is checked against the admin rule (12 characters) once the admin grant exists."""
+    import secrets
+
+    from .passwords import character_classes
+
+    if role_code not in ADMIN_DUTY_ROLES:
+        raise ValidationFailed("只能用此命令设立系统管理员、安全管理员或审计管理员。", field="role")
+    if not (full_name or "").strip():
+        raise ValidationFailed("请填写姓名。", field="full_name")
+    unit = Unit.unscoped.filter(pk=unit_id).first()
+    if unit is None:
+        raise ValidationFailed(f"找不到编号为 {unit_id} 的单位。", field="unit")
+    if not password:
+        alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789-_#"
+        while True:
+            password = "".join(secrets.choice(alphabet) for _ in range(16))
+            if character_classes(password) == 4:
+                break
+    user = user_create(actor=actor, now=now, username=username, full_name=full_name, password=password,
+                       must_change_password=True, validate=False)
+    grant_create(actor=actor, now=now, user=user, role_code=role_code, unit=unit)
+    try:
+        validate_password(password, user)  # now under the admin rule: 12 characters
+    except DjangoValidationError as exc:
+        raise ValidationFailed("；".join(_password_messages(exc)), field="password") from exc
+    return user, password

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
 from gridgov.audit.models import AuditEvent
@@ -25,6 +26,10 @@ def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit_record(action="auth.logout", actor=user, now=now(), obj=user)
+    if request is not None and hasattr(request, "session"):
+        from .sessions import session_ended
+
+        session_ended(session=request.session, now=now())
 
 
 @receiver(user_login_failed)
@@ -35,3 +40,11 @@ def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
     audit_record(action="auth.login_failed", actor=None, now=at, outcome=AuditEvent.Outcome.FAILURE,
                  username=username)
     lockout.record_failure(username=username, ip=client_ip(request) if request is not None else None, now=at)
+
+
+@receiver(pre_save, sender="access.User")
+def _superuser_changes_password_first(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """Django's createsuperuser makes an account outside the first-admin command: its password too
+    must be replaced at first sign-in."""
+    if instance._state.adding and instance.is_superuser:
+        instance.must_change_password = True

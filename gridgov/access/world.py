@@ -19,8 +19,13 @@ from gridgov.units.world import NodePlan, Post, WorldPlan
 from .models import Department, Grant, Role, User
 from .roles import ROLE_DEFS
 
-# Printed by `make demo` and listed in the README: these accounts exist only in demo worlds.
-DEMO_PASSWORD = "Wangge-2026"  # noqa: S105
+# Printed by `make demo` and listed in the README: these accounts exist only in demo worlds. It meets the
+# strictest password rule (12 characters from 3 classes: admin and office roles), so every demo account's
+# password is one the policy would accept.
+DEMO_PASSWORD = "Wangge-2026!"  # noqa: S105
+# The admin duties' demo accounts behave like a deployment's first admins: their published password
+# must be replaced at first sign-in.
+DEMO_FIRST_CHANGE_ROLES = frozenset({"system_admin", "security_admin", "audit_admin"})
 
 # One memorable account per role, in the order the README lists them.
 DEMO_USERNAMES: dict[str, str] = {
@@ -263,7 +268,8 @@ def persist_staff(staff: StaffPlan, units: dict[int, Any], *, now: dt.datetime) 
     unusable = make_password(None)
     users = [
         User(username=p.username, full_name=p.full_name, work_phone=p.work_phone,
-             password=demo_hash if p.demo_role else unusable, date_joined=now)
+             password=demo_hash if p.demo_role else unusable, date_joined=now,
+             must_change_password=p.demo_role in DEMO_FIRST_CHANGE_ROLES)
         for p in staff.people
     ]
     User.objects.bulk_create(users, batch_size=500)

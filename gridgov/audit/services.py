@@ -49,3 +49,14 @@ def audit_record(
         request_id=ctx.request_id if ctx else "",
         detail=detail or {},
     )
+
+
+def audit_log_read(*, actor: Any, now: dt.datetime, query: dict[str, Any], role: str = "",
+                   unit_path: str = "", obj_id: str = "") -> AuditEvent:
+    """Reading the audit log is itself audited (who looked, for what)."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        return audit_record(action="audit.query", actor=actor, now=now, role=role, unit_path=unit_path,
+                            object_type="audit.auditevent" if obj_id else "", object_id=obj_id,
+                            detail={"query": {k: str(v)[:100] for k, v in query.items()}})

@@ -125,11 +125,14 @@ class Case(models.Model):
     # The household of the ledger the case concerns, when staff name one at intake (shown on its page).
     household = models.ForeignKey("residents.Household", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+", verbose_name="涉及户")
-    # Reporter: a resident (name/phone), anonymous, or staff.
+    # Reporter: a resident (name/phone), anonymous, or staff. Name and phone are personal data:
+    # ciphertext and a masked form only (gridgov.cases.reporter); no plaintext column.
     reported_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
-    reporter_name = models.CharField("反映人", max_length=40, blank=True)
-    reporter_phone = models.CharField("联系电话", max_length=20, blank=True)
+    reporter_name_cipher = models.TextField(blank=True, editable=False)
+    reporter_name_masked = models.CharField("反映人", max_length=40, blank=True, editable=False)
+    reporter_phone_cipher = models.TextField(blank=True, editable=False)
+    reporter_phone_masked = models.CharField("联系电话", max_length=20, blank=True, editable=False)
     anonymous = models.BooleanField("匿名", default=False)
     tracking_token = models.CharField(max_length=32, unique=True)
     # The current holder (exactly one) and the unit answerable for the case.
@@ -181,6 +184,8 @@ class Case(models.Model):
             models.Index(fields=["holder_department", "status"], name="case_department_idx"),
             models.Index(fields=["status", "resolve_due"], name="case_due_idx"),
             models.Index(fields=["category", "status"], name="case_category_idx"),
+            # 督办: the few supervised cases, in deadline order.
+            models.Index(fields=["resolve_due"], name="case_supervised_idx", condition=Q(supervised=True)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -255,6 +260,8 @@ class CaseEvent(models.Model):
             models.Index(fields=["to_department", "case"], name="case_event_department_idx"),
             # The measures read history by action over a period (dispatches, returns, acknowledgements).
             models.Index(fields=["action", "at"], name="case_event_action_at_idx"),
+            # 已办 (cases I acted on, latest first) reads a user's own history rows.
+            models.Index(fields=["actor", "case", "at"], name="case_event_actor_idx"),
         ]
 
     def __str__(self) -> str:

@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from gridgov.access.models import Department, Grant
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.services import audit_record
+from gridgov.core import fieldcrypto
 from gridgov.core.clock import local
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridgov.core.workdays import WorkCalendar
@@ -30,17 +31,18 @@ from gridgov.residents.models import Household
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
-from . import deadlines
+from . import deadlines, numbering, reporter
 from .models import (
     BASE_RANK,
+    DEFAULT_DEADLINES,
     LEVEL_RANK,
     Case,
     CaseAttachment,
     CaseEvent,
     Category,
     Channel,
-    FormCounter,
     Urgency,
+    default_deadlines,
 )
 from .states import ACTIONS, STATUSES, Action, Status, Who, target_of
 
@@ -97,19 +99,10 @@ def county_of(unit: Unit) -> Unit:
 
 
 def next_number(*, county: Unit, year: int, kind: str) -> str:
-    """The next running number of a form, per county and year: 140225-2026-J00012."""
-    counter = FormCounter.objects.select_for_update().filter(county=county, year=year, kind=kind).first()
-    if counter is None:
-        try:
-            with transaction.atomic():
-                counter = FormCounter.objects.create(county=county, year=year, kind=kind, last=0)
-        except IntegrityError:
-            counter = FormCounter.objects.select_for_update().get(county=county, year=year, kind=kind)
-        counter = FormCounter.objects.select_for_update().get(pk=counter.pk)
-    counter.last += 1
-    counter.save(update_fields=["last"])
+    """The next running number of a form, per county and year: 140225-2026-J00012 (see numbering)."""
+    value = numbering.next_value(county_id=county.pk, year=year, kind=kind)
     prefix = (county.division_code or "")[:6] or str(county.pk)
-    return f"{prefix}-{year}-{FormKind.LETTER[kind]}{counter.last:05d}"
+    return f"{prefix}-{year}-{FormKind.LETTER[kind]}{value:05d}"
 
 
 def unit_rank(unit: Unit) -> int:
@@ -151,7 +144,10 @@ class IntakeResult:
 
 
 def _payload_hash(data: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    """Keyed (HMAC with the blind-index key): the payload carries the reporter's name and phone, and a
+    plain digest of a few known fields plus a phone number could be brute-forced back to the phone."""
+    return fieldcrypto.blind_index(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str),
+                                   purpose="case.intake_payload")
 
 
 def _locate(*, scope: Scope | None, unit_id: int | None, lat: float | None, lng: float | None) -> Unit:
@@ -235,9 +231,12 @@ def case_report(
         payload["household_id"] = household_id  # only when given, so earlier keys keep their digests
     digest = _payload_hash(payload)
     if namespaced:
+        _serialise_key(namespaced)
+    legacy = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    if namespaced:
         existing = Case.unscoped.filter(idempotency_key=namespaced).first()
         if existing is not None:
-            return _replay(existing, digest)
+            return _replay(existing, digest, legacy)
 
     title = _text(title, field_name="title", label="标题", required=True, max_len=80)
     description = _text(description, field_name="description", label="事件内容", required=True, max_len=4000)
@@ -253,8 +252,7 @@ def case_report(
     address = _text(address, field_name="address", label="地址", required=False, max_len=200)
     reporter_name = _text(reporter_name, field_name="reporter_name", label="反映人姓名", required=False, max_len=40)
     reporter_phone = _text(reporter_phone, field_name="reporter_phone", label="联系电话", required=False, max_len=20)
-    if reporter_phone and not reporter_phone.replace("-", "").isdigit():
-        raise ValidationFailed("联系电话只能包含数字和短横线。", field="reporter_phone")
+    reporter_phone = reporter.clean_phone(reporter_phone)
     household = _household(scope=scope, household_id=household_id)
     if household is not None and unit_id is None and lat is None:
         unit_id = household.unit_id  # the household's grid, unless a place was given
@@ -271,8 +269,8 @@ def case_report(
                 number=number, title=title, description=description, category=category, urgency=urgency,
                 channel=channel, county=county, unit=unit, lat=lat, lng=lng, address=address,
                 reported_by=actor if actor is not None else None,
-                reporter_name=reporter_name or (actor.display_name if actor is not None else ""),
-                reporter_phone=reporter_phone, anonymous=bool(anonymous), household=household,
+                **reporter.sealed_fields(name=reporter_name, phone=reporter_phone), anonymous=bool(anonymous),
+                household=household,
                 tracking_token=secrets.token_urlsafe(16)[:22],
                 status=Status.REPORTED, holder_unit=unit, owner_unit=unit, owner_path=unit.path, unit_path=unit.path,
                 respond_due=due.respond_due, resolve_due=due.resolve_due,
@@ -284,7 +282,7 @@ def case_report(
         existing = Case.unscoped.filter(idempotency_key=namespaced).first()
         if existing is None:
             raise
-        return _replay(existing, digest)
+        return _replay(existing, digest, legacy)
 
     CaseEvent.unscoped.create(
         case=case, seq=1, action="report", at=now, actor=actor if actor is not None else None, actor_role=role,
@@ -301,8 +299,18 @@ def case_report(
     return IntakeResult(case=case, created=True, duplicates=dups)
 
 
-def _replay(existing: Case, digest: str) -> IntakeResult:
-    if existing.payload_hash != digest:
+def _serialise_key(namespaced: str) -> None:
+    """Parallel submissions of ONE key wait for each other (a transaction-level advisory lock on the
+    key, PostgreSQL only): the first makes the case, the others then find it and replay it, without
+    taking a case number each. Different keys never wait for each other."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"case-intake:{namespaced}"])
+
+
+def _replay(existing: Case, digest: str, legacy: str = "") -> IntakeResult:
+    # Rows written before the digest was keyed carry a plain SHA-256 (`legacy`).
+    if existing.payload_hash not in (digest, legacy):
         raise Conflict("该幂等键已用于另一条不同内容的事件，请更换幂等键。",
                        details={"case_id": existing.pk, "number": existing.number})
     return IntakeResult(case=existing, created=False)
@@ -500,12 +508,13 @@ def _merge(step: _Step, *, target_case_id: Any = None, note: str = "") -> None:
         case=target, seq=seq, action="merged_in", at=step.now, actor=step.actor, from_status=target.status,
         to_status=target.status, to_unit=target.holder_unit, to_department=None,
         note=f"合并事件 {case.number}", resolve_due_before=target.resolve_due, resolve_due_after=target.resolve_due,
-        detail={"from_case": case.number, "reporter_name": "" if case.anonymous else case.reporter_name},
+        detail={"from_case": case.number, "reporter_name": "" if case.anonymous else case.reporter_name_masked},
     )
     Case.unscoped.filter(pk=target.pk).update(version=target.version + 1, updated_at=step.now)
-    if case.reporter_phone:
+    if case.reporter_phone_cipher:
+        # The outbox seals the number again (notify.services): no phone in clear at rest.
         outbox_put(kind="sms", topic="case.merged", dedupe_key=f"case:{case.pk}:merged:sms", now=step.now,
-                   payload={"channel": "sms", "to": [case.reporter_phone],
+                   payload={"channel": "sms", "to": [reporter.reveal_phone(case)],
                             "text": f"您反映的问题已并入事件 {target.number} 一并办理，可凭原查询码查看进度。"})
 
 
@@ -683,10 +692,10 @@ def _review(step: _Step, *, note: str = "") -> None:
     case = step.case
     step.note = _text(note, field_name="note", label="审核意见", required=False, max_len=500)
     case.resolved_at = step.now
-    if case.reporter_phone:
+    if case.reporter_phone_cipher:
         outbox_put(kind="sms", topic="case.resolved", now=step.now,
                    dedupe_key=f"case:{case.pk}:resolved:{case.version}:sms",
-                   payload={"channel": "sms", "to": [case.reporter_phone],
+                   payload={"channel": "sms", "to": [reporter.reveal_phone(case)],
                             "text": f"您反映的问题（{case.number}）已办结，请查看结果并评价。"})
 
 
@@ -842,44 +851,222 @@ def allowed_actions(*, case: Case, actor: Any) -> list[Action]:
     return result
 
 
-@transaction.atomic
-def category_update(*, actor: Any, now: dt.datetime, category_id: int, **changes: Any) -> Category:
-    """The county office edits a category's graded response (levels, department kind, deadlines)."""
-    category = Category.objects.select_for_update().filter(pk=category_id).first()
-    if category is None:
-        raise NotFound()
-    role = "system"
-    if actor is not None:
-        scope = scope_for(actor)
-        if not scope.can(P.CATEGORY_MANAGE):
-            raise PermissionDenied("只有县网格办可以修改事件类别。")
-        role = "county_office"
-    allowed = {"name", "lowest_level", "department_kind", "on_site", "deadlines", "escalate_when_overdue",
-               "max_extension_days", "is_active"}
-    unknown = set(changes) - allowed
+# --- the category tree (county office) ----------------------------------------------------------------
+
+CATEGORY_FIELDS = frozenset({"name", "lowest_level", "department_kind", "on_site", "deadlines", "escalate_when_overdue",
+                             "max_extension_days", "is_active", "parent_id", "sort_order"})
+URGENCY_LABEL = dict(Urgency.choices)
+# Emergencies run in clock hours, the rest in working days (the issue's defaults).
+_HOURS_URGENCIES = frozenset({Urgency.EMERGENCY})
+_MAX_HOURS, _MAX_DAYS = 720, 60
+
+
+def _require_category_manager(actor: Any) -> str:
+    if actor is None:
+        return "system"
+    scope = scope_for(actor)
+    if not scope.can(P.CATEGORY_MANAGE):
+        raise PermissionDenied("只有县网格办可以修改事件类别。")
+    county = next((g.path for g in scope.grants if P.CATEGORY_MANAGE in g.permissions), "")
+    return scope.role_at(county) if county else "county_office"
+
+
+def _clean_category(changes: dict[str, Any], *, category: Category | None) -> dict[str, Any]:
+    unknown = set(changes) - CATEGORY_FIELDS
     if unknown:
         raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}")
+    clean: dict[str, Any] = {}
+    if "name" in changes:
+        clean["name"] = _text(changes["name"], field_name="name", label="类别名称", required=True, max_len=20)
+    if "lowest_level" in changes:
+        if changes["lowest_level"] not in LEVEL_RANK:
+            raise ValidationFailed("请选择最低办结层级。", field="lowest_level")
+        clean["lowest_level"] = changes["lowest_level"]
+    if "department_kind" in changes:
+        kind = str(changes["department_kind"] or "").strip()
+        if kind and kind not in department_kinds():
+            raise ValidationFailed("默认交办部门类别不存在，请从列表中选择。", field="department_kind")
+        clean["department_kind"] = kind
+    for flag in ("on_site", "escalate_when_overdue", "is_active"):
+        if flag in changes:
+            clean[flag] = bool(changes[flag])
+    if "max_extension_days" in changes:
+        try:
+            n = int(changes["max_extension_days"])
+        except (TypeError, ValueError):
+            raise ValidationFailed("延时上限应为整数（工作日）。", field="max_extension_days")
+        if not 0 <= n <= _MAX_DAYS:
+            raise ValidationFailed(f"延时上限应在 0 到 {_MAX_DAYS} 个工作日之间。", field="max_extension_days")
+        clean["max_extension_days"] = n
+    if "sort_order" in changes:
+        try:
+            clean["sort_order"] = max(0, int(changes["sort_order"]))
+        except (TypeError, ValueError):
+            raise ValidationFailed("排序应为整数。", field="sort_order")
     if "deadlines" in changes:
-        _check_deadlines(changes["deadlines"])
-    if "lowest_level" in changes and changes["lowest_level"] not in LEVEL_RANK:
-        raise ValidationFailed("最低办结层级不正确。", field="lowest_level")
-    if "max_extension_days" in changes and not 0 <= int(changes["max_extension_days"]) <= 60:
-        raise ValidationFailed("延时上限应在 0 到 60 个工作日之间。", field="max_extension_days")
-    for key, value in changes.items():
+        clean["deadlines"] = _check_deadlines(changes["deadlines"])
+    if "parent_id" in changes:
+        clean["parent"] = _category_parent(changes["parent_id"], category)
+    return clean
+
+
+def _category_parent(raw: Any, category: Category | None) -> Category | None:
+    if raw in (None, ""):
+        return None
+    try:
+        pk = int(raw)
+    except (TypeError, ValueError):
+        raise ValidationFailed("上级类别不存在。", field="parent_id")
+    parent = Category.objects.filter(pk=pk, is_active=True).first()
+    if parent is None:
+        raise ValidationFailed("上级类别不存在或已停用。", field="parent_id")
+    if parent.parent_id is not None:
+        raise ValidationFailed("类别只分两级：请选择一个大类作为上级。", field="parent_id")
+    if category is not None:
+        if parent.pk == category.pk:
+            raise ValidationFailed("上级类别不能是它自己。", field="parent_id")
+        if Category.objects.filter(parent=category).exists():
+            raise ValidationFailed("该类别下还有子类别，不能再挂到其他大类下。", field="parent_id")
+    return parent
+
+
+def department_kinds() -> set[str]:
+    """Department kinds a category may name as its default: those of real departments, and those
+    already in use by the tree."""
+    kinds = set(Department.unscoped.exclude(kind="").values_list("kind", flat=True).distinct())
+    return kinds | set(Category.objects.exclude(department_kind="").values_list("department_kind", flat=True))
+
+
+def _check_deadlines(value: Any) -> dict[str, dict[str, int]]:
+    """Deadlines by urgency: emergencies in clock hours, the rest in working days; both limits whole
+    numbers in range; the response never after the resolution. A missing urgency keeps the default."""
+    if not isinstance(value, dict) or set(value) - set(Urgency.values):
+        raise ValidationFailed("时限设置格式不正确。", field="deadlines")
+    clean: dict[str, dict[str, int]] = {}
+    for urgency in Urgency.values:
+        policy = value.get(urgency)
+        if policy is None:
+            clean[urgency] = dict(DEFAULT_DEADLINES[urgency])
+            continue
+        label = URGENCY_LABEL[urgency]
+        unit, cap, words = (("hours", _MAX_HOURS, "小时") if urgency in _HOURS_URGENCIES
+                            else ("days", _MAX_DAYS, "个工作日"))
+        if not isinstance(policy, dict) or set(policy) != {f"respond_{unit}", f"resolve_{unit}"}:
+            raise ValidationFailed(f"「{label}」的时限须填写响应时限和办结时限（{words}）。",
+                                   field=f"deadlines_{urgency}")
+        for what, key in (("响应时限", f"respond_{unit}"), ("办结时限", f"resolve_{unit}")):
+            n = policy[key]
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= cap:
+                raise ValidationFailed(f"「{label}」的{what}应为 1 到 {cap} 之间的整数（{words}）。",
+                                       field=f"deadlines_{urgency}")
+        if policy[f"respond_{unit}"] > policy[f"resolve_{unit}"]:
+            raise ValidationFailed(f"「{label}」的响应时限不能长于办结时限。", field=f"deadlines_{urgency}")
+        clean[urgency] = {f"respond_{unit}": policy[f"respond_{unit}"], f"resolve_{unit}": policy[f"resolve_{unit}"]}
+    return clean
+
+
+@transaction.atomic
+def category_update(*, actor: Any, now: dt.datetime, category_id: int, **changes: Any) -> Category:
+    """The county office edits a category's graded response (name, levels, department kind, 四必到,
+    deadlines, extension cap) or retires / restores it (`is_active`). Audited with the old and new values."""
+    role = _require_category_manager(actor)
+    found = Category.objects.select_for_update().filter(pk=category_id).first()
+    if found is None:
+        raise NotFound()
+    category: Category = found
+    clean = _clean_category(changes, category=category)
+    if "name" in clean:
+        _check_sibling_name(clean["name"], clean.get("parent", category.parent), exclude=category.pk)
+    if (clean.get("is_active") is False and category.is_active
+            and Category.objects.filter(parent=category, is_active=True).exists()):
+        raise ValidationFailed("请先停用该大类下的子类别。", field="is_active")
+    if clean.get("is_active") is True and not category.is_active:
+        parent = clean.get("parent", category.parent)
+        if parent is not None and not parent.is_active:
+            raise ValidationFailed("上级类别已停用，请先启用上级类别。", field="is_active")
+    before = {k: _category_value(category, k) for k in clean}
+    for key, value in clean.items():
         setattr(category, key, value)
     category.save()
-    audit_record(action="case.category_update", actor=actor, now=now, obj=category, role=role,
-                 detail={"fields": sorted(changes)})
+    after = {k: _category_value(category, k) for k in clean}
+    changed = sorted(k for k in clean if before[k] != after[k])
+    action = ("case.category_retire" if clean.get("is_active") is False and before.get("is_active") else
+              "case.category_restore" if clean.get("is_active") is True and before.get("is_active") is False else
+              "case.category_update")
+    audit_record(action=action, actor=actor, now=now, obj=category, role=role,
+                 detail={"fields": changed, "before": {k: before[k] for k in changed},
+                         "after": {k: after[k] for k in changed}})
     return category
 
 
-def _check_deadlines(value: Any) -> None:
-    if not isinstance(value, dict) or set(value) - set(Urgency.values):
-        raise ValidationFailed("时限设置格式不正确。", field="deadlines")
-    for urgency, policy in value.items():
-        if not isinstance(policy, dict) or set(policy) - {"respond_hours", "respond_days", "resolve_hours",
-                                                          "resolve_days"}:
-            raise ValidationFailed(f"「{urgency}」的时限设置格式不正确。", field="deadlines")
-        for n in policy.values():
-            if not isinstance(n, int) or not 1 <= n <= 720:
-                raise ValidationFailed("时限应为 1 到 720 之间的整数。", field="deadlines")
+@transaction.atomic
+def category_create(*, actor: Any, now: dt.datetime, name: str, parent_id: Any = None, **fields: Any) -> Category:
+    """The county office adds a category (a new main category, or a sub-category under one)."""
+    role = _require_category_manager(actor)
+    clean = _clean_category({"name": name, "parent_id": parent_id, **fields}, category=None)
+    parent = clean.pop("parent", None)
+    _check_sibling_name(clean["name"], parent, exclude=None)
+    if parent is not None:  # a sub-category starts from its main category's settings
+        base = {"lowest_level": parent.lowest_level, "department_kind": parent.department_kind,
+                "on_site": parent.on_site, "deadlines": parent.deadlines,
+                "escalate_when_overdue": parent.escalate_when_overdue,
+                "max_extension_days": parent.max_extension_days}
+        clean = {**base, **clean}
+    clean.setdefault("deadlines", default_deadlines())
+    clean.setdefault("sort_order", (Category.objects.order_by("-sort_order").values_list("sort_order", flat=True)
+                                    .first() or 0) + 1)
+    code = f"c{now:%y%m%d}{secrets.token_hex(3)}"
+    category = Category.objects.create(code=code, parent=parent, **clean)
+    audit_record(action="case.category_create", actor=actor, now=now, obj=category, role=role,
+                 detail={"name": category.name, "parent": parent.code if parent else None, "code": code})
+    return category
+
+
+def _check_sibling_name(name: str, parent: Category | None, *, exclude: int | None) -> None:
+    qs = Category.objects.filter(parent=parent, name=name, is_active=True)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    if qs.exists():
+        raise ValidationFailed(f"同一上级下已有名为「{name}」的类别。", field="name")
+
+
+def _category_value(category: Category, key: str) -> Any:
+    if key == "parent":
+        return category.parent.code if category.parent is not None else None
+    return getattr(category, key)
+
+
+# --- the reporter's identity ------------------------------------------------------------------------
+
+UNMASK_REASON_MIN = 4
+
+
+@dataclass(frozen=True)
+class RevealedReporter:
+    name: str
+    phone: str
+
+
+@transaction.atomic
+def case_reporter_unmask(*, actor: Any, now: dt.datetime, case_id: int, reason: str) -> RevealedReporter:
+    """The reporter's full name and phone, for a user holding resident.unmask over the place or the
+    answerable unit, for a stated reason; audited. A department handler never holds it there, so a
+    department never sees who reported (and never an anonymous reporter)."""
+    case = Case.unscoped.filter(pk=case_id).first()
+    if case is None or actor is None:
+        raise NotFound()
+    scope = scope_for(actor)
+    if not _visible(scope, case):
+        raise NotFound()
+    path = next((p for p in (case.unit_path, case.owner_path) if scope.can(P.RESIDENT_UNMASK, p)), None)
+    if path is None:
+        raise PermissionDenied("您没有查看反映人完整姓名和电话的权限。")
+    text = (reason or "").strip()
+    if len(text) < UNMASK_REASON_MIN:
+        raise ValidationFailed(f"请写明查看反映人完整信息的原因（至少 {UNMASK_REASON_MIN} 个字）。", field="reason")
+    if len(text) > 200:
+        raise ValidationFailed("原因不能超过 200 个字。", field="reason")
+    audit_record(action="case.reporter_unmask", actor=actor, now=now, obj=case, unit_path=path,
+                 role=scope.role_at(path), detail={"reason": text, "fields": ["name", "phone"],
+                                                   "number": case.number})
+    return RevealedReporter(name=reporter.reveal_name(case), phone=reporter.reveal_phone(case))

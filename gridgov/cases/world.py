@@ -24,9 +24,9 @@ from gridgov.core.clock import LOCAL_TZ, local
 from gridgov.core.workdays import WorkCalendar, add_working_days
 from gridgov.units.models import GRID_BASE_KINDS, Unit
 
-from . import deadlines
+from . import deadlines, numbering, reporter
 from .catalogue import seed_categories
-from .models import Case, CaseEvent, Category, FormCounter, default_deadlines
+from .models import Case, CaseEvent, Category, default_deadlines
 from .services import FormKind, county_of
 
 CASES_PER_WORKER_PER_DAY = 0.5
@@ -99,8 +99,7 @@ class _Builder:
         key = (county.pk, year, kind)
         if key not in self.counters:
             # Continue after numbers already given in this county and year.
-            self.counters[key] = FormCounter.objects.filter(county=county, year=year, kind=kind).values_list(
-                "last", flat=True).first() or 0
+            self.counters[key] = numbering.last_given(county_id=county.pk, year=year, kind=kind)
         self.counters[key] += 1
         prefix = (county.division_code or "")[:6] or str(county.pk)
         return f"{prefix}-{year}-{FormKind.LETTER[kind]}{self.counters[(county.pk, year, kind)]:05d}"
@@ -123,8 +122,8 @@ class _Builder:
             description="群众反映：" + rng.choice(TITLES.get(category.code, TITLES["other"])) + "，请尽快处理。",
             category=category, urgency=urgency, channel=channel, county=county, unit=grid, lat=lat, lng=lng,
             reported_by_id=worker if channel == "field" else None,
-            reporter_name="" if channel == "field" else rng.choice(RESIDENT_NAMES),
-            reporter_phone="" if channel == "field" else f"13{rng.randrange(10**8, 10**9)}",
+            **reporter.sealed_fields(name="" if channel == "field" else rng.choice(RESIDENT_NAMES),
+                                     phone="" if channel == "field" else f"13{rng.randrange(10**8, 10**9)}"),
             anonymous=channel == "public" and rng.random() < 0.2,
             tracking_token=secrets.token_urlsafe(16)[:22],
             status="reported", holder_unit=grid, owner_unit=grid, owner_path=grid.path, unit_path=grid.path,
@@ -356,11 +355,7 @@ def _seed_days(rng: random.Random, *, now: dt.datetime, root: Unit, start: dt.da
     total += _flush(drafts)
     with transaction.atomic():
         for (county_id, year, kind), last in builder.counters.items():
-            counter, _ = FormCounter.objects.select_for_update().get_or_create(
-                county_id=county_id, year=year, kind=kind, defaults={"last": 0})
-            if counter.last < last:
-                counter.last = last
-                counter.save(update_fields=["last"])
+            numbering.advance_to(county_id=county_id, year=year, kind=kind, last=last)
     stdout.write(f"cases: {total} cases over {len(days)} working days in {len(grids)} grids\n")
     return total
 

@@ -1,6 +1,7 @@
 """Session lifetime for staff: signed out after 30 idle minutes, and 12 hours after signing in
 whatever they do. A shared office PC left signed in must not stay open to the next person.
-An account still on the initial password its office set goes to the password page first.
+An account still on the initial password its office set, or whose password is older than the
+security policy allows (default 90 days), goes to the password page first.
 
 The two timestamps live in the session itself; the clock is `gridgov.core.clock.now`.
 """
@@ -19,7 +20,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from gridgov.access import sessions
+from gridgov.access.passwords import password_expired
 from gridgov.core.clock import now
+from gridgov.core.middleware import client_ip
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
@@ -36,6 +40,8 @@ def _start_clock(sender: Any, request: HttpRequest | None, user: Any, **kwargs: 
         ts = now().timestamp()
         request.session[AUTH_AT] = ts
         request.session[SEEN_AT] = ts
+        sessions.session_started(user=user, now=now(), session=request.session, ip=client_ip(request),
+                                 user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
 
 class SessionTimeoutMiddleware:
@@ -60,8 +66,12 @@ class SessionTimeoutMiddleware:
                 request.session["_gridgov_expired"] = True
             elif ts - seen_at > TOUCH_EVERY.total_seconds():
                 session[SEEN_AT] = ts
-            if request.user.is_authenticated and getattr(request.user, "must_change_password", False):
-                # An initial password set by the office is known to the office: replace it first.
+            if request.user.is_authenticated:
+                sessions.follow_key(session)
+            if request.user.is_authenticated and (getattr(request.user, "must_change_password", False)
+                                                  or password_expired(request.user, now())):
+                # An initial password set by the office is known to the office, and a password past
+                # the policy's lifetime (default 90 days) has expired: replace it before anything else.
                 allowed = (reverse("staff:password_change"), reverse("staff:logout"), settings.STATIC_URL)
                 if not request.path.startswith(allowed):
                     return redirect("staff:password_change")

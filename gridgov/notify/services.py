@@ -15,18 +15,21 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
+from gridgov.core import fieldcrypto
 from gridgov.core.clock import now as clock_now
 
 from .channels import Channel, ChannelError, Message, configured_channels
 from .models import InboxMessage, Outbox
 
 MAX_ATTEMPTS = 8
+RECIPIENT_PURPOSE = "notify.sms_to"
 
 
 def outbox_put(*, kind: str, topic: str, dedupe_key: str, payload: dict[str, Any], now: dt.datetime) -> Outbox | None:
     """Record a side effect in the current transaction; delivered after commit. Same key twice: kept once."""
     if kind not in Outbox.Kind.values:
         raise ValueError(f"unknown outbox kind {kind}")
+    payload = seal_recipients(payload)
     with transaction.atomic():
         try:
             row = Outbox.objects.create(kind=kind, topic=topic, dedupe_key=dedupe_key[:160], payload=payload,
@@ -38,6 +41,34 @@ def outbox_put(*, kind: str, topic: str, dedupe_key: str, payload: dict[str, Any
         # may take seconds, so they wait for the periodic job rather than hold up the request.
         transaction.on_commit(lambda: deliver_after_commit(row.pk))
     return row
+
+
+def seal_recipients(payload: dict[str, Any]) -> dict[str, Any]:
+    """Phone numbers are personal data: an outbox row keeps them only as ciphertext (`to_sealed`)."""
+    if not payload.get("to"):
+        return payload
+    sealed = {k: v for k, v in payload.items() if k != "to"}
+    sealed["to_sealed"] = [fieldcrypto.encrypt(str(p), purpose=RECIPIENT_PURPOSE) for p in payload["to"]]
+    return sealed
+
+
+def recipients(payload: dict[str, Any]) -> tuple[str, ...]:
+    plain = [str(p) for p in payload.get("to") or []]  # rows written before sealing (none after migration)
+    return tuple(plain + [fieldcrypto.decrypt(c, purpose=RECIPIENT_PURPOSE) for c in payload.get("to_sealed") or []])
+
+
+def outbox_forget_recipients(*, before: dt.datetime) -> int:
+    """Drop the sealed numbers of SMS rows finished (delivered or given up) before a moment: the
+    retention promise made to reporters covers the outbox too. Idempotent."""
+    rows = (Outbox.objects.filter(kind=Outbox.Kind.SMS, created_at__lt=before)
+            .filter(Q(delivered_at__isnull=False) | Q(failed_at__isnull=False))
+            .filter(payload__has_key="to_sealed"))
+    count = 0
+    for row in rows.iterator(chunk_size=500):
+        row.payload = {k: v for k, v in row.payload.items() if k != "to_sealed"}
+        row.save(update_fields=["payload"])
+        count += 1
+    return count
 
 
 def notify_users(*, user_ids: Iterable[int], topic: str, title: str, body: str = "", link: str = "",
@@ -76,7 +107,7 @@ def _deliver_one(row: Outbox, channels: dict[str, Channel], now: dt.datetime) ->
     channel = channels.get(payload.get("channel") or row.kind)
     if channel is None:
         raise ChannelError(f"channel {payload.get('channel') or row.kind} is not configured")
-    channel.send(Message(text=payload.get("text", ""), to=tuple(payload.get("to", [])), dedupe_key=row.dedupe_key))
+    channel.send(Message(text=payload.get("text", ""), to=recipients(payload), dedupe_key=row.dedupe_key))
 
 
 def deliver_pending(*, now: dt.datetime, ids: Iterable[int] | None = None, limit: int = 200,

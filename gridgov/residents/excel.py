@@ -610,6 +610,51 @@ def _export_rows(scope: Scope, unit: Unit | None, today: dt.date, *, full: bool 
                r.get_residency_display(), r.away_place, "、".join(names)]
 
 
+def export_unit(scope: Scope, unit_id: int | None) -> Unit | None:
+    """The unit an export is narrowed to (checked against the export right), or None for the whole scope."""
+    unit = get_in_scope(Unit, scope, pk=unit_id) if unit_id else None
+    if unit is not None:
+        scope.require(P.HOUSEHOLD_EXPORT, unit.path)
+    elif not scope.can(P.HOUSEHOLD_EXPORT):
+        raise NotFound()
+    return unit
+
+
+def export_count(scope: Scope, unit: Unit | None) -> int:
+    """How many resident records the export holds (the figure the approval threshold is compared with)."""
+    qs = Resident.objects.within(scope).filter(scope.path_q("household__unit__path", P.HOUSEHOLD_EXPORT),
+                                               status=ResidentStatus.ACTIVE, household__status="active")
+    if unit is not None:
+        qs = qs.filter(household__unit__path__startswith=unit.path)
+    return qs.count()
+
+
+def export_workbook(*, scope: Scope, unit: Unit | None, now: dt.datetime, watermark: str,
+                    properties: dict[str, str]) -> tuple[bytes, int]:
+    """The actor's scope (or one unit of it) as .xlsx, ID numbers and phones masked, watermarked:
+    a visible first row, the printed page header and footer, and the document properties."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("户情台账")
+    ws.oddHeader.center.text = watermark
+    ws.oddFooter.center.text = watermark
+    ws.evenHeader.center.text = watermark
+    ws.evenFooter.center.text = watermark
+    wb.properties.creator = properties.get("creator", "")
+    wb.properties.title = "户情台账导出"
+    wb.properties.description = watermark
+    wb.properties.keywords = properties.get("keywords", "")
+    wb.properties.created = now.replace(tzinfo=None)
+    ws.append([watermark])
+    ws.append(EXPORT_HEADERS)
+    count = 0
+    for row in _export_rows(scope, unit, local(now).date()):
+        ws.append(row)
+        count += 1
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), count
+
+
 def export_bytes(*, actor: Any, scope: Scope, now: dt.datetime, unit_id: int | None,
                  unmask_reason: str | None = None) -> bytes:
     """The actor's scope (or one unit of it) as .xlsx, ID numbers and phones masked; with a reason,

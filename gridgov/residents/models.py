@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from gridgov.access.roles import P
 from gridgov.core.scoping import ScopedManager
 from gridgov.units.models import Unit
 
@@ -31,6 +32,7 @@ class Household(models.Model):
     """A household (户), kept in the ledger of the deepest unit (grid or micro-grid) it lives in."""
 
     scope_path_field: ClassVar[str] = "unit__path"
+
 
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="households", verbose_name="所属网格")
     status = models.CharField("状态", max_length=16, choices=HouseholdStatus.choices, default=HouseholdStatus.ACTIVE)
@@ -81,6 +83,12 @@ class Household(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address}{self.house_number}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope) -> Q:
+        # Residents' data is read only where the actor holds household.view: the system, security
+        # and audit admins see units, never the people in them (三权分立).
+        return scope.path_q("unit__path", P.HOUSEHOLD_VIEW)
 
 
 class Relation(models.TextChoices):
@@ -141,6 +149,7 @@ class Resident(models.Model):
     """A person in the ledger; in one household at a time (the foreign key makes two impossible)."""
 
     scope_path_field: ClassVar[str] = "household__unit__path"
+
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="members", verbose_name="所在户")
     relation = models.CharField("与户主关系", max_length=20, choices=Relation.choices)
@@ -205,6 +214,12 @@ class Resident(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def scope_q(cls, scope: Scope) -> Q:
+        # Residents' data is read only where the actor holds household.view: the system, security
+        # and audit admins see units, never the people in them (三权分立).
+        return scope.path_q("household__unit__path", P.HOUSEHOLD_VIEW)
+
 
 class AssignmentKind(models.TextChoices):
     GRID_WORKER = "grid_worker", "网格员联系户"
@@ -216,6 +231,7 @@ class HouseholdAssignment(models.Model):
     (党员联系户; the party member is a staff account or a resident of the ledger)."""
 
     scope_path_field: ClassVar[str] = "household__unit__path"
+
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="assignments")
     kind = models.CharField(max_length=20, choices=AssignmentKind.choices)
@@ -250,6 +266,12 @@ class HouseholdAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household_id} {self.kind}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope) -> Q:
+        # Residents' data is read only where the actor holds household.view: the system, security
+        # and audit admins see units, never the people in them (三权分立).
+        return scope.path_q("household__unit__path", P.HOUSEHOLD_VIEW)
 
 
 class TagTarget(models.TextChoices):
@@ -332,7 +354,8 @@ class TagAssignment(models.Model):
 
     @classmethod
     def scope_q(cls, scope: Scope) -> Q:
-        return scope.path_q("household__unit__path") | scope.path_q("resident__household__unit__path")
+        return (scope.path_q("household__unit__path", P.HOUSEHOLD_VIEW)
+                | scope.path_q("resident__household__unit__path", P.HOUSEHOLD_VIEW))
 
 
 class HouseholdEvent(models.Model):
@@ -358,6 +381,7 @@ class HouseholdEvent(models.Model):
 
     scope_path_field: ClassVar[str] = "household__unit__path"
 
+
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="events")
     resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     other_household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -380,6 +404,12 @@ class HouseholdEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household_id} {self.action}"
+
+    @classmethod
+    def scope_q(cls, scope: Scope) -> Q:
+        # Residents' data is read only where the actor holds household.view: the system, security
+        # and audit admins see units, never the people in them (三权分立).
+        return scope.path_q("household__unit__path", P.HOUSEHOLD_VIEW)
 
 
 class ImportJob(models.Model):
@@ -429,3 +459,56 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+
+class BulkExport(models.Model):
+    """A bulk export of personal data above the policy's threshold (default 500 records): it waits
+    for a second person's approval, is built with a watermark (who, when), and its file is refused
+    and then deleted 24 hours after it was built."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待审批"
+        REJECTED = "rejected", "未批准"
+        APPROVED = "approved", "已批准，正在生成"
+        READY = "ready", "可下载"
+        EXPIRED = "expired", "已失效"
+
+    scope_path_field: ClassVar[str] = "unit_path"
+
+    kind = models.CharField(max_length=20, default="households")
+    # The export's root: the chosen unit, or the shallowest unit where the requester may export.
+    unit_path = models.CharField(max_length=255)
+    # Every subtree the file covers: an approver must hold the export right over each of them.
+    paths = models.JSONField(default=list)
+    params = models.JSONField(default=dict, blank=True)
+    row_count = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    reason = models.CharField("用途", max_length=200)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    file = models.FileField(upload_to="exports/", blank=True)
+    watermark = models.CharField(max_length=300, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    downloads = models.PositiveIntegerField(default=0)
+
+    unscoped = models.Manager["BulkExport"]()
+    objects = ScopedManager["BulkExport"]()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        base_manager_name = "unscoped"
+        ordering = ["-requested_at", "-id"]
+        verbose_name = "批量导出"
+        verbose_name_plural = "批量导出"
+        indexes = [models.Index(fields=["status", "expires_at"], name="bulk_export_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                                   name="bulk_export_four_eyes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"E{self.pk} {self.kind} {self.row_count}"

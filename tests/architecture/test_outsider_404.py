@@ -83,6 +83,8 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "action": lambda w: "accept",
     "kind": lambda w: "report",
     "report_id": lambda w: _report_of_township(w),
+    "export_id": lambda w: _bulk_export(w),
+    "session_id": lambda w: _staff_session(w),
     "tag_id": lambda w: _tag(w),
 }
 
@@ -95,6 +97,20 @@ def _tag(w: World) -> int:
     from gridgov.residents.models import Tag
 
     return Tag.objects.get(code="dibao").pk
+
+
+def _staff_session(w: World) -> int:
+    from gridgov.access.models import StaffSession
+
+    return StaffSession.objects.create(user=w.zhang_wei, sid="outsider-test-session", session_key="gone",
+                                       started_at=T0).pk
+
+
+def _bulk_export(w: World) -> int:
+    from gridgov.residents.models import BulkExport
+
+    return BulkExport.unscoped.create(unit_path=w.township.path, paths=[w.township.path], row_count=600,
+                                      requested_by=w.zhang_wei, requested_at=T0, reason="低保复核").pk
 
 
 def _report_of_township(w: World) -> int:

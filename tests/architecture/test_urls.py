@@ -189,8 +189,11 @@ def test_every_catalogue_loading_migration_is_reloaded_after_flushes():
     from tests.builtins import LOADERS, data_migrations
 
     listed = {m.replace(".", "/") + ".py" for m, _ in LOADERS}
-    # The audit guard installs a trigger, the ledger's search indexes a function and an index; they load no rows.
-    schema_only = {"gridgov/audit/migrations/0003_append_only_guard.py",
-                   "gridgov/residents/migrations/0003_search_indexes.py"}
-    unlisted = set(data_migrations()) - listed - schema_only
+    # The audit guard installs a trigger, the ledger's search indexes a function and an index, the
+    # sealing migrations rewrite existing rows: none loads catalogue rows.
+    not_loaders = {"gridgov/audit/migrations/0003_append_only_guard.py",
+                   "gridgov/residents/migrations/0003_search_indexes.py",
+                   "gridgov/cases/migrations/0005_seal_reporter.py",
+                   "gridgov/notify/migrations/0002_seal_sms_recipients.py"}
+    unlisted = set(data_migrations()) - listed - not_loaders
     assert not unlisted, f"add these data migrations to tests/builtins.LOADERS: {sorted(unlisted)}"

@@ -22,6 +22,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
+    # Its own driver, closed after each test, like the other browser files that start their own: the
+    # root conftest's session-wide driver cannot run beside them in one process (Playwright's sync API).
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -108,3 +110,27 @@ def test_department_handlers_day(world, live_server, browser):
     assert "已反馈" in page.content()
     shot(page, "dept-3-after-feedback")
     assert Case.unscoped.get(pk=c.pk).status == "feedback"
+
+
+def test_county_office_edits_a_category_on_a_phone(world, live_server, browser):
+    if not Category.objects.exists():
+        seed_categories(Category, default_deadlines())
+    page = phone(browser, live_server, "chenjing")
+    page.goto(f"{live_server.url}/cases/categories/")
+    assert "事件类别与分级响应" in page.content()
+    shot(page, "county-1-category-tree")
+    sanitation = Category.objects.get(code="sanitation")
+    page.click(f"a[href='?edit={sanitation.pk}']")
+    page.wait_for_load_state()
+    page.fill("#resolve_ordinary", "0")
+    page.click("form.card button.primary")
+    page.wait_for_load_state()
+    assert "「一般」的办结时限应为 1 到 60 之间的整数" in page.content()
+    shot(page, "county-2-category-error")
+    page.fill("#resolve_ordinary", "5")
+    page.click("form.card button.primary")
+    page.wait_for_load_state()
+    assert "已保存类别「环境卫生」" in page.content()
+    assert Category.objects.get(pk=sanitation.pk).deadlines["ordinary"]["resolve_days"] == 5
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling on a phone"
+    shot(page, "county-3-category-saved")

@@ -82,3 +82,61 @@ def test_two_people_acting_at_once_one_wins_the_other_gets_a_conflict(kit):
     assert len(winners) == 1 and len(losers) == 1, outcomes
     assert "不能" in losers[0].message
     assert CaseEvent.unscoped.filter(case=case).count() == 2
+
+
+def test_an_open_intake_does_not_hold_up_another_in_the_same_county(kit):
+    """Case numbers come from a per-county-year SEQUENCE: no counter row stays locked until commit.
+    While one intake's transaction is still open, another in the same county completes (with a lock
+    timeout, so a regression fails instead of hanging)."""
+    _needs_postgres()
+    from django.db import transaction
+
+    from gridgov.cases.services import case_report
+
+    w = kit.world
+    kit.report()  # the sequence exists and is committed
+    started, release = threading.Event(), threading.Event()
+    numbers: dict[str, Any] = {}
+
+    def slow() -> None:
+        try:
+            with transaction.atomic():
+                numbers["slow"] = case_report(actor=w.wang_fang, now=T0, title="甲", description="甲处积水。",
+                                              category_code="sanitation", channel="field",
+                                              unit_id=w.grid_a1.pk).case.number
+                started.set()
+                release.wait(60)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    assert started.wait(60)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL lock_timeout = '3s'")
+            numbers["fast"] = case_report(actor=w.zhao_lei, now=T0, title="乙", description="乙处积水。",
+                                          category_code="sanitation", channel="field",
+                                          unit_id=w.grid_a1.pk).case.number
+    finally:
+        release.set()
+        thread.join(60)
+    assert numbers["fast"] != numbers["slow"]
+    assert Case.unscoped.filter(number__in=[numbers["fast"], numbers["slow"]]).count() == 2
+
+
+def test_numbers_stay_unique_under_parallel_intake(kit):
+    _needs_postgres()
+    from gridgov.cases.services import case_report
+
+    w = kit.world
+
+    def submit(i: int) -> str:
+        return case_report(actor=w.wang_fang, now=T0, title=f"第{i}处", description="路面破损。",
+                           category_code="sanitation", channel="field", unit_id=w.grid_a1.pk,
+                           idempotency_key=f"p-{i}").case.number
+
+    numbers = run_parallel(16, submit)
+    assert all(isinstance(n, str) for n in numbers), numbers
+    assert len(set(numbers)) == 16

@@ -176,16 +176,16 @@ def test_initial_password_must_be_replaced_first(world, login):
     assert response.status_code == 302 and response.url == reverse("staff:password_change")
     assert "初始密码" in client.get(reverse("staff:password_change")).content.decode()
     bad = client.post(reverse("staff:password_change"), {
-        "old_password": "wrong", "new_password": "Sunwei-new-2026", "new_password_again": "Sunwei-new-2026"})
+        "old_password": "wrong", "new_password": "Qingshan-2026", "new_password_again": "Qingshan-2026"})
     assert "当前密码不正确。" in bad.content.decode()
     mismatch = client.post(reverse("staff:password_change"), {
-        "old_password": "Dongfang-2026!", "new_password": "Sunwei-new-2026", "new_password_again": "other"})
+        "old_password": "Dongfang-2026!", "new_password": "Qingshan-2026", "new_password_again": "other"})
     assert "两次输入的新密码不一致。" in mismatch.content.decode()
     done = client.post(reverse("staff:password_change"), {
-        "old_password": "Dongfang-2026!", "new_password": "Sunwei-new-2026", "new_password_again": "Sunwei-new-2026"})
+        "old_password": "Dongfang-2026!", "new_password": "Qingshan-2026", "new_password_again": "Qingshan-2026"})
     assert done.status_code == 302
     user = User.objects.get(username="sunwei")
-    assert not user.must_change_password and user.check_password("Sunwei-new-2026")
+    assert not user.must_change_password and user.check_password("Qingshan-2026")
     assert AuditEvent.objects.filter(action="account.password_change", actor=user).exists()
     # Still signed in (the session hash was updated) and now free to work.
     assert client.get(reverse("staff:unit_tree")).status_code == 200

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from gridgov.access.models import User
 from gridgov.cases.models import Case, CaseEvent
+from gridgov.cases.reporter import reveal_name, reveal_phone
 
 ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -23,7 +24,7 @@ def forbidden_values() -> dict[str, str]:
     internal notes, staff names (allowed only on the grid page, like the printed board)."""
     found: dict[str, str] = {}
     for c in Case.unscoped.all():
-        for label, value in (("reporter phone", c.reporter_phone), ("reporter name", c.reporter_name),
+        for label, value in (("reporter phone", reveal_phone(c)), ("reporter name", reveal_name(c)),
                              ("address", c.address), ("description", c.description)):
             # Chinese names are two or three characters; other values need four to mean anything.
             if value and len(value) >= (2 if label == "reporter name" else 4):

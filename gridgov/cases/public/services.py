@@ -20,7 +20,7 @@ from gridgov.cases.selectors import case_get
 from gridgov.cases.services import IntakeResult, case_act, case_report
 from gridgov.cases.states import TERMINAL, Status
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from gridgov.notify.services import outbox_put
+from gridgov.notify.services import outbox_forget_recipients, outbox_put
 
 from .models import Disclosure, FollowUp
 from .photos import MAX_PHOTOS, clean_photo
@@ -237,10 +237,13 @@ def reporter_phones_purge(*, now: dt.datetime) -> int:
     Idempotent: a second run finds nothing."""
     cutoff = now - dt.timedelta(days=PHONE_RETENTION_DAYS)
     ended = (Case.unscoped.select_for_update().filter(status__in=[s.value for s in TERMINAL])
-             .exclude(reporter_phone="").filter(updated_at__lt=cutoff))
+             .exclude(reporter_phone_cipher="").filter(updated_at__lt=cutoff))
     ids = list(ended.values_list("pk", flat=True))
+    # The sealed numbers of SMS already sent or given up on go too (the outbox keeps no phone for ever).
+    forgotten = outbox_forget_recipients(before=cutoff)
     if ids:
-        Case.unscoped.filter(pk__in=ids).update(reporter_phone="")
+        Case.unscoped.filter(pk__in=ids).update(reporter_phone_cipher="", reporter_phone_masked="")
+    if ids or forgotten:
         audit_record(action="case.reporter_phone_purge", actor=None, now=now, role="system",
-                     detail={"count": len(ids), "retention_days": PHONE_RETENTION_DAYS})
+                     detail={"count": len(ids), "sms_rows": forgotten, "retention_days": PHONE_RETENTION_DAYS})
     return len(ids)

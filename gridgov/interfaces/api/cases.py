@@ -17,6 +17,8 @@ from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Case, CaseEvent
 from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.clock import now
+from gridgov.core.errors import PermissionDenied
+from gridgov.interfaces.two_factor import step_up_missing
 
 router = Router(tags=["cases"])
 
@@ -49,9 +51,21 @@ class CaseIn(Schema):
 
 
 class ReporterOut(Schema):
+    """Masked (王*, 138****5678); the full values only from the unmask operation."""
+
     name: str
     phone: str
     anonymous: bool
+    can_unmask: bool = False
+
+
+class UnmaskIn(Schema):
+    reason: str
+
+
+class ReporterUnmaskOut(Schema):
+    name: str
+    phone: str
 
 
 class CaseOut(Schema):
@@ -241,3 +255,14 @@ def upload_attachment(request: HttpRequest, case_id: int, file: File[UploadedFil
     att = attachments.attachment_add(actor=request.user, now=now(), case_id=case_id, stream=file,
                                      name=file.name or "")
     return Status(201, AttachmentOut(id=att.pk, content_type=att.content_type, size=att.size))
+
+
+@router.post("/{case_id}/reporter/unmask", response=ReporterUnmaskOut,
+             summary="The reporter's full name and phone for a stated reason (resident.unmask; audited)")
+def unmask_reporter(request: HttpRequest, case_id: int, payload: UnmaskIn) -> ReporterUnmaskOut:
+    if step_up_missing(request):
+        raise PermissionDenied("此操作需要先在网页上输入动态口令（10 分钟内有效）。")
+    scope = scope_for(request.user)
+    selectors.case_get(scope=scope, case_id=case_id)
+    revealed = services.case_reporter_unmask(actor=request.user, now=now(), case_id=case_id, reason=payload.reason)
+    return ReporterUnmaskOut(name=revealed.name, phone=revealed.phone)

@@ -15,7 +15,7 @@ from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied
 from gridgov.interfaces.two_factor import step_up_missing
-from gridgov.residents import selectors, services
+from gridgov.residents import selectors, services, watch
 
 router = Router(tags=["households"])
 
@@ -178,6 +178,7 @@ def list_households(request: HttpRequest) -> HouseholdPage:
     query = selectors.HouseholdQuery.from_params(request.GET)
     page = selectors.household_search(scope=scope_for(request.user), query=query, today=_today())
     items = [HouseholdOut(**_household(h, h.heads[0].name if h.heads else None)) for h in page.rows]
+    watch.record_search(actor=request.user, now=now(), scope=scope_for(request.user), shown=len(items))
     return HouseholdPage(items=items, next_after=page.next_after)
 
 
@@ -204,6 +205,7 @@ def search_households(request: HttpRequest, payload: SearchIn) -> HouseholdPage:
     query = selectors.HouseholdQuery.from_params(params)
     page = selectors.household_search(scope=scope_for(request.user), query=query, today=_today())
     items = [HouseholdOut(**_household(h, h.heads[0].name if h.heads else None)) for h in page.rows]
+    watch.record_search(actor=request.user, now=now(), scope=scope_for(request.user), shown=len(items))
     return HouseholdPage(items=items, next_after=page.next_after)
 
 
@@ -225,7 +227,12 @@ def list_tags(request: HttpRequest) -> list[CatalogueTagOut]:
 
 @router.get("/{household_id}", response=HouseholdDetailOut)
 def get_household(request: HttpRequest, household_id: int) -> HouseholdDetailOut:
-    return _detail(request, household_id)
+    out = _detail(request, household_id)
+    scope = scope_for(request.user)
+    household = selectors.household_get(scope=scope, household_id=household_id)
+    watch.record_household_view(actor=request.user, now=now(), scope=scope, household=household,
+                                residents=len(out.members), sensitive=any(m.health is not None for m in out.members))
+    return out
 
 
 @router.post("/", response={201: HouseholdDetailOut})

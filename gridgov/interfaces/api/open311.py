@@ -125,7 +125,8 @@ def _submit(request: HttpRequest) -> JsonResponse:
     except Conflict as exc:
         return _errors(409, exc.message)
     except DomainError as exc:
-        field = {"category": "service_code", "location": "lat/long"}.get(exc.field or "", exc.field or "")
+        spec_names = {"category": "service_code", "location": "lat/long", "reporter_phone": "phone"}
+        field = spec_names.get(exc.field or "", exc.field or "")
         return _errors(exc.http_status, f"{field}: {exc.message}" if field else exc.message)
     case = result.case
     body = [{"service_request_id": case.number, "service_notice": "已受理登记，可凭编号查询办理进度。",

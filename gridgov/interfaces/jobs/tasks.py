@@ -28,6 +28,21 @@ def accounts_disable_idle_task() -> int:
     return accounts_disable_idle(now=now())
 
 
+@shared_task(name="gridgov.residents.exports_expire")
+def exports_expire_task() -> int:
+    from gridgov.residents.exports import exports_expire
+
+    return exports_expire(now=now())
+
+
+@shared_task(name="gridgov.residents.retention")
+def residents_retention_task() -> dict[str, int]:
+    from gridgov.residents.retention import retention_run
+
+    report = retention_run(now=now())
+    return {"residents": report.residents, "households": report.households, "import_files": report.import_files}
+
+
 @shared_task(name="gridgov.cases.public.purge_phones")
 def reporter_phones_purge_task() -> int:
     """The promise on the report form: a reporter's phone is erased PHONE_RETENTION_DAYS after the case ends."""

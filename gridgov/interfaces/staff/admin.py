@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from gridgov.access import services as access_services
@@ -20,6 +20,7 @@ from gridgov.access.models import Department, Grant, Role, User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.models import AuditEvent
+from gridgov.audit.services import audit_log_read
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError
 from gridgov.units import services as unit_services
@@ -173,7 +174,30 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["actor_username", "object_id", "request_id"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
-        return AuditEvent.objects.filter(_scope(request).path_q("unit_path", P.AUDIT_VIEW))
+        scope = _scope(request)
+        q = scope.path_q("unit_path", P.AUDIT_VIEW)
+        if any(p.count("/") == 2 for p in scope.paths_for(P.AUDIT_VIEW)):
+            # An audit admin at a root unit (the county) also reads the rows tied to no unit: sign-ins,
+            # failed sign-ins, lockouts, policy changes.
+            q |= Q(unit_path="")
+        return AuditEvent.objects.filter(q)
+
+    def _audited(self, request: HttpRequest, obj_id: str = "") -> None:
+        scope = _scope(request)
+        path = next(iter(scope.paths_for(P.AUDIT_VIEW)), "")
+        audit_log_read(actor=request.user, now=now(), query=dict(request.GET.items()), role=scope.role_at(path),
+                       unit_path=path, obj_id=obj_id)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if self.has_view_permission(request):
+            self._audited(request)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if self.has_view_permission(request):
+            self._audited(request, obj_id=str(object_id))
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(UnitKind)

@@ -7,4 +7,8 @@ class StaffConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the login receiver that starts the session clock.
-        from gridgov.interfaces import session_policy  # noqa: F401
+        # Registers the deploy check that fails while the bench-only URLs are on.
+        from gridgov.interfaces import (
+            bench_endpoints,  # noqa: F401
+            session_policy,  # noqa: F401
+        )

@@ -10,15 +10,17 @@ from typing import Any
 
 import segno
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from gridgov.access.scope import Scope
+from gridgov.audit.services import audit_record
 from gridgov.cases import selectors
 from gridgov.cases.models import Case, CaseEvent
 from gridgov.cases.services import ReturnReason
-from gridgov.core.clock import local
+from gridgov.core.clock import local, now
 from gridgov.core.errors import NotFound
 from gridgov.interfaces.http import actor_scope, scoped_view
 
@@ -78,6 +80,15 @@ def case_form(request: HttpRequest, case_id: int, kind: str) -> HttpResponse:
     seq = int(seq_raw) if seq_raw.isdigit() else None
     url = request.build_absolute_uri(reverse("staff:case_detail", args=[case.pk]))
     context = form_context(scope=scope, case=case, kind=kind, seq=seq, case_url=url)
+    at = now()
+    user = request.user
+    # Printed forms carry the reporter's name and phone: watermarked with who printed and when, audited.
+    context["watermark"] = (f"打印人：{user.display_name}（{user.get_username()}） "  # type: ignore[union-attr]
+                            f"打印时间：{local(at):%Y-%m-%d %H:%M} 仅限工作使用")
+    with transaction.atomic():
+        audit_record(action="case.print", actor=user, now=at, obj=case, unit_path=case.unit_path,
+                     role=scope.role_at(case.owner_path) or scope.role_at(case.unit_path),
+                     detail={"form": kind, "number": context["number"]})
     pdf = render_pdf(context)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{kind}-{context["number"]}.pdf"'

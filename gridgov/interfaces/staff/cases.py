@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +21,10 @@ from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.notify.services import inbox_for, inbox_mark_read
+
+from .dashboard import tile_config
 
 # Which form fields each action's parameters need: (name, label, kind, required).
 FIELDS: dict[str, tuple[str, str, bool]] = {
@@ -238,5 +240,31 @@ def case_map(request: HttpRequest) -> HttpResponse:
     points = selectors.case_map_points(scope=scope, now=now())
     for p in points:
         p["url"] = reverse("staff:case_detail", args=[p["id"]])
-    tiles = getattr(settings, "GRIDGOV_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    # The same base map as the dashboards: none by default (no third-party requests), 天地图 when configured.
+    tiles = tile_config()
     return render(request, "staff/cases/map.html", {"points": points, "tiles": tiles})
+
+
+@scoped_view
+@require_recent_code
+def case_reporter_unmask(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The reporter's full name and phone, once, for a written reason; the service audits it."""
+    scope = actor_scope(request)
+    case = selectors.case_get(scope=scope, case_id=case_id)
+    reporter = selectors.reporter_of(scope=scope, case=case)
+    revealed = None
+    error = ""
+    if request.method == "POST":
+        try:
+            revealed = services.case_reporter_unmask(actor=request.user, now=now(), case_id=case.pk,
+                                                     reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            if exc.http_status == 404:
+                raise
+            error = exc.message
+    elif not reporter["can_unmask"]:
+        error = "您没有查看反映人完整姓名和电话的权限。"
+    response = render(request, "staff/cases/reporter_unmask.html",
+                      {"case": case, "reporter": reporter, "revealed": revealed, "error": error})
+    response["Cache-Control"] = "no-store"
+    return response

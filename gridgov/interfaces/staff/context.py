@@ -17,8 +17,12 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("户情台账", "staff:household_list", P.HOUSEHOLD_VIEW),
     ("事件办理", "staff:case_queue", P.CASE_VIEW),
     ("部门待办", "staff:case_queue", P.CASE_DEPARTMENT),
+    ("事件类别", "staff:case_categories", P.CATEGORY_MANAGE),
     ("统计分析", "staff:dashboard", P.CASE_VIEW),
     ("审计日志", "staff:audit_log", P.AUDIT_VIEW),
+    ("批量导出", "staff:export_list", P.HOUSEHOLD_EXPORT),
+    ("安全管理", "staff:security_policy", P.POLICY_MANAGE),
+    ("我的登录", "staff:my_sessions", None),
 ]
 
 

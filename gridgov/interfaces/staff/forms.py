@@ -154,7 +154,7 @@ def pretty_geojson(value: Any) -> str:
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(label="当前密码", strip=False,
                                    widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-    new_password = forms.CharField(label="新密码（至少 8 位，不要只用数字）", strip=False,
+    new_password = forms.CharField(label="新密码", strip=False,
                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     new_password_again = forms.CharField(label="再次输入新密码", strip=False,
                                          widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))

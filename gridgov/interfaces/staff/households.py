@@ -23,7 +23,7 @@ from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, NotFound, ValidationFailed
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.two_factor import require_recent_code
-from gridgov.residents import excel, idnumber, phones, selectors, services
+from gridgov.residents import excel, idnumber, phones, selectors, services, watch
 from gridgov.residents.models import (
     Education,
     Health,
@@ -127,6 +127,8 @@ def household_list(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         error = exc.message
         query = None
+    if page is not None:
+        watch.record_search(actor=request.user, now=now(), scope=scope, shown=len(page.rows))
     searched_for = ""
     if page is not None and page.query.address and not params.get("address"):
         # The search box text was read as an address fragment: page on as such.
@@ -192,7 +194,11 @@ def _tag_records(detail: selectors.HouseholdDetail) -> list[dict[str, Any]]:
 
 @scoped_view
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
-    return render(request, "staff/households/detail.html", _detail_context(request, household_id))
+    context = _detail_context(request, household_id)
+    d = context["d"]
+    watch.record_household_view(actor=request.user, now=now(), scope=actor_scope(request), household=d.household,
+                                residents=len(d.members) + len(d.former_members), sensitive=d.show_sensitive)
+    return render(request, "staff/households/detail.html", context)
 
 
 @scoped_view
@@ -684,17 +690,6 @@ def import_report(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @scoped_view
 @require_recent_code
-def household_export(request: HttpRequest) -> HttpResponse:
-    scope = actor_scope(request)
-    _require_anywhere(scope, P.HOUSEHOLD_EXPORT)
-    unit_id = request.GET.get("unit") or None
-    content = excel.export_bytes(actor=request.user, scope=scope, now=now(),
-                                 unit_id=int(unit_id) if unit_id and unit_id.isdigit() else None)
-    return _xlsx(content, f"households-{local(now()):%Y%m%d}.xlsx")
-
-
-@scoped_view
-@require_recent_code
 def household_export_full(request: HttpRequest) -> HttpResponse:
     """A full export (ID numbers and phones in clear) for a written reason: for holders of both
     household.export and resident.unmask; audited with the reason."""
@@ -723,6 +718,8 @@ def household_export_full(request: HttpRequest) -> HttpResponse:
 def household_urls() -> list[Any]:
     from django.urls import path
 
+    from . import exports
+
     return [
         path("households/", household_list, name="household_list"),
         path("households/new/", household_create, name="household_create"),
@@ -746,7 +743,7 @@ def household_urls() -> list[Any]:
         path("households/import/<int:job_id>/", import_job, name="household_import_job"),
         path("households/import/<int:job_id>/valid-only/", import_retry, name="household_import_retry"),
         path("households/import/<int:job_id>/errors.xlsx", import_report, name="household_import_report"),
-        path("households/export.xlsx", household_export, name="household_export"),
+        path("households/export.xlsx", exports.household_export, name="household_export"),
         path("households/export/unmask/", household_export_full, name="household_export_full"),
     ]
 

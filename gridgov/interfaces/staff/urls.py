@@ -47,7 +47,7 @@ urlpatterns = [
 ]
 
 # The residents' side (contact/supervision cards, follow-up visits, disclosure, result photos).
-from . import public_side  # noqa: E402 - kept apart from the list above so branches merge cleanly
+from . import case_categories, public_side  # noqa: E402 - kept apart from the list above so branches merge cleanly
 
 urlpatterns += [
     path("units/<int:unit_id>/cards.pdf", public_side.grid_cards_pdf, name="grid_cards_pdf"),
@@ -55,4 +55,18 @@ urlpatterns += [
     path("cases/<int:case_id>/follow-up/", public_side.case_follow_up, name="case_follow_up"),
     path("cases/<int:case_id>/disclose/", public_side.case_disclose_view, name="case_disclose"),
     path("cases/<int:case_id>/result-photo/", public_side.case_result_photo, name="case_result_photo"),
+    path("cases/<int:case_id>/reporter/", cases.case_reporter_unmask, name="case_reporter_unmask"),
+    path("cases/categories/", case_categories.case_categories, name="case_categories"),
+]
+
+# Security: bulk exports with a second person's approval, the security admin's pages.
+from . import exports, my_sessions, security_admin  # noqa: E402
+
+urlpatterns += [
+    path("exports/", exports.export_list, name="export_list"),
+    path("exports/<int:export_id>/", exports.export_detail, name="export_detail"),
+    path("exports/<int:export_id>/decide/", exports.export_decide, name="export_decide"),
+    path("exports/<int:export_id>/file.xlsx", exports.export_download, name="export_download"),
+    *security_admin.urls(),
+    *my_sessions.urls(),
 ]

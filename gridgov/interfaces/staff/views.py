@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 
 from gridgov.access import selectors as access_selectors
 from gridgov.access import services as access_services
+from gridgov.access.passwords import ComplexityValidator, password_expired
+from gridgov.access.policy import policy
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope
 from gridgov.core.clock import now
@@ -325,4 +327,6 @@ def password_change(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
             messages.success(request, "密码已修改。")
             return redirect("staff:home")
-    return render(request, "staff/password_change.html", {"form": form})
+    return render(request, "staff/password_change.html", {
+        "form": form, "password_expired": password_expired(request.user, now()),
+        "max_age_days": policy().password_max_age_days, "rules": ComplexityValidator().get_help_text()})

@@ -1,0 +1,160 @@
+"""The register of personal data (个人信息保护法 Art. 51, GB/T 35273 §5): every model field that holds
+personal data, named "app_label.Model.field", with why it is kept, its sensitivity class and how
+long. `tests/security/test_personal_data_registry.py` walks every model and fails on a field that
+looks personal but is in neither list below, and on an entry naming a field that does not exist.
+
+Sensitivity classes:
+- SENSITIVE (敏感个人信息, PIPL Art. 28): ID numbers, health and disability, minors, key-group tags
+  (低保, petitioners…), free text about a person's circumstances; encrypted or masked, unmasked only
+  with a reason and audited.
+- PERSONAL (一般个人信息): names, phones, addresses, birth dates, household relations.
+- STAFF: staff members' work identity (name, work phone, account), kept for accountability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SENSITIVE = "sensitive"
+PERSONAL = "personal"
+STAFF = "staff"
+
+# Retention rules, referred to by the entries (the jobs that enforce them are named).
+LEDGER = ("while the resident is in the ledger; purged `resident_retention_days` (security policy, default "
+          "1095) after moving out or death (residents.retention.residents_purge, daily)")
+REPORTER = ("until the case ends, then erased after PHONE_RETENTION_DAYS = 30 days, well inside the 180-day "
+            "ceiling (cases.public.services.reporter_phones_purge, daily)")
+CASE_RECORD = "with the case record (archives rules); names only as typed by the reporter or staff"
+ACCOUNT = "while the account exists; disabled after 90 idle days (access.lifecycle), kept for the audit trail"
+AUDIT = "at least 184 days (网络安全法 Art. 21), GRIDGOV_AUDIT_RETENTION_DAYS"
+EXPORT_FILE = "24 hours after it is built, then deleted (residents.exports.exports_expire, hourly)"
+IMPORT_FILE = "the uploaded sheet until the import finishes + 30 days (residents.retention.import_files_purge)"
+OUTBOX = "until delivered; inbox messages with the recipient's account"
+
+
+@dataclass(frozen=True)
+class PersonalField:
+    purpose: str
+    sensitivity: str
+    retention: str
+
+
+def _f(purpose: str, sensitivity: str, retention: str) -> PersonalField:
+    return PersonalField(purpose, sensitivity, retention)
+
+
+PERSONAL_FIELDS: dict[str, PersonalField] = {
+    # --- the household ledger ---------------------------------------------------------------------------
+    "residents.Household.address": _f("where the household lives: visits, grid assignment", PERSONAL, LEDGER),
+    "residents.Household.house_number": _f("door number for visits", PERSONAL, LEDGER),
+    "residents.Household.lat": _f("map position for point-in-grid", PERSONAL, LEDGER),
+    "residents.Household.lng": _f("map position for point-in-grid", PERSONAL, LEDGER),
+    "residents.Household.phone_cipher": _f("household contact phone, encrypted", PERSONAL, LEDGER),
+    "residents.Household.phone_index": _f("blind index for exact phone search", PERSONAL, LEDGER),
+    "residents.Household.phone_masked": _f("masked phone for display", PERSONAL, LEDGER),
+    "residents.Household.notes": _f("grid worker's notes on the household", SENSITIVE, LEDGER),
+    "residents.Resident.name": _f("identify the person", PERSONAL, LEDGER),
+    "residents.Resident.relation": _f("relation to the household head", PERSONAL, LEDGER),
+    "residents.Resident.gender": _f("population statistics", PERSONAL, LEDGER),
+    "residents.Resident.birth_date": _f("age groups, minors' protection", PERSONAL, LEDGER),
+    "residents.Resident.id_cipher": _f("resident ID number (身份证号), encrypted", SENSITIVE, LEDGER),
+    "residents.Resident.id_index": _f("blind index for exact ID search and uniqueness", SENSITIVE, LEDGER),
+    "residents.Resident.id_masked": _f("masked ID number for display", SENSITIVE, LEDGER),
+    "residents.Resident.phone_cipher": _f("personal phone, encrypted", PERSONAL, LEDGER),
+    "residents.Resident.phone_index": _f("blind index for exact phone search", PERSONAL, LEDGER),
+    "residents.Resident.phone_masked": _f("masked phone for display", PERSONAL, LEDGER),
+    "residents.Resident.ethnicity": _f("population statistics", SENSITIVE, LEDGER),
+    "residents.Resident.political_status": _f("party-member links (党员联系户)", PERSONAL, LEDGER),
+    "residents.Resident.residency": _f("registered, resident or migrant population", PERSONAL, LEDGER),
+    "residents.Resident.away_place": _f("where a migrant worker is (left-behind families)", PERSONAL, LEDGER),
+    "residents.Resident.away_since": _f("since when away", PERSONAL, LEDGER),
+    "residents.Resident.education": _f("population statistics", PERSONAL, LEDGER),
+    "residents.Resident.occupation": _f("population statistics, employment help", PERSONAL, LEDGER),
+    "residents.Resident.health": _f("care for the ill (大病, 慢性病)", SENSITIVE, LEDGER),
+    "residents.Resident.disability": _f("care for the disabled", SENSITIVE, LEDGER),
+    "residents.Resident.notes": _f("grid worker's notes on the person", SENSITIVE, LEDGER),
+    "residents.HouseholdAssignment.party_member": _f("the party member linked to a household", PERSONAL, LEDGER),
+    "residents.TagAssignment.note": _f("why a key-group tag (低保, 特困…) applies", SENSITIVE, LEDGER),
+    "residents.TagAssignment.resident": _f("which person belongs to a key group", SENSITIVE, LEDGER),
+    "residents.TagAssignment.household": _f("which household belongs to a key group", SENSITIVE, LEDGER),
+    "residents.HouseholdEvent.changes": _f("history of ledger changes (never ID numbers or phones)", PERSONAL,
+                                           LEDGER),
+    "residents.HouseholdEvent.resident": _f("whom a history row is about", PERSONAL, LEDGER),
+    "residents.HouseholdEvent.household": _f("which household a history row is about", PERSONAL, LEDGER),
+    "residents.HouseholdEvent.other_household": _f("the other household of a merge or split", PERSONAL, LEDGER),
+    "residents.ImportJob.content": _f("the uploaded ledger sheet", SENSITIVE, IMPORT_FILE),
+    "residents.ImportJob.errors": _f("row errors, values masked", PERSONAL, IMPORT_FILE),
+    "residents.ImportJob.filename": _f("the uploaded file's name", PERSONAL, IMPORT_FILE),
+    "residents.BulkExport.file": _f("an approved bulk export (masked, watermarked)", SENSITIVE, EXPORT_FILE),
+    "residents.BulkExport.reason": _f("why the export was asked for", PERSONAL, AUDIT),
+    "residents.BulkExport.watermark": _f("who exported, when", STAFF, AUDIT),
+    # --- cases ----------------------------------------------------------------------------------------------
+    "cases.Case.reporter_name_cipher": _f("who reported, to answer them (sealed)", PERSONAL, CASE_RECORD),
+    "cases.Case.reporter_name_masked": _f("who reported, masked for every page (王*)", PERSONAL, CASE_RECORD),
+    "cases.Case.reporter_phone_cipher": _f("call the reporter back (sealed)", PERSONAL, REPORTER),
+    "cases.Case.reporter_phone_masked": _f("the reporter's phone, masked (138****5678)", PERSONAL, REPORTER),
+    "cases.Case.address": _f("where the problem is", PERSONAL, CASE_RECORD),
+    "cases.Case.lat": _f("where the problem is (map)", PERSONAL, CASE_RECORD),
+    "cases.Case.lng": _f("where the problem is (map)", PERSONAL, CASE_RECORD),
+    "cases.Case.description": _f("what the resident reported (may name people)", SENSITIVE, CASE_RECORD),
+    "cases.Case.title": _f("short title of the report", PERSONAL, CASE_RECORD),
+    "cases.Case.result": _f("how it was handled", PERSONAL, CASE_RECORD),
+    "cases.Case.rating_note": _f("the resident's comment on the result", PERSONAL, CASE_RECORD),
+    "cases.Case.tracking_token": _f("the reporter's private tracking link", PERSONAL, CASE_RECORD),
+    "cases.Case.reported_by": _f("staff who reported", STAFF, CASE_RECORD),
+    "cases.Case.household": _f("the household a case concerns", PERSONAL, CASE_RECORD),
+    "cases.CaseEvent.note": _f("handlers' notes (may name people)", PERSONAL, CASE_RECORD),
+    "cases.CaseEvent.detail": _f("details of a workflow step (follow-up answers, urge counts)", PERSONAL,
+                                 CASE_RECORD),
+    "cases.CaseAttachment.file": _f("photos and documents of the case", SENSITIVE, CASE_RECORD),
+    "cases.CaseAttachment.original_name": _f("the uploaded file's name", PERSONAL, CASE_RECORD),
+    "cases_public.FollowUp.comment": _f("the resident's words at the follow-up visit", PERSONAL, CASE_RECORD),
+    # --- staff accounts, audit, messages --------------------------------------------------------------------
+    "access.User.username": _f("personal sign-in name", STAFF, ACCOUNT),
+    "access.User.full_name": _f("who acts (accountability, grid boards)", STAFF, ACCOUNT),
+    "access.User.first_name": _f("unused (Django's field), left empty", STAFF, ACCOUNT),
+    "access.User.last_name": _f("unused (Django's field), left empty", STAFF, ACCOUNT),
+    "access.User.email": _f("unused (Django's field), left empty", STAFF, ACCOUNT),
+    "access.User.work_phone": _f("work phone printed on grid boards", STAFF, ACCOUNT),
+    "access.User.password": _f("Argon2 hash of the password", STAFF, ACCOUNT),
+    "access.Grant.title": _f("staff member's post (职务)", STAFF, ACCOUNT),
+    "access.TotpDevice.secret_cipher": _f("authenticator secret, encrypted", STAFF, ACCOUNT),
+    "access.StaffSession.ip": _f("where a session signed in from (「我的登录」)", STAFF, ACCOUNT),
+    "access.StaffSession.user_agent": _f("which device a session is on (「我的登录」)", STAFF, ACCOUNT),
+    "audit.AuditEvent.actor_username": _f("who acted", STAFF, AUDIT),
+    "audit.AuditEvent.ip": _f("from where (等保 audit record)", STAFF, AUDIT),
+    "audit.AuditEvent.detail": _f("what was done (never plaintext ID numbers or phones)", PERSONAL, AUDIT),
+    "notify.Outbox.payload": _f("message to deliver (names, never ID numbers)", PERSONAL, OUTBOX),
+    "notify.InboxMessage.body": _f("in-app message text", PERSONAL, OUTBOX),
+    "notify.InboxMessage.title": _f("in-app message title", PERSONAL, OUTBOX),
+}
+
+# Fields whose names look personal but hold none, with the reason (so the walk stays strict).
+NOT_PERSONAL: dict[str, str] = {
+    "units.UnitKind.name": "a kind of unit (村, 网格)",
+    "units.Theme.name": "a theme of the grid (多网合一)",
+    "units.Unit.name": "a place name",
+    "units.LevelName.name": "a level's name",
+    "access.Role.name": "a role's name",
+    "access.Department.name": "a department's name",
+    "access.Department.phone": "a department's office phone, public",
+    "residents.Tag.name": "a key group's name",
+    "cases.Category.name": "a category's name",
+    "cases.CalendarOverride.note": "why a day is a holiday or workday",
+    "residents.BulkExport.params": "the unit an export covers",
+    "insights.ReportRun.pdf": "aggregate figures, no person",
+    "insights.ReportRun.xlsx": "aggregate figures, no person",
+    "insights.ReportRun.message": "progress text",
+    "residents.ImportJob.message": "summary counts",
+    "notify.Outbox.last_error": "a channel's error text",
+    "access.SecurityPolicy.password_max_age_days": "a policy setting",
+    "access.SecurityPolicy.resident_retention_days": "a policy setting",
+    "access.User.must_change_password": "an account flag",
+    "access.User.password_changed_at": "when the password was last set (no secret)",
+    "cases.CaseAttachment.content_type": "a file type",
+    "cases.CaseEvent.reason_code": "a coded reason for a return",
+    "units.Unit.centroid_lat": "a unit's centre, a place",
+    "units.Unit.centroid_lng": "a unit's centre, a place",
+    "units.Unit.household_estimate": "a count",
+    "units.UnitEvent.changes": "edits of a unit (names, boundaries), no person",
+}

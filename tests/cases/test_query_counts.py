@@ -1,0 +1,60 @@
+"""Work-queue pages, the queue API and the case page run a fixed number of queries, whatever the
+number of cases listed (no query per row)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+QUEUES = ("todo", "due_soon", "overdue", "supervised", "returned", "done")
+# session, user, grants (scope), the page of ids, those rows (done: + the user's history), categories,
+# unread inbox count
+MAX_QUEUE_PAGE = 8
+MAX_QUEUE_API = 6
+MAX_DETAIL_PAGE = 7
+
+
+def _count(client, url: str) -> int:
+    """Queries of one request, leaving out the session's own writes: the idle-timeout clock saves the
+    session every few minutes (with its savepoint), which depends on the wall clock, not on the page."""
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    sql = [q["sql"] for q in ctx.captured_queries]
+    return sum(1 for q in sql if not q.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"))
+               and not (q.startswith(("UPDATE", "INSERT")) and '"django_session"' in q))
+
+
+@pytest.mark.parametrize("who", ["wang_fang", "zhao_lei", "zhang_wei", "chen_jing", "liu_yang"])
+def test_queue_pages_and_api_run_a_fixed_number_of_queries(kit, login, who):
+    w = kit.world
+    client = login(getattr(w, who))
+    counts: dict[int, dict[str, int]] = {}
+    for batch in (1, 4, 8):
+        for i in range(batch):
+            kit.to_state(("dispatched", "reported", "handling", "returned")[i % 4], anonymous=i % 2 == 0,
+                         reporter_name="张三", reporter_phone="13800000000", channel="hotline")
+        made = kit.to_state("acknowledged")
+        kit.act(made, "supervise", w.zhang_wei)
+        counts[batch] = {q: _count(client, reverse("staff:case_queue") + f"?queue={q}") for q in QUEUES}
+        counts[batch] |= {f"api:{q}": _count(client, f"/api/cases/?queue={q}") for q in QUEUES}
+    # Nothing grows with the rows listed (a queue that was empty at first skips the row fetch).
+    assert counts[4] == counts[8], counts
+    assert all(counts[1][k] <= counts[8][k] <= counts[1][k] + 1 for k in counts[1]), counts
+    for key, n in counts[8].items():
+        assert n <= (MAX_QUEUE_API if key.startswith("api:") else MAX_QUEUE_PAGE), (key, n)
+
+
+def test_case_page_runs_a_fixed_number_of_queries(kit, login):
+    w = kit.world
+    case = kit.to_state("acknowledged", reporter_name="张三", reporter_phone="13800000000", channel="hotline")
+    office, dept = login(w.zhang_wei), login(w.liu_yang)
+    url = reverse("staff:case_detail", args=[case.pk])
+    before = (_count(office, url), _count(dept, url))
+    for _ in range(4):
+        kit.act(case, "urge", w.zhang_wei, note="请抓紧")
+    after = (_count(office, url), _count(dept, url))
+    assert before == after and max(after) <= MAX_DETAIL_PAGE, (before, after)

@@ -1,0 +1,1 @@
+from tests.residents.conftest import ledger  # noqa: F401  (the small ledger fixture, shared)
