@@ -11,6 +11,14 @@ Environment:
                     The import adds 100k households to the first township office's township, so measure
                     searches on a fresh clone for figures comparable between runs.
   BENCH_IMPORT      households in the import measurement (default 100000; 0 skips it)
+  BENCH_CLIENTS     client counts for the page reads (default "32,128")
+  BENCH_SWEEP       0 skips the deadline sweep measure (it adds a year of cases when fewer are there)
+  BENCH_REDIS       Redis for the Celery worker measured (default redis://127.0.0.1:6379/14)
+  BENCH_PORT        port of the app server (default: a free one)
+
+Each measure lives in a module of its own (bench/pages.py, bench/sweep.py, bench/memory.py,
+bench/ledger.py, ...). Modules listed in MEASURES are called with the server up as
+`measure(report, database_url, total)` when they exist, so a measure can land on its own.
 """
 
 from __future__ import annotations
@@ -33,7 +41,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-PORT = 8765
+
+
+def _free_port() -> int:
+    """A port nobody listens on: two benches on one machine must not share a port (granian binds
+    with SO_REUSEPORT, so the kernel would split the requests between both servers)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# Chosen once and kept in the environment: `python -m bench.run` is __main__, and the measure
+# modules import bench.run again (a second module object) and must talk to the same server.
+if not os.environ.get("BENCH_PORT"):
+    os.environ["BENCH_PORT"] = str(_free_port())
+PORT = int(os.environ["BENCH_PORT"])
 
 
 @dataclass
@@ -153,7 +175,7 @@ def load(
     return Load(latencies, errors, time.perf_counter() - started)
 
 
-def wait_for_port(port: int, seconds: float = 30) -> None:
+def wait_for_port(port: int, seconds: float = 180) -> None:
     deadline = time.time() + seconds
     while time.time() < deadline:
         with socket.socket() as s:
@@ -163,13 +185,27 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
     raise RuntimeError("server did not start")
 
 
-def serve(database_url: str, workers: int = 2) -> subprocess.Popen[bytes]:
+# The app server as deploy/systemd/gridgov-web@.service runs it on a 2-core machine (docs/deploy.md).
+GRANIAN_WORKERS = int(os.environ.get("BENCH_GRANIAN_WORKERS", "2"))
+GRANIAN_THREADS = int(os.environ.get("BENCH_GRANIAN_THREADS", "4"))
+GRANIAN_BACKPRESSURE = int(os.environ.get("BENCH_GRANIAN_BACKPRESSURE", "32"))
+
+
+def serve(database_url: str, workers: int = GRANIAN_WORKERS) -> subprocess.Popen[bytes]:
     env = env_for(database_url)
-    env["DATABASE_POOL_MAX"] = "8"
+    env["DATABASE_POOL_MAX"] = str(GRANIAN_THREADS)
+    from bench import memory
+
+    if memory.redis_up():
+        # As deployed: cache and sessions (cached_db) in Redis. Jobs the pages enqueue wait in a
+        # Redis database of the bench's own for the worker started later.
+        env.update(REDIS_URL=memory.REDIS_URL, CELERY_BROKER_URL=memory.REDIS_URL,
+                   CELERY_RESULT_BACKEND=memory.REDIS_URL, CELERY_TASK_ALWAYS_EAGER="0")
     env["GRIDGOV_BENCH_ENDPOINTS"] = "1"  # /bench/insert, the bare-INSERT baseline (bench/cases.py)
     proc = subprocess.Popen(
         [str(Path(PY).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(PORT),
-         "--workers", str(workers), "--blocking-threads", "8", "--log-level", "warning", "config.wsgi:application"],
+         "--workers", str(workers), "--blocking-threads", str(GRANIAN_THREADS),
+         "--backpressure", str(GRANIAN_BACKPRESSURE), "--log-level", "warning", "config.wsgi:application"],
         cwd=ROOT, env=env,
     )
     wait_for_port(PORT)
@@ -280,69 +316,130 @@ def write(report: Report, size: str) -> None:
     print(f"wrote {path}")
 
 
+# Measures that run with the server up, each in its own module: `measure(report, database_url, total)`.
+MEASURES = ("bench.pages", "bench.cases")
+
+
+def _optional(dotted: str) -> Callable[..., None] | None:
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(dotted), "measure", None)  # type: ignore[no-any-return]
+    except ImportError:
+        return None
+
+
+def _guarded(report: Report, what: str, fn: Callable[[], None]) -> None:
+    """One measure failing is a row in the table, not a lost run."""
+    try:
+        fn()
+    except Exception as exc:  # the table must still be written
+        report.add(what, "FAILED", "", f"{type(exc).__name__}: {str(exc)[:160]}")
+
+
+def measure_sweep(report: Report, pg_url: str) -> None:
+    out = subprocess.run([PY, "-m", "bench.sweep"], cwd=ROOT, env=env_for(pg_url), check=True, capture_output=True)
+    figures = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    runs = figures["runs"]
+    busy = [r for r in runs if r["acted"]]
+    report.add(f"deadline sweep over a year of cases ({figures['cases']:,} cases)",
+               f"first run {runs[0]['seconds']} s ({runs[0]['acted']} effects); "
+               f"{len(busy)} run(s) with work, {sum(r['seconds'] for r in busy):.1f} s in all; "
+               f"idempotent run {runs[-1]['seconds']} s",
+               "", f"{figures['added']:,} earlier cases added in {figures['topped_up_s']} s"
+               if figures["added"] else "")
+
+
+def measure_worker(report: Report, pg_url: str) -> None:
+    from bench import memory
+
+    if not memory.redis_up():
+        report.add("Celery worker: deadline sweep task", "skipped", "", "no Redis on 127.0.0.1:6379")
+        return
+    with memory.celery_worker(env_for(pg_url)) as worker:
+        result, seconds = memory.run_task("gridgov.cases.sweep")
+        report.add("Celery worker: deadline sweep task (scheduled run)", f"{seconds:.1f} s", "", json.dumps(result))
+        memory.report_tree(report, "Celery worker (prefork, concurrency 1)", worker.pid)
+
+
 def main() -> None:
     size = os.environ.get("BENCH_SIZE", "M").upper()
     base = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
     total = int(os.environ.get("BENCH_REQUESTS", "400"))
+    clients = tuple(int(c) for c in os.environ.get("BENCH_CLIENTS", "32,128").split(","))
+    given_db = os.environ.get("BENCH_DB", "")
     report = Report()
     print(f"GridGov bench, size {size}")
+    try:
+        _run(report, size=size, base=base, total=total, clients=clients, given_db=given_db)
+    finally:
+        if report.rows:  # a run that measured nothing keeps the previous table
+            write(report, size if not given_db else f"{size} (database {given_db})")
+
+
+def _run(report: Report, *, size: str, base: str, total: int, clients: tuple[int, ...], given_db: str) -> None:
+    from bench import memory, pages
 
     # 1. The hierarchy and staff alone, on the embedded SQLite (issue: < 60 s at size M).
-    tmp = Path(tempfile.mkdtemp(prefix="gridgov-bench-"))
-    try:
-        sqlite_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-        manage(sqlite_url, "migrate", "--noinput", "-v", "0")
-        seconds = manage(sqlite_url, "seed_world", "--size", size, "--seed", "1", "--units-only")
-        report.add(f"seed_world --size {size} hierarchy + staff, SQLite", f"{seconds:.1f} s",
-                   "< 60 s" if size == "M" else "")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    if not given_db:
+        tmp = Path(tempfile.mkdtemp(prefix="gridgov-bench-"))
+        try:
+            sqlite_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+            manage(sqlite_url, "migrate", "--noinput", "-v", "0")
+            seconds = manage(sqlite_url, "seed_world", "--size", size, "--seed", "1", "--units-only")
+            report.add(f"seed_world --size {size} hierarchy + staff, SQLite", f"{seconds:.1f} s",
+                       "< 60 s" if size == "M" else "")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
-    # 2. The whole world on PostgreSQL.
-    pg_url = f"{base}/{os.environ.get('BENCH_DB') or 'gridgov_bench'}"
-    if os.environ.get("BENCH_DB") or os.environ.get("BENCH_SKIP_SEED") == "1":
+    # 2. The whole world on PostgreSQL (or the database given, as it is).
+    pg_url = f"{base}/{given_db or 'gridgov_bench'}"
+    if given_db or os.environ.get("BENCH_SKIP_SEED") == "1":
         manage(pg_url, "migrate", "--noinput", "-v", "0")  # a reused database gets the new indexes
     else:
         pg_url = recreate_pg(base, "gridgov_bench")
         manage(pg_url, "migrate", "--noinput", "-v", "0")
         seconds = manage(pg_url, "seed_world", "--size", size, "--seed", "1")
         report.add(f"seed_world --size {size} full world, PostgreSQL", f"{seconds:.1f} s")
+    # DEBUG is off, as deployed: pages need the collected, hashed static files (rebuilt when stale).
+    manifest = ROOT / "var" / "static" / "staticfiles.json"
+    sources = [p for d in ("gridgov/interfaces/static", "var/vendor") for p in (ROOT / d).rglob("*") if p.is_file()]
+    if not manifest.exists() or max(p.stat().st_mtime for p in sources) > manifest.stat().st_mtime:
+        manage(pg_url, "collectstatic", "--noinput", "-v", "0")
 
     # Fresh statistics, as autovacuum would gather them some minutes after a bulk load: measuring
     # right after seeding or cloning without them gives plans PostgreSQL would not choose later.
     subprocess.run(["psql", pg_url, "-qc", "ANALYZE"], check=True)
 
     # 3. Reads under load, served by granian on loopback.
-    users = pick_users(pg_url)
     server = serve(pg_url)
     try:
-        for role, username in users.items():
-            if not username:
-                continue
-            cookie = f"sessionid={session_cookie(pg_url, username)}"
-            headers = {"Cookie": cookie}
-            for label, path in [("unit tree page", "/units/"), ("API unit roots", "/api/units/")]:
-                load(lambda i, p=path, h=headers: ("GET", p, None, h), total=20, concurrency=2)  # warm up
-                result = load(lambda i, p=path, h=headers: ("GET", p, None, h), total=total, concurrency=32)
-                report.add(f"{label} as {role}, 32 clients", f"p95 {result.p(0.95):.0f} ms, p50 {result.p(0.5):.0f} ms,"
-                           f" {result.rate:.0f} req/s", "p95 ≤ 100 ms",
-                           f"{result.errors} errors" if result.errors else "")
-        measure_searches(report, pg_url, total)
-        from bench import cases as case_bench  # intake vs bare INSERT, work-queue pages
-
-        case_bench.measure(report, pg_url, total)
+        _guarded(report, "page reads", lambda: pages.measure(report, pg_url, total, clients))
+        _guarded(report, "household searches", lambda: measure_searches(report, pg_url, total))
+        for dotted in MEASURES[1:]:
+            fn = _optional(dotted)
+            if fn is not None:
+                _guarded(report, dotted, lambda fn=fn: fn(report, pg_url, total))  # type: ignore[misc]
         health = load(lambda i: ("GET", "/ops/ready", None, {}), total=total, concurrency=32)
         report.add("readiness endpoint (SELECT 1 + cache), 32 clients", f"p95 {health.p(0.95):.0f} ms, "
                    f"{health.rate:.0f} req/s")
+        memory.report_tree(report, f"granian ({GRANIAN_WORKERS} workers × {GRANIAN_THREADS} threads)", server.pid)
     finally:
         server.terminate()
         server.wait(10)
     if os.environ.get("BENCH_IMPORT", "100000") != "0":
         n = int(os.environ.get("BENCH_IMPORT", "100000"))
-        figures = ledger(pg_url, "import", str(n))
-        report.add(f"xlsx import of {n:,} households ({figures['rows']:,} rows, {figures['bytes'] // 1024 // 1024} MB)",
-                   f"{figures['import_s']} s", "≤ 60 s", f"status {figures['status']}: {figures['message']}")
-    write(report, size)
+
+        def _import() -> None:
+            figures = ledger(pg_url, "import", str(n))
+            report.add(f"xlsx import of {n:,} households ({figures['rows']:,} rows, "
+                       f"{figures['bytes'] // 1024 // 1024} MB)", f"{figures['import_s']} s", "≤ 60 s",
+                       f"status {figures['status']}: {figures['message']}")
+
+        _guarded(report, "xlsx import", _import)
+    if os.environ.get("BENCH_SWEEP", "1") != "0":
+        _guarded(report, "deadline sweep", lambda: measure_sweep(report, pg_url))
+        _guarded(report, "Celery worker", lambda: measure_worker(report, pg_url))
 
 
 if __name__ == "__main__":

@@ -223,6 +223,11 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# With a shared cache, sessions are read from Redis and written through to the database (one
+# PostgreSQL query less per request). A per-process cache would let a signed-out session live on
+# in the other workers, so without Redis they stay in the database only.
+if REDIS_URL:
+    SESSION_ENGINE = "gridgov.core.cached_sessions"
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")

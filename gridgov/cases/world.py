@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from django.db import transaction
 
 from gridgov.access.models import Department, Grant
+from gridgov.core.bulkload import copy_insert
 from gridgov.core.clock import LOCAL_TZ, local
 from gridgov.core.workdays import WorkCalendar, add_working_days
 from gridgov.units.models import GRID_BASE_KINDS, Unit
@@ -271,13 +272,35 @@ class _Builder:
                                 "form_number": self._number(county, at, FormKind.URGE)})
 
 
+def prepare_parallel() -> None:
+    """Shared rows the per-root steps would otherwise race to create (seed_world --jobs)."""
+    if not Category.objects.exists():
+        seed_categories(Category, default_deadlines())
+
+
 def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) -> None:
     if Case.unscoped.filter(unit_path__startswith=root.path).exists():
         stdout.write("cases: already present under this root, skipped\n")
         return
     if not Category.objects.exists():
         seed_categories(Category, default_deadlines())
-    rng = random.Random(seed)
+    start = (now - dt.timedelta(days=HISTORY_DAYS)).astimezone(LOCAL_TZ).date()
+    _seed_days(random.Random(seed), now=now, root=root, start=start, end=local(now).date(), stdout=stdout)
+
+
+def seed_earlier_cases(*, seed: int, now: dt.datetime, root: Unit, since: dt.datetime, until: dt.datetime,
+                       stdout: TextIO) -> int:
+    """Cases created between `since` and the day before `until` (benchmarks: a year of history
+    when the world step wrote its last HISTORY_DAYS). Its own random stream, the same generator."""
+    if not Category.objects.exists():
+        seed_categories(Category, default_deadlines())
+    end = local(until).date() - dt.timedelta(days=1)
+    return _seed_days(random.Random(f"{seed}:earlier"), now=now, root=root, start=local(since).date(), end=end,
+                      stdout=stdout)
+
+
+def _seed_days(rng: random.Random, *, now: dt.datetime, root: Unit, start: dt.date, end: dt.date,
+               stdout: TextIO) -> int:
     calendar = deadlines.work_calendar()
     units = {u.pk: u for u in Unit.unscoped.filter(path__startswith=root.path).select_related("kind")}
     for anc in Unit.unscoped.filter(pk__in=root.ancestor_ids()).select_related("kind"):
@@ -298,13 +321,12 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
             workers_by_grid[grid_id] += 1
     if not grids:
         stdout.write("cases: no grids under this root, skipped\n")
-        return
+        return 0
     departments = list(Department.unscoped.filter(is_active=True).select_related("unit").filter(
         unit__path__in=[u.path for u in units.values()]))
     categories = list(Category.objects.filter(is_active=True))
     weights = [3 if c.parent_id is None else 2 for c in categories]
-    start = (now - dt.timedelta(days=HISTORY_DAYS)).astimezone(LOCAL_TZ).date()
-    days = _working_days(calendar, start, local(now).date())
+    days = _working_days(calendar, start, end)
     builder = _Builder(rng=rng, now=now, calendar=calendar, staff=staff, departments=departments, units=units)
     county_cache: dict[int | None, Unit] = {}
 
@@ -335,17 +357,18 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
         for (county_id, year, kind), last in builder.counters.items():
             numbering.advance_to(county_id=county_id, year=year, kind=kind, last=last)
     stdout.write(f"cases: {total} cases over {len(days)} working days in {len(grids)} grids\n")
+    return total
 
 
 def _flush(drafts: list[_Draft]) -> int:
     if not drafts:
         return 0
     with transaction.atomic():
-        Case.unscoped.bulk_create([d.case for d in drafts], batch_size=500)
+        copy_insert(Case, [d.case for d in drafts])
         events = []
         for d in drafts:
             for e in d.events:
                 e.case = d.case
                 events.append(e)
-        CaseEvent.unscoped.bulk_create(events, batch_size=1000)
+        copy_insert(CaseEvent, events)
     return len(drafts)

@@ -23,6 +23,7 @@ from shapely.geometry import Point
 
 from gridgov.access.models import Grant
 from gridgov.audit.services import audit_record
+from gridgov.core.bulkload import copy_insert
 from gridgov.core.clock import local
 from gridgov.geo.geometry import parse_boundary
 from gridgov.units.models import Unit
@@ -225,7 +226,7 @@ def _fill_unit(unit: Unit, wanted: int, *, seed: int, now: dt.datetime, today: d
         households.append(Household(unit=unit, address=f"{unit.name}{i // group_size + 1}组",
                                     house_number=str(i + 1), lat=lat, lng=lng, phone_cipher=hph.cipher,
                                     phone_index=hph.index, phone_masked=hph.masked, created_at=now, updated_at=now))
-    Household.unscoped.bulk_create(households, batch_size=2000)
+    copy_insert(Household, households)
     residents: list[Resident] = []
     resident_tag_codes: list[tuple[Resident, str]] = []
     tag_rows: list[TagAssignment] = []
@@ -284,18 +285,18 @@ def _fill_unit(unit: Unit, wanted: int, *, seed: int, now: dt.datetime, today: d
         if workers:
             links.append(HouseholdAssignment(household=household, kind=AssignmentKind.GRID_WORKER,
                                              user_id=workers[n * len(workers) // wanted], started_at=now))
-    Resident.unscoped.bulk_create(residents, batch_size=2000)
+    copy_insert(Resident, residents)
     tag_rows.extend(TagAssignment(tag=tags[code], resident=r, set_at=now,
                                   start_date=today - dt.timedelta(days=rng.randrange(30, 1500)))
                     for r, code in resident_tag_codes)
-    TagAssignment.unscoped.bulk_create(tag_rows, batch_size=2000)
-    HouseholdEvent.unscoped.bulk_create(events, batch_size=2000)
+    copy_insert(TagAssignment, tag_rows)
+    copy_insert(HouseholdEvent, events)
     # 党员联系户: each resident party member at home links about ten households of the grid.
     for i, household in enumerate(households):
         if party_members and i < len(party_members) * 10:
             links.append(HouseholdAssignment(household=household, kind=AssignmentKind.PARTY_MEMBER,
                                              party_member=party_members[i // 10], started_at=now))
-    HouseholdAssignment.unscoped.bulk_create(links, batch_size=2000)
+    copy_insert(HouseholdAssignment, links)
     stats.households += len(households)
     stats.residents += len(residents)
 

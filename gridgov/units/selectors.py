@@ -16,18 +16,23 @@ def unit_get(*, scope: Scope, unit_id: int) -> Unit:
     return get_in_scope(Unit.objects.select_related("kind", "parent"), scope, pk=unit_id)  # type: ignore[no-any-return]
 
 
+# Lists of units never show their boundary: a county's or township's GeoJSON polygon is tens of
+# kilobytes to fetch and decode per row (it was most of a unit page's time at size M).
+_LIST_DEFER = ("boundary",)
+
+
 def unit_roots(*, scope: Scope) -> list[Unit]:
     """The units at the top of the actor's scope."""
     ids = [int(p.strip("/").split("/")[-1]) for p in scope.unit_paths]
     return list(
-        Unit.objects.within(scope).filter(pk__in=ids).select_related("kind")
+        Unit.objects.within(scope).filter(pk__in=ids).select_related("kind").defer(*_LIST_DEFER)
         .annotate(child_count=Count("children", filter=Q(children__is_active=True)))
     )
 
 
 def unit_children(*, scope: Scope, unit: Unit) -> list[Unit]:
     return list(
-        Unit.objects.within(scope).filter(parent=unit, is_active=True).select_related("kind")
+        Unit.objects.within(scope).filter(parent=unit, is_active=True).select_related("kind").defer(*_LIST_DEFER)
         .annotate(child_count=Count("children", filter=Q(children__is_active=True)))
         .order_by("sort_order", "serial", "id")
     )
@@ -42,7 +47,7 @@ def unit_search(*, scope: Scope, query: str, limit: int = 50) -> list[Unit]:
 
 def unit_breadcrumb(*, scope: Scope, unit: Unit) -> list[Unit]:
     """Ancestors the actor can see, root first."""
-    return list(Unit.objects.within(scope).filter(pk__in=unit.ancestor_ids()).order_by("depth"))
+    return list(Unit.objects.within(scope).filter(pk__in=unit.ancestor_ids()).defer(*_LIST_DEFER).order_by("depth"))
 
 
 def unit_staff(*, scope: Scope, unit: Unit) -> list[Grant]:

@@ -37,7 +37,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_port(port: int, seconds: float = 30) -> None:
+def wait_port(port: int, seconds: float = 120) -> None:
     deadline = time.time() + seconds
     while time.time() < deadline:
         with socket.socket() as s:
