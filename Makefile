@@ -69,7 +69,7 @@ pytest:
 
 bench: install
 	$(PY) -m bench.run
-	BENCH_DATABASE_URL=$${BENCH_PG:-postgres://postgres@127.0.0.1:5432}/gridgov_bench $(PY) -m bench.insights
+	BENCH_DATABASE_URL=$${BENCH_PG:-postgres://postgres@127.0.0.1:5432}/$${BENCH_DB:-gridgov_bench} $(PY) -m bench.insights
 
 clean:
 	rm -rf var $(VENV) node_modules
