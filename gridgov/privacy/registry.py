@@ -145,6 +145,8 @@ NOT_PERSONAL: dict[str, str] = {
     "insights.ReportRun.pdf": "aggregate figures, no person",
     "insights.ReportRun.xlsx": "aggregate figures, no person",
     "insights.ReportRun.message": "progress text",
+    "insights.DayFact.unit_id": "a unit of the hierarchy (daily totals per unit), no person",
+    "insights.DayFact.category_id": "a case category (daily totals per category), no person",
     "residents.ImportJob.message": "summary counts",
     "notify.Outbox.last_error": "a channel's error text",
     "access.SecurityPolicy.password_max_age_days": "a policy setting",
