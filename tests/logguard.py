@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
-MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# Not inside a longer run of digits or letters, nor the fraction of a decimal (0.004715265000413638s).
+MOBILE = re.compile(r"(?<![0-9A-Za-z.])1[3-9]\d{9}(?![0-9A-Za-z])")
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z.])\d{17}[\dXx](?![0-9A-Za-z])")
 
 
 class Capture(logging.Handler):
@@ -61,9 +63,14 @@ def secrets_to_find() -> set[str]:
 
 
 def valid_id_number(text: str) -> bool:
+    """The check digit holds and the birth date is a real date (as every issued ID number's is)."""
     from gridgov.residents.idnumber import check_char
 
-    return check_char(text[:17]) == text[17].upper()
+    try:
+        born = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+    except ValueError:
+        return False
+    return 1900 <= born.year <= 2100 and check_char(text[:17]) == text[17].upper()
 
 
 def scan(texts: Iterable[str], sealed: Iterable[str]) -> list[str]:

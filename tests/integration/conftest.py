@@ -3,6 +3,7 @@ the test run's PostgreSQL database and a real Redis. Skipped on SQLite or withou
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 from django.db import connection
+
+from gridgov.core import fieldcrypto
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -143,6 +146,11 @@ def deployment(transactional_db: None) -> Iterator[Deployment]:
         SECRET_KEY="integration-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         ALLOWED_HOSTS="127.0.0.1,localhost", DATABASE_POOL="0", GRIDGOV_FAST_HASHER="1", GRIDGOV_REQUIRE_TOTP="0",
     )
+    # The servers and workers seal and open personal data (SMS numbers in the outbox…) with the keys
+    # this test process uses.
+    keys = fieldcrypto.keys()
+    env.setdefault("GRIDGOV_FIELD_KEY", base64.b64encode(keys.by_id[keys.current_id]).decode())
+    env.setdefault("GRIDGOV_INDEX_KEY", base64.b64encode(keys.index_key).decode())
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     subprocess.run([str(VENV_BIN / "python"), "-c",
                     f"import redis; redis.Redis.from_url({REDIS_URL!r}).flushdb()"], check=True)
