@@ -21,6 +21,7 @@ from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.notify.services import inbox_for, inbox_mark_read
 
@@ -252,19 +253,9 @@ def case_reporter_unmask(request: HttpRequest, case_id: int) -> HttpResponse:
     scope = actor_scope(request)
     case = selectors.case_get(scope=scope, case_id=case_id)
     reporter = selectors.reporter_of(scope=scope, case=case)
-    revealed = None
-    error = ""
-    if request.method == "POST":
-        try:
-            revealed = services.case_reporter_unmask(actor=request.user, now=now(), case_id=case.pk,
-                                                     reason=request.POST.get("reason", ""))
-        except DomainError as exc:
-            if exc.http_status == 404:
-                raise
-            error = exc.message
-    elif not reporter["can_unmask"]:
+    revealed, error = reveal_on_post(request, lambda reason: services.case_reporter_unmask(
+        actor=request.user, now=now(), case_id=case.pk, reason=reason))
+    if request.method != "POST" and not reporter["can_unmask"]:
         error = "您没有查看反映人完整姓名和电话的权限。"
-    response = render(request, "staff/cases/reporter_unmask.html",
-                      {"case": case, "reporter": reporter, "revealed": revealed, "error": error})
-    response["Cache-Control"] = "no-store"
-    return response
+    return render_no_store(request, "staff/cases/reporter_unmask.html",
+                           {"case": case, "reporter": reporter, "revealed": revealed, "error": error})

@@ -22,6 +22,7 @@ from gridgov.cases import selectors as case_selectors
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, NotFound, ValidationFailed
 from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.residents import excel, idnumber, phones, selectors, services, watch
 from gridgov.residents.models import (
@@ -461,23 +462,15 @@ def resident_unmask(request: HttpRequest, resident_id: int) -> HttpResponse:
     """Full ID number and phone, once, for a written reason; the service audits it."""
     scope = actor_scope(request)
     resident = selectors.resident_get(scope=scope, resident_id=resident_id)
-    revealed = None
-    error = ""
-    if request.method == "POST":
-        try:
-            revealed = services.resident_unmask(actor=request.user, now=now(), resident_id=resident.pk,
-                                                reason=request.POST.get("reason", ""))
-        except DomainError as exc:
-            error = exc.message
-    elif not scope.can(P.RESIDENT_UNMASK, resident.household.unit.path):
+    revealed, error = reveal_on_post(request, lambda reason: services.resident_unmask(
+        actor=request.user, now=now(), resident_id=resident.pk, reason=reason))
+    if request.method != "POST" and not scope.can(P.RESIDENT_UNMASK, resident.household.unit.path):
         error = "您没有查看完整身份证号和电话的权限。"
     # A child's name stays masked for a viewer without the right to see minors' data.
     name = selectors.resident_view(resident, scope=scope, path=resident.household.unit.path, today=_today()).name
-    response = render(request, "staff/households/unmask.html",
-                      {"resident": resident, "name": name, "revealed": revealed, "error": error,
-                       "household": resident.household})
-    response["Cache-Control"] = "no-store"
-    return response
+    return render_no_store(request, "staff/households/unmask.html",
+                           {"resident": resident, "name": name, "revealed": revealed, "error": error,
+                            "household": resident.household})
 
 
 @scoped_view
@@ -486,20 +479,12 @@ def household_unmask(request: HttpRequest, household_id: int) -> HttpResponse:
     """The household's full phone, once, for a written reason; the service audits it."""
     scope = actor_scope(request)
     household = selectors.household_get(scope=scope, household_id=household_id)
-    phone = None
-    error = ""
-    if request.method == "POST":
-        try:
-            phone = services.household_unmask_phone(actor=request.user, now=now(), household_id=household.pk,
-                                                    reason=request.POST.get("reason", ""))
-        except DomainError as exc:
-            error = exc.message
-    elif not scope.can(P.RESIDENT_UNMASK, household.unit.path):
+    phone, error = reveal_on_post(request, lambda reason: services.household_unmask_phone(
+        actor=request.user, now=now(), household_id=household.pk, reason=reason))
+    if request.method != "POST" and not scope.can(P.RESIDENT_UNMASK, household.unit.path):
         error = "您没有查看完整电话的权限。"
-    response = render(request, "staff/households/household_unmask.html",
-                      {"household": household, "phone": phone, "error": error})
-    response["Cache-Control"] = "no-store"
-    return response
+    return render_no_store(request, "staff/households/household_unmask.html",
+                           {"household": household, "phone": phone, "error": error})
 
 
 # --- who looks after which households (联系户分配) -------------------------------------------------------------
