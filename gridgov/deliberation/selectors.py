@@ -14,6 +14,7 @@ from gridgov.units.models import Unit
 from . import services
 from .models import (
     Ballot,
+    Choice,
     ConsultationNote,
     Evaluation,
     ProgressEntry,
@@ -160,6 +161,10 @@ def vote_sheet(*, scope: Scope, proposal: Proposal) -> VoteSheet | None:
         return None
     voters = list(Voter.unscoped.filter(meeting=meeting).order_by("seq"))
     ballots = dict(Ballot.unscoped.filter(meeting=meeting).values_list("voter_id", "choice"))
+    labels = dict(Choice.choices)
+    for v in voters:
+        v.cast = ballots.get(v.pk, "")  # type: ignore[attr-defined]
+        v.cast_label = labels.get(v.cast, "")  # type: ignore[attr-defined]
     count, outcome = services.meeting_outcome(meeting)
     quorum, passing = services.meeting_rules(meeting)
     base = Base(meeting.pass_base).label

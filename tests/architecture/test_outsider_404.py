@@ -86,11 +86,19 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "export_id": lambda w: _bulk_export(w),
     "session_id": lambda w: _staff_session(w),
     "tag_id": lambda w: _tag(w),
+    "proposal_id": lambda w: _proposal(w),
 }
 
 # Catalogue objects belong to no unit: whoever does not keep the catalogue gets 404 (the outsider and
 # 张伟 alike), so the URL is shown reachable by its keeper instead.
 INSIDER_FOR = {"tag_id": "chen_jing"}
+
+
+def _proposal(w: World) -> int:
+    from gridgov.deliberation.services import proposal_raise
+
+    return proposal_raise(actor=None, now=T0, unit_id=w.village.pk, title="修村东道路", description="土路难走。",
+                          category="infrastructure", source="visit", raiser_name="王大山").pk
 
 
 def _tag(w: World) -> int:

@@ -51,8 +51,8 @@ class Kit:
     def raise_(self, *, actor: Any = None, **kw: Any) -> Proposal:
         w = self.world
         data: dict[str, Any] = {"unit_id": w.village.pk, "title": "硬化村东组道路",
-                                "description": "村东组 800 米土路，雨天泥泞，群众出行难。", "category": "infrastructure",
-                                "source": "visit", "raiser_name": "王大山"}
+                                "description": "村东组 800 米土路，雨天泥泞，群众出行难。",
+                                "category": "infrastructure", "source": "visit", "raiser_name": "王大山"}
         data.update(kw)
         return services.proposal_raise(actor=actor if actor is not None else w.li_qiang, now=self.tick(), **data)
 

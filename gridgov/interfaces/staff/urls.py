@@ -70,3 +70,8 @@ urlpatterns += [
     *security_admin.urls(),
     *my_sessions.urls(),
 ]
+
+# Deliberation (群众议事): proposals, the vote sheet, talk days, printed notices.
+from . import deliberation  # noqa: E402
+
+urlpatterns += deliberation.urls()
