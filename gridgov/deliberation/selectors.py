@@ -62,7 +62,7 @@ def stage_counts(*, scope: Scope, unit_id: int | None = None) -> dict[str, int]:
 
 
 def proposal_get(*, scope: Scope, proposal_id: int) -> Proposal:
-    proposal: Proposal = get_in_scope(Proposal.objects.select_related("unit", "talk_day", "raised_by"), scope,
+    proposal: Proposal = get_in_scope(Proposal.objects.select_related("unit__kind", "talk_day", "raised_by"), scope,
                                       pk=proposal_id)
     return proposal
 

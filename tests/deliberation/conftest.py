@@ -59,24 +59,27 @@ class Kit:
     def act(self, proposal: Proposal, action: str, actor: Any = None, **params: Any) -> Proposal:
         if action == "open_vote":
             self.at(T_VOTE)
+            if proposal.notice_end is not None:  # the day after the notice period, 09:00 in Beijing
+                self.at(dt.datetime.combine(proposal.notice_end + dt.timedelta(days=1), dt.time(1), tzinfo=dt.UTC))
         merged = {**VALID_PARAMS[action], **params} if not params.pop("_only", False) else params
         return services.proposal_act(actor=actor if actor is not None else self.world.li_qiang, now=self.tick(),
                                      proposal_id=proposal.pk, action=action, **merged)
 
-    def vote_all(self, proposal: Proposal, choices: str) -> None:
+    def vote_all(self, proposal: Proposal, choices: str, actor: Any = None) -> None:
         """choices: one letter per voter in order: y(es) n(o) a(bstain) -(absent) p(resent, no ballot)."""
         sheet = services.open_meeting(proposal)
         assert sheet is not None
         voters = list(sheet.voters.order_by("seq"))
+        actor = actor if actor is not None else self.world.li_qiang
         for voter, c in zip(voters, choices, strict=False):
             if c == "-":
                 continue
             if c == "p":
-                services.vote_attend(actor=self.world.li_qiang, now=self.tick(1), proposal_id=proposal.pk,
+                services.vote_attend(actor=actor, now=self.tick(1), proposal_id=proposal.pk,
                                      voter_id=voter.pk)
                 continue
             choice = {"y": "for", "n": "against", "a": "abstain"}[c]
-            services.vote_cast(actor=self.world.li_qiang, now=self.tick(1), proposal_id=proposal.pk,
+            services.vote_cast(actor=actor, now=self.tick(1), proposal_id=proposal.pk,
                                voter_id=voter.pk, choice=choice)
 
     def to_stage(self, stage: str) -> Proposal:

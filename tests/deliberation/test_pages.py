@@ -13,7 +13,7 @@ from gridgov.core.clock import now
 from gridgov.deliberation import services
 from gridgov.deliberation.models import Ballot, Proposal, Voter
 from gridgov.deliberation.states import Stage
-from tests.boards.test_boards import embedded_fonts
+from tests.boards.test_boards import embedded_fonts, page_text, save
 from tests.deliberation.conftest import REPRESENTATIVES, T_VOTE
 from tests.world import T0
 
@@ -140,6 +140,8 @@ def test_printed_notices_embed_chinese_fonts_carry_no_names_and_are_audited(kit,
         assert r.content.startswith(b"%PDF"), kind
         assert any("Noto" in f and "CJK" in f for f in embedded_fonts(r.content)), kind
         assert "王大山" not in r.content.decode("latin-1")
+        save(r.content, f"deliberation_notice_{kind}")
+        assert p.title in page_text(r.content).replace(" ", ""), kind
     audits = AuditEvent.objects.filter(action="deliberation.print").order_by("id")
     assert [a.detail["kind"] for a in audits] == ["matter", "result", "implementation"]
     # Not yet published: back to the page with a message, no PDF, nothing audited.

@@ -221,6 +221,7 @@ def proposal_vote(request: HttpRequest, proposal_id: int) -> HttpResponse:
     return render(request, "staff/deliberation/vote.html", context)
 
 
+_COMMITTEE = {"community": "居民委员会"}
 NOTICE_KINDS = {"matter": "议事事项公示", "result": "表决结果公示", "implementation": "实施结果公示"}
 
 
@@ -244,6 +245,7 @@ def proposal_notice_pdf(request: HttpRequest, proposal_id: int) -> HttpResponse:
     services.notice_printed(actor=request.user, now=at, proposal=proposal, kind=kind)
     context = {"title": NOTICE_KINDS[kind], "kind": kind, "p": proposal, "meeting": meetings[-1] if meetings else None,
                "unit_name": proposal.unit.name, "printed": local(at),
+               "committee": proposal.unit.name + _COMMITTEE.get(proposal.unit.kind.base, "村民委员会"),
                "progress": selectors.progress_entries(scope=scope, proposal=proposal)}
     pdf = render_pdf("print/deliberation_notice.html", context)
     response = HttpResponse(pdf, content_type="application/pdf")
