@@ -45,9 +45,10 @@ class Rule:
                 return n
         return of + 1
 
-    def describe(self) -> str:
-        frac = "半数" if (self.numerator, self.denominator) == (1, 2) else f"{self.numerator}/{self.denominator}"
-        return f"超过{frac}" if self.strict else f"达到{frac}以上"
+    def describe(self, of: str = "") -> str:
+        """In words: 超过应到人数的一半, 达到到会人数的 2/3."""
+        frac = "一半" if (self.numerator, self.denominator) == (1, 2) else f" {self.numerator}/{self.denominator}"
+        return f"{'超过' if self.strict else '达到'}{of}的{frac}"
 
 
 @dataclass(frozen=True)

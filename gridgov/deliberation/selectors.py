@@ -169,4 +169,5 @@ def vote_sheet(*, scope: Scope, proposal: Proposal) -> VoteSheet | None:
     quorum, passing = services.meeting_rules(meeting)
     base = Base(meeting.pass_base).label
     return VoteSheet(meeting=meeting, voters=voters, ballots=ballots, count=count, outcome=outcome,
-                     quorum_text=f"到会人数{quorum.describe()}应到人数", pass_text=f"赞成票{passing.describe()}{base}")
+                     quorum_text=f"到会人数须{quorum.describe('应到人数')}",
+                     pass_text=f"赞成票须{passing.describe(base)}")

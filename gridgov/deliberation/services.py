@@ -296,7 +296,8 @@ def _open_vote(step: _Step, *, body: str = "", mode: str = "", place: str = "", 
     proposal.result = ""
     step.note = f"{meeting.get_body_display()}，应到 {meeting.eligible} 人"
     step.detail.update({"meeting_id": meeting.pk, "eligible": meeting.eligible, "body": body, "mode": mode,
-                        "quorum": quorum_rule.describe(), "pass": passing.describe(), "base": base})
+                        "quorum": quorum_rule.describe("应到人数"),
+                        "pass": passing.describe(rules.Base(base).label), "base": base})
 
 
 def _parse_rule(text: str, *, field_name: str, label: str) -> rules.Rule:

@@ -171,14 +171,17 @@ def proposal_act(request: HttpRequest, proposal_id: int) -> HttpResponse:
     params = {name: request.POST.get(name, "").strip() for name in services.action_params(action)
               if request.POST.get(name, "").strip()}
     try:
-        services.proposal_act(actor=request.user, now=now(), proposal_id=proposal.pk, action=action,
-                              expected_version=_int(request.POST.get("version", "")), **params)
+        after = services.proposal_act(actor=request.user, now=now(), proposal_id=proposal.pk, action=action,
+                                      expected_version=_int(request.POST.get("version", "")), **params)
     except DomainError as exc:
         if exc.http_status == 404:
             raise
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"已{ACTIONS[action].label}。")
+        if action == "close_vote":
+            messages.success(request, f"表决结束，结果：{after.get_result_display()}。")
+        else:
+            messages.success(request, f"已{ACTIONS[action].label}。")
         if action == "open_vote":
             return redirect("staff:proposal_vote", proposal.pk)
     return redirect(reverse("staff:proposal_detail", args=[proposal.pk]))
