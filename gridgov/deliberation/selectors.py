@@ -171,3 +171,40 @@ def vote_sheet(*, scope: Scope, proposal: Proposal) -> VoteSheet | None:
     return VoteSheet(meeting=meeting, voters=voters, ballots=ballots, count=count, outcome=outcome,
                      quorum_text=f"到会人数须{quorum.describe('应到人数')}",
                      pass_text=f"赞成票须{passing.describe(base)}")
+
+
+@dataclass(frozen=True)
+class PublicDecision:
+    """A decided matter as residents see it on the grid page: no person at all (no raiser, no
+    voters, no notes), only what the printed result notice (决议公开) shows anyway."""
+
+    title: str
+    category: str
+    unit_name: str
+    decided_on: Any
+    result: str
+    stage: str
+    attending: int | None
+    votes_for: int | None
+    eligible: int
+
+
+def public_decided(*, unit: Unit, now: Any, limit: int = 10) -> list[PublicDecision]:
+    """Matters of this grid and of the units above it (its village), decided by a vote with a
+    quorum in the last year (the public grid page; no actor, so no scope: only public fields)."""
+    import datetime as dt
+
+    paths = [unit.path[: i + 1] for i, ch in enumerate(unit.path) if ch == "/" and i > 0]
+    since = now - dt.timedelta(days=366)
+    rows = (Proposal.unscoped.filter(unit_path__in=paths, result__in=["passed", "rejected"],
+                                     decided_at__gte=since)
+            .select_related("unit").order_by("-decided_at")[:limit])
+    out = []
+    for p in rows:
+        meeting = VoteMeeting.unscoped.filter(proposal=p, closed_at__isnull=False).order_by("-closed_at").first()
+        out.append(PublicDecision(
+            title=p.title, category=p.get_category_display(), unit_name=p.unit.name, decided_on=p.decided_at,
+            result=p.get_result_display(), stage=p.get_stage_display(),
+            attending=meeting.attending if meeting else None, votes_for=meeting.votes_for if meeting else None,
+            eligible=meeting.eligible if meeting else 0))
+    return out
