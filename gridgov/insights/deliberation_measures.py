@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 
 from gridgov.access.roles import P
@@ -145,9 +147,26 @@ class DeliberationFigures:
 
 def deliberation_figures(*, scope: Scope, unit: Unit, period: Period) -> DeliberationFigures | None:
     """The unit's deliberation counts and one row per subordinate unit; None when the actor may not
-    see deliberation at all (the dashboard then shows no section)."""
+    see deliberation at all (the dashboard then shows no section).
+
+    Kept for GRIDGOV_INSIGHTS_CACHE_SECONDS like the case board, keyed by unit and period, but only
+    when the actor sees deliberation over the whole unit (then the figures are the same for everyone
+    who does); an actor who sees only part of it gets figures computed for their scope, uncached."""
     if not scope.can(P.DELIBERATION_VIEW):
         return None
+    seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
+    if seconds <= 0 or not scope.can(P.DELIBERATION_VIEW, unit.path):
+        return _figures(scope=scope, unit=unit, period=period)
+    key = f"insights:deliberation:v1:{unit.pk}:{unit.path}:{period.start}:{period.end}"
+    found = cache.get(key)
+    if isinstance(found, DeliberationFigures):
+        return found
+    result = _figures(scope=scope, unit=unit, period=period)
+    cache.set(key, result, seconds)
+    return result
+
+
+def _figures(*, scope: Scope, unit: Unit, period: Period) -> DeliberationFigures:
     by_place = tallies_by_place(scope=scope, unit=unit, period=period)
     total = rollup(by_place, unit.path)
     rows = []
