@@ -56,8 +56,8 @@ def test_every_endpoint_with_every_persona(mworld, login, name):
         assert api.status_code == 200 and (m.pk in [r["id"] for r in api.json()]) == in_list
     assert client.get(f"/api/mediation/{m.pk}").status_code == api_detail
     # Out of scope looks exactly like missing.
-    for url in (f"/mediation/{{}}/", f"/mediation/{{}}/agreement.pdf", f"/api/mediation/{{}}",
-                f"/mediation/{{}}/parties/unmask/"):
+    for url in ("/mediation/{}/", "/mediation/{}/agreement.pdf", "/api/mediation/{}",
+                "/mediation/{}/parties/unmask/"):
         theirs, missing = client.get(url.format(m.pk)), client.get(url.format(MISSING))
         if theirs.status_code == 404:
             assert theirs.content == missing.content, url
@@ -166,3 +166,31 @@ def test_the_printed_agreement_embeds_chinese_fonts_is_watermarked_and_audited(m
     # No agreement yet: nothing to print.
     open_case = in_state(mworld, "mediating")
     assert login(mworld.xu).get(f"/mediation/{open_case.pk}/agreement.pdf").status_code == 404
+
+
+def test_a_case_is_referred_to_mediation(mworld, login):
+    """转调解: the case page links to the form, prefilled from the case; only a case the user may see."""
+    from gridgov.cases.catalogue import seed_categories
+    from gridgov.cases.models import Category, default_deadlines
+    from gridgov.cases.services import case_report
+    from tests.world import T0
+
+    seed_categories(Category, default_deadlines())
+    case = case_report(actor=mworld.wang_fang, now=T0, title="邻居噪音扰民", description="楼上夜间施工。",
+                       category_code="dispute_neighbour", channel="field", unit_id=mworld.grid_a1.pk).case
+    foreign = case_report(actor=None, now=T0, title="驼峰村纠纷", description="外乡的事。",
+                          category_code="dispute_neighbour", channel="field", unit_id=mworld.grid_c1.pk).case
+    client = login(mworld.wang_fang)
+    assert f"/mediation/new/?case={case.pk}" in client.get(f"/cases/{case.pk}/").content.decode()
+    form = client.get(f"/mediation/new/?case={case.pk}").content.decode()
+    assert case.number in form and "楼上夜间施工" in form
+    assert client.get(f"/mediation/new/?case={foreign.pk}").status_code == 404
+    post = {"title": "邻居噪音纠纷", "summary": "楼上夜间施工。", "dispute_type": "neighbour", "source": "case",
+            "mode": "people", "level": "village", "unit_id": mworld.grid_a1.pk, "source_case_id": foreign.pk,
+            "source_case_number": foreign.number, "party_role": ["applicant", "respondent"],
+            "party_name": ["赵大", "钱二"], "party_phone": ["", ""], "party_id": ["", ""]}
+    refused = client.post("/mediation/new/", post)
+    assert "不在您的范围内" in refused.content.decode() and not MediationCase.unscoped.exists()
+    client.post("/mediation/new/", {**post, "source_case_id": case.pk, "source_case_number": case.number})
+    m = MediationCase.unscoped.get()
+    assert (m.source, m.source_case_id, m.source_case_number) == ("case", case.pk, case.number)
