@@ -71,6 +71,11 @@ urlpatterns += [
     *my_sessions.urls(),
 ]
 
+# Mediation (矛盾纠纷调解): the ledger, taking up, detail, actions, parties in full, the agreement.
+from . import mediation  # noqa: E402
+
+urlpatterns += mediation.urls()
+
 # Deliberation (群众议事): proposals, the vote sheet, talk days, printed notices.
 from . import deliberation  # noqa: E402
 
