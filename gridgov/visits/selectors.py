@@ -22,7 +22,7 @@ from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
 from gridgov.core.clock import LOCAL_TZ, local
 from gridgov.core.errors import NotFound
-from gridgov.residents.models import Household, HouseholdStatus, ResidentStatus, TagAssignment
+from gridgov.residents.models import Household, HouseholdStatus, Relation, Resident, ResidentStatus, TagAssignment
 from gridgov.units.models import Unit
 
 from .models import Visit, VisitCampaign, VisitKind, VisitRule
@@ -175,10 +175,15 @@ class DueRow:
     days_left: int
     groups: list[str]
     mine: bool
+    head: str = ""
 
     @property
     def overdue(self) -> bool:
         return self.days_left < 0
+
+    @property
+    def days_late(self) -> int:
+        return max(0, -self.days_left)
 
 
 def due_list(*, scope: Scope, today: dt.date, user_id: int | None = None, unit_id: int | None = None,
@@ -209,14 +214,17 @@ def due_list(*, scope: Scope, today: dt.date, user_id: int | None = None, unit_i
     statuses.sort(key=lambda s: (s.days_left(today), s.household_id not in mine, s.household_id))
     left_off = max(0, len(statuses) - limit)
     statuses = statuses[:limit]
-    by_id = Household.unscoped.select_related("unit").in_bulk([s.household_id for s in statuses])
+    by_id = Household.unscoped.select_related("unit").defer("unit__boundary").in_bulk(
+        [s.household_id for s in statuses])
+    heads = dict(Resident.unscoped.filter(household_id__in=list(by_id), relation=Relation.HEAD,
+                                          status=ResidentStatus.ACTIVE).values_list("household_id", "name"))
     rows = []
     for s in statuses:
         h = by_id[s.household_id]
         sensitive_ok = scope.can(P.SENSITIVE_TAGS, h.unit.path)
         names = [g[0] if (sensitive_ok or not g[1]) else "重点户" for g in s.groups]
         rows.append(DueRow(household=h, status=s, days_left=s.days_left(today), groups=list(dict.fromkeys(names)),
-                           mine=s.household_id in mine))
+                           mine=s.household_id in mine, head=heads.get(s.household_id, "")))
     return rows, left_off
 
 

@@ -316,12 +316,12 @@ def rule_set(*, actor: Any, now: dt.datetime, unit_id: Any, tag_id: Any, cadence
         raise ValidationFailed("请选择重点人群。", field="tag_id")
     days = clean_cadence(cadence_days)
     rule = VisitRule.unscoped.select_for_update().filter(unit=unit, tag=tag).first()
+    changes: dict[str, Any] = {}
     if rule is None:
         rule = VisitRule.unscoped.create(unit=unit, unit_path=unit.path, tag=tag, cadence_days=days, is_active=True,
                                          created_at=now, updated_at=now, updated_by=actor)
         action, changes = "visit_rule.create", {"cadence_days": days}
     else:
-        changes = {}
         if rule.cadence_days != days:
             changes["cadence_days"] = [rule.cadence_days, days]
         if not rule.is_active:
@@ -344,7 +344,7 @@ def rule_update(*, actor: Any, now: dt.datetime, rule_id: int, cadence_days: Any
     role = _keeper_role(actor, rule.unit_path)
     if expected_version is not None and rule.version != expected_version:
         raise Conflict("该规则已被他人修改，请刷新后重试。", details={"current_version": rule.version})
-    changes: dict[str, Any] = {}
+    changes = {}
     if cadence_days is not None:
         days = clean_cadence(cadence_days)
         if days != rule.cadence_days:
@@ -373,7 +373,7 @@ def rules_from_catalogue(*, actor: Any, now: dt.datetime, unit_id: Any) -> list[
         raise ValidationFailed("请选择适用单位。", field="unit_id")
     role = _keeper_role(actor, unit.path)
     have = set(VisitRule.unscoped.filter(unit=unit).values_list("tag_id", flat=True))
-    made = [VisitRule(unit=unit, unit_path=unit.path, tag=t, cadence_days=t.visit_cadence_days, is_active=True,
+    made = [VisitRule(unit=unit, unit_path=unit.path, tag=t, cadence_days=t.visit_cadence_days or 30, is_active=True,
                       created_at=now, updated_at=now, updated_by=actor)
             for t in Tag.objects.filter(is_active=True, visit_cadence_days__isnull=False).exclude(pk__in=have)]
     VisitRule.unscoped.bulk_create(made)
@@ -441,3 +441,13 @@ def campaign_cancel(*, actor: Any, now: dt.datetime, campaign_id: int) -> VisitC
     audit_record(action="visit_campaign.cancel", actor=actor, now=now, obj=campaign, unit_path=campaign.unit_path,
                  role=scope.role_at(campaign.unit_path))
     return campaign
+
+
+def visit_photo_open(*, actor: Any, now: dt.datetime, scope: Scope, visit: Visit) -> Any:
+    """The photo of a visit fetched through the actor's scope; every view is audited."""
+    if not visit.photo:
+        raise NotFound()
+    with transaction.atomic():
+        audit_record(action="visit.photo_view", actor=actor, now=now, obj=visit, unit_path=visit.unit_path,
+                     role=scope.role_at(visit.unit_path), detail={"household": visit.household_id})
+    return visit.photo.open("rb")

@@ -70,3 +70,8 @@ urlpatterns += [
     *security_admin.urls(),
     *my_sessions.urls(),
 ]
+
+# Visits (走访): 我的走访, the record form, the log, campaigns, must-visit rules.
+from . import visits  # noqa: E402
+
+urlpatterns += visits.urls()
