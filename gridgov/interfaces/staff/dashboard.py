@@ -26,7 +26,7 @@ from gridgov.core.clock import local, now
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.geo.coords import wgs84_to_gcj02
 from gridgov.insights import board as insights
-from gridgov.insights import measures
+from gridgov.insights import measures, visit_measures
 from gridgov.insights import selectors as report_selectors
 from gridgov.insights import services as report_services
 from gridgov.insights.models import ReportKind, ReportStatus
@@ -87,6 +87,9 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
                               category=f["category"], rank_measure=f["rank"])
     context = {**_common(request, scope, f), "board": b, "chart_data": b.chart_data(),
                "generated_at": local(b.computed_at or moment), "now": moment}
+    context["visit_compliance"] = visit_measures.visit_compliance(unit=f["unit"], period=f["period"],
+                                                                  today=local(moment).date())
+    context["visit_compliance_definition"] = visit_measures.DEFINITION
     return render(request, template, context)
 
 
