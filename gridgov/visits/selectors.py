@@ -71,10 +71,10 @@ class RuleBook:
         return self._cache[key]
 
 
-def rules_in_force(*, unit: Unit) -> list[VisitRule]:
-    """The rules that decide at this unit (shown to everyone on the due page: they are not personal)."""
-    book = RuleBook([unit.path])
-    rules = [book.rule_for(unit.path, t) for t in book.tag_ids]
+def rules_in_force(*, path: str) -> list[VisitRule]:
+    """The rules that decide at the unit with this path (shown on the due page: they are not personal)."""
+    book = RuleBook([path])
+    rules = [book.rule_for(path, t) for t in book.tag_ids]
     return sorted((r for r in rules if r is not None), key=lambda r: (r.cadence_days, r.tag.sort_order))
 
 

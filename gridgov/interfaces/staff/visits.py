@@ -59,11 +59,7 @@ def my_visits(request: HttpRequest) -> HttpResponse:
     watch.record_search(actor=request.user, now=now(), scope=scope, shown=len(rows))
     mine = selectors.visit_log(scope=scope, f=selectors.LogFilter(visitor_id=request.user.pk), limit=10)
     first = next((g for g in scope.grants if P.HOUSEHOLD_EDIT in g.permissions), None)
-    rules = []
-    if first is not None:
-        from gridgov.units.models import Unit
-
-        rules = selectors.rules_in_force(unit=Unit.unscoped.only("path").get(pk=first.unit_id))
+    rules = selectors.rules_in_force(path=first.path) if first is not None else []
     context = {
         "rows": rows, "left_off": left_off, "show_all": show_all, "today": today,
         "overdue": sum(1 for r in rows if r.overdue), "due": sum(1 for r in rows if not r.overdue and r.days_left <= 0),
@@ -228,8 +224,8 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     return render(request, "staff/visits/campaign.html", context)
 
 
-@require_POST
 @scoped_view
+@require_POST
 def campaign_cancel(request: HttpRequest, campaign_id: int) -> HttpResponse:
     scope = actor_scope(request)
     selectors.campaign_get(scope=scope, campaign_id=campaign_id)
