@@ -379,3 +379,14 @@ def visit_counts_by_kind(*, scope: Scope, start: dt.date, end: dt.date) -> dict[
 
 def not_found() -> Any:
     raise NotFound()
+
+
+def visit_points(*, scope: Scope, unit_path: str, start: dt.date, end: dt.date, limit: int = 3000) -> list[
+        tuple[float, float, str]]:
+    """Where the period's visits were logged (the map's visits layer): (lat, lng, kind), newest first,
+    only visits the viewer may see, at most `limit`. No household, no person, no notes."""
+    rows = (Visit.objects.within(scope).filter(unit_path__startswith=unit_path, lat__isnull=False,
+                                               visited_at__gte=day_start(start),
+                                               visited_at__lt=day_start(end + dt.timedelta(days=1)))
+            .order_by("-visited_at").values_list("lat", "lng", "kind")[:limit])
+    return [(round(lat, 5), round(lng, 5), kind) for lat, lng, kind in rows if lat is not None and lng is not None]

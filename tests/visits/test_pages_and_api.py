@@ -193,3 +193,15 @@ def test_rule_and_campaign_pages_by_persona(vw, login):
     assert login(w.sun_li).post(f"/visits/campaigns/{campaign.pk}/cancel/").status_code == 404
     assert login(w.li_qiang).post(f"/visits/campaigns/{campaign.pk}/cancel/").status_code == 302
     assert dt.date(2026, 3, 10) == campaign.starts_on
+
+
+def test_the_map_shows_where_visits_were_logged_to_those_who_may_see_them(vw, login):
+    services.visit_record(actor=vw.w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="home", lat=39.05, lng=113.05)
+    services.visit_record(actor=vw.w.wang_fang, now=NOW, household_id=vw.a1_elder.pk, kind="phone")  # no point
+    query = {"start": "2026-03-01", "end": "2026-03-31"}
+    data = login(vw.w.zhang_wei).get("/dashboard/map.json", query | {"unit": vw.w.township.pk}).json()
+    assert data["visits"] == [[39.05, 113.05, "home"]]
+    assert login(vw.w.zhang_wei).get("/dashboard/map.json", {"start": "2026-04-01", "end": "2026-04-30",
+                                                              "unit": vw.w.township.pk}).json()["visits"] == []
+    outsider = login(vw.w.sun_li).get("/dashboard/map.json", query).json()
+    assert outsider["visits"] == []

@@ -35,6 +35,7 @@ from gridgov.interfaces.printing import render_pdf
 from gridgov.units import selectors as unit_selectors
 from gridgov.units.models import GridType, Unit
 from gridgov.units.selectors import level_name, unit_breadcrumb
+from gridgov.visits import selectors as visit_selectors
 
 
 def _filters(request: HttpRequest, scope: Scope, moment: dt.datetime) -> dict[str, Any]:
@@ -223,9 +224,11 @@ def map_data(request: HttpRequest) -> HttpResponse:
         "measure": {"code": measure.code, "label": measure.label, "definition": measure.definition},
         "grids": {"type": "FeatureCollection", "features": features},
         "pins": pins,
-        # Cases reported in the period per ~500 m cell (the heat layer). Visits have no app yet: no layer.
+        # Cases reported in the period per ~500 m cell (the heat layer).
         "heat": heat,
-        "visits": None,
+        # Where the period's visits were logged (only those the viewer may see): [lat, lng, kind].
+        "visits": [[*reversed(_coords(lng, lat, crs)), kind] for lat, lng, kind in visit_selectors.visit_points(
+            scope=scope, unit_path=f["unit"].path, start=f["period"].start, end=f["period"].end)],
         "crs": crs,
     }, json_dumps_params={"ensure_ascii": False})
 
