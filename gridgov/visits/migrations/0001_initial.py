@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('residents', '0004_bulk_export'),
+        ('residents', '0001_initial'),
         ('units', '0002_builtin_kinds_themes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
