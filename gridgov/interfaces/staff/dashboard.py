@@ -91,6 +91,12 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
     context["visit_compliance"] = visit_measures.visit_compliance(unit=f["unit"], period=f["period"],
                                                                   today=local(moment).date())
     context["visit_compliance_definition"] = visit_measures.DEFINITION
+    if scope.can(P.MEDIATION_VIEW):
+        # Mediation (矛盾纠纷调解): mode split, success and on-time rates, with their definitions.
+        from gridgov.insights.mediation_measures import DEFINITIONS, mediation_figures
+
+        context["mediation"] = mediation_figures(scope=scope, unit=f["unit"], period=f["period"], now=moment)
+        context["mediation_definitions"] = DEFINITIONS
     return render(request, template, context)
 
 
