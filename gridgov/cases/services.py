@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import CharField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.lookups import StartsWith
+from django.db.models import Q
 
 from gridgov.access.models import Department, Grant
 from gridgov.access.roles import P
@@ -184,12 +183,27 @@ def _payload_hash(data: dict[str, Any]) -> str:
                                    purpose="case.intake_payload")
 
 
-def _with_county(units: QuerySet[Unit]) -> QuerySet[Unit]:
-    """Units with their county's id and division code read in the same query (`county_of`)."""
-    county = (Unit.unscoped.filter(StartsWith(ExpressionWrapper(OuterRef("path"), output_field=CharField()),
-                                              F("path")), kind__base="county").order_by("-depth"))
-    return units.select_related("kind").annotate(county_pk=Subquery(county.values("pk")[:1]),
-                                                 county_code=Subquery(county.values("division_code")[:1]))
+# The unit with its county's id and division code in one statement (`county_of`, without a second
+# round trip). Raw SQL: the ORM's compilation of the same query (two correlated subqueries) cost a
+# fifth of the intake's CPU time in a profile.
+_UNIT_WITH_COUNTY = """
+SELECT u.*,
+  (SELECT cu.id FROM units_unit cu JOIN units_unitkind k ON k.id = cu.kind_id
+   WHERE k.base = 'county' AND substr(u.path, 1, length(cu.path)) = cu.path
+   ORDER BY cu.depth DESC LIMIT 1) AS county_pk,
+  (SELECT cu.division_code FROM units_unit cu JOIN units_unitkind k ON k.id = cu.kind_id
+   WHERE k.base = 'county' AND substr(u.path, 1, length(cu.path)) = cu.path
+   ORDER BY cu.depth DESC LIMIT 1) AS county_code
+FROM units_unit u WHERE u.id = %s AND (u.is_active OR NOT %s)
+"""
+
+
+def _unit_with_county(pk: Any, *, active_only: bool) -> Unit | None:
+    try:
+        key = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return next(iter(Unit.unscoped.raw(_UNIT_WITH_COUNTY, [key, active_only])), None)
 
 
 @dataclass(frozen=True)
@@ -218,9 +232,11 @@ def _locate(*, scope: Scope | None, unit_id: int | None, lat: float | None, lng:
         if found is None:
             raise ValidationFailed("该位置不在本县网格范围内，请核对位置。", field="location")
         if unit_id is None:
-            unit = _with_county(Unit.unscoped.filter(pk=found)).get()
+            unit = _unit_with_county(found, active_only=False)
+            if unit is None:  # pragma: no cover - the locator only returns existing units
+                raise ValidationFailed("该位置不在本县网格范围内，请核对位置。", field="location")
     if unit_id is not None:
-        unit = _with_county(Unit.unscoped.filter(pk=unit_id, is_active=True)).first()
+        unit = _unit_with_county(unit_id, active_only=True)
         if unit is None:
             raise ValidationFailed("所选网格不存在。", field="unit_id")
         if scope is not None and not scope.can(P.CASE_REPORT, unit.path):
