@@ -198,11 +198,14 @@ def households_by_unit(units: list[Unit], *, scope: Scope | None = None) -> dict
     return {u.pk: counts[u.pk] if counts.get(u.pk) else u.household_estimate for u in units}
 
 
-def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000) -> list[Unit]:
-    """The grids (not micro-grids) of a unit's subtree, or the unit itself if it is a grid."""
+def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000, geometry: bool = True) -> list[Unit]:
+    """The grids (not micro-grids) of a unit's subtree, or the unit itself if it is a grid. Without
+    `geometry` their boundaries are not read (thousands of polygons: the map sends them apart)."""
     qs = (Unit.objects.within(scope).filter(path__startswith=unit.path, is_active=True,
                                              kind__base__in=list(GRID_BASE_KINDS))
           .select_related("kind", "parent").defer("parent__boundary").order_by("path"))
+    if not geometry:
+        qs = qs.defer("boundary", "parent__boundary")
     grids = list(qs[:limit])
     # Micro-grids sit under grids: show the coarser level unless the unit is itself a grid. A grid is kept
     # when none of its ancestors' paths is a grid's path (a set lookup per ancestor, not a scan of all grids).
@@ -248,7 +251,7 @@ class GridCard:
 
 def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
                category: Category | None = None) -> list[GridCard]:
-    grids = grids_under(scope=scope, unit=unit)
+    grids = grids_under(scope=scope, unit=unit, geometry=False)
     totals = unit_tallies(scope=scope, within=unit, units=grids, period=period, now=now, category=category)
     heads = grid_heads(scope=scope, units=grids)
     households = households_by_unit(grids, scope=scope)
@@ -257,6 +260,11 @@ def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
         t = totals[g.pk]
         cards.append(GridCard(g, heads.get(g.pk, ""), households.get(g.pk), t.open_now, t.overdue_open, t))
     return cards
+
+
+def grid_outlines(grids: list[Unit]) -> dict[int, Any]:
+    """The boundaries of the given grids (GeoJSON, WGS-84), in one query."""
+    return dict(Unit.unscoped.filter(pk__in=[g.pk for g in grids]).values_list("pk", "boundary"))
 
 
 PIN_LIMIT = 1000

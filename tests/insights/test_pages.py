@@ -53,7 +53,8 @@ def test_township_office_sees_its_township_with_definitions(april, login):
     assert r.status_code == 200 and "66.7%" in html(r)
 
 
-@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/screen/", "/dashboard/map/", "/dashboard/map.json"])
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/screen/", "/dashboard/map/", "/dashboard/map.json",
+                                  "/dashboard/map-geometry.json"])
 def test_outsider_gets_404_for_another_township(april, login, path):
     w = april.world
     assert login(w.sun_li).get(f"{path}?unit={w.township.pk}").status_code == 404
@@ -129,7 +130,12 @@ def test_map_json_is_scoped_and_has_cards(april, login):
     assert (a1["head"], a1["households"], a1["open_cases"], a1["overdue"]) == ("赵磊", 52, 1, 1)
     assert a1["value_text"] == "66.7%"
     assert props["B1"]["value_text"] == "—" and props["B1"]["color"] == "#cfd8dc"
-    assert data["grids"]["features"][0]["geometry"]["type"] == "Polygon"
+    assert all(f["geometry"] is None for f in data["grids"]["features"])  # boundaries come apart
+    geo = login(w.zhang_wei).get(data["geometry_url"])
+    assert geo.status_code == 200 and geo["ETag"]
+    shapes = {f["id"]: f["geometry"] for f in geo.json()["features"]}
+    assert set(shapes) == {f["id"] for f in data["grids"]["features"]}
+    assert {g["type"] for g in shapes.values()} == {"Polygon"}
     pins = {p["number"] for p in data["pins"]}
     assert pins == {april.cases["c4"].number, april.cases["c6"].number}  # open cases with a location
     assert all(p["overdue"] for p in data["pins"])
@@ -153,9 +159,12 @@ def test_gcj02_tiles_shift_the_geometry(april, login, monkeypatch):
     from gridgov.interfaces.staff import dashboard
 
     monkeypatch.setattr(dashboard, "tile_config", lambda: {"crs": "gcj02", "provider": "x", "layers": []})
-    data = login(april.world.zhang_wei).get("/dashboard/map.json").json()
+    client = login(april.world.zhang_wei)
+    data = client.get("/dashboard/map.json").json()
     a1 = next(f for f in data["grids"]["features"] if f["properties"]["serial"] == "A1")
-    lng, lat = a1["geometry"]["coordinates"][0][0]
+    geo = client.get(data["geometry_url"]).json()
+    assert geo["crs"] == "gcj02"
+    lng, lat = next(f["geometry"] for f in geo["features"] if f["id"] == a1["id"])["coordinates"][0][0]
     assert lng != 113.0 and abs(lng - 113.0) < 0.01 and abs(lat - 39.0) < 0.01
 
 
@@ -294,3 +303,28 @@ def test_household_counts_come_from_the_ledger_when_registered(april, login):
     props = {f["properties"]["serial"]: f["properties"] for f in data["grids"]["features"]}
     # A2 has 3 households in the ledger (its estimate of 10 no longer shows); A1 none yet: its estimate.
     assert (props["A1"]["households"], props["A2"]["households"], props["B1"]["households"]) == (52, 3, None)
+
+
+def test_map_geometry_is_kept_and_revalidated_by_version(april, login, settings):
+    """The boundaries are sent once per version: the same ETag answers 304 without a body, and editing a
+    grid's boundary (its version and the boundary version change) gives a new body."""
+    from gridgov.units.services import unit_update
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "geometry-test"}}
+    w = april.world
+    client = login(w.zhang_wei)
+    first = client.get("/dashboard/map-geometry.json")
+    assert first.status_code == 200 and first["Cache-Control"] == "private, no-cache"
+    etag = first["ETag"]
+    again = client.get("/dashboard/map-geometry.json", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+    unit_update(actor=w.zhang_wei, now=NOW, unit_id=w.grid_b1.pk, boundary=square(113.21, 39.21, 0.05))
+    changed = client.get("/dashboard/map-geometry.json", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    b1 = next(f["geometry"] for f in changed.json()["features"] if f["id"] == w.grid_b1.pk)
+    assert b1["coordinates"][0][0] == [113.21, 39.21]
+    # A village's grids only, and the same scope rules as the figures.
+    village = client.get(f"/dashboard/map-geometry.json?unit={w.village.pk}").json()
+    assert {f["id"] for f in village["features"]} == {w.grid_a1.pk, w.grid_a2.pk}
+    assert login(w.sun_li).get(f"/dashboard/map-geometry.json?unit={w.village.pk}").status_code == 404

@@ -6,11 +6,14 @@ query string; bad input is shown as a plain Chinese message with status 400."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,6 +36,7 @@ from gridgov.insights.models import ReportKind, ReportStatus
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.printing import render_pdf
 from gridgov.units import selectors as unit_selectors
+from gridgov.units.locate import boundary_version
 from gridgov.units.models import GridType, Unit
 from gridgov.units.selectors import level_name, unit_breadcrumb
 
@@ -172,15 +176,23 @@ def _color(value: float | None, measure: measures.Measure, lo: float, hi: float)
     return scale[min(4, max(0, int(pos * 5)))]
 
 
+def _map_unit(request: HttpRequest) -> tuple[Scope, dict[str, Any] | None, JsonResponse | None]:
+    scope = actor_scope(request)
+    try:
+        return scope, _filters(request, scope, now()), None
+    except ValidationFailed as exc:
+        return scope, None, JsonResponse({"code": exc.code, "message": exc.message}, status=400)
+
+
 @scoped_view
 def map_data(request: HttpRequest) -> HttpResponse:
-    """GeoJSON of the grids under the unit, colored by the chosen measure, their cards, and case pins."""
-    scope = actor_scope(request)
+    """The grids under the unit, colored by the chosen measure, their cards, case pins and heat. The
+    boundaries come apart from map_geometry (the same for every period and measure, kept by the
+    browser): each feature here has its grid's id and no geometry."""
+    scope, f, bad = _map_unit(request)
+    if bad is not None or f is None:
+        return bad or JsonResponse({}, status=400)
     moment = now()
-    try:
-        f = _filters(request, scope, moment)
-    except ValidationFailed as exc:
-        return JsonResponse({"code": exc.code, "message": exc.message}, status=400)
     crs = tile_config()["crs"]
     measure = measures.MEASURE_BY_CODE[f["rank"]]
     cards = insights.grid_cards(scope=scope, unit=f["unit"], period=f["period"], now=moment,
@@ -199,7 +211,8 @@ def map_data(request: HttpRequest) -> HttpResponse:
         g = card.unit
         features.append({
             "type": "Feature",
-            "geometry": _geometry(g.boundary, crs),
+            "id": g.pk,
+            "geometry": None,
             "properties": {
                 "id": g.pk, "name": g.name, "serial": g.serial, "head": card.head or "—",
                 "households": card.households, "open_cases": card.open_cases, "overdue": card.overdue,
@@ -219,12 +232,51 @@ def map_data(request: HttpRequest) -> HttpResponse:
         "period": f["period"].label,
         "measure": {"code": measure.code, "label": measure.label, "definition": measure.definition},
         "grids": {"type": "FeatureCollection", "features": features},
+        "geometry_url": reverse("staff:map_geometry") + f"?unit={f['unit'].pk}",
         "pins": pins,
         # Cases reported in the period per ~500 m cell (the heat layer). Visits have no app yet: no layer.
         "heat": heat,
         "visits": None,
         "crs": crs,
     }, json_dumps_params={"ensure_ascii": False})
+
+
+GEOMETRY_CACHE_SECONDS = 24 * 3600
+
+
+@scoped_view
+def map_geometry(request: HttpRequest) -> HttpResponse:
+    """The boundaries of the grids under the unit (GeoJSON, in the tiles' coordinate system, feature id =
+    grid id), apart from the figures: they change only when a grid or a boundary changes. The body is
+    kept in the shared cache under the grids' versions and the boundary version, and the browser
+    revalidates it with its ETag (304 without a body while nothing changed)."""
+    scope, f, bad = _map_unit(request)
+    if bad is not None or f is None:
+        return bad or JsonResponse({}, status=400)
+    crs = tile_config()["crs"]
+    grids = insights.grids_under(scope=scope, unit=f["unit"], geometry=False)
+    digest = hashlib.sha256(
+        f"{boundary_version()}|{crs}|{f['unit'].pk}|".encode()
+        + ",".join(f"{g.pk}:{g.version}" for g in grids).encode()
+    ).hexdigest()[:32]
+    etag = f'"{digest}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Cookie"}
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+    else:
+        key = f"insights:geometry:v1:{digest}"
+        body = cache.get(key)
+        if not isinstance(body, bytes):
+            outlines = insights.grid_outlines(grids)
+            body = json.dumps({"type": "FeatureCollection", "crs": crs, "features": [
+                {"type": "Feature", "id": g.pk, "geometry": _geometry(outlines.get(g.pk), crs), "properties": {}}
+                for g in grids if outlines.get(g.pk)
+            ]}, ensure_ascii=False, separators=(",", ":")).encode()
+            cache.set(key, body, GEOMETRY_CACHE_SECONDS)
+        response = HttpResponse(body, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 # --- the grid distribution map (网格分布图) ----------------------------------------------------

@@ -16,8 +16,26 @@
       L.tileLayer(url, { subdomains: config.tiles.subdomains, attribution: config.tiles.attribution, maxZoom: 18 }).addTo(map);
     });
     var card = document.getElementById("grid-card");
-    fetch(config.data_url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+    function getJSON(url) {
+      // The boundaries are revalidated with their ETag (the browser keeps them between visits).
+      return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); });
+    }
+    getJSON(config.data_url)
+      .then(function (res) {
+        if (!res.ok || !res.body.geometry_url) { return res; }
+        return getJSON(res.body.geometry_url).then(function (geo) {
+          if (!geo.ok) { return geo; }
+          var shapes = {};
+          geo.body.features.forEach(function (f) { shapes[f.id] = f.geometry; });
+          // Figures and boundaries joined by grid id; a grid without a boundary is not drawn.
+          res.body.grids.features = res.body.grids.features.filter(function (f) {
+            f.geometry = shapes[f.id] || null;
+            return f.geometry !== null;
+          });
+          return res;
+        });
+      })
       .then(function (res) {
         if (!res.ok) { card.innerHTML = '<p class="error">' + esc(res.body.message) + "</p>"; return; }
         var data = res.body;
