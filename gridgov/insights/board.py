@@ -5,6 +5,7 @@ through the actor's scope, and the number of queries does not grow with units or
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,26 +76,64 @@ class Board:
         }
 
 
+# A kept board older than GRIDGOV_INSIGHTS_CACHE_SECONDS is still served for this much longer while one
+# request recomputes it (the others do not all recompute at once when it expires).
+STALE_GRACE_SECONDS = 300
+# A request that finds no kept board while another is computing it waits this long for it, then computes.
+WAIT_FOR_OTHER_SECONDS = 10.0
+_POLL_SECONDS = 0.05
+
+
+def kept(key: str, seconds: int, compute: Any, *, clock: Any = time.monotonic, sleep: Any = time.sleep) -> Any:
+    """`compute()`, kept in the shared cache under `key` for `seconds`, computed by one request at a time.
+
+    Fresh: served as kept. Older (up to STALE_GRACE_SECONDS more): served as kept while the one request
+    that takes the key's lock recomputes it. Missing: the request that takes the lock computes it; the
+    others wait for it (up to WAIT_FOR_OTHER_SECONDS, then compute themselves). So a county board that
+    takes half a second is computed once per period of `seconds`, not once per request."""
+    lock = f"{key}:computing"
+    found = cache.get(key)
+    wall = time.time()
+    if isinstance(found, tuple) and len(found) == 2:
+        value, fresh_until = found
+        if wall < fresh_until or not cache.add(lock, 1, timeout=int(WAIT_FOR_OTHER_SECONDS) * 6):
+            return value
+    elif not cache.add(lock, 1, timeout=int(WAIT_FOR_OTHER_SECONDS) * 6):
+        deadline = clock() + WAIT_FOR_OTHER_SECONDS
+        while clock() < deadline:
+            sleep(_POLL_SECONDS)
+            found = cache.get(key)
+            if isinstance(found, tuple) and len(found) == 2:
+                return found[0]
+        return compute()
+    try:
+        value = compute()
+        cache.set(key, (value, time.time() + seconds), seconds + STALE_GRACE_SECONDS)
+    finally:
+        cache.delete(lock)
+    return value
+
+
 def cached_board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
                  rank_measure: str = "on_time_rate", channel: str = "") -> Board:
-    """The board, kept for GRIDGOV_INSIGHTS_CACHE_SECONDS (a county with a year of cases takes seconds).
+    """The board, kept for GRIDGOV_INSIGHTS_CACHE_SECONDS (see `kept`: one request computes, the others are
+    served the kept board, a little stale at most STALE_GRACE_SECONDS).
 
     The caller has checked the actor may read the unit's case figures; a unit's figures are then the
     same for everyone allowed to read them (cases are selected by where they happened), so the key is
     the unit and the filters, never the user. The page shows when the figures were computed."""
     seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
-    if seconds <= 0:
+
+    def compute() -> Board:
         return board(scope=scope, unit=unit, period=period, now=now, category=category,
                      rank_measure=rank_measure, channel=channel)
-    key = (f"insights:board:v1:{unit.pk}:{unit.path}:{period.start}:{period.end}:"
+
+    if seconds <= 0:
+        return compute()
+    key = (f"insights:board:v2:{unit.pk}:{unit.path}:{period.start}:{period.end}:"
            f"{category.pk if category else ''}:{rank_measure}:{channel}")
-    found = cache.get(key)
-    if isinstance(found, Board):
-        return found
-    result = board(scope=scope, unit=unit, period=period, now=now, category=category,
-                   rank_measure=rank_measure, channel=channel)
-    cache.set(key, result, seconds)
-    return result
+    result = kept(key, seconds, compute)
+    return result if isinstance(result, Board) else compute()
 
 
 def board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
