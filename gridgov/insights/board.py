@@ -5,6 +5,7 @@ through the actor's scope, and the number of queries does not grow with units or
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,6 +113,13 @@ def kept(key: str, seconds: int, compute: Any, *, clock: Any = time.monotonic, s
     finally:
         cache.delete(lock)
     return value
+
+
+def scope_fingerprint(scope: Scope) -> str:
+    """A short digest of what a scope holds (paths, permissions, departments): actors with the same
+    grants share it, so figures read through the scope can be kept for all of them under one key."""
+    held = sorted((g.path, g.role_code, sorted(g.permissions), g.department_id or 0) for g in scope.grants)
+    return hashlib.sha256(repr(held).encode()).hexdigest()[:24]
 
 
 def cached_board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,

@@ -328,3 +328,22 @@ def test_map_geometry_is_kept_and_revalidated_by_version(april, login, settings)
     village = client.get(f"/dashboard/map-geometry.json?unit={w.village.pk}").json()
     assert {f["id"] for f in village["features"]} == {w.grid_a1.pk, w.grid_a2.pk}
     assert login(w.sun_li).get(f"/dashboard/map-geometry.json?unit={w.village.pk}").status_code == 404
+
+
+def test_map_data_is_kept_per_unit_and_scope(april, login, settings, django_assert_max_num_queries):
+    """Kept like the board: a second office user with the same grants reads it without measure queries;
+    an actor with other grants gets figures read through their own scope; the outsider still gets 404."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "map-kept-test"}}
+    settings.GRIDGOV_INSIGHTS_CACHE_SECONDS = 60
+    w = april.world
+    first = login(w.zhang_wei).get(f"/dashboard/map.json?{APRIL}")
+    assert first.status_code == 200 and first.json()["computed_at"] == "2026-05-06 12:00"
+    again = login(w.zhang_wei)
+    again.get("/")
+    with django_assert_max_num_queries(8):  # session, user, grants, unit, category: no figures read
+        second = again.get(f"/dashboard/map.json?{APRIL}")
+    assert second.json() == first.json()
+    county = login(w.chen_jing).get(f"/dashboard/map.json?unit={w.township.pk}&{APRIL}").json()
+    assert {f["properties"]["serial"] for f in county["grids"]["features"]} == {"A1", "A2", "B1"}
+    assert login(w.sun_li).get(f"/dashboard/map.json?unit={w.township.pk}&{APRIL}").status_code == 404

@@ -82,7 +82,7 @@
         L.control.layers(null, { "网格": grids, "网格编号": labels, "事件": pins, "事件热力": heat }, { collapsed: false }).addTo(map);
         if (grids.getLayers().length) { map.fitBounds(grids.getBounds(), { padding: [10, 10] }); } else { map.setView([35, 105], 4); }
         document.getElementById("map-legend").textContent =
-          "着色：" + data.measure.label + "（" + data.period + "）。" + (data.measure.code === "households" ? "颜色越深户数越多，灰色无数据。" : "绿色较好，红色较差，灰色无数据。") + "蓝点为在办事件，红点为已超期事件；热力为所选时段登记事件的密度（约500米一格，共 " + data.heat.reduce(function (a, c) { return a + c[2]; }, 0) + " 件有位置）。走访图层待走访模块上线后提供。口径：" + data.measure.definition;
+          "着色：" + data.measure.label + "（" + data.period + "）。" + (data.measure.code === "households" ? "颜色越深户数越多，灰色无数据。" : "绿色较好，红色较差，灰色无数据。") + "蓝点为在办事件，红点为已超期事件；热力为所选时段登记事件的密度（约500米一格，共 " + data.heat.reduce(function (a, c) { return a + c[2]; }, 0) + " 件有位置）。走访图层待走访模块上线后提供。口径：" + data.measure.definition + (data.computed_at ? "（数据计算于 " + data.computed_at + "）" : "");
         document.body.setAttribute("data-map", "ready");
       });
   }
