@@ -347,3 +347,43 @@ def test_map_data_is_kept_per_unit_and_scope(april, login, settings, django_asse
     county = login(w.chen_jing).get(f"/dashboard/map.json?unit={w.township.pk}&{APRIL}").json()
     assert {f["properties"]["serial"] for f in county["grids"]["features"]} == {"A1", "A2", "B1"}
     assert login(w.sun_li).get(f"/dashboard/map.json?unit={w.township.pk}&{APRIL}").status_code == 404
+
+
+# Exact statements per page with the day facts built, for a township and the county office: the same after
+# the world grows by villages, grids and cases (and the facts are rebuilt), and under a budget (issue #8).
+# Today (2026-05): session, user, grants, unit, breadcrumb, categories, the facts' state and fingerprint (3),
+# subordinate units, facts sums, late sign-fors, today's raw tail, open now, ping-pong, breakdown, worst
+# overdue, audit. A new measure file adds its own few statements: raise its page's budget with it.
+QUERY_BUDGET = {"/dashboard/": 22, "/dashboard/screen/": 22, "/dashboard/map.json": 18,
+                "/dashboard/map-geometry.json": 5}
+
+
+@pytest.mark.parametrize("persona", ["zhang_wei", "chen_jing"])
+def test_fixed_query_counts_with_facts_as_the_data_grows(april, login, persona):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gridgov.insights.facts import facts_build
+
+    w = april.world
+    client = login(getattr(w, persona))
+
+    def counts() -> dict[str, int]:
+        out = {}
+        for path in QUERY_BUDGET:
+            client.get(f"{path}?{APRIL}")  # a first request may start the session's clock
+            with CaptureQueriesContext(connection) as ctx:
+                r = client.get(f"{path}?{APRIL}")
+            assert r.status_code == 200, (path, r.status_code)
+            out[path] = len(ctx.captured_queries)
+        return out
+
+    facts_build(now=NOW, full=True)
+    before = counts()
+    _more_world(w, n_grids=6, n_cases=3)
+    facts_build(now=NOW, full=True)
+    after = counts()
+    assert after == before, (before, after)
+    for path, n in after.items():
+        assert n <= QUERY_BUDGET[path], (path, n, QUERY_BUDGET[path])
+    assert "新村5" in client.get(f"/dashboard/map.json?{APRIL}").content.decode()
