@@ -372,7 +372,9 @@ def distribution_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
         roles = staff.get(g.pk, {})
         rows.append({
             "unit": g, "head": "、".join(roles.get("grid_head", [])) or "—",
-            "workers": "、".join(roles.get("grid_worker_full", []) + roles.get("grid_worker_part", [])) or "—",
+            # 人员身份: each worker with whether they are full-time (专职) or part-time (兼职).
+            "workers": "、".join([f"{n}（专职）" for n in roles.get("grid_worker_full", [])]
+                                + [f"{n}（兼职）" for n in roles.get("grid_worker_part", [])]) or "—",
             "households": households.get(g.pk), "open": sum(n for p, n in open_cases.items() if p.startswith(g.path)),
             "color": GRID_TYPE_COLORS.get(g.grid_type, GRID_TYPE_COLORS["other"]),
         })
