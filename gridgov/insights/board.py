@@ -245,14 +245,20 @@ def households_by_unit(units: list[Unit], *, scope: Scope | None = None) -> dict
     return {u.pk: counts[u.pk] if counts.get(u.pk) else u.household_estimate for u in units}
 
 
-def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000, geometry: bool = True) -> list[Unit]:
+# A county has a few thousand grids; the map shows them all.
+GRID_LIMIT = 20000
+
+
+def grids_under(*, scope: Scope, unit: Unit, limit: int = GRID_LIMIT, geometry: bool = True) -> list[Unit]:
     """The grids (not micro-grids) of a unit's subtree, or the unit itself if it is a grid. Without
-    `geometry` their boundaries are not read (thousands of polygons: the map sends them apart)."""
+    `geometry` only what the map's cards need is read (no boundaries, kinds or parents: thousands of
+    grids; the map sends the boundaries apart)."""
     qs = (Unit.objects.within(scope).filter(path__startswith=unit.path, is_active=True,
-                                             kind__base__in=list(GRID_BASE_KINDS))
-          .select_related("kind", "parent").defer("parent__boundary").order_by("path"))
-    if not geometry:
-        qs = qs.defer("boundary", "parent__boundary")
+                                             kind__base__in=list(GRID_BASE_KINDS)).order_by("path"))
+    if geometry:
+        qs = qs.select_related("kind", "parent").defer("parent__boundary")
+    else:
+        qs = qs.only("id", "name", "serial", "path", "household_estimate", "version", "grid_type")
     grids = list(qs[:limit])
     # Micro-grids sit under grids: show the coarser level unless the unit is itself a grid. A grid is kept
     # when none of its ancestors' paths is a grid's path (a set lookup per ancestor, not a scan of all grids).
