@@ -211,7 +211,8 @@ def test_distribution_map_pdf(april, login):
     pdf = r.content
     assert any("Noto-Sans-CJK-SC" in f for f in embedded_fonts(pdf))
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
-    for expected in ("吴城乡网格分布图", "图例", "A1", "A2", "B1", "赵磊", "王芳（专职）", "钱多（兼职）", "52", "屋场/自然村"):
+    for expected in ("吴城乡网格分布图", "图例", "A1", "A2", "B1", "赵磊", "王芳（专职）", "钱多（兼职）", "52",
+                     "屋场/自然村"):
         assert expected in text, expected
     assert "驼峰" not in text
     save(pdf, "distribution-map")
