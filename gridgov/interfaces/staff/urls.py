@@ -38,6 +38,7 @@ urlpatterns = [
     path("dashboard/screen/", dashboard.dashboard_screen, name="dashboard_screen"),
     path("dashboard/map/", dashboard.map_page, name="map"),
     path("dashboard/map.json", dashboard.map_data, name="map_data"),
+    path("dashboard/map-geometry.json", dashboard.map_geometry, name="map_geometry"),
     path("dashboard/reports/", dashboard.reports, name="reports"),
     path("dashboard/reports/<int:report_id>/report.pdf", dashboard.report_download, {"fmt": "pdf"},
          name="report_pdf"),
