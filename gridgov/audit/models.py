@@ -48,7 +48,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # One actor's recent rows: the hourly view alert sums them on every ledger read
+            # (residents.watch), and the audit admin filters by person and time.
+            models.Index(fields=["actor", "at"], name="audit_actor_at_idx"),
+        ]
         verbose_name = "审计记录"
         verbose_name_plural = "审计记录"
 
@@ -62,4 +67,5 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RuntimeError("the audit log is append-only")
+
 
