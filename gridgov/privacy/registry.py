@@ -126,6 +126,10 @@ PERSONAL_FIELDS: dict[str, PersonalField] = {
     "audit.AuditEvent.actor_username": _f("who acted", STAFF, AUDIT),
     "audit.AuditEvent.ip": _f("from where (等保 audit record)", STAFF, AUDIT),
     "audit.AuditEvent.detail": _f("what was done (never plaintext ID numbers or phones)", PERSONAL, AUDIT),
+    "audit.AuditArchive.file": _f("archived audit rows past the retention, with their hash chain (audit.archive)",
+                                  PERSONAL, "kept as the archive of the audit log (files under "
+                                  "GRIDGOV_AUDIT_ARCHIVE_DIR, in the backups); rows leave the table only after "
+                                  "GRIDGOV_AUDIT_RETENTION_DAYS ≥ 184"),
     "notify.Outbox.payload": _f("message to deliver (names, never ID numbers)", PERSONAL, OUTBOX),
     "notify.InboxMessage.body": _f("in-app message text", PERSONAL, OUTBOX),
     "notify.InboxMessage.title": _f("in-app message title", PERSONAL, OUTBOX),
