@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from gridgov.access import role_admin, tokens, totp
 from gridgov.access.models import Grant
@@ -120,10 +121,9 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 
 @scoped_view
+@require_POST
 def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     _require_security_admin(request)
-    if request.method != "POST":
-        return redirect("staff:security_api_tokens")
     tokens.token_revoke(actor=request.user, now=now(), token_id=token_id)
     messages.success(request, "已撤销该接口令牌。")
     return redirect("staff:security_api_tokens")
