@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "gridgov.residents",
     "gridgov.cases",
     "gridgov.cases.public",
+    "gridgov.mediation",
     "gridgov.insights",
     "gridgov.interfaces.staff",
     "gridgov.interfaces.public",

@@ -87,6 +87,12 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
                               category=f["category"], rank_measure=f["rank"])
     context = {**_common(request, scope, f), "board": b, "chart_data": b.chart_data(),
                "generated_at": local(b.computed_at or moment), "now": moment}
+    if scope.can(P.MEDIATION_VIEW):
+        # Mediation (矛盾纠纷调解): mode split, success and on-time rates, with their definitions.
+        from gridgov.insights.mediation_measures import DEFINITIONS, mediation_figures
+
+        context["mediation"] = mediation_figures(scope=scope, unit=f["unit"], period=f["period"], now=moment)
+        context["mediation_definitions"] = DEFINITIONS
     return render(request, template, context)
 
 

@@ -70,3 +70,8 @@ urlpatterns += [
     *security_admin.urls(),
     *my_sessions.urls(),
 ]
+
+# Mediation (矛盾纠纷调解): the ledger, taking up, detail, actions, parties in full, the agreement.
+from . import mediation  # noqa: E402
+
+urlpatterns += mediation.urls()
