@@ -85,6 +85,7 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "report_id": lambda w: _report_of_township(w),
     "export_id": lambda w: _bulk_export(w),
     "session_id": lambda w: _staff_session(w),
+    "token_id": lambda w: _api_token(w),
     "tag_id": lambda w: _tag(w),
     "visit_id": lambda w: _visit(w),
     "campaign_id": lambda w: _visit_campaign(w),
@@ -161,6 +162,12 @@ def _staff_session(w: World) -> int:
 
     return StaffSession.objects.create(user=w.zhang_wei, sid="outsider-test-session", session_key="gone",
                                        started_at=T0).pk
+
+
+def _api_token(w: World) -> int:
+    from gridgov.access.tokens import token_create
+
+    return token_create(actor=w.zhang_wei, now=T0, name="手机 App")[0].pk
 
 
 def _bulk_export(w: World) -> int:
