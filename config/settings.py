@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "gridgov.cases",
     "gridgov.cases.public",
     "gridgov.deliberation",
+    "gridgov.visits",
     "gridgov.mediation",
     "gridgov.insights",
     "gridgov.interfaces.staff",
@@ -255,6 +256,10 @@ GRIDGOV_REQUIRE_TOTP = env_bool("GRIDGOV_REQUIRE_TOTP", not TESTING)
 GRIDGOV_AUDIT_RETENTION_DAYS = int(os.environ.get("GRIDGOV_AUDIT_RETENTION_DAYS", "184"))
 if GRIDGOV_AUDIT_RETENTION_DAYS < 184:
     raise ImproperlyConfigured("GRIDGOV_AUDIT_RETENTION_DAYS must be at least 184 (six months).")
+# Audit rows older than the retention are moved here, with their hash chain (audit.archive, daily).
+# Under the media directory by default, so backup_create takes them along (media is never served);
+# each file's SHA-256 is recorded in audit.AuditArchive.
+GRIDGOV_AUDIT_ARCHIVE_DIR = Path(os.environ.get("GRIDGOV_AUDIT_ARCHIVE_DIR", MEDIA_ROOT / "audit-archive"))
 # Where residents reach this deployment: printed into QR codes on grid boards and cards.
 GRIDGOV_PUBLIC_BASE_URL = os.environ.get("GRIDGOV_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Printed on supervision cards (监督卡): where residents complain about grid staff.
@@ -307,6 +312,7 @@ LOGGING = {
 # beat on another machine does no harm.
 CELERY_BEAT_SCHEDULE = {
     "audit-seal": {"task": "audit.seal", "schedule": 60.0},
+    "audit-archive": {"task": "audit.archive", "schedule": 86400.0},
     "accounts-disable-idle": {"task": "gridgov.access.disable_idle", "schedule": 3600.0},
     "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
     "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},

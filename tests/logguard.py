@@ -20,6 +20,9 @@ import pytest
 # Not inside a longer run of digits or letters, nor the fraction of a decimal (0.004715265000413638s).
 MOBILE = re.compile(r"(?<![0-9A-Za-z.])1[3-9]\d{9}(?![0-9A-Za-z])")
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z.])\d{17}[\dXx](?![0-9A-Za-z])")
+# A personal API token (gridgov.access.tokens: "ggt_" + 43 URL-safe characters); its 10-character prefix
+# alone, as lists show it, is not a secret.
+API_TOKEN = re.compile(r"ggt_[A-Za-z0-9_\-]{20,}")
 
 
 class Capture(logging.Handler):
@@ -82,6 +85,8 @@ def scan(texts: Iterable[str], sealed: Iterable[str]) -> list[str]:
         short = text[:120]
         if any(s in text for s in secrets):
             problems.append(f"a secret in a log line: {short!r}"[:200])
+        elif API_TOKEN.search(text):
+            problems.append("an API token in a log line")
         elif any(s in text for s in sealed):
             problems.append("sealed personal data (ID number or phone) in a log line")
         elif any(valid_id_number(m) for m in ID_NUMBER.findall(text)):

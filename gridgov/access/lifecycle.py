@@ -10,6 +10,7 @@ from django.db.models import Q
 from gridgov.audit.services import audit_record
 
 from .models import User
+from .tokens import tokens_revoke_all
 
 IDLE_DAYS = 90
 
@@ -34,5 +35,6 @@ def accounts_disable_idle(*, now: dt.datetime, days: int = IDLE_DAYS) -> int:
             user.save(update_fields=["is_active"])
             audit_record(action="account.disable_idle", actor=None, now=now, obj=user,
                          detail={"username": user.username, "last_seen": last.isoformat(), "days": days})
+            tokens_revoke_all(user=user, now=now, reason="account_disabled")
             disabled += 1
     return disabled

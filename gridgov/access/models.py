@@ -145,6 +145,7 @@ class SecurityPolicy(models.Model):
     export_approval_threshold = models.PositiveIntegerField("批量导出需审批的条数", default=500)
     view_alert_per_hour = models.PositiveIntegerField("每小时查看人员记录告警数", default=300)
     resident_retention_days = models.PositiveIntegerField("迁出、死亡人员信息保留（天）", default=1095)
+    api_token_hours = models.PositiveIntegerField("接口令牌有效期（小时）", default=8)
     updated_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
@@ -177,3 +178,38 @@ class StaffSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A personal API token (接口令牌) for an API client: a grid worker's phone app, a county
+    integration. Shown once when made; only its SHA-256 is stored. Short-lived (the security policy's
+    `api_token_hours`), revocable by its owner and the security admin, and void once the owner's
+    password changes (`auth_hash` is the owner's session hash when it was made) or the account is
+    disabled. It acts with exactly the owner's grants."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField("用途", max_length=60)
+    prefix = models.CharField(max_length=12)  # the first characters, to tell tokens apart in lists
+    token_hash = models.CharField(max_length=64, unique=True)
+    auth_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    revoke_reason = models.CharField(max_length=40, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    # When a fresh authenticator code was last given through this token (the API's step-up).
+    stepped_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="api_token_user_idx")]
+        verbose_name = "接口令牌"
+        verbose_name_plural = "接口令牌"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.prefix}…"
+
+    def live_at(self, now: object) -> bool:
+        return self.revoked_at is None and self.expires_at > now  # type: ignore[operator]

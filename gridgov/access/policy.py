@@ -1,6 +1,7 @@
 """The security policy a security admin manages (等保 level 3: policies are data, changed by the
 security admin only, every change audited): password lifetime, the bulk-export approval threshold,
-the hourly alert on resident records viewed, and how long moved-out or deceased residents are kept."""
+the hourly alert on resident records viewed, how long moved-out or deceased residents are kept, and
+the lifetime of personal API tokens."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ BOUNDS: dict[str, Bound] = {
     "export_approval_threshold": Bound("批量导出需审批的条数", 1, 100_000),
     "view_alert_per_hour": Bound("每小时查看人员记录告警数", 10, 100_000),
     "resident_retention_days": Bound("迁出、死亡人员信息保留（天）", 180, 3650),
+    # Short-lived by rule: a lost phone's token is void within a working day at most.
+    "api_token_hours": Bound("接口令牌有效期（小时）", 1, 24),
 }
 
 

@@ -247,6 +247,9 @@ def password_change(*, actor: Any, now: dt.datetime, old_password: str, new_pass
     user.password_changed_at = now
     user.save(update_fields=["password", "must_change_password", "password_changed_at"])
     audit_record(action="account.password_change", actor=user, now=now, obj=user, detail={"reason": why})
+    from .tokens import tokens_revoke_all
+
+    tokens_revoke_all(user=user, now=now, reason="password_changed", actor=user)
 
 
 ADMIN_DUTY_ROLES = ("system_admin", "security_admin", "audit_admin")

@@ -4,6 +4,9 @@ Each sealed row stores `row_hash = sha256(prev_hash || canonical(row))`, and `se
 chain order. Changing, inserting or removing a sealed row breaks the chain from that row on,
 which `manage.py audit_verify` reports. Sealing is a job (every minute in deployments); it takes
 a lock so that two sealers never interleave.
+
+Rows past the retention are archived (audit.archive): they leave the table for a file, and the chain
+left in the table continues from the last archive's anchor (its last row's hash and seq).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from .models import AuditEvent
+from .models import AuditArchive, AuditEvent
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x6772_6964_6175  # "gridau": the advisory lock id of the sealer
@@ -35,6 +38,12 @@ def row_hash(prev_hash: str, row: dict) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical(row)).hexdigest()
 
 
+def anchor() -> tuple[int, str]:
+    """Where the chain in the table starts: after the last archived row, or at the beginning."""
+    last = AuditArchive.objects.order_by("-last_seq").values("last_seq", "anchor_hash").first()
+    return (int(last["last_seq"]), str(last["anchor_hash"])) if last else (0, GENESIS)
+
+
 def _lock() -> bool:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -49,8 +58,9 @@ def seal(batch: int = 5000) -> int:
         if not _lock():
             return 0
         last = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").values("seq", "row_hash").first()
-        seq: int = int(last["seq"] or 0) if last else 0
-        prev: str = last["row_hash"] if last else GENESIS
+        seq, prev = anchor()  # every sealed row may have been archived
+        if last and int(last["seq"] or 0) > seq:
+            seq, prev = int(last["seq"] or 0), str(last["row_hash"])
         rows = list(AuditEvent.objects.filter(seq__isnull=True).order_by("id").values(*_FIELDS)[:batch])
         if not rows:
             return 0
@@ -78,9 +88,9 @@ class Break:
 
 
 def verify() -> Iterator[Break]:
-    """Walk the chain in order and yield every place where it does not hold."""
-    prev = GENESIS
-    expected_seq = 1
+    """Walk the chain in order (from the last archive's anchor) and yield every place where it does not hold."""
+    last_seq, prev = anchor()
+    expected_seq = last_seq + 1
     qs = AuditEvent.objects.filter(seq__isnull=False).order_by("seq").values(*_FIELDS, "seq", "prev_hash", "row_hash")
     for row in qs.iterator(chunk_size=5000):
         if row["seq"] != expected_seq:

@@ -48,7 +48,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # One actor's recent rows: the hourly view alert sums them on every ledger read
+            # (residents.watch), and the audit admin filters by person and time.
+            models.Index(fields=["actor", "at"], name="audit_actor_at_idx"),
+        ]
         verbose_name = "审计记录"
         verbose_name_plural = "审计记录"
 
@@ -63,3 +68,38 @@ class AuditEvent(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RuntimeError("the audit log is append-only")
 
+
+
+class AuditArchive(models.Model):
+    """A run of sealed audit rows older than the retention (at least 184 days), moved to a file with
+    their hash chain (audit.archive.archive_old). The rows left in the table continue the chain from
+    `anchor_hash`, the last archived row's hash; `sha256` is the file's checksum. Append-only like the
+    log itself (a trigger on PostgreSQL), and the only way audit rows ever leave the table."""
+
+    created_at = models.DateTimeField()
+    cutoff = models.DateTimeField()  # every archived row is older than this
+    first_seq = models.BigIntegerField(unique=True)
+    last_seq = models.BigIntegerField(unique=True)
+    first_prev_hash = models.CharField(max_length=64)  # the chain before the first row (the previous anchor)
+    anchor_hash = models.CharField(max_length=64)  # row_hash of the last archived row
+    row_count = models.PositiveIntegerField()
+    oldest_at = models.DateTimeField()
+    newest_at = models.DateTimeField()
+    file = models.CharField(max_length=255)  # path relative to GRIDGOV_AUDIT_ARCHIVE_DIR
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["last_seq"]
+        verbose_name = "审计归档"
+        verbose_name_plural = "审计归档"
+
+    def __str__(self) -> str:
+        return f"{self.first_seq}–{self.last_seq}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("audit archives are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("audit archives are append-only")

@@ -20,6 +20,7 @@ from gridgov.core.errors import ValidationFailed
 from gridgov.interfaces.http import scoped_view
 
 OTP_AT = "_gridgov_otp_at"
+STEP_UP_MESSAGE = "此操作需要先输入动态口令（10 分钟内有效）：网页上输入，或用接口令牌调用 /api/auth/step-up。"
 
 
 def otp_age_seconds(request: HttpRequest) -> float | None:
@@ -54,6 +55,11 @@ def step_up_missing(request: HttpRequest) -> bool:
     """True when an export or unmasking must first ask for a fresh code."""
     if not getattr(settings, "GRIDGOV_REQUIRE_TOTP", True):
         return False
+    token = getattr(request, "api_token", None)
+    if token is not None:
+        # A bearer request: the code given through POST /api/auth/step-up with this token counts.
+        at = token.stepped_up_at
+        return at is None or (now() - at) > totp.STEP_UP_WINDOW
     age = otp_age_seconds(request)
     return age is None or age > totp.STEP_UP_WINDOW.total_seconds()
 

@@ -170,15 +170,38 @@ PERSONAL_FIELDS: dict[str, PersonalField] = {
     "access.TotpDevice.secret_cipher": _f("authenticator secret, encrypted", STAFF, ACCOUNT),
     "access.StaffSession.ip": _f("where a session signed in from (「我的登录」)", STAFF, ACCOUNT),
     "access.StaffSession.user_agent": _f("which device a session is on (「我的登录」)", STAFF, ACCOUNT),
+    "access.ApiToken.token_hash": _f("SHA-256 of a personal API token (the token itself is never kept)", STAFF,
+                                     ACCOUNT),
     "audit.AuditEvent.actor_username": _f("who acted", STAFF, AUDIT),
     "audit.AuditEvent.ip": _f("from where (等保 audit record)", STAFF, AUDIT),
     "audit.AuditEvent.detail": _f("what was done (never plaintext ID numbers or phones)", PERSONAL, AUDIT),
+    "audit.AuditArchive.file": _f("archived audit rows past the retention, with their hash chain (audit.archive)",
+                                  PERSONAL, "kept as the archive of the audit log (files under "
+                                  "GRIDGOV_AUDIT_ARCHIVE_DIR, in the backups); rows leave the table only after "
+                                  "GRIDGOV_AUDIT_RETENTION_DAYS ≥ 184"),
     "notify.Outbox.payload": _f("message to deliver (names, never ID numbers)", PERSONAL, OUTBOX),
     "notify.InboxMessage.body": _f("in-app message text", PERSONAL, OUTBOX),
     "notify.InboxMessage.title": _f("in-app message title", PERSONAL, OUTBOX),
 }
 
 # Fields whose names look personal but hold none, with the reason (so the walk stays strict).
+VISIT_LOG = ("with the household's ledger entry (the visit log is part of 户情台账); purged with the household "
+             "by residents.retention when it leaves the ledger")
+PERSONAL_FIELDS.update({
+    # --- visits (走访 / 民情日记) ----------------------------------------------------------------------------
+    "visits.Visit.household": _f("which household was visited", PERSONAL, VISIT_LOG),
+    "visits.Visit.notes_cipher": _f("what the grid worker saw and heard (health, hardship), sealed", SENSITIVE,
+                                    VISIT_LOG),
+    "visits.Visit.notes_length": _f("length of the sealed notes, shown in lists instead of the text", PERSONAL,
+                                    VISIT_LOG),
+    "visits.Visit.lat": _f("where the visit was logged (at the door)", PERSONAL, VISIT_LOG),
+    "visits.Visit.lng": _f("where the visit was logged (at the door)", PERSONAL, VISIT_LOG),
+    "visits.Visit.photo": _f("a photo taken on the visit (may show the home and people)", SENSITIVE, VISIT_LOG),
+    "visits.Visit.photo_type": _f("the photo's checked file type", PERSONAL, VISIT_LOG),
+    "visits.Visit.photo_size": _f("the photo's size", PERSONAL, VISIT_LOG),
+})
+
+
 NOT_PERSONAL: dict[str, str] = {
     "units.UnitKind.name": "a kind of unit (村, 网格)",
     "units.Theme.name": "a theme of the grid (多网合一)",
@@ -200,6 +223,9 @@ NOT_PERSONAL: dict[str, str] = {
     "notify.Outbox.last_error": "a channel's error text",
     "access.SecurityPolicy.password_max_age_days": "a policy setting",
     "access.SecurityPolicy.resident_retention_days": "a policy setting",
+    "access.SecurityPolicy.api_token_hours": "a policy setting",
+    "access.ApiToken.name": "what a token is for (手机 App), typed by its owner",
+    "access.ApiToken.revoke_reason": "a coded reason (owner, security_admin, password_changed…)",
     "access.User.must_change_password": "an account flag",
     "access.User.password_changed_at": "when the password was last set (no secret)",
     "cases.CaseAttachment.content_type": "a file type",
@@ -212,5 +238,7 @@ NOT_PERSONAL: dict[str, str] = {
     "units.Unit.centroid_lng": "a unit's centre, a place",
     "units.Unit.household_estimate": "a count",
     "units.UnitEvent.changes": "edits of a unit (names, boundaries), no person",
+    "visits.Visit.case_id": "the case raised from a visit (a link, the case carries its own data)",
+    "visits.VisitCampaign.name": "a campaign's title (集中走访)",
     "mediation.MediationCase.source_case_id": "the id of the case a dispute was referred from (转调解)",
 }

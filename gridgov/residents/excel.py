@@ -28,7 +28,7 @@ from gridgov.access.scope import Scope, get_in_scope, scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core import bulk
 from gridgov.core.clock import local
-from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
@@ -630,9 +630,10 @@ def export_count(scope: Scope, unit: Unit | None) -> int:
 
 
 def export_workbook(*, scope: Scope, unit: Unit | None, now: dt.datetime, watermark: str,
-                    properties: dict[str, str]) -> tuple[bytes, int]:
-    """The actor's scope (or one unit of it) as .xlsx, ID numbers and phones masked, watermarked:
-    a visible first row, the printed page header and footer, and the document properties."""
+                    properties: dict[str, str], full: bool = False) -> tuple[bytes, int]:
+    """The actor's scope (or one unit of it) as .xlsx, watermarked: a visible first row, the printed
+    page header and footer, and the document properties. ID numbers and phones masked, or in full
+    for an approved full export (residents.exports, kind households_full)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("户情台账")
     ws.oddHeader.center.text = watermark
@@ -647,41 +648,9 @@ def export_workbook(*, scope: Scope, unit: Unit | None, now: dt.datetime, waterm
     ws.append([watermark])
     ws.append(EXPORT_HEADERS)
     count = 0
-    for row in _export_rows(scope, unit, local(now).date()):
-        ws.append(row)
-        count += 1
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue(), count
-
-
-def export_bytes(*, actor: Any, scope: Scope, now: dt.datetime, unit_id: int | None,
-                 unmask_reason: str | None = None) -> bytes:
-    """The actor's scope (or one unit of it) as .xlsx, ID numbers and phones masked; with a reason,
-    a holder of resident.unmask gets them in full (audited with the reason)."""
-    unit = get_in_scope(Unit, scope, pk=unit_id) if unit_id else None
-    if unit is not None:
-        scope.require(P.HOUSEHOLD_EXPORT, unit.path)
-    elif not scope.can(P.HOUSEHOLD_EXPORT):
-        raise NotFound()
-    full = unmask_reason is not None
-    reason = ""
-    if full:
-        if not (scope.can(P.RESIDENT_UNMASK, unit.path) if unit is not None else scope.can(P.RESIDENT_UNMASK)):
-            raise PermissionDenied("您没有导出完整身份证号和电话的权限。")
-        reason = services.unmask_reason(unmask_reason or "")
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("户情台账")
-    ws.append(EXPORT_HEADERS)
-    count = 0
     for row in _export_rows(scope, unit, local(now).date(), full=full):
         ws.append(row)
         count += 1
     buf = io.BytesIO()
     wb.save(buf)
-    detail: dict[str, Any] = {"rows": count, "masked": not full, "unit": unit.pk if unit else None}
-    if full:
-        detail["reason"] = reason
-    audit_record(action="household.export", actor=actor, now=now, unit_path=unit.path if unit else "",
-                 detail=detail)
-    return buf.getvalue()
+    return buf.getvalue(), count

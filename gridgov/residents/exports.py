@@ -8,6 +8,13 @@
 - an approved file can be downloaded by its requester for 24 hours; after that the download is
   refused, and a job deletes the file;
 - every step (request, approval or refusal, build, download, refused download, expiry) is audited.
+
+A full export (ID numbers and phones in clear, `kind = households_full`) always waits for a second
+person, whatever its size: a file of people's identities in clear is the worst leak the ledger can
+have, so no single account — nor a stolen session or API token — can take one alone. It needs a
+written reason and a fresh authenticator code (at the request and at the download), the approver
+must hold both the export and the unmask right over every unit it covers, and it follows the same
+watermark, 24-hour download and expiry as any bulk export.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from gridgov.units.models import Unit
 from . import excel
 from .models import BulkExport
 
+FULL_KIND = "households_full"
 FILE_LIFETIME = dt.timedelta(hours=24)
 # A request nobody decided on within a week lapses.
 PENDING_LIFETIME = dt.timedelta(days=7)
@@ -47,13 +55,16 @@ class ExportStart:
     rows: int = 0
 
 
-def watermark_text(*, user: Any, at: dt.datetime, export_id: int | None = None, approver: Any = None) -> str:
+def watermark_text(*, user: Any, at: dt.datetime, export_id: int | None = None, approver: Any = None,
+                   full: bool = False) -> str:
     who = f"{user.display_name}（{user.get_username()}）"
     parts = [f"导出人：{who}", f"导出时间：{local(at):%Y-%m-%d %H:%M}"]
     if approver is not None:
         parts.append(f"审批人：{approver.display_name}（{approver.get_username()}）")
     if export_id is not None:
         parts.append(f"编号 E{export_id}")
+    if full:
+        parts.append("含完整身份证号和电话")
     parts.append("内含个人信息，仅限工作使用，不得外传")
     return " · ".join(parts)
 
@@ -98,13 +109,49 @@ def export_start(*, actor: Any, now: dt.datetime, unit_id: int | None, reason: s
     return ExportStart(request=export, rows=rows)
 
 
+def _unmask_everywhere(scope: Scope, paths: list[str]) -> bool:
+    return bool(paths) and all(scope.can(P.RESIDENT_UNMASK, p) for p in paths)
+
+
+def export_full_request(*, actor: Any, now: dt.datetime, unit_id: int | None, reason: str) -> BulkExport:
+    """Ask for a full export (ID numbers and phones in clear): always a request for a second
+    person's approval, whatever the number of rows. For holders of household.export and
+    resident.unmask over every unit the file covers; the reason is the unmasking's."""
+    from .services import unmask_reason
+
+    scope = scope_for(actor)
+    unit = excel.export_unit(scope, unit_id)
+    paths = [unit.path] if unit else list(scope.paths_for(P.HOUSEHOLD_EXPORT))
+    if not _unmask_everywhere(scope, paths):
+        raise PermissionDenied("您没有导出完整身份证号和电话的权限。")
+    reason = unmask_reason(reason)
+    rows = excel.export_count(scope, unit)
+    if rows == 0:
+        raise ValidationFailed("所选范围内没有可导出的人员记录。")
+    root = unit.path if unit else min(paths, key=len)
+    with transaction.atomic():
+        export = BulkExport.unscoped.create(kind=FULL_KIND, unit_path=root, paths=paths,
+                                            params={"unit": unit.pk if unit else None, "full": True},
+                                            row_count=rows, requested_by=actor, requested_at=now, reason=reason)
+        audit_record(action="export.request", actor=actor, now=now, obj=export, unit_path=root,
+                     role=scope.role_at(root), detail={"rows": rows, "full": True, "reason": reason})
+        notify_users(user_ids=export_approvers(export), topic="export.approval",
+                     title=f"{actor.display_name} 申请导出 {rows} 条含完整身份证号和电话的人员信息，请审批",
+                     body=f"用途：{reason}", link=f"/exports/{export.pk}/",
+                     dedupe_key=f"export:{export.pk}:request", now=now)
+    return export
+
+
 def _ancestors(path: str) -> list[str]:
     parts = path.strip("/").split("/")
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
 def may_approve(scope: Scope, export: BulkExport) -> bool:
-    return scope.user_id != export.requested_by_id and all(scope.can(P.HOUSEHOLD_EXPORT, p) for p in export.paths)
+    if scope.user_id == export.requested_by_id or not all(scope.can(P.HOUSEHOLD_EXPORT, p) for p in export.paths):
+        return False
+    # A full export: only someone who could see the same identities in full may let them out.
+    return export.kind != FULL_KIND or _unmask_everywhere(scope, export.paths)
 
 
 def export_approvers(export: BulkExport) -> list[int]:
@@ -186,17 +233,20 @@ def export_build(*, export_id: int, now: dt.datetime) -> BulkExport:
             return export
         requester = export.requested_by
         scope = scope_for(requester)
+        full = export.kind == FULL_KIND
         try:
             unit = excel.export_unit(scope, export.params.get("unit"))
+            if full and not _unmask_everywhere(scope, export.paths):
+                raise PermissionDenied()
         except (NotFound, PermissionDenied):
             export.status = BulkExport.Status.REJECTED
             export.save(update_fields=["status"])
             audit_record(action="export.build", actor=None, now=now, obj=export, unit_path=export.unit_path,
                          outcome=AuditEvent.Outcome.FAILURE, detail={"why": "requester lost the export right"})
             return export
-        mark = watermark_text(user=requester, at=now, export_id=export.pk, approver=export.decided_by)
+        mark = watermark_text(user=requester, at=now, export_id=export.pk, approver=export.decided_by, full=full)
         content, rows = excel.export_workbook(
-            scope=scope, unit=unit, now=now, watermark=mark,
+            scope=scope, unit=unit, now=now, watermark=mark, full=full,
             properties={"creator": requester.get_username(), "keywords": f"E{export.pk}"})
         name = default_storage.save(f"exports/E{export.pk}-{secrets.token_hex(16)}.xlsx", ContentFile(content))
         export.file.name = name
@@ -207,7 +257,8 @@ def export_build(*, export_id: int, now: dt.datetime) -> BulkExport:
         export.expires_at = now + FILE_LIFETIME
         export.save(update_fields=["file", "watermark", "row_count", "status", "ready_at", "expires_at"])
         audit_record(action="export.build", actor=None, now=now, obj=export, unit_path=export.unit_path,
-                     detail={"rows": rows, "expires_at": export.expires_at.isoformat(), "watermark": mark})
+                     detail={"rows": rows, "masked": not full, "expires_at": export.expires_at.isoformat(),
+                             "watermark": mark})
         notify_users(user_ids=[requester.pk], topic="export.ready",
                      title=f"导出 E{export.pk} 已批准，请在 24 小时内下载", link=f"/exports/{export.pk}/",
                      dedupe_key=f"export:{export.pk}:ready", now=now)
@@ -227,10 +278,11 @@ def export_download(*, actor: Any, now: dt.datetime, export_id: int) -> tuple[by
     with transaction.atomic():
         BulkExport.unscoped.filter(pk=export.pk).update(downloads=export.downloads + 1)
         audit_record(action="export.download", actor=actor, now=now, obj=export, unit_path=export.unit_path,
-                     detail={"rows": export.row_count})
+                     detail={"rows": export.row_count, "masked": export.kind != FULL_KIND})
     with default_storage.open(export.file.name, "rb") as fh:
         content: bytes = fh.read()
-    return content, f"households-E{export.pk}-{local(export.ready_at or now):%Y%m%d}.xlsx"
+    kind = "households-full" if export.kind == FULL_KIND else "households"
+    return content, f"{kind}-E{export.pk}-{local(export.ready_at or now):%Y%m%d}.xlsx"
 
 
 def exports_expire(*, now: dt.datetime) -> int:

@@ -164,6 +164,8 @@ def _resident_filter(q: HouseholdQuery, scope: Scope, today: dt.date) -> Q | Non
 
 
 def _years_before(today: dt.date, years: int) -> dt.date:
+    # An age filter beyond any life (age_max=59142 from the API fuzzer) would leave the calendar.
+    years = max(0, min(years, 150))
     try:
         return today.replace(year=today.year - years)
     except ValueError:  # 29 February

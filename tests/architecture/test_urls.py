@@ -190,8 +190,11 @@ def test_every_catalogue_loading_migration_is_reloaded_after_flushes():
 
     listed = {m.replace(".", "/") + ".py" for m, _ in LOADERS}
     # The audit guard installs a trigger, the ledger's search indexes a function and an index, the
-    # sealing migrations rewrite existing rows: none loads catalogue rows.
+    # sealing migrations rewrite existing rows, the audit index is built concurrently and the archive
+    # migration replaces the guard: none loads catalogue rows.
     not_loaders = {"gridgov/audit/migrations/0003_append_only_guard.py",
+                   "gridgov/audit/migrations/0004_actor_at_index.py",
+                   "gridgov/audit/migrations/0005_archive.py",
                    "gridgov/residents/migrations/0003_search_indexes.py",
                    "gridgov/cases/migrations/0005_seal_reporter.py",
                    "gridgov/notify/migrations/0002_seal_sms_recipients.py",

@@ -140,7 +140,13 @@ def _sheet_text(content: bytes) -> str:
     return " ".join(str(c.value) for r in ws.iter_rows() for c in r)
 
 
-def test_full_export_needs_the_right_and_a_reason_and_is_audited(world, ledger, login):
+def test_full_export_needs_the_right_and_a_reason_and_is_audited(world, ledger, login, settings, tmp_path):
+    """The full export is always a request a second person approves (tests/security/test_exports.py
+    has the whole path); here: who may ask, the reason, and that the file holds the full values."""
+    from gridgov.residents import exports
+    from gridgov.residents.models import BulkExport
+
+    settings.MEDIA_ROOT = tmp_path
     url = reverse("staff:household_export_full")
     for user in (world.wang_fang, world.li_qiang, world.zhou_min):  # no resident.unmask: the page does not exist
         assert login(user).get(url).status_code == 404
@@ -149,20 +155,28 @@ def test_full_export_needs_the_right_and_a_reason_and_is_audited(world, ledger, 
     assert url in office.get(reverse("staff:household_list")).content.decode()
     refused = office.post(url, {"reason": ""})
     assert refused.status_code == 200 and "至少" in refused.content.decode()
-    assert not AuditEvent.objects.filter(action="household.export").exists()
+    assert not BulkExport.unscoped.exists()
     response = office.post(url, {"reason": "向民政办报送低保复核名单"})
-    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
-    text = _sheet_text(response.content)
+    export = BulkExport.unscoped.get()
+    assert response.status_code == 302 and response.url == reverse("staff:export_detail", args=[export.pk])
+    assert export.kind == exports.FULL_KIND and export.status == "pending"
+    assert export.reason == "向民政办报送低保复核名单"
+    assert not AuditEvent.objects.filter(action__in=["household.export", "export.build"]).exists()
+    exports.export_decide(actor=world.chen_jing, now=T0, export_id=export.pk, approve=True)
+    file = office.get(reverse("staff:export_download", args=[export.pk]))
+    text = _sheet_text(file.content)
     assert ledger.wang_wei_id in text and ledger.wang_wei_phone in text
     assert "孙强" not in text  # still only 张伟's township
-    event = AuditEvent.objects.get(action="household.export")
-    assert event.detail["masked"] is False and event.detail["reason"] == "向民政办报送低保复核名单"
+    assert AuditEvent.objects.get(action="export.download").detail["masked"] is False
     # The ordinary export stays masked for the same user.
     masked = _sheet_text(office.get(reverse("staff:household_export")).content)
     assert ledger.wang_wei_id not in masked and "138****5678" in masked
     # One grid of the scope only.
-    one = _sheet_text(office.post(url, {"reason": "报送东坊村名单", "unit": world.grid_b1.pk}).content)
-    assert "赵刚" in one and "王伟" not in one
+    office.post(url, {"reason": "报送东坊村名单", "unit": world.grid_b1.pk})
+    one = BulkExport.unscoped.get(status="pending")
+    exports.export_decide(actor=world.chen_jing, now=T0, export_id=one.pk, approve=True)
+    text = _sheet_text(office.get(reverse("staff:export_download", args=[one.pk])).content)
+    assert "赵刚" in text and "王伟" not in text
 
 
 UNMASK_BY_PERSONA = {  # persona → (GET status of the page for household a1, sees the full phone after a reason)

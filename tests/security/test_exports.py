@@ -138,3 +138,91 @@ def test_the_expiry_job_is_on_the_beat_schedule(settings):
     app.loader.import_default_modules()
     entry = settings.CELERY_BEAT_SCHEDULE["residents-exports-expire"]
     assert entry["task"] in app.tasks
+
+
+def _exporter_without_unmask(world):  # type: ignore[no-untyped-def]
+    """A county account holding the export right but not resident.unmask (a custom role)."""
+    from gridgov.access.models import Grant, Role
+    from gridgov.access.roles import P
+    from gridgov.access.services import user_create
+    from tests.world import PASSWORD
+
+    role = Role.objects.create(code="exporter", name="台账导出员", builtin=False,
+                               permissions=[P.UNIT_VIEW, P.HOUSEHOLD_VIEW, P.HOUSEHOLD_EXPORT])
+    user = user_create(actor=None, now=T0, username="daochu", full_name="导出员", password=PASSWORD)
+    Grant.unscoped.create(user=user, role=role, unit=world.county, granted_at=T0)
+    return user
+
+
+def test_a_full_export_always_needs_a_second_persons_approval_whatever_its_size(world, ledger, login):
+    """Decision: a file of identities in clear always needs a second person, even one row under the
+    threshold (default 500): the approver holds export and unmask over every unit it covers."""
+    exporter = _exporter_without_unmask(world)
+    zhang = login(world.zhang_wei)
+    filed = zhang.post(reverse("staff:household_export_full"), {"reason": "向民政办报送低保复核名单",
+                                                                  "unit": world.grid_a1.pk})
+    export = BulkExport.unscoped.get()
+    assert filed.status_code == 302 and filed.url == reverse("staff:export_detail", args=[export.pk])
+    assert export.kind == exports.FULL_KIND and export.status == "pending"
+    assert 0 < export.row_count < 500  # far below the threshold, still a request
+    assert not AuditEvent.objects.filter(action__in=["household.export", "export.build"]).exists()
+    request_event = AuditEvent.objects.get(action="export.request")
+    assert request_event.detail["full"] is True and request_event.detail["reason"] == "向民政办报送低保复核名单"
+    # The exporter without the unmask right may approve a masked export but not this one; nor the requester.
+    assert exports.export_approvers(export) == [world.chen_jing.pk]
+    assert login(exporter).get(reverse("staff:export_detail", args=[export.pk])).status_code == 404
+    assert login(exporter).post(reverse("staff:export_decide", args=[export.pk]),
+                                {"decision": "approve"}).status_code == 404
+    zhang.post(reverse("staff:export_decide", args=[export.pk]), {"decision": "approve"})
+    assert BulkExport.unscoped.get(pk=export.pk).status == "pending"
+    assert zhang.get(reverse("staff:export_download", args=[export.pk])).status_code == 410
+    detail = login(world.chen_jing).get(reverse("staff:export_detail", args=[export.pk])).content.decode()
+    assert "含完整身份证号和电话" in detail
+    login(world.chen_jing).post(reverse("staff:export_decide", args=[export.pk]), {"decision": "approve"})
+    export.refresh_from_db()
+    assert export.status == "ready" and export.expires_at - export.ready_at == dt.timedelta(hours=24)
+    # Watermarked with who asked, who approved, when, and that it holds full values.
+    file = zhang.get(reverse("staff:export_download", args=[export.pk]))
+    wb = load_workbook(io.BytesIO(file.content))
+    mark = wb.active.cell(1, 1).value
+    for words in ("导出人：张伟（zhangwei）", "审批人：陈静（chenjing）", f"E{export.pk}", "含完整身份证号和电话"):
+        assert words in mark
+    assert wb.active.oddFooter.center.text == mark
+    flat = " ".join(str(v) for r in rows_of(file.content) for v in r)
+    assert ledger.wang_wei_id in flat
+    assert AuditEvent.objects.get(action="export.build").detail["masked"] is False
+    # 24 hours: refused, then deleted by the job.
+    later = export.expires_at + dt.timedelta(minutes=1)
+    with mock.patch("gridgov.interfaces.staff.exports.now", lambda: later):
+        assert zhang.get(reverse("staff:export_download", args=[export.pk])).status_code == 410
+    name = export.file.name
+    assert exports.exports_expire(now=later) == 1 and not default_storage.exists(name)
+
+
+def test_a_full_export_is_refused_without_the_unmask_right_or_a_reason(world, ledger):
+    from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
+
+    exporter = _exporter_without_unmask(world)
+    with pytest.raises(PermissionDenied):
+        exports.export_full_request(actor=exporter, now=T0, unit_id=None, reason="向民政办报送低保复核名单")
+    with pytest.raises(ValidationFailed):
+        exports.export_full_request(actor=world.zhang_wei, now=T0, unit_id=None, reason="看看")
+    with pytest.raises(NotFound):
+        exports.export_full_request(actor=world.sun_li, now=T0, unit_id=world.grid_a1.pk, reason="向民政办报送名单")
+    assert not BulkExport.unscoped.exists()
+
+
+def test_a_full_export_is_not_built_when_the_requester_lost_the_unmask_right(world, ledger):
+    from gridgov.access.models import Grant, Role
+    from gridgov.access.roles import P
+
+    export = exports.export_full_request(actor=world.zhang_wei, now=T0, unit_id=None, reason="向民政办报送低保复核名单")
+    # 张伟 keeps export but loses unmask before the approval comes.
+    grant = Grant.unscoped.get(user=world.zhang_wei, revoked_at__isnull=True)
+    trimmed = Role.objects.create(code="office_no_unmask", name="乡镇（无完整信息）", builtin=False,
+                                  permissions=[p for p in grant.role.permissions if p != P.RESIDENT_UNMASK])
+    Grant.unscoped.filter(pk=grant.pk).update(role=trimmed)
+    exports.export_decide(actor=world.chen_jing, now=T0, export_id=export.pk, approve=True)
+    export.refresh_from_db()
+    assert export.status == "rejected" and not export.file
+    assert AuditEvent.objects.get(action="export.build").outcome == "failure"

@@ -27,6 +27,7 @@ def test_every_test_runs_under_the_log_capture():
     f"looked up resident {FULL_ID}",
     "calling back 13912345678 about case 7",
     "sealed 0352-7654321",
+    "Authorization: Bearer ggt_cQL_P2E55ogARAnPYexqSeQY77aY21g2OGSwy624a74",
 ])
 def test_the_guard_finds_leaks(line):
     assert scan([line], sealed={"0352-7654321"})
@@ -36,6 +37,7 @@ def test_the_guard_finds_leaks(line):
     "looked up resident 1402**********311X",
     "calling back 139****5678 about case 7",
     "GET /households/12/ 200 request 3f2a9c1e0d7b4a55",
+    "api token ggt_cQL_P2… revoked",
 ])
 def test_masked_values_pass(line):
     assert not scan([line], sealed={"0352-7654321"})

@@ -35,19 +35,21 @@ def test_only_the_security_admin_edits_the_policy_and_every_change_is_audited(wo
     page = admin.get(url).content.decode()
     assert "密码有效期（天）" in page and 'value="90"' in page and 'value="500"' in page
     saved = admin.post(url, {"password_max_age_days": "60", "export_approval_threshold": "200",
-                             "view_alert_per_hour": "150", "resident_retention_days": "730"})
+                             "view_alert_per_hour": "150", "resident_retention_days": "730",
+                             "api_token_hours": "4"})
     assert saved.status_code == 302
     current = policy()
     assert (current.password_max_age_days, current.export_approval_threshold, current.view_alert_per_hour,
-            current.resident_retention_days) == (60, 200, 150, 730)
+            current.resident_retention_days, current.api_token_hours) == (60, 200, 150, 730, 4)
     event = AuditEvent.objects.get(action="policy.update")
     assert event.actor == world.zheng_hong and event.role == "security_admin"
     assert event.detail["before"]["password_max_age_days"] == 90
     assert event.detail["after"]["password_max_age_days"] == 60
     # A policy cannot be switched off by a typo: out-of-range or non-numbers are refused, nothing written.
-    for bad in ({"password_max_age_days": "0"}, {"export_approval_threshold": "abc"}, {"view_alert_per_hour": "1"}):
+    for bad in ({"password_max_age_days": "0"}, {"export_approval_threshold": "abc"}, {"view_alert_per_hour": "1"},
+                {"api_token_hours": "25"}):
         values = {"password_max_age_days": "60", "export_approval_threshold": "200", "view_alert_per_hour": "150",
-                  "resident_retention_days": "730", **bad}
+                  "resident_retention_days": "730", "api_token_hours": "4", **bad}
         response = admin.post(url, values)
         assert response.status_code == 200 and 'role="alert"' in response.content.decode()
     assert AuditEvent.objects.filter(action="policy.update").count() == 1

@@ -14,13 +14,15 @@ from gridgov.core.errors import DomainError, NotFound
 
 from . import cases as cases_api
 from . import households as households_api
+from . import tokens as tokens_api
 from . import units as units_api
+from . import visits as visits_api
 
 # Every error answers {code, message[, field, details]}; the schema says so for every operation,
 # so clients (and the schemathesis test) can rely on it.
 ERROR_STATUSES = {
     "400": "请求内容不符合规则（message 说明原因）",
-    "401": "未登录",
+    "401": "未登录，或接口令牌无效、已过期、已撤销",
     "403": "无权执行此操作",
     "404": "记录不存在或不在您的管辖范围内",
     "409": "与他人的修改冲突，或幂等键已用于其他内容",
@@ -57,8 +59,11 @@ class GridGovAPI(NinjaAPI):
 api = GridGovAPI(
     title="网格治理平台 API",
     version="1",
-    description="GridGov JSON API for the field app and integrations. Every endpoint is scoped to the signed-in actor.",
-    auth=SessionAuth(),
+    description=("GridGov JSON API for the field app and integrations. Every endpoint is scoped to the signed-in "
+                 "actor. Authenticate with a personal API token (`Authorization: Bearer ggt_…`, made on 「我的登录」, "
+                 "short-lived and revocable; no CSRF token needed) or with the staff session cookie (CSRF token "
+                 "required on every change)."),
+    auth=[tokens_api.ApiTokenAuth(), SessionAuth()],
     urls_namespace="api",
 )
 
@@ -114,9 +119,11 @@ def _invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse
     return api.create_response(request, body, status=422)
 
 
+api.add_router("/auth/", tokens_api.router)
 api.add_router("/units/", units_api.router)
 api.add_router("/cases/", cases_api.router)
 api.add_router("/households/", households_api.router)
+api.add_router("/visits/", visits_api.router)
 
 from . import mediation as mediation_api  # noqa: E402 - apart from the imports above so branches merge cleanly
 

@@ -18,7 +18,7 @@ from gridgov.cases.models import Case, CaseEvent
 from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.clock import now
 from gridgov.core.errors import PermissionDenied
-from gridgov.interfaces.two_factor import step_up_missing
+from gridgov.interfaces.two_factor import STEP_UP_MESSAGE, step_up_missing
 
 router = Router(tags=["cases"])
 
@@ -261,7 +261,7 @@ def upload_attachment(request: HttpRequest, case_id: int, file: File[UploadedFil
              summary="The reporter's full name and phone for a stated reason (resident.unmask; audited)")
 def unmask_reporter(request: HttpRequest, case_id: int, payload: UnmaskIn) -> ReporterUnmaskOut:
     if step_up_missing(request):
-        raise PermissionDenied("此操作需要先在网页上输入动态口令（10 分钟内有效）。")
+        raise PermissionDenied(STEP_UP_MESSAGE)
     scope = scope_for(request.user)
     selectors.case_get(scope=scope, case_id=case_id)
     revealed = services.case_reporter_unmask(actor=request.user, now=now(), case_id=case_id, reason=payload.reason)

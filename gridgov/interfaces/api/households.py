@@ -14,7 +14,7 @@ from ninja import Router, Schema, Status
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied
-from gridgov.interfaces.two_factor import step_up_missing
+from gridgov.interfaces.two_factor import STEP_UP_MESSAGE, step_up_missing
 from gridgov.residents import selectors, services, watch
 
 router = Router(tags=["households"])
@@ -279,7 +279,7 @@ def patch_resident(request: HttpRequest, resident_id: int, payload: ResidentPatc
              summary="Full ID number and phone for a stated reason (resident.unmask; audited)")
 def unmask_resident(request: HttpRequest, resident_id: int, payload: UnmaskIn) -> UnmaskOut:
     if step_up_missing(request):
-        raise PermissionDenied("此操作需要先在网页上输入动态口令（10 分钟内有效）。")
+        raise PermissionDenied(STEP_UP_MESSAGE)
     selectors.resident_get(scope=scope_for(request.user), resident_id=resident_id)
     revealed = services.resident_unmask(actor=request.user, now=now(), resident_id=resident_id,
                                         reason=payload.reason)
@@ -290,7 +290,7 @@ def unmask_resident(request: HttpRequest, resident_id: int, payload: UnmaskIn) -
              summary="The household's full phone for a stated reason (resident.unmask; audited)")
 def unmask_household(request: HttpRequest, household_id: int, payload: UnmaskIn) -> PhoneOut:
     if step_up_missing(request):
-        raise PermissionDenied("此操作需要先在网页上输入动态口令（10 分钟内有效）。")
+        raise PermissionDenied(STEP_UP_MESSAGE)
     selectors.household_get(scope=scope_for(request.user), household_id=household_id)
     phone = services.household_unmask_phone(actor=request.user, now=now(), household_id=household_id,
                                             reason=payload.reason)

@@ -25,6 +25,7 @@ from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.residents import excel, idnumber, phones, selectors, services, watch
+from gridgov.residents import exports as bulk_exports
 from gridgov.residents.models import (
     Education,
     Health,
@@ -36,6 +37,7 @@ from gridgov.residents.models import (
     Sensitivity,
     TagTarget,
 )
+from gridgov.visits import selectors as visit_selectors
 
 _BLANK = [("", "—")]
 
@@ -179,6 +181,9 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
             scope=scope, household_ids=[detail.household.pk, *detail.merged_from]) if scope.can(P.CASE_VIEW) else [],
         "can_report_case": scope.can(P.CASE_REPORT),
         "tag_records": _tag_records(detail),
+        "household_visits": visit_selectors.visits_for_household(scope=scope, household_id=detail.household.pk),
+        "can_record_visit": scope.can(P.HOUSEHOLD_EDIT, detail.household.unit.path)
+        and detail.household.status == "active",
     }
 
 
@@ -677,7 +682,8 @@ def import_report(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_recent_code
 def household_export_full(request: HttpRequest) -> HttpResponse:
     """A full export (ID numbers and phones in clear) for a written reason: for holders of both
-    household.export and resident.unmask; audited with the reason."""
+    household.export and resident.unmask. Always a request for a second person's approval; the file
+    is then watermarked and downloadable for 24 hours (residents.exports)."""
     scope = actor_scope(request)
     if not (scope.can(P.HOUSEHOLD_EXPORT) and scope.can(P.RESIDENT_UNMASK)):
         raise NotFound()
@@ -685,13 +691,17 @@ def household_export_full(request: HttpRequest) -> HttpResponse:
     unit_id = request.POST.get("unit") or request.GET.get("unit") or ""
     if request.method == "POST":
         try:
-            content = excel.export_bytes(actor=request.user, scope=scope, now=now(),
-                                         unit_id=int(unit_id) if unit_id.isdigit() else None,
-                                         unmask_reason=request.POST.get("reason", ""))
+            export = bulk_exports.export_full_request(actor=request.user, now=now(),
+                                                 unit_id=int(unit_id) if unit_id.isdigit() else None,
+                                                 reason=request.POST.get("reason", ""))
         except DomainError as exc:
+            if exc.code == "not_found":
+                raise
             error = exc.message
         else:
-            return _xlsx(content, f"households-full-{local(now()):%Y%m%d}.xlsx")
+            messages.success(request, f"已提交完整信息导出申请（{export.row_count} 条），"
+                                      "等待另一位有导出和查看完整信息权限的人员审批。")
+            return redirect("staff:export_detail", export_id=export.pk)
     units = [u for u in selectors.deepest_units(scope=scope, perm=P.HOUSEHOLD_EXPORT)
              if scope.can(P.RESIDENT_UNMASK, u.path)]
     response = render(request, "staff/households/export_full.html",

@@ -1,6 +1,7 @@
 """The security admin's pages (安全管理员, policy.manage): the security policy as data (password
-lifetime, export approval threshold, hourly view alert, resident retention) and resetting a lost
-authenticator. Nobody else reaches them (404, like a page that does not exist)."""
+lifetime, export approval threshold, hourly view alert, resident retention, API token lifetime),
+resetting a lost authenticator, and the API tokens of the accounts in scope. Nobody else reaches
+them (404, like a page that does not exist)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from gridgov.access import role_admin, totp
+from gridgov.access import role_admin, tokens, totp
 from gridgov.access.models import Grant
 from gridgov.access.policy import BOUNDS, policy, policy_update
 from gridgov.access.roles import ALL_PERMISSIONS, P
@@ -88,6 +90,45 @@ def roles(request: HttpRequest) -> HttpResponse:
                                                          "error": error})
 
 
+@scoped_view
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """Every live API token of the accounts in scope: revoke any, or make one for an integration
+    account (shown once, on this answer)."""
+    _require_security_admin(request)
+    scope = actor_scope(request)
+    context: dict[str, Any] = {"error": "", "username": "", "name": ""}
+    if request.method == "POST":
+        username = (request.POST.get("username") or "").strip()
+        name = (request.POST.get("name") or "").strip()
+        context.update(username=username, name=name)
+        grant: Any = Grant.objects.within(scope).filter(user__username=username, revoked_at__isnull=True) \
+            .select_related("user").first()
+        if grant is None:
+            context["error"] = f"在您的管理范围内没有找到用户 {username}。" if username else "请填写用户名。"
+        else:
+            try:
+                row, raw = tokens.token_create(actor=request.user, now=now(), name=name, user=grant.user)
+            except DomainError as exc:
+                if exc.code == "not_found":
+                    raise
+                context["error"] = exc.message
+            else:
+                context.update(new_token=raw, new_row=row, username="", name="")
+    context["tokens"] = tokens.tokens_managed(actor=request.user, now=now())
+    response = render(request, "staff/security/api_tokens.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@scoped_view
+@require_POST
+def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    _require_security_admin(request)
+    tokens.token_revoke(actor=request.user, now=now(), token_id=token_id)
+    messages.success(request, "已撤销该接口令牌。")
+    return redirect("staff:security_api_tokens")
+
+
 def urls() -> list[Any]:
     from django.urls import path
 
@@ -95,4 +136,6 @@ def urls() -> list[Any]:
         path("security/", security_policy, name="security_policy"),
         path("security/totp-reset/", totp_reset, name="security_totp_reset"),
         path("security/roles/", roles, name="security_roles"),
+        path("security/api-tokens/", api_tokens, name="security_api_tokens"),
+        path("security/api-tokens/<int:token_id>/revoke/", api_token_revoke, name="security_api_token_revoke"),
     ]

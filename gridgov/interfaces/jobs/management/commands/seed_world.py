@@ -32,6 +32,7 @@ STEPS = (
     "gridgov.residents.world.seed_world_step",
     "gridgov.cases.world.seed_world_step",
     "gridgov.deliberation.world.seed_world_step",
+    "gridgov.visits.world.seed_world_step",
     "gridgov.mediation.world.seed_world_step",
 )
 
