@@ -9,9 +9,7 @@ by path prefix for the unit and each of its subordinate units, so they add up li
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -81,39 +79,42 @@ DELIBERATION_MEASURES: tuple[DeliberationMeasure, ...] = (
 )
 
 
-def _by_path(rows: Iterable[dict[str, Any]], key: str, attr: str, into: dict[str, DeliberationTallies]) -> None:
-    for row in rows:
-        t = into.setdefault(row[key], DeliberationTallies())
-        setattr(t, attr, getattr(t, attr) + (row["n"] or 0))
+def _add(into: dict[str, DeliberationTallies], path: str, **counts: int) -> None:
+    t = into.setdefault(path, DeliberationTallies())
+    for attr, n in counts.items():
+        setattr(t, attr, getattr(t, attr) + (n or 0))
 
 
 def tallies_by_place(*, scope: Scope, unit: Unit, period: Period) -> dict[str, DeliberationTallies]:
     """Tallies per unit path where the rows belong (the proposal's or talk day's unit), within the
-    actor's scope and the unit's subtree; a fixed number of grouped queries."""
+    actor's scope and the unit's subtree; five grouped queries whatever the size of the data."""
     lo, hi = period.lo, period.hi
     proposals = Proposal.objects.within(scope).filter(unit_path__startswith=unit.path)
     ids = proposals.values("pk")
     out: dict[str, DeliberationTallies] = {}
-    _by_path(proposals.filter(proposed_at__gte=lo, proposed_at__lt=hi).values("unit_path")
-             .annotate(n=Count("pk")), "unit_path", "raised", out)
-    _by_path(proposals.filter(implemented_at__gte=lo, implemented_at__lt=hi).values("unit_path")
-             .annotate(n=Count("pk")), "unit_path", "implemented", out)
-    meetings = VoteMeeting.unscoped.filter(proposal_id__in=ids, closed_at__gte=lo, closed_at__lt=hi)
-    for result, attr in (("passed", "passed"), ("no_quorum", "no_quorum")):
-        _by_path(meetings.filter(result=result).values("proposal__unit_path").annotate(n=Count("pk")),
-                 "proposal__unit_path", attr, out)
-    _by_path(meetings.filter(result__in=["passed", "rejected"]).values("proposal__unit_path")
-             .annotate(n=Count("pk")), "proposal__unit_path", "decided", out)
-    notes = ConsultationNote.unscoped.filter(proposal_id__in=ids, at__gte=lo, at__lt=hi).values("proposal__unit_path")
-    _by_path(notes.annotate(n=Sum("opinions")), "proposal__unit_path", "opinions", out)
-    _by_path(notes.annotate(n=Sum("adopted")), "proposal__unit_path", "adopted", out)
-    evaluations = Evaluation.unscoped.filter(proposal_id__in=ids, at__gte=lo, at__lt=hi).values("proposal__unit_path")
-    _by_path(evaluations.annotate(n=Count("pk")), "proposal__unit_path", "evaluations", out)
-    _by_path(evaluations.annotate(n=Count("pk", filter=Q(satisfaction__in=["satisfied", "basic"]))),
-             "proposal__unit_path", "satisfied", out)
-    days = TalkDay.objects.within(scope).filter(unit_path__startswith=unit.path, held_on__gte=period.start,
-                                                held_on__lte=period.end)
-    _by_path(days.values("unit_path").annotate(n=Count("pk")), "unit_path", "talk_days", out)
+    for row in (proposals.filter(Q(proposed_at__gte=lo, proposed_at__lt=hi)
+                                 | Q(implemented_at__gte=lo, implemented_at__lt=hi))
+                .values("unit_path")
+                .annotate(raised=Count("pk", filter=Q(proposed_at__gte=lo, proposed_at__lt=hi)),
+                          implemented=Count("pk", filter=Q(implemented_at__gte=lo, implemented_at__lt=hi)))):
+        _add(out, row["unit_path"], raised=row["raised"], implemented=row["implemented"])
+    for row in (VoteMeeting.unscoped.filter(proposal_id__in=ids, closed_at__gte=lo, closed_at__lt=hi)
+                .values("proposal__unit_path", "result").annotate(n=Count("pk"))):
+        n = row["n"]
+        _add(out, row["proposal__unit_path"], passed=n if row["result"] == "passed" else 0,
+             no_quorum=n if row["result"] == "no_quorum" else 0,
+             decided=n if row["result"] in ("passed", "rejected") else 0)
+    for row in (ConsultationNote.unscoped.filter(proposal_id__in=ids, at__gte=lo, at__lt=hi)
+                .values("proposal__unit_path").annotate(opinions=Sum("opinions"), adopted=Sum("adopted"))):
+        _add(out, row["proposal__unit_path"], opinions=row["opinions"], adopted=row["adopted"])
+    for row in (Evaluation.unscoped.filter(proposal_id__in=ids, at__gte=lo, at__lt=hi)
+                .values("proposal__unit_path")
+                .annotate(n=Count("pk"), ok=Count("pk", filter=Q(satisfaction__in=["satisfied", "basic"])))):
+        _add(out, row["proposal__unit_path"], evaluations=row["n"], satisfied=row["ok"])
+    for row in (TalkDay.objects.within(scope).filter(unit_path__startswith=unit.path, held_on__gte=period.start,
+                                                     held_on__lte=period.end)
+                .values("unit_path").annotate(n=Count("pk"))):
+        _add(out, row["unit_path"], talk_days=row["n"])
     return out
 
 

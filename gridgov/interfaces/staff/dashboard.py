@@ -93,9 +93,10 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
                               category=f["category"], rank_measure=f["rank"])
     context = {**_common(request, scope, f), "board": b, "chart_data": b.chart_data(),
                "generated_at": local(b.computed_at or moment), "now": moment}
-    # Deliberation counts (群众议事), beside the case measures; their definitions are shown with them.
-    context["deliberation"] = deliberation_measures.deliberation_figures(scope=scope, unit=f["unit"],
-                                                                        period=f["period"])
+    # Deliberation counts (群众议事), beside the case measures (the dashboard, not the wall screen);
+    # their definitions are shown with them.
+    context["deliberation"] = deliberation_measures.deliberation_figures(
+        scope=scope, unit=f["unit"], period=f["period"]) if template.endswith("index.html") else None
     context["deliberation_measures"] = deliberation_measures.DELIBERATION_MEASURES
     context["visit_compliance"] = visit_measures.visit_compliance(unit=f["unit"], period=f["period"],
                                                                   today=local(moment).date())
