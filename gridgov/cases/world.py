@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from django.db import transaction
 
 from gridgov.access.models import Department, Grant
-from gridgov.core.bulkload import Draft, draft_class, write_drafts
+from gridgov.core.bulkload import Draft, draft_class, id_pool, relaxed_commit, write_drafts
 from gridgov.core.clock import LOCAL_TZ, local
 from gridgov.core.workdays import WorkCalendar, add_working_days, memoized
 from gridgov.units.models import GRID_BASE_KINDS, Unit
@@ -343,21 +343,23 @@ def _seed_days(rng: random.Random, *, now: dt.datetime, root: Unit, start: dt.da
 
     drafts: list[_Draft] = []
     total = 0
-    for day in days:
-        for grid in grids:
-            expected = CASES_PER_WORKER_PER_DAY * max(workers_by_grid.get(grid.pk, 1), 1)
-            n = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
-            for _ in range(n):
-                created = dt.datetime.combine(day, dt.time(rng.randrange(8, 18), rng.randrange(60)),
-                                              tzinfo=LOCAL_TZ)
-                if created >= now:
-                    continue
-                drafts.append(builder.build(grid=grid, county=county_for(grid),
-                                            category=rng.choices(categories, weights=weights)[0], created=created))
-        if len(drafts) >= BATCH:
-            total += _flush(drafts)
-            drafts = []
-    total += _flush(drafts)
+    with id_pool():
+        for day in days:
+            for grid in grids:
+                expected = CASES_PER_WORKER_PER_DAY * max(workers_by_grid.get(grid.pk, 1), 1)
+                n = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
+                for _ in range(n):
+                    created = dt.datetime.combine(day, dt.time(rng.randrange(8, 18), rng.randrange(60)),
+                                                  tzinfo=LOCAL_TZ)
+                    if created >= now:
+                        continue
+                    drafts.append(builder.build(grid=grid, county=county_for(grid),
+                                                category=rng.choices(categories, weights=weights)[0],
+                                                created=created))
+            if len(drafts) >= BATCH:
+                total += _flush(drafts)
+                drafts = []
+        total += _flush(drafts)
     with transaction.atomic():
         for (county_id, year, kind), last in builder.counters.items():
             numbering.advance_to(county_id=county_id, year=year, kind=kind, last=last)
@@ -369,6 +371,7 @@ def _flush(drafts: list[_Draft]) -> int:
     if not drafts:
         return 0
     with transaction.atomic():
+        relaxed_commit()
         write_drafts(Case, [d.case for d in drafts])
         events = []
         for d in drafts:

@@ -23,7 +23,7 @@ from shapely.geometry import Point
 
 from gridgov.access.models import Grant
 from gridgov.audit.services import audit_record
-from gridgov.core.bulkload import Draft, draft_class, write_drafts
+from gridgov.core.bulkload import Draft, draft_class, id_pool, relaxed_commit, write_drafts
 from gridgov.core.clock import local
 from gridgov.geo.geometry import parse_boundary
 from gridgov.units.models import Unit
@@ -203,7 +203,8 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
         workers.setdefault(g.unit_id, []).append(g.user_id)
     fake = Faker("zh_CN")
     stats = _Stats()
-    with transaction.atomic():
+    with transaction.atomic(), id_pool():
+        relaxed_commit()
         for unit in units:
             wanted = (unit.household_estimate or 0) - existing.get(unit.pk, 0)
             if wanted > 0:
