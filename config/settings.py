@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "gridgov.residents",
     "gridgov.cases",
     "gridgov.cases.public",
+    "gridgov.visits",
+    "gridgov.mediation",
     "gridgov.insights",
     "gridgov.interfaces.staff",
     "gridgov.interfaces.public",

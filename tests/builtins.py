@@ -20,6 +20,7 @@ LOADERS = [
     ("gridgov.access.migrations.0003_builtin_roles", "load"),
     ("gridgov.residents.migrations.0002_builtin_tags", "load"),
     ("gridgov.cases.migrations.0002_seed_categories", "seed"),
+    ("gridgov.mediation.migrations.0002_role_permissions", "load"),
 ]
 
 

@@ -86,11 +86,68 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "export_id": lambda w: _bulk_export(w),
     "session_id": lambda w: _staff_session(w),
     "tag_id": lambda w: _tag(w),
+    "visit_id": lambda w: _visit(w),
+    "campaign_id": lambda w: _visit_campaign(w),
+    "rule_id": lambda w: _visit_rule(w),
+    "mediation_id": lambda w: _mediation(w),
 }
 
 # Catalogue objects belong to no unit: whoever does not keep the catalogue gets 404 (the outsider and
 # 张伟 alike), so the URL is shown reachable by its keeper instead.
-INSIDER_FOR = {"tag_id": "chen_jing"}
+INSIDER_FOR = {"tag_id": "chen_jing", "rule_id": "chen_jing"}
+
+
+def _visit(w: World) -> int:
+    """A visit to a household of A1, with a photo (so its photo URL exists for the insider)."""
+    import io
+
+    from PIL import Image
+
+    from gridgov.core.clock import now
+    from gridgov.visits.services import visit_record
+
+    photo = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(photo, format="PNG")
+    return visit_record(actor=w.wang_fang, now=now(), household_id=_household(w).pk, kind="home",
+                        notes="身体尚可。", photo=photo.getvalue()).visit.pk
+
+
+def _visit_campaign(w: World) -> int:
+    from gridgov.visits.models import VisitCampaign
+
+    return VisitCampaign.unscoped.create(unit=w.village, unit_path=w.village.path, name="集中走访",
+                                         starts_on=T0.date(), ends_on=T0.date(), created_by=w.li_qiang,
+                                         created_at=T0).pk
+
+
+def _visit_rule(w: World) -> int:
+    """A rule of the township 吴城乡 (the county's own rules apply to the sibling township too)."""
+    from gridgov.residents.models import Tag
+    from gridgov.visits.models import VisitRule
+
+    return VisitRule.unscoped.create(unit=w.township, unit_path=w.township.path, tag=Tag.objects.get(code="dibao"),
+                                     cadence_days=30, created_at=T0, updated_at=T0).pk
+
+
+def _mediation(w: World) -> int:
+    """A mediation of 吴城乡 with a signed agreement (so its printed 调解协议书 exists)."""
+    from gridgov.mediation import services
+
+    existing = getattr(w, "_outsider_mediation", None)
+    if existing is None:
+        m = services.mediation_register(
+            actor=None, now=T0, title="宅基地边界纠纷", summary="两户院墙位置争执。", dispute_type="land",
+            source="grid", mode="people", level="township", unit_id=w.grid_a1.pk, presiding_id=w.zhang_wei.pk,
+            parties=[{"role": "applicant", "name": "张建国", "phone": "13812345678"},
+                     {"role": "respondent", "name": "李卫东"}])
+        later = T0 + dt.timedelta(days=1)
+        for action, params in (("start", {"rights_informed": True, "facts": "已核实。"}),
+                               ("record_session", {"held_on": later.date(), "place": "调解室",
+                                                   "attendees": "双方", "notes": "达成一致。"}),
+                               ("agree", {"terms": "以原界桩为准。", "signed": True})):
+            m = services.mediation_act(actor=None, now=later, mediation_id=m.pk, action=action, **params)
+        existing = w._outsider_mediation = m.pk  # type: ignore[attr-defined]
+    return existing
 
 
 def _tag(w: World) -> int:

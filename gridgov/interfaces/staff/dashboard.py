@@ -26,7 +26,7 @@ from gridgov.core.clock import local, now
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.geo.coords import wgs84_to_gcj02
 from gridgov.insights import board as insights
-from gridgov.insights import measures
+from gridgov.insights import measures, visit_measures
 from gridgov.insights import selectors as report_selectors
 from gridgov.insights import services as report_services
 from gridgov.insights.models import ReportKind, ReportStatus
@@ -35,6 +35,7 @@ from gridgov.interfaces.printing import render_pdf
 from gridgov.units import selectors as unit_selectors
 from gridgov.units.models import GridType, Unit
 from gridgov.units.selectors import level_name, unit_breadcrumb
+from gridgov.visits import selectors as visit_selectors
 
 
 def _filters(request: HttpRequest, scope: Scope, moment: dt.datetime) -> dict[str, Any]:
@@ -87,6 +88,15 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
                               category=f["category"], rank_measure=f["rank"])
     context = {**_common(request, scope, f), "board": b, "chart_data": b.chart_data(),
                "generated_at": local(b.computed_at or moment), "now": moment}
+    context["visit_compliance"] = visit_measures.visit_compliance(unit=f["unit"], period=f["period"],
+                                                                  today=local(moment).date())
+    context["visit_compliance_definition"] = visit_measures.DEFINITION
+    if scope.can(P.MEDIATION_VIEW):
+        # Mediation (矛盾纠纷调解): mode split, success and on-time rates, with their definitions.
+        from gridgov.insights.mediation_measures import DEFINITIONS, mediation_figures
+
+        context["mediation"] = mediation_figures(scope=scope, unit=f["unit"], period=f["period"], now=moment)
+        context["mediation_definitions"] = DEFINITIONS
     return render(request, template, context)
 
 
@@ -220,9 +230,11 @@ def map_data(request: HttpRequest) -> HttpResponse:
         "measure": {"code": measure.code, "label": measure.label, "definition": measure.definition},
         "grids": {"type": "FeatureCollection", "features": features},
         "pins": pins,
-        # Cases reported in the period per ~500 m cell (the heat layer). Visits have no app yet: no layer.
+        # Cases reported in the period per ~500 m cell (the heat layer).
         "heat": heat,
-        "visits": None,
+        # Where the period's visits were logged (only those the viewer may see): [lat, lng, kind].
+        "visits": [[*reversed(_coords(lng, lat, crs)), kind] for lat, lng, kind in visit_selectors.visit_points(
+            scope=scope, unit_path=f["unit"].path, start=f["period"].start, end=f["period"].end)],
         "crs": crs,
     }, json_dumps_params={"ensure_ascii": False})
 

@@ -70,3 +70,12 @@ urlpatterns += [
     *security_admin.urls(),
     *my_sessions.urls(),
 ]
+
+# Visits (走访): 我的走访, the record form, the log, campaigns, must-visit rules.
+from . import visits  # noqa: E402
+
+urlpatterns += visits.urls()
+# Mediation (矛盾纠纷调解): the ledger, taking up, detail, actions, parties in full, the agreement.
+from . import mediation  # noqa: E402
+
+urlpatterns += mediation.urls()
