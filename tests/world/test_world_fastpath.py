@@ -69,7 +69,7 @@ def _snapshot() -> dict[str, list[dict[str, Any]]]:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the fast path is PostgreSQL's (COPY); SQLite "
                     "is written through the reference path itself")
 def test_fast_path_writes_the_rows_of_the_model_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    call_command("seed_world", preset="wangdian", seed=3, units_only=True, stdout=io.StringIO())
+    call_command("seed_world", preset="wucheng", seed=3, units_only=True, stdout=io.StringIO())
     _deterministic_secrets(monkeypatch)
     with bulkload.reference_path():
         _generate()
