@@ -19,9 +19,9 @@ from typing import Any, TextIO
 from django.db import transaction
 
 from gridgov.access.models import Department, Grant
-from gridgov.core.bulkload import copy_insert
+from gridgov.core.bulkload import Draft, draft_class, id_pool, relaxed_commit, write_drafts
 from gridgov.core.clock import LOCAL_TZ, local
-from gridgov.core.workdays import WorkCalendar, add_working_days
+from gridgov.core.workdays import WorkCalendar, add_working_days, memoized
 from gridgov.units.models import GRID_BASE_KINDS, Unit
 
 from . import deadlines, numbering, reporter
@@ -66,10 +66,15 @@ class _Staff:
     in_department: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
+# Rows are drafts streamed to COPY, not model instances (gridgov.core.bulkload).
+CaseRow = draft_class(Case)
+CaseEventRow = draft_class(CaseEvent)
+
+
 @dataclass
 class _Draft:
-    case: Case
-    events: list[CaseEvent] = field(default_factory=list)
+    case: Any
+    events: list[Draft] = field(default_factory=list)
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
@@ -116,7 +121,7 @@ class _Builder:
         worker = self._user_at(grid.pk)
         lat = (grid.centroid_lat or 0.0) + rng.uniform(-0.002, 0.002) if grid.centroid_lat else None
         lng = (grid.centroid_lng or 0.0) + rng.uniform(-0.002, 0.002) if grid.centroid_lng else None
-        case = Case(
+        case = CaseRow(
             number=self._number(county, created, FormKind.REPORT),
             title=rng.choice(TITLES.get(category.code, TITLES["other"])),
             description="群众反映：" + rng.choice(TITLES.get(category.code, TITLES["other"])) + "，请尽快处理。",
@@ -142,7 +147,7 @@ class _Builder:
         before_due = case.resolve_due if draft.events else None
         if new_due is not None:
             case.resolve_due = new_due
-        draft.events.append(CaseEvent(
+        draft.events.append(CaseEventRow(
             seq=len(draft.events) + 1, action=action, at=at, actor_id=actor, actor_role="" if actor else "system",
             from_status=case.status if draft.events else "", to_status=to_status,
             from_unit=case.holder_unit if draft.events else None,
@@ -301,7 +306,7 @@ def seed_earlier_cases(*, seed: int, now: dt.datetime, root: Unit, since: dt.dat
 
 def _seed_days(rng: random.Random, *, now: dt.datetime, root: Unit, start: dt.date, end: dt.date,
                stdout: TextIO) -> int:
-    calendar = deadlines.work_calendar()
+    calendar = memoized(deadlines.work_calendar())
     units = {u.pk: u for u in Unit.unscoped.filter(path__startswith=root.path).select_related("kind")}
     for anc in Unit.unscoped.filter(pk__in=root.ancestor_ids()).select_related("kind"):
         units[anc.pk] = anc
@@ -338,21 +343,23 @@ def _seed_days(rng: random.Random, *, now: dt.datetime, root: Unit, start: dt.da
 
     drafts: list[_Draft] = []
     total = 0
-    for day in days:
-        for grid in grids:
-            expected = CASES_PER_WORKER_PER_DAY * max(workers_by_grid.get(grid.pk, 1), 1)
-            n = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
-            for _ in range(n):
-                created = dt.datetime.combine(day, dt.time(rng.randrange(8, 18), rng.randrange(60)),
-                                              tzinfo=LOCAL_TZ)
-                if created >= now:
-                    continue
-                drafts.append(builder.build(grid=grid, county=county_for(grid),
-                                            category=rng.choices(categories, weights=weights)[0], created=created))
-        if len(drafts) >= BATCH:
-            total += _flush(drafts)
-            drafts = []
-    total += _flush(drafts)
+    with id_pool():
+        for day in days:
+            for grid in grids:
+                expected = CASES_PER_WORKER_PER_DAY * max(workers_by_grid.get(grid.pk, 1), 1)
+                n = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
+                for _ in range(n):
+                    created = dt.datetime.combine(day, dt.time(rng.randrange(8, 18), rng.randrange(60)),
+                                                  tzinfo=LOCAL_TZ)
+                    if created >= now:
+                        continue
+                    drafts.append(builder.build(grid=grid, county=county_for(grid),
+                                                category=rng.choices(categories, weights=weights)[0],
+                                                created=created))
+            if len(drafts) >= BATCH:
+                total += _flush(drafts)
+                drafts = []
+        total += _flush(drafts)
     with transaction.atomic():
         for (county_id, year, kind), last in builder.counters.items():
             numbering.advance_to(county_id=county_id, year=year, kind=kind, last=last)
@@ -364,11 +371,12 @@ def _flush(drafts: list[_Draft]) -> int:
     if not drafts:
         return 0
     with transaction.atomic():
-        copy_insert(Case, [d.case for d in drafts])
+        relaxed_commit()
+        write_drafts(Case, [d.case for d in drafts])
         events = []
         for d in drafts:
             for e in d.events:
                 e.case = d.case
                 events.append(e)
-        copy_insert(CaseEvent, events)
+        write_drafts(CaseEvent, events)
     return len(drafts)

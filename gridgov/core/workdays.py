@@ -46,6 +46,28 @@ class WorkCalendar:
         return day.weekday() < 5
 
 
+@dataclass(frozen=True)
+class MemoCalendar(WorkCalendar):
+    """The same calendar, remembering its answers: for generators asking the same days millions of times.
+
+    `add_working_days` also remembers (start date, days) → due date on it. Build one per run: the
+    memory is not invalidated when overrides change.
+    """
+
+    working: dict[dt.date, bool] = field(default_factory=dict, compare=False, repr=False)
+    after: dict[tuple[dt.date, int], dt.date] = field(default_factory=dict, compare=False, repr=False)
+
+    def is_working_day(self, day: dt.date) -> bool:
+        answer = self.working.get(day)
+        if answer is None:
+            answer = self.working[day] = super().is_working_day(day)
+        return answer
+
+
+def memoized(calendar: WorkCalendar) -> MemoCalendar:
+    return MemoCalendar(overrides=calendar.overrides)
+
+
 def calendar_with(overrides: Iterable[tuple[dt.date, bool]] = ()) -> WorkCalendar:
     return WorkCalendar(overrides=dict(overrides))
 
@@ -68,6 +90,19 @@ def add_working_days(calendar: WorkCalendar, start: dt.datetime, days: int) -> d
     day = local.date()
     if days == 0:
         return start
+    if isinstance(calendar, MemoCalendar):
+        key = (day, days)
+        due = calendar.after.get(key)
+        if due is None:
+            due = calendar.after[key] = _nth_working_day_after(calendar, day, days)
+        day = due
+    else:
+        day = _nth_working_day_after(calendar, day, days)
+    result = dt.datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=LOCAL_TZ)
+    return result.astimezone(start.tzinfo)
+
+
+def _nth_working_day_after(calendar: WorkCalendar, day: dt.date, days: int) -> dt.date:
     counted = 0
     scanned = 0
     while counted < days:
@@ -77,8 +112,7 @@ def add_working_days(calendar: WorkCalendar, start: dt.datetime, days: int) -> d
             raise ValueError("no working day found within ten years: check the calendar overrides")
         if calendar.is_working_day(day):
             counted += 1
-    result = dt.datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=LOCAL_TZ)
-    return result.astimezone(start.tzinfo)
+    return day
 
 
 def add_hours(start: dt.datetime, hours: float) -> dt.datetime:

@@ -23,7 +23,7 @@ from shapely.geometry import Point
 
 from gridgov.access.models import Grant
 from gridgov.audit.services import audit_record
-from gridgov.core.bulkload import copy_insert
+from gridgov.core.bulkload import Draft, draft_class, id_pool, relaxed_commit, write_drafts
 from gridgov.core.clock import local
 from gridgov.geo.geometry import parse_boundary
 from gridgov.units.models import Unit
@@ -170,6 +170,12 @@ def _point_in(unit: Unit, rng: random.Random) -> tuple[float | None, float | Non
 
 
 _geoms: dict[int, Any] = {}
+# Rows are drafts streamed to COPY, not model instances (gridgov.core.bulkload).
+HouseholdRow = draft_class(Household)
+ResidentRow = draft_class(Resident)
+TagAssignmentRow = draft_class(TagAssignment)
+HouseholdEventRow = draft_class(HouseholdEvent)
+HouseholdAssignmentRow = draft_class(HouseholdAssignment)
 
 
 def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) -> None:
@@ -197,7 +203,8 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
         workers.setdefault(g.unit_id, []).append(g.user_id)
     fake = Faker("zh_CN")
     stats = _Stats()
-    with transaction.atomic():
+    with transaction.atomic(), id_pool():
+        relaxed_commit()
         for unit in units:
             wanted = (unit.household_estimate or 0) - existing.get(unit.pk, 0)
             if wanted > 0:
@@ -223,16 +230,16 @@ def _fill_unit(unit: Unit, wanted: int, *, seed: int, now: dt.datetime, today: d
         lat, lng = _point_in(unit, rng)
         # The household's phone is its head's (the first person of a family).
         hph = protected.seal_phone(family_phones[i][0])
-        households.append(Household(unit=unit, address=f"{unit.name}{i // group_size + 1}组",
+        households.append(HouseholdRow(unit=unit, address=f"{unit.name}{i // group_size + 1}组",
                                     house_number=str(i + 1), lat=lat, lng=lng, phone_cipher=hph.cipher,
                                     phone_index=hph.index, phone_masked=hph.masked, created_at=now, updated_at=now))
-    copy_insert(Household, households)
-    residents: list[Resident] = []
-    resident_tag_codes: list[tuple[Resident, str]] = []
-    tag_rows: list[TagAssignment] = []
-    events: list[HouseholdEvent] = []
-    links: list[HouseholdAssignment] = []
-    party_members: list[Resident] = []
+    write_drafts(Household, households)
+    residents: list[Draft] = []
+    resident_tag_codes: list[tuple[Draft, str]] = []
+    tag_rows: list[Draft] = []
+    events: list[Draft] = []
+    links: list[Draft] = []
+    party_members: list[Draft] = []
     for n, (household, family) in enumerate(zip(households, families, strict=True)):
         surname = fake.last_name()
         tagged = False
@@ -249,7 +256,7 @@ def _fill_unit(unit: Unit, wanted: int, *, seed: int, now: dt.datetime, today: d
                 political = PoliticalStatus.PARTY_MEMBER
             elif 14 <= age <= 28 and rng.random() < 0.25:
                 political = PoliticalStatus.LEAGUE_MEMBER
-            resident = Resident(
+            resident = ResidentRow(
                 household=household, relation=p.relation, name=name, gender=p.gender, birth_date=p.birth,
                 id_cipher=sid.cipher, id_index=sid.index, id_masked=sid.masked, phone_cipher=sph.cipher,
                 phone_index=sph.index, phone_masked=sph.masked, political_status=political,
@@ -275,28 +282,28 @@ def _fill_unit(unit: Unit, wanted: int, *, seed: int, now: dt.datetime, today: d
         for code, share in HOUSEHOLD_TAG_SHARES:
             acc += share
             if roll < acc and code in tags:
-                tag_rows.append(TagAssignment(tag=tags[code], household=household, set_at=now,
+                tag_rows.append(TagAssignmentRow(tag=tags[code], household=household, set_at=now,
                                               start_date=today - dt.timedelta(days=rng.randrange(30, 1500))))
                 tagged = True
                 break
         stats.tagged += tagged
-        events.append(HouseholdEvent(household=household, action=HouseholdEvent.Action.CREATED, at=now,
+        events.append(HouseholdEventRow(household=household, action=HouseholdEvent.Action.CREATED, at=now,
                                      changes={"source": "seed"}))
         if workers:
-            links.append(HouseholdAssignment(household=household, kind=AssignmentKind.GRID_WORKER,
+            links.append(HouseholdAssignmentRow(household=household, kind=AssignmentKind.GRID_WORKER,
                                              user_id=workers[n * len(workers) // wanted], started_at=now))
-    copy_insert(Resident, residents)
-    tag_rows.extend(TagAssignment(tag=tags[code], resident=r, set_at=now,
+    write_drafts(Resident, residents)
+    tag_rows.extend(TagAssignmentRow(tag=tags[code], resident=r, set_at=now,
                                   start_date=today - dt.timedelta(days=rng.randrange(30, 1500)))
                     for r, code in resident_tag_codes)
-    copy_insert(TagAssignment, tag_rows)
-    copy_insert(HouseholdEvent, events)
+    write_drafts(TagAssignment, tag_rows)
+    write_drafts(HouseholdEvent, events)
     # 党员联系户: each resident party member at home links about ten households of the grid.
     for i, household in enumerate(households):
         if party_members and i < len(party_members) * 10:
-            links.append(HouseholdAssignment(household=household, kind=AssignmentKind.PARTY_MEMBER,
+            links.append(HouseholdAssignmentRow(household=household, kind=AssignmentKind.PARTY_MEMBER,
                                              party_member=party_members[i // 10], started_at=now))
-    copy_insert(HouseholdAssignment, links)
+    write_drafts(HouseholdAssignment, links)
     stats.households += len(households)
     stats.residents += len(residents)
 
