@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "gridgov.residents",
     "gridgov.cases",
     "gridgov.cases.public",
+    "gridgov.deliberation",
     "gridgov.visits",
     "gridgov.mediation",
     "gridgov.insights",

@@ -41,16 +41,20 @@ class P:
     AUDIT_VIEW = "audit.view"
     POLICY_MANAGE = "policy.manage"
     USER_MANAGE = "user.manage"
+    # 群众议事: see a unit's proposals; raise one (提事); run the six stages and the vote.
+    DELIBERATION_VIEW = "deliberation.view"
+    DELIBERATION_PROPOSE = "deliberation.propose"
+    DELIBERATION_MANAGE = "deliberation.manage"
 
 
 _FIELD = {P.UNIT_VIEW, P.HOUSEHOLD_VIEW, P.HOUSEHOLD_EDIT, P.CASE_VIEW, P.CASE_REPORT, P.CASE_HANDLE,
-          P.MEDIATION_VIEW, P.MEDIATION_REGISTER}
+          P.DELIBERATION_VIEW, P.DELIBERATION_PROPOSE, P.MEDIATION_VIEW, P.MEDIATION_REGISTER}
 _LEAD = _FIELD | {P.STAFF_VIEW, P.CASE_ESCALATE, P.CASE_ACCEPT, P.SENSITIVE_TAGS, P.MEDIATION_HANDLE}
 _MEDIATOR = {P.UNIT_VIEW, P.CASE_VIEW, P.CASE_HANDLE, P.MEDIATION_VIEW, P.MEDIATION_REGISTER, P.MEDIATION_HANDLE,
              P.MEDIATION_UNMASK}
 _OFFICE = _LEAD | {P.MEDIATION_UNMASK,
     P.UNIT_EDIT, P.GRANT_MANAGE, P.DEPARTMENT_MANAGE, P.HOUSEHOLD_IMPORT, P.HOUSEHOLD_EXPORT,
-    P.RESIDENT_UNMASK, P.CASE_DISPATCH, P.CASE_REVIEW, P.CASE_SUPERVISE, P.USER_MANAGE,
+    P.RESIDENT_UNMASK, P.CASE_DISPATCH, P.CASE_REVIEW, P.CASE_SUPERVISE, P.USER_MANAGE, P.DELIBERATION_MANAGE,
 }
 
 
@@ -66,7 +70,8 @@ class RoleDef:
 
 
 ROLE_DEFS: tuple[RoleDef, ...] = (
-    RoleDef("chief_grid_head", "总网格长", frozenset(_LEAD | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE})),
+    RoleDef("chief_grid_head", "总网格长",
+            frozenset(_LEAD | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.DELIBERATION_MANAGE})),
     RoleDef("area_head", "片长", frozenset(_LEAD)),
     RoleDef("grid_head", "网格长", frozenset(_LEAD)),
     RoleDef("grid_worker_full", "专职网格员", frozenset(_FIELD), field_worker=True),
@@ -76,7 +81,8 @@ ROLE_DEFS: tuple[RoleDef, ...] = (
     RoleDef("mediator", "调解员", frozenset(_MEDIATOR)),
     RoleDef(
         "village_secretary", "村党组织书记",
-        frozenset(_LEAD | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.HOUSEHOLD_IMPORT, P.MEDIATION_UNMASK}),
+        frozenset(_LEAD | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.HOUSEHOLD_IMPORT, P.MEDIATION_UNMASK,
+                           P.DELIBERATION_MANAGE}),
     ),
     RoleDef("township_office", "乡镇网格办", frozenset(_OFFICE)),
     RoleDef("county_office", "县网格办", frozenset(_OFFICE | {P.CATEGORY_MANAGE})),

@@ -29,6 +29,8 @@ ACCOUNT = "while the account exists; disabled after 90 idle days (access.lifecyc
 AUDIT = "at least 184 days (网络安全法 Art. 21), GRIDGOV_AUDIT_RETENTION_DAYS"
 EXPORT_FILE = "24 hours after it is built, then deleted (residents.exports.exports_expire, hourly)"
 IMPORT_FILE = "the uploaded sheet until the import finishes + 30 days (residents.retention.import_files_purge)"
+DELIBERATION = ("with the village's deliberation record (村务档案); voters' and raisers' names sealed, shown "
+                "masked")
 OUTBOX = "until delivered; inbox messages with the recipient's account"
 MEDIATION = ("with the mediation ledger (调解台账, archived with the committee's files); parties' data sealed, "
              "shown in full only with a reason (mediation.services.mediation_parties_unmask, audited)")
@@ -111,6 +113,28 @@ PERSONAL_FIELDS: dict[str, PersonalField] = {
     "cases.CaseAttachment.file": _f("photos and documents of the case", SENSITIVE, CASE_RECORD),
     "cases.CaseAttachment.original_name": _f("the uploaded file's name", PERSONAL, CASE_RECORD),
     "cases_public.FollowUp.comment": _f("the resident's words at the follow-up visit", PERSONAL, CASE_RECORD),
+    # --- deliberation (群众议事) -------------------------------------------------------------------------
+    "deliberation.Proposal.raiser_name_cipher": _f("the resident who raised the matter (sealed)", PERSONAL,
+                                                   DELIBERATION),
+    "deliberation.Proposal.raiser_name_masked": _f("who raised the matter, masked (王*)", PERSONAL, DELIBERATION),
+    "deliberation.Proposal.raised_by": _f("staff who registered the matter", STAFF, DELIBERATION),
+    "deliberation.Proposal.description": _f("the matter as raised (may name people)", PERSONAL, DELIBERATION),
+    "deliberation.Proposal.title": _f("short title of the matter", PERSONAL, DELIBERATION),
+    "deliberation.Proposal.notice_text": _f("the public notice (公示) text", PERSONAL, DELIBERATION),
+    "deliberation.Proposal.outcome_text": _f("how the decision was carried out", PERSONAL, DELIBERATION),
+    "deliberation.ProposalEvent.note": _f("notes on a stage step (may name people)", PERSONAL, DELIBERATION),
+    "deliberation.ProposalEvent.detail": _f("counts and dates of a stage step", PERSONAL, DELIBERATION),
+    "deliberation.ConsultationNote.text": _f("opinions gathered (谋事), may name people", PERSONAL, DELIBERATION),
+    "deliberation.Voter.name_cipher": _f("an eligible voter's name (sealed)", PERSONAL, DELIBERATION),
+    "deliberation.Voter.name_masked": _f("an eligible voter's name, masked (王*)", PERSONAL, DELIBERATION),
+    "deliberation.Voter.household": _f("the household a household representative stands for", PERSONAL,
+                                       DELIBERATION),
+    "deliberation.Voter.attended": _f("whether the voter attended the meeting", PERSONAL, DELIBERATION),
+    "deliberation.Ballot.choice": _f("how a representative voted (open vote of the meeting)", PERSONAL,
+                                     DELIBERATION),
+    "deliberation.Ballot.voter": _f("who cast the ballot", PERSONAL, DELIBERATION),
+    "deliberation.ProgressEntry.text": _f("implementation progress (审事)", PERSONAL, DELIBERATION),
+    "deliberation.Evaluation.comment": _f("a resident's comment on the result (anonymous)", PERSONAL, DELIBERATION),
     # --- mediation (矛盾纠纷调解) ------------------------------------------------------------------------------
     "mediation.MediationCase.title": _f("short name of the dispute (may name a family)", PERSONAL, MEDIATION),
     "mediation.MediationCase.summary": _f("what the dispute is about (people's circumstances)", SENSITIVE,
@@ -206,6 +230,10 @@ NOT_PERSONAL: dict[str, str] = {
     "access.User.password_changed_at": "when the password was last set (no secret)",
     "cases.CaseAttachment.content_type": "a file type",
     "cases.CaseEvent.reason_code": "a coded reason for a return",
+    "deliberation.TalkDay.topic": "the topic of a talk day, no person",
+    "deliberation.Proposal.result": "the computed result of a vote (通过/未通过), no person",
+    "deliberation.VoteMeeting.result": "the computed result of a vote, no person",
+    "deliberation.VoteMeeting.body": "which assembly votes (村民代表会议…), no person",
     "units.Unit.centroid_lat": "a unit's centre, a place",
     "units.Unit.centroid_lng": "a unit's centre, a place",
     "units.Unit.household_estimate": "a count",

@@ -87,6 +87,7 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "session_id": lambda w: _staff_session(w),
     "token_id": lambda w: _api_token(w),
     "tag_id": lambda w: _tag(w),
+    "proposal_id": lambda w: _proposal(w),
     "visit_id": lambda w: _visit(w),
     "campaign_id": lambda w: _visit_campaign(w),
     "rule_id": lambda w: _visit_rule(w),
@@ -128,6 +129,13 @@ def _visit_rule(w: World) -> int:
 
     return VisitRule.unscoped.create(unit=w.township, unit_path=w.township.path, tag=Tag.objects.get(code="dibao"),
                                      cadence_days=30, created_at=T0, updated_at=T0).pk
+
+
+def _proposal(w: World) -> int:
+    from gridgov.deliberation.services import proposal_raise
+
+    return proposal_raise(actor=None, now=T0, unit_id=w.village.pk, title="修村东道路", description="土路难走。",
+                          category="infrastructure", source="visit", raiser_name="王大山").pk
 
 
 def _mediation(w: World) -> int:

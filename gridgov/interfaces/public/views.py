@@ -30,6 +30,7 @@ from gridgov.cases.public.services import (
 from gridgov.core.clock import now
 from gridgov.core.errors import Conflict, DomainError, ValidationFailed
 from gridgov.core.middleware import client_ip
+from gridgov.deliberation.selectors import public_decided
 from gridgov.geo.geometry import parse_boundary
 from gridgov.interfaces.http import public_view
 from gridgov.interfaces.staff.dashboard import tile_config
@@ -181,7 +182,8 @@ def grid(request: HttpRequest, token: str) -> HttpResponse:
     if unit is None:
         return _bad_link(request)
     extra = {"staff": public_board_staff(unit), "token": token,
-             "village_token": grid_token(unit.parent_id) if unit.parent_id else ""}
+             "village_token": grid_token(unit.parent_id) if unit.parent_id else "",
+             "decided": public_decided(unit=unit, now=now())}
     if request.method == "POST":
         return _submit(request, unit=unit, general=False, template="public/grid.html", extra=extra)
     return render(request, "public/grid.html", {**extra, **_form_context(request, unit=unit)})

@@ -19,6 +19,7 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("走访", "staff:my_visits", P.HOUSEHOLD_EDIT),
     ("部门待办", "staff:case_queue", P.CASE_DEPARTMENT),
     ("事件类别", "staff:case_categories", P.CATEGORY_MANAGE),
+    ("群众议事", "staff:proposal_list", P.DELIBERATION_VIEW),
     ("调解台账", "staff:mediation_ledger", P.MEDIATION_VIEW),
     ("统计分析", "staff:dashboard", P.CASE_VIEW),
     ("审计日志", "staff:audit_log", P.AUDIT_VIEW),

@@ -30,7 +30,7 @@ from gridgov.core.clock import local, now
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.geo.coords import wgs84_to_gcj02
 from gridgov.insights import board as insights
-from gridgov.insights import measures, visit_measures
+from gridgov.insights import deliberation_measures, measures, visit_measures
 from gridgov.insights import selectors as report_selectors
 from gridgov.insights import services as report_services
 from gridgov.insights.models import ReportKind, ReportStatus
@@ -93,6 +93,11 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
                               category=f["category"], rank_measure=f["rank"])
     context = {**_common(request, scope, f), "board": b, "chart_data": b.chart_data(),
                "generated_at": local(b.computed_at or moment), "now": moment}
+    # Deliberation counts (群众议事), beside the case measures (the dashboard, not the wall screen);
+    # their definitions are shown with them.
+    context["deliberation"] = deliberation_measures.deliberation_figures(
+        scope=scope, unit=f["unit"], period=f["period"]) if template.endswith("index.html") else None
+    context["deliberation_measures"] = deliberation_measures.DELIBERATION_MEASURES
     context["visit_compliance"] = visit_measures.visit_compliance(unit=f["unit"], period=f["period"],
                                                                   today=local(moment).date())
     context["visit_compliance_definition"] = visit_measures.DEFINITION

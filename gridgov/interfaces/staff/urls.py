@@ -80,3 +80,8 @@ urlpatterns += visits.urls()
 from . import mediation  # noqa: E402
 
 urlpatterns += mediation.urls()
+
+# Deliberation (群众议事): proposals, the vote sheet, talk days, printed notices.
+from . import deliberation  # noqa: E402
+
+urlpatterns += deliberation.urls()

@@ -31,6 +31,7 @@ from gridgov.units.world import PRESETS, SIZES, WorldPlan, persist_units, plan_p
 STEPS = (
     "gridgov.residents.world.seed_world_step",
     "gridgov.cases.world.seed_world_step",
+    "gridgov.deliberation.world.seed_world_step",
     "gridgov.visits.world.seed_world_step",
     "gridgov.mediation.world.seed_world_step",
 )
