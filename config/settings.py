@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "gridgov.residents",
     "gridgov.cases",
     "gridgov.cases.public",
+    "gridgov.workforce",
     "gridgov.insights",
     "gridgov.interfaces.staff",
     "gridgov.interfaces.public",
@@ -312,6 +313,8 @@ CELERY_BEAT_SCHEDULE = {
     "reporter-phones-purge": {"task": "gridgov.cases.public.purge_phones", "schedule": 3600.0},
     "residents-exports-expire": {"task": "gridgov.residents.exports_expire", "schedule": 3600.0},
     "residents-retention": {"task": "gridgov.residents.retention", "schedule": 86400.0},
+    "workforce-duty-sweep": {"task": "gridgov.workforce.duty_sweep", "schedule": 600.0},
+    "workforce-points-feed": {"task": "gridgov.workforce.points_feed", "schedule": 600.0},
 }
 
 # Bench-only URLs (/bench/insert, the bare-INSERT baseline of `make bench`); never in a deployment.
