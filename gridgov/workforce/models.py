@@ -109,7 +109,8 @@ class DutyItem(models.Model):
             models.Index(fields=["due_at"], name="duty_item_due_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(state__in=["issued", "overdue", "done", "confirmed", "withdrawn"]), name="duty_item_state_known"),
+            models.CheckConstraint(condition=Q(state__in=["issued", "overdue", "done", "confirmed", "withdrawn"]),
+                                   name="duty_item_state_known"),
             models.CheckConstraint(
                 condition=~Q(state__in=["done", "confirmed"]) | Q(done_at__isnull=False, done_by__isnull=False),
                 name="duty_item_done_has_doer"),

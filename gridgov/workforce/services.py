@@ -224,7 +224,8 @@ def duty_item_done(*, actor: Any, now: dt.datetime, item_id: Any, text: str = ""
     if item.duty_list.issued_by_id:
         notify_users(user_ids=[item.duty_list.issued_by_id], topic="duty.done",
                      title=f"任务已完成待确认：{item.duty_list.title}", body=item.unit.name,
-                     link=f"/workforce/lists/{item.duty_list_id}/", dedupe_key=f"duty-item:{item.pk}:done:{item.version}",
+                     link=f"/workforce/lists/{item.duty_list_id}/",
+                     dedupe_key=f"duty-item:{item.pk}:done:{item.version}",
                      now=now)
     return item
 
@@ -285,7 +286,8 @@ def duty_list_withdraw(*, actor: Any, now: dt.datetime, list_id: Any, reason: st
         duty = DutyList.unscoped.select_for_update().select_related("unit").filter(pk=int(list_id)).first()
     except (TypeError, ValueError):
         duty = None
-    if duty is None or (actor is not None and not DutyList.objects.within(scope_for(actor)).filter(pk=duty.pk).exists()):
+    if duty is None or (actor is not None
+                        and not DutyList.objects.within(scope_for(actor)).filter(pk=duty.pk).exists()):
         raise NotFound()
     if actor is not None:
         scope_for(actor).require(P.DUTY_ISSUE, duty.unit.path)
@@ -431,7 +433,8 @@ def points_adjust(*, actor: Any, now: dt.datetime, worker_id: Any, points: Any, 
                  role=_role(actor, unit.path),
                  detail={"worker": worker_pk, "points": value, "reason": reason,
                          "corrects": corrects.pk if corrects else None})
-    notify_users(user_ids=[worker_pk], topic="points.adjust", title=f"积分{'增加' if value > 0 else '扣减'} {abs(value)} 分",
+    notify_users(user_ids=[worker_pk], topic="points.adjust",
+                 title=f"积分{'增加' if value > 0 else '扣减'} {abs(value)} 分",
                  body=reason, link="/workforce/my/", dedupe_key=f"points:{entry.pk}", now=now)
     return entry
 
@@ -460,7 +463,8 @@ def rule_save(*, actor: Any, now: dt.datetime, unit_id: Any, kind: str, points: 
         if cap <= 0 or cap > 1000:
             raise ValidationFailed("每月上限须在 1 到 1000 之间，不限请留空。", field="monthly_cap")
     rule = PointRule.unscoped.select_for_update().filter(unit=unit, kind=kind).first()
-    old = None if rule is None else {"points": rule.points, "monthly_cap": rule.monthly_cap, "is_active": rule.is_active}
+    old = None if rule is None else {"points": rule.points, "monthly_cap": rule.monthly_cap,
+                                     "is_active": rule.is_active}
     if rule is None:
         rule = PointRule(unit=unit, kind=kind)
     rule.points, rule.monthly_cap, rule.is_active = value, cap, bool(is_active)
@@ -537,7 +541,8 @@ def assessment_publish(*, actor: Any, now: dt.datetime, unit_id: Any, month: dt.
                                            duty_weight=setting.duty_weight, floor=setting.floor,
                                            commend_count=setting.commend_count, published_at=now,
                                            published_by=actor, note=note)
-    rows = [AssessmentRow(assessment=assessment, kind=AssessmentRow.Kind.WORKER, worker_id=r.worker_id, unit_id=r.unit_id,
+    rows = [AssessmentRow(assessment=assessment, kind=AssessmentRow.Kind.WORKER, worker_id=r.worker_id,
+                          unit_id=r.unit_id,
                           name=r.name, grid_name=r.grid_name, points=r.points, items_due=r.items_due,
                           items_on_time=r.items_on_time, score=r.score, rank=r.rank, band=r.band)
             for r in result.workers]

@@ -27,7 +27,8 @@ def rules(world: World) -> None:
                            monthly_cap=cap)
 
 
-def issue(w: World, *, to_units=(), to_workers=(), due=T0 + 3 * DAY, evidence="text", actor=None, title="入户核查低保户"):  # type: ignore[no-untyped-def]
+def issue(w: World, *, to_units=(), to_workers=(), due=T0 + 3 * DAY, evidence="text",  # type: ignore[no-untyped-def]
+          actor=None, title="入户核查低保户"):
     return services.duty_list_issue(actor=actor or w.zhang_wei, now=T0, unit_id=w.township.pk, title=title,
                                     description="逐户核对家庭人口和收入。", due_at=due, evidence=evidence,
                                     target_unit_ids=[u.pk for u in to_units], worker_ids=[u.pk for u in to_workers])

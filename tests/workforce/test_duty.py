@@ -153,7 +153,7 @@ def test_return_reopens_and_confirm_needs_the_issuer(world):
     item = issue(world, to_workers=[world.wang_fang]).items.get()
     services.duty_item_done(actor=world.wang_fang, now=T0 + DAY, item_id=item.pk, text="已核查完毕。")
     with pytest.raises(PermissionDenied):
-        services.duty_item_confirm(actor=world.zhao_lei, now=T0 + DAY, item_id=item.pk)
+        services.duty_item_confirm(actor=world.li_qiang, now=T0 + DAY, item_id=item.pk)
     with pytest.raises(ValidationFailed):
         services.duty_item_return(actor=world.zhang_wei, now=T0 + DAY, item_id=item.pk, reason="")
     back = services.duty_item_return(actor=world.zhang_wei, now=T0 + DAY, item_id=item.pk, reason="缺少户数明细")

@@ -70,3 +70,8 @@ urlpatterns += [
     *security_admin.urls(),
     *my_sessions.urls(),
 ]
+
+# Workforce: duty lists, points, the monthly assessment.
+from . import workforce  # noqa: E402
+
+urlpatterns += workforce.urls()
