@@ -87,6 +87,9 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
                               category=f["category"], rank_measure=f["rank"])
     context = {**_common(request, scope, f), "board": b, "chart_data": b.chart_data(),
                "generated_at": local(b.computed_at or moment), "now": moment}
+    from gridgov.insights import workforce_measures  # duty lists and points (assessors only)
+
+    context["workforce"] = workforce_measures.figures_for(scope=scope, unit=f["unit"], period=f["period"])
     return render(request, template, context)
 
 

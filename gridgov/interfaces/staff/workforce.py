@@ -95,6 +95,12 @@ def item_photo(request: HttpRequest, duty_item_id: int) -> HttpResponse:  # a Fi
     item = selectors.item_get(scope=actor_scope(request), item_id=duty_item_id)
     if not item.evidence_photo:
         raise NotFound()
+    from django.db import transaction
+
+    scope = actor_scope(request)
+    with transaction.atomic():  # an on-site photo may show people and homes: every view is audited
+        audit_record(action="duty.photo_view", actor=request.user, now=now(), obj=item, unit_path=item.unit.path,
+                     role=scope.role_at(item.unit.path))
     response = FileResponse(item.evidence_photo.open("rb"), content_type=item.evidence_type or "image/jpeg")
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
