@@ -46,7 +46,7 @@ def _score_visit(fact: dict[str, Any], now: dt.datetime) -> int:
     return int(entry is not None)
 
 
-def points_feed_run(*, now: dt.datetime) -> dict[str, int]:
+def points_feed_run(*, now: dt.datetime, first_start: dt.datetime | None = None) -> dict[str, int]:
     """One run of every feed; returns how many entries each wrote or found."""
     report: dict[str, int] = {}
     feeds: list[tuple[str, Callable[..., list[dict[str, Any]]], Callable[[dict[str, Any], dt.datetime], int]]] = [
@@ -55,10 +55,21 @@ def points_feed_run(*, now: dt.datetime) -> dict[str, int]:
     if visits is not None:
         feeds.append(("visits", visits, _score_visit))
     for name, read, score in feeds:
-        since, until = services.feed_window(name=name, now=now, start=now - FIRST_RUN_LOOKBACK)
+        since, until = services.feed_window(name=name, now=now, start=first_start or now - FIRST_RUN_LOOKBACK)
         facts = read(since=since, until=until)
         report[name] = sum(score(f, now) for f in facts)
         # A full page means there is more: advance only to the last fact read.
         last = facts[-1]["at"] if len(facts) >= 5000 else until
         services.feed_advance(name=name, until=last, now=now)
     return report
+
+
+def seed_world_step(*, seed: int, now: dt.datetime, root: Any, stdout: Any) -> None:
+    """World step (seed_world): score the generated case history of the last two months, so the demo
+    township's ledger and assessment carry case points. Only where points rules exist."""
+    from gridgov.workforce.models import FeedCursor, PointRule
+
+    if not PointRule.unscoped.exists() or FeedCursor.objects.filter(name="cases").exists():
+        return
+    report = points_feed_run(now=now, first_start=now - dt.timedelta(days=62))
+    stdout.write(f"points feed: {report}\n")

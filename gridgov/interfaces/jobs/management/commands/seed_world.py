@@ -31,6 +31,9 @@ from gridgov.units.world import PRESETS, SIZES, WorldPlan, persist_units, plan_p
 STEPS = (
     "gridgov.residents.world.seed_world_step",
     "gridgov.cases.world.seed_world_step",
+    "gridgov.workforce.world.seed_rules_step",
+    "gridgov.interfaces.jobs.points_feed.seed_world_step",
+    "gridgov.workforce.world.seed_world_step",
 )
 
 
