@@ -157,6 +157,14 @@ class DutyEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.item_id} {self.action}"
 
+    @property
+    def label(self) -> str:
+        return DUTY_ACTION_LABELS.get(self.action, self.action)
+
+
+DUTY_ACTION_LABELS = {"issue": "下发", "done": "提交完成", "confirm": "确认完成", "return": "退回重办",
+                      "withdraw": "撤回", "overdue": "逾期"}
+
 
 class PointKind(models.TextChoices):
     """What a rule scores. Events name a kind; the rule of that kind in force for the worker's
