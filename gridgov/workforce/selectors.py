@@ -45,7 +45,7 @@ def item_events(*, item: DutyItem) -> list[DutyEvent]:
 def lists_for(*, scope: Scope, limit: int = 100) -> list[DutyList]:
     if not (scope.can(P.DUTY_ISSUE) or scope.can(P.WORK_ASSESS)):
         return []
-    return list(DutyList.objects.within(scope).select_related("unit", "issued_by")[:limit])
+    return list(DutyList.objects.within(scope).select_related("unit", "issued_by").prefetch_related("items")[:limit])
 
 
 def list_get(*, scope: Scope, list_id: int) -> DutyList:
@@ -178,3 +178,8 @@ def points_totals(*, path: str, start: dt.datetime, end: dt.datetime) -> tuple[i
         net=Sum("points"), plus=Sum("points", filter=Q(points__gt=0)), minus=Sum("points", filter=Q(points__lt=0)))
     return (int(agg["net"] or 0), int(agg["plus"] or 0), int(agg["minus"] or 0),
             len(staff.assessed_grants(path)))
+
+
+def any_rules() -> bool:
+    """Are points rules set anywhere (the world step scores case history only then)?"""
+    return PointRule.unscoped.exists()

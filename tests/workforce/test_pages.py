@@ -143,3 +143,26 @@ def test_downloads_excel_and_pdf_published_and_audited(world, month, login, tmp_
     doc.close()
     assert AuditEvent.objects.filter(action="assessment.download").count() == 2
     assert PointEntry.unscoped.count() == 3
+
+
+def test_personas_on_the_list_pages(world, month, login):
+    """Pages without an object id: who gets them, and that nothing of 吴城乡 shows elsewhere."""
+    pages = ["my_tasks", "duty_lists", "points_rules", "assessment"]
+    expected = {
+        "wang_fang": (200, 404, 404, 404),
+        "qian_duo": (200, 404, 404, 404),
+        "li_qiang": (200, 200, 404, 200),
+        "zhang_wei": (200, 200, 200, 200),
+        "chen_jing": (200, 200, 200, 200),
+        "liu_yang": (200, 404, 404, 404),
+        "sun_li": (200, 200, 200, 200),
+    }
+    for persona, codes in expected.items():
+        client = login(getattr(world, persona))
+        responses = [client.get(reverse(f"staff:{name}") + "?month=2026-03") for name in pages]
+        assert tuple(r.status_code for r in responses) == codes, persona
+        text = "".join(r.content.decode() for r in responses if r.status_code == 200)
+        mine = persona in ("wang_fang", "zhang_wei", "chen_jing")  # the village secretary: not the township's list
+        assert ("入户核查低保户" in text) == mine, persona
+    qian = login(world.qian_duo).get(reverse("staff:my_tasks") + "?month=2026-03")
+    assert qian.context["total"] == -3 and "台账更新不及时" in qian.content.decode()

@@ -67,9 +67,10 @@ def points_feed_run(*, now: dt.datetime, first_start: dt.datetime | None = None)
 def seed_world_step(*, seed: int, now: dt.datetime, root: Any, stdout: Any) -> None:
     """World step (seed_world): score the generated case history of the last two months, so the demo
     township's ledger and assessment carry case points. Only where points rules exist."""
-    from gridgov.workforce.models import FeedCursor, PointRule
+    from gridgov.workforce.models import FeedCursor
+    from gridgov.workforce.selectors import any_rules
 
-    if not PointRule.unscoped.exists() or FeedCursor.objects.filter(name="cases").exists():
+    if not any_rules() or FeedCursor.objects.filter(name="cases").exists():
         return
     report = points_feed_run(now=now, first_start=now - dt.timedelta(days=62))
     stdout.write(f"points feed: {report}\n")
