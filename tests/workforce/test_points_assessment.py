@@ -144,3 +144,33 @@ def test_case_facts_feed_points_once(world, rules):
     assert first["cases"] == 1 and second["cases"] == 0
     entry = PointEntry.unscoped.get(worker=world.wang_fang)
     assert entry.points == 5 and entry.kind == "case_self_handled" and case.number in entry.reason
+
+
+def test_visits_join_the_feed_through_the_hook_when_the_app_offers_facts(world, rules, monkeypatch):
+    from gridgov.interfaces.jobs import points_feed
+
+    def facts(*, since, until):  # type: ignore[no-untyped-def]
+        return [{"kind": "visit", "user_id": world.wang_fang.pk, "visit_id": n, "at": T0 + dt.timedelta(hours=n)}
+                for n in (1, 2) if since <= T0 + dt.timedelta(hours=n) < until]
+
+    monkeypatch.setattr(points_feed, "_visit_facts", lambda: facts)
+    report = points_feed.points_feed_run(now=T0 + dt.timedelta(hours=5))
+    points_feed.points_feed_run(now=T0 + dt.timedelta(hours=6))
+    assert report["visits"] == 2
+    assert list(PointEntry.unscoped.filter(worker=world.wang_fang).values_list("kind", "points")) == [
+        ("visit", 2), ("visit", 2)]
+
+
+def test_an_overdue_case_held_by_a_grid_costs_its_grid_workers(world, rules):
+    from gridgov.cases.selectors import OVERDUE_URGE_NOTE
+    from gridgov.cases.services import case_act, case_report
+    from gridgov.interfaces.jobs.points_feed import points_feed_run
+    from tests.builtins import ensure_builtins
+
+    ensure_builtins()
+    case = case_report(actor=world.wang_fang, now=T0, title="路灯不亮", description="村口路灯坏了。",
+                       category_code="sanitation", channel="field", unit_id=world.grid_a1.pk).case
+    case_act(actor=None, now=T0 + dt.timedelta(hours=1), case_id=case.pk, action="urge", note=OVERDUE_URGE_NOTE)
+    points_feed_run(now=T0 + dt.timedelta(hours=2))
+    lost = PointEntry.unscoped.filter(kind="case_overdue")
+    assert list(lost.values_list("worker__username", "points")) == [("wangfang", -2)]  # 赵磊 is the grid head
