@@ -65,3 +65,17 @@ def test_grid_worker_marks_a_duty_item_done_and_sees_the_points(browser: Any, li
         screenshot(page, "workforce-my-points-phone")
     finally:
         context.close()
+
+    # The township office reads this month's ranking on a phone: tables scroll inside their box.
+    office = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = office.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        browser_login(page, w.zhang_wei)
+        page.goto(f"{w.url}/workforce/assessment/?month={now():%Y-%m}")
+        body = page.inner_text("main")
+        assert "网格员排名" in body and "王芳" in body and "下载 Excel" in body
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+        screenshot(page, "workforce-assessment-phone")
+    finally:
+        office.close()
