@@ -21,6 +21,7 @@ LOADERS = [
     ("gridgov.access.migrations.0007_workforce_permissions", "add"),
     ("gridgov.residents.migrations.0002_builtin_tags", "load"),
     ("gridgov.cases.migrations.0002_seed_categories", "seed"),
+    ("gridgov.mediation.migrations.0002_role_permissions", "load"),
 ]
 
 

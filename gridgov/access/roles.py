@@ -33,6 +33,11 @@ class P:
     CASE_SUPERVISE = "case.supervise"
     CASE_DEPARTMENT = "case.department"
     CATEGORY_MANAGE = "category.manage"
+    # Mediation (矛盾纠纷调解): see the ledger, register a dispute, preside and record, see parties in full.
+    MEDIATION_VIEW = "mediation.view"
+    MEDIATION_REGISTER = "mediation.register"
+    MEDIATION_HANDLE = "mediation.handle"
+    MEDIATION_UNMASK = "mediation.unmask"
     AUDIT_VIEW = "audit.view"
     POLICY_MANAGE = "policy.manage"
     USER_MANAGE = "user.manage"
@@ -43,12 +48,15 @@ class P:
     POINTS_MANAGE = "points.manage"
 
 
-_FIELD = {P.UNIT_VIEW, P.HOUSEHOLD_VIEW, P.HOUSEHOLD_EDIT, P.CASE_VIEW, P.CASE_REPORT, P.CASE_HANDLE, P.DUTY_DO}
-_LEAD = _FIELD | {P.STAFF_VIEW, P.CASE_ESCALATE, P.CASE_ACCEPT, P.SENSITIVE_TAGS}
+_FIELD = {P.UNIT_VIEW, P.HOUSEHOLD_VIEW, P.HOUSEHOLD_EDIT, P.CASE_VIEW, P.CASE_REPORT, P.CASE_HANDLE,
+          P.MEDIATION_VIEW, P.MEDIATION_REGISTER, P.DUTY_DO}
+_LEAD = _FIELD | {P.STAFF_VIEW, P.CASE_ESCALATE, P.CASE_ACCEPT, P.SENSITIVE_TAGS, P.MEDIATION_HANDLE}
+_MEDIATOR = {P.UNIT_VIEW, P.CASE_VIEW, P.CASE_HANDLE, P.MEDIATION_VIEW, P.MEDIATION_REGISTER, P.MEDIATION_HANDLE,
+             P.MEDIATION_UNMASK}
 # Who assesses grid workers (村“两委”, 片长, 驻村干部, the offices) and issues them duty lists.
 _ASSESS = {P.WORK_ASSESS}
 _ISSUE = {P.WORK_ASSESS, P.DUTY_ISSUE}
-_OFFICE = _LEAD | _ISSUE | {P.POINTS_MANAGE} | {
+_OFFICE = _LEAD | _ISSUE | {P.POINTS_MANAGE} | {P.MEDIATION_UNMASK,
     P.UNIT_EDIT, P.GRANT_MANAGE, P.DEPARTMENT_MANAGE, P.HOUSEHOLD_IMPORT, P.HOUSEHOLD_EXPORT,
     P.RESIDENT_UNMASK, P.CASE_DISPATCH, P.CASE_REVIEW, P.CASE_SUPERVISE, P.USER_MANAGE,
 }
@@ -74,10 +82,11 @@ ROLE_DEFS: tuple[RoleDef, ...] = (
     RoleDef("grid_worker_part", "兼职网格员", frozenset(_FIELD), field_worker=True),
     RoleDef("info_officer", "信息员", frozenset(_FIELD | {P.HOUSEHOLD_IMPORT})),
     RoleDef("resident_cadre", "驻村干部", frozenset(_LEAD | _ASSESS)),
-    RoleDef("mediator", "调解员", frozenset({P.UNIT_VIEW, P.CASE_VIEW, P.CASE_HANDLE})),
+    RoleDef("mediator", "调解员", frozenset(_MEDIATOR)),
     RoleDef(
         "village_secretary", "村党组织书记",
-        frozenset(_LEAD | _ISSUE | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.HOUSEHOLD_IMPORT}),
+        frozenset(_LEAD | _ISSUE | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.HOUSEHOLD_IMPORT,
+                                    P.MEDIATION_UNMASK}),
     ),
     RoleDef("township_office", "乡镇网格办", frozenset(_OFFICE)),
     RoleDef("county_office", "县网格办", frozenset(_OFFICE | {P.CATEGORY_MANAGE})),

@@ -31,6 +31,8 @@ EXPORT_FILE = "24 hours after it is built, then deleted (residents.exports.expor
 IMPORT_FILE = "the uploaded sheet until the import finishes + 30 days (residents.retention.import_files_purge)"
 OUTBOX = "until delivered; inbox messages with the recipient's account"
 DUTY_RECORD = "with the duty list and the points ledger (staff assessment records, linked to pay)"
+MEDIATION = ("with the mediation ledger (调解台账, archived with the committee's files); parties' data sealed, "
+             "shown in full only with a reason (mediation.services.mediation_parties_unmask, audited)")
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,29 @@ PERSONAL_FIELDS: dict[str, PersonalField] = {
     "cases.CaseAttachment.file": _f("photos and documents of the case", SENSITIVE, CASE_RECORD),
     "cases.CaseAttachment.original_name": _f("the uploaded file's name", PERSONAL, CASE_RECORD),
     "cases_public.FollowUp.comment": _f("the resident's words at the follow-up visit", PERSONAL, CASE_RECORD),
+    # --- mediation (矛盾纠纷调解) ------------------------------------------------------------------------------
+    "mediation.MediationCase.title": _f("short name of the dispute (may name a family)", PERSONAL, MEDIATION),
+    "mediation.MediationCase.summary": _f("what the dispute is about (people's circumstances)", SENSITIVE,
+                                          MEDIATION),
+    "mediation.MediationCase.agreement_terms_cipher": _f("the agreement's terms (sealed)", SENSITIVE, MEDIATION),
+    "mediation.MediationCase.outcome_note": _f("why mediation failed or ended", SENSITIVE, MEDIATION),
+    "mediation.MediationCase.co_mediators": _f("other people who mediated (五老, 金牌调解员)", PERSONAL, MEDIATION),
+    "mediation.MediationCase.presiding": _f("the presiding mediator (调解主持人)", STAFF, MEDIATION),
+    "mediation.MediationCase.registered_by": _f("staff who registered the dispute", STAFF, MEDIATION),
+    "mediation.MediationParty.name_cipher": _f("a party's name (sealed)", PERSONAL, MEDIATION),
+    "mediation.MediationParty.name_masked": _f("a party's name, masked (王*)", PERSONAL, MEDIATION),
+    "mediation.MediationParty.phone_cipher": _f("a party's phone (sealed)", PERSONAL, MEDIATION),
+    "mediation.MediationParty.phone_masked": _f("a party's phone, masked (138****5678)", PERSONAL, MEDIATION),
+    "mediation.MediationParty.id_cipher": _f("a party's ID number for the agreement (sealed)", SENSITIVE,
+                                             MEDIATION),
+    "mediation.MediationParty.id_masked": _f("a party's ID number, masked", SENSITIVE, MEDIATION),
+    "mediation.MediationSession.place": _f("where a sitting was held (may be a home)", PERSONAL, MEDIATION),
+    "mediation.MediationSession.attendees": _f("who attended a sitting", PERSONAL, MEDIATION),
+    "mediation.MediationSession.notes_cipher": _f("what was said at a sitting (sealed)", SENSITIVE, MEDIATION),
+    "mediation.MediationSession.recorded_by": _f("staff who recorded the sitting", STAFF, MEDIATION),
+    "mediation.MediationEvent.note": _f("mediators' notes on a step (may name people)", PERSONAL, MEDIATION),
+    "mediation.MediationEvent.detail": _f("details of a step (channel, fulfilment, numbers)", PERSONAL,
+                                          MEDIATION),
     # --- staff accounts, audit, messages --------------------------------------------------------------------
     "access.User.username": _f("personal sign-in name", STAFF, ACCOUNT),
     "access.User.full_name": _f("who acts (accountability, grid boards)", STAFF, ACCOUNT),
@@ -173,4 +198,5 @@ NOT_PERSONAL: dict[str, str] = {
     "workforce.PointEntry.source_id": "the id of the scored object (a case, a duty item, a visit)",
     "workforce.AssessmentRow.grid_name": "a grid's name, a place",
     "workforce.FeedCursor.name": "the name of a feed of facts (cases, visits)",
+    "mediation.MediationCase.source_case_id": "the id of the case a dispute was referred from (转调解)",
 }

@@ -89,6 +89,7 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "duty_item_id": lambda w: _duty_list(w).items.get().pk,
     "duty_list_id": lambda w: _duty_list(w).pk,
     "worker_id": lambda w: w.wang_fang.pk,
+    "mediation_id": lambda w: _mediation(w),
 }
 
 
@@ -114,6 +115,27 @@ def _duty_list(w: World) -> Any:
 # Catalogue objects belong to no unit: whoever does not keep the catalogue gets 404 (the outsider and
 # 张伟 alike), so the URL is shown reachable by its keeper instead.
 INSIDER_FOR = {"tag_id": "chen_jing"}
+
+
+def _mediation(w: World) -> int:
+    """A mediation of 吴城乡 with a signed agreement (so its printed 调解协议书 exists)."""
+    from gridgov.mediation import services
+
+    existing = getattr(w, "_outsider_mediation", None)
+    if existing is None:
+        m = services.mediation_register(
+            actor=None, now=T0, title="宅基地边界纠纷", summary="两户院墙位置争执。", dispute_type="land",
+            source="grid", mode="people", level="township", unit_id=w.grid_a1.pk, presiding_id=w.zhang_wei.pk,
+            parties=[{"role": "applicant", "name": "张建国", "phone": "13812345678"},
+                     {"role": "respondent", "name": "李卫东"}])
+        later = T0 + dt.timedelta(days=1)
+        for action, params in (("start", {"rights_informed": True, "facts": "已核实。"}),
+                               ("record_session", {"held_on": later.date(), "place": "调解室",
+                                                   "attendees": "双方", "notes": "达成一致。"}),
+                               ("agree", {"terms": "以原界桩为准。", "signed": True})):
+            m = services.mediation_act(actor=None, now=later, mediation_id=m.pk, action=action, **params)
+        existing = w._outsider_mediation = m.pk  # type: ignore[attr-defined]
+    return existing
 
 
 def _tag(w: World) -> int:

@@ -117,3 +117,7 @@ def _invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse
 api.add_router("/units/", units_api.router)
 api.add_router("/cases/", cases_api.router)
 api.add_router("/households/", households_api.router)
+
+from . import mediation as mediation_api  # noqa: E402 - apart from the imports above so branches merge cleanly
+
+api.add_router("/mediation/", mediation_api.router)

@@ -159,6 +159,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "status_labels": {s: d.status.label for s, d in STATUSES.items()},
         "on_site": case.category.on_site,
         "household": selectors.case_household(scope=scope, case=case),
+        "can_mediate": scope.can(P.MEDIATION_REGISTER, case.unit_path),
     }
     return render(request, "staff/cases/detail.html", context)
 

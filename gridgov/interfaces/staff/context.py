@@ -18,6 +18,7 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("事件办理", "staff:case_queue", P.CASE_VIEW),
     ("部门待办", "staff:case_queue", P.CASE_DEPARTMENT),
     ("事件类别", "staff:case_categories", P.CATEGORY_MANAGE),
+    ("调解台账", "staff:mediation_ledger", P.MEDIATION_VIEW),
     ("统计分析", "staff:dashboard", P.CASE_VIEW),
     ("审计日志", "staff:audit_log", P.AUDIT_VIEW),
     ("批量导出", "staff:export_list", P.HOUSEHOLD_EXPORT),

@@ -90,6 +90,12 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
     from gridgov.insights import workforce_measures  # duty lists and points (assessors only)
 
     context["workforce"] = workforce_measures.figures_for(scope=scope, unit=f["unit"], period=f["period"])
+    if scope.can(P.MEDIATION_VIEW):
+        # Mediation (矛盾纠纷调解): mode split, success and on-time rates, with their definitions.
+        from gridgov.insights.mediation_measures import DEFINITIONS, mediation_figures
+
+        context["mediation"] = mediation_figures(scope=scope, unit=f["unit"], period=f["period"], now=moment)
+        context["mediation_definitions"] = DEFINITIONS
     return render(request, template, context)
 
 

@@ -75,3 +75,7 @@ urlpatterns += [
 from . import workforce  # noqa: E402
 
 urlpatterns += workforce.urls()
+# Mediation (矛盾纠纷调解): the ledger, taking up, detail, actions, parties in full, the agreement.
+from . import mediation  # noqa: E402
+
+urlpatterns += mediation.urls()

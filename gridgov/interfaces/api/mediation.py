@@ -1,0 +1,108 @@
+"""Mediation over JSON: the 调解台账 (filtered) and one mediation with its timeline, both scoped to the
+signed-in actor; parties are masked (the full values only on the staff page, with a reason)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from gridgov.access.roles import P
+from gridgov.access.scope import scope_for
+from gridgov.core.clock import now
+from gridgov.core.errors import PermissionDenied
+from gridgov.mediation import selectors, services
+from gridgov.mediation.models import DisputeType, MediationCase, Mode
+from gridgov.mediation.states import Status
+
+router = Router(tags=["mediation"])
+
+
+class MediationOut(Schema):
+    id: int
+    number: str
+    title: str
+    dispute_type: str
+    source: str
+    mode: str
+    level: str
+    status: str
+    status_label: str
+    unit_id: int
+    unit: str
+    committee: str
+    presiding: str | None
+    accepted_at: dt.datetime
+    due_at: dt.datetime
+    extended_days: int
+    concluded_at: dt.datetime | None
+    agreement_number: str
+    fulfilment: str
+    referral_channel: str
+
+
+class PartyOut(Schema):
+    """Masked: 王*, 138****5678, 1402**********1234."""
+
+    role: str
+    name: str
+    phone: str
+    id_number: str
+
+
+class MediationEventOut(Schema):
+    seq: int
+    action: str
+    at: dt.datetime
+    actor: str | None
+    from_status: str
+    to_status: str
+    note: str
+
+
+class MediationDetailOut(Schema):
+    mediation: MediationOut
+    summary: str
+    parties: list[PartyOut]
+    actions: list[str]
+    events: list[MediationEventOut]
+
+
+def _out(m: MediationCase) -> MediationOut:
+    return MediationOut(
+        id=m.pk, number=m.number, title=m.title, dispute_type=m.dispute_type, source=m.source, mode=m.mode,
+        level=m.level, status=m.status, status_label=m.get_status_display(), unit_id=m.unit_id, unit=m.unit.name,
+        committee=m.committee_unit.name, presiding=m.presiding.display_name if m.presiding else None,
+        accepted_at=m.accepted_at, due_at=m.due_at, extended_days=m.extended_days, concluded_at=m.concluded_at,
+        agreement_number=m.agreement_number, fulfilment=m.fulfilment, referral_channel=m.referral_channel,
+    )
+
+
+@router.get("/", response=list[MediationOut], summary="The mediation ledger (调解台账), newest first, at most 50")
+def list_mediations(request: HttpRequest, start: dt.date | None = None, end: dt.date | None = None,
+                    dispute_type: str = "", mode: str = "", status: str = "", unit_id: int | None = None
+                    ) -> list[MediationOut]:
+    scope = scope_for(request.user)
+    if not scope.can(P.MEDIATION_VIEW):
+        raise PermissionDenied()
+    filters = selectors.LedgerFilter(
+        start=start, end=end, dispute_type=dispute_type if dispute_type in DisputeType.values else "",
+        mode=mode if mode in Mode.values else "", status=status if status in Status.values else "", unit_id=unit_id)
+    return [_out(m) for m in selectors.mediation_ledger(scope=scope, filters=filters, now=now())]
+
+
+@router.get("/{mediation_id}", response=MediationDetailOut, summary="One mediation with its timeline")
+def get_mediation(request: HttpRequest, mediation_id: int) -> MediationDetailOut:
+    scope = scope_for(request.user)
+    m = selectors.mediation_get(scope=scope, mediation_id=mediation_id)
+    return MediationDetailOut(
+        mediation=_out(m), summary=m.summary,
+        parties=[PartyOut(role=p.role, name=p.name_masked, phone=p.phone_masked, id_number=p.id_masked)
+                 for p in selectors.parties_masked(scope=scope, mediation=m)],
+        actions=[a.code for a in services.allowed_actions(mediation=m, actor=request.user)],
+        events=[MediationEventOut(seq=e.seq, action=e.action, at=e.at,
+                                  actor=e.actor.display_name if e.actor else None, from_status=e.from_status,
+                                  to_status=e.to_status, note=e.note)
+                for e in selectors.timeline(scope=scope, mediation=m)],
+    )
