@@ -63,7 +63,19 @@ def figures(*, unit: Unit, period: Any) -> list[WorkforceValue]:
 
 
 def figures_for(*, scope: Scope, unit: Unit, period: Any) -> list[WorkforceValue] | None:
-    """Shown only to those who assess staff over the unit (points are about named people)."""
+    """Shown only to those who assess staff over the unit (points are about named people). Kept, like
+    the board, for GRIDGOV_INSIGHTS_CACHE_SECONDS per unit and period; the scope is checked first."""
     if not scope.can(P.WORK_ASSESS, unit.path):
         return None
-    return figures(unit=unit, period=period)
+    from django.conf import settings
+    from django.core.cache import cache
+
+    seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
+    if seconds <= 0:
+        return figures(unit=unit, period=period)
+    key = f"insights:workforce:{unit.pk}:{unit.path}:{period.start}:{period.end}"
+    found: list[WorkforceValue] | None = cache.get(key)
+    if found is None:
+        found = figures(unit=unit, period=period)
+        cache.set(key, found, seconds)
+    return found
