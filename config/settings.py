@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "gridgov.cases",
     "gridgov.cases.public",
     "gridgov.workforce",
+    "gridgov.visits",
     "gridgov.mediation",
     "gridgov.insights",
     "gridgov.interfaces.staff",

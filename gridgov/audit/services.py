@@ -16,6 +16,42 @@ if TYPE_CHECKING:
     from gridgov.access.models import User
 
 
+def audit_build(
+    *,
+    action: str,
+    actor: User | Any | None,
+    now: dt.datetime,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    unit_path: str = "",
+    role: str = "",
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    detail: dict[str, Any] | None = None,
+    username: str = "",
+) -> AuditEvent:
+    """The audit row, not yet saved: for writers that save a batch at once (`audit_record_many`)."""
+    ctx = current_request_context()
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    actor_pk = actor.pk if actor is not None and actor.is_authenticated else None
+    return AuditEvent(
+        at=now,
+        action=action,
+        actor_id=actor_pk,
+        actor_username=username or (actor.get_username() if actor is not None and actor_pk else ""),
+        role=role,
+        unit_path=unit_path,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        ip=ctx.ip if ctx else None,
+        request_id=ctx.request_id if ctx else "",
+        detail=detail or {},
+    )
+
+
 def audit_record(
     *,
     action: str,
@@ -30,25 +66,16 @@ def audit_record(
     detail: dict[str, Any] | None = None,
     username: str = "",
 ) -> AuditEvent:
-    ctx = current_request_context()
-    if obj is not None:
-        object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(obj.pk)
-    actor_pk = actor.pk if actor is not None and actor.is_authenticated else None
-    return AuditEvent.objects.create(
-        at=now,
-        action=action,
-        actor_id=actor_pk,
-        actor_username=username or (actor.get_username() if actor is not None and actor_pk else ""),
-        role=role,
-        unit_path=unit_path,
-        object_type=object_type,
-        object_id=object_id,
-        outcome=outcome,
-        ip=ctx.ip if ctx else None,
-        request_id=ctx.request_id if ctx else "",
-        detail=detail or {},
-    )
+    event = audit_build(action=action, actor=actor, now=now, obj=obj, object_type=object_type,
+                        object_id=object_id, unit_path=unit_path, role=role, outcome=outcome, detail=detail,
+                        username=username)
+    event.save()
+    return event
+
+
+def audit_record_many(events: list[AuditEvent]) -> None:
+    """Save audit rows built with `audit_build` in one INSERT (in the transaction of the changes)."""
+    AuditEvent.objects.bulk_create(events)
 
 
 def audit_log_read(*, actor: Any, now: dt.datetime, query: dict[str, Any], role: str = "",

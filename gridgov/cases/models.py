@@ -10,7 +10,7 @@ from django.db.models import Q
 from gridgov.access.roles import P
 from gridgov.core.scoping import ScopedManager
 
-from .states import Status
+from .states import ACTIVE, CLOCKED, Status
 
 if TYPE_CHECKING:
     from gridgov.access.scope import Scope
@@ -186,6 +186,17 @@ class Case(models.Model):
             models.Index(fields=["category", "status"], name="case_category_idx"),
             # 督办: the few supervised cases, in deadline order.
             models.Index(fields=["resolve_due"], name="case_supervised_idx", condition=Q(supervised=True)),
+            # The measures read a county's cases by when they were reported or closed (today's figures,
+            # charts by day, the heat layer): without these, each such read scanned every case.
+            models.Index(fields=["created_at"], name="case_created_idx"),
+            models.Index(fields=["closed_at"], name="case_closed_idx", condition=Q(closed_at__isnull=False)),
+            # Open now by place (the measures' snapshot), read from the index alone; and the worst overdue
+            # open cases in deadline order.
+            models.Index(fields=["unit_path"], name="case_open_place_idx", opclasses=["varchar_pattern_ops"],
+                         include=["owner_path", "status", "resolve_due", "id"],
+                         condition=Q(status__in=sorted(s.value for s in ACTIVE))),
+            models.Index(fields=["resolve_due"], name="case_clocked_due_idx",
+                         condition=Q(status__in=sorted(s.value for s in CLOCKED))),
         ]
         constraints = [
             models.CheckConstraint(

@@ -35,7 +35,24 @@ def next_value(*, county_id: int, year: int, kind: str) -> int:
     return _counter_next(county_id, year, kind)
 
 
-def _counter_next(county_id: int, year: int, kind: str) -> int:
+def next_values(*, county_id: int, year: int, kind: str, n: int) -> list[int]:
+    """`n` numbers at once (the deadline sweep numbers a batch of urge forms in one round trip)."""
+    if n <= 0:
+        return []
+    if not _uses_sequences():
+        last = _counter_next(county_id, year, kind, n)
+        return list(range(last - n + 1, last + 1))
+    with connection.cursor() as cur:
+        cur.execute("SELECT nextval(to_regclass(%s)) FROM generate_series(1, %s)",
+                    [sequence_name(county_id, year, kind), n])
+        values = [row[0] for row in cur.fetchall()]
+    if values and values[0] is not None:
+        return [int(v) for v in values]
+    first = _sequence_next(county_id, year, kind)  # creates the sequence
+    return [first, *next_values(county_id=county_id, year=year, kind=kind, n=n - 1)]
+
+
+def _counter_next(county_id: int, year: int, kind: str, n: int = 1) -> int:
     counter = FormCounter.objects.select_for_update().filter(county_id=county_id, year=year, kind=kind).first()
     if counter is None:
         try:
@@ -44,7 +61,7 @@ def _counter_next(county_id: int, year: int, kind: str) -> int:
         except IntegrityError:
             pass
         counter = FormCounter.objects.select_for_update().get(county_id=county_id, year=year, kind=kind)
-    counter.last += 1
+    counter.last += n
     counter.save(update_fields=["last"])
     return counter.last
 

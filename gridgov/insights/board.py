@@ -5,6 +5,8 @@ through the actor's scope, and the number of queries does not grow with units or
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,26 +77,71 @@ class Board:
         }
 
 
+# A kept board older than GRIDGOV_INSIGHTS_CACHE_SECONDS is still served for this much longer while one
+# request recomputes it (the others do not all recompute at once when it expires).
+STALE_GRACE_SECONDS = 300
+# A request that finds no kept board while another is computing it waits this long for it, then computes.
+WAIT_FOR_OTHER_SECONDS = 10.0
+_POLL_SECONDS = 0.05
+
+
+def kept(key: str, seconds: int, compute: Any, *, clock: Any = time.monotonic, sleep: Any = time.sleep) -> Any:
+    """`compute()`, kept in the shared cache under `key` for `seconds`, computed by one request at a time.
+
+    Fresh: served as kept. Older (up to STALE_GRACE_SECONDS more): served as kept while the one request
+    that takes the key's lock recomputes it. Missing: the request that takes the lock computes it; the
+    others wait for it (up to WAIT_FOR_OTHER_SECONDS, then compute themselves). So a county board that
+    takes half a second is computed once per period of `seconds`, not once per request."""
+    lock = f"{key}:computing"
+    found = cache.get(key)
+    wall = time.time()
+    if isinstance(found, tuple) and len(found) == 2:
+        value, fresh_until = found
+        if wall < fresh_until or not cache.add(lock, 1, timeout=int(WAIT_FOR_OTHER_SECONDS) * 6):
+            return value
+    elif not cache.add(lock, 1, timeout=int(WAIT_FOR_OTHER_SECONDS) * 6):
+        deadline = clock() + WAIT_FOR_OTHER_SECONDS
+        while clock() < deadline:
+            sleep(_POLL_SECONDS)
+            found = cache.get(key)
+            if isinstance(found, tuple) and len(found) == 2:
+                return found[0]
+        return compute()
+    try:
+        value = compute()
+        cache.set(key, (value, time.time() + seconds), seconds + STALE_GRACE_SECONDS)
+    finally:
+        cache.delete(lock)
+    return value
+
+
+def scope_fingerprint(scope: Scope) -> str:
+    """A short digest of what a scope holds (paths, permissions, departments): actors with the same
+    grants share it, so figures read through the scope can be kept for all of them under one key."""
+    held = sorted((g.path, g.role_code, sorted(g.permissions), g.department_id or 0) for g in scope.grants)
+    return hashlib.sha256(repr(held).encode()).hexdigest()[:24]
+
+
 def cached_board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
                  rank_measure: str = "on_time_rate", channel: str = "") -> Board:
-    """The board, kept for GRIDGOV_INSIGHTS_CACHE_SECONDS (a county with a year of cases takes seconds).
+    """The board, kept for GRIDGOV_INSIGHTS_CACHE_SECONDS (see `kept`: one request computes, the others are
+    served the kept board, a little stale at most STALE_GRACE_SECONDS).
 
     The caller has checked the actor may read the unit's case figures; a unit's figures are then the
     same for everyone allowed to read them (cases are selected by where they happened), so the key is
     the unit and the filters, never the user. The page shows when the figures were computed."""
     seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
-    if seconds <= 0:
+
+    def compute() -> Board:
         return board(scope=scope, unit=unit, period=period, now=now, category=category,
                      rank_measure=rank_measure, channel=channel)
-    key = (f"insights:board:v1:{unit.pk}:{unit.path}:{period.start}:{period.end}:"
+
+    if seconds <= 0:
+        return compute()
+    key = (f"insights:board:v2:{unit.pk}:{unit.path}:{period.start}:{period.end}:"
            f"{category.pk if category else ''}:{rank_measure}:{channel}")
-    found = cache.get(key)
-    if isinstance(found, Board):
-        return found
-    result = board(scope=scope, unit=unit, period=period, now=now, category=category,
-                   rank_measure=rank_measure, channel=channel)
-    cache.set(key, result, seconds)
-    return result
+    result = kept(key, seconds, compute)
+    return result if isinstance(result, Board) else compute()
 
 
 def board(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime, category: Category | None = None,
@@ -198,11 +245,20 @@ def households_by_unit(units: list[Unit], *, scope: Scope | None = None) -> dict
     return {u.pk: counts[u.pk] if counts.get(u.pk) else u.household_estimate for u in units}
 
 
-def grids_under(*, scope: Scope, unit: Unit, limit: int = 2000) -> list[Unit]:
-    """The grids (not micro-grids) of a unit's subtree, or the unit itself if it is a grid."""
+# A county has a few thousand grids; the map shows them all.
+GRID_LIMIT = 20000
+
+
+def grids_under(*, scope: Scope, unit: Unit, limit: int = GRID_LIMIT, geometry: bool = True) -> list[Unit]:
+    """The grids (not micro-grids) of a unit's subtree, or the unit itself if it is a grid. Without
+    `geometry` only what the map's cards need is read (no boundaries, kinds or parents: thousands of
+    grids; the map sends the boundaries apart)."""
     qs = (Unit.objects.within(scope).filter(path__startswith=unit.path, is_active=True,
-                                             kind__base__in=list(GRID_BASE_KINDS))
-          .select_related("kind", "parent").defer("parent__boundary").order_by("path"))
+                                             kind__base__in=list(GRID_BASE_KINDS)).order_by("path"))
+    if geometry:
+        qs = qs.select_related("kind", "parent").defer("parent__boundary")
+    else:
+        qs = qs.only("id", "name", "serial", "path", "household_estimate", "version", "grid_type")
     grids = list(qs[:limit])
     # Micro-grids sit under grids: show the coarser level unless the unit is itself a grid. A grid is kept
     # when none of its ancestors' paths is a grid's path (a set lookup per ancestor, not a scan of all grids).
@@ -248,7 +304,7 @@ class GridCard:
 
 def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
                category: Category | None = None) -> list[GridCard]:
-    grids = grids_under(scope=scope, unit=unit)
+    grids = grids_under(scope=scope, unit=unit, geometry=False)
     totals = unit_tallies(scope=scope, within=unit, units=grids, period=period, now=now, category=category)
     heads = grid_heads(scope=scope, units=grids)
     households = households_by_unit(grids, scope=scope)
@@ -257,6 +313,11 @@ def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
         t = totals[g.pk]
         cards.append(GridCard(g, heads.get(g.pk, ""), households.get(g.pk), t.open_now, t.overdue_open, t))
     return cards
+
+
+def grid_outlines(grids: list[Unit]) -> dict[int, Any]:
+    """The boundaries of the given grids (GeoJSON, WGS-84), in one query."""
+    return dict(Unit.unscoped.filter(pk__in=[g.pk for g in grids]).values_list("pk", "boundary"))
 
 
 PIN_LIMIT = 1000

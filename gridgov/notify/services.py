@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from gridgov.core import fieldcrypto
 from gridgov.core.clock import now as clock_now
@@ -72,12 +72,61 @@ def outbox_forget_recipients(*, before: dt.datetime) -> int:
 
 
 def notify_users(*, user_ids: Iterable[int], topic: str, title: str, body: str = "", link: str = "",
-                 dedupe_key: str, now: dt.datetime) -> Outbox | None:
-    ids = sorted(set(user_ids))
-    if not ids:
-        return None
-    return outbox_put(kind=Outbox.Kind.INBOX, topic=topic, dedupe_key=dedupe_key, now=now,
-                      payload={"user_ids": ids, "title": title[:120], "body": body[:500], "link": link[:200]})
+                 dedupe_key: str, now: dt.datetime) -> None:
+    """An in-app message to these users, written to the outbox in the current transaction (one INSERT,
+    no savepoint: a key already there is kept once) and delivered right after commit."""
+    notify_many([{"user_ids": user_ids, "topic": topic, "title": title, "body": body, "link": link,
+                  "dedupe_key": dedupe_key}], now=now)
+
+
+def notify_many(messages: Iterable[dict[str, Any]], *, now: dt.datetime) -> int:
+    """`notify_users` for many messages at once (each a dict of its arguments but `now`): one INSERT
+    in the current transaction, a key already there kept once, delivered after commit in one batch.
+    Returns how many messages had recipients."""
+    rows: list[Outbox] = []
+    for m in messages:
+        ids = sorted(set(m["user_ids"]))
+        if ids:
+            rows.append(Outbox(kind=Outbox.Kind.INBOX, topic=m["topic"], dedupe_key=m["dedupe_key"][:160],
+                               payload={"user_ids": ids, "title": m["title"][:120], "body": m.get("body", "")[:500],
+                                        "link": m.get("link", "")[:200]}, created_at=now, available_at=now))
+    if not rows:
+        return 0
+    keys = [r.dedupe_key for r in rows]
+    Outbox.objects.bulk_create(rows, ignore_conflicts=True)
+    transaction.on_commit(lambda: deliver_inbox_after_commit(keys))
+    return len(rows)
+
+
+def deliver_inbox_after_commit(dedupe_keys: list[str]) -> None:
+    """Write the in-app messages of a batch of inbox rows right after commit; what fails stays for the
+    periodic job. Never raises into the caller."""
+    if not getattr(settings, "GRIDGOV_DELIVER_ON_COMMIT", True):
+        return
+    try:
+        deliver_inbox_batch(now=clock_now(), dedupe_keys=dedupe_keys)
+    except Exception:
+        return
+
+
+def deliver_inbox_batch(*, now: dt.datetime, dedupe_keys: Iterable[str]) -> int:
+    """Deliver due inbox rows set-based (one transaction, three statements for the whole batch);
+    rows another deliverer holds are left to it. Safe to run concurrently and twice."""
+    with transaction.atomic():
+        qs = Outbox.objects.filter(kind=Outbox.Kind.INBOX, dedupe_key__in=list(dedupe_keys),
+                                   delivered_at__isnull=True, failed_at__isnull=True, available_at__lte=now)
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)
+        rows = list(qs)
+        if not rows:
+            return 0
+        InboxMessage.objects.bulk_create([  # a message already there (outbox row, user) is kept once
+            InboxMessage(user_id=uid, outbox=row, topic=row.topic, title=row.payload.get("title", ""),
+                         body=row.payload.get("body", ""), link=row.payload.get("link", ""), created_at=now)
+            for row in rows for uid in row.payload.get("user_ids", [])
+        ], ignore_conflicts=True)
+        Outbox.objects.filter(pk__in=[r.pk for r in rows]).update(attempts=F("attempts") + 1, delivered_at=now)
+    return len(rows)
 
 
 def deliver_after_commit(outbox_id: int) -> None:

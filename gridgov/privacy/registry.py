@@ -166,6 +166,23 @@ PERSONAL_FIELDS: dict[str, PersonalField] = {
 }
 
 # Fields whose names look personal but hold none, with the reason (so the walk stays strict).
+VISIT_LOG = ("with the household's ledger entry (the visit log is part of 户情台账); purged with the household "
+             "by residents.retention when it leaves the ledger")
+PERSONAL_FIELDS.update({
+    # --- visits (走访 / 民情日记) ----------------------------------------------------------------------------
+    "visits.Visit.household": _f("which household was visited", PERSONAL, VISIT_LOG),
+    "visits.Visit.notes_cipher": _f("what the grid worker saw and heard (health, hardship), sealed", SENSITIVE,
+                                    VISIT_LOG),
+    "visits.Visit.notes_length": _f("length of the sealed notes, shown in lists instead of the text", PERSONAL,
+                                    VISIT_LOG),
+    "visits.Visit.lat": _f("where the visit was logged (at the door)", PERSONAL, VISIT_LOG),
+    "visits.Visit.lng": _f("where the visit was logged (at the door)", PERSONAL, VISIT_LOG),
+    "visits.Visit.photo": _f("a photo taken on the visit (may show the home and people)", SENSITIVE, VISIT_LOG),
+    "visits.Visit.photo_type": _f("the photo's checked file type", PERSONAL, VISIT_LOG),
+    "visits.Visit.photo_size": _f("the photo's size", PERSONAL, VISIT_LOG),
+})
+
+
 NOT_PERSONAL: dict[str, str] = {
     "units.UnitKind.name": "a kind of unit (村, 网格)",
     "units.Theme.name": "a theme of the grid (多网合一)",
@@ -198,5 +215,7 @@ NOT_PERSONAL: dict[str, str] = {
     "workforce.PointEntry.source_id": "the id of the scored object (a case, a duty item, a visit)",
     "workforce.AssessmentRow.grid_name": "a grid's name, a place",
     "workforce.FeedCursor.name": "the name of a feed of facts (cases, visits)",
+    "visits.Visit.case_id": "the case raised from a visit (a link, the case carries its own data)",
+    "visits.VisitCampaign.name": "a campaign's title (集中走访)",
     "mediation.MediationCase.source_case_id": "the id of the case a dispute was referred from (转调解)",
 }

@@ -32,6 +32,11 @@ def _current_version() -> str:
     return str(version)
 
 
+def boundary_version() -> str:
+    """Changes whenever any boundary changes (for caches of drawn or serialised boundaries)."""
+    return _current_version()
+
+
 def invalidate() -> None:
     cache.set(_VERSION_KEY, uuid.uuid4().hex, timeout=None)
 

@@ -89,6 +89,9 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "duty_item_id": lambda w: _duty_list(w).items.get().pk,
     "duty_list_id": lambda w: _duty_list(w).pk,
     "worker_id": lambda w: w.wang_fang.pk,
+    "visit_id": lambda w: _visit(w),
+    "campaign_id": lambda w: _visit_campaign(w),
+    "rule_id": lambda w: _visit_rule(w),
     "mediation_id": lambda w: _mediation(w),
 }
 
@@ -114,7 +117,39 @@ def _duty_list(w: World) -> Any:
 
 # Catalogue objects belong to no unit: whoever does not keep the catalogue gets 404 (the outsider and
 # 张伟 alike), so the URL is shown reachable by its keeper instead.
-INSIDER_FOR = {"tag_id": "chen_jing"}
+INSIDER_FOR = {"tag_id": "chen_jing", "rule_id": "chen_jing"}
+
+
+def _visit(w: World) -> int:
+    """A visit to a household of A1, with a photo (so its photo URL exists for the insider)."""
+    import io
+
+    from PIL import Image
+
+    from gridgov.core.clock import now
+    from gridgov.visits.services import visit_record
+
+    photo = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(photo, format="PNG")
+    return visit_record(actor=w.wang_fang, now=now(), household_id=_household(w).pk, kind="home",
+                        notes="身体尚可。", photo=photo.getvalue()).visit.pk
+
+
+def _visit_campaign(w: World) -> int:
+    from gridgov.visits.models import VisitCampaign
+
+    return VisitCampaign.unscoped.create(unit=w.village, unit_path=w.village.path, name="集中走访",
+                                         starts_on=T0.date(), ends_on=T0.date(), created_by=w.li_qiang,
+                                         created_at=T0).pk
+
+
+def _visit_rule(w: World) -> int:
+    """A rule of the township 吴城乡 (the county's own rules apply to the sibling township too)."""
+    from gridgov.residents.models import Tag
+    from gridgov.visits.models import VisitRule
+
+    return VisitRule.unscoped.create(unit=w.township, unit_path=w.township.path, tag=Tag.objects.get(code="dibao"),
+                                     cadence_days=30, created_at=T0, updated_at=T0).pk
 
 
 def _mediation(w: World) -> int:

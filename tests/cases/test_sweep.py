@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from gridgov.cases.models import Case, CaseEvent
-from gridgov.cases.sweep import case_sweep
+from gridgov.cases.sweep import SweepReport, case_sweep
 from gridgov.notify.models import Outbox
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +98,54 @@ def test_the_command_runs_and_reports(kit):
     out = __import__("io").StringIO()
     call_command("case_sweep", stdout=out)
     assert "overdue=" in out.getvalue()
+
+
+def _sweep_queries(now) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        case_sweep(now=now)
+    return sum(1 for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")))
+
+
+def test_the_sweep_is_set_based_its_queries_do_not_grow_with_the_cases(kit):
+    """A batch of due cases costs the same statements as one: a year's backlog is not a loop of
+    round trips per case (docs/benchmarks.md, the deadline sweep)."""
+    counts = []
+    for n in (1, 4):
+        overdue = [kit.to_state("handling", category="public_order") for _ in range(n)]  # escalate too
+        dispatched = [kit.to_state("dispatched") for _ in range(n)]
+        resolved = [kit.to_state("resolved") for _ in range(n)]
+        late = max(c.resolve_due for c in overdue + dispatched) + dt.timedelta(hours=1)
+        late = max(late, max(c.resolved_at for c in resolved) + dt.timedelta(days=20))
+        counts.append(_sweep_queries(late))
+        for c in overdue:
+            c = fresh(c)
+            assert c.overdue and c.urge_count == 1 and c.holder_unit == kit.world.village
+            assert list(CaseEvent.unscoped.filter(case=c).order_by("seq").values_list("action", flat=True))[-2:] \
+                == ["urge", "escalate"]
+        assert all(fresh(c).respond_urged_for == c.respond_due for c in dispatched)
+        assert all(fresh(c).status == "closed" for c in resolved)
+        assert case_sweep(now=late) == case_sweep(now=late + dt.timedelta(minutes=1)) == SweepReport()
+    # The first run also creates the county's urge-form counter: the second may only be cheaper.
+    assert counts[1] <= counts[0], counts
+
+
+def test_a_batch_writes_one_history_row_one_audit_row_and_numbers_each_urge(kit):
+    from gridgov.audit.models import AuditEvent
+
+    cases = [kit.to_state("acknowledged") for _ in range(3)]
+    late = max(c.resolve_due for c in cases) + dt.timedelta(hours=1)
+    assert case_sweep(now=late).overdue == 3
+    numbers = set()
+    for c in cases:
+        ev = CaseEvent.unscoped.get(case=c, action="urge")
+        assert ev.actor is None and ev.actor_role == "system" and ev.detail["auto"] is True
+        assert ev.seq == CaseEvent.unscoped.filter(case=c).count()
+        numbers.add(ev.detail["form_number"])
+        assert AuditEvent.objects.filter(action="case.urge", object_id=str(c.pk)).count() == 1
+        assert fresh(c).version == c.version + 1
+    assert len(numbers) == 3 and all("-C" in n for n in numbers)
+    rows = Outbox.objects.filter(topic="case.urge")
+    assert rows.count() == 3 and all(r.payload["user_ids"] == [kit.world.liu_yang.pk] for r in rows)

@@ -53,7 +53,8 @@ def test_township_office_sees_its_township_with_definitions(april, login):
     assert r.status_code == 200 and "66.7%" in html(r)
 
 
-@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/screen/", "/dashboard/map/", "/dashboard/map.json"])
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/screen/", "/dashboard/map/", "/dashboard/map.json",
+                                  "/dashboard/map-geometry.json"])
 def test_outsider_gets_404_for_another_township(april, login, path):
     w = april.world
     assert login(w.sun_li).get(f"{path}?unit={w.township.pk}").status_code == 404
@@ -129,7 +130,12 @@ def test_map_json_is_scoped_and_has_cards(april, login):
     assert (a1["head"], a1["households"], a1["open_cases"], a1["overdue"]) == ("赵磊", 52, 1, 1)
     assert a1["value_text"] == "66.7%"
     assert props["B1"]["value_text"] == "—" and props["B1"]["color"] == "#cfd8dc"
-    assert data["grids"]["features"][0]["geometry"]["type"] == "Polygon"
+    assert all(f["geometry"] is None for f in data["grids"]["features"])  # boundaries come apart
+    geo = login(w.zhang_wei).get(data["geometry_url"])
+    assert geo.status_code == 200 and geo["ETag"]
+    shapes = {f["id"]: f["geometry"] for f in geo.json()["features"]}
+    assert set(shapes) == {f["id"] for f in data["grids"]["features"]}
+    assert {g["type"] for g in shapes.values()} == {"Polygon"}
     pins = {p["number"] for p in data["pins"]}
     assert pins == {april.cases["c4"].number, april.cases["c6"].number}  # open cases with a location
     assert all(p["overdue"] for p in data["pins"])
@@ -153,9 +159,12 @@ def test_gcj02_tiles_shift_the_geometry(april, login, monkeypatch):
     from gridgov.interfaces.staff import dashboard
 
     monkeypatch.setattr(dashboard, "tile_config", lambda: {"crs": "gcj02", "provider": "x", "layers": []})
-    data = login(april.world.zhang_wei).get("/dashboard/map.json").json()
+    client = login(april.world.zhang_wei)
+    data = client.get("/dashboard/map.json").json()
     a1 = next(f for f in data["grids"]["features"] if f["properties"]["serial"] == "A1")
-    lng, lat = a1["geometry"]["coordinates"][0][0]
+    geo = client.get(data["geometry_url"]).json()
+    assert geo["crs"] == "gcj02"
+    lng, lat = next(f["geometry"] for f in geo["features"] if f["id"] == a1["id"])["coordinates"][0][0]
     assert lng != 113.0 and abs(lng - 113.0) < 0.01 and abs(lat - 39.0) < 0.01
 
 
@@ -202,7 +211,8 @@ def test_distribution_map_pdf(april, login):
     pdf = r.content
     assert any("Noto-Sans-CJK-SC" in f for f in embedded_fonts(pdf))
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
-    for expected in ("吴城乡网格分布图", "图例", "A1", "A2", "B1", "赵磊", "王芳", "钱多", "52", "屋场/自然村"):
+    for expected in ("吴城乡网格分布图", "图例", "A1", "A2", "B1", "赵磊", "王芳（专职）", "钱多（兼职）", "52",
+                     "屋场/自然村"):
         assert expected in text, expected
     assert "驼峰" not in text
     save(pdf, "distribution-map")
@@ -275,7 +285,7 @@ def test_map_heat_layer_counts_reported_cases_per_cell(april, login):
     assert sorted(c[2] for c in data["heat"]) == [1, 1, 1, 1, 1]
     for lat, lng in ((39.05, 113.05), (39.02, 113.02), (39.06, 113.16), (39.25, 113.25), (39.03, 113.03)):
         assert any(abs(c[0] - lat) <= 0.0025 + 1e-9 and abs(c[1] - lng) <= 0.0025 + 1e-9 for c in data["heat"])
-    assert data["visits"] is None  # visits have no app yet
+    assert data["visits"] == []  # no visit was logged in this world
     empty = login(w.zhang_wei).get("/dashboard/map.json?start=2026-05-01&end=2026-05-05").json()
     assert empty["heat"] == []
 
@@ -294,3 +304,88 @@ def test_household_counts_come_from_the_ledger_when_registered(april, login):
     props = {f["properties"]["serial"]: f["properties"] for f in data["grids"]["features"]}
     # A2 has 3 households in the ledger (its estimate of 10 no longer shows); A1 none yet: its estimate.
     assert (props["A1"]["households"], props["A2"]["households"], props["B1"]["households"]) == (52, 3, None)
+
+
+def test_map_geometry_is_kept_and_revalidated_by_version(april, login, settings):
+    """The boundaries are sent once per version: the same ETag answers 304 without a body, and editing a
+    grid's boundary (its version and the boundary version change) gives a new body."""
+    from gridgov.units.services import unit_update
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "geometry-test"}}
+    w = april.world
+    client = login(w.zhang_wei)
+    first = client.get("/dashboard/map-geometry.json")
+    assert first.status_code == 200 and first["Cache-Control"] == "private, no-cache"
+    etag = first["ETag"]
+    again = client.get("/dashboard/map-geometry.json", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+    unit_update(actor=w.zhang_wei, now=NOW, unit_id=w.grid_b1.pk, boundary=square(113.21, 39.21, 0.05))
+    changed = client.get("/dashboard/map-geometry.json", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    b1 = next(f["geometry"] for f in changed.json()["features"] if f["id"] == w.grid_b1.pk)
+    assert b1["coordinates"][0][0] == [113.21, 39.21]
+    # A village's grids only, and the same scope rules as the figures.
+    village = client.get(f"/dashboard/map-geometry.json?unit={w.village.pk}").json()
+    assert {f["id"] for f in village["features"]} == {w.grid_a1.pk, w.grid_a2.pk}
+    assert login(w.sun_li).get(f"/dashboard/map-geometry.json?unit={w.village.pk}").status_code == 404
+
+
+def test_map_data_is_kept_per_unit_and_scope(april, login, settings, django_assert_max_num_queries):
+    """Kept like the board: a second office user with the same grants reads it without measure queries;
+    an actor with other grants gets figures read through their own scope; the outsider still gets 404."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "map-kept-test"}}
+    settings.GRIDGOV_INSIGHTS_CACHE_SECONDS = 60
+    w = april.world
+    first = login(w.zhang_wei).get(f"/dashboard/map.json?{APRIL}")
+    assert first.status_code == 200 and first.json()["computed_at"] == "2026-05-06 12:00"
+    again = login(w.zhang_wei)
+    again.get("/")
+    with django_assert_max_num_queries(8):  # session, user, grants, unit, category: no figures read
+        second = again.get(f"/dashboard/map.json?{APRIL}")
+    assert second.json() == first.json()
+    county = login(w.chen_jing).get(f"/dashboard/map.json?unit={w.township.pk}&{APRIL}").json()
+    assert {f["properties"]["serial"] for f in county["grids"]["features"]} == {"A1", "A2", "B1"}
+    assert login(w.sun_li).get(f"/dashboard/map.json?unit={w.township.pk}&{APRIL}").status_code == 404
+
+
+# Exact statements per page with the day facts built, for a township and the county office: the same after
+# the world grows by villages, grids and cases (and the facts are rebuilt), and under a budget (issue #8).
+# Today (2026-05): session, user, grants, unit, breadcrumb, categories, the facts' state and fingerprint (3),
+# subordinate units, facts sums, late sign-fors, today's raw tail, open now, ping-pong, breakdown, worst
+# overdue, audit; the mediation measures 3 more. A new measure file adds its own few statements: raise its
+# page's budget with it.
+QUERY_BUDGET = {"/dashboard/": 25, "/dashboard/screen/": 25, "/dashboard/map.json": 18,
+                "/dashboard/map-geometry.json": 5}
+
+
+@pytest.mark.parametrize("persona", ["zhang_wei", "chen_jing"])
+def test_fixed_query_counts_with_facts_as_the_data_grows(april, login, persona):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gridgov.insights.facts import facts_build
+
+    w = april.world
+    client = login(getattr(w, persona))
+
+    def counts() -> dict[str, int]:
+        out = {}
+        for path in QUERY_BUDGET:
+            client.get(f"{path}?{APRIL}")  # a first request may start the session's clock
+            with CaptureQueriesContext(connection) as ctx:
+                r = client.get(f"{path}?{APRIL}")
+            assert r.status_code == 200, (path, r.status_code)
+            out[path] = len(ctx.captured_queries)
+        return out
+
+    facts_build(now=NOW, full=True)
+    before = counts()
+    _more_world(w, n_grids=6, n_cases=3)
+    facts_build(now=NOW, full=True)
+    after = counts()
+    assert after == before, (before, after)
+    for path, n in after.items():
+        assert n <= QUERY_BUDGET[path], (path, n, QUERY_BUDGET[path])
+    assert "新村5" in client.get(f"/dashboard/map.json?{APRIL}").content.decode()

@@ -16,8 +16,13 @@ Afterwards, with both up: every acknowledged submission is present exactly once 
 exists that no client submitted, and every retry after a lost response returned the same case
 with created=false. Prints a JSON summary; exits 1 on any violation.
 
-Not covered: visits (there is no visits app yet), and power loss (the OS page cache survives a
-process kill; fsync on protects against the rest, which this harness does not simulate).
+Visits (走访) go through the same rules: the clients alternate a case (POST /api/cases/) and a visit
+(POST /api/visits/, same Idempotency-Key header, same retries, the same forced lost response), and
+every acknowledged visit must be present once and whole (household, kind, notes read back in full,
+its audit row written with it).
+
+Not covered: power loss (the OS page cache survives a process kill; fsync on protects against the
+rest, which this harness does not simulate).
 """
 
 from __future__ import annotations
@@ -236,10 +241,11 @@ class Session:
 class Ack:
     key: str
     payload: dict[str, Any]
-    case_id: int
+    case_id: int  # the case's id, or the visit's for kind "visit"
     number: str
     attempts: int
     created: bool
+    kind: str = "case"
 
 
 @dataclass
@@ -274,10 +280,22 @@ def make_payload(rng: random.Random, key: str) -> dict[str, Any]:
     }
 
 
+def make_visit_payload(rng: random.Random, key: str, household_id: int) -> dict[str, Any]:
+    words = "".join(rng.choice(WORDS) for _ in range(rng.randint(2, 8)))
+    return {
+        "household_id": household_id, "kind": rng.choice(["home", "home", "phone", "video"]),
+        "notes": f"老人身体尚可，{words}。编号 {key}。" + "情况" * rng.randint(0, 150),
+        "lat": round(39.0 + rng.random() * 0.09, 6), "lng": round(113.0 + rng.random() * 0.09, 6),
+    }
+
+
 def submit_until_acked(session: Session, payload: dict[str, Any], key: str, unit_id: int, stats: Stats,
                        stop: threading.Event, lose_first_answer: bool = False,
-                       after_lost: bool = False) -> Ack | None:
-    body = json.dumps({**payload, "unit_id": unit_id}).encode()
+                       after_lost: bool = False, kind: str = "case") -> Ack | None:
+    if kind == "visit":
+        path, body = "/api/visits/", json.dumps(payload).encode()
+    else:
+        path, body = "/api/cases/", json.dumps({**payload, "unit_id": unit_id}).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": key}
     attempts = 0
     unanswered = after_lost  # an earlier attempt may have committed without us hearing of it
@@ -286,7 +304,7 @@ def submit_until_acked(session: Session, payload: dict[str, Any], key: str, unit
         with stats.lock:
             stats.attempts += 1
         try:
-            status, data = session.call("POST", "/api/cases/", body, headers, timeout=30)
+            status, data = session.call("POST", path, body, headers, timeout=30)
         except (OSError, http.client.HTTPException) as exc:
             stats.count(type(exc).__name__)
             with stats.lock:
@@ -299,14 +317,14 @@ def submit_until_acked(session: Session, payload: dict[str, Any], key: str, unit
         stats.count(str(status))
         if status in (200, 201):
             out = json.loads(data)
-            case = out["case"]
+            case = out[kind]
             if lose_first_answer and status == 201:
                 # The response is lost on the way back: the client never saw it and tries again.
                 lose_first_answer = False
                 first_id = case["id"]
                 with stats.lock:
                     stats.lost_after_commit_forced += 1
-                again = submit_until_acked(session, payload, key, unit_id, stats, stop, after_lost=True)
+                again = submit_until_acked(session, payload, key, unit_id, stats, stop, after_lost=True, kind=kind)
                 if again is not None and (again.case_id != first_id or again.created):
                     stats.violation(f"{key}: retry after a lost 201 gave case {again.case_id} "
                                     f"created={again.created}, first was {first_id}")
@@ -316,8 +334,8 @@ def submit_until_acked(session: Session, payload: dict[str, Any], key: str, unit
                     stats.lost_after_commit_natural += 1
             if status == 200 and not unanswered and attempts == 1:
                 stats.violation(f"{key}: a first submission answered 200 (replay) though nothing was sent before")
-            return Ack(key=key, payload=payload, case_id=case["id"], number=case["number"], attempts=attempts,
-                       created=status == 201)
+            return Ack(key=key, payload=payload, case_id=case["id"], number=case.get("number", ""),
+                       attempts=attempts, created=status == 201, kind=kind)
         if status in (401, 403):
             stats.violation(f"{key}: {status} on a signed-in session: {data[:200]!r}")
             return None
@@ -337,15 +355,19 @@ def build_static(env: dict[str, str]) -> None:
                        check=True)
 
 
-def setup_world(env: dict[str, str]) -> int:
+def setup_world(env: dict[str, str]) -> tuple[int, int]:
     code = (
         "import django, json; django.setup()\n"
         "from tests.world import build_world\n"
+        "from gridgov.residents.services import household_create\n"
         "w = build_world()\n"
-        "print(json.dumps({'unit_id': w.grid_a1.pk}))\n"
+        "h = household_create(actor=None, now=w.grid_a1.created_at, unit_id=w.grid_a1.pk, address='吴城村一组',"
+        " house_number='7')\n"
+        "print(json.dumps({'unit_id': w.grid_a1.pk, 'household_id': h.pk}))\n"
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
-    return int(json.loads(r.stdout.strip().splitlines()[-1])["unit_id"])
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    return int(out["unit_id"]), int(out["household_id"])
 
 
 def verify(cluster: Cluster, app: AppServer, stats: Stats, submitted: set[str]) -> dict[str, Any]:
@@ -353,6 +375,9 @@ def verify(cluster: Cluster, app: AppServer, stats: Stats, submitted: set[str]) 
     session.login("wangfang", "Grid-Test-2026")
     fields = ["title", "description", "category", "channel", "urgency", "address"]
     for ack in stats.acked.values():
+        if ack.kind == "visit":
+            _verify_visit(session, stats, ack)
+            continue
         status, data = session.call("GET", f"/api/cases/{ack.case_id}")
         if status != 200:
             stats.violation(f"{ack.key}: acknowledged case {ack.case_id} answers {status}")
@@ -368,6 +393,7 @@ def verify(cluster: Cluster, app: AppServer, stats: Stats, submitted: set[str]) 
         if len(reports) != 1:
             stats.violation(f"{ack.key}: {len(reports)} report events")
     # The database side: one row per key, no row for a key nobody sent, no two cases with one number.
+    visits = _verify_visit_rows(cluster, stats, submitted)
     rows = cluster.sql("SELECT idempotency_key, count(*) FROM cases_case GROUP BY idempotency_key")
     per_key = {}
     for line in rows.splitlines():
@@ -379,7 +405,7 @@ def verify(cluster: Cluster, app: AppServer, stats: Stats, submitted: set[str]) 
     unknown = set(per_key) - submitted
     if unknown:
         stats.violation(f"cases nobody submitted: {sorted(unknown)[:5]}")
-    missing = set(stats.acked) - set(per_key)
+    missing = {k for k, a in stats.acked.items() if a.kind == "case"} - set(per_key)
     if missing:
         stats.violation(f"acknowledged but missing: {sorted(missing)[:5]}")
     numbers = cluster.sql("SELECT count(*) - count(DISTINCT number) FROM cases_case").strip()
@@ -390,7 +416,44 @@ def verify(cluster: Cluster, app: AppServer, stats: Stats, submitted: set[str]) 
         "(SELECT 1 FROM cases_caseevent e WHERE e.case_id = c.id AND e.action = 'report')").strip()
     if orphans != "0":
         stats.violation(f"{orphans} cases without their report event (half written)")
-    return {"cases_in_db": sum(per_key.values()), "keys_in_db": len(per_key)}
+    return {"cases_in_db": sum(per_key.values()), "keys_in_db": len(per_key), **visits}
+
+
+def _verify_visit(session: Session, stats: Stats, ack: Ack) -> None:
+    status, data = session.call("GET", f"/api/visits/{ack.case_id}")
+    if status != 200:
+        stats.violation(f"{ack.key}: acknowledged visit {ack.case_id} answers {status}")
+        return
+    detail = json.loads(data)
+    visit = detail["visit"]
+    for f in ("household_id", "kind", "lat", "lng"):
+        if visit[f] != ack.payload[f]:
+            stats.violation(f"{ack.key}: visit field {f} is {visit[f]!r}, sent {ack.payload[f]!r}")
+    if detail["notes"] != ack.payload["notes"] or visit["notes_length"] != len(ack.payload["notes"]):
+        stats.violation(f"{ack.key}: visit notes differ from what was sent")
+
+
+def _verify_visit_rows(cluster: Cluster, stats: Stats, submitted: set[str]) -> dict[str, int]:
+    rows = cluster.sql("SELECT idempotency_key, count(*) FROM visits_visit GROUP BY idempotency_key")
+    per_key: dict[str, int] = {}
+    for line in rows.splitlines():
+        k, n = line.rsplit("|", 1)
+        per_key[k.split(":", 1)[1] if ":" in k else k] = int(n)
+    dupes = {k: n for k, n in per_key.items() if n != 1}
+    if dupes:
+        stats.violation(f"keys with more than one visit: {dupes}")
+    unknown = set(per_key) - submitted
+    if unknown:
+        stats.violation(f"visits nobody submitted: {sorted(unknown)[:5]}")
+    missing = {k for k, a in stats.acked.items() if a.kind == "visit"} - set(per_key)
+    if missing:
+        stats.violation(f"acknowledged visits missing: {sorted(missing)[:5]}")
+    orphans = cluster.sql(
+        "SELECT count(*) FROM visits_visit v WHERE NOT EXISTS (SELECT 1 FROM audit_auditevent a "
+        "WHERE a.action = 'visit.record' AND a.object_id = v.id::text)").strip()
+    if orphans != "0":
+        stats.violation(f"{orphans} visits without their audit row (half written)")
+    return {"visits_in_db": sum(per_key.values()), "visit_keys_in_db": len(per_key)}
 
 
 def run(rounds: int, clients: int, seed: int, keep: bool) -> dict[str, Any]:
@@ -421,7 +484,7 @@ def run(rounds: int, clients: int, seed: int, keep: bool) -> dict[str, Any]:
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
                        check=True)
-        unit_id = setup_world(env)
+        unit_id, household_id = setup_world(env)
         build_static(env)
         log(f"migrated and seeded in {time.time() - t0:.0f}s; cluster on port {cluster.port}")
         app.start()
@@ -447,11 +510,15 @@ def run(rounds: int, clients: int, seed: int, keep: bool) -> dict[str, Any]:
                 return
             while not stop.is_set():
                 with key_lock:
-                    key = f"dur-{seed}-{i}-{next(counter):06d}-{crng.randrange(16**6):06x}"
+                    n = next(counter)
+                    key = f"dur-{seed}-{i}-{n:06d}-{crng.randrange(16**6):06x}"
                     submitted.add(key)
-                payload = make_payload(crng, key)
+                kind = "visit" if n % 2 else "case"
+                payload = (make_visit_payload(crng, key, household_id) if kind == "visit"
+                           else make_payload(crng, key))
                 lose = forced.acquire(blocking=False)
-                ack = submit_until_acked(session, payload, key, unit_id, stats, stop, lose_first_answer=lose)
+                ack = submit_until_acked(session, payload, key, unit_id, stats, stop, lose_first_answer=lose,
+                                         kind=kind)
                 if ack is not None:
                     with stats.lock:
                         stats.acked[key] = ack
@@ -489,6 +556,7 @@ def run(rounds: int, clients: int, seed: int, keep: bool) -> dict[str, Any]:
             "rounds": rounds, "kills": kills, "clients": clients, "seed": seed,
             "submitted_keys": len(submitted), "acknowledged": len(stats.acked),
             "acknowledged_created_201": sum(a.created for a in stats.acked.values()),
+            "acknowledged_visits": sum(a.kind == "visit" for a in stats.acked.values()),
             "attempts": stats.attempts, "failed_attempts_no_answer": stats.failed_attempts,
             "responses": dict(sorted(stats.status_counts.items())),
             "lost_after_commit_then_retried_natural": stats.lost_after_commit_natural,
@@ -517,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.json:
         args.json.write_text(text)
-    ok = (not summary["violations"] and summary["acknowledged"] > 0
+    ok = (not summary["violations"] and summary["acknowledged"] > 0 and summary["acknowledged_visits"] > 0
           and summary["lost_after_commit_then_retried_forced"] > 0)
     return 0 if ok else 1
 

@@ -15,6 +15,7 @@ from gridgov.core.errors import DomainError, NotFound
 from . import cases as cases_api
 from . import households as households_api
 from . import units as units_api
+from . import visits as visits_api
 
 # Every error answers {code, message[, field, details]}; the schema says so for every operation,
 # so clients (and the schemathesis test) can rely on it.
@@ -117,6 +118,7 @@ def _invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse
 api.add_router("/units/", units_api.router)
 api.add_router("/cases/", cases_api.router)
 api.add_router("/households/", households_api.router)
+api.add_router("/visits/", visits_api.router)
 
 from . import mediation as mediation_api  # noqa: E402 - apart from the imports above so branches merge cleanly
 

@@ -16,6 +16,7 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("网格体系", "staff:unit_tree", P.UNIT_VIEW),
     ("户情台账", "staff:household_list", P.HOUSEHOLD_VIEW),
     ("事件办理", "staff:case_queue", P.CASE_VIEW),
+    ("走访", "staff:my_visits", P.HOUSEHOLD_EDIT),
     ("部门待办", "staff:case_queue", P.CASE_DEPARTMENT),
     ("事件类别", "staff:case_categories", P.CATEGORY_MANAGE),
     ("调解台账", "staff:mediation_ledger", P.MEDIATION_VIEW),

@@ -6,11 +6,15 @@ query string; bad input is shown as a plain Chinese message with status 400."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,15 +30,17 @@ from gridgov.core.clock import local, now
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.geo.coords import wgs84_to_gcj02
 from gridgov.insights import board as insights
-from gridgov.insights import measures
+from gridgov.insights import measures, visit_measures
 from gridgov.insights import selectors as report_selectors
 from gridgov.insights import services as report_services
 from gridgov.insights.models import ReportKind, ReportStatus
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.printing import render_pdf
 from gridgov.units import selectors as unit_selectors
+from gridgov.units.locate import boundary_version
 from gridgov.units.models import GridType, Unit
 from gridgov.units.selectors import level_name, unit_breadcrumb
+from gridgov.visits import selectors as visit_selectors
 
 
 def _filters(request: HttpRequest, scope: Scope, moment: dt.datetime) -> dict[str, Any]:
@@ -90,6 +96,9 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
     from gridgov.insights import workforce_measures  # duty lists and points (assessors only)
 
     context["workforce"] = workforce_measures.figures_for(scope=scope, unit=f["unit"], period=f["period"])
+    context["visit_compliance"] = visit_measures.visit_compliance(unit=f["unit"], period=f["period"],
+                                                                  today=local(moment).date())
+    context["visit_compliance_definition"] = visit_measures.DEFINITION
     if scope.can(P.MEDIATION_VIEW):
         # Mediation (矛盾纠纷调解): mode split, success and on-time rates, with their definitions.
         from gridgov.insights.mediation_measures import DEFINITIONS, mediation_figures
@@ -181,20 +190,43 @@ def _color(value: float | None, measure: measures.Measure, lo: float, hi: float)
     return scale[min(4, max(0, int(pos * 5)))]
 
 
+def _map_unit(request: HttpRequest) -> tuple[Scope, dict[str, Any] | None, JsonResponse | None]:
+    scope = actor_scope(request)
+    try:
+        return scope, _filters(request, scope, now()), None
+    except ValidationFailed as exc:
+        return scope, None, JsonResponse({"code": exc.code, "message": exc.message}, status=400)
+
+
 @scoped_view
 def map_data(request: HttpRequest) -> HttpResponse:
-    """GeoJSON of the grids under the unit, colored by the chosen measure, their cards, and case pins."""
-    scope = actor_scope(request)
-    moment = now()
-    try:
-        f = _filters(request, scope, moment)
-    except ValidationFailed as exc:
-        return JsonResponse({"code": exc.code, "message": exc.message}, status=400)
+    """The grids under the unit, colored by the chosen measure, their cards, case pins and heat. The
+    boundaries come apart from map_geometry (the same for every period and measure, kept by the
+    browser): each feature here has its grid's id and no geometry."""
+    scope, f, bad = _map_unit(request)
+    if bad is not None or f is None:
+        return bad or JsonResponse({}, status=400)
     crs = tile_config()["crs"]
+    color = "households" if request.GET.get("color") == "households" else "measure"
+    seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
+    if seconds <= 0:
+        body = _map_body(scope, f, crs, color)
+    else:
+        # Kept like the board, per unit and filters; household counts and grid staff are read through the
+        # actor's scope, so the key also holds the scope's fingerprint (the same for an office's staff).
+        key = (f"insights:map:v1:{f['unit'].pk}:{f['unit'].path}:{f['period'].start}:{f['period'].end}:"
+               f"{f['category'].pk if f['category'] else ''}:{f['rank']}:{color}:{crs}:"
+               f"{insights.scope_fingerprint(scope)}")
+        body = insights.kept(key, seconds, lambda: _map_body(scope, f, crs, color))
+    return HttpResponse(body, content_type="application/json")
+
+
+def _map_body(scope: Scope, f: dict[str, Any], crs: str, color: str) -> bytes:
+    moment = now()
     measure = measures.MEASURE_BY_CODE[f["rank"]]
     cards = insights.grid_cards(scope=scope, unit=f["unit"], period=f["period"], now=moment,
                                 category=f["category"])
-    if request.GET.get("color") == "households":
+    if color == "households":
         # Household density: households per grid, darker blue for more (no good or bad).
         measure = HOUSEHOLDS
         raw: list[float | None] = [None if c.households is None else float(c.households) for c in cards]
@@ -208,7 +240,8 @@ def map_data(request: HttpRequest) -> HttpResponse:
         g = card.unit
         features.append({
             "type": "Feature",
-            "geometry": _geometry(g.boundary, crs),
+            "id": g.pk,
+            "geometry": None,
             "properties": {
                 "id": g.pk, "name": g.name, "serial": g.serial, "head": card.head or "—",
                 "households": card.households, "open_cases": card.open_cases, "overdue": card.overdue,
@@ -223,17 +256,59 @@ def map_data(request: HttpRequest) -> HttpResponse:
     for lat, lng, n in insights.case_heat(scope=scope, unit=f["unit"], period=f["period"], category=f["category"]):
         x, y = _coords(lng, lat, crs)
         heat.append([y, x, n])
-    return JsonResponse({
+    return json.dumps({
         "unit": {"id": f["unit"].pk, "name": f["unit"].name},
         "period": f["period"].label,
+        "computed_at": f"{local(moment):%Y-%m-%d %H:%M}",
         "measure": {"code": measure.code, "label": measure.label, "definition": measure.definition},
         "grids": {"type": "FeatureCollection", "features": features},
+        "geometry_url": reverse("staff:map_geometry") + f"?unit={f['unit'].pk}",
         "pins": pins,
-        # Cases reported in the period per ~500 m cell (the heat layer). Visits have no app yet: no layer.
+        # Cases reported in the period per ~500 m cell (the heat layer).
         "heat": heat,
-        "visits": None,
+        # Where the period's visits were logged (only those the viewer may see): [lat, lng, kind].
+        "visits": [[*reversed(_coords(lng, lat, crs)), kind] for lat, lng, kind in visit_selectors.visit_points(
+            scope=scope, unit_path=f["unit"].path, start=f["period"].start, end=f["period"].end)],
         "crs": crs,
-    }, json_dumps_params={"ensure_ascii": False})
+    }, ensure_ascii=False, cls=DjangoJSONEncoder).encode()
+
+
+GEOMETRY_CACHE_SECONDS = 24 * 3600
+
+
+@scoped_view
+def map_geometry(request: HttpRequest) -> HttpResponse:
+    """The boundaries of the grids under the unit (GeoJSON, in the tiles' coordinate system, feature id =
+    grid id), apart from the figures: they change only when a grid or a boundary changes. The body is
+    kept in the shared cache under the grids' versions and the boundary version, and the browser
+    revalidates it with its ETag (304 without a body while nothing changed)."""
+    scope, f, bad = _map_unit(request)
+    if bad is not None or f is None:
+        return bad or JsonResponse({}, status=400)
+    crs = tile_config()["crs"]
+    grids = insights.grids_under(scope=scope, unit=f["unit"], geometry=False)
+    digest = hashlib.sha256(
+        f"{boundary_version()}|{crs}|{f['unit'].pk}|".encode()
+        + ",".join(f"{g.pk}:{g.version}" for g in grids).encode()
+    ).hexdigest()[:32]
+    etag = f'"{digest}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Cookie"}
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+    else:
+        key = f"insights:geometry:v1:{digest}"
+        body = cache.get(key)
+        if not isinstance(body, bytes):
+            outlines = insights.grid_outlines(grids)
+            body = json.dumps({"type": "FeatureCollection", "crs": crs, "features": [
+                {"type": "Feature", "id": g.pk, "geometry": _geometry(outlines.get(g.pk), crs), "properties": {}}
+                for g in grids if outlines.get(g.pk)
+            ]}, ensure_ascii=False, separators=(",", ":")).encode()
+            cache.set(key, body, GEOMETRY_CACHE_SECONDS)
+        response = HttpResponse(body, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 # --- the grid distribution map (网格分布图) ----------------------------------------------------
@@ -312,7 +387,9 @@ def distribution_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
         roles = staff.get(g.pk, {})
         rows.append({
             "unit": g, "head": "、".join(roles.get("grid_head", [])) or "—",
-            "workers": "、".join(roles.get("grid_worker_full", []) + roles.get("grid_worker_part", [])) or "—",
+            # 人员身份: each worker with whether they are full-time (专职) or part-time (兼职).
+            "workers": "、".join([f"{n}（专职）" for n in roles.get("grid_worker_full", [])]
+                                + [f"{n}（兼职）" for n in roles.get("grid_worker_part", [])]) or "—",
             "households": households.get(g.pk), "open": sum(n for p, n in open_cases.items() if p.startswith(g.path)),
             "color": GRID_TYPE_COLORS.get(g.grid_type, GRID_TYPE_COLORS["other"]),
         })

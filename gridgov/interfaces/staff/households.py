@@ -36,6 +36,7 @@ from gridgov.residents.models import (
     Sensitivity,
     TagTarget,
 )
+from gridgov.visits import selectors as visit_selectors
 
 _BLANK = [("", "—")]
 
@@ -179,6 +180,9 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
             scope=scope, household_ids=[detail.household.pk, *detail.merged_from]) if scope.can(P.CASE_VIEW) else [],
         "can_report_case": scope.can(P.CASE_REPORT),
         "tag_records": _tag_records(detail),
+        "household_visits": visit_selectors.visits_for_household(scope=scope, household_id=detail.household.pk),
+        "can_record_visit": scope.can(P.HOUSEHOLD_EDIT, detail.household.unit.path)
+        and detail.household.status == "active",
     }
 
 

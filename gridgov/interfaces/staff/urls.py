@@ -38,6 +38,7 @@ urlpatterns = [
     path("dashboard/screen/", dashboard.dashboard_screen, name="dashboard_screen"),
     path("dashboard/map/", dashboard.map_page, name="map"),
     path("dashboard/map.json", dashboard.map_data, name="map_data"),
+    path("dashboard/map-geometry.json", dashboard.map_geometry, name="map_geometry"),
     path("dashboard/reports/", dashboard.reports, name="reports"),
     path("dashboard/reports/<int:report_id>/report.pdf", dashboard.report_download, {"fmt": "pdf"},
          name="report_pdf"),
@@ -75,6 +76,10 @@ urlpatterns += [
 from . import workforce  # noqa: E402
 
 urlpatterns += workforce.urls()
+# Visits (走访): 我的走访, the record form, the log, campaigns, must-visit rules.
+from . import visits  # noqa: E402
+
+urlpatterns += visits.urls()
 # Mediation (矛盾纠纷调解): the ledger, taking up, detail, actions, parties in full, the agreement.
 from . import mediation  # noqa: E402
 

@@ -46,10 +46,10 @@
       ]
     });
     draw("chart-ranking", empty(data.ranking.names) ? noData : {
-      grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
       tooltip: { trigger: "axis" },
       xAxis: { type: "category", data: data.ranking.names, axisLabel: { color: text, interval: 0, rotate: data.ranking.names.length > 8 ? 30 : 0 } },
-      yAxis: { type: "value", name: data.ranking.label },
+      yAxis: { type: "value", name: data.ranking.label, nameTextStyle: { color: text, align: "left", fontSize: 13 } },
       series: [{ type: "bar", data: data.ranking.values, itemStyle: { color: "#ef6c00" },
                  label: { show: true, position: "top", color: text } }]
     });

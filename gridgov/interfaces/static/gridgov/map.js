@@ -16,8 +16,26 @@
       L.tileLayer(url, { subdomains: config.tiles.subdomains, attribution: config.tiles.attribution, maxZoom: 18 }).addTo(map);
     });
     var card = document.getElementById("grid-card");
-    fetch(config.data_url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+    function getJSON(url) {
+      // The boundaries are revalidated with their ETag (the browser keeps them between visits).
+      return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); });
+    }
+    getJSON(config.data_url)
+      .then(function (res) {
+        if (!res.ok || !res.body.geometry_url) { return res; }
+        return getJSON(res.body.geometry_url).then(function (geo) {
+          if (!geo.ok) { return geo; }
+          var shapes = {};
+          geo.body.features.forEach(function (f) { shapes[f.id] = f.geometry; });
+          // Figures and boundaries joined by grid id; a grid without a boundary is not drawn.
+          res.body.grids.features = res.body.grids.features.filter(function (f) {
+            f.geometry = shapes[f.id] || null;
+            return f.geometry !== null;
+          });
+          return res;
+        });
+      })
       .then(function (res) {
         if (!res.ok) { card.innerHTML = '<p class="error">' + esc(res.body.message) + "</p>"; return; }
         var data = res.body;
@@ -61,10 +79,15 @@
           L.circle([c[0], c[1]], { radius: 320, stroke: false, fillColor: ramp[Math.min(4, Math.floor(pos * 5))], fillOpacity: 0.25 + 0.5 * pos, interactive: false }).addTo(heat);
         });
         if (data.heat.length) { heat.addTo(map); }
-        L.control.layers(null, { "网格": grids, "网格编号": labels, "事件": pins, "事件热力": heat }, { collapsed: false }).addTo(map);
+        // Visits: where the period's visits were logged (green dots; off by default).
+        var visits = L.layerGroup();
+        (data.visits || []).forEach(function (v) {
+          L.circleMarker([v[0], v[1]], { radius: 3, stroke: false, fillColor: "#2e7d32", fillOpacity: 0.7, interactive: false }).addTo(visits);
+        });
+        L.control.layers(null, { "网格": grids, "网格编号": labels, "事件": pins, "事件热力": heat, "走访": visits }, { collapsed: false }).addTo(map);
         if (grids.getLayers().length) { map.fitBounds(grids.getBounds(), { padding: [10, 10] }); } else { map.setView([35, 105], 4); }
         document.getElementById("map-legend").textContent =
-          "着色：" + data.measure.label + "（" + data.period + "）。" + (data.measure.code === "households" ? "颜色越深户数越多，灰色无数据。" : "绿色较好，红色较差，灰色无数据。") + "蓝点为在办事件，红点为已超期事件；热力为所选时段登记事件的密度（约500米一格，共 " + data.heat.reduce(function (a, c) { return a + c[2]; }, 0) + " 件有位置）。走访图层待走访模块上线后提供。口径：" + data.measure.definition;
+          "着色：" + data.measure.label + "（" + data.period + "）。" + (data.measure.code === "households" ? "颜色越深户数越多，灰色无数据。" : "绿色较好，红色较差，灰色无数据。") + "蓝点为在办事件，红点为已超期事件；热力为所选时段登记事件的密度（约500米一格，共 " + data.heat.reduce(function (a, c) { return a + c[2]; }, 0) + " 件有位置）；走访图层（绿点）为所选时段有定位的走访 " + (data.visits || []).length + " 次。口径：" + data.measure.definition + (data.computed_at ? "（数据计算于 " + data.computed_at + "）" : "");
         document.body.setAttribute("data-map", "ready");
       });
   }
