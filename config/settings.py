@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "gridgov.cases",
     "gridgov.cases.public",
     "gridgov.deliberation",
+    "gridgov.workforce",
     "gridgov.visits",
     "gridgov.mediation",
     "gridgov.insights",
@@ -320,6 +321,8 @@ CELERY_BEAT_SCHEDULE = {
     "reporter-phones-purge": {"task": "gridgov.cases.public.purge_phones", "schedule": 3600.0},
     "residents-exports-expire": {"task": "gridgov.residents.exports_expire", "schedule": 3600.0},
     "residents-retention": {"task": "gridgov.residents.retention", "schedule": 86400.0},
+    "workforce-duty-sweep": {"task": "gridgov.workforce.duty_sweep", "schedule": 600.0},
+    "workforce-points-feed": {"task": "gridgov.workforce.points_feed", "schedule": 600.0},
 }
 
 # Bench-only URLs (/bench/insert, the bare-INSERT baseline of `make bench`); never in a deployment.

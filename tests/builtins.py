@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOADERS = [
     ("gridgov.units.migrations.0002_builtin_kinds_themes", "load"),
     ("gridgov.access.migrations.0003_builtin_roles", "load"),
+    ("gridgov.access.migrations.0008_workforce_permissions", "add"),
     ("gridgov.residents.migrations.0002_builtin_tags", "load"),
     ("gridgov.cases.migrations.0002_seed_categories", "seed"),
     ("gridgov.mediation.migrations.0002_role_permissions", "load"),

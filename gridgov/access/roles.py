@@ -45,14 +45,22 @@ class P:
     DELIBERATION_VIEW = "deliberation.view"
     DELIBERATION_PROPOSE = "deliberation.propose"
     DELIBERATION_MANAGE = "deliberation.manage"
+    # Workforce (gridgov.workforce): duty lists, points, the monthly assessment.
+    DUTY_DO = "duty.do"
+    DUTY_ISSUE = "duty.issue"
+    WORK_ASSESS = "work.assess"
+    POINTS_MANAGE = "points.manage"
 
 
 _FIELD = {P.UNIT_VIEW, P.HOUSEHOLD_VIEW, P.HOUSEHOLD_EDIT, P.CASE_VIEW, P.CASE_REPORT, P.CASE_HANDLE,
-          P.DELIBERATION_VIEW, P.DELIBERATION_PROPOSE, P.MEDIATION_VIEW, P.MEDIATION_REGISTER}
+          P.DELIBERATION_VIEW, P.DELIBERATION_PROPOSE, P.MEDIATION_VIEW, P.MEDIATION_REGISTER, P.DUTY_DO}
 _LEAD = _FIELD | {P.STAFF_VIEW, P.CASE_ESCALATE, P.CASE_ACCEPT, P.SENSITIVE_TAGS, P.MEDIATION_HANDLE}
 _MEDIATOR = {P.UNIT_VIEW, P.CASE_VIEW, P.CASE_HANDLE, P.MEDIATION_VIEW, P.MEDIATION_REGISTER, P.MEDIATION_HANDLE,
              P.MEDIATION_UNMASK}
-_OFFICE = _LEAD | {P.MEDIATION_UNMASK,
+# Who assesses grid workers (村“两委”, 片长, 驻村干部, the offices) and issues them duty lists.
+_ASSESS = {P.WORK_ASSESS}
+_ISSUE = {P.WORK_ASSESS, P.DUTY_ISSUE}
+_OFFICE = _LEAD | _ISSUE | {P.POINTS_MANAGE} | {P.MEDIATION_UNMASK,
     P.UNIT_EDIT, P.GRANT_MANAGE, P.DEPARTMENT_MANAGE, P.HOUSEHOLD_IMPORT, P.HOUSEHOLD_EXPORT,
     P.RESIDENT_UNMASK, P.CASE_DISPATCH, P.CASE_REVIEW, P.CASE_SUPERVISE, P.USER_MANAGE, P.DELIBERATION_MANAGE,
 }
@@ -71,18 +79,18 @@ class RoleDef:
 
 ROLE_DEFS: tuple[RoleDef, ...] = (
     RoleDef("chief_grid_head", "总网格长",
-            frozenset(_LEAD | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.DELIBERATION_MANAGE})),
-    RoleDef("area_head", "片长", frozenset(_LEAD)),
+            frozenset(_LEAD | _ISSUE | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.DELIBERATION_MANAGE})),
+    RoleDef("area_head", "片长", frozenset(_LEAD | _ASSESS)),
     RoleDef("grid_head", "网格长", frozenset(_LEAD)),
     RoleDef("grid_worker_full", "专职网格员", frozenset(_FIELD), field_worker=True),
     RoleDef("grid_worker_part", "兼职网格员", frozenset(_FIELD), field_worker=True),
     RoleDef("info_officer", "信息员", frozenset(_FIELD | {P.HOUSEHOLD_IMPORT})),
-    RoleDef("resident_cadre", "驻村干部", frozenset(_LEAD)),
+    RoleDef("resident_cadre", "驻村干部", frozenset(_LEAD | _ASSESS)),
     RoleDef("mediator", "调解员", frozenset(_MEDIATOR)),
     RoleDef(
         "village_secretary", "村党组织书记",
-        frozenset(_LEAD | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.HOUSEHOLD_IMPORT, P.MEDIATION_UNMASK,
-                           P.DELIBERATION_MANAGE}),
+        frozenset(_LEAD | _ISSUE | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.HOUSEHOLD_IMPORT,
+                                    P.MEDIATION_UNMASK, P.DELIBERATION_MANAGE}),
     ),
     RoleDef("township_office", "乡镇网格办", frozenset(_OFFICE)),
     RoleDef("county_office", "县网格办", frozenset(_OFFICE | {P.CATEGORY_MANAGE})),

@@ -227,3 +227,29 @@ def case_map_points(*, scope: Scope, now: dt.datetime, limit: int = 1000) -> lis
     return [{"id": r["pk"], "number": r["number"], "title": r["title"], "status": Status(r["status"]).label,
              "lat": r["lat"], "lng": r["lng"], "late": bool(r["resolve_due"] and r["resolve_due"] < now)}
             for r in rows]
+
+
+# --- facts other workflows score (gridgov.workforce reads them through interfaces/jobs) ---------
+
+# The sweep's note on the urge it writes when a case passes its time limit (cases/sweep.py).
+OVERDUE_URGE_NOTE = "已超过办理时限，系统自动催办"
+
+
+def worker_facts(*, since: dt.datetime, until: dt.datetime, limit: int = 5000) -> list[dict[str, Any]]:
+    """What happened to cases in [since, until) that scores grid workers, oldest first:
+    - case_self_handled: a staff member closed a case in their own grid (自办自结): `user_id`;
+    - case_reported_resolved: a case a staff member reported was resolved after review: `user_id`;
+    - case_overdue: a case held by a unit passed its time limit: `unit_id` (its grid workers lose points).
+    Each fact names the case (`case_id`, `number`) and when (`at`)."""
+    rows = (CaseEvent.unscoped.filter(at__gte=since, at__lt=until, action__in=("self_handle", "review", "urge"))
+            .select_related("case").order_by("at", "id")[:limit])
+    facts: list[dict[str, Any]] = []
+    for ev in rows:
+        base = {"case_id": ev.case_id, "number": ev.case.number, "at": ev.at}
+        if ev.action == "self_handle" and ev.actor_id:
+            facts.append({**base, "kind": "case_self_handled", "user_id": ev.actor_id})
+        elif ev.action == "review" and ev.case.reported_by_id:
+            facts.append({**base, "kind": "case_reported_resolved", "user_id": ev.case.reported_by_id})
+        elif ev.action == "urge" and ev.actor_id is None and ev.note == OVERDUE_URGE_NOTE and ev.to_unit_id:
+            facts.append({**base, "kind": "case_overdue", "unit_id": ev.to_unit_id})
+    return facts

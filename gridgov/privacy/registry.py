@@ -32,6 +32,7 @@ IMPORT_FILE = "the uploaded sheet until the import finishes + 30 days (residents
 DELIBERATION = ("with the village's deliberation record (村务档案); voters' and raisers' names sealed, shown "
                 "masked")
 OUTBOX = "until delivered; inbox messages with the recipient's account"
+DUTY_RECORD = "with the duty list and the points ledger (staff assessment records, linked to pay)"
 MEDIATION = ("with the mediation ledger (调解台账, archived with the committee's files); parties' data sealed, "
              "shown in full only with a reason (mediation.services.mediation_parties_unmask, audited)")
 
@@ -182,6 +183,16 @@ PERSONAL_FIELDS: dict[str, PersonalField] = {
     "notify.Outbox.payload": _f("message to deliver (names, never ID numbers)", PERSONAL, OUTBOX),
     "notify.InboxMessage.body": _f("in-app message text", PERSONAL, OUTBOX),
     "notify.InboxMessage.title": _f("in-app message title", PERSONAL, OUTBOX),
+    # Workforce: duty lists may name households or people; points and assessments are about staff.
+    "workforce.DutyList.title": _f("a task's title (may name a place or household)", PERSONAL, DUTY_RECORD),
+    "workforce.DutyList.description": _f("what the task asks (may name households)", PERSONAL, DUTY_RECORD),
+    "workforce.DutyItem.evidence_text": _f("what the worker did (may name households)", PERSONAL, DUTY_RECORD),
+    "workforce.DutyItem.evidence_photo": _f("on-site photo as evidence (may show people, homes)", SENSITIVE,
+                                            DUTY_RECORD),
+    "workforce.DutyEvent.note": _f("notes on a task's history (return reasons)", PERSONAL, DUTY_RECORD),
+    "workforce.PointEntry.reason": _f("why a staff member gained or lost points (pay-linked)", STAFF, DUTY_RECORD),
+    "workforce.AssessmentRow.name": _f("the assessed staff member's name", STAFF, DUTY_RECORD),
+    "workforce.Assessment.note": _f("the circular's wording (names staff)", STAFF, DUTY_RECORD),
 }
 
 # Fields whose names look personal but hold none, with the reason (so the walk stays strict).
@@ -238,6 +249,9 @@ NOT_PERSONAL: dict[str, str] = {
     "units.Unit.centroid_lng": "a unit's centre, a place",
     "units.Unit.household_estimate": "a count",
     "units.UnitEvent.changes": "edits of a unit (names, boundaries), no person",
+    "workforce.PointEntry.source_id": "the id of the scored object (a case, a duty item, a visit)",
+    "workforce.AssessmentRow.grid_name": "a grid's name, a place",
+    "workforce.FeedCursor.name": "the name of a feed of facts (cases, visits)",
     "visits.Visit.case_id": "the case raised from a visit (a link, the case carries its own data)",
     "visits.VisitCampaign.name": "a campaign's title (集中走访)",
     "mediation.MediationCase.source_case_id": "the id of the case a dispute was referred from (转调解)",

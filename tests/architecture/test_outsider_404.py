@@ -88,11 +88,34 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "token_id": lambda w: _api_token(w),
     "tag_id": lambda w: _tag(w),
     "proposal_id": lambda w: _proposal(w),
+    "duty_item_id": lambda w: _duty_list(w).items.get().pk,
+    "duty_list_id": lambda w: _duty_list(w).pk,
+    "worker_id": lambda w: w.wang_fang.pk,
     "visit_id": lambda w: _visit(w),
     "campaign_id": lambda w: _visit_campaign(w),
     "rule_id": lambda w: _visit_rule(w),
     "mediation_id": lambda w: _mediation(w),
 }
+
+
+def _duty_list(w: World) -> Any:
+    """A list of 吴城乡 to 王芳 (A1), done with a photo (so the photo URL has a file)."""
+    import io
+
+    from PIL import Image
+
+    from gridgov.workforce.services import duty_item_done, duty_list_issue
+
+    existing = getattr(w, "_outsider_duty", None)
+    if existing is None:
+        existing = duty_list_issue(actor=None, now=T0, unit_id=w.township.pk, title="入户核查",
+                                   due_at=T0 + dt.timedelta(days=3), evidence="photo", worker_ids=[w.wang_fang.pk])
+        photo = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(photo, format="PNG")
+        photo.seek(0)
+        duty_item_done(actor=w.wang_fang, now=T0, item_id=existing.items.get().pk, photo=photo)
+        w._outsider_duty = existing  # type: ignore[attr-defined]
+    return existing
 
 # Catalogue objects belong to no unit: whoever does not keep the catalogue gets 404 (the outsider and
 # 张伟 alike), so the URL is shown reachable by its keeper instead.

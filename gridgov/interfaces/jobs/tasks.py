@@ -49,3 +49,17 @@ def reporter_phones_purge_task() -> int:
     from gridgov.cases.public.services import reporter_phones_purge
 
     return reporter_phones_purge(now=now())
+
+
+@shared_task(name="gridgov.workforce.duty_sweep")
+def duty_sweep_task() -> int:
+    from gridgov.workforce.services import duty_sweep
+
+    return duty_sweep(now=now())
+
+
+@shared_task(name="gridgov.workforce.points_feed")
+def points_feed_task() -> dict[str, int]:
+    from gridgov.interfaces.jobs.points_feed import points_feed_run
+
+    return points_feed_run(now=now())

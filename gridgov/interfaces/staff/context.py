@@ -25,6 +25,10 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("审计日志", "staff:audit_log", P.AUDIT_VIEW),
     ("批量导出", "staff:export_list", P.HOUSEHOLD_EXPORT),
     ("安全管理", "staff:security_policy", P.POLICY_MANAGE),
+    ("我的任务", "staff:my_tasks", P.DUTY_DO),
+    ("责任清单", "staff:duty_lists", P.DUTY_ISSUE),
+    ("月度考核", "staff:assessment", P.WORK_ASSESS),
+    ("积分规则", "staff:points_rules", P.POINTS_MANAGE),
     ("我的登录", "staff:my_sessions", None),
 ]
 

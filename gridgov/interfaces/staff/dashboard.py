@@ -98,6 +98,9 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
     context["deliberation"] = deliberation_measures.deliberation_figures(
         scope=scope, unit=f["unit"], period=f["period"]) if template.endswith("index.html") else None
     context["deliberation_measures"] = deliberation_measures.DELIBERATION_MEASURES
+    from gridgov.insights import workforce_measures  # duty lists and points (assessors only)
+
+    context["workforce"] = workforce_measures.figures_for(scope=scope, unit=f["unit"], period=f["period"])
     context["visit_compliance"] = visit_measures.visit_compliance(unit=f["unit"], period=f["period"],
                                                                   today=local(moment).date())
     context["visit_compliance_definition"] = visit_measures.DEFINITION

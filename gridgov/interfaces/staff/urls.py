@@ -72,6 +72,10 @@ urlpatterns += [
     *my_sessions.urls(),
 ]
 
+# Workforce: duty lists, points, the monthly assessment.
+from . import workforce  # noqa: E402
+
+urlpatterns += workforce.urls()
 # Visits (走访): 我的走访, the record form, the log, campaigns, must-visit rules.
 from . import visits  # noqa: E402
 

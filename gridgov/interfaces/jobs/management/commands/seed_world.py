@@ -32,6 +32,9 @@ STEPS = (
     "gridgov.residents.world.seed_world_step",
     "gridgov.cases.world.seed_world_step",
     "gridgov.deliberation.world.seed_world_step",
+    "gridgov.workforce.world.seed_rules_step",
+    "gridgov.interfaces.jobs.points_feed.seed_world_step",
+    "gridgov.workforce.world.seed_world_step",
     "gridgov.visits.world.seed_world_step",
     "gridgov.mediation.world.seed_world_step",
 )
