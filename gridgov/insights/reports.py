@@ -56,6 +56,36 @@ def _rate_pct(v: float | None) -> float | None:
     return None if v is None else round(v * 100, 1)
 
 
+def work_rows(run: ReportRun, now: dt.datetime) -> list[tuple[str, str, str, str]]:
+    """The grid work beside the cases, as the dashboard shows it to the person who asked for the report:
+    visit compliance, mediation, deliberation counts and, for assessors, duty lists and points.
+    Rows of (label, value, numerator/denominator or note, definition); "—" where there is nothing to divide."""
+    from gridgov.access.roles import P
+
+    from . import deliberation_measures, visit_measures, workforce_measures
+    from .mediation_measures import DEFINITIONS, mediation_figures
+
+    scope = scope_for(run.requested_by)
+    period = Period(run.period_start, run.period_end)
+    rows: list[tuple[str, str, str, str]] = []
+    vc = visit_measures.visit_compliance(unit=run.unit, period=period, today=local(now).date())
+    rows.append(("走访达标率", vc.text, vc.parts, visit_measures.DEFINITION))
+    if scope.can(P.MEDIATION_VIEW):
+        mf = mediation_figures(scope=scope, unit=run.unit, period=period, now=now)
+        rows.append(("调解方式", "、".join(f"{r['mode']} {r['count']} 件（{r['share']}）" for r in mf.rows()),
+                     f"受理 {mf.registered} 件", DEFINITIONS["mode_split"]))
+        rows.append(("调解成功率", mf.success_rate_text, f"{mf.agreed}/{mf.concluded}", DEFINITIONS["success_rate"]))
+        rows.append(("按期调结率", mf.on_time_rate_text, f"{mf.on_time}/{mf.concluded}", DEFINITIONS["on_time_rate"]))
+        rows.append(("期末在调解", str(mf.open_at_end), f"其中超期 {mf.overdue_at_end}", DEFINITIONS["open"]))
+    df = deliberation_measures.deliberation_figures(scope=scope, unit=run.unit, period=period)
+    if df is not None:
+        rows.extend((m.label, text, "", m.definition) for m, text in df.values)
+    wf = workforce_measures.figures_for(scope=scope, unit=run.unit, period=period)
+    if wf is not None:
+        rows.extend((v.measure.label, v.text, v.parts, v.measure.definition) for v in wf)
+    return rows
+
+
 def report_context(run: ReportRun, b: Board, now: dt.datetime) -> dict[str, Any]:
     headline = HOTLINE_HEADLINE if run.kind == ReportKind.HOTLINE_WEEKLY else (
         "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "overdue_open")
@@ -72,6 +102,8 @@ def report_context(run: ReportRun, b: Board, now: dt.datetime) -> dict[str, Any]
         "run": run, "board": b, "headline": [by_code[c] for c in headline], "values": b.values,
         "charts": {k: mark_safe(v) for k, v in charts.items()},  # noqa: S308 - SVG built from numbers, labels escaped
         "generated_at": local(now), "hotline": run.kind == ReportKind.HOTLINE_WEEKLY,
+        # The 12345 weekly report is about the hotline's cases only.
+        "work": [] if run.kind == ReportKind.HOTLINE_WEEKLY else work_rows(run, now),
         "rank_columns": [MEASURE_BY_CODE[c] for c in ("response_rate", "resolution_rate", "satisfaction_rate",
                                                         "on_time_rate", "overdue_open", "return_rate")],
     }
@@ -149,6 +181,14 @@ def render_report_xlsx(context: dict[str, Any]) -> bytes:
         chart.add_data(Reference(cat, min_col=2, min_row=1, max_row=1 + len(b.by_category)), titles_from_data=True)
         chart.set_categories(Reference(cat, min_col=1, min_row=2, max_row=1 + len(b.by_category)))
         cat.add_chart(chart, "D2")
+
+    if context.get("work"):
+        wk = wb.create_sheet("走访调解议事考核")
+        _sheet_header(wk, ["指标", "本期", "分子/分母", "口径"])
+        for row in context["work"]:
+            wk.append(list(row))
+        for col, width in zip("ABCD", (16, 40, 16, 90), strict=True):
+            wk.column_dimensions[col].width = width
 
     od = wb.create_sheet("超期事件")
     _sheet_header(od, ["编号", "标题", "类别", "网格", "当前承办", "办理时限"])

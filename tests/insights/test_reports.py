@@ -47,7 +47,8 @@ def test_monthly_report_through_the_page(april, login, django_capture_on_commit_
     assert any("Noto-Sans-CJK-SC" in f for f in embedded_fonts(pdf.content))
     text = text_of(pdf.content)
     for expected in ("吴城乡网格化服务管理工作月报", "响应率", "40.0%", "193.9", "下级单位排名", "吴城村",
-                     "通报", "超期未办结事件", "环境卫生"):
+                     "通报", "超期未办结事件", "环境卫生", "走访、调解、议事和考核", "走访达标率", "调解成功率",
+                     "提事数"):
         assert expected in text, expected
     assert "驼峰" not in text
     save(pdf.content, "monthly-report")
@@ -55,7 +56,14 @@ def test_monthly_report_through_the_page(april, login, django_capture_on_commit_
     xlsx = client.get(f"/dashboard/reports/{run.pk}/report.xlsx")
     assert xlsx.status_code == 200
     wb = load_workbook(io.BytesIO(xlsx.content))
-    assert wb.sheetnames == ["主要指标", "下级单位排名", "通报", "按类别", "超期事件"]
+    assert wb.sheetnames == ["主要指标", "下级单位排名", "通报", "按类别", "走访调解议事考核", "超期事件"]
+    # The grid work beside the cases, as the township office sees it on the dashboard; nothing to divide → "—".
+    work = {r[0]: r for r in wb["走访调解议事考核"].iter_rows(min_row=2, values_only=True)}
+    assert work["走访达标率"][1:3] == ("—", "没有应访户")
+    assert work["调解成功率"][1:3] == ("—", "0/0")
+    assert work["提事数"][1] == "0" and work["表决通过率"][1] == "—"
+    assert work["责任清单按时完成率"][1:3] == ("—", "0/0")
+    assert all(r[3] for r in work.values()), "every row carries its definition"
     rows = {r[0]: r for r in wb["主要指标"].iter_rows(min_row=4, values_only=True)}
     assert rows["响应率"][1:3] == ("40.0%", "2/5")
     assert rows["满意率"][3] == "100.0%"  # March
@@ -78,6 +86,7 @@ def test_hotline_weekly_report_counts_only_12345_cases(april, django_capture_on_
     # Only c4 (hotline, Apr 10): one dispatch signed for in time.
     assert "100.0%" in text and "1/1" in text
     assert "受理12345热线转办诉求 1 件" in text
+    assert "走访达标率" not in text  # the hotline report is about the hotline's cases only
 
 
 def test_weekly_default_is_last_complete_week(april, django_capture_on_commit_callbacks):
