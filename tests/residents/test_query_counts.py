@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 # view audit (issue 7: each view of resident records is an audit row in a savepoint, counted for the hourly alert).
 MAX_SEARCH = 13
 MAX_DETAIL_API = 13
-MAX_DETAIL_PAGE = 19
+MAX_DETAIL_PAGE = 20  # +1 since the page lists the household's visits
 PHONE = "13700001111"
 
 
