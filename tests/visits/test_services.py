@@ -154,3 +154,26 @@ def test_a_household_that_left_the_ledger_gets_no_visit(vw):
     with pytest.raises(ValidationFailed) as exc:
         vw.record(household=vw.a1_plain)
     assert "已迁出" in exc.value.message
+
+
+def test_a_purged_households_visit_photos_go_with_it(vw, settings, tmp_path, django_capture_on_commit_callbacks):
+    """Issue 7: residents moved out are purged on the configured schedule, with their files."""
+    import datetime as dt
+
+    from gridgov.access.policy import policy_update
+    from gridgov.residents import retention
+    from gridgov.residents import services as ledger
+    from gridgov.visits.models import Visit
+
+    settings.MEDIA_ROOT = tmp_path
+    visit = vw.record(photo=png())
+    path = tmp_path / visit.photo.name
+    assert path.exists()
+    policy_update(actor=vw.w.zheng_hong, now=NOW, resident_retention_days=180)
+    for r in vw.a1.members.all():
+        ledger.resident_set_status(actor=None, now=NOW, resident_id=r.pk, status="moved_out", reason="迁出")
+    ledger.household_set_status(actor=None, now=NOW, household_id=vw.a1.pk, status="moved_out", reason="整户迁出")
+    with django_capture_on_commit_callbacks(execute=True):
+        retention.retention_run(now=NOW + dt.timedelta(days=181))
+    assert not Visit.unscoped.filter(pk=visit.pk).exists()
+    assert not path.exists()
