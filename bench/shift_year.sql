@@ -1,3 +1,7 @@
+-- Tops a size-M bench database (seed_world --size M: the last 120 days of cases) up to a year of cases:
+-- time-shifted copies (95, 190, 285 days earlier) of the generated cases older than 25 days, with their
+-- history rows, new ids, numbers (+k*200000) and tracking tokens. Benchmark data only, never a write path.
+--   psql -U postgres -h 127.0.0.1 <bench database> -v ON_ERROR_STOP=1 -f bench/shift_year.sql
 \timing on
 BEGIN;
 -- remove the partial generator top-up (cases before the world step's first day)
