@@ -35,5 +35,7 @@ def test_acknowledged_cases_survive_kill_9_of_app_server_and_database(tmp_path: 
     assert summary["kills"]["app"] + summary["kills"]["both"] > 0
     assert summary["kills"]["db"] + summary["kills"]["both"] > 0
     assert summary["lost_after_commit_then_retried_forced"] >= 5
-    # Every submitted key ended as exactly one case, and every acknowledged one is among them.
-    assert summary["cases_in_db"] == summary["keys_in_db"] == summary["acknowledged"]
+    # Every submitted key ended as exactly one case or one visit, and every acknowledged one is among them.
+    assert summary["acknowledged_visits"] > 0
+    assert summary["cases_in_db"] == summary["keys_in_db"] == summary["acknowledged"] - summary["acknowledged_visits"]
+    assert summary["visits_in_db"] == summary["visit_keys_in_db"] == summary["acknowledged_visits"]
