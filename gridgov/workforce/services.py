@@ -11,7 +11,6 @@ transaction, the history row (duty items) and the audit row written with the cha
 from __future__ import annotations
 
 import datetime as dt
-import io
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,13 +19,13 @@ from typing import IO, Any
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from PIL import Image, UnidentifiedImageError
 
 from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.photos import check_photo
 from gridgov.notify.services import notify_users
 from gridgov.units.models import Unit
 
@@ -48,7 +47,6 @@ from .periods import month_of
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_PHOTO_PIXELS = 40_000_000
 MAX_RECIPIENTS = 500
-_PHOTO_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg", "jpg"), (b"\x89PNG\r\n\x1a\n", "image/png", "png"))
 
 # The rules a new county starts with (the rules page offers them; the demo world seeds them).
 DEFAULT_RULES: tuple[tuple[str, int, int | None], ...] = (
@@ -165,24 +163,8 @@ def _visible(actor: Any, item: DutyItem) -> None:
 
 
 def _check_photo(stream: IO[bytes]) -> tuple[bytes, str, str]:
-    data = stream.read(MAX_PHOTO_BYTES + 1)
-    if len(data) > MAX_PHOTO_BYTES:
-        raise ValidationFailed(f"照片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB。", field="photo")
-    if not data:
-        raise ValidationFailed("照片文件是空的。", field="photo")
-    kind = next(((ct, ext) for magic, ct, ext in _PHOTO_SIGNATURES if data.startswith(magic)), None)
-    if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        kind = ("image/webp", "webp")
-    if kind is None:
-        raise ValidationFailed("只能上传 JPG、PNG 或 WebP 照片。", field="photo")
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_PHOTO_PIXELS:
-                raise ValidationFailed("照片尺寸过大。", field="photo")
-            img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ValidationFailed("照片文件已损坏或不是真实图片。", field="photo") from exc
-    return data, kind[0], kind[1]
+    photo = check_photo(stream.read(MAX_PHOTO_BYTES + 1), max_bytes=MAX_PHOTO_BYTES, max_pixels=MAX_PHOTO_PIXELS)
+    return photo.data, photo.content_type, photo.ext
 
 
 @transaction.atomic
