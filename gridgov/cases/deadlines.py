@@ -63,3 +63,7 @@ def countdown(due: dt.datetime | None, now: dt.datetime) -> str:
     else:
         text = f"{minutes} 分钟"
     return f"已超期 {text}" if late else f"剩 {text}"
+
+# The note of the urge the deadline sweep writes when a case passes its resolve deadline; the workforce
+# points feed tells that automatic urge from a person's by it (cases.selectors.worker_facts).
+OVERDUE_URGE_NOTE = "已超过办理时限，系统自动催办"

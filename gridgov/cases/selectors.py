@@ -231,9 +231,6 @@ def case_map_points(*, scope: Scope, now: dt.datetime, limit: int = 1000) -> lis
 
 # --- facts other workflows score (gridgov.workforce reads them through interfaces/jobs) ---------
 
-# The sweep's note on the urge it writes when a case passes its time limit (cases/sweep.py).
-OVERDUE_URGE_NOTE = "已超过办理时限，系统自动催办"
-
 
 def worker_facts(*, since: dt.datetime, until: dt.datetime, limit: int = 5000) -> list[dict[str, Any]]:
     """What happened to cases in [since, until) that scores grid workers, oldest first:
@@ -250,6 +247,6 @@ def worker_facts(*, since: dt.datetime, until: dt.datetime, limit: int = 5000) -
             facts.append({**base, "kind": "case_self_handled", "user_id": ev.actor_id})
         elif ev.action == "review" and ev.case.reported_by_id:
             facts.append({**base, "kind": "case_reported_resolved", "user_id": ev.case.reported_by_id})
-        elif ev.action == "urge" and ev.actor_id is None and ev.note == OVERDUE_URGE_NOTE and ev.to_unit_id:
+        elif ev.action == "urge" and ev.actor_id is None and ev.note == deadlines.OVERDUE_URGE_NOTE and ev.to_unit_id:
             facts.append({**base, "kind": "case_overdue", "unit_id": ev.to_unit_id})
     return facts

@@ -212,7 +212,7 @@ def case_sweep(*, now: dt.datetime, limit: int = 2000) -> SweepReport:
         batch.numbers.reserve(_counties(batch.cases), year, FormKind.URGE)
         for case in batch.cases:
             case.overdue, case.overdue_for = True, case.resolve_due
-            batch.act(case, "urge", note="已超过办理时限，系统自动催办")
+            batch.act(case, "urge", note=deadlines.OVERDUE_URGE_NOTE)
             escalate = case.category.escalate_when_overdue or case.urgency == Urgency.EMERGENCY
             if (escalate and case.status in (Status.REPORTED, Status.HANDLING)
                     and case.holder_unit is not None and case.holder_unit.parent_id is not None

@@ -272,7 +272,7 @@ class _Builder:
             case.overdue = True
             case.overdue_for = case.resolve_due
             case.urge_count += 1
-            self._event(draft, "urge", at, None, case.status, to_department=dept, note="已超过办理时限，系统自动催办",
+            self._event(draft, "urge", at, None, case.status, to_department=dept, note=deadlines.OVERDUE_URGE_NOTE,
                         detail={"count": case.urge_count, "auto": True,
                                 "form_number": self._number(county, at, FormKind.URGE)})
 
