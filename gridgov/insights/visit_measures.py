@@ -24,6 +24,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
+
 from gridgov.residents.models import Household
 from gridgov.units.models import Unit
 from gridgov.visits.selectors import must_visit_status
@@ -61,6 +64,21 @@ def visit_compliance(*, unit: Unit, period: Period, today: dt.date) -> VisitComp
     """The unit must already be in the viewer's scope (the dashboard checks it); the figure is an
     aggregate and names nobody."""
     as_of = min(period.end, today)
+    seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
+    if seconds <= 0:
+        return _compliance(unit=unit, as_of=as_of)
+    # Kept like the other dashboard figures (one computation per unit and day for everyone who may see it):
+    # it walks every must-visit household under the unit, which is a county's tens of thousands.
+    key = f"insights:visits:v1:{unit.pk}:{unit.path}:{as_of}"
+    found = cache.get(key)
+    if isinstance(found, VisitCompliance):
+        return found
+    result = _compliance(unit=unit, as_of=as_of)
+    cache.set(key, result, seconds)
+    return result
+
+
+def _compliance(*, unit: Unit, as_of: dt.date) -> VisitCompliance:
     households = Household.unscoped.filter(unit__path__startswith=unit.path)
     due = [s for s in must_visit_status(households=households, on=as_of)
            if s.since + dt.timedelta(days=s.cadence) < as_of]

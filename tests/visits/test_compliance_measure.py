@@ -112,3 +112,18 @@ def test_the_dashboard_shows_it_with_its_definition(fixed, login):
     assert page.status_code == 200
     text = page.content.decode()
     assert "走访达标率" in text and "最近一次走访距统计日不超过其走访周期" in text
+
+
+def test_the_figure_is_kept_per_unit_and_day_when_the_dashboard_keeps_figures(fixed, settings,
+                                                                               django_assert_num_queries):
+    from django.core.cache import cache
+
+    settings.GRIDGOV_INSIGHTS_CACHE_SECONDS = 60
+    cache.clear()
+    first = visit_compliance(unit=fixed.village, period=PERIOD, today=TODAY)
+    with django_assert_num_queries(0):
+        again = visit_compliance(unit=fixed.village, period=PERIOD, today=TODAY)
+    assert (again.households, again.compliant) == (first.households, first.compliant) == (4, 1)
+    other = visit_compliance(unit=fixed.village_b, period=PERIOD, today=TODAY)
+    assert other.households == 0  # another unit is its own figure
+    cache.clear()
