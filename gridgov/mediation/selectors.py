@@ -38,7 +38,7 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=LOCAL_TZ)
 
 
-def _ledger_ids(*, scope: Scope, filters: LedgerFilter, now: dt.datetime) -> QuerySet[MediationCase] | None:
+def _ledger_ids(*, scope: Scope, filters: LedgerFilter, now: dt.datetime) -> QuerySet[MediationCase, int] | None:
     """The ids of the ledger rows in scope matching the filters, newest first (None: nothing can match)."""
     qs: QuerySet[MediationCase] = MediationCase.objects.within(scope)
     if filters.start is not None:
@@ -58,7 +58,7 @@ def _ledger_ids(*, scope: Scope, filters: LedgerFilter, now: dt.datetime) -> Que
         qs = qs.filter(Q(unit_path__startswith=unit.path) | Q(committee_path__startswith=unit.path))
     if filters.overdue:
         qs = qs.filter(status__in=[s.value for s in OPEN], due_at__lt=now)
-    return qs.order_by("-accepted_at", "-id").values_list("pk", flat=True)  # type: ignore[return-value]
+    return qs.order_by("-accepted_at", "-id").values_list("pk", flat=True)
 
 
 def _rows(ids: list[int]) -> list[MediationCase]:
