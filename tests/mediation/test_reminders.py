@@ -134,3 +134,19 @@ def test_the_job_runs_on_the_beat_in_the_sweep_queue():
     entry = settings.CELERY_BEAT_SCHEDULE["mediation-deadline-remind"]
     assert entry["task"] == mediation_deadline_remind_task.name == "gridgov.mediation.deadline_remind"
     assert app.amqp.router.route({}, entry["task"])["queue"].name == "sweep"
+
+
+def test_a_second_beat_that_missed_the_first_ones_mark_still_sends_nothing_twice(
+        mworld, django_capture_on_commit_callbacks):
+    """Two beats at once (or a crash after the message was queued): the case row's mark is not there,
+    but the outbox key of this reminder for this deadline is, so the message is kept once."""
+    from gridgov.mediation.models import MediationCase
+
+    m = in_state(mworld, "mediating")
+    assert run(FRIDAY_BEFORE, django_capture_on_commit_callbacks).due_soon == 1
+    assert run(DUE + dt.timedelta(minutes=5), django_capture_on_commit_callbacks).overdue == 1
+    MediationCase.unscoped.filter(pk=m.pk).update(due_soon_reminded_for=None, overdue_reminded_for=None)
+    assert run(FRIDAY_BEFORE + dt.timedelta(hours=1), django_capture_on_commit_callbacks).due_soon == 1
+    assert run(DUE + dt.timedelta(minutes=10), django_capture_on_commit_callbacks).overdue == 1
+    assert Outbox.objects.filter(topic__startswith="mediation.").count() == 2
+    assert len(messages(mworld.xu, TOPIC_DUE_SOON)) == 1 and len(messages(mworld.xu, TOPIC_OVERDUE)) == 1
