@@ -137,3 +137,18 @@ def test_every_menu_works_without_javascript(browser, live_world, viewport):
     page.get_by_role("button", name="退出登录").click()
     page.wait_for_url(f"{live_world.url}/login/**")
     page.context.close()
+
+
+@pytest.mark.parametrize("width", [1024, 1001])
+def test_the_widest_bar_still_fits_one_row_on_a_small_laptop(browser, live_world, width):
+    """The county office with the support admin has the most menus."""
+    live_world.chen_jing.is_staff = True
+    live_world.chen_jing.save(update_fields=["is_staff"])
+    page = _sign_in(browser, live_world, "chen_jing", {"width": width, "height": 768})
+    bar = _bar(page)
+    assert bar["height"] <= ONE_ROW and max(bar["middles"]) - min(bar["middles"]) <= 2, bar
+    assert page.evaluate("document.querySelector('.menus').scrollWidth"
+                         " <= document.querySelector('nav.nav').clientWidth")
+    assert page.get_by_role("link", name="运维后台").is_visible() and bar["minFont"] >= 18
+    screenshot(page, f"nav-county-support-{width}")
+    page.context.close()
