@@ -60,7 +60,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
     )),
     NavMenu("统计分析", (NavItem("统计分析", "staff:dashboard", P.CASE_VIEW),)),
     NavMenu("系统管理", (
-        NavItem("审计日志", "staff:audit_log", P.AUDIT_VIEW),
+        NavItem("审计日志", "admin:audit_auditevent_changelist", P.AUDIT_VIEW),
         NavItem("安全管理", "staff:security_policy", P.POLICY_MANAGE),
     ), with_support=True),
 )
