@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, Min, Sum
+from django.db.models import Case as Pick
+from django.db.models import F, Max, Min, QuerySet, Sum, When
 
 from gridgov.access.scope import Scope
 from gridgov.cases.models import CalendarOverride, Case, CaseEvent, Category, Channel
@@ -54,10 +55,10 @@ from .measures import (
     dispatch_outcomes,
     tallies_by_place,
 )
-from .models import DayFact, FactState
+from .models import DayFact, FactState, ReturnFact
 
 # Bump when the way facts are computed changes: a different version rebuilds everything.
-FACTS_VERSION = "1"
+FACTS_VERSION = "2"  # 2: repeat-return days (ping-pong)
 # Only what happened at least this long ago is settled into facts (a service's transaction is shorter).
 SETTLE = dt.timedelta(minutes=10)
 # Days per bulk write while building.
@@ -158,6 +159,34 @@ def _day_tallies(d0: dt.date, d1: dt.date, settled: dt.datetime, clock: Response
     return acc
 
 
+RepeatDay = tuple[int, dt.date, str, int, str]  # case, local day, place (grid path), category, channel
+
+
+def repeat_return_days(*, base: QuerySet[Case] | None, lo: dt.datetime, hi: dt.datetime) -> set[RepeatDay]:
+    """The days in [lo, hi) on which a case (of `base`, or any) was returned with at least two returns in all
+    by that day's end.
+
+    Ping-pong over a period is, by definition (measures._returns), the cases returned in the period with two
+    or more returns up to the period's end. That is exactly the cases with a day like this in the period: the
+    last return before the period's end lies in the period and has all of them before it; conversely such a
+    day's return lies in the period with two returns before the end. So the count is the number of distinct
+    cases over these (case, day) rows, whatever the period, and the rows of a day never change."""
+    in_period = CaseEvent.unscoped.filter(action="return", at__gte=lo, at__lt=hi)
+    if base is not None:
+        in_period = in_period.filter(case__in=base.values("pk"))
+    out: set[RepeatDay] = set()
+    seen: dict[int, int] = {}
+    for case_id, when, path, cat, chan in (
+        CaseEvent.unscoped.filter(action="return", at__lt=hi, case_id__in=in_period.values("case_id"))
+        .order_by("case_id", "at", "seq")
+        .values_list("case_id", "at", "case__unit_path", "case__category_id", "case__channel")
+    ):
+        seen[case_id] = seen.get(case_id, 0) + 1
+        if seen[case_id] >= 2 and when >= lo:
+            out.add((case_id, local(when).date(), path, cat, chan))
+    return out
+
+
 def _fact_rows(acc: dict[Key, list[int]]) -> list[DayFact]:
     """Place tallies added up into rows of every unit on the place's path, for all / category / channel."""
     rows: dict[tuple[dt.date, int, int, str], list[int]] = {}
@@ -239,6 +268,7 @@ def facts_build(*, now: dt.datetime, full: bool = False) -> BuildReport:
             start = min(starts) if starts else cutoff
             days = [start + dt.timedelta(days=i) for i in range(max(0, (cutoff - start).days))]
             DayFact.objects.all().delete()
+            ReturnFact.objects.all().delete()
         else:
             assert state is not None
             days = [state.cutoff + dt.timedelta(days=i) for i in range(max(0, (cutoff - state.cutoff).days))]
@@ -251,12 +281,17 @@ def facts_build(*, now: dt.datetime, full: bool = False) -> BuildReport:
                 .values_list("at", flat=True)
             })
             DayFact.objects.filter(day__in=set(days)).delete()
+            ReturnFact.objects.filter(day__in=set(days)).delete()
         clock = ResponseClock()
         written = 0
         for d0, d1 in _runs(days):
             rows = _fact_rows(_day_tallies(d0, d1, settled, clock))
             DayFact.objects.bulk_create(rows, batch_size=5000)
             written += len(rows)
+            ReturnFact.objects.bulk_create(
+                [ReturnFact(case_id=c, day=d, place=path, category_id=cat, channel=chan)
+                 for c, d, path, cat, chan in repeat_return_days(base=None, lo=midnight(d0), hi=midnight(d1))],
+                batch_size=5000)
         FactState.objects.update_or_create(pk=1, defaults={
             "cutoff": cutoff, "settled_at": settled, "event_hwm": event_hwm, "case_hwm": case_hwm,
             "fingerprint": digest, "built_at": now, "days_built": len(set(days)),
@@ -304,8 +339,7 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
     if period.start <= last_fact_day:
         q = DayFact.objects.filter(unit_id__in=wanted, day__gte=period.start, day__lte=last_fact_day)
         if category is not None:
-            ids = [category.pk, *Category.objects.filter(parent=category).values_list("pk", flat=True)]
-            q = q.filter(category_id__in=ids, channel="")
+            q = q.filter(category_id__in=_category_ids(category), channel="")
         else:
             q = q.filter(category_id=0, channel=channel)
         for r in q.order_by().values("unit_id").annotate(**{f"s_{f}": Sum(f) for f in FIELDS}):
@@ -326,9 +360,39 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
         tail = Period(max(period.start, state.cutoff), period.end)
         add(tallies_by_place(scope=scope, unit=within, period=tail, now=now, category=category, channel=channel,
                              parts=frozenset({"closed", "reported", "returns", "response"})))
-    add(tallies_by_place(scope=scope, unit=within, period=period, now=now, category=category, channel=channel,
-                         parts=frozenset({"open", "pingpong"} if snapshot else {"pingpong"})))
+    add(_pingpong(scope=scope, within=within, period=period, state=state, category=category, channel=channel))
+    if snapshot:
+        add(tallies_by_place(scope=scope, unit=within, period=period, now=now, category=category, channel=channel,
+                             parts=frozenset({"open"})))
     return out
+
+
+def _category_ids(category: Category) -> list[int]:
+    return [category.pk, *Category.objects.filter(parent=category).values_list("pk", flat=True)]
+
+
+def _pingpong(*, scope: Scope, within: Unit, period: Period, state: FactState, category: Category | None,
+              channel: str) -> dict[str, Tallies]:
+    """Ping-pong by place: distinct cases with a repeat-return day in the period, from the return facts
+    before the cutoff and from raw rows from the cutoff on (today's returns and their cases' earlier ones)."""
+    cases: dict[int, str] = {}
+    last_fact_day = min(period.end, state.cutoff - dt.timedelta(days=1))
+    if period.start <= last_fact_day:
+        q = ReturnFact.objects.filter(day__gte=period.start, day__lte=last_fact_day, place__startswith=within.path)
+        if category is not None:
+            q = q.filter(category_id__in=_category_ids(category))
+        if channel:
+            q = q.filter(channel=channel)
+        cases.update(q.order_by().values_list("case_id", "place"))
+    if period.end >= state.cutoff:
+        base = cases_at(scope=scope, unit=within, category=category, channel=channel)
+        for case_id, _, path, _, _ in repeat_return_days(base=base, lo=max(period.lo, midnight(state.cutoff)),
+                                                         hi=period.hi):
+            cases[case_id] = path
+    by: dict[str, Tallies] = {}
+    for path in cases.values():
+        by.setdefault(path, Tallies()).pingpong += 1
+    return by
 
 
 @dataclass
@@ -353,9 +417,12 @@ def breakdown(*, scope: Scope, unit: Unit, period: Period, state: FactState | No
         names = {pk: (parent or name) for pk, name, parent in
                  Category.objects.values_list("pk", "name", "parent__name")}
         labels = dict(Channel.choices)
-        for day, cat, chan, reported, closed in (
+        # One grouped read: per day for the all-cases rows, per category and per channel over the period.
+        per_day = Pick(When(category_id=0, channel="", then=F("day")), default=None)
+        for cat, chan, day, reported, closed in (
             DayFact.objects.filter(unit_id=unit.pk, day__gte=period.start, day__lte=last_fact_day).order_by()
-            .values_list("day", "category_id", "channel", "reported", "closed")
+            .annotate(on=per_day).values("category_id", "channel", "on")
+            .annotate(r=Sum("reported"), c=Sum("closed")).values_list("category_id", "channel", "on", "r", "c")
         ):
             if cat == 0 and chan == "":
                 days[day][0] += reported

@@ -126,3 +126,28 @@ class FactState(models.Model):
 
     def __str__(self) -> str:
         return f"facts before {self.cutoff}"
+
+
+class ReturnFact(models.Model):
+    """A repeat return (再次退回) day: one row per case and local day on which the case was returned by a
+    department with at least two returns in all by that day's end. Ping-pong (来回踢皮球) over a period is the
+    number of distinct cases with such a day in it (docs/measures.md; facts.repeat_return_days says why).
+
+    Built by `facts.facts_build` with the day facts, from history rows that never change; carries the case's
+    place (grid path), category and channel, which never change either, so filtered figures read it too.
+    Read only after the caller checked the actor may read the unit's figures."""
+
+    day = models.DateField()
+    case_id = models.BigIntegerField()
+    place = models.CharField(max_length=255)  # the case's unit_path: the grid where it happened
+    category_id = models.PositiveIntegerField()
+    channel = models.CharField(max_length=10)
+
+    class Meta:
+        verbose_name = "统计再次退回日"
+        verbose_name_plural = "统计再次退回日"
+        constraints = [models.UniqueConstraint(fields=["case_id", "day"], name="return_fact_key")]
+        indexes = [models.Index(fields=["day"], name="return_fact_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.case_id}"

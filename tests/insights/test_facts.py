@@ -274,3 +274,50 @@ def test_the_beat_job_builds_the_facts(april, settings):
     out = facts_build.run()
     assert out.split()[0] in ("full", "incremental")
     assert FactState.objects.count() == 1 and DayFact.objects.exists()
+
+
+def test_pingpong_from_return_facts_on_the_edges(april):
+    """Ping-pong read from the repeat-return facts equals the definition and the hand count: a case returned on
+    three days counts once in a period holding two of its repeat returns, not on the day of its first return
+    alone, and on a day holding only its third; a second return on the cutoff day (today's tail, read from raw
+    rows) joins a first return that is in the facts; a case counted both in the facts and in the tail counts once."""
+    from .conftest import _act
+
+    w = april.world
+    dept = w.department.pk
+
+    def bounced(when: dt.datetime, days: list[int], grid: Any, channel: str = "field") -> Case:
+        c = _report(w.zhang_wei, when, grid, title="来回退", channel=channel)
+        _act(c, "accept", w.zhang_wei, when + dt.timedelta(minutes=30))
+        for k, day in enumerate(days):
+            _act(c, "dispatch" if k == 0 else "redispatch", w.zhang_wei, L(5, day, 9 + 2 * k), department_id=dept)
+            _act(c, "return", w.liu_yang, L(5, day, 10 + 2 * k), reason_code="overlap", note="不属于本部门")
+        return c
+
+    bounced(L(5, 1, 8), [1, 3, 5], w.grid_a1)  # returns on May 1, 3 and 5
+    bounced(L(5, 2, 8), [2, 6], w.grid_a2)  # the second return on May 6, after the cutoff (today's tail)
+    c = bounced(L(5, 4, 8), [4, 4], w.grid_b1, "hotline")  # two returns on May 4: a repeat-return day
+    _act(c, "redispatch", w.zhang_wei, L(5, 6, 9, 30), department_id=dept)
+    _act(c, "return", w.liu_yang, L(5, 6, 10, 30), reason_code="overlap", note="不属于本部门")  # and again today
+    now = L(5, 6, 13)
+    f.facts_build(now=L(5, 6, 8))  # cutoff May 6: the facts hold May 5 and before
+    state = f.fresh_state()
+    assert state is not None and state.cutoff == dt.date(2026, 5, 6)
+    # c3 of the April world (returned Apr 2 and 3), then May 3 and 5 (the first case) and May 4 (the third).
+    assert sorted(f.ReturnFact.objects.values_list("day", flat=True)) == [
+        dt.date(2026, 4, 3), dt.date(2026, 5, 3), dt.date(2026, 5, 4), dt.date(2026, 5, 5)]
+    scope = scope_for(w.chen_jing)
+    hand = {(1, 6): 3, (1, 1): 0, (3, 3): 1, (1, 3): 1, (3, 5): 2, (5, 5): 1, (2, 2): 0, (6, 6): 2, (4, 6): 3}
+    for (a, b), expected in hand.items():
+        period = m.Period(dt.date(2026, 5, a), dt.date(2026, 5, b))
+        got = f.unit_tallies(scope=scope, within=w.county, units=[w.county, w.village, w.grid_b1], period=period,
+                             now=now, state=state)
+        want = definition(scope, w.county, [w.county, w.village, w.grid_b1], period, now)
+        assert got == want, period
+        assert got[w.county.pk].pingpong == expected, (period, got[w.county.pk].pingpong)
+        # Filtered by category and by channel, from the same facts.
+        sanitation = Category.objects.get(code="sanitation")
+        for category, channel in ((sanitation, ""), (None, "field"), (None, "hotline")):
+            got = f.unit_tallies(scope=scope, within=w.county, units=[w.county], period=period, now=now,
+                                 state=state, category=category, channel=channel)
+            assert got == definition(scope, w.county, [w.county], period, now, category, channel)
