@@ -223,6 +223,12 @@ def timed(client, path: str, repeat: int, mode: str) -> Timing:  # type: ignore[
         with CaptureQueriesContext(connection) as ctx:
             client.get(path)
         statements = len(ctx.captured_queries)
+        if os.environ.get("BENCH_SQL") == "1":  # the slowest statements of one request (database time)
+            slow = sorted(ctx.captured_queries, key=lambda q: -float(q["time"]))[:6]
+            total = sum(float(q["time"]) for q in ctx.captured_queries)
+            print(f"    {mode} {path}: {statements} statements, {total * 1000:.0f} ms in the database", flush=True)
+            for q in slow:
+                print(f"      {float(q['time']) * 1000:6.0f} ms  {q['sql'][:230]}", flush=True)
         samples, cpu = [], []
         profile = os.environ.get("BENCH_PROFILE", "")
         profiler = None
@@ -326,15 +332,18 @@ def main() -> None:
     repeat = int(os.environ.get("BENCH_REPEAT", "15"))
     rows = []
     users: dict[str, str] = {}
-    for role in ("county_office", "township_office"):
+    # BENCH_ROLES / BENCH_PAGES / BENCH_MODES narrow the run (comma-separated; pages by path).
+    roles = os.environ.get("BENCH_ROLES", "county_office,township_office").split(",")
+    pages = [pg for pg in PAGES if not os.environ.get("BENCH_PAGES") or pg[1] in os.environ["BENCH_PAGES"].split(",")]
+    for role in roles:
         grant = (Grant.unscoped.filter(role__code=role, revoked_at__isnull=True).select_related("user", "unit")
                  .order_by("id").first())
         assert grant is not None, role
         users[role] = grant.user.username
         client = Client()
         client.force_login(grant.user)
-        for label, path in PAGES:
-            for mode in ("computed", "kept"):
+        for label, path in pages:
+            for mode in os.environ.get("BENCH_MODES", "computed,kept").split(","):
                 n = repeat if mode == "kept" or "year" not in path else max(3, repeat // 2)
                 m = timed(client, path, n, mode)
                 rows.append((f"{label}, {mode}, as {role} ({grant.unit.name})", m))

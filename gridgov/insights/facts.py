@@ -320,12 +320,15 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
     now are left at 0 (a previous period's figures need no snapshot: it has no trend)."""
     wanted = {u.pk for u in units}
     out = {pk: Tallies() for pk in wanted}
+    targets: dict[str, list[Tallies]] = {}  # a place's path → the tallies of the wanted units on it
 
     def add(by_place: dict[str, Tallies]) -> None:
         for path, t in by_place.items():
-            for uid in path_ids(path):
-                if uid in wanted:
-                    out[uid].add(t)
+            into = targets.get(path)
+            if into is None:
+                into = targets[path] = [out[uid] for uid in path_ids(path) if uid in wanted]
+            for total in into:
+                total.add(t)
 
     if state is _ASK:
         state = fresh_state()
