@@ -35,7 +35,8 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case as Pick
-from django.db.models import F, Max, Min, QuerySet, Sum, When
+from django.db.models import F, Max, Min, Q, QuerySet, Sum, When
+from django.db.models.functions import TruncMonth
 
 from gridgov.access.scope import Scope
 from gridgov.cases.models import CalendarOverride, Case, CaseEvent, Category, Channel
@@ -55,10 +56,10 @@ from .measures import (
     dispatch_outcomes,
     tallies_by_place,
 )
-from .models import DayFact, FactState, ReturnFact
+from .models import DayFact, FactState, MonthFact, ReturnFact
 
 # Bump when the way facts are computed changes: a different version rebuilds everything.
-FACTS_VERSION = "2"  # 2: repeat-return days (ping-pong)
+FACTS_VERSION = "3"  # 2: repeat-return days (ping-pong); 3: month facts
 # Only what happened at least this long ago is settled into facts (a service's transaction is shorter).
 SETTLE = dt.timedelta(minutes=10)
 # Days per bulk write while building.
@@ -82,6 +83,36 @@ def midnight(day: dt.date) -> dt.datetime:
 
 def path_ids(path: str) -> list[int]:
     return [int(x) for x in path.strip("/").split("/") if x]
+
+
+def next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def whole_months(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The first days of the calendar months lying wholly in [first, last]."""
+    month = first if first.day == 1 else next_month(first)
+    out = []
+    while next_month(month) - dt.timedelta(days=1) <= last:
+        out.append(month)
+        month = next_month(month)
+    return out
+
+
+def _write_months(months: list[dt.date]) -> int:
+    """(Re)write the month facts of these months as the sums of their day facts (all cases)."""
+    if not months:
+        return 0
+    span = Q()
+    for month in months:
+        span |= Q(day__gte=month, day__lt=next_month(month))
+    rows = [
+        MonthFact(month=r.pop("m"), **{f: r[f"s_{f}"] or 0 for f in FIELDS}, unit_id=r["unit_id"])
+        for r in DayFact.objects.filter(span, category_id=0, channel="").order_by()
+        .annotate(m=TruncMonth("day")).values("unit_id", "m").annotate(**{f"s_{f}": Sum(f) for f in FIELDS})
+    ]
+    MonthFact.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
 
 
 def fingerprint() -> str:
@@ -292,6 +323,12 @@ def facts_build(*, now: dt.datetime, full: bool = False) -> BuildReport:
                 [ReturnFact(case_id=c, day=d, place=path, category_id=cat, channel=chan)
                  for c, d, path, cat, chan in repeat_return_days(base=None, lo=midnight(d0), hi=midnight(d1))],
                 batch_size=5000)
+        months = sorted({d.replace(day=1) for d in days})
+        if rebuild:
+            MonthFact.objects.all().delete()
+        else:
+            MonthFact.objects.filter(month__in=months).delete()
+        _write_months(months)
         FactState.objects.update_or_create(pk=1, defaults={
             "cutoff": cutoff, "settled_at": settled, "event_hwm": event_hwm, "case_hwm": case_hwm,
             "fingerprint": digest, "built_at": now, "days_built": len(set(days)),
@@ -340,12 +377,25 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
 
     last_fact_day = min(period.end, state.cutoff - dt.timedelta(days=1))
     if period.start <= last_fact_day:
-        q = DayFact.objects.filter(unit_id__in=wanted, day__gte=period.start, day__lte=last_fact_day)
+        sums = {f"s_{f}": Sum(f) for f in FIELDS}
+        q = DayFact.objects.filter(unit_id__in=wanted)
+        months: list[dt.date] = []
         if category is not None:
             q = q.filter(category_id__in=_category_ids(category), channel="")
         else:
             q = q.filter(category_id=0, channel=channel)
-        for r in q.order_by().values("unit_id").annotate(**{f"s_{f}": Sum(f) for f in FIELDS}):
+            if not channel:
+                months = whole_months(period.start, last_fact_day)
+        if months:
+            # Whole months from the month facts, the days around them from the day facts: one statement.
+            first, after = months[0], next_month(months[-1])
+            q = q.filter(Q(day__gte=period.start, day__lt=first) | Q(day__gte=after, day__lte=last_fact_day))
+            rows: Any = q.order_by().values("unit_id").annotate(**sums).union(
+                MonthFact.objects.filter(unit_id__in=wanted, month__gte=first, month__lt=after).order_by()
+                .values("unit_id").annotate(**sums), all=True)
+        else:
+            rows = q.filter(day__gte=period.start, day__lte=last_fact_day).order_by().values("unit_id").annotate(**sums)
+        for r in rows:
             t = out[r["unit_id"]]
             for f in COUNTS:
                 setattr(t, f, getattr(t, f) + (r[f"s_{f}"] or 0))

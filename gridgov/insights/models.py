@@ -151,3 +151,38 @@ class ReturnFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.case_id}"
+
+
+class MonthFact(models.Model):
+    """The day facts of all cases (category 0, channel "") of one unit summed over one calendar month
+    (`month` is its first day), so that a year of figures reads twelve rows per unit instead of up to 365.
+
+    Written by `facts.facts_build` in the same transaction as the day facts, for every month with a day
+    (re)built: always the sum of that month's day facts. Read only for months wholly before the facts'
+    cutoff and inside the period; the other days are read from the day facts."""
+
+    month = models.DateField()
+    unit_id = models.PositiveIntegerField()
+    dispatched = models.PositiveIntegerField(default=0)
+    responded = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    rated = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    handled = models.PositiveIntegerField(default=0)
+    handling_us = models.BigIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    reported = models.PositiveIntegerField(default=0)
+    repeats = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "统计月汇总"
+        verbose_name_plural = "统计月汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["unit_id", "month"], name="month_fact_key"),
+            models.CheckConstraint(condition=Q(month__day=1), name="month_fact_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.unit_id}"

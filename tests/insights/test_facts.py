@@ -57,7 +57,9 @@ def test_facts_equal_the_definitions_on_the_april_world_whenever_built(april):
     w = april.world
     periods = [m.Period(dt.date(2026, 4, 1), dt.date(2026, 4, 30)), m.Period(dt.date(2026, 3, 20), dt.date(2026, 5, 6)),
                m.Period(dt.date(2026, 4, 3), dt.date(2026, 4, 7)), m.Period(dt.date(2026, 5, 6), dt.date(2026, 5, 6)),
-               m.Period(dt.date(2026, 4, 6), dt.date(2026, 4, 6))]
+               m.Period(dt.date(2026, 4, 6), dt.date(2026, 4, 6)),
+               # A year: whole months from the month facts, the days around them from the day facts.
+               m.Period(dt.date(2025, 5, 7), dt.date(2026, 5, 6)), m.Period(dt.date(2026, 3, 1), dt.date(2026, 4, 30))]
     # Facts built at many moments (before, during and after the stories) and read on May 6.
     for built in (L(3, 1, 0), L(4, 3, 10, 5), L(4, 6, 12), L(4, 7, 0), L(4, 7, 12, 30), L(4, 17, 23), L(5, 6, 11, 0)):
         report = f.facts_build(now=built, full=True)
@@ -88,6 +90,12 @@ def test_the_board_reads_the_same_from_facts_and_from_raw_rows(april):
     assert (sorted(split.by_category), sorted(split.by_channel), split.by_day) == (sorted(cats), sorted(chans), days)
 
 
+def month_rows() -> list[tuple[Any, ...]]:
+    from gridgov.insights.models import MonthFact
+
+    return sorted(MonthFact.objects.values_list("month", "unit_id", *f.FIELDS))
+
+
 def test_building_is_idempotent_and_incremental(april):
     f.facts_build(now=L(4, 10, 12))
     first = sorted(DayFact.objects.values_list("day", "unit_id", "category_id", "channel", "dispatched", "responded",
@@ -102,10 +110,21 @@ def test_building_is_idempotent_and_incremental(april):
         assert f.facts_build(now=built).status == "incremental"
     inc = sorted(DayFact.objects.values_list("day", "unit_id", "category_id", "channel", "dispatched", "responded",
                                              "closed", "reported", "repeats", "handling_us"))
+    inc_months = month_rows()
     f.facts_build(now=L(5, 6, 11), full=True)
     full = sorted(DayFact.objects.values_list("day", "unit_id", "category_id", "channel", "dispatched", "responded",
                                               "closed", "reported", "repeats", "handling_us"))
     assert inc == full
+    assert inc_months == month_rows()
+    # Month facts are the sums of their days' facts (all cases), month by month and unit by unit.
+    sums: dict[tuple[dt.date, int], list[int]] = {}
+    for day, unit_id, *values in DayFact.objects.filter(category_id=0, channel="").values_list(
+            "day", "unit_id", *f.FIELDS):
+        row = sums.setdefault((day.replace(day=1), unit_id), [0] * len(f.FIELDS))
+        for i, v in enumerate(values):
+            row[i] += v
+    assert month_rows() == sorted((k[0], k[1], *v) for k, v in sums.items())
+    assert {m for m, *_ in month_rows()} == {dt.date(2026, 3, 1), dt.date(2026, 4, 1)}  # nothing happened in May
     assert FactState.objects.count() == 1
 
 
