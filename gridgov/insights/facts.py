@@ -35,8 +35,8 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case as Pick
-from django.db.models import F, Max, Min, Q, QuerySet, Sum, When
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, When
+from django.db.models.functions import Floor, TruncMonth
 
 from gridgov.access.scope import Scope
 from gridgov.cases.models import CalendarOverride, Case, CaseEvent, Category, Channel
@@ -56,10 +56,10 @@ from .measures import (
     dispatch_outcomes,
     tallies_by_place,
 )
-from .models import DayFact, FactState, MonthFact, ReturnFact
+from .models import DayFact, FactState, HeatFact, MonthFact, ReturnFact
 
 # Bump when the way facts are computed changes: a different version rebuilds everything.
-FACTS_VERSION = "3"  # 2: repeat-return days (ping-pong); 3: month facts
+FACTS_VERSION = "4"  # 2: repeat-return days (ping-pong); 3: month facts; 4: heat facts
 # Only what happened at least this long ago is settled into facts (a service's transaction is shorter).
 SETTLE = dt.timedelta(minutes=10)
 # Days per bulk write while building.
@@ -68,6 +68,9 @@ CHUNK_DAYS = 31
 # townships): below, a day holds a handful of cases, so those rows would be one per case. Filtered
 # figures of smaller units are computed from raw rows (a village's year is a few hundred cases).
 DETAIL_DEPTH = 2
+
+# The map's heat layer counts cases per cell of this many degrees (about 500 m).
+HEAT_CELL = 0.005
 
 COUNTS = ("dispatched", "responded", "closed", "resolved", "rated", "satisfied", "on_time", "handled",
           "returned", "reported", "repeats")
@@ -112,6 +115,28 @@ def _write_months(months: list[dt.date]) -> int:
         .annotate(m=TruncMonth("day")).values("unit_id", "m").annotate(**{f"s_{f}": Sum(f) for f in FIELDS})
     ]
     MonthFact.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def heat_cells(cases: QuerySet[Case], *by: str) -> Any:
+    """Cases with a location counted per heat cell (and `by`): values *by, cy, cx (floor of degrees /
+    HEAT_CELL), n."""
+    return (cases.filter(lat__isnull=False, lng__isnull=False).order_by()
+            .annotate(cy=Floor(F("lat") / HEAT_CELL), cx=Floor(F("lng") / HEAT_CELL))
+            .values(*by, "cy", "cx").annotate(n=Count("pk")))
+
+
+def _write_heat(months: list[dt.date], cutoff: dt.date) -> int:
+    """(Re)write the heat facts of these months from the cases reported in them before the cutoff."""
+    rows = []
+    for month in months:
+        lo, hi = midnight(month), midnight(min(next_month(month), cutoff))
+        if hi <= lo:
+            continue
+        for path, cy, cx, n in (heat_cells(Case.unscoped.filter(created_at__gte=lo, created_at__lt=hi), "unit_path")
+                                .values_list("unit_path", "cy", "cx", "n")):
+            rows.append(HeatFact(month=month, place=path, cy=int(cy), cx=int(cx), n=n))
+    HeatFact.objects.bulk_create(rows, batch_size=5000)
     return len(rows)
 
 
@@ -326,9 +351,12 @@ def facts_build(*, now: dt.datetime, full: bool = False) -> BuildReport:
         months = sorted({d.replace(day=1) for d in days})
         if rebuild:
             MonthFact.objects.all().delete()
+            HeatFact.objects.all().delete()
         else:
             MonthFact.objects.filter(month__in=months).delete()
+            HeatFact.objects.filter(month__in=months).delete()
         _write_months(months)
+        _write_heat(months, cutoff)
         FactState.objects.update_or_create(pk=1, defaults={
             "cutoff": cutoff, "settled_at": settled, "event_hwm": event_hwm, "case_hwm": case_hwm,
             "fingerprint": digest, "built_at": now, "days_built": len(set(days)),
@@ -346,7 +374,7 @@ def fresh_state() -> FactState | None:
     return state
 
 
-_ASK = object()
+ASK = _ASK = object()  # unit_tallies(state=ASK): read the facts' state there
 
 
 def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Period, now: dt.datetime,
@@ -503,3 +531,30 @@ def breakdown(*, scope: Scope, unit: Unit, period: Period, state: FactState | No
         by_day=[(f"{d:%m-%d}", r, c) for d, (r, c) in days.items()],
     )
 
+
+
+def heat(*, scope: Scope, unit: Unit, period: Period, state: FactState | None,
+         category: Category | None = None) -> dict[tuple[int, int], int]:
+    """Cases reported in the period with a location in the unit's subtree, per heat cell: whole months from
+    the heat facts (no category filter, facts usable), the other days from raw rows, in one statement."""
+    base = cases_at(scope=scope, unit=unit, category=category)
+    months: list[dt.date] = []
+    if state is not None and category is None:
+        last_fact_day = min(period.end, state.cutoff - dt.timedelta(days=1))
+        if period.start <= last_fact_day:
+            months = whole_months(period.start, last_fact_day)
+    rows: Any
+    if months:
+        first, after = midnight(months[0]), midnight(next_month(months[-1]))
+        rows = heat_cells(base.filter(Q(created_at__gte=period.lo, created_at__lt=first)
+                                      | Q(created_at__gte=after, created_at__lt=period.hi))).union(
+            HeatFact.objects.filter(month__gte=months[0], month__lt=next_month(months[-1]),
+                                    place__startswith=unit.path).order_by()
+            .values("cy", "cx").annotate(n=Sum("n")), all=True)
+    else:
+        rows = heat_cells(base.filter(created_at__gte=period.lo, created_at__lt=period.hi))
+    out: dict[tuple[int, int], int] = {}
+    for r in rows:
+        cell = (int(r["cy"]), int(r["cx"]))
+        out[cell] = out.get(cell, 0) + int(r["n"])
+    return out

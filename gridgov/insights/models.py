@@ -186,3 +186,25 @@ class MonthFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.unit_id}"
+
+
+class HeatFact(models.Model):
+    """Cases reported in one calendar month with a location, counted per place (grid path) and heat cell
+    (`board.HEAT_CELL`, about 500 m): the map's heat layer for a period's whole months, without a category
+    filter. Written by `facts.facts_build` for every month with a day (re)built, from the cases reported
+    before the facts' cutoff; a case's place, time and location never change. Read only for months wholly
+    before the cutoff, after the caller checked the actor may read the unit's figures."""
+
+    month = models.DateField()
+    place = models.CharField(max_length=255)
+    cy = models.IntegerField()  # floor(latitude / cell)
+    cx = models.IntegerField()  # floor(longitude / cell)
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = "统计热力月汇总"
+        verbose_name_plural = "统计热力月汇总"
+        constraints = [models.UniqueConstraint(fields=["month", "place", "cy", "cx"], name="heat_fact_key")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.place} {self.cy},{self.cx}"

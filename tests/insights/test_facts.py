@@ -5,6 +5,7 @@ services with facts built at random moments in between and transitions after the
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from typing import Any
 
@@ -50,6 +51,11 @@ def check_equal(w: Any, now: dt.datetime, periods: list[m.Period]) -> int:
                 want = definition(scope, w.county, group, period, now, category, channel)
                 assert got == want, (period, category, channel)
                 checked += 1
+        # The heat layer: whole months from the heat facts, the other days from raw rows; state=None is the
+        # definition (every case of the period from raw rows).
+        for u in (w.county, w.township, w.village, w.grid_a1, w.grid_b1):
+            assert f.heat(scope=scope, unit=u, period=period, state=state) == \
+                f.heat(scope=scope, unit=u, period=period, state=None), (u, period)
     return checked
 
 
@@ -66,6 +72,16 @@ def test_facts_equal_the_definitions_on_the_april_world_whenever_built(april):
         assert report.status == "full"
         assert check_equal(w, NOW, periods) > 0
     assert DayFact.objects.exists()
+    # Built at the end: March and April with located cases (c7 in March; c1, c2, c3, c4, c6, c9 in April).
+    from gridgov.insights.models import HeatFact
+
+    assert sorted(HeatFact.objects.values_list("month", "n")) == [(dt.date(2026, 3, 1), 1)] + [
+        (dt.date(2026, 4, 1), 1)] * 5
+    assert f.heat(scope=scope_for(w.chen_jing), unit=w.township, state=f.fresh_state(),
+                  period=m.Period(dt.date(2026, 3, 1), dt.date(2026, 4, 30))) == {
+        (math.floor(lat / f.HEAT_CELL), math.floor(lng / f.HEAT_CELL)): 1
+        for lat, lng in ((39.05, 113.15), (39.05, 113.05), (39.02, 113.02), (39.06, 113.16), (39.25, 113.25),
+                         (39.03, 113.03))}
 
 
 def test_the_board_reads_the_same_from_facts_and_from_raw_rows(april):

@@ -35,6 +35,7 @@ from gridgov.insights import board as insights
 from gridgov.insights import deliberation_measures, measures, visit_measures
 from gridgov.insights import selectors as report_selectors
 from gridgov.insights import services as report_services
+from gridgov.insights.facts import fresh_state
 from gridgov.insights.models import ReportKind, ReportStatus
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.printing import render_pdf
@@ -290,8 +291,9 @@ def map_data(request: HttpRequest) -> HttpResponse:
 def _map_body(scope: Scope, f: dict[str, Any], crs: str, color: str) -> bytes:
     moment = now()
     measure = measures.MEASURE_BY_CODE[f["rank"]]
+    state = fresh_state()  # read once for the grids' figures and the heat layer
     cards = insights.grid_cards(scope=scope, unit=f["unit"], period=f["period"], now=moment,
-                                category=f["category"])
+                                category=f["category"], state=state)
     if color == "households":
         # Household density: households per grid, darker blue for more (no good or bad).
         measure = HOUSEHOLDS
@@ -319,7 +321,8 @@ def _map_body(scope: Scope, f: dict[str, Any], crs: str, color: str) -> bytes:
     for p in pins:
         p["lng"], p["lat"] = _coords(p["lng"], p["lat"], crs)
     heat = []
-    for lat, lng, n in insights.case_heat(scope=scope, unit=f["unit"], period=f["period"], category=f["category"]):
+    for lat, lng, n in insights.case_heat(scope=scope, unit=f["unit"], period=f["period"], category=f["category"],
+                                          state=state):
         x, y = _coords(lng, lat, crs)
         heat.append([y, x, n])
     return json.dumps({
