@@ -358,8 +358,7 @@ def test_map_data_is_kept_per_unit_and_scope(april, login, settings, django_asse
 # (dashboard only: five grouped tallies and the subordinate units); the workforce measures 5 (duty items due
 # and on time, points sums, assessed workers; dashboard and screen). A new measure file adds its own few
 # statements: raise its page's budget with it. Lowered with the kept pages (#6): the wall screen no longer reads
-# the duty, points and visit figures it never showed (30 → 22), and ping-pong is one read of the repeat-return
-# facts (dashboard 37 → 36).
+# the duty, points and visit figures it never showed (30 → 22); the dashboard measured 36 (37 → 36).
 QUERY_BUDGET = {"/dashboard/": 36, "/dashboard/screen/": 22, "/dashboard/map.json": 19,  # +1: the visits layer
                 "/dashboard/map-geometry.json": 5}
 
