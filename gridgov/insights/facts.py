@@ -227,9 +227,17 @@ def repeat_return_days(*, base: QuerySet[Case] | None, lo: dt.datetime, hi: dt.d
     last return before the period's end lies in the period and has all of them before it; conversely such a
     day's return lies in the period with two returns before the end. So the count is the number of distinct
     cases over these (case, day) rows, whatever the period, and the rows of a day never change."""
+    return returns_and_repeats(base=base, lo=lo, hi=hi)[1]
+
+
+def returns_and_repeats(*, base: QuerySet[Case] | None, lo: dt.datetime,
+                        hi: dt.datetime) -> tuple[dict[str, int], set[RepeatDay]]:
+    """Returns made in [lo, hi) by place (the return tally of measures._returns) and the repeat-return days
+    in [lo, hi) (`repeat_return_days`), from one read of the returns of the cases returned in [lo, hi)."""
     in_period = CaseEvent.unscoped.filter(action="return", at__gte=lo, at__lt=hi)
     if base is not None:
         in_period = in_period.filter(case__in=base.values("pk"))
+    returned: dict[str, int] = {}
     out: set[RepeatDay] = set()
     seen: dict[int, int] = {}
     for case_id, when, path, cat, chan in (
@@ -238,9 +246,11 @@ def repeat_return_days(*, base: QuerySet[Case] | None, lo: dt.datetime, hi: dt.d
         .values_list("case_id", "at", "case__unit_path", "case__category_id", "case__channel")
     ):
         seen[case_id] = seen.get(case_id, 0) + 1
-        if seen[case_id] >= 2 and when >= lo:
-            out.add((case_id, local(when).date(), path, cat, chan))
-    return out
+        if when >= lo:
+            returned[path] = returned.get(path, 0) + 1
+            if seen[case_id] >= 2:
+                out.add((case_id, local(when).date(), path, cat, chan))
+    return returned, out
 
 
 def _fact_rows(acc: dict[Key, list[int]]) -> list[DayFact]:
@@ -437,11 +447,17 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
             if d.responded and d.ended_at is not None and d.ended_at >= state.settled_at:
                 extra.setdefault(d.path, Tallies()).responded += 1
         add(extra)
+    tail_repeats: set[RepeatDay] = set()
     if period.end >= state.cutoff:
         tail = Period(max(period.start, state.cutoff), period.end)
         add(tallies_by_place(scope=scope, unit=within, period=tail, now=now, category=category, channel=channel,
-                             parts=frozenset({"closed", "reported", "returns", "response"})))
-    add(_pingpong(scope=scope, within=within, period=period, state=state, category=category, channel=channel))
+                             parts=frozenset({"closed", "reported", "response"})))
+        # Today's returns and today's repeat-return days, in one read.
+        returned, tail_repeats = returns_and_repeats(
+            base=cases_at(scope=scope, unit=within, category=category, channel=channel), lo=tail.lo, hi=tail.hi)
+        add({path: Tallies(returned=n) for path, n in returned.items()})
+    add(_pingpong(within=within, period=period, state=state, category=category, channel=channel,
+                  tail=tail_repeats))
     if snapshot:
         add(tallies_by_place(scope=scope, unit=within, period=period, now=now, category=category, channel=channel,
                              parts=frozenset({"open"})))
@@ -452,10 +468,10 @@ def _category_ids(category: Category) -> list[int]:
     return [category.pk, *Category.objects.filter(parent=category).values_list("pk", flat=True)]
 
 
-def _pingpong(*, scope: Scope, within: Unit, period: Period, state: FactState, category: Category | None,
-              channel: str) -> dict[str, Tallies]:
+def _pingpong(*, within: Unit, period: Period, state: FactState, category: Category | None, channel: str,
+              tail: set[RepeatDay]) -> dict[str, Tallies]:
     """Ping-pong by place: distinct cases with a repeat-return day in the period, from the return facts
-    before the cutoff and from raw rows from the cutoff on (today's returns and their cases' earlier ones)."""
+    before the cutoff and, from the cutoff on, the `tail` days read from raw rows by the caller."""
     cases: dict[int, str] = {}
     last_fact_day = min(period.end, state.cutoff - dt.timedelta(days=1))
     if period.start <= last_fact_day:
@@ -465,11 +481,8 @@ def _pingpong(*, scope: Scope, within: Unit, period: Period, state: FactState, c
         if channel:
             q = q.filter(channel=channel)
         cases.update(q.order_by().values_list("case_id", "place"))
-    if period.end >= state.cutoff:
-        base = cases_at(scope=scope, unit=within, category=category, channel=channel)
-        for case_id, _, path, _, _ in repeat_return_days(base=base, lo=max(period.lo, midnight(state.cutoff)),
-                                                         hi=period.hi):
-            cases[case_id] = path
+    for case_id, _, path, _, _ in tail:
+        cases[case_id] = path
     by: dict[str, Tallies] = {}
     for path in cases.values():
         by.setdefault(path, Tallies()).pingpong += 1
