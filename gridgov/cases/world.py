@@ -67,6 +67,9 @@ class _Staff:
 
 
 # Rows are drafts streamed to COPY, not model instances (gridgov.core.bulkload).
+# seed_world loads these tables, when they start empty on PostgreSQL, without their secondary
+# indexes and foreign keys and rebuilds them after the step (bulkload.without_indexes).
+BULK_MODELS = (Case, CaseEvent)
 CaseRow = draft_class(Case)
 CaseEventRow = draft_class(CaseEvent)
 

@@ -273,3 +273,154 @@ def relaxed_commit() -> None:
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+# --- Loading an empty table without its secondary indexes and foreign keys (PostgreSQL) ---------
+#
+# COPY into a table with indexes updates every index row by row, and every foreign key of the
+# generator's tables is DEFERRABLE INITIALLY DEFERRED, so the commit of a bulk transaction runs one
+# referential-integrity query per row. For a table that is empty when the load starts, it is much
+# cheaper to drop the secondary indexes, the unique and exclusion constraints and the table's own
+# foreign keys, load, and then recreate them from the definitions PostgreSQL printed before the
+# drop: each index is built by one sort, each unique constraint verifies uniqueness as it builds its
+# index, and each foreign key is validated by one join over the whole table (PostgreSQL's
+# RI_Initial_Check) instead of one query per row. The primary key and check constraints stay.
+#
+# Crash safety: the definitions live only in this process. A run that fails (or is killed) between
+# the drop and the recreation leaves tables without their indexes and foreign keys; such a database
+# must be dropped and generated again (seed_world only ever does this on a database it filled itself
+# from empty). A table that holds any row is never touched.
+
+REBUILD_MAINTENANCE_WORK_MEM = "1GB"
+
+
+def schema_of(tables: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Every index and constraint of `tables` as PostgreSQL prints them, keyed by name: what must be
+    identical before a deferred load and after it."""
+    out: dict[str, tuple[str, ...]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexrelid::regclass::text, i.indrelid::regclass::text, pg_get_indexdef(i.indexrelid),"
+            " i.indisvalid::text, i.indisready::text FROM pg_index i WHERE i.indrelid = ANY(%s::regclass[])",
+            [list(tables)])
+        for name, table, definition, valid, ready in cursor.fetchall():
+            out[f"index {name}"] = (table, definition, valid, ready)
+        cursor.execute(
+            "SELECT c.conname, c.conrelid::regclass::text, c.contype::text, pg_get_constraintdef(c.oid),"
+            " c.condeferrable::text, c.condeferred::text, c.convalidated::text, c.conindid::regclass::text"
+            " FROM pg_constraint c WHERE c.conrelid = ANY(%s::regclass[])", [list(tables)])
+        for name, table, *rest in cursor.fetchall():
+            out[f"constraint {table}.{name}"] = (table, *rest)
+    return out
+
+
+class without_indexes:
+    """Within this block the (empty) tables of `models` have no secondary indexes, no unique or
+    exclusion constraints and no foreign keys of their own; leaving the block recreates them exactly
+    (and checks they are identical to what was there). Nothing happens on other databases than
+    PostgreSQL, or when any of the tables holds a row. An exception inside the block leaves the
+    tables as they are (see "Crash safety" above): the database is to be thrown away.
+
+    `deferred` names what was dropped; `rebuild_seconds` is the time the recreation took."""
+
+    def __init__(self, model_classes: Sequence[type[models.Model]]) -> None:
+        self.models = list(model_classes)
+        self.tables = [m._meta.db_table for m in model_classes]
+        self.deferred: list[str] = []
+        self.rebuild_seconds = 0.0
+        self._indexes: list[str] = []
+        self._constraints: list[str] = []
+        self._foreign_keys: list[str] = []
+        self._before: dict[str, tuple[str, ...]] = {}
+        self._declared: dict[str, tuple[type[models.Model], Any]] = {}
+        self._names: list[str] = []
+
+    def __enter__(self) -> without_indexes:
+        if connection.vendor != "postgresql" or not self.tables:
+            return self
+        qn = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            _fire_pending_checks(cursor)
+            for table in self.tables:
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {qn(table)})")  # noqa: S608 - a model's table
+                if cursor.fetchone()[0]:
+                    return self  # data present: never touched
+            self._before = schema_of(self.tables)
+            # Indexes that no constraint owns (a constraint's index goes with the constraint).
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+                " WHERE i.indrelid = ANY(%s::regclass[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+                "  WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x'))"
+                " ORDER BY 1", [self.tables])
+            indexes = cursor.fetchall()
+            cursor.execute(
+                "SELECT c.contype, c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)"
+                " FROM pg_constraint c WHERE c.conrelid = ANY(%s::regclass[]) AND c.contype IN ('f', 'u', 'x')"
+                " ORDER BY c.contype, 2, 3", [self.tables])
+            constraints = cursor.fetchall()
+            for kind, table, name, definition in constraints:
+                add = f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
+                (self._foreign_keys if kind == "f" else self._constraints).append(add)
+            self._indexes = [definition for _, definition in indexes]
+            self._declared = {}
+            for model in self.models:
+                for declared in [*model._meta.indexes, *model._meta.constraints]:
+                    if declared.name:
+                        self._declared[declared.name] = (model, declared)
+            self._names = [name for name, _ in indexes] + [name for kind, _, name, _ in constraints if kind != "f"]
+            # Foreign keys first (one may rest on a unique constraint dropped next), then the rest.
+            for _kind, table, name, _ in sorted(constraints, key=lambda c: c[0] != "f"):
+                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+                self.deferred.append(f"{table}.{name}")
+            for name, _ in indexes:
+                cursor.execute(f"DROP INDEX {name}")
+                self.deferred.append(name)
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None or not self.deferred:
+            return
+        import time
+
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('maintenance_work_mem')")
+            previous = cursor.fetchone()[0]
+            cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [REBUILD_MAINTENANCE_WORK_MEM])
+            _fire_pending_checks(cursor)
+            try:
+                # Indexes, then the unique constraints (they build their own index and verify uniqueness),
+                # then the foreign keys (each validated by one query over the table).
+                for statement, name in zip(self._indexes + self._constraints, self._names, strict=True):
+                    # An index or constraint the model declares is made again by the migrations' own SQL:
+                    # PostgreSQL prints some predicates (`status IN (...)`) in a form that parses back to
+                    # a differently written, equivalent predicate.
+                    found = self._declared.get(name.strip('"'))
+                    if found is None:
+                        cursor.execute(statement)
+                        continue
+                    model, declared = found
+                    with connection.schema_editor(atomic=False) as editor:
+                        if isinstance(declared, models.Index):
+                            editor.add_index(model, declared)
+                        else:
+                            editor.add_constraint(model, declared)
+                for statement in self._foreign_keys:
+                    cursor.execute(statement)
+            finally:
+                cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [previous])
+        self.rebuild_seconds = time.perf_counter() - started
+        after = schema_of(self.tables)
+        if after != self._before:
+            changed = sorted(set(after.items()) ^ set(self._before.items()))
+            raise RuntimeError(f"indexes or constraints differ after the rebuild: {changed}")
+
+
+def _fire_pending_checks(cursor: Any) -> None:
+    """Inside a transaction (tests), run the deferred foreign-key checks queued so far: PostgreSQL
+    refuses to ALTER a table with pending trigger events. Django's foreign keys are all
+    INITIALLY DEFERRED, so deferring them all again afterwards restores the transaction's behaviour.
+    Outside a transaction (seed_world) there is nothing pending."""
+    if connection.in_atomic_block:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")

@@ -171,6 +171,9 @@ def _point_in(unit: Unit, rng: random.Random) -> tuple[float | None, float | Non
 
 _geoms: dict[int, Any] = {}
 # Rows are drafts streamed to COPY, not model instances (gridgov.core.bulkload).
+# seed_world loads these tables, when they start empty on PostgreSQL, without their secondary
+# indexes and foreign keys and rebuilds them after the step (bulkload.without_indexes).
+BULK_MODELS = (Household, Resident, TagAssignment, HouseholdEvent, HouseholdAssignment)
 HouseholdRow = draft_class(Household)
 ResidentRow = draft_class(Resident)
 TagAssignmentRow = draft_class(TagAssignment)

@@ -41,6 +41,9 @@ from .models import Visit, VisitCampaign, VisitKind, VisitRule
 from .services import NOTES_PURPOSE
 
 HISTORY_DAYS = 90
+# seed_world loads this table, when it starts empty on PostgreSQL, without its secondary indexes and
+# foreign keys and rebuilds them after the step (gridgov.core.bulkload.without_indexes).
+BULK_MODELS = (Visit,)
 BATCH = 5000
 ON_TIME_SHARE = 0.8  # of must-visit households, visited within their cadence
 FORGOTTEN_SHARE = 0.05  # not visited at all in the history window

@@ -2,6 +2,13 @@
 
     manage.py seed_world --preset wucheng --seed 1 --if-empty
     manage.py seed_world --size M --seed 7
+
+On PostgreSQL the steps that bulk-load big tables (a step module's `BULK_MODELS`: ledger, cases,
+visits) load them, when they are empty, without their secondary indexes, unique constraints and
+foreign keys, and rebuild those after the step from the definitions captured before
+(gridgov.core.bulkload.without_indexes; the rebuild checks they are identical). A run that fails or
+is killed midway can leave tables without indexes or foreign keys: drop that database and generate
+again. A database that holds data is refused (units) or left as it is (any row in those tables).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from faker import Faker
 from gridgov.access.world import persist_staff, plan_staff
 from gridgov.audit.services import audit_record
 from gridgov.core import clock
+from gridgov.core.bulkload import without_indexes
 from gridgov.units import locate
 from gridgov.units import selectors as unit_selectors
 from gridgov.units.world import PRESETS, SIZES, WorldPlan, persist_units, plan_preset, plan_size
@@ -49,7 +57,9 @@ def _step(dotted: str) -> Any:
 
 
 class Command(BaseCommand):
-    help = "生成演示数据：网格层级、人员、授权、职能部门（--preset 参考系统，或 --size S/M/L 规模）。"
+    help = ("生成演示数据：网格层级、人员、授权、职能部门（--preset 参考系统，或 --size S/M/L 规模）。"
+            "只在空数据库上生成。PostgreSQL 上，户情、事件、走访等大表在空表时先去掉二级索引、唯一约束和外键，"
+            "装载后按原定义重建；生成中途失败或被中断时，数据库可能缺少索引或外键，请删除该数据库后重新生成。")
 
     def add_arguments(self, parser: CommandParser) -> None:
         what = parser.add_mutually_exclusive_group(required=True)
@@ -100,17 +110,25 @@ class Command(BaseCommand):
             if step is None:
                 continue
             step_started, cpu_started = time.perf_counter(), time.process_time()
-            if jobs == 1:
-                for root in roots:
-                    step(seed=seed, now=now, root=root, stdout=self.stdout)
-            else:
-                _prepare = _step(dotted.rpartition(".")[0] + ".prepare_parallel")
-                if _prepare is not None:
-                    _prepare()
-                _in_parallel(dotted, roots, seed=seed, now=now, jobs=jobs, stdout=self.stdout)
-            # CPU seconds of this process (with --jobs the work is in the worker processes): on a shared,
-            # loaded machine the wall time mostly measures the wait for a core and for the database.
-            cpu = f"（本进程 CPU {time.process_time() - cpu_started:.1f} 秒）" if jobs == 1 else ""
+            children_started = _children_cpu()
+            bulk_models = _step(dotted.rpartition(".")[0] + ".BULK_MODELS") or ()
+            with without_indexes(bulk_models) as deferred:
+                if jobs == 1:
+                    for root in roots:
+                        step(seed=seed, now=now, root=root, stdout=self.stdout)
+                else:
+                    _prepare = _step(dotted.rpartition(".")[0] + ".prepare_parallel")
+                    if _prepare is not None:
+                        _prepare()
+                    _in_parallel(dotted, roots, seed=seed, now=now, jobs=jobs, stdout=self.stdout)
+                loaded = time.perf_counter()
+            if deferred.deferred:
+                self.stdout.write(f"{dotted}：装载 {loaded - step_started:.1f} 秒（无二级索引和外键），"
+                                  f"重建 {len(deferred.deferred)} 个索引和约束 {deferred.rebuild_seconds:.1f} 秒。")
+            # CPU seconds of this process and of its finished worker processes (--jobs): on a shared, loaded
+            # machine the wall time mostly measures the wait for a core and for the database.
+            cpu = (f"（本进程 CPU {time.process_time() - cpu_started:.1f} 秒，"
+                   f"子进程 CPU {_children_cpu() - children_started:.1f} 秒）")
             if connection.vendor == "postgresql":
                 # Planner statistics for what the step wrote, before the next step reads it: a step planned
                 # against tables the planner thinks empty (a bulk load in one transaction) ran for minutes at size S.
@@ -122,6 +140,14 @@ class Command(BaseCommand):
             # and a dashboard query planned that way ran for minutes at size L.
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished (waited-for) child processes."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _run_one(dotted: str, root: Any, seed: int, now: Any) -> str:
