@@ -23,6 +23,7 @@ def _env() -> None:
 
     os.environ.update(env_for(os.environ["DATABASE_URL"]))
     os.environ["GRIDGOV_INSIGHTS_CACHE_SECONDS"] = "0"
+    os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"  # the in-process test client
 
 
 def _load() -> str:
@@ -108,9 +109,36 @@ def dashboard(repeat: int) -> None:
             samples.append((time.perf_counter() - t0) * 1000)
             assert r.status_code == 200, (path, r.status_code)
         samples.sort()
+        slowest = _slowest_queries(client, path)
         print(f"  {label}: first {first:.0f} ms; then min {samples[0]:.0f} / median "
               f"{statistics.median(samples):.0f} / max {samples[-1]:.0f} ms ({repeat} requests), load {_load()}",
               flush=True)
+        for ms, sql in slowest:
+            print(f"      {ms:7.0f} ms  {sql}", flush=True)
+
+
+def _slowest_queries(client: object, path: str, top: int = 5) -> list[tuple[float, str]]:
+    """One more request (figures computed afresh), timing each SQL query: the slowest `top` and the total."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    timings: list[tuple[float, str]] = []
+
+    def timer(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.append(((time.perf_counter() - t0) * 1000, " ".join(sql.split())[:160]))
+
+    cache.clear()
+    t0 = time.perf_counter()
+    with connection.execute_wrapper(timer):
+        client.get(path)  # type: ignore[attr-defined]
+    total = (time.perf_counter() - t0) * 1000
+    in_sql = sum(ms for ms, _ in timings)
+    timings.sort(reverse=True)
+    return [(total, f"(request; {len(timings)} queries, {in_sql:.0f} ms in SQL)"), *timings[:top]]
 
 
 def main() -> None:
