@@ -157,3 +157,20 @@ def test_schema_of_sees_a_dropped_index() -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP INDEX {name}")
     assert f"index {name}" not in bulkload.schema_of(["residents_resident"])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="indexes are deferred on PostgreSQL only")
+def test_a_failed_step_says_the_database_must_be_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed midway, the ledger's tables are left without their indexes (the database is thrown away):
+    seed_world says so rather than leaving a silently index-less database."""
+    migrated = bulkload.schema_of(["residents_resident"])
+
+    def failing_step(**kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(residents_world, "seed_world_step", failing_step)
+    err = io.StringIO()
+    with pytest.raises(RuntimeError, match="boom"):
+        call_command("seed_world", preset="xilujiao", seed=2, stdout=io.StringIO(), stderr=err)
+    assert "请删除该数据库后重新生成" in err.getvalue() and "residents_resident" in err.getvalue()
+    assert bulkload.schema_of(["residents_resident"]) != migrated

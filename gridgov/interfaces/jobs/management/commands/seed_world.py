@@ -111,17 +111,23 @@ class Command(BaseCommand):
                 continue
             step_started, cpu_started = time.perf_counter(), time.process_time()
             children_started = _children_cpu()
-            bulk_models = _step(dotted.rpartition(".")[0] + ".BULK_MODELS") or ()
-            with without_indexes(bulk_models) as deferred:
-                if jobs == 1:
-                    for root in roots:
-                        step(seed=seed, now=now, root=root, stdout=self.stdout)
-                else:
-                    _prepare = _step(dotted.rpartition(".")[0] + ".prepare_parallel")
-                    if _prepare is not None:
-                        _prepare()
-                    _in_parallel(dotted, roots, seed=seed, now=now, jobs=jobs, stdout=self.stdout)
-                loaded = time.perf_counter()
+            deferred = without_indexes(_step(dotted.rpartition(".")[0] + ".BULK_MODELS") or ())
+            try:
+                with deferred:
+                    if jobs == 1:
+                        for root in roots:
+                            step(seed=seed, now=now, root=root, stdout=self.stdout)
+                    else:
+                        _prepare = _step(dotted.rpartition(".")[0] + ".prepare_parallel")
+                        if _prepare is not None:
+                            _prepare()
+                        _in_parallel(dotted, roots, seed=seed, now=now, jobs=jobs, stdout=self.stdout)
+                    loaded = time.perf_counter()
+            except BaseException:
+                if deferred.deferred:
+                    self.stderr.write(f"{dotted} 中断：{len(deferred.deferred)} 个索引和约束未重建"
+                                      f"（{', '.join(deferred.tables)}）。请删除该数据库后重新生成。")
+                raise
             if deferred.deferred:
                 self.stdout.write(f"{dotted}：装载 {loaded - step_started:.1f} 秒（无二级索引和外键），"
                                   f"重建 {len(deferred.deferred)} 个索引和约束 {deferred.rebuild_seconds:.1f} 秒。")
