@@ -15,6 +15,8 @@ Environment:
   BENCH_SWEEP       0 skips the deadline sweep measure (it adds a year of cases when fewer are there)
   BENCH_REDIS       Redis for the Celery worker measured (default redis://127.0.0.1:6379/14)
   BENCH_PORT        port of the app server (default: a free one)
+  BENCH_LOADGEN     wrk (Debian's wrk with bench/wrk.lua), python (threads + http.client) or auto (default: wrk
+                    when installed, else python)
 
 Each measure lives in a module of its own (bench/pages.py, bench/sweep.py, bench/memory.py,
 bench/ledger.py, ...). Modules listed in MEASURES are called with the server up as
@@ -107,6 +109,16 @@ def recreate_pg(base: str, name: str) -> str:
 
 
 # --- load generation ------------------------------------------------------------
+#
+# The measures call `load(make_request, total=…, concurrency=…)`. With Debian's wrk installed (`make bench`
+# installs it when it can; BENCH_LOADGEN=python forces the fallback) the requests are sent by wrk with
+# bench/wrk.lua: an event loop in C that costs the 2-core machine a fraction of the CPU the Python threads
+# cost, so the server under test keeps the cores. A request that varies with its number i (an intake's
+# Idempotency-Key) is turned into a template for wrk by rendering it with a sentinel number; when that
+# does not reproduce the request exactly, the Python generator sends it.
+
+_SENTINEL = 7_777_777_777_771
+_MARK = "@N@"
 
 
 @dataclass
@@ -114,26 +126,163 @@ class Load:
     latencies: list[float]
     errors: int
     seconds: float
+    percentiles: dict[float, float] | None = None  # ms, from wrk (which keeps no list of latencies)
+    good: int | None = None
+    generator: str = "python"
+    generator_cpu_s: float = 0.0  # CPU time of the load generator during the run
+    server_cpu_s: float = 0.0  # CPU time of the app server's processes during the run (0 when unknown)
 
     def p(self, q: float) -> float:
+        if self.percentiles is not None:
+            return self.percentiles.get(q, float("nan"))
         data = sorted(self.latencies)
         if not data:
             return float("nan")
         return data[min(len(data) - 1, int(q * len(data)))] * 1000
 
     @property
+    def count(self) -> int:
+        return self.good if self.good is not None else len(self.latencies)
+
+    @property
     def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
+        return self.count / self.seconds if self.seconds else 0.0
+
+    @property
+    def server_ms_per_request(self) -> float:
+        answered = self.count + self.errors
+        return self.server_cpu_s * 1000 / answered if answered else float("nan")
+
+    @property
+    def generator_ms_per_request(self) -> float:
+        answered = self.count + self.errors
+        return self.generator_cpu_s * 1000 / answered if answered else float("nan")
+
+    def cpu_note(self) -> str:
+        """Server and generator CPU per request, for the table's note column."""
+        parts = []
+        if self.server_cpu_s:
+            parts.append(f"app server CPU {self.server_ms_per_request:.1f} ms/request")
+        parts.append(f"{self.generator} load generator CPU {self.generator_ms_per_request:.2f} ms/request")
+        return ", ".join(parts)
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its descendants (granian's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def server_cpu_seconds() -> float:
+    pid = os.environ.get("BENCH_SERVER_PID")
+    return _tree_cpu_seconds(int(pid)) if pid else 0.0
+
+
+def generator() -> str:
+    """"wrk" when Debian's wrk is on PATH (unless BENCH_LOADGEN=python), else "python"."""
+    wanted = os.environ.get("BENCH_LOADGEN", "auto")
+    if wanted == "python":
+        return "python"
+    if shutil.which("wrk"):
+        return "wrk"
+    if wanted == "wrk":
+        raise RuntimeError("BENCH_LOADGEN=wrk but wrk is not installed (apt-get install -y wrk)")
+    return "python"
+
+
+Request = tuple[str, str, bytes | None, dict[str, str]]
+
+
+def _template(make_request: Callable[[int], Request]) -> Request | None:
+    """The request with "@N@" where its number goes, when rendering it back gives the same requests."""
+    method, path, body, headers = make_request(_SENTINEL)
+    mark = str(_SENTINEL)
+    template: Request = (method, path.replace(mark, _MARK),
+                         body.decode().replace(mark, _MARK).encode() if body is not None else None,
+                         {k: v.replace(mark, _MARK) for k, v in headers.items()})
+    if _MARK in template[1]:
+        return None  # wrk.lua varies bodies and headers only
+
+    def render(i: int) -> Request:
+        m, p, b, h = template
+        n = str(i)
+        return (m, p, b.decode().replace(_MARK, n).encode() if b is not None else None,
+                {k: v.replace(_MARK, n) for k, v in h.items()})
+
+    for i in (0, 3, 12345):
+        if render(i) != make_request(i):
+            return None
+    return template
 
 
 def load(
-    make_request: Callable[[int], tuple[str, str, bytes | None, dict[str, str]]],
+    make_request: Callable[[int], Request],
+    *,
+    total: int,
+    concurrency: int,
+    ok: tuple[int, ...] = (200,),
+) -> Load:
+    """Send about `total` requests from `concurrency` keep-alive connections; wrk when installed."""
+    if generator() == "wrk":
+        template = _template(make_request)
+        if template is not None:
+            return load_wrk(template, total=total, concurrency=concurrency, ok=ok)
+    return load_python(make_request, total=total, concurrency=concurrency, ok=ok)
+
+
+def load_wrk(template: Request, *, total: int, concurrency: int, ok: tuple[int, ...] = (200,)) -> Load:
+    import math
+    import resource
+
+    method, path, body, headers = template
+    threads = max(1, min(2, concurrency))
+    env = dict(os.environ)
+    env.update(BENCH_METHOD=method, BENCH_PATH=path, BENCH_BODY=(body or b"").decode(),
+               BENCH_HEADERS="\n".join(f"{k}: {v}" for k, v in headers.items()),
+               BENCH_OK=",".join(str(c) for c in ok), BENCH_QUOTA=str(math.ceil(total / threads)))
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = server_cpu_seconds()
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", "600s", "--timeout", "30s",
+         "-s", str(ROOT / "bench" / "wrk.lua"), f"http://127.0.0.1:{PORT}"],
+        env=env, check=True, capture_output=True, text=True,
+    )
+    server_cpu = server_cpu_seconds() - server_before
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next(ln for ln in reversed(out.stdout.splitlines()) if ln.startswith("{"))
+    figures = json.loads(line)
+    return Load(
+        latencies=[], errors=figures["errors"], seconds=figures["duration_us"] / 1e6,
+        percentiles={0.5: figures["p50_us"] / 1000, 0.95: figures["p95_us"] / 1000, 0.99: figures["p99_us"] / 1000},
+        good=figures["good"], generator="wrk",
+        generator_cpu_s=(cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime),
+        server_cpu_s=server_cpu,
+    )
+
+
+def load_python(
+    make_request: Callable[[int], Request],
     *,
     total: int,
     concurrency: int,
     ok: tuple[int, ...] = (200,),
 ) -> Load:
     """Send `total` requests from `concurrency` threads, each with its own keep-alive connection."""
+    import resource
+
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -167,12 +316,19 @@ def load(
         conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    server_before = server_cpu_seconds()
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return Load(latencies, errors, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    server_cpu = server_cpu_seconds() - server_before
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    return Load(latencies, errors, seconds, generator="python",
+                generator_cpu_s=(cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime),
+                server_cpu_s=server_cpu)
 
 
 def wait_for_port(port: int, seconds: float = 180) -> None:
@@ -209,6 +365,7 @@ def serve(database_url: str, workers: int = GRANIAN_WORKERS) -> subprocess.Popen
         cwd=ROOT, env=env,
     )
     wait_for_port(PORT)
+    os.environ["BENCH_SERVER_PID"] = str(proc.pid)  # load() reads the server's CPU time around each run
     return proc
 
 

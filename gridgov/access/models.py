@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
@@ -10,6 +11,10 @@ from django.db.models import Q
 
 from gridgov.core.scoping import ScopedManager
 from gridgov.units.models import Unit
+
+
+def new_access_stamp() -> int:
+    return secrets.randbits(62)
 
 
 class User(AbstractUser):
@@ -21,6 +26,11 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(default=False)
     # When the password was last set by its owner (null: since the account was made, date_joined).
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    # The access stamp: a new random value whenever anything the user's scope is built from changes
+    # (a grant of theirs made, changed or revoked; a unit under one of their grants moved, edited or
+    # retired; a role they hold edited). The per-process scope cache is keyed by (user id, stamp), and the
+    # stamp is read with the user on every request, in the same row: see access/scope.py.
+    access_stamp = models.BigIntegerField(default=new_access_stamp, editable=False)
 
     class Meta:
         verbose_name = "用户"
