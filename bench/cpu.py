@@ -143,12 +143,13 @@ def main() -> None:
             assert response.status_code == status, (label, response.status_code, response.content[:300])
         with CaptureQueriesContext(connection) as ctx:
             call(c)
-        statements = [q["sql"] for q in ctx.captured_queries]
+        captured = list(ctx.captured_queries)  # the next request's request_started clears the log
+        statements = [q["sql"] for q in captured]
         if args.profile and args.profile in label:
             import cProfile
             import pstats
 
-            prof = cProfile.Profile()
+            prof = cProfile.Profile(time.process_time)  # CPU, not time spent waiting for the database
             prof.enable()
             for _ in range(args.requests):
                 call(c)
@@ -169,8 +170,8 @@ def main() -> None:
         results.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
         if os.environ.get("BENCH_CPU_SQL"):
-            for q in statements:
-                print("    ", q[:200])
+            for q in captured:
+                print(f"    {float(q['time']) * 1000:7.2f} ms  {q['sql'][:150]}")
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print("\n| endpoint | CPU ms/request | statements |\n|---|---|---|")

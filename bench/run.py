@@ -252,7 +252,7 @@ def load_wrk(template: Request, *, total: int, concurrency: int, ok: tuple[int, 
     threads = max(1, min(2, concurrency))
     # wrk runs for a time, not a count: about `total` requests at 40 a second, 2 to 10 seconds
     # (BENCH_SECONDS sets it).
-    seconds = float(os.environ.get("BENCH_SECONDS") or max(2.0, min(10.0, total / 40)))
+    seconds = int(os.environ.get("BENCH_SECONDS") or max(2, min(10, round(total / 40))))  # wrk takes whole seconds
     env = dict(os.environ)
     env.update(BENCH_METHOD=method, BENCH_PATH=path, BENCH_BODY=(body or b"").decode(),
                BENCH_HEADERS="\n".join(f"{k}: {v}" for k, v in headers.items()),
@@ -260,7 +260,7 @@ def load_wrk(template: Request, *, total: int, concurrency: int, ok: tuple[int, 
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = server_cpu_seconds()
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds:g}s", "--timeout", "30s",
+        ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", "30s",
          "-s", str(ROOT / "bench" / "wrk.lua"), f"http://127.0.0.1:{PORT}"],
         env=env, check=True, capture_output=True, text=True,
     )
@@ -428,11 +428,12 @@ def measure_searches(report: Report, pg_url: str, total: int) -> None:
         result = load(lambda i, d=data: ("POST", "/api/households/search", d, headers), total=total, concurrency=32)
         report.add(f"household search by {label}, 32 clients", f"p95 {result.p(0.95):.0f} ms, "
                    f"p50 {result.p(0.5):.0f} ms, {result.rate:.0f} req/s", "p95 ≤ 100 ms",
-                   f"{result.errors} errors; {sample['households_in_scope']} households in scope")
+                   f"{result.errors} errors; {sample['households_in_scope']} households in scope; "
+                   f"{result.cpu_note()}")
     detail = f"/api/households/{sample['household_id']}"
     result = load(lambda i: ("GET", detail, None, headers), total=total, concurrency=32)
     report.add("household detail (API), 32 clients", f"p95 {result.p(0.95):.0f} ms, {result.rate:.0f} req/s",
-               "p95 ≤ 100 ms", f"{result.errors} errors" if result.errors else "")
+               "p95 ≤ 100 ms", f"{result.errors} errors; {result.cpu_note()}")
 
 
 def machine() -> str:
@@ -583,7 +584,7 @@ def _run(report: Report, *, size: str, base: str, total: int, clients: tuple[int
                 _guarded(report, dotted, lambda fn=fn: fn(report, pg_url, total))  # type: ignore[misc]
         health = load(lambda i: ("GET", "/ops/ready", None, {}), total=total, concurrency=32)
         report.add("readiness endpoint (SELECT 1 + cache), 32 clients", f"p95 {health.p(0.95):.0f} ms, "
-                   f"{health.rate:.0f} req/s")
+                   f"{health.rate:.0f} req/s", "", health.cpu_note())
         memory.report_tree(report, f"granian ({GRANIAN_WORKERS} workers × {GRANIAN_THREADS} threads)", server.pid)
     finally:
         server.terminate()

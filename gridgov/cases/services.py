@@ -117,8 +117,8 @@ def unit_rank(unit: Unit) -> int:
 
 def _users_at_unit(unit: Unit, perms: Iterable[str]) -> list[int]:
     wanted = set(perms)
-    grants = Grant.unscoped.filter(unit=unit, revoked_at__isnull=True).select_related("role")
-    return [g.user_id for g in grants if wanted & set(g.role.permissions)]
+    grants = Grant.unscoped.filter(unit=unit, revoked_at__isnull=True).values_list("user_id", "role__permissions")
+    return [user_id for user_id, permissions in grants if wanted & set(permissions)]
 
 
 def _department_users(department_id: int) -> list[int]:
@@ -306,9 +306,10 @@ def case_report(
         _serialise_key(namespaced)
     legacy = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
     if namespaced:
-        existing = Case.unscoped.filter(idempotency_key=namespaced).first()
-        if existing is not None:
-            return _replay(existing, digest, legacy)
+        # The key is unique: look for its id alone (the whole row only when it is a replay).
+        existing_pk = Case.unscoped.filter(idempotency_key=namespaced).values_list("pk", flat=True).first()
+        if existing_pk is not None:
+            return _replay(Case.unscoped.get(pk=existing_pk), digest, legacy)
 
     title = _text(title, field_name="title", label="标题", required=True, max_len=80)
     description = _text(description, field_name="description", label="事件内容", required=True, max_len=4000)
