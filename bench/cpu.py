@@ -78,7 +78,8 @@ def _facts() -> dict[str, Any]:
     assert intake is not None and township is not None
     household = (Household.unscoped.filter(unit__path__startswith=township.unit.path).order_by("id")
                  .values_list("pk", flat=True).first())
-    category = Category.objects.filter(is_active=True, on_site=False, lowest_level="grid").order_by("sort_order").first()
+    category = (Category.objects.filter(is_active=True, on_site=False, lowest_level="grid").order_by("sort_order")
+                .first())
     assert category is not None
     return {"worker": worker.user.username, "intake_user": intake.user.username, "intake_grid": intake.unit_id,
             "township": township.user.username, "household": household, "category": category.code}

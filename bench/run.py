@@ -369,8 +369,40 @@ def serve(database_url: str, workers: int = GRANIAN_WORKERS) -> subprocess.Popen
         cwd=ROOT, env=env,
     )
     wait_for_port(PORT)
+    warm_up()
     os.environ["BENCH_SERVER_PID"] = str(proc.pid)  # load() reads the server's CPU time around each run
     return proc
+
+
+def warm_up(seconds: float = 180) -> None:
+    """The port answers before the workers have loaded the site: the first measure would time their
+    start-up (seconds on a loaded machine; a 10-second wrk run then saw no answer at all). Ask for the
+    readiness page and a page that loads the URLs and templates, from several connections at once,
+    until both answer."""
+    deadline = time.time() + seconds
+    for path, wanted in (("/ops/ready", (200,)), ("/login/", (200,))):
+        while True:
+            statuses: list[int] = []
+
+            def ask(p: str = path, statuses: list[int] = statuses) -> None:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+                    conn.request("GET", p)
+                    statuses.append(conn.getresponse().status)
+                    conn.close()
+                except (OSError, http.client.HTTPException):
+                    statuses.append(0)
+
+            threads = [threading.Thread(target=ask) for _ in range(2 * GRANIAN_WORKERS)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if all(s in wanted for s in statuses):
+                break
+            if time.time() > deadline:
+                raise RuntimeError(f"server did not answer {path}: {statuses}")
+            time.sleep(0.5)
 
 
 def session_cookie(database_url: str, username: str) -> str:
