@@ -32,6 +32,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -494,7 +495,14 @@ def write(report: Report, size: str) -> None:
     marker = "<!-- bench:results -->"
     if marker not in text:
         text = text.rstrip() + f"\n\n{marker}\n"
-    head, _ = text.split(marker, 1)
+    head, tail = text.split(marker, 1)
+    # Only the previous "Latest run" is replaced: sections other harnesses appended after it
+    # (bench.insights) stay.
+    kept = ""
+    for m in re.finditer(r"^## ", tail, re.M):
+        if not tail.startswith("## Latest run", m.start()):
+            kept = tail[m.start():]
+            break
     lines = [
         marker,
         f"## Latest run: size {size}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}",
@@ -506,7 +514,7 @@ def write(report: Report, size: str) -> None:
         *[f"| {r.what} | {r.figure} | {r.target} | {r.note} |" for r in report.rows],
         "",
     ]
-    path.write_text(head + "\n".join(lines))
+    path.write_text(head + "\n".join(lines) + ("\n" + kept if kept else ""))
     print(f"wrote {path}")
 
 
