@@ -68,6 +68,8 @@ pytest:
 	GRIDGOV_TESTING=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install
+	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk) \
+		|| echo "wrk not installed (apt-get install wrk): the bench falls back to its Python load generator"
 	$(PY) -m bench.run
 	BENCH_DATABASE_URL=$${BENCH_PG:-postgres://postgres@127.0.0.1:5432}/$${BENCH_DB:-gridgov_bench} $(PY) -m bench.insights
 

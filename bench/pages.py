@@ -47,4 +47,4 @@ def measure(report: Any, database_url: str, total: int, clients: tuple[int, ...]
                                       concurrency=n)
                 report.add(f"{label} as {role}, {n} clients",
                            f"p95 {result.p(0.95):.0f} ms, p50 {result.p(0.5):.0f} ms, {result.rate:.0f} req/s",
-                           "p95 ≤ 100 ms" if n == 32 else "", f"{result.errors} errors" if result.errors else "")
+                           "p95 ≤ 100 ms" if n == 32 else "", f"{result.errors} errors; {result.cpu_note()}")

@@ -15,6 +15,10 @@ Environment:
   BENCH_SWEEP       0 skips the deadline sweep measure (it adds a year of cases when fewer are there)
   BENCH_REDIS       Redis for the Celery worker measured (default redis://127.0.0.1:6379/14)
   BENCH_PORT        port of the app server (default: a free one)
+  BENCH_LOADGEN     wrk (Debian's wrk with bench/wrk.lua), python (threads + http.client) or auto (default: wrk
+                    when installed, else python)
+  BENCH_SECONDS     how long each wrk run lasts (default: BENCH_REQUESTS / 40 seconds, 2 to 10); the Python
+                    generator sends a count of requests instead
 
 Each measure lives in a module of its own (bench/pages.py, bench/sweep.py, bench/memory.py,
 bench/ledger.py, ...). Modules listed in MEASURES are called with the server up as
@@ -28,6 +32,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -107,6 +112,16 @@ def recreate_pg(base: str, name: str) -> str:
 
 
 # --- load generation ------------------------------------------------------------
+#
+# The measures call `load(make_request, total=…, concurrency=…)`. With Debian's wrk installed (`make bench`
+# installs it when it can; BENCH_LOADGEN=python forces the fallback) the requests are sent by wrk with
+# bench/wrk.lua: an event loop in C that costs the 2-core machine a fraction of the CPU the Python threads
+# cost, so the server under test keeps the cores. A request that varies with its number i (an intake's
+# Idempotency-Key) is turned into a template for wrk by rendering it with a sentinel number; when that
+# does not reproduce the request exactly, the Python generator sends it.
+
+_SENTINEL = 7_777_777_777_771
+_MARK = "@N@"
 
 
 @dataclass
@@ -114,26 +129,165 @@ class Load:
     latencies: list[float]
     errors: int
     seconds: float
+    percentiles: dict[float, float] | None = None  # ms, from wrk (which keeps no list of latencies)
+    good: int | None = None
+    generator: str = "python"
+    generator_cpu_s: float = 0.0  # CPU time of the load generator during the run
+    server_cpu_s: float = 0.0  # CPU time of the app server's processes during the run (0 when unknown)
 
     def p(self, q: float) -> float:
+        if self.percentiles is not None:
+            return self.percentiles.get(q, float("nan"))
         data = sorted(self.latencies)
         if not data:
             return float("nan")
         return data[min(len(data) - 1, int(q * len(data)))] * 1000
 
     @property
+    def count(self) -> int:
+        return self.good if self.good is not None else len(self.latencies)
+
+    @property
     def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
+        return self.count / self.seconds if self.seconds else 0.0
+
+    @property
+    def server_ms_per_request(self) -> float:
+        answered = self.count + self.errors
+        return self.server_cpu_s * 1000 / answered if answered else float("nan")
+
+    @property
+    def generator_ms_per_request(self) -> float:
+        answered = self.count + self.errors
+        return self.generator_cpu_s * 1000 / answered if answered else float("nan")
+
+    def cpu_note(self) -> str:
+        """Server and generator CPU per request, for the table's note column."""
+        parts = []
+        if self.server_cpu_s:
+            parts.append(f"app server CPU {self.server_ms_per_request:.1f} ms/request")
+        parts.append(f"{self.generator} load generator CPU {self.generator_ms_per_request:.2f} ms/request")
+        return ", ".join(parts)
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its descendants (granian's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def server_cpu_seconds() -> float:
+    pid = os.environ.get("BENCH_SERVER_PID")
+    return _tree_cpu_seconds(int(pid)) if pid else 0.0
+
+
+def generator() -> str:
+    """"wrk" when Debian's wrk is on PATH (unless BENCH_LOADGEN=python), else "python"."""
+    wanted = os.environ.get("BENCH_LOADGEN", "auto")
+    if wanted == "python":
+        return "python"
+    if shutil.which("wrk"):
+        return "wrk"
+    if wanted == "wrk":
+        raise RuntimeError("BENCH_LOADGEN=wrk but wrk is not installed (apt-get install -y wrk)")
+    return "python"
+
+
+Request = tuple[str, str, bytes | None, dict[str, str]]
+
+
+def _template(make_request: Callable[[int], Request]) -> Request | None:
+    """The request with "@N@" where its number goes, when rendering it back gives the same requests."""
+    method, path, body, headers = make_request(_SENTINEL)
+    mark = str(_SENTINEL)
+    template: Request = (method, path.replace(mark, _MARK),
+                         body.decode().replace(mark, _MARK).encode() if body is not None else None,
+                         {k: v.replace(mark, _MARK) for k, v in headers.items()})
+    if _MARK in template[1]:
+        return None  # wrk.lua varies bodies and headers only
+
+    def render(i: int) -> Request:
+        m, p, b, h = template
+        n = str(i)
+        return (m, p, b.decode().replace(_MARK, n).encode() if b is not None else None,
+                {k: v.replace(_MARK, n) for k, v in h.items()})
+
+    for i in (0, 3, 12345):
+        if render(i) != make_request(i):
+            return None
+    return template
 
 
 def load(
-    make_request: Callable[[int], tuple[str, str, bytes | None, dict[str, str]]],
+    make_request: Callable[[int], Request],
+    *,
+    total: int,
+    concurrency: int,
+    ok: tuple[int, ...] = (200,),
+) -> Load:
+    """Send about `total` requests from `concurrency` keep-alive connections; wrk when installed."""
+    if generator() == "wrk":
+        template = _template(make_request)
+        if template is not None:
+            return load_wrk(template, total=total, concurrency=concurrency, ok=ok)
+    return load_python(make_request, total=total, concurrency=concurrency, ok=ok)
+
+
+def load_wrk(template: Request, *, total: int, concurrency: int, ok: tuple[int, ...] = (200,)) -> Load:
+    import resource
+
+    method, path, body, headers = template
+    threads = max(1, min(2, concurrency))
+    # wrk runs for a time, not a count: about `total` requests at 40 a second, 2 to 10 seconds
+    # (BENCH_SECONDS sets it).
+    seconds = int(os.environ.get("BENCH_SECONDS") or max(2, min(10, round(total / 40))))  # wrk takes whole seconds
+    env = dict(os.environ)
+    env.update(BENCH_METHOD=method, BENCH_PATH=path, BENCH_BODY=(body or b"").decode(),
+               BENCH_HEADERS="\n".join(f"{k}: {v}" for k, v in headers.items()),
+               BENCH_OK=",".join(str(c) for c in ok))
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = server_cpu_seconds()
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", "30s",
+         "-s", str(ROOT / "bench" / "wrk.lua"), f"http://127.0.0.1:{PORT}"],
+        env=env, check=True, capture_output=True, text=True,
+    )
+    server_cpu = server_cpu_seconds() - server_before
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next(ln for ln in reversed(out.stdout.splitlines()) if ln.startswith("{"))
+    figures = json.loads(line)
+    return Load(
+        latencies=[], errors=figures["errors"], seconds=figures["duration_us"] / 1e6,
+        percentiles={0.5: figures["p50_us"] / 1000, 0.95: figures["p95_us"] / 1000, 0.99: figures["p99_us"] / 1000},
+        good=figures["good"], generator="wrk",
+        generator_cpu_s=(cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime),
+        server_cpu_s=server_cpu,
+    )
+
+
+def load_python(
+    make_request: Callable[[int], Request],
     *,
     total: int,
     concurrency: int,
     ok: tuple[int, ...] = (200,),
 ) -> Load:
     """Send `total` requests from `concurrency` threads, each with its own keep-alive connection."""
+    import resource
+
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -167,12 +321,19 @@ def load(
         conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    server_before = server_cpu_seconds()
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return Load(latencies, errors, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    server_cpu = server_cpu_seconds() - server_before
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    return Load(latencies, errors, seconds, generator="python",
+                generator_cpu_s=(cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime),
+                server_cpu_s=server_cpu)
 
 
 def wait_for_port(port: int, seconds: float = 180) -> None:
@@ -209,7 +370,40 @@ def serve(database_url: str, workers: int = GRANIAN_WORKERS) -> subprocess.Popen
         cwd=ROOT, env=env,
     )
     wait_for_port(PORT)
+    warm_up()
+    os.environ["BENCH_SERVER_PID"] = str(proc.pid)  # load() reads the server's CPU time around each run
     return proc
+
+
+def warm_up(seconds: float = 180) -> None:
+    """The port answers before the workers have loaded the site: the first measure would time their
+    start-up (seconds on a loaded machine; a 10-second wrk run then saw no answer at all). Ask for the
+    readiness page and a page that loads the URLs and templates, from several connections at once,
+    until both answer."""
+    deadline = time.time() + seconds
+    for path, wanted in (("/ops/ready", (200,)), ("/login/", (200,))):
+        while True:
+            statuses: list[int] = []
+
+            def ask(p: str = path, statuses: list[int] = statuses) -> None:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+                    conn.request("GET", p)
+                    statuses.append(conn.getresponse().status)
+                    conn.close()
+                except (OSError, http.client.HTTPException):
+                    statuses.append(0)
+
+            threads = [threading.Thread(target=ask) for _ in range(2 * GRANIAN_WORKERS)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if all(s in wanted for s in statuses):
+                break
+            if time.time() > deadline:
+                raise RuntimeError(f"server did not answer {path}: {statuses}")
+            time.sleep(0.5)
 
 
 def session_cookie(database_url: str, username: str) -> str:
@@ -267,11 +461,12 @@ def measure_searches(report: Report, pg_url: str, total: int) -> None:
         result = load(lambda i, d=data: ("POST", "/api/households/search", d, headers), total=total, concurrency=32)
         report.add(f"household search by {label}, 32 clients", f"p95 {result.p(0.95):.0f} ms, "
                    f"p50 {result.p(0.5):.0f} ms, {result.rate:.0f} req/s", "p95 ≤ 100 ms",
-                   f"{result.errors} errors; {sample['households_in_scope']} households in scope")
+                   f"{result.errors} errors; {sample['households_in_scope']} households in scope; "
+                   f"{result.cpu_note()}")
     detail = f"/api/households/{sample['household_id']}"
     result = load(lambda i: ("GET", detail, None, headers), total=total, concurrency=32)
     report.add("household detail (API), 32 clients", f"p95 {result.p(0.95):.0f} ms, {result.rate:.0f} req/s",
-               "p95 ≤ 100 ms", f"{result.errors} errors" if result.errors else "")
+               "p95 ≤ 100 ms", f"{result.errors} errors; {result.cpu_note()}")
 
 
 def machine() -> str:
@@ -300,7 +495,14 @@ def write(report: Report, size: str) -> None:
     marker = "<!-- bench:results -->"
     if marker not in text:
         text = text.rstrip() + f"\n\n{marker}\n"
-    head, _ = text.split(marker, 1)
+    head, tail = text.split(marker, 1)
+    # Only the previous "Latest run" is replaced: sections other harnesses appended after it
+    # (bench.insights) stay.
+    kept = ""
+    for m in re.finditer(r"^## ", tail, re.M):
+        if not tail.startswith("## Latest run", m.start()):
+            kept = tail[m.start():]
+            break
     lines = [
         marker,
         f"## Latest run: size {size}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}",
@@ -312,7 +514,7 @@ def write(report: Report, size: str) -> None:
         *[f"| {r.what} | {r.figure} | {r.target} | {r.note} |" for r in report.rows],
         "",
     ]
-    path.write_text(head + "\n".join(lines))
+    path.write_text(head + "\n".join(lines) + ("\n" + kept if kept else ""))
     print(f"wrote {path}")
 
 
@@ -422,7 +624,7 @@ def _run(report: Report, *, size: str, base: str, total: int, clients: tuple[int
                 _guarded(report, dotted, lambda fn=fn: fn(report, pg_url, total))  # type: ignore[misc]
         health = load(lambda i: ("GET", "/ops/ready", None, {}), total=total, concurrency=32)
         report.add("readiness endpoint (SELECT 1 + cache), 32 clients", f"p95 {health.p(0.95):.0f} ms, "
-                   f"{health.rate:.0f} req/s")
+                   f"{health.rate:.0f} req/s", "", health.cpu_note())
         memory.report_tree(report, f"granian ({GRANIAN_WORKERS} workers × {GRANIAN_THREADS} threads)", server.pid)
     finally:
         server.terminate()

@@ -2,14 +2,67 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import secrets
+from typing import Any, ClassVar
 
-from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import connections, models, router
 from django.db.models import Q
 
 from gridgov.core.scoping import ScopedManager
 from gridgov.units.models import Unit
+
+
+class StaffUserManager(UserManager["User"]):
+    """Django's UserManager, with `get(pk=…)` (how the session's user is loaded on every request, by
+    ModelBackend.get_user) as one plain SELECT of the row: the ORM's compilation of that query cost
+    about 0.3 ms of the 2 ms a bare request costs. Same row, same model, same DoesNotExist."""
+
+    def get(self, *args: Any, **kwargs: Any) -> User:
+        if args or set(kwargs) != {"pk"}:
+            return super().get(*args, **kwargs)
+        try:
+            pk = int(kwargs["pk"])
+        except (TypeError, ValueError):
+            return super().get(*args, **kwargs)
+        db = router.db_for_read(self.model)
+        connection = connections[db]
+        # The statement and its converters, made once per connection (converters are the connection's).
+        plan = getattr(connection, "_gridgov_user_by_pk", None)
+        if plan is None:
+            plan = _user_by_pk_plan(self.model, db)
+            connection._gridgov_user_by_pk = plan  # type: ignore[attr-defined]
+        sql, columns = plan
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [pk])
+            row = cursor.fetchone()
+        if row is None:
+            raise self.model.DoesNotExist(f"{self.model._meta.object_name} matching query does not exist.")
+        values = []
+        for (_, expression, converters), value in zip(columns, row, strict=True):
+            for converter in converters:  # the backend's and the field's, as the ORM applies them
+                value = converter(value, expression, connection)
+            values.append(value)
+        return self.model.from_db(db, [attname for attname, _, _ in columns], values)
+
+
+def _user_by_pk_plan(model: Any, db: str) -> tuple[str, list[tuple[str, Any, list[Any]]]]:
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    table = model._meta.db_table
+    columns = []
+    for f in fields:
+        expression = f.get_col(table)
+        columns.append((f.attname, expression,
+                        connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)))
+    sql = (f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(table)} "  # noqa: S608 (model names)
+           f"WHERE {quote(model._meta.pk.column)} = %s")
+    return sql, columns
+
+
+def new_access_stamp() -> int:
+    return secrets.randbits(62)
 
 
 class User(AbstractUser):
@@ -21,6 +74,13 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(default=False)
     # When the password was last set by its owner (null: since the account was made, date_joined).
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    # The access stamp: a new random value whenever anything the user's scope is built from changes
+    # (a grant of theirs made, changed or revoked; a unit under one of their grants moved, edited or
+    # retired; a role they hold edited). The per-process scope cache is keyed by (user id, stamp), and the
+    # stamp is read with the user on every request, in the same row: see access/scope.py.
+    access_stamp = models.BigIntegerField(default=new_access_stamp, editable=False)
+
+    objects = StaffUserManager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = "用户"

@@ -9,6 +9,8 @@ missing one (NotFound → 404).
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -150,33 +152,78 @@ class Scope:
 ANONYMOUS = Scope(user_id=None)
 
 
+# --- the scope cache ----------------------------------------------------------------
+# Building a scope is a three-table query and a few objects per grant on every request. The scope
+# depends only on the user's grants, their units' paths and active flags and their roles' permissions;
+# every change to one of those gives the affected users a new access stamp (`access_changed`) in the
+# same transaction as the change. The user row, stamp included, is read from the database on every
+# request, so a scope kept under (user id, stamp) is the one the database holds at that stamp: a
+# revoked grant, a moved unit or an edited role takes effect on the very next request, in every
+# process, without telling any process. Kept per process (no network round trip), at most
+# _CACHE_SIZE users, least recently used first out.
+_CACHE_SIZE = 4096
+_cache: OrderedDict[tuple[int, int], Scope] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cached(key: tuple[int, int]) -> Scope | None:
+    with _cache_lock:
+        scope = _cache.get(key)
+        if scope is not None:
+            _cache.move_to_end(key)
+        return scope
+
+
+def _keep(key: tuple[int, int], scope: Scope) -> None:
+    with _cache_lock:
+        _cache[key] = scope
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def _drop(user_ids: Iterable[int] | None) -> None:
+    """Forget this process's scopes of these users (all of them for None)."""
+    with _cache_lock:
+        if user_ids is None:
+            _cache.clear()
+            return
+        ids = set(user_ids)
+        for key in [k for k in _cache if k[0] in ids]:
+            del _cache[key]
+
+
+def _build(user_id: int) -> Scope:
+    from .models import Grant  # late: scope is imported by models' neighbours
+
+    rows = (
+        Grant.unscoped.filter(user_id=user_id, revoked_at__isnull=True, unit__is_active=True)
+        .values_list("pk", "unit__path", "unit_id", "role__code", "role__name", "role__permissions",
+                     "department_id")
+        .order_by("id")
+    )
+    grants = tuple(
+        GrantView(grant_id=pk, path=path, unit_id=unit_id, role_code=code, role_name=name,
+                  permissions=frozenset(perms), department_id=department_id)
+        for pk, path, unit_id, code, name, perms, department_id in rows
+    )
+    return Scope(user_id=user_id, grants=grants)
+
+
 def scope_for(user: Any, *, now: dt.datetime | None = None) -> Scope:
-    """The scope of a user from their active grants; cached on the user object."""
+    """The scope of a user from their active grants; cached on the user object and, under the user's
+    access stamp, in this process."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ANONYMOUS
     cached: Scope | None = getattr(user, "_gridgov_scope", None)
     if cached is not None:
         return cached
-    from .models import Grant  # late: scope is imported by models' neighbours
-
-    rows = (
-        Grant.unscoped.filter(user_id=user.pk, revoked_at__isnull=True, unit__is_active=True)
-        .select_related("role", "unit")
-        .order_by("id")
-    )
-    grants = tuple(
-        GrantView(
-            grant_id=g.pk,
-            path=g.unit.path,
-            unit_id=g.unit_id,
-            role_code=g.role.code,
-            role_name=g.role.name,
-            permissions=frozenset(g.role.permissions),
-            department_id=g.department_id,
-        )
-        for g in rows
-    )
-    scope = Scope(user_id=user.pk, grants=grants)
+    stamp = getattr(user, "access_stamp", None)
+    key = (user.pk, stamp) if isinstance(stamp, int) else None
+    scope = _cached(key) if key is not None else None
+    if scope is None:
+        scope = _build(user.pk)
+        if key is not None:
+            _keep(key, scope)
     user._gridgov_scope = scope
     return scope
 
@@ -184,6 +231,34 @@ def scope_for(user: Any, *, now: dt.datetime | None = None) -> Scope:
 def forget_scope(user: Any) -> None:
     if hasattr(user, "_gridgov_scope"):
         del user._gridgov_scope
+    _drop([user.pk])
+
+
+def access_changed(*, user_ids: Iterable[int] = (), unit_path: str = "", role_id: int | None = None) -> None:
+    """Give a new access stamp to the users whose scope this change may alter: the users named, the
+    holders of a grant at a unit under `unit_path`, the holders of the role. Call it inside the
+    transaction of the change (models' save signals do, see access/signals.py): the stamp and the
+    change commit together."""
+    from django.db import transaction
+
+    from .models import Grant, User, new_access_stamp
+
+    ids = [i for i in user_ids if i is not None]
+    if ids:
+        User.objects.filter(pk__in=ids).update(access_stamp=new_access_stamp())
+    holders = Q(pk__in=[])
+    if unit_path:
+        holders |= Q(unit__path__startswith=unit_path)
+    if role_id is not None:
+        holders |= Q(role_id=role_id)
+    if unit_path or role_id is not None:
+        User.objects.filter(pk__in=Grant.unscoped.filter(holders).values("user_id")).update(
+            access_stamp=new_access_stamp())
+    # This process forgets the old scopes now and again after the commit, so that a user object
+    # still carrying the old stamp (a service's actor, a test's fixture) does not find them.
+    affected = None if (unit_path or role_id is not None) else ids
+    _drop(affected)
+    transaction.on_commit(lambda: _drop(affected))
 
 
 def get_in_scope(queryset_or_model: Any, scope: Scope, **lookup: Any) -> Any:

@@ -1,11 +1,12 @@
-"""Logins, logouts and failed logins are audited from day one."""
+"""Logins, logouts and failed logins are audited from day one; changes that alter a scope give the
+affected users a new access stamp (access/scope.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from gridgov.audit.models import AuditEvent
@@ -14,6 +15,7 @@ from gridgov.core.clock import now
 from gridgov.core.middleware import client_ip
 
 from . import lockout
+from .scope import access_changed
 
 
 @receiver(user_logged_in)
@@ -48,3 +50,30 @@ def _superuser_changes_password_first(sender: Any, instance: Any, **kwargs: Any)
     must be replaced at first sign-in."""
     if instance._state.adding and instance.is_superuser:
         instance.must_change_password = True
+
+
+# --- access stamps: every save of a grant, a role or a unit goes through here, whatever wrote it
+# (services, the support admin, tests); the services' queryset updates call access_changed themselves
+# (units.services.unit_move).
+
+@receiver(post_save, sender="access.Grant")
+@receiver(post_delete, sender="access.Grant")
+def _grant_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    access_changed(user_ids=[instance.user_id])
+
+
+@receiver(post_save, sender="access.Role")
+def _role_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    if not created:
+        access_changed(role_id=instance.pk)
+
+
+_UNIT_SCOPE_FIELDS = frozenset({"path", "parent", "is_active"})
+
+
+@receiver(post_save, sender="units.Unit")
+def _unit_changed(sender: Any, instance: Any, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
+    if created or (update_fields is not None and not _UNIT_SCOPE_FIELDS & set(update_fields)):
+        return  # a new unit has no grants yet; a save of other fields changes no scope
+    if instance.path:
+        access_changed(unit_path=instance.path)

@@ -448,6 +448,25 @@ def party_members_near(*, scope: Scope, household: Household, limit: int = 200) 
     return party_members_for(scope=scope, unit=household.unit, limit=limit)
 
 
+@dataclass(frozen=True)
+class PartyMemberChoice:
+    pk: int
+    name: str
+
+
+def party_member_choices(*, scope: Scope, household: Household, limit: int = 200) -> list[PartyMemberChoice]:
+    """`party_members_near` for a choice list: the id and the name only. The household page lists up to
+    200 of them; building 200 residents with their households and units was a quarter of its CPU."""
+    unit = household.unit
+    parent = Unit.objects.within(scope).filter(pk=unit.parent_id).first() if unit.parent_id else None
+    pool = (parent or unit).path
+    rows = (Resident.objects.within(scope).filter(household__unit__path__startswith=pool,
+                                                   status=ResidentStatus.ACTIVE,
+                                                   political_status__in=["party_member", "probationary"])
+            .order_by("name", "id").values_list("pk", "name")[:limit])
+    return [PartyMemberChoice(pk=pk, name=name) for pk, name in rows]
+
+
 def party_members_for(*, scope: Scope, unit: Unit, limit: int = 200) -> list[Resident]:
     parent = Unit.objects.within(scope).filter(pk=unit.parent_id).first() if unit.parent_id else None
     pool = (parent or unit).path

@@ -14,7 +14,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
 from gridgov.access.roles import P
-from gridgov.access.scope import scope_for
+from gridgov.access.scope import access_changed, scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core.errors import Conflict, NotFound, ValidationFailed
 from gridgov.geo.geometry import outside_share, parse_boundary, to_geojson
@@ -271,6 +271,7 @@ def unit_move(*, actor: Any, now: dt.datetime, unit_id: int, new_parent_id: int)
         updated_at=Value(now),
     )
     Unit.unscoped.filter(pk=unit.pk).update(parent=new_parent, version=F("version") + 1)
+    access_changed(unit_path=new_path)  # grants in the subtree now cover other paths: new scopes
     unit.refresh_from_db()
     warnings: list[str] = []
     if unit.boundary and new_parent.boundary:

@@ -11,11 +11,11 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 QUEUES = ("todo", "due_soon", "overdue", "supervised", "returned", "done")
-# session, user, grants (scope), the page of ids, those rows (done: + the user's history), categories,
-# unread inbox count
-MAX_QUEUE_PAGE = 8
-MAX_QUEUE_API = 6
-MAX_DETAIL_PAGE = 7
+# session, user, the page of ids, those rows (done: + the user's history), categories, unread inbox
+# count; the grants are read once per access stamp, not per request (access/scope.py)
+MAX_QUEUE_PAGE = 7
+MAX_QUEUE_API = 5
+MAX_DETAIL_PAGE = 6
 
 
 def _count(client, url: str) -> int:
@@ -61,12 +61,13 @@ def test_case_page_runs_a_fixed_number_of_queries(kit, login):
     assert before == after and max(after) <= MAX_DETAIL_PAGE, (before, after)
 
 
-# Intake through the API (docs/benchmarks.md, "Intake"): session, user, grants, the idempotency key's
+# Intake through the API (docs/benchmarks.md, "Intake"): session, user, (grants: cached under the
+# user's access stamp since #8, one less), the idempotency key's
 # look-up (and its advisory lock on PostgreSQL), category, the grid with its county (one query),
 # calendar overrides, the form number (a sequence on PostgreSQL; the counter row's SELECT and UPDATE
 # elsewhere), the case, its history row, its audit row, the holders, the notification: 15 at most
-# on either database, where it was 18 (20 with the savepoints) before.
-MAX_INTAKE = 15
+# on either database, where it was 18 (20 with the savepoints) before; 14 with the scope cache.
+MAX_INTAKE = 14
 
 
 def test_intake_runs_a_fixed_small_number_of_queries(kit, login):

@@ -159,8 +159,11 @@ def _household(h: Any, head: str | None) -> dict[str, Any]:
 
 
 def _detail(request: HttpRequest, household_id: int) -> HouseholdDetailOut:
-    d = selectors.household_detail(scope=scope_for(request.user), household_id=household_id, today=_today(),
-                                   full=False)
+    return _detail_out(selectors.household_detail(scope=scope_for(request.user), household_id=household_id,
+                                                  today=_today(), full=False))
+
+
+def _detail_out(d: selectors.HouseholdDetail) -> HouseholdDetailOut:
     members = [
         ResidentOut(id=m.pk, name=m.name, relation=m.resident.relation, relation_name=m.resident.get_relation_display(),
                     gender=m.resident.gender, age=m.age, id_number_masked=m.id_masked, phone_masked=m.phone_masked,
@@ -227,10 +230,11 @@ def list_tags(request: HttpRequest) -> list[CatalogueTagOut]:
 
 @router.get("/{household_id}", response=HouseholdDetailOut)
 def get_household(request: HttpRequest, household_id: int) -> HouseholdDetailOut:
-    out = _detail(request, household_id)
     scope = scope_for(request.user)
-    household = selectors.household_get(scope=scope, household_id=household_id)
-    watch.record_household_view(actor=request.user, now=now(), scope=scope, household=household,
+    d = selectors.household_detail(scope=scope, household_id=household_id, today=_today(), full=False)
+    out = _detail_out(d)
+    # The household the detail was read through the scope with (not read a second time).
+    watch.record_household_view(actor=request.user, now=now(), scope=scope, household=d.household,
                                 residents=len(out.members), sensitive=any(m.health is not None for m in out.members))
     return out
 

@@ -172,7 +172,7 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
         "d": detail,
         "h": detail.household,
         "workers": selectors.grid_workers_for(scope=scope, household=detail.household) if detail.can_edit else [],
-        "party_members": selectors.party_members_near(scope=scope, household=detail.household)
+        "party_members": selectors.party_member_choices(scope=scope, household=detail.household)
         if detail.can_edit else [],
         "tag_choices_household": [t for t in tag_choices if t.applies_to == TagTarget.HOUSEHOLD],
         "tag_choices_resident": [t for t in tag_choices if t.applies_to == TagTarget.RESIDENT],
