@@ -1,6 +1,7 @@
 """Page and API reads of the shared stack under load (bench/run.py calls `measure`).
 
-The unit tree page, a unit's page and the API's unit roots, as a county office, a township office
+The unit tree page, a unit's page and the API's unit roots (and for the offices the dashboard, the wall screen
+and the map data, figures kept as deployed), as a county office, a township office
 and a grid worker, at each client count in BENCH_CLIENTS (default 32 and 128). Every request is a
 full trip through granian, the middleware (session, auth, timeouts, 2FA), scope and template.
 """
@@ -40,6 +41,11 @@ def measure(report: Any, database_url: str, total: int, clients: tuple[int, ...]
         headers = {"Cookie": cookie}
         pages = [("unit tree page", "/units/"), ("unit page", f"/units/{found['unit_id']}/"),
                  ("API unit roots", "/api/units/")]
+        if role != "grid_worker_full":
+            # The offices' dashboards as deployed: figures kept per unit (GRIDGOV_INSIGHTS_CACHE_SECONDS),
+            # so the warm-up computes them once and the load reads kept pages, as a busy office would.
+            pages += [("dashboard (this month)", "/dashboard/"), ("wall screen (this month)", "/dashboard/screen/"),
+                      ("map data (this month)", "/dashboard/map.json")]
         for label, path in pages:
             harness.load(lambda i, p=path, h=headers: ("GET", p, None, h), total=20, concurrency=2)  # warm up
             for n in clients:
