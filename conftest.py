@@ -15,6 +15,19 @@ from tests.world import World, build_world
 SEALED: set[str] = set()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _media_of_this_process(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Uploaded files, exports and audit archives of the run go to a temporary directory of this
+    process (one per pytest-xdist worker), never var/media: two workers never share a file."""
+    from django.test.utils import override_settings
+
+    media = tmp_path_factory.mktemp("media")
+    override = override_settings(MEDIA_ROOT=str(media), GRIDGOV_AUDIT_ARCHIVE_DIR=media / "audit-archive")
+    override.enable()
+    yield
+    override.disable()
+
+
 @pytest.fixture(autouse=True)
 def _no_plaintext_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
     from gridgov.access.roles import P
@@ -116,9 +129,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
-    """One Debian Chromium for the whole run, shared by every browser test (Playwright's sync API
-    allows one driver per process)."""
+def chromium():  # type: ignore[no-untyped-def]
+    """One Debian Chromium for the whole run (per xdist worker), shared by every browser test:
+    Playwright's sync API allows one driver per process, and starting Chromium costs seconds."""
     from pathlib import Path
 
     if not Path(CHROMIUM).exists():
@@ -131,3 +144,16 @@ def browser():  # type: ignore[no-untyped-def]
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture
+def browser(chromium):  # type: ignore[no-untyped-def]
+    """The shared Chromium; every context (and page) a test opens is closed when the test ends, so
+    no page of one test keeps talking to the live server while the next test runs."""
+    before = set(chromium.contexts)
+    try:
+        yield chromium
+    finally:
+        for context in chromium.contexts:
+            if context not in before:
+                context.close()
