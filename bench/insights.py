@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,21 +192,70 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def timed(client, path: str, repeat: int, cold: bool) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    from django.core.cache import cache
+PAGES = [
+    ("dashboard, this month", "/dashboard/"),
+    ("dashboard, last 365 days", "/dashboard/?preset=year"),
+    ("wall screen, this month", "/dashboard/screen/"),
+    ("wall screen, last 365 days", "/dashboard/screen/?preset=year"),
+    ("map data, this month", "/dashboard/map.json"),
+    ("map data, last 365 days", "/dashboard/map.json?preset=year"),
+]
 
-    client.get(path)  # warm the process (imports, templates, connection)
-    samples = []
-    for _ in range(repeat):
-        if cold:
-            cache.clear()  # the figures are computed afresh, as on the first visit after they expire
-        started = time.perf_counter()
-        r = client.get(path)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert r.status_code == 200, (path, r.status_code)
+
+@dataclass
+class Timing:
+    p95: float
+    p50: float
+    cpu: float  # median CPU ms of this process per request
+    statements: int
+
+
+def timed(client, path: str, repeat: int, mode: str) -> Timing:  # type: ignore[no-untyped-def]
+    """`repeat` requests after a warm-up: "computed" with the figures cache off (every figure computed on
+    each request), "kept" with figures kept 120 s as deployed (the warm-up computes them)."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.GRIDGOV_INSIGHTS_CACHE_SECONDS = 0 if mode == "computed" else 120
+    try:
+        client.get(path)  # warm the process (imports, templates, connection) and, kept, the figures
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(path)
+        statements = len(ctx.captured_queries)
+        if os.environ.get("BENCH_SQL") == "1":  # the slowest statements of one request (database time)
+            slow = sorted(ctx.captured_queries, key=lambda q: -float(q["time"]))[:6]
+            total = sum(float(q["time"]) for q in ctx.captured_queries)
+            print(f"    {mode} {path}: {statements} statements, {total * 1000:.0f} ms in the database", flush=True)
+            for q in slow:
+                print(f"      {float(q['time']) * 1000:6.0f} ms  {q['sql'][:230]}", flush=True)
+        samples, cpu = [], []
+        profile = os.environ.get("BENCH_PROFILE", "")
+        profiler = None
+        if profile and profile == f"{mode}:{path}":
+            import cProfile
+
+            profiler = cProfile.Profile()
+        for _ in range(repeat):
+            started, c0 = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
+            r = client.get(path)
+            if profiler is not None:
+                profiler.disable()
+            cpu.append((time.process_time() - c0) * 1000)
+            samples.append((time.perf_counter() - started) * 1000)
+            assert r.status_code == 200, (path, r.status_code)
+        if profiler is not None:
+            import pstats
+
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    finally:
+        settings.GRIDGOV_INSIGHTS_CACHE_SECONDS = 0
     samples.sort()
     p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return p95, statistics.median(samples)
+    return Timing(p95, statistics.median(samples), statistics.median(cpu), statements)
 
 
 def many_clients(url: str, paths: list[tuple[str, str, str]], total: int, concurrency: int,
@@ -244,7 +294,12 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings as dj_settings
     from django.test import Client
+
+    # Kept figures go to the shared Redis under a prefix of their own: other sessions' benchmarks of other
+    # databases (same unit ids) must not read them, and nothing here flushes the cache.
+    dj_settings.CACHES["default"]["KEY_PREFIX"] = os.environ.get("BENCH_CACHE_PREFIX", "bench-insights")
 
     from bench import run
     from gridgov.access.models import Grant
@@ -277,24 +332,46 @@ def main() -> None:
     repeat = int(os.environ.get("BENCH_REPEAT", "15"))
     rows = []
     users: dict[str, str] = {}
-    for role in ("county_office", "township_office"):
+    # BENCH_ROLES / BENCH_PAGES / BENCH_MODES narrow the run (comma-separated; pages by path).
+    roles = os.environ.get("BENCH_ROLES", "county_office,township_office").split(",")
+    pages = [pg for pg in PAGES if not os.environ.get("BENCH_PAGES") or pg[1] in os.environ["BENCH_PAGES"].split(",")]
+    for role in roles:
         grant = (Grant.unscoped.filter(role__code=role, revoked_at__isnull=True).select_related("user", "unit")
                  .order_by("id").first())
         assert grant is not None, role
         users[role] = grant.user.username
         client = Client()
         client.force_login(grant.user)
-        for label, path, n, cold in [
-            ("dashboard, this month, computed", "/dashboard/", repeat, True),
-            ("dashboard, last 365 days, computed", "/dashboard/?preset=year", repeat, True),
-            ("map data, this month, computed", "/dashboard/map.json", repeat, True),
-            ("map data, last 365 days, computed", "/dashboard/map.json?preset=year", max(3, repeat // 3), True),
-            ("wall screen, this month, computed", "/dashboard/screen/", repeat, True),
-            ("map boundaries (map-geometry.json), kept", "/dashboard/map-geometry.json", repeat, False),
-        ]:
-            p95, p50 = timed(client, path, n, cold)
-            rows.append((f"{label} as {role} ({grant.unit.name})", p95, p50))
-            print(f"  {rows[-1][0]}: p95 {p95:.0f} ms, p50 {p50:.0f} ms", flush=True)
+        for label, path in pages:
+            for mode in os.environ.get("BENCH_MODES", "computed,kept").split(","):
+                n = repeat if mode == "kept" or "year" not in path else max(3, repeat // 2)
+                m = timed(client, path, n, mode)
+                rows.append((f"{label}, {mode}, as {role} ({grant.unit.name})", m))
+                print(f"  {rows[-1][0]}: p95 {m.p95:.0f} ms, p50 {m.p50:.0f} ms, CPU {m.cpu:.0f} ms/request, "
+                      f"{m.statements} statements", flush=True)
+    if os.environ.get("BENCH_CONCURRENT", "0") != "1":
+        lines = [
+            "",
+            f"## Insights (#6): one client at size M ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)",
+            "",
+            f"`python -m bench.insights` on PostgreSQL: {cases} cases, {events} history rows, {facts_note} "
+            f"(an incremental run {inc_s:.1f} s). In-process Django test client (middleware, views, templates; "
+            "no HTTP server), one client. computed: GRIDGOV_INSIGHTS_CACHE_SECONDS=0, every figure is computed "
+            "on each request; kept: 120 s, warmed once, as deployed (Redis). CPU: this process's CPU time per "
+            "request (time.process_time; the database server's own time is not in it). "
+            f"Machine: {run.machine()}; commit {run.commit()}; load before: {load_before}; after: {uptime()}.",
+            "",
+            "| page | p95 | p50 | CPU per request (median) | statements |",
+            "|---|---|---|---|---|",
+            *[f"| {what} | {m.p95:.0f} ms | {m.p50:.0f} ms | {m.cpu:.0f} ms | {m.statements} |" for what, m in rows],
+            "",
+        ]
+        print("\n".join(lines))
+        if os.environ.get("BENCH_WRITE", "0") == "1":
+            with (ROOT / "docs" / "benchmarks.md").open("a", encoding="utf-8") as fh:
+                fh.write("\n".join(lines))
+        return
+    rows_old = [(what, m.p95, m.p50) for what, m in rows]
     computed_pages = [
         ("county dashboard, this month", users["county_office"], "/dashboard/"),
         ("county dashboard, last 365 days", users["county_office"], "/dashboard/?preset=year"),
@@ -326,7 +403,7 @@ def main() -> None:
         "",
         "| page, one client | p95 | p50 |",
         "|---|---|---|",
-        *[f"| {what} | {p95:.0f} ms | {p50:.0f} ms |" for what, p95, p50 in rows],
+        *[f"| {what} | {p95:.0f} ms | {p50:.0f} ms |" for what, p95, p50 in rows_old],
         "",
         "| page, 8 clients, computed | p95 | p50 | req/s |",
         "|---|---|---|---|",

@@ -86,7 +86,10 @@ def run_task(task: str, timeout: float = 1800) -> tuple[Any, float]:
     """Send a task to the bench worker and wait for its result; returns (result, seconds)."""
     from celery import Celery
 
+    from config import queues
+
     app = Celery("gridgov-bench", broker=REDIS_URL, backend=REDIS_URL)
+    app.conf.update(queues.client_conf())  # the job goes to its kind's queue, as the app sends it
     started = time.perf_counter()
     result = app.send_task(task).get(timeout=timeout)
     return result, time.perf_counter() - started

@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -243,6 +245,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A job whose worker vanished without a word is handed out again after this long.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))}
 CELERY_TIMEZONE = TIME_ZONE
+# One queue per job kind (config/queues.py): an import or a report never delays the deadline sweep or
+# the SMS outbox. A worker started without -Q consumes every queue (one machine).
+GRIDGOV_QUEUES = queues.QUEUES
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT_QUEUE
+CELERY_TASK_QUEUES = queues.task_queues()
+CELERY_TASK_ROUTES = queues.ROUTES
 
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # Outbound channels, as JSON: {"sms": {"type": "sms", "url": "https://…", "token": "…"},
@@ -323,6 +331,7 @@ CELERY_BEAT_SCHEDULE = {
     "residents-retention": {"task": "gridgov.residents.retention", "schedule": 86400.0},
     "workforce-duty-sweep": {"task": "gridgov.workforce.duty_sweep", "schedule": 600.0},
     "workforce-points-feed": {"task": "gridgov.workforce.points_feed", "schedule": 600.0},
+    "mediation-deadline-remind": {"task": "gridgov.mediation.deadline_remind", "schedule": 600.0},
 }
 
 # Bench-only URLs (/bench/insert, the bare-INSERT baseline of `make bench`); never in a deployment.

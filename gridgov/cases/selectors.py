@@ -250,3 +250,10 @@ def worker_facts(*, since: dt.datetime, until: dt.datetime, limit: int = 5000) -
         elif ev.action == "urge" and ev.actor_id is None and ev.note == deadlines.OVERDUE_URGE_NOTE and ev.to_unit_id:
             facts.append({**base, "kind": "case_overdue", "unit_id": ev.to_unit_id})
     return facts
+
+
+def overdue_open_count(*, now: dt.datetime) -> int:
+    """Deployment-wide count of the measure `overdue_open` (docs/measures.md) for operations
+    (/ops/metrics): cases in a clocked status past their resolution deadline. No scope: it is a
+    number, never a case, and only the metrics scraper reads it. Read through case_clocked_due_idx."""
+    return Case.unscoped.filter(status__in=[s.value for s in CLOCKED], resolve_due__lt=now).count()

@@ -12,8 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F
-from django.db.models.functions import Floor, TruncDate
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 
 from gridgov.access.models import Grant
 from gridgov.access.scope import Scope
@@ -23,7 +23,8 @@ from gridgov.core.clock import LOCAL_TZ
 from gridgov.residents.models import Household, HouseholdStatus
 from gridgov.units.models import GRID_BASE_KINDS, Unit
 
-from .facts import breakdown, fresh_state, unit_tallies
+from .facts import ASK, HEAT_CELL, breakdown, fresh_state, unit_tallies
+from .facts import heat as facts_heat
 from .measures import (
     HEADLINE,
     MeasureValue,
@@ -303,9 +304,11 @@ class GridCard:
 
 
 def grid_cards(*, scope: Scope, unit: Unit, period: Period, now: dt.datetime,
-               category: Category | None = None) -> list[GridCard]:
+               category: Category | None = None, state: Any = ASK) -> list[GridCard]:
+    """`state`: the facts' state if the caller read it (by default read here)."""
     grids = grids_under(scope=scope, unit=unit, geometry=False)
-    totals = unit_tallies(scope=scope, within=unit, units=grids, period=period, now=now, category=category)
+    totals = unit_tallies(scope=scope, within=unit, units=grids, period=period, now=now, category=category,
+                          state=state)
     heads = grid_heads(scope=scope, units=grids)
     households = households_by_unit(grids, scope=scope)
     cards = []
@@ -351,17 +354,10 @@ def open_cases_by_grid(*, scope: Scope, unit: Unit) -> dict[str, int]:
     }
 
 
-HEAT_CELL = 0.005  # degrees (about 500 m): cases are counted per cell for the heat layer
-
-
 def case_heat(*, scope: Scope, unit: Unit, period: Any, category: Category | None = None,
-              cell: float = HEAT_CELL) -> list[tuple[float, float, int]]:
-    """Cases reported in the period with a location, counted per cell: (lat, lng of the cell centre, count)."""
-    rows = (
-        cases_at(scope=scope, unit=unit, category=category)
-        .filter(created_at__gte=period.lo, created_at__lt=period.hi, lat__isnull=False, lng__isnull=False)
-        .order_by()
-        .annotate(cy=Floor(F("lat") / cell), cx=Floor(F("lng") / cell))
-        .values("cy", "cx").annotate(n=Count("pk"))
-    )
-    return [(round((int(r["cy"]) + 0.5) * cell, 6), round((int(r["cx"]) + 0.5) * cell, 6), r["n"]) for r in rows]
+              state: Any = None) -> list[tuple[float, float, int]]:
+    """Cases reported in the period with a location, counted per cell: (lat, lng of the cell centre, count),
+    from the heat facts for whole months when `state` (usable facts) is given."""
+    cells = facts_heat(scope=scope, unit=unit, period=period, state=state, category=category)
+    return [(round((cy + 0.5) * HEAT_CELL, 6), round((cx + 0.5) * HEAT_CELL, 6), n)
+            for (cy, cx), n in sorted(cells.items())]

@@ -34,7 +34,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, Min, Sum
+from django.db.models import Case as Pick
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, When
+from django.db.models.functions import Floor, TruncMonth
 
 from gridgov.access.scope import Scope
 from gridgov.cases.models import CalendarOverride, Case, CaseEvent, Category, Channel
@@ -54,10 +56,10 @@ from .measures import (
     dispatch_outcomes,
     tallies_by_place,
 )
-from .models import DayFact, FactState
+from .models import DayFact, FactState, HeatFact, MonthFact, ReturnFact
 
 # Bump when the way facts are computed changes: a different version rebuilds everything.
-FACTS_VERSION = "1"
+FACTS_VERSION = "4"  # 2: repeat-return days (ping-pong); 3: month facts; 4: heat facts
 # Only what happened at least this long ago is settled into facts (a service's transaction is shorter).
 SETTLE = dt.timedelta(minutes=10)
 # Days per bulk write while building.
@@ -66,6 +68,9 @@ CHUNK_DAYS = 31
 # townships): below, a day holds a handful of cases, so those rows would be one per case. Filtered
 # figures of smaller units are computed from raw rows (a village's year is a few hundred cases).
 DETAIL_DEPTH = 2
+
+# The map's heat layer counts cases per cell of this many degrees (about 500 m).
+HEAT_CELL = 0.005
 
 COUNTS = ("dispatched", "responded", "closed", "resolved", "rated", "satisfied", "on_time", "handled",
           "returned", "reported", "repeats")
@@ -81,6 +86,58 @@ def midnight(day: dt.date) -> dt.datetime:
 
 def path_ids(path: str) -> list[int]:
     return [int(x) for x in path.strip("/").split("/") if x]
+
+
+def next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def whole_months(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The first days of the calendar months lying wholly in [first, last]."""
+    month = first if first.day == 1 else next_month(first)
+    out = []
+    while next_month(month) - dt.timedelta(days=1) <= last:
+        out.append(month)
+        month = next_month(month)
+    return out
+
+
+def _write_months(months: list[dt.date]) -> int:
+    """(Re)write the month facts of these months as the sums of their day facts (all cases)."""
+    if not months:
+        return 0
+    span = Q()
+    for month in months:
+        span |= Q(day__gte=month, day__lt=next_month(month))
+    rows = [
+        MonthFact(month=r.pop("m"), **{f: r[f"s_{f}"] or 0 for f in FIELDS}, unit_id=r["unit_id"])
+        for r in DayFact.objects.filter(span, category_id=0, channel="").order_by()
+        .annotate(m=TruncMonth("day")).values("unit_id", "m").annotate(**{f"s_{f}": Sum(f) for f in FIELDS})
+    ]
+    MonthFact.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def heat_cells(cases: QuerySet[Case], *by: str) -> Any:
+    """Cases with a location counted per heat cell (and `by`): values *by, cy, cx (floor of degrees /
+    HEAT_CELL), n."""
+    return (cases.filter(lat__isnull=False, lng__isnull=False).order_by()
+            .annotate(cy=Floor(F("lat") / HEAT_CELL), cx=Floor(F("lng") / HEAT_CELL))
+            .values(*by, "cy", "cx").annotate(n=Count("pk")))
+
+
+def _write_heat(months: list[dt.date], cutoff: dt.date) -> int:
+    """(Re)write the heat facts of these months from the cases reported in them before the cutoff."""
+    rows = []
+    for month in months:
+        lo, hi = midnight(month), midnight(min(next_month(month), cutoff))
+        if hi <= lo:
+            continue
+        for path, cy, cx, n in (heat_cells(Case.unscoped.filter(created_at__gte=lo, created_at__lt=hi), "unit_path")
+                                .values_list("unit_path", "cy", "cx", "n")):
+            rows.append(HeatFact(month=month, place=path, cy=int(cy), cx=int(cx), n=n))
+    HeatFact.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
 
 
 def fingerprint() -> str:
@@ -156,6 +213,44 @@ def _day_tallies(d0: dt.date, d1: dt.date, settled: dt.datetime, clock: Response
         r[_I["dispatched"]] += 1
         r[_I["responded"]] += d.responded
     return acc
+
+
+RepeatDay = tuple[int, dt.date, str, int, str]  # case, local day, place (grid path), category, channel
+
+
+def repeat_return_days(*, base: QuerySet[Case] | None, lo: dt.datetime, hi: dt.datetime) -> set[RepeatDay]:
+    """The days in [lo, hi) on which a case (of `base`, or any) was returned with at least two returns in all
+    by that day's end.
+
+    Ping-pong over a period is, by definition (measures._returns), the cases returned in the period with two
+    or more returns up to the period's end. That is exactly the cases with a day like this in the period: the
+    last return before the period's end lies in the period and has all of them before it; conversely such a
+    day's return lies in the period with two returns before the end. So the count is the number of distinct
+    cases over these (case, day) rows, whatever the period, and the rows of a day never change."""
+    return returns_and_repeats(base=base, lo=lo, hi=hi)[1]
+
+
+def returns_and_repeats(*, base: QuerySet[Case] | None, lo: dt.datetime,
+                        hi: dt.datetime) -> tuple[dict[str, int], set[RepeatDay]]:
+    """Returns made in [lo, hi) by place (the return tally of measures._returns) and the repeat-return days
+    in [lo, hi) (`repeat_return_days`), from one read of the returns of the cases returned in [lo, hi)."""
+    in_period = CaseEvent.unscoped.filter(action="return", at__gte=lo, at__lt=hi)
+    if base is not None:
+        in_period = in_period.filter(case__in=base.values("pk"))
+    returned: dict[str, int] = {}
+    out: set[RepeatDay] = set()
+    seen: dict[int, int] = {}
+    for case_id, when, path, cat, chan in (
+        CaseEvent.unscoped.filter(action="return", at__lt=hi, case_id__in=in_period.values("case_id"))
+        .order_by("case_id", "at", "seq")
+        .values_list("case_id", "at", "case__unit_path", "case__category_id", "case__channel")
+    ):
+        seen[case_id] = seen.get(case_id, 0) + 1
+        if when >= lo:
+            returned[path] = returned.get(path, 0) + 1
+            if seen[case_id] >= 2:
+                out.add((case_id, local(when).date(), path, cat, chan))
+    return returned, out
 
 
 def _fact_rows(acc: dict[Key, list[int]]) -> list[DayFact]:
@@ -239,6 +334,7 @@ def facts_build(*, now: dt.datetime, full: bool = False) -> BuildReport:
             start = min(starts) if starts else cutoff
             days = [start + dt.timedelta(days=i) for i in range(max(0, (cutoff - start).days))]
             DayFact.objects.all().delete()
+            ReturnFact.objects.all().delete()
         else:
             assert state is not None
             days = [state.cutoff + dt.timedelta(days=i) for i in range(max(0, (cutoff - state.cutoff).days))]
@@ -251,12 +347,26 @@ def facts_build(*, now: dt.datetime, full: bool = False) -> BuildReport:
                 .values_list("at", flat=True)
             })
             DayFact.objects.filter(day__in=set(days)).delete()
+            ReturnFact.objects.filter(day__in=set(days)).delete()
         clock = ResponseClock()
         written = 0
         for d0, d1 in _runs(days):
             rows = _fact_rows(_day_tallies(d0, d1, settled, clock))
             DayFact.objects.bulk_create(rows, batch_size=5000)
             written += len(rows)
+            ReturnFact.objects.bulk_create(
+                [ReturnFact(case_id=c, day=d, place=path, category_id=cat, channel=chan)
+                 for c, d, path, cat, chan in repeat_return_days(base=None, lo=midnight(d0), hi=midnight(d1))],
+                batch_size=5000)
+        months = sorted({d.replace(day=1) for d in days})
+        if rebuild:
+            MonthFact.objects.all().delete()
+            HeatFact.objects.all().delete()
+        else:
+            MonthFact.objects.filter(month__in=months).delete()
+            HeatFact.objects.filter(month__in=months).delete()
+        _write_months(months)
+        _write_heat(months, cutoff)
         FactState.objects.update_or_create(pk=1, defaults={
             "cutoff": cutoff, "settled_at": settled, "event_hwm": event_hwm, "case_hwm": case_hwm,
             "fingerprint": digest, "built_at": now, "days_built": len(set(days)),
@@ -274,7 +384,7 @@ def fresh_state() -> FactState | None:
     return state
 
 
-_ASK = object()
+ASK = _ASK = object()  # unit_tallies(state=ASK): read the facts' state there
 
 
 def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Period, now: dt.datetime,
@@ -285,12 +395,15 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
     now are left at 0 (a previous period's figures need no snapshot: it has no trend)."""
     wanted = {u.pk for u in units}
     out = {pk: Tallies() for pk in wanted}
+    targets: dict[str, list[Tallies]] = {}  # a place's path → the tallies of the wanted units on it
 
     def add(by_place: dict[str, Tallies]) -> None:
         for path, t in by_place.items():
-            for uid in path_ids(path):
-                if uid in wanted:
-                    out[uid].add(t)
+            into = targets.get(path)
+            if into is None:
+                into = targets[path] = [out[uid] for uid in path_ids(path) if uid in wanted]
+            for total in into:
+                total.add(t)
 
     if state is _ASK:
         state = fresh_state()
@@ -302,13 +415,25 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
 
     last_fact_day = min(period.end, state.cutoff - dt.timedelta(days=1))
     if period.start <= last_fact_day:
-        q = DayFact.objects.filter(unit_id__in=wanted, day__gte=period.start, day__lte=last_fact_day)
+        sums = {f"s_{f}": Sum(f) for f in FIELDS}
+        q = DayFact.objects.filter(unit_id__in=wanted)
+        months: list[dt.date] = []
         if category is not None:
-            ids = [category.pk, *Category.objects.filter(parent=category).values_list("pk", flat=True)]
-            q = q.filter(category_id__in=ids, channel="")
+            q = q.filter(category_id__in=_category_ids(category), channel="")
         else:
             q = q.filter(category_id=0, channel=channel)
-        for r in q.order_by().values("unit_id").annotate(**{f"s_{f}": Sum(f) for f in FIELDS}):
+            if not channel:
+                months = whole_months(period.start, last_fact_day)
+        if months:
+            # Whole months from the month facts, the days around them from the day facts: one statement.
+            first, after = months[0], next_month(months[-1])
+            q = q.filter(Q(day__gte=period.start, day__lt=first) | Q(day__gte=after, day__lte=last_fact_day))
+            rows: Any = q.order_by().values("unit_id").annotate(**sums).union(
+                MonthFact.objects.filter(unit_id__in=wanted, month__gte=first, month__lt=after).order_by()
+                .values("unit_id").annotate(**sums), all=True)
+        else:
+            rows = q.filter(day__gte=period.start, day__lte=last_fact_day).order_by().values("unit_id").annotate(**sums)
+        for r in rows:
             t = out[r["unit_id"]]
             for f in COUNTS:
                 setattr(t, f, getattr(t, f) + (r[f"s_{f}"] or 0))
@@ -322,13 +447,46 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
             if d.responded and d.ended_at is not None and d.ended_at >= state.settled_at:
                 extra.setdefault(d.path, Tallies()).responded += 1
         add(extra)
+    tail_repeats: set[RepeatDay] = set()
     if period.end >= state.cutoff:
         tail = Period(max(period.start, state.cutoff), period.end)
         add(tallies_by_place(scope=scope, unit=within, period=tail, now=now, category=category, channel=channel,
-                             parts=frozenset({"closed", "reported", "returns", "response"})))
-    add(tallies_by_place(scope=scope, unit=within, period=period, now=now, category=category, channel=channel,
-                         parts=frozenset({"open", "pingpong"} if snapshot else {"pingpong"})))
+                             parts=frozenset({"closed", "reported", "response"})))
+        # Today's returns and today's repeat-return days, in one read.
+        returned, tail_repeats = returns_and_repeats(
+            base=cases_at(scope=scope, unit=within, category=category, channel=channel), lo=tail.lo, hi=tail.hi)
+        add({path: Tallies(returned=n) for path, n in returned.items()})
+    add(_pingpong(within=within, period=period, state=state, category=category, channel=channel,
+                  tail=tail_repeats))
+    if snapshot:
+        add(tallies_by_place(scope=scope, unit=within, period=period, now=now, category=category, channel=channel,
+                             parts=frozenset({"open"})))
     return out
+
+
+def _category_ids(category: Category) -> list[int]:
+    return [category.pk, *Category.objects.filter(parent=category).values_list("pk", flat=True)]
+
+
+def _pingpong(*, within: Unit, period: Period, state: FactState, category: Category | None, channel: str,
+              tail: set[RepeatDay]) -> dict[str, Tallies]:
+    """Ping-pong by place: distinct cases with a repeat-return day in the period, from the return facts
+    before the cutoff and, from the cutoff on, the `tail` days read from raw rows by the caller."""
+    cases: dict[int, str] = {}
+    last_fact_day = min(period.end, state.cutoff - dt.timedelta(days=1))
+    if period.start <= last_fact_day:
+        q = ReturnFact.objects.filter(day__gte=period.start, day__lte=last_fact_day, place__startswith=within.path)
+        if category is not None:
+            q = q.filter(category_id__in=_category_ids(category))
+        if channel:
+            q = q.filter(channel=channel)
+        cases.update(q.order_by().values_list("case_id", "place"))
+    for case_id, _, path, _, _ in tail:
+        cases[case_id] = path
+    by: dict[str, Tallies] = {}
+    for path in cases.values():
+        by.setdefault(path, Tallies()).pingpong += 1
+    return by
 
 
 @dataclass
@@ -353,9 +511,12 @@ def breakdown(*, scope: Scope, unit: Unit, period: Period, state: FactState | No
         names = {pk: (parent or name) for pk, name, parent in
                  Category.objects.values_list("pk", "name", "parent__name")}
         labels = dict(Channel.choices)
-        for day, cat, chan, reported, closed in (
+        # One grouped read: per day for the all-cases rows, per category and per channel over the period.
+        per_day = Pick(When(category_id=0, channel="", then=F("day")), default=None)
+        for cat, chan, day, reported, closed in (
             DayFact.objects.filter(unit_id=unit.pk, day__gte=period.start, day__lte=last_fact_day).order_by()
-            .values_list("day", "category_id", "channel", "reported", "closed")
+            .annotate(on=per_day).values("category_id", "channel", "on")
+            .annotate(r=Sum("reported"), c=Sum("closed")).values_list("category_id", "channel", "on", "r", "c")
         ):
             if cat == 0 and chan == "":
                 days[day][0] += reported
@@ -383,3 +544,30 @@ def breakdown(*, scope: Scope, unit: Unit, period: Period, state: FactState | No
         by_day=[(f"{d:%m-%d}", r, c) for d, (r, c) in days.items()],
     )
 
+
+
+def heat(*, scope: Scope, unit: Unit, period: Period, state: FactState | None,
+         category: Category | None = None) -> dict[tuple[int, int], int]:
+    """Cases reported in the period with a location in the unit's subtree, per heat cell: whole months from
+    the heat facts (no category filter, facts usable), the other days from raw rows, in one statement."""
+    base = cases_at(scope=scope, unit=unit, category=category)
+    months: list[dt.date] = []
+    if state is not None and category is None:
+        last_fact_day = min(period.end, state.cutoff - dt.timedelta(days=1))
+        if period.start <= last_fact_day:
+            months = whole_months(period.start, last_fact_day)
+    rows: Any
+    if months:
+        first, after = midnight(months[0]), midnight(next_month(months[-1]))
+        rows = heat_cells(base.filter(Q(created_at__gte=period.lo, created_at__lt=first)
+                                      | Q(created_at__gte=after, created_at__lt=period.hi))).union(
+            HeatFact.objects.filter(month__gte=months[0], month__lt=next_month(months[-1]),
+                                    place__startswith=unit.path).order_by()
+            .values("cy", "cx").annotate(n=Sum("n")), all=True)
+    else:
+        rows = heat_cells(base.filter(created_at__gte=period.lo, created_at__lt=period.hi))
+    out: dict[tuple[int, int], int] = {}
+    for r in rows:
+        cell = (int(r["cy"]), int(r["cx"]))
+        out[cell] = out.get(cell, 0) + int(r["n"])
+    return out

@@ -19,6 +19,7 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    Max,
     Q,
     QuerySet,
     Sum,
@@ -155,8 +156,12 @@ class Tallies:
     overdue_open: int = 0  # ... past their resolution deadline, now
 
     def add(self, other: Tallies) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        mine, theirs = self.__dict__, other.__dict__
+        for name in TALLY_NAMES:
+            mine[name] += theirs[name]
+
+
+TALLY_NAMES = tuple(f.name for f in fields(Tallies))
 
 
 def sum_tallies(items: Iterable[Tallies]) -> Tallies:
@@ -408,12 +413,14 @@ def _reported(*, base: QuerySet[Case], channel: str, lo: dt.datetime, hi: dt.dat
         times.setdefault(key, []).append(created)
         if not channel or chan == channel:
             wanted.append((key, created, path))
-    # The 30 days before: only the places and categories of the cases wanted can make repeats.
+    # The 30 days before: only the places and categories of the cases wanted can make repeats, and of those
+    # only the latest case before the period can be the latest earlier one of a case in it.
     places = {k[0] for k, _, _ in wanted}
     if places:
         for unit_id, category_id, created in (
             base.filter(created_at__gte=earlier_lo, created_at__lt=lo, unit_id__in=places).order_by()
-            .values_list("unit_id", "category_id", "created_at")
+            .values("unit_id", "category_id").annotate(last=Max("created_at"))
+            .values_list("unit_id", "category_id", "last")
         ):
             times.setdefault((unit_id, category_id), []).append(created)
     for series in times.values():

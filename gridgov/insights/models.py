@@ -126,3 +126,85 @@ class FactState(models.Model):
 
     def __str__(self) -> str:
         return f"facts before {self.cutoff}"
+
+
+class ReturnFact(models.Model):
+    """A repeat return (再次退回) day: one row per case and local day on which the case was returned by a
+    department with at least two returns in all by that day's end. Ping-pong (来回踢皮球) over a period is the
+    number of distinct cases with such a day in it (docs/measures.md; facts.repeat_return_days says why).
+
+    Built by `facts.facts_build` with the day facts, from history rows that never change; carries the case's
+    place (grid path), category and channel, which never change either, so filtered figures read it too.
+    Read only after the caller checked the actor may read the unit's figures."""
+
+    day = models.DateField()
+    case_id = models.BigIntegerField()
+    place = models.CharField(max_length=255)  # the case's unit_path: the grid where it happened
+    category_id = models.PositiveIntegerField()
+    channel = models.CharField(max_length=10)
+
+    class Meta:
+        verbose_name = "统计再次退回日"
+        verbose_name_plural = "统计再次退回日"
+        constraints = [models.UniqueConstraint(fields=["case_id", "day"], name="return_fact_key")]
+        indexes = [models.Index(fields=["day"], name="return_fact_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.case_id}"
+
+
+class MonthFact(models.Model):
+    """The day facts of all cases (category 0, channel "") of one unit summed over one calendar month
+    (`month` is its first day), so that a year of figures reads twelve rows per unit instead of up to 365.
+
+    Written by `facts.facts_build` in the same transaction as the day facts, for every month with a day
+    (re)built: always the sum of that month's day facts. Read only for months wholly before the facts'
+    cutoff and inside the period; the other days are read from the day facts."""
+
+    month = models.DateField()
+    unit_id = models.PositiveIntegerField()
+    dispatched = models.PositiveIntegerField(default=0)
+    responded = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    rated = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    handled = models.PositiveIntegerField(default=0)
+    handling_us = models.BigIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    reported = models.PositiveIntegerField(default=0)
+    repeats = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "统计月汇总"
+        verbose_name_plural = "统计月汇总"
+        constraints = [
+            models.UniqueConstraint(fields=["unit_id", "month"], name="month_fact_key"),
+            models.CheckConstraint(condition=Q(month__day=1), name="month_fact_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.unit_id}"
+
+
+class HeatFact(models.Model):
+    """Cases reported in one calendar month with a location, counted per place (grid path) and heat cell
+    (`board.HEAT_CELL`, about 500 m): the map's heat layer for a period's whole months, without a category
+    filter. Written by `facts.facts_build` for every month with a day (re)built, from the cases reported
+    before the facts' cutoff; a case's place, time and location never change. Read only for months wholly
+    before the cutoff, after the caller checked the actor may read the unit's figures."""
+
+    month = models.DateField()
+    place = models.CharField(max_length=255)
+    cy = models.IntegerField()  # floor(latitude / cell)
+    cx = models.IntegerField()  # floor(longitude / cell)
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = "统计热力月汇总"
+        verbose_name_plural = "统计热力月汇总"
+        constraints = [models.UniqueConstraint(fields=["month", "place", "cy", "cx"], name="heat_fact_key")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.place} {self.cy},{self.cx}"

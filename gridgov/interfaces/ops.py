@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -11,8 +13,17 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
+from gridgov.cases.selectors import overdue_open_count
+from gridgov.core.clock import now as clock_now
 from gridgov.interfaces.http import public_view
+from gridgov.notify.selectors import outbox_backlog
+
+# The work figures cost a few indexed counts and a Redis round trip per queue; a scraper every
+# 15 s from two Prometheus servers should not repeat them, so they are kept this long.
+WORK_FIGURES_SECONDS = 30
 
 
 @public_view
@@ -40,6 +51,67 @@ def ready(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
 
 
+def _queue_depths() -> dict[str, int] | None:
+    """Jobs waiting in each Celery queue (the Redis broker keeps a queue as a list) and jobs handed to
+    a worker but not yet acknowledged (acks_late: kombu's `unacked` hash). None without a Redis broker."""
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for name in settings.GRIDGOV_QUEUES:
+                pipe.llen(name)
+            pipe.hlen("unacked")
+            *depths, unacked = pipe.execute()
+    finally:
+        client.close()
+    figures = {name: int(n) for name, n in zip(settings.GRIDGOV_QUEUES, depths, strict=True)}
+    figures["(unacked)"] = int(unacked)
+    return figures
+
+
+def work_figures() -> dict[str, Any]:
+    """The figures operations watch besides latency: queue depth, overdue cases, outbox backlog."""
+    kept = cache.get("gridgov:ops:work")
+    if kept is not None:
+        return kept  # type: ignore[no-any-return]
+    now = clock_now()
+    figures: dict[str, Any] = {"overdue_open": overdue_open_count(now=now), "outbox": outbox_backlog(now=now)}
+    try:
+        figures["queues"] = _queue_depths()
+    except Exception:  # the broker being down is a figure too, not a failed scrape
+        figures["queues"] = "error"
+    cache.set("gridgov:ops:work", figures, WORK_FIGURES_SECONDS)
+    return figures
+
+
+class WorkCollector(Collector):
+    """Gauges computed at scrape time in the scraping process (never per worker, so they are not
+    multiplied by the multiprocess collector)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        figures = work_figures()
+        yield GaugeMetricFamily("gridgov_cases_overdue_open", "Cases in a clocked status past their "
+                                "resolution deadline (measure overdue_open)", value=figures["overdue_open"])
+        outbox = GaugeMetricFamily("gridgov_outbox_pending", "Outbox messages not yet delivered", labels=["state"])
+        for state, n in figures["outbox"].items():
+            outbox.add_metric([state], n)
+        yield outbox
+        queues = figures["queues"]
+        up = GaugeMetricFamily("gridgov_broker_up", "1 when the Celery broker answered the last scrape")
+        up.add_metric([], 0 if queues == "error" else 1)
+        yield up
+        if isinstance(queues, dict):
+            depth = GaugeMetricFamily("gridgov_queue_depth", "Jobs waiting in each Celery queue; (unacked) is "
+                                      "jobs handed to a worker and not yet acknowledged", labels=["queue"])
+            for name, n in queues.items():
+                depth.add_metric([name], n)
+            yield depth
+
+
 def _allowed(request: HttpRequest) -> bool:
     token = getattr(settings, "METRICS_TOKEN", "")
     if token:
@@ -59,4 +131,11 @@ def metrics(request: HttpRequest) -> HttpResponse:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = DEFAULT_REGISTRY
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry) + generate_latest(_work_registry())
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+
+
+def _work_registry() -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WorkCollector())
+    return registry

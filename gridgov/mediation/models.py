@@ -114,6 +114,10 @@ class MediationCase(models.Model):
     accepted_at = models.DateTimeField("受理时间")
     due_at = models.DateTimeField("调解期限")
     extended_days = models.PositiveSmallIntegerField(default=0)
+    # The deadline each reminder was last sent for (reminders.mediation_deadline_remind): an extension
+    # moves `due_at`, so the reminders of the new deadline go out again.
+    due_soon_reminded_for = models.DateTimeField(null=True, blank=True, editable=False)
+    overdue_reminded_for = models.DateTimeField(null=True, blank=True, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     concluded_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -38,8 +38,8 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=LOCAL_TZ)
 
 
-def mediation_ledger(*, scope: Scope, filters: LedgerFilter, now: dt.datetime, limit: int = PAGE_SIZE
-                     ) -> list[MediationCase]:
+def _ledger_ids(*, scope: Scope, filters: LedgerFilter, now: dt.datetime) -> QuerySet[MediationCase, int] | None:
+    """The ids of the ledger rows in scope matching the filters, newest first (None: nothing can match)."""
     qs: QuerySet[MediationCase] = MediationCase.objects.within(scope)
     if filters.start is not None:
         qs = qs.filter(accepted_at__gte=_day_start(filters.start))
@@ -54,14 +54,69 @@ def mediation_ledger(*, scope: Scope, filters: LedgerFilter, now: dt.datetime, l
     if filters.unit_id is not None:
         unit = Unit.unscoped.filter(pk=filters.unit_id).first()
         if unit is None or not scope.covers(unit.path):
-            return []
+            return None
         qs = qs.filter(Q(unit_path__startswith=unit.path) | Q(committee_path__startswith=unit.path))
     if filters.overdue:
         qs = qs.filter(status__in=[s.value for s in OPEN], due_at__lt=now)
-    ids = list(qs.order_by("-accepted_at", "-id").values_list("pk", flat=True)[:limit])
-    rows = (MediationCase.unscoped.filter(pk__in=ids)
-            .select_related("unit", "committee_unit", "presiding").order_by("-accepted_at", "-id"))
-    return list(rows)
+    return qs.order_by("-accepted_at", "-id").values_list("pk", flat=True)
+
+
+def _rows(ids: list[int]) -> list[MediationCase]:
+    if not ids:
+        return []
+    return list(MediationCase.unscoped.filter(pk__in=ids)
+                .select_related("unit", "committee_unit", "presiding").order_by("-accepted_at", "-id"))
+
+
+def mediation_ledger(*, scope: Scope, filters: LedgerFilter, now: dt.datetime, limit: int = PAGE_SIZE
+                     ) -> list[MediationCase]:
+    """The newest `limit` rows (the API's list)."""
+    ids = _ledger_ids(scope=scope, filters=filters, now=now)
+    return [] if ids is None else _rows(list(ids[:limit]))
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    rows: list[MediationCase]
+    number: int  # 1-based, clamped to the pages there are
+    pages: int  # at least 1
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    def nearby(self, spread: int = 2) -> list[int | None]:
+        """The page numbers to offer as links: the first, the last and those around this one; None
+        where numbers are left out (shown as …)."""
+        shown = sorted({1, self.pages}
+                       | set(range(max(1, self.number - spread), min(self.pages, self.number + spread) + 1)))
+        out: list[int | None] = []
+        for n in shown:
+            if out and out[-1] is not None and n - out[-1] > 1:  # type: ignore[operator]
+                out.append(None)
+            out.append(n)
+        return out
+
+
+def mediation_ledger_page(*, scope: Scope, filters: LedgerFilter, now: dt.datetime, page: int,
+                          per_page: int = PAGE_SIZE) -> LedgerPage:
+    """One page of the 调解台账: three queries whatever the page (how many rows match, the page's ids,
+    those rows with their units and presiding mediator). A mediation ledger holds a township's disputes
+    of a few years (hundreds), so counting it is cheap; a page past the end shows the last one."""
+    ids = _ledger_ids(scope=scope, filters=filters, now=now)
+    if ids is None:
+        return LedgerPage(rows=[], number=1, pages=1, total=0)
+    total = ids.count()
+    pages = max(1, -(-total // per_page))
+    number = min(max(1, page), pages)
+    offset = (number - 1) * per_page
+    rows = _rows(list(ids[offset:offset + per_page])) if total else []
+    return LedgerPage(rows=rows, number=number, pages=pages, total=total)
 
 
 def mediation_get(*, scope: Scope, mediation_id: int) -> MediationCase:

@@ -177,7 +177,7 @@ def points_totals(*, path: str, start: dt.datetime, end: dt.datetime) -> tuple[i
     agg = PointEntry.unscoped.filter(unit__path__startswith=path, at__gte=start, at__lt=end).aggregate(
         net=Sum("points"), plus=Sum("points", filter=Q(points__gt=0)), minus=Sum("points", filter=Q(points__lt=0)))
     return (int(agg["net"] or 0), int(agg["plus"] or 0), int(agg["minus"] or 0),
-            len(staff.assessed_grants(path)))
+            staff.assessed_count(path))
 
 
 def any_rules() -> bool:

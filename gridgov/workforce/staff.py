@@ -24,6 +24,13 @@ def assessed_grants(path: str) -> list[Grant]:
     return out
 
 
+def assessed_count(path: str) -> int:
+    """How many people `assessed_grants(path)` lists (one per person), counted in the database."""
+    return (Grant.unscoped.filter(role__code__in=ASSESSED_ROLES, revoked_at__isnull=True, unit__is_active=True,
+                                  unit__path__startswith=path, user__is_active=True)
+            .order_by().values("user_id").distinct().count())
+
+
 def worker_grid(user_id: int) -> Unit | None:
     grant = (Grant.unscoped.filter(user_id=user_id, role__code__in=ASSESSED_ROLES, revoked_at__isnull=True,
                                    unit__is_active=True).select_related("unit").order_by("id").first())

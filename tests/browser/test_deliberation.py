@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gridgov.deliberation.models import Ballot, Proposal
+from tests.browser.nav import go_to
 from tests.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -47,7 +48,7 @@ def test_village_secretary_takes_a_proposal_through_publication_and_a_vote(world
     page.wait_for_load_state()
 
     # 提事: from the menu to the form.
-    page.click("nav.nav >> text=群众议事")
+    go_to(page, "群众议事")
     page.click("text=＋ 登记议事事项")
     page.select_option("#unit_id", str(world.village.pk))
     page.fill("#title", "硬化村东组道路")

@@ -11,6 +11,7 @@ from gridgov.access.services import grant_create, user_create
 from gridgov.audit.models import AuditEvent
 from gridgov.mediation.models import MediationCase
 from tests.browser.conftest import PHONE, screenshot
+from tests.browser.nav import go_to
 from tests.world import PASSWORD, T0
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,7 +30,7 @@ def test_a_mediator_takes_up_mediates_and_concludes(live_world, browser, browser
     page.set_default_timeout(15_000)
     try:
         browser_login(page, xu)
-        page.click("text=调解台账")
+        go_to(page, "调解台账")
         page.click("text=＋ 受理新纠纷")
         page.fill("#title", "张、李两户宅基地边界纠纷")
         page.fill("#summary", "两户因院墙位置发生争执，网格员排查发现后报调委会。")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import PHONE, screenshot
+from tests.browser.nav import go_to
 
 pytestmark = pytest.mark.browser
 
 
 def test_township_office_browses_searches_and_opens_a_unit(page, live_world, browser_login):
     browser_login(page, live_world.zhang_wei)
-    assert page.locator(".nav").get_by_text("网格体系").is_visible()
-    page.locator(".nav").get_by_text("网格体系").click()
+    go_to(page, "网格体系")
     page.wait_for_url(f"{live_world.url}/units/")
     tree = page.locator("#tree")
     assert tree.get_by_text("吴城乡", exact=True).is_visible()

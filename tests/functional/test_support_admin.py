@@ -92,10 +92,27 @@ def test_unlock_action_is_audited(world, support):
     assert AuditEvent.objects.filter(action="account.unlock", object_id=str(world.wang_fang.pk)).exists()
 
 
-def test_audit_log_only_for_audit_admins(world, support):
+def test_audit_log_only_for_audit_admins(world, support, login):
     assert support(world.zhang_wei).get("/support/audit/auditevent/").status_code == 403
     html = support(world.wu_gang).get("/support/audit/auditevent/").content.decode()
     assert "grant.create" in html
+
+
+def test_the_audit_admin_reads_the_audit_log_from_the_menu_without_support_staff_status(world, login):
+    assert not world.wu_gang.is_staff
+    auditor = login(world.wu_gang)
+    home = auditor.get("/").content.decode()
+    assert 'href="/support/audit/auditevent/"' in home and "审计日志" in home
+    page = auditor.get("/support/audit/auditevent/")
+    assert page.status_code == 200 and "grant.create" in page.content.decode()
+    # Inside, only the audit log: the other lists need permissions the audit admin does not hold.
+    assert auditor.get("/support/units/unit/").status_code == 403
+    assert auditor.get("/support/access/user/").status_code == 403
+    # Others without support staff status are still sent to the support sign-in, audit log or not.
+    for who in (world.zhang_wei, world.zheng_hong, world.wang_fang):
+        assert not who.is_staff
+        response = login(who).get("/support/audit/auditevent/")
+        assert response.status_code == 302 and "/support/login/" in response["Location"]
 
 
 def test_service_refusal_in_admin_is_shown_and_rolled_back(world, support):

@@ -5,6 +5,7 @@ services with facts built at random moments in between and transitions after the
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from typing import Any
 
@@ -50,6 +51,11 @@ def check_equal(w: Any, now: dt.datetime, periods: list[m.Period]) -> int:
                 want = definition(scope, w.county, group, period, now, category, channel)
                 assert got == want, (period, category, channel)
                 checked += 1
+        # The heat layer: whole months from the heat facts, the other days from raw rows; state=None is the
+        # definition (every case of the period from raw rows).
+        for u in (w.county, w.township, w.village, w.grid_a1, w.grid_b1):
+            assert f.heat(scope=scope, unit=u, period=period, state=state) == \
+                f.heat(scope=scope, unit=u, period=period, state=None), (u, period)
     return checked
 
 
@@ -57,13 +63,25 @@ def test_facts_equal_the_definitions_on_the_april_world_whenever_built(april):
     w = april.world
     periods = [m.Period(dt.date(2026, 4, 1), dt.date(2026, 4, 30)), m.Period(dt.date(2026, 3, 20), dt.date(2026, 5, 6)),
                m.Period(dt.date(2026, 4, 3), dt.date(2026, 4, 7)), m.Period(dt.date(2026, 5, 6), dt.date(2026, 5, 6)),
-               m.Period(dt.date(2026, 4, 6), dt.date(2026, 4, 6))]
+               m.Period(dt.date(2026, 4, 6), dt.date(2026, 4, 6)),
+               # A year: whole months from the month facts, the days around them from the day facts.
+               m.Period(dt.date(2025, 5, 7), dt.date(2026, 5, 6)), m.Period(dt.date(2026, 3, 1), dt.date(2026, 4, 30))]
     # Facts built at many moments (before, during and after the stories) and read on May 6.
     for built in (L(3, 1, 0), L(4, 3, 10, 5), L(4, 6, 12), L(4, 7, 0), L(4, 7, 12, 30), L(4, 17, 23), L(5, 6, 11, 0)):
         report = f.facts_build(now=built, full=True)
         assert report.status == "full"
         assert check_equal(w, NOW, periods) > 0
     assert DayFact.objects.exists()
+    # Built at the end: March and April with located cases (c7 in March; c1, c2, c3, c4, c6, c9 in April).
+    from gridgov.insights.models import HeatFact
+
+    assert sorted(HeatFact.objects.values_list("month", "n")) == [(dt.date(2026, 3, 1), 1)] + [
+        (dt.date(2026, 4, 1), 1)] * 5
+    assert f.heat(scope=scope_for(w.chen_jing), unit=w.township, state=f.fresh_state(),
+                  period=m.Period(dt.date(2026, 3, 1), dt.date(2026, 4, 30))) == {
+        (math.floor(lat / f.HEAT_CELL), math.floor(lng / f.HEAT_CELL)): 1
+        for lat, lng in ((39.05, 113.15), (39.05, 113.05), (39.02, 113.02), (39.06, 113.16), (39.25, 113.25),
+                         (39.03, 113.03))}
 
 
 def test_the_board_reads_the_same_from_facts_and_from_raw_rows(april):
@@ -88,6 +106,12 @@ def test_the_board_reads_the_same_from_facts_and_from_raw_rows(april):
     assert (sorted(split.by_category), sorted(split.by_channel), split.by_day) == (sorted(cats), sorted(chans), days)
 
 
+def month_rows() -> list[tuple[Any, ...]]:
+    from gridgov.insights.models import MonthFact
+
+    return sorted(MonthFact.objects.values_list("month", "unit_id", *f.FIELDS))
+
+
 def test_building_is_idempotent_and_incremental(april):
     f.facts_build(now=L(4, 10, 12))
     first = sorted(DayFact.objects.values_list("day", "unit_id", "category_id", "channel", "dispatched", "responded",
@@ -102,10 +126,21 @@ def test_building_is_idempotent_and_incremental(april):
         assert f.facts_build(now=built).status == "incremental"
     inc = sorted(DayFact.objects.values_list("day", "unit_id", "category_id", "channel", "dispatched", "responded",
                                              "closed", "reported", "repeats", "handling_us"))
+    inc_months = month_rows()
     f.facts_build(now=L(5, 6, 11), full=True)
     full = sorted(DayFact.objects.values_list("day", "unit_id", "category_id", "channel", "dispatched", "responded",
                                               "closed", "reported", "repeats", "handling_us"))
     assert inc == full
+    assert inc_months == month_rows()
+    # Month facts are the sums of their days' facts (all cases), month by month and unit by unit.
+    sums: dict[tuple[dt.date, int], list[int]] = {}
+    for day, unit_id, *values in DayFact.objects.filter(category_id=0, channel="").values_list(
+            "day", "unit_id", *f.FIELDS):
+        row = sums.setdefault((day.replace(day=1), unit_id), [0] * len(f.FIELDS))
+        for i, v in enumerate(values):
+            row[i] += v
+    assert month_rows() == sorted((k[0], k[1], *v) for k, v in sums.items())
+    assert {m for m, *_ in month_rows()} == {dt.date(2026, 3, 1), dt.date(2026, 4, 1)}  # nothing happened in May
     assert FactState.objects.count() == 1
 
 
@@ -274,3 +309,50 @@ def test_the_beat_job_builds_the_facts(april, settings):
     out = facts_build.run()
     assert out.split()[0] in ("full", "incremental")
     assert FactState.objects.count() == 1 and DayFact.objects.exists()
+
+
+def test_pingpong_from_return_facts_on_the_edges(april):
+    """Ping-pong read from the repeat-return facts equals the definition and the hand count: a case returned on
+    three days counts once in a period holding two of its repeat returns, not on the day of its first return
+    alone, and on a day holding only its third; a second return on the cutoff day (today's tail, read from raw
+    rows) joins a first return that is in the facts; a case counted both in the facts and in the tail counts once."""
+    from .conftest import _act
+
+    w = april.world
+    dept = w.department.pk
+
+    def bounced(when: dt.datetime, days: list[int], grid: Any, channel: str = "field") -> Case:
+        c = _report(w.zhang_wei, when, grid, title="来回退", channel=channel)
+        _act(c, "accept", w.zhang_wei, when + dt.timedelta(minutes=30))
+        for k, day in enumerate(days):
+            _act(c, "dispatch" if k == 0 else "redispatch", w.zhang_wei, L(5, day, 9 + 2 * k), department_id=dept)
+            _act(c, "return", w.liu_yang, L(5, day, 10 + 2 * k), reason_code="overlap", note="不属于本部门")
+        return c
+
+    bounced(L(5, 1, 8), [1, 3, 5], w.grid_a1)  # returns on May 1, 3 and 5
+    bounced(L(5, 2, 8), [2, 6], w.grid_a2)  # the second return on May 6, after the cutoff (today's tail)
+    c = bounced(L(5, 4, 8), [4, 4], w.grid_b1, "hotline")  # two returns on May 4: a repeat-return day
+    _act(c, "redispatch", w.zhang_wei, L(5, 6, 9, 30), department_id=dept)
+    _act(c, "return", w.liu_yang, L(5, 6, 10, 30), reason_code="overlap", note="不属于本部门")  # and again today
+    now = L(5, 6, 13)
+    f.facts_build(now=L(5, 6, 8))  # cutoff May 6: the facts hold May 5 and before
+    state = f.fresh_state()
+    assert state is not None and state.cutoff == dt.date(2026, 5, 6)
+    # c3 of the April world (returned Apr 2 and 3), then May 3 and 5 (the first case) and May 4 (the third).
+    assert sorted(f.ReturnFact.objects.values_list("day", flat=True)) == [
+        dt.date(2026, 4, 3), dt.date(2026, 5, 3), dt.date(2026, 5, 4), dt.date(2026, 5, 5)]
+    scope = scope_for(w.chen_jing)
+    hand = {(1, 6): 3, (1, 1): 0, (3, 3): 1, (1, 3): 1, (3, 5): 2, (5, 5): 1, (2, 2): 0, (6, 6): 2, (4, 6): 3}
+    for (a, b), expected in hand.items():
+        period = m.Period(dt.date(2026, 5, a), dt.date(2026, 5, b))
+        got = f.unit_tallies(scope=scope, within=w.county, units=[w.county, w.village, w.grid_b1], period=period,
+                             now=now, state=state)
+        want = definition(scope, w.county, [w.county, w.village, w.grid_b1], period, now)
+        assert got == want, period
+        assert got[w.county.pk].pingpong == expected, (period, got[w.county.pk].pingpong)
+        # Filtered by category and by channel, from the same facts.
+        sanitation = Category.objects.get(code="sanitation")
+        for category, channel in ((sanitation, ""), (None, "field"), (None, "hotline")):
+            got = f.unit_tallies(scope=scope, within=w.county, units=[w.county], period=period, now=now,
+                                 state=state, category=category, channel=channel)
+            assert got == definition(scope, w.county, [w.county], period, now, category, channel)

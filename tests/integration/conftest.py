@@ -96,7 +96,10 @@ class Deployment:
         if self._celery is None:
             from celery import Celery
 
+            from config import queues
+
             self._celery = Celery("gridgov-integration", broker=REDIS_URL, backend=REDIS_URL)
+            self._celery.conf.update(queues.client_conf())  # jobs go to their kind's queue, as the app sends them
         return self._celery
 
     def send(self, task: str, **kwargs: Any) -> Any:

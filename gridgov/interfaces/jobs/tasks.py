@@ -63,3 +63,11 @@ def points_feed_task() -> dict[str, int]:
     from gridgov.interfaces.jobs.points_feed import points_feed_run
 
     return points_feed_run(now=now())
+
+
+@shared_task(name="gridgov.mediation.deadline_remind")
+def mediation_deadline_remind_task() -> dict[str, int]:
+    from gridgov.mediation.reminders import mediation_deadline_remind
+
+    report = mediation_deadline_remind(now=now())
+    return {"due_soon": report.due_soon, "overdue": report.overdue}

@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -33,6 +35,7 @@ from gridgov.insights import board as insights
 from gridgov.insights import deliberation_measures, measures, visit_measures
 from gridgov.insights import selectors as report_selectors
 from gridgov.insights import services as report_services
+from gridgov.insights.facts import fresh_state
 from gridgov.insights.models import ReportKind, ReportStatus
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.printing import render_pdf
@@ -55,10 +58,18 @@ def _filters(request: HttpRequest, scope: Scope, moment: dt.datetime) -> dict[st
     rank = request.GET.get("rank", "on_time_rate")
     if rank not in measures.MEASURE_BY_CODE:
         rank = "on_time_rate"
-    return {"unit": unit, "period": period, "category": category, "rank": rank, "preset": preset}
+    # The dates as understood (not as typed), and the query string rebuilt from them: a kept page is
+    # keyed by these, and links carry them on.
+    given = bool(request.GET.get("start") or request.GET.get("end"))
+    start, end = (period.start.isoformat(), period.end.isoformat()) if given else ("", "")
+    query = urlencode([(k, v) for k, v in (("unit", raw_unit and str(unit.pk)), ("preset", preset),
+                                           ("start", start), ("end", end),
+                                           ("category", category.code if category else ""), ("rank", rank)) if v])
+    return {"unit": unit, "period": period, "category": category, "rank": rank, "preset": preset,
+            "start": start, "end": end, "query": query}
 
 
-def _common(request: HttpRequest, scope: Scope, f: dict[str, Any]) -> dict[str, Any]:
+def _common(scope: Scope, f: dict[str, Any]) -> dict[str, Any]:
     unit: Unit = f["unit"]
     return {
         "unit": unit,
@@ -70,10 +81,65 @@ def _common(request: HttpRequest, scope: Scope, f: dict[str, Any]) -> dict[str, 
         "presets": measures.PRESETS,
         "categories": [c for c in categories() if c.parent_id is None],
         "measures": measures.MEASURES,
-        "start": request.GET.get("start", ""),
-        "end": request.GET.get("end", ""),
-        "query": request.GET.urlencode(),
+        "start": f["start"],
+        "end": f["end"],
+        "query": f["query"],
     }
+
+
+def _visible_ancestors(scope: Scope, unit: Unit) -> tuple[int, ...]:
+    """The ids of the unit's ancestors the actor can see (what the breadcrumb shows), from the paths alone."""
+    ids = unit.ancestor_ids()
+    roots = scope.unit_paths
+    return tuple(pk for i, pk in enumerate(ids)
+                 if any(("/" + "".join(f"{x}/" for x in ids[:i + 1])).startswith(r) for r in roots))
+
+
+def _reader_key(scope: Scope, unit: Unit) -> str:
+    """What a kept page may depend on besides the unit and the filters: the breadcrumb (visible ancestors),
+    whether the duty and points figures show (work.assess over the unit), and the mediation and deliberation
+    figures: the same for everyone who holds their permission over the whole unit ("all"), read through
+    the actor's own scope otherwise (the scope's fingerprint, so only actors with the same grants share
+    them). The case figures need no part of the key: the caller checked case.view over the unit, and then
+    every case of the unit's subtree is visible."""
+
+    def reach(perm: str) -> str:
+        if not scope.can(perm):
+            return "none"
+        return "all" if scope.can(perm, unit.path) else insights.scope_fingerprint(scope)
+
+    crumbs = ".".join(str(pk) for pk in _visible_ancestors(scope, unit))
+    return (f"{crumbs}|{int(scope.can(P.WORK_ASSESS, unit.path))}|{reach(P.MEDIATION_VIEW)}|"
+            f"{reach(P.DELIBERATION_VIEW)}")
+
+
+def _board_html(scope: Scope, f: dict[str, Any], moment: dt.datetime, template: str) -> str:
+    """The dashboard's content (or the whole wall screen), rendered without the request: everything in it is
+    a function of the unit, the filters and `_reader_key`."""
+    b = insights.cached_board(scope=scope, unit=f["unit"], period=f["period"], now=moment,
+                              category=f["category"], rank_measure=f["rank"])
+    context = {**_common(scope, f), "board": b, "chart_data": b.chart_data(),
+               "generated_at": local(b.computed_at or moment)}
+    board_page = template.endswith("_board.html")
+    # Deliberation counts (群众议事), beside the case measures (the dashboard, not the wall screen);
+    # their definitions are shown with them.
+    context["deliberation"] = deliberation_measures.deliberation_figures(
+        scope=scope, unit=f["unit"], period=f["period"]) if board_page else None
+    context["deliberation_measures"] = deliberation_measures.DELIBERATION_MEASURES
+    if board_page:
+        from gridgov.insights import workforce_measures  # duty lists and points (assessors only)
+
+        context["workforce"] = workforce_measures.figures_for(scope=scope, unit=f["unit"], period=f["period"])
+        context["visit_compliance"] = visit_measures.visit_compliance(unit=f["unit"], period=f["period"],
+                                                                      today=local(moment).date())
+        context["visit_compliance_definition"] = visit_measures.DEFINITION
+        if scope.can(P.MEDIATION_VIEW):
+            # Mediation (矛盾纠纷调解): mode split, success and on-time rates, with their definitions.
+            from gridgov.insights.mediation_measures import DEFINITIONS, mediation_figures
+
+            context["mediation"] = mediation_figures(scope=scope, unit=f["unit"], period=f["period"], now=moment)
+            context["mediation_definitions"] = DEFINITIONS
+    return render_to_string(template, context)
 
 
 def _board_context(request: HttpRequest, template: str) -> HttpResponse:
@@ -88,34 +154,30 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
                    "categories": [c for c in categories() if c.parent_id is None],
                    "start": request.GET.get("start", ""), "end": request.GET.get("end", ""),
                    "breadcrumb": unit_breadcrumb(scope=scope, unit=unit)}
+        if template.endswith("_board.html"):
+            return render(request, "staff/dashboard/index.html",
+                          {"unit": unit, "body": mark_safe(render_to_string(template, context))},  # noqa: S308 - our template
+                          status=400)
         return render(request, template, context, status=400)
-    b = insights.cached_board(scope=scope, unit=f["unit"], period=f["period"], now=moment,
-                              category=f["category"], rank_measure=f["rank"])
-    context = {**_common(request, scope, f), "board": b, "chart_data": b.chart_data(),
-               "generated_at": local(b.computed_at or moment), "now": moment}
-    # Deliberation counts (群众议事), beside the case measures (the dashboard, not the wall screen);
-    # their definitions are shown with them.
-    context["deliberation"] = deliberation_measures.deliberation_figures(
-        scope=scope, unit=f["unit"], period=f["period"]) if template.endswith("index.html") else None
-    context["deliberation_measures"] = deliberation_measures.DELIBERATION_MEASURES
-    from gridgov.insights import workforce_measures  # duty lists and points (assessors only)
-
-    context["workforce"] = workforce_measures.figures_for(scope=scope, unit=f["unit"], period=f["period"])
-    context["visit_compliance"] = visit_measures.visit_compliance(unit=f["unit"], period=f["period"],
-                                                                  today=local(moment).date())
-    context["visit_compliance_definition"] = visit_measures.DEFINITION
-    if scope.can(P.MEDIATION_VIEW):
-        # Mediation (矛盾纠纷调解): mode split, success and on-time rates, with their definitions.
-        from gridgov.insights.mediation_measures import DEFINITIONS, mediation_figures
-
-        context["mediation"] = mediation_figures(scope=scope, unit=f["unit"], period=f["period"], now=moment)
-        context["mediation_definitions"] = DEFINITIONS
-    return render(request, template, context)
+    # The whole page content is kept (GRIDGOV_INSIGHTS_CACHE_SECONDS), after the scope check above, per unit,
+    # filters and reader key: a kept request costs the session, the scope, the unit and one cache read.
+    seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
+    unit, period, category = f["unit"], f["period"], f["category"]
+    if seconds <= 0:
+        body = _board_html(scope, f, moment, template)
+    else:
+        key = (f"insights:page:v1:{template.rsplit('/', 1)[-1]}:{unit.pk}:{unit.path}:{period.start}:{period.end}:"
+               f"{f['preset']}:{f['start']}:{f['end']}:{category.pk if category else ''}:{f['rank']}:"
+               f"{_reader_key(scope, unit)}")
+        body = insights.kept(key, seconds, lambda: _board_html(scope, f, moment, template))
+    if not template.endswith("_board.html"):
+        return HttpResponse(body)  # the wall screen is a page of its own (no navigation)
+    return render(request, "staff/dashboard/index.html", {"unit": unit, "body": mark_safe(body)})  # noqa: S308 - rendered by our own template with autoescape
 
 
 @scoped_view
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return _board_context(request, "staff/dashboard/index.html")
+    return _board_context(request, "staff/dashboard/_board.html")
 
 
 @scoped_view
@@ -151,7 +213,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
     except ValidationFailed as exc:
         return render(request, "staff/dashboard/map.html", {"error": exc.message, "presets": measures.PRESETS,
                                                              "measures": measures.MEASURES}, status=400)
-    context = {**_common(request, scope, f),
+    context = {**_common(scope, f),
                "map_config": {"data_url": reverse("staff:map_data") + "?" + request.GET.urlencode(),
                               "tiles": tile_config(), "measure": f["rank"]}}
     return render(request, "staff/dashboard/map.html", context)
@@ -229,8 +291,9 @@ def map_data(request: HttpRequest) -> HttpResponse:
 def _map_body(scope: Scope, f: dict[str, Any], crs: str, color: str) -> bytes:
     moment = now()
     measure = measures.MEASURE_BY_CODE[f["rank"]]
+    state = fresh_state()  # read once for the grids' figures and the heat layer
     cards = insights.grid_cards(scope=scope, unit=f["unit"], period=f["period"], now=moment,
-                                category=f["category"])
+                                category=f["category"], state=state)
     if color == "households":
         # Household density: households per grid, darker blue for more (no good or bad).
         measure = HOUSEHOLDS
@@ -258,7 +321,8 @@ def _map_body(scope: Scope, f: dict[str, Any], crs: str, color: str) -> bytes:
     for p in pins:
         p["lng"], p["lat"] = _coords(p["lng"], p["lat"], crs)
     heat = []
-    for lat, lng, n in insights.case_heat(scope=scope, unit=f["unit"], period=f["period"], category=f["category"]):
+    for lat, lng, n in insights.case_heat(scope=scope, unit=f["unit"], period=f["period"], category=f["category"],
+                                          state=state):
         x, y = _coords(lng, lat, crs)
         heat.append([y, x, n])
     return json.dumps({

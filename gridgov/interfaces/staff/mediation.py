@@ -84,9 +84,14 @@ def mediation_ledger(request: HttpRequest) -> HttpResponse:
         unit_id=int(unit_raw) if unit_raw.isdigit() else None, overdue=g.get("overdue") == "1",
     )
     moment = now()
-    rows = [_decorate(m, moment) for m in selectors.mediation_ledger(scope=scope, filters=filters, now=moment)]
+    page_raw = g.get("page", "")
+    page = selectors.mediation_ledger_page(scope=scope, filters=filters, now=moment, per_page=selectors.PAGE_SIZE,
+                                           page=int(page_raw) if page_raw.isdigit() and len(page_raw) < 7 else 1)
+    query = g.copy()
+    query.pop("page", None)
     context = {
-        "rows": rows, "filters": filters, "types": DisputeType.choices, "modes": Mode.choices,
+        "rows": [_decorate(m, moment) for m in page.rows], "page": page, "base_query": query.urlencode(),
+        "filters": filters, "types": DisputeType.choices, "modes": Mode.choices,
         "statuses": Status.choices, "units": selectors.register_units(scope=scope)[:200] if scope.can(
             P.MEDIATION_REGISTER) else [], "can_register": scope.can(P.MEDIATION_REGISTER),
         "unit_raw": unit_raw, "page_size": selectors.PAGE_SIZE,
