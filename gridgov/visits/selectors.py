@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
@@ -129,22 +129,28 @@ def must_visit_status(*, households: QuerySet[Household], on: dt.date) -> list[M
     """Every household of `households` (an unscoped or scoped queryset) that is in a must-visit group on
     day `on`, with its cadence and its last visit on or before `on`. A tag counts from its start date
     to the day before its end date; a member's tag counts for the household while the member is active."""
-    ids_q = households.filter(status=HouseholdStatus.ACTIVE).values("pk")
+    active = households.filter(status=HouseholdStatus.ACTIVE)
     on_q = Q(start_date__lte=on) & (Q(end_date__isnull=True) | Q(end_date__gt=on))
     # Only key groups some unit has a rule for can make a household a must-visit household.
     ruled = set(VisitRule.unscoped.filter(is_active=True).values_list("tag_id", flat=True))
     if not ruled:
         return []
-    rows = list(
-        TagAssignment.unscoped.filter(on_q, tag_id__in=sorted(ruled))
-        .filter(Q(household__in=ids_q) | Q(resident__household__in=ids_q, resident__status=ResidentStatus.ACTIVE))
-        .values_list("tag_id", "tag__name", "tag__sensitivity", "household_id", "household__unit__path",
-                     "resident__household_id", "resident__household__unit__path", "start_date")
-    )
-    book = RuleBook({r[4] or r[6] for r in rows})
+    tags = TagAssignment.unscoped.filter(on_q, tag_id__in=sorted(ruled))
+    # Household tags and active members' tags in two reads, each a semi-join from the (few) tag rows to
+    # the households: one read with an OR of the two made PostgreSQL hash every household under the unit
+    # twice and scan every resident (a county: 0.68 s; 0.32 s this way, a village a few ms).
+    own = (tags.filter(Exists(active.filter(pk=OuterRef("household_id"))))
+           .values_list("tag_id", "tag__name", "tag__sensitivity", "household_id", "household__unit__path",
+                        "start_date", "tag__sort_order", "pk").order_by())
+    members = (tags.filter(resident__status=ResidentStatus.ACTIVE)
+               .filter(Exists(active.filter(pk=OuterRef("resident__household_id"))))
+               .values_list("tag_id", "tag__name", "tag__sensitivity", "resident__household_id",
+                            "resident__household__unit__path", "start_date", "tag__sort_order", "pk").order_by())
+    # In the tag assignments' own order (the key group's sort order, then the assignment), as one read gave.
+    rows = sorted([*own, *members], key=lambda r: (r[6], r[7]))
+    book = RuleBook({r[4] for r in rows})
     found: dict[int, MustVisit] = {}
-    for tag_id, name, sensitivity, hh, hh_path, r_hh, r_path, start in rows:
-        household_id, path = (hh, hh_path) if hh else (r_hh, r_path)
+    for tag_id, name, sensitivity, household_id, path, start, _order, _pk in rows:
         rule = book.rule_for(path, tag_id)
         if rule is None:
             continue
