@@ -156,6 +156,21 @@ def world(db: None) -> World:
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """pytest-django's test database; on PostgreSQL its commits do not wait for the disk
+    (synchronous_commit=off, for this database only: transactional tests, the live server and the
+    integration servers commit thousands of times). What a commit makes visible is unchanged."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cur:
+            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+            cur.execute(f"ALTER DATABASE {name} SET synchronous_commit = off")
+            cur.execute("SET synchronous_commit = off")
+    return django_db_setup
+
+
+@pytest.fixture(scope="session")
 def live_server(django_db_setup, live_server, django_db_blocker):  # type: ignore[no-untyped-def]
     """pytest-django's live server, warmed up once per process: its first request (URL configuration,
     templates, static file finders) takes seconds, on a busy machine more than a browser test's page
