@@ -63,9 +63,13 @@ contracts:
 migrations-check:
 	GRIDGOV_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 
+# pytest-xdist: PYTEST_WORKERS processes (2 by default, CI's core count; 0 runs in this process), one file per
+# worker at a time (module fixtures stay per file). Each worker has its own test database, media directory,
+# Chromium and Redis database (conftest.py, tests/integration/conftest.py).
+PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 pytest:
-	GRIDGOV_TESTING=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
+	GRIDGOV_TESTING=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install
 	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk) \

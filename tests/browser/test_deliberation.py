@@ -4,7 +4,6 @@ phone width."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +15,7 @@ from tests.world import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 REPRESENTATIVES = ["张三丰", "李四海", "王五洲", "赵六合", "钱七巧", "孙八方", "周九州"]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    # Its own driver, closed after the test (as tests/browser/test_case_day.py: the session-wide
-    # driver of the root conftest cannot run beside per-file drivers in one process).
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
 
 
 def shot(page: Any, name: str) -> None:

@@ -13,8 +13,6 @@ from tests.insights.conftest import L, _act, _report, build_april
 from tests.world import build_world, square
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 APRIL = "start=2026-04-01&end=2026-04-30"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,18 +39,6 @@ def _richer(w) -> None:
             _act(c, "feedback", w.liu_yang, L(4, 4 + 3 * k + i, 10), result="已处理")
             _act(c, "review", w.zhang_wei, L(4, 4 + 3 * k + i, 11))
             _act(c, "confirm", w.zhang_wei, L(4, 5 + 3 * k + i, 9), rating=5 - (k + i) % 3)
-
-
-@pytest.fixture
-def browser():
-    """A Chromium of this module's own, closed after the test: other browser modules still start their
-    own sync Playwright, and only one may run in a process at a time (the root fixture stays open)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
 
 
 def _page(browser, live_server, user, width=1280, height=900):

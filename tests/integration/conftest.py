@@ -22,7 +22,10 @@ from gridgov.core import fieldcrypto
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-REDIS_URL = os.environ.get("GRIDGOV_TEST_REDIS", "redis://127.0.0.1:6379/15")
+# A Redis database of its own per pytest-xdist worker (gw0 → 15, gw1 → 14…): each worker's deployment
+# flushes it and pings only its own Celery workers.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("GRIDGOV_TEST_REDIS", f"redis://127.0.0.1:6379/{15 - _WORKER % 16}")
 
 
 def _redis_up() -> bool:
