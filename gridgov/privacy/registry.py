@@ -230,6 +230,10 @@ NOT_PERSONAL: dict[str, str] = {
     "insights.ReportRun.message": "progress text",
     "insights.DayFact.unit_id": "a unit of the hierarchy (daily totals per unit), no person",
     "insights.DayFact.category_id": "a case category (daily totals per category), no person",
+    "insights.MonthFact.unit_id": "a unit of the hierarchy (monthly totals per unit), no person",
+    "insights.ReturnFact.case_id": "which case was returned a second time on a day (ping-pong), no person; "
+                                   "the case itself is read only through the reader's scope",
+    "insights.ReturnFact.category_id": "a case category, no person",
     "residents.ImportJob.message": "summary counts",
     "notify.Outbox.last_error": "a channel's error text",
     "access.SecurityPolicy.password_max_age_days": "a policy setting",
