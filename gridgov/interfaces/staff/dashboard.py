@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,6 +46,14 @@ from gridgov.units.models import GridType, Unit
 from gridgov.units.selectors import level_name, unit_breadcrumb
 from gridgov.visits import selectors as visit_selectors
 
+
+def _kept(key: Callable[[], str], compute: Callable[[], Any]) -> Any:
+    """A page body kept GRIDGOV_INSIGHTS_CACHE_SECONDS under key() (insights.kept: one request computes, the
+    others wait or get the kept one); computed on every request when the setting is 0 (tests)."""
+    seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
+    if seconds <= 0:
+        return compute()
+    return insights.kept(key(), seconds, compute)
 
 def _filters(request: HttpRequest, scope: Scope, moment: dt.datetime) -> dict[str, Any]:
     """unit, period, category and ranking measure from the query string (raises on bad input)."""
@@ -161,15 +170,11 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
         return render(request, template, context, status=400)
     # The whole page content is kept (GRIDGOV_INSIGHTS_CACHE_SECONDS), after the scope check above, per unit,
     # filters and reader key: a kept request costs the session, the scope, the unit and one cache read.
-    seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
     unit, period, category = f["unit"], f["period"], f["category"]
-    if seconds <= 0:
-        body = _board_html(scope, f, moment, template)
-    else:
-        key = (f"insights:page:v1:{template.rsplit('/', 1)[-1]}:{unit.pk}:{unit.path}:{period.start}:{period.end}:"
-               f"{f['preset']}:{f['start']}:{f['end']}:{category.pk if category else ''}:{f['rank']}:"
-               f"{_reader_key(scope, unit)}")
-        body = insights.kept(key, seconds, lambda: _board_html(scope, f, moment, template))
+    body = _kept(lambda: (f"insights:page:v1:{template.rsplit('/', 1)[-1]}:{unit.pk}:{unit.path}:{period.start}:"
+                          f"{period.end}:{f['preset']}:{f['start']}:{f['end']}:{category.pk if category else ''}:"
+                          f"{f['rank']}:{_reader_key(scope, unit)}"),
+                 lambda: _board_html(scope, f, moment, template))
     if not template.endswith("_board.html"):
         return HttpResponse(body)  # the wall screen is a page of its own (no navigation)
     return render(request, "staff/dashboard/index.html", {"unit": unit, "body": mark_safe(body)})  # noqa: S308 - rendered by our own template with autoescape
@@ -275,16 +280,12 @@ def map_data(request: HttpRequest) -> HttpResponse:
         return bad or JsonResponse({}, status=400)
     crs = tile_config()["crs"]
     color = "households" if request.GET.get("color") == "households" else "measure"
-    seconds = int(getattr(settings, "GRIDGOV_INSIGHTS_CACHE_SECONDS", 0))
-    if seconds <= 0:
-        body = _map_body(scope, f, crs, color)
-    else:
-        # Kept like the board, per unit and filters; household counts and grid staff are read through the
-        # actor's scope, so the key also holds the scope's fingerprint (the same for an office's staff).
-        key = (f"insights:map:v1:{f['unit'].pk}:{f['unit'].path}:{f['period'].start}:{f['period'].end}:"
-               f"{f['category'].pk if f['category'] else ''}:{f['rank']}:{color}:{crs}:"
-               f"{insights.scope_fingerprint(scope)}")
-        body = insights.kept(key, seconds, lambda: _map_body(scope, f, crs, color))
+    # Kept like the board, per unit and filters; household counts and grid staff are read through the
+    # actor's scope, so the key also holds the scope's fingerprint (the same for an office's staff).
+    body = _kept(lambda: (f"insights:map:v1:{f['unit'].pk}:{f['unit'].path}:{f['period'].start}:{f['period'].end}:"
+                          f"{f['category'].pk if f['category'] else ''}:{f['rank']}:{color}:{crs}:"
+                          f"{insights.scope_fingerprint(scope)}"),
+                 lambda: _map_body(scope, f, crs, color))
     return HttpResponse(body, content_type="application/json")
 
 
