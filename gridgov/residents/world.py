@@ -155,12 +155,9 @@ class _IdMaker:
         raise RuntimeError(f"no free ID sequence left for {region} {birth}")
 
 
-def _point_in(unit: Unit, rng: random.Random) -> tuple[float | None, float | None]:
-    if not unit.boundary:
-        return None, None
-    geom = _geoms.get(unit.pk)
+def _point_in(unit: Unit, geom: Any, rng: random.Random) -> tuple[float | None, float | None]:
     if geom is None:
-        geom = _geoms[unit.pk] = parse_boundary(unit.boundary)
+        return None, None
     minx, miny, maxx, maxy = geom.bounds
     for _ in range(20):
         x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
@@ -169,7 +166,6 @@ def _point_in(unit: Unit, rng: random.Random) -> tuple[float | None, float | Non
     return unit.centroid_lat, unit.centroid_lng
 
 
-_geoms: dict[int, Any] = {}
 # Rows are drafts streamed to COPY, not model instances (gridgov.core.bulkload).
 # seed_world loads these tables, when they start empty on PostgreSQL, without their secondary
 # indexes and foreign keys and rebuilds them after the step (bulkload.without_indexes).
@@ -229,8 +225,11 @@ def _fill_unit(unit: Unit, wanted: int, *, seed: int, now: dt.datetime, today: d
                       for p in family] for family in families]
     group_size = max(20, min(60, wanted // 6 or 20))
     households = []
+    # Parsed once per unit and call: a cache across calls keyed by the unit's pk would hand a later
+    # world (a test database flushed and refilled) the boundary of an earlier unit with the same pk.
+    geom = parse_boundary(unit.boundary) if unit.boundary else None
     for i in range(wanted):
-        lat, lng = _point_in(unit, rng)
+        lat, lng = _point_in(unit, geom, rng)
         # The household's phone is its head's (the first person of a family).
         hph = protected.seal_phone(family_phones[i][0])
         households.append(HouseholdRow(unit=unit, address=f"{unit.name}{i // group_size + 1}组",

@@ -46,3 +46,20 @@ def test_seed_world_step_fills_each_grid_to_its_estimate(world):
     # idempotent: a second run creates nothing more
     seed_world_step(seed=1, now=T0, root=world.township, stdout=io.StringIO())
     assert Household.unscoped.filter(unit=world.grid_a1).count() == 300
+
+
+def test_seed_world_step_places_households_inside_the_boundary_the_grid_has_now(world):
+    """A grid whose boundary changed between two runs (or a later world whose grid reuses a pk) gets
+    households inside its present boundary, never inside one remembered from before."""
+    Unit.unscoped.filter(pk=world.grid_a1.pk).update(household_estimate=5)
+    seed_world_step(seed=1, now=T0, root=world.village, stdout=io.StringIO())
+    first = set(Household.unscoped.filter(unit=world.grid_a1).values_list("pk", flat=True))
+    assert len(first) == 5
+    # The grid is moved 10 degrees south, as a later world's grid with the same pk may lie, and wants 5 more.
+    moved = {"type": "Polygon", "coordinates": [[[113.0, 29.0], [113.1, 29.0], [113.1, 29.1], [113.0, 29.1],
+                                                  [113.0, 29.0]]]}
+    Unit.unscoped.filter(pk=world.grid_a1.pk).update(boundary=moved, household_estimate=10)
+    seed_world_step(seed=1, now=T0, root=Unit.unscoped.get(pk=world.village.pk), stdout=io.StringIO())
+    points = list(Household.unscoped.filter(unit=world.grid_a1).exclude(pk__in=first).values_list("lat", "lng"))
+    assert len(points) == 5
+    assert all(29.0 <= lat <= 29.1 and 113.0 <= lng <= 113.1 for lat, lng in points), points
