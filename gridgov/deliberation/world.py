@@ -108,20 +108,25 @@ def _village(rng: random.Random, *, village: Unit, now: dt.datetime, index: int)
         return act(p, "publish", days_ago - 2, notice_text=matters[k][3], days=5,
                    start=local(day(days_ago - 2)).date())
 
-    def vote(p: Proposal, days_ago: int, share_for: float) -> Proposal:
+    def vote(p: Proposal, days_ago: int, passing: bool) -> Proposal:
+        # The designed outcome always comes about, whatever the draws: at most a quarter stay away (the
+        # quorum holds), and a passing vote has at most a quarter of those present against or abstaining.
         p = act(p, "open_vote", days_ago, body="representatives", mode="ballots", place="村委会议室",
                 voters="\n".join(representatives))
         meeting = VoteMeeting.unscoped.get(proposal=p, closed_at__isnull=True)
-        for voter in meeting.voters.order_by("seq"):
-            if rng.random() < 0.15:
-                continue  # absent
-            choice = "for" if rng.random() < share_for else rng.choice(("against", "abstain"))
+        voters = list(meeting.voters.order_by("seq"))
+        absent = set(rng.sample(range(len(voters)), rng.randint(0, len(voters) // 4)))
+        present = [v for i, v in enumerate(voters) if i not in absent]
+        dissent = set(rng.sample(range(len(present)), rng.randint(0, len(present) // 4) if passing
+                                 else len(present) - rng.randint(0, len(present) // 4)))
+        for i, voter in enumerate(present):
+            choice = rng.choice(("against", "abstain")) if i in dissent else "for"
             services.vote_cast(actor=actor, now=day(days_ago), proposal_id=p.pk, voter_id=voter.pk, choice=choice)
         return act(p, "close_vote", days_ago)
 
     # 1. all the way: passed, implemented, evaluated, closed.
     p = consult_and_publish(raise_(0, 50), 0, 48)
-    p = vote(p, 38, 0.9)
+    p = vote(p, 38, passing=True)
     if p.stage == "implementing":
         for pct, ago in ((30, 30), (70, 22), (100, 16)):
             p = act(p, "progress", ago, text=f"完成工程量 {pct}%，村务监督委员会到场查看。", percent=pct)
@@ -140,6 +145,6 @@ def _village(rng: random.Random, *, village: Unit, now: dt.datetime, index: int)
     # 4. every third village: a matter that failed its vote.
     if index % 3 == 0:
         p = consult_and_publish(raise_(3, 40), 3, 38)
-        vote(p, 30, 0.2)
+        vote(p, 30, passing=False)
         made += 1
     return made

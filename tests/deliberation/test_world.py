@@ -25,7 +25,9 @@ def test_world_step_fills_the_demo_township_once(world):
     assert TalkDay.unscoped.count() == 2
     stages = {p.stage for p in proposals}
     assert {"closed", "proposed"} <= stages and stages & {"publishing", "voting"}
-    assert any(p.stage == "rejected" or p.result == "no_quorum" for p in proposals) or len(proposals) == 6
+    # 吴城村 (index 0) has the matter that failed its vote; every village carried one all the way.
+    assert [p.stage for p in proposals].count("rejected") == 1
+    assert [p.stage for p in proposals].count("closed") == 2
     # Every step went through the services: history in time order, an audit row for each.
     for p in proposals:
         times = list(ProposalEvent.unscoped.filter(proposal=p).order_by("seq").values_list("at", flat=True))
