@@ -58,6 +58,7 @@ def _session(username: str) -> str:
 
 def _facts() -> dict[str, Any]:
     from django.db import connection
+    from django.db.models import Count
 
     from gridgov.access.models import Grant
     from gridgov.cases.models import Case, Category
@@ -81,8 +82,19 @@ def _facts() -> dict[str, Any]:
     category = (Category.objects.filter(is_active=True, on_site=False, lowest_level="grid").order_by("sort_order")
                 .first())
     assert category is not None
-    return {"worker": worker.user.username, "intake_user": intake.user.username, "intake_grid": intake.unit_id,
-            "township": township.user.username, "household": household, "category": category.code}
+    from bench.ledger import samples
+
+    sample = samples()  # the search values `make bench` uses (bench/run.py measure_searches)
+    # The busiest department handler (most open cases held), as bench/cases.py picks for the queues.
+    handlers = Grant.unscoped.filter(role__code="department_handler", revoked_at__isnull=True)
+    top = (Case.unscoped.filter(holder_department_id__in=handlers.values("department_id"), status__in=active)
+           .values("holder_department_id").annotate(n=Count("id")).order_by("-n").first())
+    handler = (handlers.filter(department_id=top["holder_department_id"]).select_related("user").order_by("id").first()
+               if top else None)
+    return {"worker": worker.user.username, "worker_unit": worker.unit_id, "intake_user": intake.user.username,
+            "intake_grid": intake.unit_id, "township": township.user.username, "township_unit": township.unit_id,
+            "household": household, "category": category.code, "sample": sample,
+            "handler": handler.user.username if handler else None}
 
 
 def main() -> None:
@@ -138,6 +150,29 @@ def main() -> None:
         "bare INSERT POST /bench/insert (grid worker)": (intake_client, bare, 201),
         "case intake POST /api/cases/ (grid worker)": (intake_client, intake, 201),
     }
+    # The reads of issue #8's p95 target that do the most work per request: a unit's page, the five
+    # household searches, the work queues of the three personas bench/cases.py loads.
+    endpoints[f"page unit /units/{facts['worker_unit']}/ (grid worker)"] = (
+        worker, lambda c: c.get(f"/units/{facts['worker_unit']}/"), 200)
+    endpoints[f"page unit /units/{facts['township_unit']}/ (township office)"] = (
+        township, lambda c: c.get(f"/units/{facts['township_unit']}/"), 200)
+    sample = facts["sample"]
+    ledger_client = client(sample["username"])
+    for key in ("name", "id_number", "phone", "address", "house_number"):
+        body = json.dumps({key: sample[key]}, ensure_ascii=False)
+        endpoints[f"API search {key} /api/households/search (township office)"] = (
+            ledger_client, lambda c, b=body: c.post("/api/households/search", data=b, content_type="application/json",
+                                                    HTTP_X_CSRFTOKEN=CSRF), 200)
+    endpoints["page search name /households/ (township office)"] = (
+        ledger_client, lambda c: c.post("/households/", {"q": sample["name"], "csrfmiddlewaretoken": CSRF}), 200)
+    queue_clients = {"grid worker": worker, "township office": township}
+    if facts["handler"]:
+        queue_clients["department handler"] = client(facts["handler"])
+    for who, c in queue_clients.items():
+        for code in ("todo", "due_soon", "overdue", "supervised", "returned", "done"):
+            label = f"page work queue /cases/?queue={code} ({who})"
+            if label not in endpoints:
+                endpoints[label] = (c, lambda c, q=code: c.get(f"/cases/?queue={q}"), 200)
     only = [o.strip() for o in args.only.split(",") if o.strip()]
     results = []
     for label, (c, call, status) in endpoints.items():

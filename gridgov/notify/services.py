@@ -202,6 +202,11 @@ def inbox_for(*, user: Any, unread_only: bool = False, limit: int = 50) -> list[
     return list(qs[:limit])
 
 
+def inbox_unread_count(*, user: Any, cap: int = 99) -> int:
+    """How many unread messages, counted up to `cap` (a page shows 99 at most)."""
+    return InboxMessage.objects.filter(user_id=user.pk, read_at__isnull=True)[:cap].count()
+
+
 def inbox_mark_read(*, user: Any, now: dt.datetime, message_ids: Iterable[int]) -> int:
     return InboxMessage.objects.filter(user_id=user.pk, pk__in=list(message_ids), read_at__isnull=True).update(
         read_at=now)

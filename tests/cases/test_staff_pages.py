@@ -135,3 +135,53 @@ def test_merge_from_the_page_by_case_number(kit, login):
     bad = client.post(reverse("staff:case_act", args=[original.pk, "merge"]), {"target_case_id": "no-such"},
                       follow=True)
     assert "请填写要并入的原事件编号" in bad.content.decode()
+
+
+def test_a_long_queue_is_paged_fifty_a_page_with_its_count_and_page_links(kit, login):
+    import re
+
+    from gridgov.cases import selectors
+
+    w = kit.world
+    made = [kit.report(title=f"积水点 {i:02d}", idempotency_key=f"page-{i}") for i in range(53)]
+    client = login(w.wang_fang)
+    url = reverse("staff:case_queue") + "?queue=todo"
+    first = client.get(url).content.decode()
+    second = client.get(url + "&page=2").content.decode()
+    assert first.count('class="case-item"') == selectors.QUEUE_PAGE_SIZE == 50
+    assert second.count('class="case-item"') == 3
+    assert "共 53 件" in first and "第 1 页（共 2 页）" in first and "第 2 页（共 2 页）" in second
+    assert 'href="?queue=todo&amp;page=2" rel="next"' in first and 'rel="prev"' not in first
+    assert 'href="?queue=todo&amp;page=1" rel="prev"' in second and 'rel="next"' not in second
+    # Every case once over the two pages, each linking to its own page, in deadline order.
+    links = re.findall(r'<a class="title" href="/cases/(\d+)/">积水点 (\d+)</a>', first + second)
+    assert sorted(int(pk) for pk, _ in links) == sorted(c.pk for c in made)
+    assert all(int(pk) == made[int(n)].pk for pk, n in links)
+    # A page past the end shows the last one; a page that is not a number shows the first.
+    assert client.get(url + "&page=9").content.decode().count('class="case-item"') == 3
+    assert client.get(url + "&page=x").content.decode().count('class="case-item"') == 50
+    # The filters stay in the page links.
+    filtered = client.get(url + "&q=积水点").content.decode()
+    assert 'href="?queue=todo&amp;q=%E7%A7%AF%E6%B0%B4%E7%82%B9&amp;page=2" rel="next"' in filtered
+
+
+def test_a_queue_longer_than_the_cap_says_so(kit, login, monkeypatch):
+    from gridgov.cases import selectors
+
+    monkeypatch.setattr(selectors, "QUEUE_CAP", 4)
+    for i in range(6):
+        kit.report(title=f"路灯不亮 {i}", idempotency_key=f"cap-{i}")
+    page = login(kit.world.wang_fang).get(reverse("staff:case_queue") + "?queue=todo").content.decode()
+    assert "超过 4 件，列出前 4 件" in page and page.count('class="case-item"') == 4
+
+
+def test_a_queue_row_shows_the_case_status_countdown_and_marks(kit, login):
+    w = kit.world
+    case = kit.to_state("reported", title="井盖缺失", urgency="emergency")
+    page = login(w.wang_fang).get(reverse("staff:case_queue") + "?queue=todo").content.decode()
+    row = page[page.index("井盖缺失"):]
+    row = row[:row.index("</li>")]
+    assert case.number in row and "环境卫生" in row and w.grid_a1.name in row
+    assert '<span class="badge">待受理</span>' in row and '<span class="badge late">紧急</span>' in row
+    # The kit's cases are dated March 2026: the page's clock is the wall clock, so this one is late.
+    assert '<span class="countdown late">已超期 ' in row

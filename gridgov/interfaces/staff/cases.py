@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -17,13 +18,13 @@ from gridgov.cases import attachments, selectors, services
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Channel, Urgency
 from gridgov.cases.services import ReturnReason
-from gridgov.cases.states import ACTIONS, STATUSES
+from gridgov.cases.states import ACTIONS, STATUSES, Status
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
-from gridgov.notify.services import inbox_for, inbox_mark_read
+from gridgov.notify.services import inbox_for, inbox_mark_read, inbox_unread_count
 
 from .dashboard import tile_config
 
@@ -56,6 +57,28 @@ def _decorate(case: Any, moment: Any) -> Any:
     return case
 
 
+# Per status: its name and the class of its badge on a work-queue row (read once, not per row).
+_STATUS_NAMES: dict[str, str] = dict(Status.choices)
+_BADGE = {"done": "badge done", "rejected": "badge rejected"}
+_CLOCK_RUNS = ("open", "in_progress")
+
+
+def _queue_rows(rows: list[dict[str, Any]], moment: Any) -> list[dict[str, Any]]:
+    """What a row shows beyond the case's columns: its link (reversed once for the page, the case's id
+    put in per row), its status name and badge, the countdown of an open case."""
+    head, tail = reverse("staff:case_detail", args=[0]).rsplit("0", 1)
+    for r in rows:
+        kind = STATUSES[r["status"]].type.value
+        due = r["resolve_due"]
+        running = kind in _CLOCK_RUNS
+        r["url"] = f"{head}{r['pk']}{tail}"
+        r["status_name"] = _STATUS_NAMES[r["status"]]
+        r["badge"] = _BADGE.get(kind, "badge")
+        r["countdown"] = countdown(due, moment) if running else ""
+        r["is_late"] = bool(running and due and due < moment)
+    return rows
+
+
 @scoped_view
 def case_queue(request: HttpRequest) -> HttpResponse:
     scope = actor_scope(request)
@@ -67,12 +90,16 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     moment = now()
     category = request.GET.get("category", "")[:40]
     query = request.GET.get("q", "").strip()[:40]
-    rows = selectors.case_queue(scope=scope, queue=queue, now=moment, category_code=category, query=query)
+    number = request.GET.get("page", "1")
+    page = selectors.case_queue_page(scope=scope, queue=queue, now=moment, category_code=category, query=query,
+                                     page=int(number) if number.isdigit() and len(number) < 6 else 1)
+    filters = {k: v for k, v in (("queue", queue), ("category", category), ("q", query)) if v}
     context = {
-        "queues": selectors.QUEUES, "queue": queue, "cases": [_decorate(c, moment) for c in rows],
-        "categories": [c for c in selectors.categories() if c.parent_id is None], "category": category,
+        "queues": selectors.QUEUES, "queue": queue, "page": page, "cases": _queue_rows(page.rows, moment),
+        "page_size": selectors.QUEUE_PAGE_SIZE, "cap": selectors.QUEUE_CAP, "base_query": urlencode(filters),
+        "categories": selectors.top_categories(), "category": category,
         "query": query, "can_report": scope.can(P.CASE_REPORT),
-        "unread": len(inbox_for(user=request.user, unread_only=True, limit=99)),
+        "unread": inbox_unread_count(user=request.user),
     }
     return render(request, "staff/cases/queue.html", context)
 
