@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--only", default="", help="comma-separated labels")
     parser.add_argument("--profile", default="", help="label to run under cProfile; prints the top functions")
+    parser.add_argument("--profile-out", default="", help="with --profile: also write the profile to this file")
     args = parser.parse_args()
     _setup(args.db)
     from django.db import connection
@@ -194,6 +195,8 @@ def main() -> None:
             for _ in range(args.requests):
                 call(c)
             prof.disable()
+            if args.profile_out:
+                prof.dump_stats(args.profile_out)  # for pstats: callers, other sorts, filters
             pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
             pstats.Stats(prof).sort_stats("tottime").print_stats(25)
         batches = []

@@ -58,6 +58,27 @@ def test_unit_detail_shows_staff_actions_and_departments(world, login):
         assert text in html, text
 
 
+def test_unit_lists_link_each_unit_its_children_and_its_revoke_form(world, login):
+    """The tree's links are built once per list (not a `{% url %}` per row): each still goes to its own unit."""
+    client = login(world.zhang_wei)
+    html = page(client.get(reverse("staff:unit_detail", args=[world.village.pk])))
+    assert f'<a href="{reverse("staff:unit_detail", args=[world.township.pk])}">吴城乡</a> ›' in html  # breadcrumb
+    grids = Unit.unscoped.filter(parent=world.village, is_active=True)
+    grants = Grant.unscoped.filter(unit=world.village, revoked_at__isnull=True)
+    assert grids.count() >= 2 and grants.exists()
+    for grid in grids:
+        assert f'<a href="{reverse("staff:unit_detail", args=[grid.pk])}">{grid.name}</a>' in html, grid.name
+    for grant in grants:
+        assert f'action="{reverse("staff:grant_revoke", args=[grant.pk])}"' in html
+    tree = page(client.get(reverse("staff:unit_tree")))
+    assert f'hx-get="{reverse("staff:unit_children", args=[world.township.pk])}"' in tree
+    children = page(client.get(reverse("staff:unit_children", args=[world.township.pk]), HTTP_HX_REQUEST="true"))
+    assert f'hx-get="{reverse("staff:unit_children", args=[world.village.pk])}"' in children
+    assert f'<a href="{reverse("staff:unit_detail", args=[world.village.pk])}">吴城村</a>' in children
+    leaf = page(client.get(reverse("staff:unit_children", args=[world.grid_a1.pk]), HTTP_HX_REQUEST="true"))
+    assert "没有下级单位" in leaf
+
+
 def test_grid_worker_sees_no_edit_actions_and_cannot_open_them(world, login):
     client = login(world.wang_fang)
     html = page(client.get(reverse("staff:unit_detail", args=[world.grid_a1.pk])))

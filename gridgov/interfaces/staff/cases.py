@@ -21,7 +21,7 @@ from gridgov.cases.services import ReturnReason
 from gridgov.cases.states import ACTIONS, STATUSES, Status
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, url_for_id
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.notify.services import inbox_for, inbox_mark_read, inbox_unread_count
@@ -66,12 +66,12 @@ _CLOCK_RUNS = ("open", "in_progress")
 def _queue_rows(rows: list[dict[str, Any]], moment: Any) -> list[dict[str, Any]]:
     """What a row shows beyond the case's columns: its link (reversed once for the page, the case's id
     put in per row), its status name and badge, the countdown of an open case."""
-    head, tail = reverse("staff:case_detail", args=[0]).rsplit("0", 1)
+    link = url_for_id("staff:case_detail")
     for r in rows:
         kind = STATUSES[r["status"]].type.value
         due = r["resolve_due"]
         running = kind in _CLOCK_RUNS
-        r["url"] = f"{head}{r['pk']}{tail}"
+        r["url"] = link(r["pk"])
         r["status_name"] = _STATUS_NAMES[r["status"]]
         r["badge"] = _BADGE.get(kind, "badge")
         r["countdown"] = countdown(due, moment) if running else ""

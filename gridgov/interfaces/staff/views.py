@@ -21,7 +21,7 @@ from gridgov.access.scope import Scope
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, NotFound
 from gridgov.core.errors import PermissionDenied as DomainPermissionDenied
-from gridgov.interfaces.http import actor_scope, public_view, scoped_view
+from gridgov.interfaces.http import actor_scope, public_view, scoped_view, url_for_id
 from gridgov.units import selectors as unit_selectors
 from gridgov.units import services as unit_services
 from gridgov.units.models import GridType, Unit
@@ -76,7 +76,7 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
     if query:
         results = unit_selectors.unit_search(scope=scope, query=query)
         return render(request, "staff/unit_tree.html", {"query": query, "results": results})
-    roots = unit_selectors.unit_roots(scope=scope)
+    roots = _linked(unit_selectors.unit_roots(scope=scope))
     return render(request, "staff/unit_tree.html", {"roots": roots, "query": ""})
 
 
@@ -84,8 +84,25 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
 def unit_children(request: HttpRequest, unit_id: int) -> HttpResponse:
     scope = actor_scope(request)
     unit = unit_selectors.unit_get(scope=scope, unit_id=unit_id)
-    children = unit_selectors.unit_children(scope=scope, unit=unit)
+    children = _linked(unit_selectors.unit_children(scope=scope, unit=unit))
     return render(request, "staff/_unit_children.html", {"unit": unit, "children": children})
+
+
+def _linked(units: list[Unit]) -> list[Unit]:
+    """Units of a tree list with their page's and their children's URLs (reversed once for the list)."""
+    page, children = url_for_id("staff:unit_detail"), url_for_id("staff:unit_children")
+    for u in units:
+        u.url = page(u.pk)  # type: ignore[attr-defined]
+        u.children_url = children(u.pk)  # type: ignore[attr-defined]
+    return units
+
+
+def _revocable(grants: list[Any]) -> list[Any]:
+    """Staff of a unit with the URL of their revoke form (shown to those who manage grants)."""
+    revoke = url_for_id("staff:grant_revoke")
+    for g in grants:
+        g.revoke_url = revoke(g.pk)
+    return grants
 
 
 def _can(scope: Scope, unit: Unit) -> dict[str, bool]:
@@ -103,9 +120,9 @@ def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
     unit = unit_selectors.unit_get(scope=scope, unit_id=unit_id)
     context: dict[str, Any] = {
         "unit": unit,
-        "breadcrumb": unit_selectors.unit_breadcrumb(scope=scope, unit=unit),
-        "children": unit_selectors.unit_children(scope=scope, unit=unit),
-        "staff": unit_selectors.unit_staff(scope=scope, unit=unit),
+        "breadcrumb": _linked(unit_selectors.unit_breadcrumb(scope=scope, unit=unit)),
+        "children": _linked(unit_selectors.unit_children(scope=scope, unit=unit)),
+        "staff": _revocable(unit_selectors.unit_staff(scope=scope, unit=unit)),
         "level_name": unit_selectors.level_name(unit),
         "themes": list(unit.themes.all()),
         "hosts_departments": access_selectors.hosts_departments(unit),
