@@ -21,6 +21,8 @@ from . import deadlines
 from .models import Case, CaseAttachment, CaseEvent, Category
 from .states import ACTIVE, CLOCKED, STATUSES, Status, StatusType
 
+STATUS_NAMES: dict[str, str] = dict(Status.choices)
+
 QUEUES: dict[str, str] = {
     "todo": "待办",
     "done": "已办",
@@ -82,15 +84,14 @@ def _queue_ids(*, scope: Scope, queue: str, now: dt.datetime, category_code: str
 
 def case_queue(*, scope: Scope, queue: str, now: dt.datetime, category_code: str = "", status: str = "",
                query: str = "", limit: int = 100) -> list[Case]:
-    """One work queue, at most `limit` rows, as cases with their categories, units and departments (the
-    API's list). Two steps, so the sort and the limit run on the narrow case rows alone."""
+    """One work queue, at most `limit` rows, as cases with their categories and the staff member who
+    reported each (the API's list: units and departments go by id). Two steps, so the sort and the limit run
+    on the narrow case rows alone."""
     ids = _queue_ids(scope=scope, queue=queue, now=now, category_code=category_code, status=status, query=query,
                      limit=limit)
     if not ids:
         return []
-    # Grid polygons are big JSON documents a list never shows: leave them in the database.
-    rows = (Case.unscoped.select_related("category", "unit", "holder_unit", "holder_department", "reported_by")
-            .defer("unit__boundary", "holder_unit__boundary").order_by().in_bulk(ids))
+    rows = Case.unscoped.select_related("category", "reported_by").order_by().in_bulk(ids)
     return [rows[i] for i in ids if i in rows]
 
 
@@ -182,12 +183,16 @@ def case_get(*, scope: Scope, case_id: int) -> Case:
         scope, pk=case_id)
 
 
-def cases_for_households(*, scope: Scope, household_ids: list[int], limit: int = 20) -> list[Case]:
-    """The cases naming these households (newest first), only those the viewer may see."""
+def cases_for_households(*, scope: Scope, household_ids: list[int], limit: int = 20) -> list[dict[str, Any]]:
+    """The cases naming these households (newest first), only those the viewer may see: what a household's
+    page lists of each (number, title, category, status and its name, date), as plain values."""
     if not household_ids:
         return []
-    return list(cases_visible(scope=scope).filter(household_id__in=household_ids)
-                .order_by("-created_at", "-id")[:limit])
+    rows = list(Case.objects.within(scope).filter(household_id__in=household_ids).order_by("-created_at", "-id")
+                .values("pk", "number", "title", "status", "created_at", "category__name")[:limit])
+    for r in rows:
+        r["status_name"] = STATUS_NAMES[r["status"]]
+    return rows
 
 
 def case_household(*, scope: Scope, case: Case) -> Any:

@@ -186,7 +186,11 @@ def test_household_cases_are_scoped(world, ledger, login, persona):
         response = client.get(reverse("staff:household_detail", args=[h.pk]))
         if response.status_code == 200:
             seen |= {k for k, c in cases.items() if c.number in response.content.decode()}
-            assert {c.pk for c in response.context["cases"]} <= {c.pk for c in cases.values()}
+            for c in cases.values():  # a listed case links to its page, with its category and status
+                if c.number in response.content.decode():
+                    assert (f'<a href="{reverse("staff:case_detail", args=[c.pk])}">{c.number}</a> · {c.title} · '
+                            f'{c.category.name} · {c.get_status_display()}') in response.content.decode()
+            assert {c["pk"] for c in response.context["cases"]} <= {c.pk for c in cases.values()}
     assert seen == CASES_SEEN[persona]
 
 
@@ -202,7 +206,7 @@ def test_a_case_seen_only_through_the_merge_target(world, ledger):
     d = selectors.household_detail(scope=scope, household_id=ledger.a1.pk, today=dt.date(2026, 3, 2))
     assert d.merged_from == [ledger.a1_b.pk]
     found = case_selectors.cases_for_households(scope=scope, household_ids=[ledger.a1.pk, *d.merged_from])
-    assert found == [case]
+    assert [(r["pk"], r["number"], r["status_name"]) for r in found] == [(case.pk, case.number, "待受理")]
 
 
 def test_department_handler_sees_no_household_on_a_dispatched_case(world, ledger, login):

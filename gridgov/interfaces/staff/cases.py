@@ -18,7 +18,7 @@ from gridgov.cases import attachments, selectors, services
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Channel, Urgency
 from gridgov.cases.services import ReturnReason
-from gridgov.cases.states import ACTIONS, STATUSES, Status
+from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view, url_for_id
@@ -57,8 +57,7 @@ def _decorate(case: Any, moment: Any) -> Any:
     return case
 
 
-# Per status: its name and the class of its badge on a work-queue row (read once, not per row).
-_STATUS_NAMES: dict[str, str] = dict(Status.choices)
+# Per status type: the class of its badge on a work-queue row.
 _BADGE = {"done": "badge done", "rejected": "badge rejected"}
 _CLOCK_RUNS = ("open", "in_progress")
 
@@ -72,7 +71,7 @@ def _queue_rows(rows: list[dict[str, Any]], moment: Any) -> list[dict[str, Any]]
         due = r["resolve_due"]
         running = kind in _CLOCK_RUNS
         r["url"] = link(r["pk"])
-        r["status_name"] = _STATUS_NAMES[r["status"]]
+        r["status_name"] = selectors.STATUS_NAMES[r["status"]]
         r["badge"] = _BADGE.get(kind, "badge")
         r["countdown"] = countdown(due, moment) if running else ""
         r["is_late"] = bool(running and due and due < moment)

@@ -21,7 +21,7 @@ from gridgov.access.scope import Scope
 from gridgov.cases import selectors as case_selectors
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, NotFound, ValidationFailed
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, url_for_id
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.residents import excel, idnumber, phones, selectors, services, watch
@@ -177,14 +177,21 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
         "tag_choices_household": [t for t in tag_choices if t.applies_to == TagTarget.HOUSEHOLD],
         "tag_choices_resident": [t for t in tag_choices if t.applies_to == TagTarget.RESIDENT],
         "today": _today(),
-        "cases": case_selectors.cases_for_households(
-            scope=scope, household_ids=[detail.household.pk, *detail.merged_from]) if scope.can(P.CASE_VIEW) else [],
+        "cases": _linked_cases(case_selectors.cases_for_households(
+            scope=scope, household_ids=[detail.household.pk, *detail.merged_from])) if scope.can(P.CASE_VIEW) else [],
         "can_report_case": scope.can(P.CASE_REPORT),
         "tag_records": _tag_records(detail),
         "household_visits": visit_selectors.visits_for_household(scope=scope, household_id=detail.household.pk),
         "can_record_visit": scope.can(P.HOUSEHOLD_EDIT, detail.household.unit.path)
         and detail.household.status == "active",
     }
+
+
+def _linked_cases(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    link = url_for_id("staff:case_detail")
+    for r in rows:
+        r["url"] = link(r["pk"])
+    return rows
 
 
 def _tag_records(detail: selectors.HouseholdDetail) -> list[dict[str, Any]]:
