@@ -188,11 +188,9 @@ def cases_for_households(*, scope: Scope, household_ids: list[int], limit: int =
     page lists of each (number, title, category, status and its name, date), as plain values."""
     if not household_ids:
         return []
-    rows = list(Case.objects.within(scope).filter(household_id__in=household_ids).order_by("-created_at", "-id")
-                .values("pk", "number", "title", "status", "created_at", "category__name")[:limit])
-    for r in rows:
-        r["status_name"] = STATUS_NAMES[r["status"]]
-    return rows
+    rows = (Case.objects.within(scope).filter(household_id__in=household_ids).order_by("-created_at", "-id")
+            .values("pk", "number", "title", "status", "created_at", "category__name")[:limit])
+    return [{**r, "status_name": STATUS_NAMES[r["status"]]} for r in rows]
 
 
 def case_household(*, scope: Scope, case: Case) -> Any:
