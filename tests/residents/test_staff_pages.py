@@ -202,3 +202,20 @@ def test_address_fragment_from_the_search_box_pages_on(world, ledger, login):
     second = client.get(reverse("staff:household_list") + "?" + first.context["base_query"]
                         + f"&after={first.context['page'].next_after}")
     assert len(second.context["page"].rows) == 2
+
+
+def test_the_grid_filter_offers_the_grids_in_scope_and_keeps_the_one_chosen(world, ledger, login):
+    """The grid filter's options are built in the view: each grid once, the chosen one selected, names escaped."""
+    from gridgov.units.models import Unit
+
+    client = login(world.li_qiang)  # village secretary: the village's grids only
+    html = client.post(reverse("staff:household_list"), {"unit": str(world.grid_a1.pk)}).content.decode()
+    grids = Unit.unscoped.filter(parent=world.village, is_active=True)
+    assert grids.count() >= 2
+    for grid in grids:
+        selected = " selected" if grid.pk == world.grid_a1.pk else ""
+        assert html.count(f'<option value="{grid.pk}"{selected}>{grid.name}</option>') == 1, grid.name
+    assert html.count(" selected>") == 1 + html.count('<option value="active" selected>')
+    assert world.grid_b1.name not in html
+    # Each household listed links to its page.
+    assert f'<a href="{reverse("staff:household_detail", args=[ledger.a1.pk])}">{ledger.a1.pk}</a>' in html

@@ -14,6 +14,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
@@ -146,6 +148,10 @@ def household_list(request: HttpRequest) -> HttpResponse:
     elif error:
         for key in ("q", "id_number", "phone"):
             params.pop(key, None)
+    if page is not None:
+        link = url_for_id("staff:household_detail")
+        for h in page.rows:
+            h.url = link(h.pk)
     context = {
         "page": page,
         "error": error,
@@ -153,7 +159,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "searched_for": searched_for,
         "base_query": urlencode(params),
         "tags": selectors.visible_tags(scope),
-        "units": selectors.grid_choices(scope=scope, perm=P.HOUSEHOLD_VIEW),
+        "unit_options": _options(selectors.grid_choices(scope=scope, perm=P.HOUSEHOLD_VIEW), params.get("unit", "")),
         "statuses": HouseholdStatus.choices,
         "can_edit": scope.can(P.HOUSEHOLD_EDIT),
         "can_import": scope.can(P.HOUSEHOLD_IMPORT),
@@ -162,6 +168,13 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "can_export_full": scope.can(P.HOUSEHOLD_EXPORT) and scope.can(P.RESIDENT_UNMASK),
     }
     return render(request, "staff/households/list.html", context)
+
+
+def _options(choices: list[dict[str, Any]], chosen: str) -> str:
+    """The <option>s of the grid filter, built here: a township office has a couple of hundred grids,
+    and a template loop with a comparison per option was a good part of the search page's time."""
+    return format_html_join("", '<option value="{}"{}>{}</option>', (
+        (c["pk"], mark_safe(" selected") if str(c["pk"]) == chosen else "", c["name"]) for c in choices))
 
 
 def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
