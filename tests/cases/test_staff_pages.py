@@ -178,10 +178,18 @@ def test_a_queue_longer_than_the_cap_says_so(kit, login, monkeypatch):
 def test_a_queue_row_shows_the_case_status_countdown_and_marks(kit, login):
     w = kit.world
     case = kit.to_state("reported", title="井盖缺失", urgency="emergency")
+    plain = kit.to_state("reported", title="<b>路灯</b>")
+    kit.act(case, "supervise", w.zhang_wei)
+    kit.act(case, "urge", w.zhang_wei, note="请抓紧")
     page = login(w.wang_fang).get(reverse("staff:case_queue") + "?queue=todo").content.decode()
+    assert "&lt;b&gt;路灯&lt;/b&gt;" in page and "<b>路灯" not in page  # titles are escaped
+    other = page[page.index("&lt;b&gt;路灯"):]
+    other = other[:other.index("</li>")]
+    assert plain.number in other and "紧急" not in other and "督办" not in other and "催办" not in other
     row = page[page.index("井盖缺失"):]
     row = row[:row.index("</li>")]
     assert case.number in row and "环境卫生" in row and w.grid_a1.name in row
     assert '<span class="badge">待受理</span>' in row and '<span class="badge late">紧急</span>' in row
+    assert '<span class="badge late">督办</span>' in row and "<span>催办 1 次</span>" in row
     # The kit's cases are dated March 2026: the page's clock is the wall clock, so this one is late.
     assert '<span class="countdown late">已超期 ' in row

@@ -7,11 +7,14 @@ phone the bar is one row (the brand, 菜单, the user's name) and 菜单 opens e
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
@@ -69,10 +72,22 @@ ACCOUNT_ITEMS: tuple[NavItem, ...] = (NavItem("我的登录", "staff:my_sessions
 
 
 def _url(name: str) -> str | None:
+    # The bar is on every page: its addresses are reversed once per process (and URL prefix), not per request.
+    return _reversed(name, get_urlconf(), get_script_prefix())
+
+
+@functools.lru_cache(maxsize=256)
+def _reversed(name: str, urlconf: Any, prefix: str) -> str | None:
     try:
-        return reverse(name)
+        return reverse(name, urlconf=urlconf)
     except NoReverseMatch:
         return None  # the module behind this item has not landed yet
+
+
+@receiver(setting_changed)
+def _forget_urls(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":  # tests that swap the URLs
+        _reversed.cache_clear()
 
 
 def _active(path: str, url: str) -> bool:
