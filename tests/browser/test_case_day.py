@@ -119,3 +119,28 @@ def test_county_office_edits_a_category_on_a_phone(world, live_server, browser):
     assert Category.objects.get(pk=sanitation.pk).deadlines["ordinary"]["resolve_days"] == 5
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "no sideways scrolling on a phone"
     shot(page, "county-3-category-saved")
+
+
+def test_a_long_work_queue_pages_on_a_phone_and_a_desktop(world, live_server, browser):
+    """55 cases waiting on 王芳: 50 on the first page with the count and the page links, the rest on the next,
+    at phone (390 px) and desktop (1280 px) width, without sideways scrolling."""
+    if not Category.objects.exists():
+        seed_categories(Category, default_deadlines())
+    for i in range(55):
+        case_report(actor=world.wang_fang, now=now(), title=f"路灯不亮 {i:02d}", description="夜间通行不便。",
+                    category_code="sanitation", channel="field", unit_id=world.grid_a1.pk, idempotency_key=f"q{i}")
+    page = phone(browser, live_server, "wangfang")
+    for width, name in ((390, "phone"), (1280, "desktop")):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/cases/?queue=todo")
+        assert page.locator("li.case-item").count() == 50
+        assert "共 55 件，每页 50 件，第 1 页（共 2 页）" in page.inner_text("main")
+        shot(page, f"queue-page-1-{name}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, "no sideways scrolling"
+        page.click("nav.pager a[rel=next]")
+        page.wait_for_load_state()
+        assert page.locator("li.case-item").count() == 5 and "第 2 页（共 2 页）" in page.inner_text("main")
+        shot(page, f"queue-page-2-{name}")
+        page.click("li.case-item a.title >> nth=0")
+        page.wait_for_load_state()
+        assert "/cases/" in page.url and "路灯不亮" in page.inner_text("h1")
