@@ -363,8 +363,9 @@ def resident_get(*, scope: Scope, resident_id: int) -> Resident:
 
 
 def household_detail(*, scope: Scope, household_id: int, today: dt.date, full: bool = True) -> HouseholdDetail:
-    """The household with members and tags; `full` adds its history and who looks after it
-    (the page shows them, the API does not). A fixed number of queries whatever its size."""
+    """The household with members and tags; `full` adds its history, who looks after it and the households
+    merged into it (the page shows them and their cases, the API does not). A fixed number of queries
+    whatever its size."""
     household = household_get(scope=scope, household_id=household_id)
     path = household.unit.path
     sensitive_ok = can_see_sensitive(scope, path)
@@ -400,7 +401,8 @@ def household_detail(*, scope: Scope, household_id: int, today: dt.date, full: b
         show_sensitive=sensitive_ok,
         can_edit=scope.can(P.HOUSEHOLD_EDIT, path),
         can_unmask=scope.can(P.RESIDENT_UNMASK, path),
-        merged_from=list(Household.objects.within(scope).filter(merged_into=household).values_list("pk", flat=True)),
+        merged_from=list(Household.objects.within(scope).filter(merged_into=household).values_list("pk", flat=True))
+        if full else [],
     )
 
 
