@@ -12,6 +12,7 @@ from gridgov.access.models import Grant, User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
 from gridgov.core.clock import LOCAL_TZ
+from gridgov.core.errors import ValidationFailed
 from gridgov.units.models import Unit
 
 from . import sealing
@@ -68,11 +69,28 @@ def _rows(ids: list[int]) -> list[MediationCase]:
                 .select_related("unit", "committee_unit", "presiding").order_by("-accepted_at", "-id"))
 
 
-def mediation_ledger(*, scope: Scope, filters: LedgerFilter, now: dt.datetime, limit: int = PAGE_SIZE
-                     ) -> list[MediationCase]:
-    """The newest `limit` rows (the API's list)."""
+@dataclass(frozen=True)
+class LedgerSlice:
+    rows: list[MediationCase]
+    next_after: int | None  # the last row's id when more follow, else None
+
+
+def mediation_ledger(*, scope: Scope, filters: LedgerFilter, now: dt.datetime, after: int | None = None,
+                     limit: int = PAGE_SIZE) -> LedgerSlice:
+    """The API's list, keyset-paged in the ledger's order (newest accepted first, then the higher id):
+    the `limit` rows after the mediation `after`, the last row the client has. Three queries whatever
+    the page (where `after` stands, the ids, those rows). An `after` out of scope is refused exactly
+    like a missing one, so paging tells nobody which mediations exist."""
     ids = _ledger_ids(scope=scope, filters=filters, now=now)
-    return [] if ids is None else _rows(list(ids[:limit]))
+    if ids is None:
+        return LedgerSlice(rows=[], next_after=None)
+    if after is not None:
+        mark = MediationCase.objects.within(scope).filter(pk=after).values_list("accepted_at", flat=True).first()
+        if mark is None:
+            raise ValidationFailed("翻页位置无效，请从第一页重新查询。", field="after")
+        ids = ids.filter(Q(accepted_at__lt=mark) | Q(accepted_at=mark, pk__lt=after))
+    got = list(ids[:limit + 1])
+    return LedgerSlice(rows=_rows(got[:limit]), next_after=got[limit - 1] if len(got) > limit else None)
 
 
 @dataclass(frozen=True)

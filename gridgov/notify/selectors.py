@@ -1,10 +1,11 @@
-"""Reads of the outbox for operations (counts only, no payloads)."""
+"""Reads of the outbox for operations (counts only, no payloads), and of a staff user's own inbox."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from .models import Outbox
+from .models import InboxMessage, Outbox
 
 
 def outbox_backlog(*, now: dt.datetime) -> dict[str, int]:
@@ -15,3 +16,8 @@ def outbox_backlog(*, now: dt.datetime) -> dict[str, int]:
         "due": pending.filter(available_at__lte=now).count(),
         "waiting": pending.filter(available_at__gt=now).count(),
     }
+
+
+def inbox_unread(*, user: Any, cap: int = 99) -> int:
+    """How many of the user's own in-app messages are unread, at most cap + 1 (inbox_user_unread_idx)."""
+    return InboxMessage.objects.filter(user_id=user.pk, read_at__isnull=True).order_by().values("pk")[: cap + 1].count()

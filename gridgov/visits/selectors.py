@@ -192,18 +192,48 @@ class DueRow:
         return max(0, -self.days_left)
 
 
+def _visitable(scope: Scope) -> QuerySet[Household] | None:
+    """The households the actor may visit (household.edit); None when there are none."""
+    paths = scope.paths_for(P.HOUSEHOLD_EDIT)
+    if not paths:
+        return None
+    q = Q()
+    for p in paths:
+        q |= Q(unit__path__startswith=p)
+    return Household.objects.within(scope).filter(q)
+
+
+@dataclass(frozen=True)
+class DueCounts:
+    """The due list's figures (我的走访's 逾期未访 and 今天该访, and those due within DUE_SOON_DAYS)."""
+
+    overdue: int
+    today: int
+    soon: int
+
+
+def due_counts(*, scope: Scope, today: dt.date, most: int = 1000) -> DueCounts | None:
+    """The due list's figures for the home page, by the same arithmetic as `due_list`. Counted only
+    when the actor may visit at most `most` households (a grid, a village): then a fixed handful of
+    queries (how many households, the rules' key groups, the tagged households, their rules, their last
+    visits) whatever the data. None for a larger charge (a township or county office): their 我的走访 lists it."""
+    households = _visitable(scope)
+    if households is None or households.order_by().values("pk")[: most + 1].count() > most:
+        return None
+    statuses = must_visit_status(households=households, on=today)
+    left = [s.days_left(today) for s in statuses]
+    return DueCounts(overdue=sum(1 for d in left if d < 0), today=sum(1 for d in left if d == 0),
+                     soon=sum(1 for d in left if 0 < d <= DUE_SOON_DAYS))
+
+
 def due_list(*, scope: Scope, today: dt.date, user_id: int | None = None, unit_id: int | None = None,
              include_later: bool = False, limit: int = 300) -> tuple[list[DueRow], int]:
     """Must-visit households the actor may visit (household.edit), overdue first (most days late
     first), then due soon. `user_id` marks (and puts first among equals) the households that user
     looks after (网格员联系户). Returns (rows, how many more were left off)."""
-    paths = scope.paths_for(P.HOUSEHOLD_EDIT)
-    if not paths:
+    households = _visitable(scope)
+    if households is None:
         return [], 0
-    q = Q()
-    for p in paths:
-        q |= Q(unit__path__startswith=p)
-    households = Household.objects.within(scope).filter(q)
     if unit_id is not None:
         unit = get_in_scope(Unit, scope, pk=unit_id)
         households = households.filter(unit__path__startswith=unit.path)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
@@ -18,19 +18,48 @@ from .models import Assessment, DutyEvent, DutyItem, DutyList, PointEntry, Point
 from .periods import month_bounds
 
 
+def _mine(scope: Scope, user: Any) -> QuerySet[DutyItem]:
+    """The items a worker answers for: named to them, or issued to a unit where they do duty work."""
+    q = Q(assignee_id=user.pk) | (Q(assignee__isnull=True) & scope.path_q("unit__path", P.DUTY_DO))
+    return DutyItem.objects.within(scope).filter(q).exclude(state=DutyItem.State.WITHDRAWN)
+
+
 def my_items(*, scope: Scope, user: Any, open_only: bool = True, limit: int = 100) -> list[DutyItem]:
     """The items a worker answers for: named to them, or issued to a unit where they do duty work."""
     if not scope.can(P.DUTY_DO):
         return []
-    from django.db.models import Q
-
-    q = Q(assignee_id=user.pk) | (Q(assignee__isnull=True) & scope.path_q("unit__path", P.DUTY_DO))
-    qs = DutyItem.objects.within(scope).filter(q).exclude(state=DutyItem.State.WITHDRAWN)
+    qs = _mine(scope, user)
     if open_only:
         qs = qs.filter(state__in=[DutyItem.State.ISSUED, DutyItem.State.OVERDUE])
     else:
         qs = qs.exclude(state__in=[DutyItem.State.ISSUED, DutyItem.State.OVERDUE]).order_by("-done_at")
     return list(qs.select_related("duty_list", "unit")[:limit])
+
+
+@dataclass(frozen=True)
+class DutyToday:
+    """我的任务 as the home page shows it: the first open items (soonest due first) and counts of the open
+    ones (at most `cap` + 1 read), of those past their time and of those due by the end of today."""
+
+    first: list[DutyItem]
+    open: int
+    overdue: int
+    due_today: int
+
+
+def duty_today(*, scope: Scope, user: Any, now: dt.datetime, day_end: dt.datetime, show: int = 5,
+               cap: int = 100) -> DutyToday | None:
+    """One query: the open items of `my_items`, soonest due first, with their list's title and their
+    unit's name only (a grid's boundary stays in the database). None for someone without duty work."""
+    if not scope.can(P.DUTY_DO):
+        return None
+    rows = list(_mine(scope, user).filter(state__in=[DutyItem.State.ISSUED, DutyItem.State.OVERDUE])
+                .select_related("duty_list", "unit")
+                .only("id", "due_at", "state", "duty_list__id", "duty_list__title", "unit__id", "unit__name")
+                .order_by("due_at", "id")[: cap + 1])
+    late = sum(1 for i in rows if i.state == DutyItem.State.OVERDUE or i.due_at < now)
+    return DutyToday(first=rows[:show], open=len(rows), overdue=late,
+                     due_today=sum(1 for i in rows if i.state == DutyItem.State.ISSUED and now <= i.due_at < day_end))
 
 
 def item_get(*, scope: Scope, item_id: int) -> DutyItem:

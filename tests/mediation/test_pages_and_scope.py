@@ -53,7 +53,7 @@ def test_every_endpoint_with_every_persona(mworld, login, name):
     if in_list is None:
         assert api.status_code == 403
     else:
-        assert api.status_code == 200 and (m.pk in [r["id"] for r in api.json()]) == in_list
+        assert api.status_code == 200 and (m.pk in [r["id"] for r in api.json()["items"]]) == in_list
     assert client.get(f"/api/mediation/{m.pk}").status_code == api_detail
     # Out of scope looks exactly like missing.
     for url in ("/mediation/{}/", "/mediation/{}/agreement.pdf", "/api/mediation/{}",
@@ -128,7 +128,7 @@ def test_ledger_filters(mworld, login):
     client = login(mworld.zhang_wei)
 
     def numbers(**q):  # type: ignore[no-untyped-def]
-        return {r["number"] for r in client.get("/api/mediation/", q).json()}
+        return {r["number"] for r in client.get("/api/mediation/", q).json()["items"]}
 
     assert numbers() == {a.number, b.number}
     assert numbers(dispute_type="family") == {b.number}

@@ -12,6 +12,7 @@ from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import now
 from gridgov.core.errors import PermissionDenied
+from gridgov.interfaces.api.paging import page_params
 from gridgov.mediation import selectors, services
 from gridgov.mediation.models import DisputeType, MediationCase, Mode
 from gridgov.mediation.states import Status
@@ -79,17 +80,26 @@ def _out(m: MediationCase) -> MediationOut:
     )
 
 
-@router.get("/", response=list[MediationOut], summary="The mediation ledger (调解台账), newest first, at most 50")
+class MediationPage(Schema):
+    items: list[MediationOut]
+    next_after: int | None
+
+
+@router.get("/", response=MediationPage,
+            summary="The mediation ledger (调解台账), newest first (keyset pagination: pass next_after as after)")
 def list_mediations(request: HttpRequest, start: dt.date | None = None, end: dt.date | None = None,
-                    dispute_type: str = "", mode: str = "", status: str = "", unit_id: int | None = None
-                    ) -> list[MediationOut]:
+                    dispute_type: str = "", mode: str = "", status: str = "", unit_id: int | None = None,
+                    after: str = "", limit: str = "") -> MediationPage:
     scope = scope_for(request.user)
     if not scope.can(P.MEDIATION_VIEW):
         raise PermissionDenied()
+    paging = page_params(after=after, limit=limit)
     filters = selectors.LedgerFilter(
         start=start, end=end, dispute_type=dispute_type if dispute_type in DisputeType.values else "",
         mode=mode if mode in Mode.values else "", status=status if status in Status.values else "", unit_id=unit_id)
-    return [_out(m) for m in selectors.mediation_ledger(scope=scope, filters=filters, now=now())]
+    page = selectors.mediation_ledger(scope=scope, filters=filters, now=now(), after=paging.after,
+                                      limit=paging.limit)
+    return MediationPage(items=[_out(m) for m in page.rows], next_after=page.next_after)
 
 
 @router.get("/{mediation_id}", response=MediationDetailOut, summary="One mediation with its timeline")

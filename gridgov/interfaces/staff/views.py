@@ -21,6 +21,7 @@ from gridgov.access.scope import Scope
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, NotFound
 from gridgov.core.errors import PermissionDenied as DomainPermissionDenied
+from gridgov.insights import today
 from gridgov.interfaces.http import actor_scope, public_view, scoped_view, url_for_id
 from gridgov.units import selectors as unit_selectors
 from gridgov.units import services as unit_services
@@ -62,8 +63,11 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @scoped_view
 def home(request: HttpRequest) -> HttpResponse:
+    """今日工作: the signed-in user's own figures for today, each linking to its list (insights/today.py)."""
     scope = actor_scope(request)
-    return render(request, "staff/home.html", {"grants": scope.grants})
+    moment = now()
+    return render(request, "staff/home.html", {
+        "grants": scope.grants, "today": today.my_day(scope=scope, user=request.user, now=moment), "now": moment})
 
 
 @scoped_view
