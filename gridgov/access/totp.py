@@ -56,7 +56,7 @@ def totp_begin(*, actor: Any, now: dt.datetime) -> str:
 
 def _check(device: TotpDevice, code: str, now: dt.datetime) -> int | None:
     """The time step the code belongs to (±1 step for clock drift), or None."""
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    code = "".join(ch for ch in (code or "") if ch.isdecimal())
     if len(code) != 6:
         return None
     totp = pyotp.TOTP(fieldcrypto.decrypt(device.secret_cipher, purpose=_PURPOSE))

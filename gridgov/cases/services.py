@@ -590,7 +590,7 @@ def _merge(step: _Step, *, target_case_id: Any = None, note: str = "") -> None:
     case = step.case
     # Staff know cases by number (140225-2026-S00012); clients may send the id.
     text = str(target_case_id or "").strip()
-    if text.isdigit():
+    if text.isdecimal():
         target_pk = int(text)
     else:
         found = Case.unscoped.filter(number=text, county_id=case.county_id).values_list("pk", flat=True).first()

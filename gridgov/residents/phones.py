@@ -29,7 +29,7 @@ def normalize(raw: object) -> str:
         digits = digits[4:]
     elif len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
-    if not digits.isdigit():
+    if not digits.isdecimal():
         raise ValidationFailed("联系电话只能包含数字（座机可写成 0352-8123456）。", field="phone")
     if _MOBILE.match(digits):
         return digits

@@ -94,7 +94,7 @@ class HouseholdQuery:
             value = str(params.get(key, "") or "").strip()
             if not value:
                 return None
-            if not value.isdigit():
+            if not value.isdecimal():
                 raise ValidationFailed("请输入整数。", field=key)
             return int(value)
 
@@ -179,7 +179,7 @@ def _interpret_text(q: HouseholdQuery) -> None:
         return
     if _ID_LIKE.match(text):
         q.id_number = text
-    elif _PHONE_LIKE.match(q.text) and sum(c.isdigit() for c in text) >= 7:
+    elif _PHONE_LIKE.match(q.text) and sum(c.isdecimal() for c in text) >= 7:
         q.phone = text
     elif re.fullmatch(r"[0-9A-Za-z\-]{1,10}号?", text):
         q.house_number = text
@@ -518,7 +518,7 @@ def _door(household: Household, prefixes: tuple[str, ...] = ()) -> str:
     """Address and house number, without the names the board's title already carries (the grid's,
     the village's): 吴城村第一网格3组51号 prints as 3组51号."""
     number = (household.house_number or "").strip()
-    if number and number.isdigit():
+    if number and number.isdecimal():
         number += "号"
     address = household.address
     for prefix in prefixes:

@@ -136,7 +136,7 @@ def public_photos(case: Case) -> list[CaseAttachment]:
     listed: set[int] = set()
     for detail in CaseEvent.unscoped.filter(case=case, action__in=RESULT_ACTIONS).values_list("detail", flat=True):
         ids = (detail or {}).get("attachments") or []
-        listed.update(int(i) for i in ids if str(i).isdigit())
+        listed.update(int(i) for i in ids if str(i).isdecimal())
     return list(CaseAttachment.unscoped.filter(Q(event__action__in=RESULT_ACTIONS) | Q(pk__in=listed), case=case,
                                                content_type__startswith="image/").order_by("id"))
 

@@ -50,7 +50,7 @@ def _posted_deadlines(post: Any) -> dict[str, dict[str, int]]:
         policy = {}
         for what, word in (("respond", "响应时限"), ("resolve", "办结时限")):
             raw = str(post.get(f"{what}_{value}", "")).strip()
-            if not raw.isdigit():
+            if not raw.isdecimal():
                 raise ValidationFailed(f"请填写「{label}」的{word}（整数）。", field=f"deadlines_{value}")
             policy[f"{what}_{unit}"] = int(raw)
         result[value] = policy
@@ -78,12 +78,12 @@ def case_categories(request: HttpRequest) -> HttpResponse:
     editing: Category | None = None
     adding = request.GET.get("new") == "1"
     raw_edit = request.GET.get("edit", "")
-    if raw_edit.isdigit():
+    if raw_edit.isdecimal():
         editing = by_id.get(int(raw_edit))
     if request.method == "POST":
         op = request.POST.get("op", "")
         raw_id = request.POST.get("category_id", "")
-        target = by_id.get(int(raw_id)) if raw_id.isdigit() else None
+        target = by_id.get(int(raw_id)) if raw_id.isdecimal() else None
         try:
             if op == "create":
                 services.category_create(actor=request.user, now=now(), parent_id=request.POST.get("parent_id") or None,

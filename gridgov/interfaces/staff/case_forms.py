@@ -77,7 +77,7 @@ def case_form(request: HttpRequest, case_id: int, kind: str) -> HttpResponse:
     scope = actor_scope(request)
     case = selectors.case_get(scope=scope, case_id=case_id)
     seq_raw = request.GET.get("seq", "")
-    seq = int(seq_raw) if seq_raw.isdigit() else None
+    seq = int(seq_raw) if seq_raw.isdecimal() else None
     url = request.build_absolute_uri(reverse("staff:case_detail", args=[case.pk]))
     context = form_context(scope=scope, case=case, kind=kind, seq=seq, case_url=url)
     at = now()

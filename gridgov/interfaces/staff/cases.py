@@ -107,7 +107,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:40]
     number = request.GET.get("page", "1")
     page = selectors.case_queue_page(scope=scope, queue=queue, now=moment, category_code=category, query=query,
-                                     page=int(number) if number.isdigit() and len(number) < 6 else 1)
+                                     page=int(number) if number.isdecimal() and len(number) < 6 else 1)
     filters = {k: v for k, v in (("queue", queue), ("category", category), ("q", query)) if v}
     context = {
         "queues": selectors.QUEUES, "queue": queue, "page": page, "cases": _queue_rows(page.rows, moment),
@@ -155,7 +155,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isdecimal() else None
 
 
 def _float(value: str) -> float | None:
@@ -268,7 +268,7 @@ def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
 def inbox(request: HttpRequest) -> HttpResponse:
     """The staff user's in-app messages: new assignments, urges, deadline warnings, returns, reopenings."""
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()]
+        ids = [int(i) for i in request.POST.getlist("id") if i.isdecimal()]
         inbox_mark_read(user=request.user, now=now(), message_ids=ids)
         return redirect("staff:inbox")
     rows = inbox_for(user=request.user, limit=100)

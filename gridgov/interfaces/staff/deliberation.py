@@ -51,7 +51,7 @@ PRIMARY = ("start_consult", "consult_note", "publish", "open_vote", "close_vote"
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isdecimal() else None
 
 
 @scoped_view

@@ -32,7 +32,7 @@ def household_export(request: HttpRequest) -> HttpResponse:
     """Up to the threshold the file comes at once; above it the page asks for the purpose and files
     a request for a second person's approval."""
     unit_raw = request.POST.get("unit") or request.GET.get("unit") or ""
-    unit_id = int(unit_raw) if unit_raw.isdigit() else None
+    unit_id = int(unit_raw) if unit_raw.isdecimal() else None
     reason = request.POST.get("reason", "") if request.method == "POST" else ""
     error = ""
     try:

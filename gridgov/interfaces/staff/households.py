@@ -404,7 +404,7 @@ def household_change(request: HttpRequest, household_id: int) -> HttpResponse:
                                               into_id=into).pk
             messages.success(request, f"已并入户号 {target}。")
         elif action == "split":
-            members = [int(v) for v in request.POST.getlist("members") if v.isdigit()]
+            members = [int(v) for v in request.POST.getlist("members") if v.isdecimal()]
             head = int(request.POST.get("new_head") or 0)
             target = services.household_split(actor=request.user, now=now(), household_id=household.pk,
                                               resident_ids=members, new_head_id=head,
@@ -545,7 +545,7 @@ def contacts_unit(request: HttpRequest, unit_id: int) -> HttpResponse:
 def _contacts_post(request: HttpRequest, scope: Scope, board: selectors.ContactsBoard) -> None:
     # The 解除 buttons sit in the same form and send only `link`.
     action = "end" if request.POST.get("link") else request.POST.get("action", "")
-    ids = [int(v) for v in request.POST.getlist("households") if v.isdigit()]
+    ids = [int(v) for v in request.POST.getlist("households") if v.isdecimal()]
     try:
         if action == "end":
             link = selectors.assignment_get(scope=scope, assignment_id=int(request.POST.get("link") or 0))
@@ -713,7 +713,7 @@ def household_export_full(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             export = bulk_exports.export_full_request(actor=request.user, now=now(),
-                                                 unit_id=int(unit_id) if unit_id.isdigit() else None,
+                                                 unit_id=int(unit_id) if unit_id.isdecimal() else None,
                                                  reason=request.POST.get("reason", ""))
         except DomainError as exc:
             if exc.code == "not_found":

@@ -81,12 +81,12 @@ def mediation_ledger(request: HttpRequest) -> HttpResponse:
         dispute_type=g.get("type", "") if g.get("type", "") in DisputeType.values else "",
         mode=g.get("mode", "") if g.get("mode", "") in Mode.values else "",
         status=g.get("status", "") if g.get("status", "") in Status.values else "",
-        unit_id=int(unit_raw) if unit_raw.isdigit() else None, overdue=g.get("overdue") == "1",
+        unit_id=int(unit_raw) if unit_raw.isdecimal() else None, overdue=g.get("overdue") == "1",
     )
     moment = now()
     page_raw = g.get("page", "")
     page = selectors.mediation_ledger_page(scope=scope, filters=filters, now=moment, per_page=selectors.PAGE_SIZE,
-                                           page=int(page_raw) if page_raw.isdigit() and len(page_raw) < 7 else 1)
+                                           page=int(page_raw) if page_raw.isdecimal() and len(page_raw) < 7 else 1)
     query = g.copy()
     query.pop("page", None)
     context = {
@@ -122,7 +122,7 @@ def _case_referred(scope: Any, values: dict[str, Any]) -> Any:
     number = str(values.get("source_case_number") or "").strip()
     raw = str(values.get("source_case_id") or "")
     case = None
-    if raw.isdigit():
+    if raw.isdecimal():
         try:
             case = case_selectors.case_get(scope=scope, case_id=int(raw))
         except NotFound:
@@ -143,7 +143,7 @@ def mediation_new(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied()
     values: dict[str, Any] = {"source": "grid", "mode": "people", "level": "village"}
     case_raw = request.GET.get("case", "")
-    if case_raw.isdigit():
+    if case_raw.isdecimal():
         # 转调解: a case the user may see, taken up as a mediation (its title, text and place prefilled).
         case = case_selectors.case_get(scope=scope, case_id=int(case_raw))
         values |= {"source": "case", "source_case_id": str(case.pk), "source_case_number": case.number,
@@ -232,7 +232,7 @@ def mediation_act(request: HttpRequest, mediation_id: int, action: str) -> HttpR
     version = request.POST.get("version", "")
     try:
         services.mediation_act(actor=request.user, now=now(), mediation_id=m.pk, action=action,
-                               expected_version=int(version) if version.isdigit() else None, **params)
+                               expected_version=int(version) if version.isdecimal() else None, **params)
     except DomainError as exc:
         if exc.http_status == 404:
             raise

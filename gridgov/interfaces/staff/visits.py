@@ -37,7 +37,7 @@ def _today() -> dt.date:
 
 def _int(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if value.isdecimal() and len(value) < 12 else None
 
 
 def _date(value: str | None) -> dt.date | None:

@@ -34,7 +34,7 @@ def _month(request: HttpRequest, *, default_previous: bool = False) -> dt.date:
 
 def _int(value: Any) -> int | None:
     text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 12 else None
+    return int(text) if text.isdecimal() and len(text) < 12 else None
 
 
 # --- 我的任务 ---------------------------------------------------------------------------------
