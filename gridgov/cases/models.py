@@ -109,6 +109,22 @@ class CalendarOverride(models.Model):
         return f"{self.date} {'上班' if self.is_workday else '休息'}"
 
 
+class ReferenceStamp(models.Model):
+    """The reference stamp: one row (id 1) holding a random number that database triggers replace in the
+    same transaction as any change to the categories or the calendar overrides, whatever makes it (a
+    service, the admin, a queryset update, COPY, psql). Each app process keeps those tables under the
+    stamp it read them with (cases/reference.py): a new stamp means they are read afresh."""
+
+    value = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = "基础数据戳"
+        verbose_name_plural = "基础数据戳"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 class Case(models.Model):
     number = models.CharField("编号", max_length=32, unique=True)
     title = models.CharField("标题", max_length=80)

@@ -33,7 +33,7 @@ from gridgov.residents.models import Household
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
-from . import deadlines, numbering, reporter
+from . import deadlines, numbering, reference, reporter
 from .models import (
     BASE_RANK,
     DEFAULT_DEADLINES,
@@ -277,6 +277,11 @@ def _household(*, scope: Scope | None, household_id: Any) -> Household | None:
     return household
 
 
+# The idempotency key's case, if any, and the reference stamp (cases/reference.py): one round trip.
+_KEY_AND_STAMP = ("SELECT (SELECT id FROM cases_case WHERE idempotency_key = %s), "
+                  "(SELECT value FROM cases_referencestamp WHERE id = 1)")
+
+
 @transaction.atomic
 def case_report(
     *,
@@ -321,19 +326,24 @@ def case_report(
     if namespaced:
         _serialise_key(namespaced)
     legacy = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    stamp: int | None = None
     if namespaced:
-        # The key is unique: look for its id alone (the whole row only when it is a replay).
+        # The key is unique: look for its id alone (the whole row only when it is a replay), and read the
+        # reference stamp in the same statement.
         with connection.cursor() as cur:
-            cur.execute("SELECT id FROM cases_case WHERE idempotency_key = %s", [namespaced])
-            found = cur.fetchone()
+            cur.execute(_KEY_AND_STAMP, [namespaced])
+            found, stamp = cur.fetchone()
         if found is not None:
-            return _replay(Case.unscoped.get(pk=found[0]), digest, legacy)
+            return _replay(Case.unscoped.get(pk=found), digest, legacy)
+    else:
+        stamp = reference.read_stamp()
+    kept = reference.reference(stamp)
 
     title = _text(title, field_name="title", label="标题", required=True, max_len=80)
     description = _text(description, field_name="description", label="事件内容", required=True, max_len=4000)
     if not category_code:
         raise ValidationFailed("请选择事件类别。", field="category")
-    category = Category.objects.filter(code=category_code, is_active=True).first()
+    category = kept.categories.get(category_code)
     if category is None:
         raise ValidationFailed("事件类别不存在。", field="category")
     if urgency not in Urgency.values:
@@ -349,8 +359,7 @@ def case_report(
         unit_id = household.unit_id  # the household's grid, unless a place was given
     unit = _locate(scope=scope, unit_id=unit_id, lat=lat, lng=lng)
     county = _county(unit)
-    calendar = deadlines.work_calendar()
-    due = deadlines.stage_deadlines(calendar, category, urgency, now)
+    due = deadlines.stage_deadlines(kept.calendar, category, urgency, now)
     role = scope.role_at(unit.path) if scope is not None else "public"
 
     def create() -> Case:
