@@ -126,10 +126,13 @@ class ReferenceStamp(models.Model):
 
 
 class Case(models.Model):
-    number = models.CharField("编号", max_length=32, unique=True)
+    # Unique by a constraint (Meta), not `unique=True`: on PostgreSQL that would add a second, LIKE
+    # (varchar_pattern_ops) index that no query uses; numbers are looked up whole.
+    number = models.CharField("编号", max_length=32)
     title = models.CharField("标题", max_length=80)
     description = models.TextField("内容", max_length=4000)
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases")
+    # No index of its own: case_category_idx (category, status) starts with it.
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases", db_index=False)
     urgency = models.CharField("紧急程度", max_length=10, choices=Urgency.choices, default=Urgency.ORDINARY)
     channel = models.CharField("来源", max_length=10, choices=Channel.choices)
     county = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
@@ -150,13 +153,14 @@ class Case(models.Model):
     reporter_phone_cipher = models.TextField(blank=True, editable=False)
     reporter_phone_masked = models.CharField("联系电话", max_length=20, blank=True, editable=False)
     anonymous = models.BooleanField("匿名", default=False)
-    tracking_token = models.CharField(max_length=32, unique=True)
+    tracking_token = models.CharField(max_length=32)  # unique by a constraint, as the number
     # The current holder (exactly one) and the unit answerable for the case.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REPORTED)
     holder_unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
+    # No index of its own: case_department_idx (holder_department, status) starts with it.
     holder_department = models.ForeignKey("access.Department", null=True, blank=True, on_delete=models.PROTECT,
-                                          related_name="held_cases")
+                                          related_name="held_cases", db_index=False)
     owner_unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
     owner_path = models.CharField(max_length=255)
     unit_path = models.CharField(max_length=255)
@@ -237,6 +241,8 @@ class Case(models.Model):
             ),
             models.UniqueConstraint(fields=["idempotency_key"], condition=Q(idempotency_key__isnull=False),
                                     name="case_idempotency_key_unique"),
+            models.UniqueConstraint(fields=["number"], name="case_number_unique"),
+            models.UniqueConstraint(fields=["tracking_token"], name="case_tracking_token_unique"),
             models.CheckConstraint(condition=Q(status__in=[s.value for s in Status]), name="case_status_known"),
         ]
 
@@ -256,11 +262,14 @@ class Case(models.Model):
 class CaseEvent(models.Model):
     """One history row per action: the case's timeline."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # The three foreign keys below have no index of their own: an index of Meta starts with each
+    # (case_event_seq_unique, case_event_actor_idx, case_event_department_idx).
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     action = models.CharField(max_length=24)
     at = models.DateTimeField()
-    actor = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              db_index=False)
     actor_role = models.CharField(max_length=40, blank=True)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
@@ -269,7 +278,7 @@ class CaseEvent(models.Model):
     from_department = models.ForeignKey("access.Department", null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="+")
     to_department = models.ForeignKey("access.Department", null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="+")
+                                      related_name="+", db_index=False)
     note = models.TextField(blank=True, max_length=2000)
     reason_code = models.CharField(max_length=24, blank=True)
     resolve_due_before = models.DateTimeField(null=True, blank=True)
