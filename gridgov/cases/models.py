@@ -143,7 +143,7 @@ class Case(models.Model):
     address = models.CharField("地址", max_length=200, blank=True)
     # The household of the ledger the case concerns, when staff name one at intake (shown on its page).
     household = models.ForeignKey("residents.Household", null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+", verbose_name="涉及户")
+                                  related_name="+", verbose_name="涉及户", db_index=False)  # case_household_idx
     # Reporter: a resident (name/phone), anonymous, or staff. Name and phone are personal data:
     # ciphertext and a masked form only (gridgov.cases.reporter); no plaintext column.
     reported_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT,
@@ -177,7 +177,8 @@ class Case(models.Model):
     supervised = models.BooleanField(default=False)
     extension_days_requested = models.PositiveSmallIntegerField(null=True, blank=True)
     extension_count = models.PositiveSmallIntegerField(default=0)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged")
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged",
+                                    db_index=False)  # case_merged_into_idx
     result = models.TextField("办理结果", blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -201,7 +202,12 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["owner_path"], name="case_owner_path_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["unit_path"], name="case_unit_path_idx", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["holder_department", "status"], name="case_department_idx"),
+            # Nullable foreign keys, indexed only where set: every query (and every check of a foreign key)
+            # looks for a given value, never for NULL, and most cases carry NULL (no entry written at intake).
+            models.Index(fields=["holder_department", "status"], name="case_department_idx",
+                         condition=Q(holder_department__isnull=False)),
+            models.Index(fields=["household"], name="case_household_idx", condition=Q(household__isnull=False)),
+            models.Index(fields=["merged_into"], name="case_merged_into_idx", condition=Q(merged_into__isnull=False)),
             models.Index(fields=["status", "resolve_due"], name="case_due_idx"),
             models.Index(fields=["category", "status"], name="case_category_idx"),
             # 督办: the few supervised cases, in deadline order.
@@ -273,10 +279,11 @@ class CaseEvent(models.Model):
     actor_role = models.CharField(max_length=40, blank=True)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
-    from_unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    from_unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                  db_index=False)  # case_event_from_unit_idx
     to_unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     from_department = models.ForeignKey("access.Department", null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="+")
+                                        related_name="+", db_index=False)  # case_event_from_department_idx
     to_department = models.ForeignKey("access.Department", null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="+", db_index=False)
     note = models.TextField(blank=True, max_length=2000)
@@ -293,7 +300,12 @@ class CaseEvent(models.Model):
         ordering = ["case_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["case", "seq"], name="case_event_seq_unique")]
         indexes = [
-            models.Index(fields=["to_department", "case"], name="case_event_department_idx"),
+            # Nullable foreign keys, indexed only where set (as on Case): most history rows carry NULL.
+            models.Index(fields=["to_department", "case"], name="case_event_department_idx",
+                         condition=Q(to_department__isnull=False)),
+            models.Index(fields=["from_department"], name="case_event_from_department_idx",
+                         condition=Q(from_department__isnull=False)),
+            models.Index(fields=["from_unit"], name="case_event_from_unit_idx", condition=Q(from_unit__isnull=False)),
             # The measures read history by action over a period (dispatches, returns, acknowledgements).
             models.Index(fields=["action", "at"], name="case_event_action_at_idx"),
             # 已办 (cases I acted on, latest first) reads a user's own history rows.
