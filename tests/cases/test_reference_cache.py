@@ -157,7 +157,8 @@ def test_a_rolled_back_change_leaves_no_stale_copy(kit):  # type: ignore[no-unty
 
     _warm(kit)
     with pytest.raises(RuntimeError), transaction.atomic():
-        Category.objects.filter(code="sanitation").update(deadlines={"ordinary": {"respond_hours": 1, "resolve_hours": 3}})
+        Category.objects.filter(code="sanitation").update(
+            deadlines={"ordinary": {"respond_hours": 1, "resolve_hours": 3}})
         assert _report(kit, "inside").resolve_due == T0 + dt.timedelta(hours=3)
         raise RuntimeError("roll back")
     assert _report(kit, "outside").resolve_due != T0 + dt.timedelta(hours=3)
