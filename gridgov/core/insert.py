@@ -6,7 +6,8 @@ The row is the one save() would write: each field's `pre_save(add=True)` and `ge
 primary key read back (RETURNING, or the last row id), pre_save and post_save sent, the instance's state
 marked saved. Anything this does not handle goes to `save(force_insert=True)` as before: a model that
 overrides save(), a primary key already set, fields with a database default, generated or read back
-besides the key, a field with its own SQL placeholder, multi-table inheritance.
+besides the key, a field with its own SQL placeholder, multi-table inheritance. A model whose save()
+adds nothing to a new row says so with `insert_without_save = True` (the audit log's refuses changes only).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ _ATTR = "_gridgov_insert_plans"
 def _plan(model: type[models.Model], connection: Any) -> _Plan:
     meta = model._meta
     pk = meta.pk
-    if (model.save is not models.Model.save or meta.parents or not isinstance(pk, models.AutoField)
+    own_save = model.save is not models.Model.save and not getattr(model, "insert_without_save", False)
+    if (own_save or meta.parents or not isinstance(pk, models.AutoField)
             or list(meta.db_returning_fields) != [pk]):
         return None
     fields = [f for f in meta.local_concrete_fields if f is not pk]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import signals
 
 from gridgov.audit.models import AuditEvent
@@ -73,18 +73,30 @@ def test_signals_are_sent_as_by_save(world):  # type: ignore[no-untyped-def]
 
 def test_a_model_with_its_own_save_goes_through_it(world, monkeypatch):  # type: ignore[no-untyped-def]
     calls: list[int | None] = []
-    real = AuditEvent.save
+    real = Case.save
 
     def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(self.pk)
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(AuditEvent, "save", spy)
-    event = AuditEvent(at=T0, action="test.insert", actor_username="", role="", unit_path="", object_type="",
-                       object_id="", outcome="success", detail={})
+    monkeypatch.setattr(Case, "save", spy)
+    monkeypatch.setitem(connections["default"].__dict__, insert._ATTR, {})  # plans are kept per connection
+    case = _case(world, "N-5", "t5")
+    insert_one(case)
+    assert calls == [None] and case.pk is not None
+    assert insert._plan(Case, connection) is None
+
+
+def test_the_audit_log_writes_new_rows_directly_and_still_refuses_changes(world):  # type: ignore[no-untyped-def]
+    assert insert._plan(AuditEvent, connection) is not None  # insert_without_save: its save() only refuses
+    event = AuditEvent(at=T0, action="test.insert", actor_id=world.wang_fang.pk, actor_username="wangfang",
+                       role="grid_worker_full", unit_path=world.grid_a1.path, object_type="cases.case",
+                       object_id="1", outcome="success", detail={"字段": "值"})
     insert_one(event)
-    assert calls == [None] and event.pk is not None
-    assert insert._plan(AuditEvent, connection) is None
+    row = AuditEvent.objects.get(pk=event.pk)
+    assert (row.action, row.actor_id, row.detail, row.at) == ("test.insert", world.wang_fang.pk, {"字段": "值"}, T0)
+    with pytest.raises(RuntimeError, match="append-only"):
+        insert_one(event)  # a key is set: through save(), which refuses
 
 
 def test_an_instance_with_a_key_goes_through_save(world):  # type: ignore[no-untyped-def]
