@@ -7,11 +7,10 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
+    # Only the previous migration (the tables it touches are older): a dependency on other apps' latest
+    # migrations would tie taking those back to taking this one back.
     dependencies = [
-        ('access', '0009_access_stamp'),
         ('cases', '0008_reference_stamp'),
-        ('residents', '0004_bulk_export'),
-        ('units', '0002_builtin_kinds_themes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
