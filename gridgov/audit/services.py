@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
+from gridgov.core.insert import insert_one
 from gridgov.core.middleware import current_request_context
 
 from .models import AuditEvent
@@ -69,7 +70,7 @@ def audit_record(
     event = audit_build(action=action, actor=actor, now=now, obj=obj, object_type=object_type,
                         object_id=object_id, unit_path=unit_path, role=role, outcome=outcome, detail=detail,
                         username=username)
-    event.save()
+    insert_one(event)  # save(), with the INSERT made once per connection (core/insert.py)
     return event
 
 

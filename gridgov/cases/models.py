@@ -109,11 +109,30 @@ class CalendarOverride(models.Model):
         return f"{self.date} {'上班' if self.is_workday else '休息'}"
 
 
+class ReferenceStamp(models.Model):
+    """The reference stamp: one row (id 1) holding a random number that database triggers replace in the
+    same transaction as any change to the categories or the calendar overrides, whatever makes it (a
+    service, the admin, a queryset update, COPY, psql). Each app process keeps those tables under the
+    stamp it read them with (cases/reference.py): a new stamp means they are read afresh."""
+
+    value = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = "基础数据戳"
+        verbose_name_plural = "基础数据戳"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 class Case(models.Model):
-    number = models.CharField("编号", max_length=32, unique=True)
+    # Unique by a constraint (Meta), not `unique=True`: on PostgreSQL that would add a second, LIKE
+    # (varchar_pattern_ops) index that no query uses; numbers are looked up whole.
+    number = models.CharField("编号", max_length=32)
     title = models.CharField("标题", max_length=80)
     description = models.TextField("内容", max_length=4000)
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases")
+    # No index of its own: case_category_idx (category, status) starts with it.
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases", db_index=False)
     urgency = models.CharField("紧急程度", max_length=10, choices=Urgency.choices, default=Urgency.ORDINARY)
     channel = models.CharField("来源", max_length=10, choices=Channel.choices)
     county = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
@@ -124,7 +143,7 @@ class Case(models.Model):
     address = models.CharField("地址", max_length=200, blank=True)
     # The household of the ledger the case concerns, when staff name one at intake (shown on its page).
     household = models.ForeignKey("residents.Household", null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+", verbose_name="涉及户")
+                                  related_name="+", verbose_name="涉及户", db_index=False)  # case_household_idx
     # Reporter: a resident (name/phone), anonymous, or staff. Name and phone are personal data:
     # ciphertext and a masked form only (gridgov.cases.reporter); no plaintext column.
     reported_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT,
@@ -134,13 +153,14 @@ class Case(models.Model):
     reporter_phone_cipher = models.TextField(blank=True, editable=False)
     reporter_phone_masked = models.CharField("联系电话", max_length=20, blank=True, editable=False)
     anonymous = models.BooleanField("匿名", default=False)
-    tracking_token = models.CharField(max_length=32, unique=True)
+    tracking_token = models.CharField(max_length=32)  # unique by a constraint, as the number
     # The current holder (exactly one) and the unit answerable for the case.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REPORTED)
     holder_unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
+    # No index of its own: case_department_idx (holder_department, status) starts with it.
     holder_department = models.ForeignKey("access.Department", null=True, blank=True, on_delete=models.PROTECT,
-                                          related_name="held_cases")
+                                          related_name="held_cases", db_index=False)
     owner_unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
     owner_path = models.CharField(max_length=255)
     unit_path = models.CharField(max_length=255)
@@ -157,7 +177,8 @@ class Case(models.Model):
     supervised = models.BooleanField(default=False)
     extension_days_requested = models.PositiveSmallIntegerField(null=True, blank=True)
     extension_count = models.PositiveSmallIntegerField(default=0)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged")
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged",
+                                    db_index=False)  # case_merged_into_idx
     result = models.TextField("办理结果", blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -181,7 +202,12 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["owner_path"], name="case_owner_path_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["unit_path"], name="case_unit_path_idx", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["holder_department", "status"], name="case_department_idx"),
+            # Nullable foreign keys, indexed only where set: every query (and every check of a foreign key)
+            # looks for a given value, never for NULL, and most cases carry NULL (no entry written at intake).
+            models.Index(fields=["holder_department", "status"], name="case_department_idx",
+                         condition=Q(holder_department__isnull=False)),
+            models.Index(fields=["household"], name="case_household_idx", condition=Q(household__isnull=False)),
+            models.Index(fields=["merged_into"], name="case_merged_into_idx", condition=Q(merged_into__isnull=False)),
             models.Index(fields=["status", "resolve_due"], name="case_due_idx"),
             models.Index(fields=["category", "status"], name="case_category_idx"),
             # 督办: the few supervised cases, in deadline order.
@@ -221,6 +247,8 @@ class Case(models.Model):
             ),
             models.UniqueConstraint(fields=["idempotency_key"], condition=Q(idempotency_key__isnull=False),
                                     name="case_idempotency_key_unique"),
+            models.UniqueConstraint(fields=["number"], name="case_number_unique"),
+            models.UniqueConstraint(fields=["tracking_token"], name="case_tracking_token_unique"),
             models.CheckConstraint(condition=Q(status__in=[s.value for s in Status]), name="case_status_known"),
         ]
 
@@ -240,20 +268,24 @@ class Case(models.Model):
 class CaseEvent(models.Model):
     """One history row per action: the case's timeline."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    # The three foreign keys below have no index of their own: an index of Meta starts with each
+    # (case_event_seq_unique, case_event_actor_idx, case_event_department_idx).
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     action = models.CharField(max_length=24)
     at = models.DateTimeField()
-    actor = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              db_index=False)
     actor_role = models.CharField(max_length=40, blank=True)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
-    from_unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    from_unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                  db_index=False)  # case_event_from_unit_idx
     to_unit = models.ForeignKey("units.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     from_department = models.ForeignKey("access.Department", null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="+")
+                                        related_name="+", db_index=False)  # case_event_from_department_idx
     to_department = models.ForeignKey("access.Department", null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="+")
+                                      related_name="+", db_index=False)
     note = models.TextField(blank=True, max_length=2000)
     reason_code = models.CharField(max_length=24, blank=True)
     resolve_due_before = models.DateTimeField(null=True, blank=True)
@@ -268,7 +300,12 @@ class CaseEvent(models.Model):
         ordering = ["case_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["case", "seq"], name="case_event_seq_unique")]
         indexes = [
-            models.Index(fields=["to_department", "case"], name="case_event_department_idx"),
+            # Nullable foreign keys, indexed only where set (as on Case): most history rows carry NULL.
+            models.Index(fields=["to_department", "case"], name="case_event_department_idx",
+                         condition=Q(to_department__isnull=False)),
+            models.Index(fields=["from_department"], name="case_event_from_department_idx",
+                         condition=Q(from_department__isnull=False)),
+            models.Index(fields=["from_unit"], name="case_event_from_unit_idx", condition=Q(from_unit__isnull=False)),
             # The measures read history by action over a period (dispatches, returns, acknowledgements).
             models.Index(fields=["action", "at"], name="case_event_action_at_idx"),
             # 已办 (cases I acted on, latest first) reads a user's own history rows.

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, router, transaction
 from django.db.models import Q
 
 from gridgov.access.models import Department, Grant
@@ -26,6 +26,7 @@ from gridgov.audit.services import audit_build, audit_record
 from gridgov.core import fieldcrypto
 from gridgov.core.clock import local
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.insert import insert_one
 from gridgov.core.workdays import WorkCalendar
 from gridgov.geo.geometry import validate_point
 from gridgov.notify.services import notify_users, outbox_put
@@ -33,7 +34,7 @@ from gridgov.residents.models import Household
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
-from . import deadlines, numbering, reporter
+from . import deadlines, numbering, reference, reporter
 from .models import (
     BASE_RANK,
     DEFAULT_DEADLINES,
@@ -201,9 +202,11 @@ def _payload_hash(data: dict[str, Any]) -> str:
 
 # The unit with its county's id and division code in one statement (`county_of`, without a second
 # round trip). Raw SQL: the ORM's compilation of the same query (two correlated subqueries) cost a
-# fifth of the intake's CPU time in a profile.
+# fifth of the intake's CPU time in a profile; and read as the session's user is (access/models.py), a
+# plain cursor and the fields' converters, not `raw()`, whose set-up per call cost half as much again.
+# Without the boundary (GeoJSON, the largest column), which intake never reads: deferred, as `only()`.
 _UNIT_WITH_COUNTY = """
-SELECT u.*,
+SELECT {columns},
   (SELECT cu.id FROM units_unit cu JOIN units_unitkind k ON k.id = cu.kind_id
    WHERE k.base = 'county' AND substr(u.path, 1, length(cu.path)) = cu.path
    ORDER BY cu.depth DESC LIMIT 1) AS county_pk,
@@ -212,6 +215,25 @@ SELECT u.*,
    ORDER BY cu.depth DESC LIMIT 1) AS county_code
 FROM units_unit u WHERE u.id = %s AND (u.is_active OR NOT %s)
 """
+_UNIT_DEFERRED = frozenset({"boundary"})
+
+
+def _unit_with_county_plan(db: str) -> tuple[str, list[str], list[tuple[Any, list[Any]]]]:
+    """The statement, the attribute names and each column's converters, made once per connection."""
+    conn = connections[db]
+    plan = getattr(conn, "_gridgov_unit_with_county", None)
+    if plan is None:
+        table = Unit._meta.db_table
+        fields = [f for f in Unit._meta.concrete_fields if f.name not in _UNIT_DEFERRED]
+        converters = []
+        for f in fields:
+            expression = f.get_col(table)
+            converters.append((expression, conn.ops.get_db_converters(expression)
+                               + expression.get_db_converters(conn)))
+        columns = ", ".join(f"u.{conn.ops.quote_name(f.column)}" for f in fields)
+        plan = (_UNIT_WITH_COUNTY.format(columns=columns), [f.attname for f in fields], converters)
+        conn._gridgov_unit_with_county = plan  # type: ignore[attr-defined]
+    return plan
 
 
 def _unit_with_county(pk: Any, *, active_only: bool) -> Unit | None:
@@ -219,7 +241,22 @@ def _unit_with_county(pk: Any, *, active_only: bool) -> Unit | None:
         key = int(pk)
     except (TypeError, ValueError):
         return None
-    return next(iter(Unit.unscoped.raw(_UNIT_WITH_COUNTY, [key, active_only])), None)
+    db = router.db_for_read(Unit)
+    sql, attnames, converters = _unit_with_county_plan(db)
+    with connections[db].cursor() as cur:
+        cur.execute(sql, [key, active_only])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    *fields, county_pk, county_code = row
+    values = []
+    for (expression, column_converters), value in zip(converters, fields, strict=True):
+        for converter in column_converters:
+            value = converter(value, expression, connections[db])
+        values.append(value)
+    unit = Unit.from_db(db, attnames, values)
+    unit.county_pk, unit.county_code = county_pk, county_code  # type: ignore[attr-defined]
+    return unit
 
 
 @dataclass(frozen=True)
@@ -277,6 +314,11 @@ def _household(*, scope: Scope | None, household_id: Any) -> Household | None:
     return household
 
 
+# The idempotency key's case, if any, and the reference stamp (cases/reference.py): one round trip.
+_KEY_AND_STAMP = ("SELECT (SELECT id FROM cases_case WHERE idempotency_key = %s), "
+                  "(SELECT value FROM cases_referencestamp WHERE id = 1)")
+
+
 @transaction.atomic
 def case_report(
     *,
@@ -321,19 +363,24 @@ def case_report(
     if namespaced:
         _serialise_key(namespaced)
     legacy = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    stamp: int | None = None
     if namespaced:
-        # The key is unique: look for its id alone (the whole row only when it is a replay).
+        # The key is unique: look for its id alone (the whole row only when it is a replay), and read the
+        # reference stamp in the same statement.
         with connection.cursor() as cur:
-            cur.execute("SELECT id FROM cases_case WHERE idempotency_key = %s", [namespaced])
-            found = cur.fetchone()
+            cur.execute(_KEY_AND_STAMP, [namespaced])
+            found, stamp = cur.fetchone()
         if found is not None:
-            return _replay(Case.unscoped.get(pk=found[0]), digest, legacy)
+            return _replay(Case.unscoped.get(pk=found), digest, legacy)
+    else:
+        stamp = reference.read_stamp()
+    kept = reference.reference(stamp)
 
     title = _text(title, field_name="title", label="标题", required=True, max_len=80)
     description = _text(description, field_name="description", label="事件内容", required=True, max_len=4000)
     if not category_code:
         raise ValidationFailed("请选择事件类别。", field="category")
-    category = Category.objects.filter(code=category_code, is_active=True).first()
+    category = kept.categories.get(category_code)
     if category is None:
         raise ValidationFailed("事件类别不存在。", field="category")
     if urgency not in Urgency.values:
@@ -349,8 +396,7 @@ def case_report(
         unit_id = household.unit_id  # the household's grid, unless a place was given
     unit = _locate(scope=scope, unit_id=unit_id, lat=lat, lng=lng)
     county = _county(unit)
-    calendar = deadlines.work_calendar()
-    due = deadlines.stage_deadlines(calendar, category, urgency, now)
+    due = deadlines.stage_deadlines(kept.calendar, category, urgency, now)
     role = scope.role_at(unit.path) if scope is not None else "public"
 
     def create() -> Case:
@@ -358,7 +404,7 @@ def case_report(
         number = form_number(county_id=county.pk, division_code=county.division_code, year=year,
                              kind=FormKind.REPORT,
                              value=numbering.next_value(county_id=county.pk, year=year, kind=FormKind.REPORT))
-        return Case.unscoped.create(
+        case = Case(
             number=number, title=title, description=description, category=category, urgency=urgency,
             channel=channel, county_id=county.pk, unit=unit, lat=lat, lng=lng, address=address,
             reported_by=actor if actor is not None else None,
@@ -369,6 +415,8 @@ def case_report(
             respond_due=due.respond_due, resolve_due=due.resolve_due,
             idempotency_key=namespaced, payload_hash=digest, created_at=now, updated_at=now,
         )
+        insert_one(case)  # save(), without compiling the 50-column INSERT each time
+        return case
 
     if not namespaced or connection.vendor == "postgresql":
         # PostgreSQL: the key's advisory lock, held since before the look-up above, makes that look-up
@@ -385,11 +433,11 @@ def case_report(
             return _replay(existing, digest, legacy)
     number = case.number
 
-    CaseEvent.unscoped.create(
+    insert_one(CaseEvent(
         case=case, seq=1, action="report", at=now, actor=actor if actor is not None else None, actor_role=role,
         from_status="", to_status=Status.REPORTED, to_unit=unit, resolve_due_after=case.resolve_due,
         detail={"form_number": number, "channel": channel},
-    )
+    ))
     audit_record(action="case.report", actor=actor, now=now, obj=case, unit_path=unit.path, role=role,
                  detail={"number": number, "category": category.code, "channel": channel}
                  | ({"household": household.pk} if household is not None else {}))

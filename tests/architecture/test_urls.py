@@ -199,6 +199,9 @@ def test_every_catalogue_loading_migration_is_reloaded_after_flushes():
                    "gridgov/cases/migrations/0005_seal_reporter.py",
                    "gridgov/notify/migrations/0002_seal_sms_recipients.py",
                    # adds permissions to existing roles; a new database gets them from access 0003
-                   "gridgov/deliberation/migrations/0002_role_permissions.py"}
+                   "gridgov/deliberation/migrations/0002_role_permissions.py",
+                   # installs the reference stamp's triggers; its row comes back with the next write to the
+                   # categories (the triggers upsert it), and reads without it simply keep nothing
+                   "gridgov/cases/migrations/0008_reference_stamp.py"}
     unlisted = set(data_migrations()) - listed - not_loaders
     assert not unlisted, f"add these data migrations to tests/builtins.LOADERS: {sorted(unlisted)}"

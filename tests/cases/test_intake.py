@@ -102,3 +102,26 @@ def test_case_numbers_run_per_county_and_year(kit):
     a = report(kit.world).case
     b = report(kit.world).case
     assert a.number == "140225-2026-S00001" and b.number == "140225-2026-S00002"
+
+
+def test_the_located_unit_is_read_whole_but_its_boundary(kit):
+    """Intake reads the grid with one plain statement (services._unit_with_county): every field as the ORM
+    would give it, the county it belongs to, and the boundary only when something asks for it."""
+    from gridgov.cases.services import _county, _unit_with_county
+    from gridgov.units.models import Unit
+
+    w = kit.world
+    unit = _unit_with_county(w.grid_a2.pk, active_only=True)
+    assert unit is not None
+    full = Unit.unscoped.get(pk=w.grid_a2.pk)
+    assert unit.get_deferred_fields() == {"boundary"}
+    for f in Unit._meta.concrete_fields:
+        if f.name != "boundary":
+            assert getattr(unit, f.attname) == getattr(full, f.attname), f.name
+    assert _county(unit).pk == w.county.pk and _county(unit).division_code == "140225000000"
+    assert unit.boundary == full.boundary and unit.boundary is not None  # loaded on demand
+    assert _unit_with_county(w.grid_a2.pk, active_only=True) is not None
+    Unit.unscoped.filter(pk=w.grid_a2.pk).update(is_active=False)
+    assert _unit_with_county(w.grid_a2.pk, active_only=True) is None
+    assert _unit_with_county(w.grid_a2.pk, active_only=False) is not None
+    assert _unit_with_county("x", active_only=True) is None

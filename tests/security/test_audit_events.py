@@ -78,9 +78,9 @@ def test_reading_the_audit_log_is_audited_and_sign_ins_are_visible_to_the_audit_
 
 def test_an_audit_write_failure_fails_the_operation(world):
     grants = Grant.unscoped.count()
-    # The row is written by AuditEvent.save (audit_record) or one bulk INSERT (audit_record_many): fail both.
+    # The row is written by insert_one (audit_record) or one bulk INSERT (audit_record_many): fail both.
     full = DatabaseError("disk full")
-    with mock.patch("gridgov.audit.services.AuditEvent.save", side_effect=full), \
+    with mock.patch("gridgov.audit.services.insert_one", side_effect=full), \
             mock.patch("gridgov.audit.services.AuditEvent.objects.bulk_create", side_effect=full), \
             pytest.raises(DatabaseError):
         grant_create(actor=world.zhang_wei, now=T0, user=world.qian_duo, role_code="grid_worker_full",
