@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from gridgov.access.models import Grant
 from gridgov.access.scope import Scope, get_in_scope
@@ -38,6 +38,31 @@ def unit_children(*, scope: Scope, unit: Unit) -> list[Unit]:
     )
 
 
+# A tree node as the staff pages list it: values, not units with their kind (a model instance per row and
+# per kind, and a template lookup through both, was a third of a township's unit page).
+_NODE_VALUES = {"kind_name": F("kind__name")}
+
+
+def unit_root_nodes(*, scope: Scope) -> list[dict[str, Any]]:
+    """`unit_roots` as tree nodes: id, name, serial, kind_name, child_count."""
+    ids = [int(p.strip("/").split("/")[-1]) for p in scope.unit_paths]
+    return list(
+        Unit.objects.within(scope).filter(pk__in=ids)
+        .annotate(child_count=Count("children", filter=Q(children__is_active=True)))
+        .values("id", "name", "serial", "child_count", **_NODE_VALUES)
+    )
+
+
+def unit_child_nodes(*, scope: Scope, unit: Unit) -> list[dict[str, Any]]:
+    """`unit_children` as tree nodes: id, name, serial, kind_name, child_count."""
+    return list(
+        Unit.objects.within(scope).filter(parent=unit, is_active=True)
+        .annotate(child_count=Count("children", filter=Q(children__is_active=True)))
+        .order_by("sort_order", "serial", "id")
+        .values("id", "name", "serial", "child_count", **_NODE_VALUES)
+    )
+
+
 def unit_search(*, scope: Scope, query: str, limit: int = 50) -> list[Unit]:
     return list(
         Unit.objects.within(scope).filter(Q(name__contains=query) | Q(serial=query), is_active=True)
@@ -50,11 +75,18 @@ def unit_breadcrumb(*, scope: Scope, unit: Unit) -> list[Unit]:
     return list(Unit.objects.within(scope).filter(pk__in=unit.ancestor_ids()).defer(*_LIST_DEFER).order_by("depth"))
 
 
-def unit_staff(*, scope: Scope, unit: Unit) -> list[Grant]:
-    return list(
-        Grant.objects.within(scope).filter(unit=unit, revoked_at__isnull=True)
-        .select_related("user", "role", "department").order_by("role_id", "id")
+def unit_staff_rows(*, scope: Scope, unit: Unit) -> list[dict[str, Any]]:
+    """`unit_staff` as the unit page lists it: one row of values per grant (id, display_name, title,
+    role_name, department_name, work_phone), in the same order."""
+    rows = list(
+        Grant.objects.within(scope).filter(unit=unit, revoked_at__isnull=True).order_by("role_id", "id")
+        .values("id", "title", full_name=F("user__full_name"), username=F("user__username"),
+                work_phone=F("user__work_phone"), role_name=F("role__name"), department_name=F("department__name"))
     )
+    for r in rows:
+        r["display_name"] = r.pop("full_name") or r.pop("username")  # User.display_name
+        r.pop("username", None)
+    return rows
 
 
 def level_name(unit: Unit) -> str:
