@@ -444,6 +444,14 @@ def grid_workers_at(*, scope: Scope, unit: Unit) -> list[Any]:
     return list({g.user_id: g.user for g in grants}.values())
 
 
+def grid_worker_user_id(household: Household) -> int | None:
+    """The user of the household's current grid-worker assignment, if any (the household was fetched
+    through the actor's scope)."""
+    return (HouseholdAssignment.unscoped.filter(household=household, ended_at__isnull=True,
+                                                kind=AssignmentKind.GRID_WORKER)
+            .values_list("user_id", flat=True).first())
+
+
 def party_members_near(*, scope: Scope, household: Household, limit: int = 200) -> list[Resident]:
     """Party members who may look after this household (党员联系户): those of its village, or of its
     own unit when that has no parent in sight."""

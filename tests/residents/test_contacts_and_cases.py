@@ -101,6 +101,41 @@ def test_a_batch_is_all_or_nothing(world, ledger, login):
     assert not HouseholdAssignment.unscoped.exists()
 
 
+def test_the_household_page_loads_its_contact_choices_when_the_section_is_opened(world, ledger, login):
+    """The grid workers and party members to choose from are not on the page (hundreds of options on
+    every view): the section fetches them from its own URL, which answers those who may edit only."""
+    member = _party_member(world, ledger)
+    services.household_assign_worker(actor=None, now=T0, household_id=ledger.a1_b.pk, user=world.wang_fang)
+    page_url = reverse("staff:household_detail", args=[ledger.a1_b.pk])
+    choices_url = reverse("staff:household_assign_choices", args=[ledger.a1_b.pk])
+    client = login(world.li_qiang)
+    page = client.get(page_url).content.decode()
+    assert f'hx-get="{choices_url}"' in page
+    assert 'name="party_member"' not in page and f'<option value="{member.pk}">' not in page
+    fragment = client.get(choices_url).content.decode()
+    assert f'<option value="{world.wang_fang.pk}" selected>王芳</option>' in fragment
+    assert f'<option value="{member.pk}">{member.name}</option>' in fragment
+    # The forms post to the household's change URL as before.
+    response = client.post(reverse("staff:household_change", args=[ledger.a1_b.pk]),
+                           {"action": "party_link", "party_member": member.pk}, follow=True)
+    assert response.status_code == 200
+    assert HouseholdAssignment.unscoped.filter(household=ledger.a1_b, party_member=member,
+                                               ended_at__isnull=True).exists()
+    # Whoever sees the page without the section (or not at all) gets no list.
+    shown = {}
+    for persona, user in world.personas().items():
+        c = login(user)
+        has_section = f'hx-get="{choices_url}"' in c.get(page_url).content.decode()
+        status = c.get(choices_url).status_code
+        assert status == (200 if has_section else 404), persona
+        shown[persona] = has_section
+    assert any(shown.values()) and not all(shown.values())
+    # Nor for a household that has moved out.
+    services.household_set_status(actor=None, now=T0, household_id=ledger.a1_b.pk, status="moved_out",
+                                  reason="迁往县城")
+    assert client.get(choices_url).status_code == 404
+
+
 def test_the_load_warning_past_ten_households_for_a_party_member(world, ledger, login):
     member = _party_member(world, ledger)
     ids = [services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=f"吴城村{i}号").pk
