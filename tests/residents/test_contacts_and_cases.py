@@ -233,15 +233,19 @@ def test_a_case_seen_only_through_the_merge_target(world, ledger):
     """After 合户 the receiving household's page lists the cases of the household merged into it."""
     from gridgov.access.scope import scope_for
     from gridgov.cases import selectors as case_selectors
-    from gridgov.residents import selectors
 
     case = _case(world.zhang_wei, ledger.a1_b)
     services.household_merge(actor=None, now=T0, household_id=ledger.a1_b.pk, into_id=ledger.a1.pk)
+    other = _case(world.zhang_wei, ledger.a2, title="路灯不亮")  # another household's case: not listed
+    own = _case(world.zhang_wei, ledger.a1, title="院墙倒塌")
     scope = scope_for(world.zhao_lei)
-    d = selectors.household_detail(scope=scope, household_id=ledger.a1.pk, today=dt.date(2026, 3, 2))
-    assert d.merged_from == [ledger.a1_b.pk]
-    found = case_selectors.cases_for_households(scope=scope, household_ids=[ledger.a1.pk, *d.merged_from])
-    assert [(r["pk"], r["number"], r["status_name"]) for r in found] == [(case.pk, case.number, "待受理")]
+    found = case_selectors.cases_for_household(scope=scope, household_id=ledger.a1.pk)
+    assert sorted((r["pk"], r["number"], r["status_name"]) for r in found) == sorted(
+        [(case.pk, case.number, "待受理"), (own.pk, own.number, "待受理")])
+    assert other.pk not in {r["pk"] for r in found}
+    # The merged household's page is not the receiving one's: it lists its own case only.
+    assert [r["pk"] for r in case_selectors.cases_for_household(scope=scope, household_id=ledger.a1_b.pk)] == [
+        case.pk]
 
 
 def test_department_handler_sees_no_household_on_a_dispatched_case(world, ledger, login):

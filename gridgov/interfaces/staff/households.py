@@ -188,8 +188,8 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
         "tag_choices_household": [t for t in tag_choices if t.applies_to == TagTarget.HOUSEHOLD],
         "tag_choices_resident": [t for t in tag_choices if t.applies_to == TagTarget.RESIDENT],
         "today": _today(),
-        "cases": _linked_cases(case_selectors.cases_for_households(
-            scope=scope, household_ids=[detail.household.pk, *detail.merged_from])) if scope.can(P.CASE_VIEW) else [],
+        "cases": _linked_cases(case_selectors.cases_for_household(scope=scope, household_id=detail.household.pk))
+        if scope.can(P.CASE_VIEW) else [],
         "can_report_case": scope.can(P.CASE_REPORT),
         "tag_records": _tag_records(detail),
         "household_visits": visit_selectors.visits_for_household(scope=scope, household_id=detail.household.pk),
