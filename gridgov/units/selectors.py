@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.lookups import StartsWith
 
 from gridgov.access.models import Grant
 from gridgov.access.scope import Scope, get_in_scope
@@ -14,6 +15,16 @@ from .models import BaseKind, LevelName, Theme, Unit, UnitEvent, UnitKind
 
 def unit_get(*, scope: Scope, unit_id: int) -> Unit:
     return get_in_scope(Unit.objects.select_related("kind", "parent"), scope, pk=unit_id)  # type: ignore[no-any-return]
+
+
+def unit_page_get(*, scope: Scope, unit_id: int) -> Unit:
+    """`unit_get` with the name of its grid level read in the same statement (`level_name` uses it):
+    the nearest level-name scheme set on the unit or an ancestor, a level name's root being the unit
+    whose path starts the unit's."""
+    names = (LevelName.objects.filter(StartsWith(OuterRef("path"), F("root__path")), level=OuterRef("grid_level"))
+             .order_by("-root__depth").values("name")[:1])
+    return get_in_scope(  # type: ignore[no-any-return]
+        Unit.objects.select_related("kind", "parent").annotate(level_label=Subquery(names)), scope, pk=unit_id)
 
 
 # Lists of units never show their boundary: a county's or township's GeoJSON polygon is tens of
@@ -93,6 +104,8 @@ def level_name(unit: Unit) -> str:
     """The deployment's name for this unit's grid level (一级网格…), or the kind's name."""
     if unit.grid_level is None:
         return unit.kind.name
+    if hasattr(unit, "level_label"):  # read with the unit (`unit_page_get`)
+        return unit.level_label or unit.kind.name
     names: dict[Any, str] = dict(
         LevelName.objects.filter(root_id__in=unit.path_ids(), level=unit.grid_level)
         .order_by("-root__depth").values_list("root_id", "name")[:1]

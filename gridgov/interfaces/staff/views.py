@@ -138,7 +138,7 @@ def _can(scope: Scope, unit: Unit) -> dict[str, bool]:
 @scoped_view
 def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
     scope = actor_scope(request)
-    unit = unit_selectors.unit_get(scope=scope, unit_id=unit_id)
+    unit = unit_selectors.unit_page_get(scope=scope, unit_id=unit_id)
     context: dict[str, Any] = {
         "unit": unit,
         "breadcrumb": _linked(unit_selectors.unit_breadcrumb(scope=scope, unit=unit)),
