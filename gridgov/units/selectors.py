@@ -87,17 +87,18 @@ def unit_breadcrumb(*, scope: Scope, unit: Unit) -> list[Unit]:
 
 
 def unit_staff_rows(*, scope: Scope, unit: Unit) -> list[dict[str, Any]]:
-    """`unit_staff` as the unit page lists it: one row of values per grant (id, display_name, title,
-    role_name, department_name, work_phone), in the same order."""
-    rows = list(
+    """The unit's current staff as its page lists them, by role: one row of values per grant (id,
+    display_name, title, role_name, department_name, work_phone), no grant, user, role or department
+    instances."""
+    rows = (
         Grant.objects.within(scope).filter(unit=unit, revoked_at__isnull=True).order_by("role_id", "id")
-        .values("id", "title", full_name=F("user__full_name"), username=F("user__username"),
-                work_phone=F("user__work_phone"), role_name=F("role__name"), department_name=F("department__name"))
+        .values("id", "title", "user__full_name", "user__username", "user__work_phone", "role__name",
+                "department__name")
     )
-    for r in rows:
-        r["display_name"] = r.pop("full_name") or r.pop("username")  # User.display_name
-        r.pop("username", None)
-    return rows
+    return [{"id": r["id"], "title": r["title"],
+             "display_name": r["user__full_name"] or r["user__username"],  # User.display_name
+             "work_phone": r["user__work_phone"], "role_name": r["role__name"],
+             "department_name": r["department__name"]} for r in rows]
 
 
 def level_name(unit: Unit) -> str:
