@@ -183,12 +183,15 @@ def case_get(*, scope: Scope, case_id: int) -> Case:
         scope, pk=case_id)
 
 
-def cases_for_households(*, scope: Scope, household_ids: list[int], limit: int = 20) -> list[dict[str, Any]]:
-    """The cases naming these households (newest first), only those the viewer may see: what a household's
-    page lists of each (number, title, category, status and its name, date), as plain values."""
-    if not household_ids:
-        return []
-    rows = (Case.objects.within(scope).filter(household_id__in=household_ids).order_by("-created_at", "-id")
+def cases_for_household(*, scope: Scope, household_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The cases naming this household or a household merged into it (合户: their cases show here), newest
+    first, only those the viewer may see (and only households in the viewer's scope): what a household's
+    page lists of each (number, title, category, status and its name, date), as plain values, in one
+    statement (the merged households are a subquery: PostgreSQL makes it a semi-join on the household
+    index)."""
+    households = (Household.objects.within(scope).filter(Q(pk=household_id) | Q(merged_into_id=household_id))
+                  .values("pk"))
+    rows = (Case.objects.within(scope).filter(household_id__in=households).order_by("-created_at", "-id")
             .values("pk", "number", "title", "status", "created_at", "category__name")[:limit])
     return [{**r, "status_name": STATUS_NAMES[r["status"]]} for r in rows]
 

@@ -344,7 +344,6 @@ class HouseholdDetail:
     show_sensitive: bool
     can_edit: bool
     can_unmask: bool
-    merged_from: list[int] = field(default_factory=list)  # households merged into this one (their cases show here)
 
     @property
     def head(self) -> ResidentView | None:
@@ -363,9 +362,9 @@ def resident_get(*, scope: Scope, resident_id: int) -> Resident:
 
 
 def household_detail(*, scope: Scope, household_id: int, today: dt.date, full: bool = True) -> HouseholdDetail:
-    """The household with members and tags; `full` adds its history, who looks after it and the households
-    merged into it (the page shows them and their cases, the API does not). A fixed number of queries
-    whatever its size."""
+    """The household with members and tags; `full` adds its history and who looks after it (the page shows
+    them, the API does not; the page's cases, with those of households merged into it, come from
+    `cases.selectors.cases_for_household`). A fixed number of queries whatever its size."""
     household = household_get(scope=scope, household_id=household_id)
     path = household.unit.path
     sensitive_ok = can_see_sensitive(scope, path)
@@ -401,8 +400,6 @@ def household_detail(*, scope: Scope, household_id: int, today: dt.date, full: b
         show_sensitive=sensitive_ok,
         can_edit=scope.can(P.HOUSEHOLD_EDIT, path),
         can_unmask=scope.can(P.RESIDENT_UNMASK, path),
-        merged_from=list(Household.objects.within(scope).filter(merged_into=household).values_list("pk", flat=True))
-        if full else [],
     )
 
 
@@ -442,6 +439,14 @@ def grid_workers_at(*, scope: Scope, unit: Unit) -> list[Any]:
     grants = (Grant.objects.within(scope).filter(role__field_worker=True, revoked_at__isnull=True, unit__path__in=paths)
               .select_related("user").order_by("user_id"))
     return list({g.user_id: g.user for g in grants}.values())
+
+
+def grid_worker_user_id(household: Household) -> int | None:
+    """The user of the household's current grid-worker assignment, if any (the household was fetched
+    through the actor's scope)."""
+    return (HouseholdAssignment.unscoped.filter(household=household, ended_at__isnull=True,
+                                                kind=AssignmentKind.GRID_WORKER)
+            .values_list("user_id", flat=True).first())
 
 
 def party_members_near(*, scope: Scope, household: Household, limit: int = 200) -> list[Resident]:

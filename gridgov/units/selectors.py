@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.lookups import StartsWith
 
 from gridgov.access.models import Grant
 from gridgov.access.scope import Scope, get_in_scope
@@ -14,6 +15,16 @@ from .models import BaseKind, LevelName, Theme, Unit, UnitEvent, UnitKind
 
 def unit_get(*, scope: Scope, unit_id: int) -> Unit:
     return get_in_scope(Unit.objects.select_related("kind", "parent"), scope, pk=unit_id)  # type: ignore[no-any-return]
+
+
+def unit_page_get(*, scope: Scope, unit_id: int) -> Unit:
+    """`unit_get` with the name of its grid level read in the same statement (`level_name` uses it):
+    the nearest level-name scheme set on the unit or an ancestor, a level name's root being the unit
+    whose path starts the unit's."""
+    names = (LevelName.objects.filter(StartsWith(OuterRef("path"), F("root__path")), level=OuterRef("grid_level"))
+             .order_by("-root__depth").values("name")[:1])
+    return get_in_scope(  # type: ignore[no-any-return]
+        Unit.objects.select_related("kind", "parent").annotate(level_label=Subquery(names)), scope, pk=unit_id)
 
 
 # Lists of units never show their boundary: a county's or township's GeoJSON polygon is tens of
@@ -38,6 +49,31 @@ def unit_children(*, scope: Scope, unit: Unit) -> list[Unit]:
     )
 
 
+# A tree node as the staff pages list it: values, not units with their kind (a model instance per row and
+# per kind, and a template lookup through both, was a third of a township's unit page).
+_NODE_VALUES = {"kind_name": F("kind__name")}
+
+
+def unit_root_nodes(*, scope: Scope) -> list[dict[str, Any]]:
+    """`unit_roots` as tree nodes: id, name, serial, kind_name, child_count."""
+    ids = [int(p.strip("/").split("/")[-1]) for p in scope.unit_paths]
+    return list(
+        Unit.objects.within(scope).filter(pk__in=ids)
+        .annotate(child_count=Count("children", filter=Q(children__is_active=True)))
+        .values("id", "name", "serial", "child_count", **_NODE_VALUES)
+    )
+
+
+def unit_child_nodes(*, scope: Scope, unit: Unit) -> list[dict[str, Any]]:
+    """`unit_children` as tree nodes: id, name, serial, kind_name, child_count."""
+    return list(
+        Unit.objects.within(scope).filter(parent=unit, is_active=True)
+        .annotate(child_count=Count("children", filter=Q(children__is_active=True)))
+        .order_by("sort_order", "serial", "id")
+        .values("id", "name", "serial", "child_count", **_NODE_VALUES)
+    )
+
+
 def unit_search(*, scope: Scope, query: str, limit: int = 50) -> list[Unit]:
     return list(
         Unit.objects.within(scope).filter(Q(name__contains=query) | Q(serial=query), is_active=True)
@@ -50,17 +86,27 @@ def unit_breadcrumb(*, scope: Scope, unit: Unit) -> list[Unit]:
     return list(Unit.objects.within(scope).filter(pk__in=unit.ancestor_ids()).defer(*_LIST_DEFER).order_by("depth"))
 
 
-def unit_staff(*, scope: Scope, unit: Unit) -> list[Grant]:
-    return list(
-        Grant.objects.within(scope).filter(unit=unit, revoked_at__isnull=True)
-        .select_related("user", "role", "department").order_by("role_id", "id")
+def unit_staff_rows(*, scope: Scope, unit: Unit) -> list[dict[str, Any]]:
+    """The unit's current staff as its page lists them, by role: one row of values per grant (id,
+    display_name, title, role_name, department_name, work_phone), no grant, user, role or department
+    instances."""
+    rows = (
+        Grant.objects.within(scope).filter(unit=unit, revoked_at__isnull=True).order_by("role_id", "id")
+        .values("id", "title", "user__full_name", "user__username", "user__work_phone", "role__name",
+                "department__name")
     )
+    return [{"id": r["id"], "title": r["title"],
+             "display_name": r["user__full_name"] or r["user__username"],  # User.display_name
+             "work_phone": r["user__work_phone"], "role_name": r["role__name"],
+             "department_name": r["department__name"]} for r in rows]
 
 
 def level_name(unit: Unit) -> str:
     """The deployment's name for this unit's grid level (一级网格…), or the kind's name."""
     if unit.grid_level is None:
         return unit.kind.name
+    if hasattr(unit, "level_label"):  # read with the unit (`unit_page_get`)
+        return unit.level_label or unit.kind.name
     names: dict[Any, str] = dict(
         LevelName.objects.filter(root_id__in=unit.path_ids(), level=unit.grid_level)
         .order_by("-root__depth").values_list("root_id", "name")[:1]

@@ -58,6 +58,30 @@ def test_unit_detail_shows_staff_actions_and_departments(world, login):
         assert text in html, text
 
 
+def test_unit_page_names_the_grid_level_by_the_nearest_scheme(world, login):
+    """The level name read with the unit (`unit_page_get`) is the one `level_name` looks up on its own:
+    the scheme set on the nearest unit above (or on the unit itself) wins, else the kind's name."""
+    from gridgov.access.scope import scope_for
+    from gridgov.units.models import LevelName
+    from gridgov.units.selectors import level_name, unit_get, unit_page_get
+
+    LevelName.objects.create(root=world.county, level=2, name="二级网格")
+    LevelName.objects.create(root=world.county, level=3, name="三级网格")
+    LevelName.objects.create(root=world.village, level=3, name="村网格")
+    scope = scope_for(world.chen_jing)
+    for unit_id in (world.county.pk, world.township.pk, world.village.pk, world.grid_a1.pk, world.grid_a2.pk,
+                    world.sibling_village.pk):
+        read = unit_page_get(scope=scope, unit_id=unit_id)
+        alone = unit_get(scope=scope, unit_id=unit_id)
+        assert level_name(read) == level_name(alone), unit_id
+    assert level_name(unit_page_get(scope=scope, unit_id=world.village.pk)) == "二级网格"
+    assert level_name(unit_page_get(scope=scope, unit_id=world.grid_a1.pk)) == "村网格"  # the village's scheme
+    assert level_name(unit_page_get(scope=scope, unit_id=world.grid_a2.pk)) == "村网格"
+    assert level_name(unit_page_get(scope=scope, unit_id=world.township.pk)) == world.township.kind.name  # level 1
+    html = page(login(world.chen_jing).get(reverse("staff:unit_detail", args=[world.grid_a1.pk])))
+    assert "<dt>层级</dt><dd>村网格</dd>" in html
+
+
 def test_unit_lists_link_each_unit_its_children_and_its_revoke_form(world, login):
     """The tree's links are built once per list (not a `{% url %}` per row): each still goes to its own unit."""
     client = login(world.zhang_wei)

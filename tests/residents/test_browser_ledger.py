@@ -119,3 +119,27 @@ def test_key_group_catalogue_in_the_browser(live_server, world, page):
     page.wait_for_selector("text=已添加标签「重点青少年」。")
     assert "每 14 天" in page.inner_text("table.cards")
     page.screenshot(path=str(ARTIFACTS / "7-key-groups-360.png"), full_page=True)
+
+
+def test_contact_choices_load_when_the_section_is_opened(live_server, world, ledger, page):
+    """The household page's 联系网格员和联系党员 section fetches its choice lists when opened (#8), and
+    its forms work as before, at 390 px."""
+    from gridgov.residents import services
+    from tests.world import T0
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    services.resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "liqiang")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/households/{ledger.a1_b.pk}/")
+    assert page.locator("#a-party").count() == 0
+    page.click("#assign summary")
+    page.wait_for_selector("#a-party")
+    assert page.locator("#a-user option").all_inner_texts() == ["王芳"]
+    page.select_option("#a-party", str(ledger.wang_wei.pk))
+    page.screenshot(path=str(ARTIFACTS / "8-household-contacts-390.png"), full_page=True)
+    page.click("#assign form:has(#a-party) button[type=submit]")
+    page.wait_for_selector("text=已添加联系党员。")
+    assert page.inner_text("dl.facts dt:has-text('联系党员') + dd") == "王伟"

@@ -101,6 +101,41 @@ def test_a_batch_is_all_or_nothing(world, ledger, login):
     assert not HouseholdAssignment.unscoped.exists()
 
 
+def test_the_household_page_loads_its_contact_choices_when_the_section_is_opened(world, ledger, login):
+    """The grid workers and party members to choose from are not on the page (hundreds of options on
+    every view): the section fetches them from its own URL, which answers those who may edit only."""
+    member = _party_member(world, ledger)
+    services.household_assign_worker(actor=None, now=T0, household_id=ledger.a1_b.pk, user=world.wang_fang)
+    page_url = reverse("staff:household_detail", args=[ledger.a1_b.pk])
+    choices_url = reverse("staff:household_assign_choices", args=[ledger.a1_b.pk])
+    client = login(world.li_qiang)
+    page = client.get(page_url).content.decode()
+    assert f'hx-get="{choices_url}"' in page
+    assert 'name="party_member"' not in page and f'<option value="{member.pk}">' not in page
+    fragment = client.get(choices_url).content.decode()
+    assert f'<option value="{world.wang_fang.pk}" selected>王芳</option>' in fragment
+    assert f'<option value="{member.pk}">{member.name}</option>' in fragment
+    # The forms post to the household's change URL as before.
+    response = client.post(reverse("staff:household_change", args=[ledger.a1_b.pk]),
+                           {"action": "party_link", "party_member": member.pk}, follow=True)
+    assert response.status_code == 200
+    assert HouseholdAssignment.unscoped.filter(household=ledger.a1_b, party_member=member,
+                                               ended_at__isnull=True).exists()
+    # Whoever sees the page without the section (or not at all) gets no list.
+    shown = {}
+    for persona, user in world.personas().items():
+        c = login(user)
+        has_section = f'hx-get="{choices_url}"' in c.get(page_url).content.decode()
+        status = c.get(choices_url).status_code
+        assert status == (200 if has_section else 404), persona
+        shown[persona] = has_section
+    assert any(shown.values()) and not all(shown.values())
+    # Nor for a household that has moved out.
+    services.household_set_status(actor=None, now=T0, household_id=ledger.a1_b.pk, status="moved_out",
+                                  reason="迁往县城")
+    assert client.get(choices_url).status_code == 404
+
+
 def test_the_load_warning_past_ten_households_for_a_party_member(world, ledger, login):
     member = _party_member(world, ledger)
     ids = [services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=f"吴城村{i}号").pk
@@ -198,15 +233,19 @@ def test_a_case_seen_only_through_the_merge_target(world, ledger):
     """After 合户 the receiving household's page lists the cases of the household merged into it."""
     from gridgov.access.scope import scope_for
     from gridgov.cases import selectors as case_selectors
-    from gridgov.residents import selectors
 
     case = _case(world.zhang_wei, ledger.a1_b)
     services.household_merge(actor=None, now=T0, household_id=ledger.a1_b.pk, into_id=ledger.a1.pk)
+    other = _case(world.zhang_wei, ledger.a2, title="路灯不亮")  # another household's case: not listed
+    own = _case(world.zhang_wei, ledger.a1, title="院墙倒塌")
     scope = scope_for(world.zhao_lei)
-    d = selectors.household_detail(scope=scope, household_id=ledger.a1.pk, today=dt.date(2026, 3, 2))
-    assert d.merged_from == [ledger.a1_b.pk]
-    found = case_selectors.cases_for_households(scope=scope, household_ids=[ledger.a1.pk, *d.merged_from])
-    assert [(r["pk"], r["number"], r["status_name"]) for r in found] == [(case.pk, case.number, "待受理")]
+    found = case_selectors.cases_for_household(scope=scope, household_id=ledger.a1.pk)
+    assert sorted((r["pk"], r["number"], r["status_name"]) for r in found) == sorted(
+        [(case.pk, case.number, "待受理"), (own.pk, own.number, "待受理")])
+    assert other.pk not in {r["pk"] for r in found}
+    # The merged household's page is not the receiving one's: it lists its own case only.
+    assert [r["pk"] for r in case_selectors.cases_for_household(scope=scope, household_id=ledger.a1_b.pk)] == [
+        case.pk]
 
 
 def test_department_handler_sees_no_household_on_a_dispatched_case(world, ledger, login):

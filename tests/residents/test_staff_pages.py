@@ -180,8 +180,9 @@ def test_assign_grid_worker_and_party_member_on_the_page(world, ledger, login):
     services.resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
     client = login(world.li_qiang)
     url = reverse("staff:household_change", args=[ledger.a1_b.pk])
-    page = client.get(reverse("staff:household_detail", args=[ledger.a1_b.pk])).content.decode()
-    assert "王芳" in page and "钱多" not in page  # only the workers of grid A1
+    # The choices are fetched when the page's contacts section is opened.
+    choices = client.get(reverse("staff:household_assign_choices", args=[ledger.a1_b.pk])).content.decode()
+    assert "王芳" in choices and "钱多" not in choices  # only the workers of grid A1
     client.post(url, {"action": "assign", "user": world.wang_fang.pk})
     client.post(url, {"action": "assign", "user": world.qian_duo.pk})  # not a worker of A1: ignored as not found
     client.post(url, {"action": "party_link", "party_member": ledger.wang_wei.pk})

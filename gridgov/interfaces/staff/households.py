@@ -185,14 +185,11 @@ def _detail_context(request: HttpRequest, household_id: int) -> dict[str, Any]:
     return {
         "d": detail,
         "h": detail.household,
-        "workers": selectors.grid_workers_for(scope=scope, household=detail.household) if detail.can_edit else [],
-        "party_members": selectors.party_member_choices(scope=scope, household=detail.household)
-        if detail.can_edit else [],
         "tag_choices_household": [t for t in tag_choices if t.applies_to == TagTarget.HOUSEHOLD],
         "tag_choices_resident": [t for t in tag_choices if t.applies_to == TagTarget.RESIDENT],
         "today": _today(),
-        "cases": _linked_cases(case_selectors.cases_for_households(
-            scope=scope, household_ids=[detail.household.pk, *detail.merged_from])) if scope.can(P.CASE_VIEW) else [],
+        "cases": _linked_cases(case_selectors.cases_for_household(scope=scope, household_id=detail.household.pk))
+        if scope.can(P.CASE_VIEW) else [],
         "can_report_case": scope.can(P.CASE_REPORT),
         "tag_records": _tag_records(detail),
         "household_visits": visit_selectors.visits_for_household(scope=scope, household_id=detail.household.pk),
@@ -226,6 +223,23 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     watch.record_household_view(actor=request.user, now=now(), scope=actor_scope(request), household=d.household,
                                 residents=len(d.members) + len(d.former_members), sensitive=d.show_sensitive)
     return render(request, "staff/households/detail.html", context)
+
+
+@scoped_view
+def household_assign_choices(request: HttpRequest, household_id: int) -> HttpResponse:
+    """The two forms of the household page's 联系网格员和联系党员 section with their choice lists (the
+    grid workers over its grid, up to 200 party members near it), fetched when the section is opened:
+    an edit-only list of hundreds of options was three statements and much of every view of the page."""
+    scope = actor_scope(request)
+    household = selectors.household_get(scope=scope, household_id=household_id)
+    if not scope.can(P.HOUSEHOLD_EDIT, household.unit.path) or household.status != "active":
+        raise NotFound()
+    return render(request, "staff/households/_assign_choices.html", {
+        "h": household,
+        "workers": selectors.grid_workers_for(scope=scope, household=household),
+        "current_worker": selectors.grid_worker_user_id(household),
+        "party_members": selectors.party_member_choices(scope=scope, household=household),
+    })
 
 
 @scoped_view
@@ -744,6 +758,8 @@ def household_urls() -> list[Any]:
         path("households/<int:household_id>/residents/new/", resident_add, name="resident_add"),
         path("households/<int:household_id>/tags/", tag_add, name="household_tag_add"),
         path("households/<int:household_id>/change/", household_change, name="household_change"),
+        path("households/<int:household_id>/assign-choices/", household_assign_choices,
+             name="household_assign_choices"),
         path("households/<int:household_id>/tags/<int:assignment_id>/end/", tag_end, name="household_tag_end"),
         path("residents/<int:resident_id>/edit/", resident_edit, name="resident_edit"),
         path("residents/<int:resident_id>/move/", resident_move, name="resident_move"),

@@ -80,7 +80,7 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
     if query:
         results = unit_selectors.unit_search(scope=scope, query=query)
         return render(request, "staff/unit_tree.html", {"query": query, "results": results})
-    roots = _linked(unit_selectors.unit_roots(scope=scope))
+    roots = _nodes(unit_selectors.unit_root_nodes(scope=scope))
     return render(request, "staff/unit_tree.html", {"roots": roots, "query": ""})
 
 
@@ -88,24 +88,41 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
 def unit_children(request: HttpRequest, unit_id: int) -> HttpResponse:
     scope = actor_scope(request)
     unit = unit_selectors.unit_get(scope=scope, unit_id=unit_id)
-    children = _linked(unit_selectors.unit_children(scope=scope, unit=unit))
+    children = _nodes(unit_selectors.unit_child_nodes(scope=scope, unit=unit))
     return render(request, "staff/_unit_children.html", {"unit": unit, "children": children})
 
 
 def _linked(units: list[Unit]) -> list[Unit]:
-    """Units of a tree list with their page's and their children's URLs (reversed once for the list)."""
-    page, children = url_for_id("staff:unit_detail"), url_for_id("staff:unit_children")
+    """Units of a breadcrumb with their page's URL (reversed once for the list)."""
+    page = url_for_id("staff:unit_detail")
     for u in units:
         u.url = page(u.pk)  # type: ignore[attr-defined]
-        u.children_url = children(u.pk)  # type: ignore[attr-defined]
     return units
 
 
-def _revocable(grants: list[Any]) -> list[Any]:
-    """Staff of a unit with the URL of their revoke form (shown to those who manage grants)."""
+def _nodes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tree nodes (`unit_child_nodes`, `unit_root_nodes`) with their page's and children's URLs, reversed
+    once for the list, and the grey line after the name (kind · 编号 · 下级), built here rather than by
+    three template conditions per node."""
+    page, children = url_for_id("staff:unit_detail"), url_for_id("staff:unit_children")
+    for r in rows:
+        r["url"] = page(r["id"])
+        r["children_url"] = children(r["id"])
+        meta = [r["kind_name"]]
+        if r["serial"]:
+            meta.append(f"编号 {r['serial']}")
+        if r["child_count"]:
+            meta.append(f"下级 {r['child_count']}")
+        r["meta"] = " · ".join(meta)
+    return rows
+
+
+def _revocable(grants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Staff rows of a unit (`unit_staff_rows`) with the URL of their revoke form (shown to those who
+    manage grants)."""
     revoke = url_for_id("staff:grant_revoke")
     for g in grants:
-        g.revoke_url = revoke(g.pk)
+        g["revoke_url"] = revoke(g["id"])
     return grants
 
 
@@ -121,12 +138,12 @@ def _can(scope: Scope, unit: Unit) -> dict[str, bool]:
 @scoped_view
 def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
     scope = actor_scope(request)
-    unit = unit_selectors.unit_get(scope=scope, unit_id=unit_id)
+    unit = unit_selectors.unit_page_get(scope=scope, unit_id=unit_id)
     context: dict[str, Any] = {
         "unit": unit,
         "breadcrumb": _linked(unit_selectors.unit_breadcrumb(scope=scope, unit=unit)),
-        "children": _linked(unit_selectors.unit_children(scope=scope, unit=unit)),
-        "staff": _revocable(unit_selectors.unit_staff(scope=scope, unit=unit)),
+        "children": _nodes(unit_selectors.unit_child_nodes(scope=scope, unit=unit)),
+        "staff": _revocable(unit_selectors.unit_staff_rows(scope=scope, unit=unit)),
         "level_name": unit_selectors.level_name(unit),
         "themes": list(unit.themes.all()),
         "hosts_departments": access_selectors.hosts_departments(unit),
