@@ -23,6 +23,7 @@ from gridgov.core.clock import LOCAL_TZ, local
 from gridgov.mediation import selectors as mediation_selectors
 from gridgov.mediation.states import Status as MediationStatus
 from gridgov.notify import selectors as notify_selectors
+from gridgov.units.models import Unit
 from gridgov.visits import selectors as visit_selectors
 from gridgov.workforce import selectors as duty_selectors
 
@@ -52,6 +53,7 @@ class CaseLine:
     case: Any
     countdown: str
     late: bool
+    unit_name: str = ""
 
 
 @dataclass
@@ -72,10 +74,11 @@ class Today:
         return bool(self.cases is not None or self.can_visit or self.duty is not None or self.mediation is not None)
 
 
-def _case_line(case: Any, now: dt.datetime) -> CaseLine:
+def _case_line(case: Any, now: dt.datetime, unit_names: dict[int, str]) -> CaseLine:
     live = STATUSES[case.status].type.value in ("open", "in_progress")
     late = bool(live and case.resolve_due and case.resolve_due < now)
-    return CaseLine(case=case, countdown=countdown(case.resolve_due, now) if live else "", late=late)
+    return CaseLine(case=case, countdown=countdown(case.resolve_due, now) if live else "", late=late,
+                    unit_name=unit_names.get(case.unit_id, ""))
 
 
 def my_day(*, scope: Scope, user: Any, now: dt.datetime) -> Today:
@@ -87,7 +90,10 @@ def my_day(*, scope: Scope, user: Any, now: dt.datetime) -> Today:
         if counts["todo"]:
             # The 待办 queue's order: soonest due first, so the overdue ones lead.
             rows = case_selectors.case_queue(scope=scope, queue="todo", now=now, limit=FIRST_CASES)
-            today.first_cases = [_case_line(c, now) for c in rows]
+            # The queue loads each case with its category and reporter only: the grids' names in one read
+            # (case.unit would load each grid whole, boundary and all, one statement per line).
+            names = dict(Unit.unscoped.filter(pk__in={c.unit_id for c in rows}).values_list("pk", "name"))
+            today.first_cases = [_case_line(c, now, names) for c in rows]
     if scope.can(P.HOUSEHOLD_EDIT):
         today.can_visit = True
         today.visits = visit_selectors.due_counts(scope=scope, today=local(now).date(), most=VISIT_MOST)

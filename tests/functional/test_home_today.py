@@ -18,6 +18,7 @@ from gridgov.cases import selectors as case_selectors
 from gridgov.insights import today as today_module
 from gridgov.notify.models import InboxMessage
 from gridgov.residents.models import Resident
+from gridgov.units.models import Unit
 from gridgov.visits import selectors as visit_selectors
 from gridgov.workforce import selectors as duty_selectors
 from tests.residents.conftest import household, make_id
@@ -194,3 +195,16 @@ def test_the_query_count_does_not_grow_with_the_data(world, filled, login, perso
     assert after == before <= BUDGET, (before, after)
     if persona in ("grid_worker", "township_office"):  # their figures did grow: the page read the new rows
         assert shown_after != shown_before
+
+
+def test_the_first_cases_name_their_grid(world, filled, login):
+    client = login(world.wang_fang)
+    html = home(client)
+    section = html[html.index('id="first-cases"'):]
+    section = section[:section.index("</section>")]
+    lines = re.findall(r'<span class="when">([^<]*)</span>', section)
+    scope = scope_for(world.wang_fang)
+    rows = case_selectors.case_queue(scope=scope, queue="todo", now=NOW, limit=today_module.FIRST_CASES)
+    assert rows and len(lines) == len(rows)
+    for line, case in zip(lines, rows, strict=True):
+        assert line.rstrip().endswith("· " + Unit.unscoped.get(pk=case.unit_id).name), line
