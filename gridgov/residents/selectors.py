@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, ExpressionWrapper, F, Func, Prefetch, Q, QuerySet, TextField
+from django.db.models import (
+    BigIntegerField,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+)
 
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
@@ -189,7 +200,7 @@ def _interpret_text(q: HouseholdQuery) -> None:
 
 @dataclass
 class Page:
-    rows: list[Any]  # Households, each with `.heads` prefetched
+    rows: list[Any]  # Households, each with `.heads` prefetched; or search rows (dicts), see household_search
     next_after: int | None
     query: HouseholdQuery
 
@@ -202,7 +213,18 @@ def ledger_q(scope: Scope, path_field: str = "unit__path") -> Q:
     return scope.path_q(path_field, P.HOUSEHOLD_VIEW)
 
 
-def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date) -> Page:
+# The fields of a search row (`household_search(..., rows=True)`): what the API's HouseholdOut shows,
+# read as plain values, the head's name included, in one statement.
+SEARCH_ROW_FIELDS = ("id", "unit_id", "status", "address", "house_number", "phone_masked", "lat", "lng",
+                     "version")
+
+
+def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date, rows: bool = False) -> Page:
+    """Households matching `query` in the scope, in id order, `query.limit` a page.
+
+    rows=False: Household instances with the unit and `.heads` (the active head, prefetched).
+    rows=True: search rows, plain dicts of SEARCH_ROW_FIELDS plus `unit_name` and `head_name` (the active
+    head's name or None), for the API: one statement, no model instances (issue #8)."""
     q = query
     name_as_address = bool(q.text) and not q.name and not q.address
     _interpret_text(q)
@@ -266,18 +288,27 @@ def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date) -> 
     # docs/ledger.md, "Known gap".)
     selective = bool(len(q.name) >= 2 or q.id_number or q.phone or q.house_number or q.tag or len(q.address) >= 2)
     order = ExpressionWrapper(F("pk") + 0, output_field=BigIntegerField()) if selective else F("pk")
-    rows = list(
-        qs.select_related("unit").defer(*UNIT_HEAVY)
-        .prefetch_related(Prefetch("members", queryset=heads, to_attr="heads"))
-        .order_by(order)[: q.limit + 1]
-    )
-    next_after = rows[q.limit - 1].pk if len(rows) > q.limit else None
-    if not rows and name_as_address and q.name and q.after is None:
+    found: list[Any]
+    if rows:
+        # At most one active head a household (constraint resident_one_head_per_household): the
+        # subquery gives the name the prefetch gives. PostgreSQL evaluates it after the LIMIT.
+        head_name = Subquery(heads.filter(household_id=OuterRef("pk")).order_by("id").values("name")[:1])
+        found = list(qs.annotate(unit_name=F("unit__name"), head_name=head_name)
+                     .order_by(order).values(*SEARCH_ROW_FIELDS, "unit_name", "head_name")[: q.limit + 1])
+        next_after = found[q.limit - 1]["id"] if len(found) > q.limit else None
+    else:
+        found = list(
+            qs.select_related("unit").defer(*UNIT_HEAVY)
+            .prefetch_related(Prefetch("members", queryset=heads, to_attr="heads"))
+            .order_by(order)[: q.limit + 1]
+        )
+        next_after = found[q.limit - 1].pk if len(found) > q.limit else None
+    if not found and name_as_address and q.name and q.after is None:
         # The one search box: no resident has that name, so try it as a fragment of the address.
         # (Tried second so a name search keeps to the name index instead of scanning addresses.)
         fallback = dataclasses.replace(q, text="", name="", address=q.name)
-        return household_search(scope=scope, query=fallback, today=today)
-    return Page(rows=rows[: q.limit], next_after=next_after, query=q)
+        return household_search(scope=scope, query=fallback, today=today, rows=rows)
+    return Page(rows=found[: q.limit], next_after=next_after, query=q)
 
 
 # --- one household ----------------------------------------------------------------------------------

@@ -491,3 +491,33 @@ def test_reader_key_separates_partial_mediation_and_deliberation_views(april):
     above = _reader_key(scope((w.county.path, frozenset({P.CASE_VIEW, P.MEDIATION_VIEW, P.DELIBERATION_VIEW}))),
                         w.township)
     assert above.split("|", 1)[1] == keys["whole"].split("|", 1)[1] and above.split("|")[0] == str(w.county.pk)
+
+
+@pytest.mark.parametrize("kept", [0, 60])
+def test_map_json_is_gzipped_for_browsers_and_plain_for_others(april, login, settings, kept):
+    """The map data is kept compressed (issue #8): a client that accepts gzip gets the compressed copy with
+    Content-Encoding, any other the same JSON plainly; both vary on Accept-Encoding; the kept copy stays
+    per unit, never widens access."""
+    import gzip
+
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.GRIDGOV_INSIGHTS_CACHE_SECONDS = kept
+    w = april.world
+    client = login(w.zhang_wei)
+    plain = client.get(f"/dashboard/map.json?{APRIL}")
+    packed = client.get(f"/dashboard/map.json?{APRIL}", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    again = client.get(f"/dashboard/map.json?{APRIL}")
+    assert plain.status_code == packed.status_code == again.status_code == 200
+    assert "Content-Encoding" not in plain and "Content-Encoding" not in again
+    assert packed["Content-Encoding"] == "gzip"
+    assert packed["Content-Type"] == plain["Content-Type"] == "application/json"
+    assert "Accept-Encoding" in plain["Vary"] and "Accept-Encoding" in packed["Vary"]
+    assert gzip.decompress(packed.content) == plain.content == again.content
+    data = json.loads(plain.content)
+    assert {f["properties"]["serial"] for f in data["grids"]["features"]} == {"A1", "A2", "B1"}
+    assert len(packed.content) < len(plain.content)
+    assert login(w.sun_li).get(f"/dashboard/map.json?unit={w.township.pk}&{APRIL}",
+                               HTTP_ACCEPT_ENCODING="gzip").status_code == 404
+    cache.clear()
