@@ -17,7 +17,10 @@ from tests.visits.conftest import NOW
 pytestmark = pytest.mark.django_db
 
 
-def test_world_step(vw):
+def test_world_step(vw, monkeypatch):
+    # The generator forgets 5 % of must-visit households on purpose (their draw depends on the root's pk,
+    # which test order moves): here none is forgotten, so the elder below is surely visited on cadence.
+    monkeypatch.setattr(world, "FORGOTTEN_SHARE", 0.0)
     for h in (vw.a1, vw.a1_elder, vw.a1_plain):
         HouseholdAssignment.unscoped.create(household=h, kind="grid_worker", user=vw.w.wang_fang, started_at=NOW)
     out = io.StringIO()
