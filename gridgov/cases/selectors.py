@@ -14,6 +14,7 @@ from gridgov.access.models import Department
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
 from gridgov.core.errors import NotFound
+from gridgov.core.pages import NumberedPage
 from gridgov.residents.models import Household
 from gridgov.units.models import Unit
 
@@ -107,32 +108,12 @@ QUEUE_ROW_FIELDS = ("pk", "number", "title", "status", "urgency", "supervised", 
 
 
 @dataclass(frozen=True)
-class QueuePage:
+class QueuePage(NumberedPage):
     rows: list[dict[str, Any]]
     number: int  # 1-based, clamped to the pages there are
     pages: int  # at least 1
     total: int  # cases in the queue, at most QUEUE_CAP
     capped: bool  # the queue holds more than QUEUE_CAP cases
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-    def nearby(self, spread: int = 2) -> list[int | None]:
-        """The page numbers to offer as links: the first, the last and those around this one; None
-        where numbers are left out (shown as …)."""
-        shown = sorted({1, self.pages}
-                       | set(range(max(1, self.number - spread), min(self.pages, self.number + spread) + 1)))
-        out: list[int | None] = []
-        for n in shown:
-            if out and out[-1] is not None and n - out[-1] > 1:  # type: ignore[operator]
-                out.append(None)
-            out.append(n)
-        return out
 
 
 def case_queue_page(*, scope: Scope, queue: str, now: dt.datetime, page: int = 1, category_code: str = "",

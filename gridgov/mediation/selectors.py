@@ -13,6 +13,7 @@ from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
 from gridgov.core.clock import LOCAL_TZ
 from gridgov.core.errors import ValidationFailed
+from gridgov.core.pages import NumberedPage
 from gridgov.units.models import Unit
 
 from . import sealing
@@ -94,31 +95,11 @@ def mediation_ledger(*, scope: Scope, filters: LedgerFilter, now: dt.datetime, a
 
 
 @dataclass(frozen=True)
-class LedgerPage:
+class LedgerPage(NumberedPage):
     rows: list[MediationCase]
     number: int  # 1-based, clamped to the pages there are
     pages: int  # at least 1
     total: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-    def nearby(self, spread: int = 2) -> list[int | None]:
-        """The page numbers to offer as links: the first, the last and those around this one; None
-        where numbers are left out (shown as …)."""
-        shown = sorted({1, self.pages}
-                       | set(range(max(1, self.number - spread), min(self.pages, self.number + spread) + 1)))
-        out: list[int | None] = []
-        for n in shown:
-            if out and out[-1] is not None and n - out[-1] > 1:  # type: ignore[operator]
-                out.append(None)
-            out.append(n)
-        return out
 
 
 def mediation_ledger_page(*, scope: Scope, filters: LedgerFilter, now: dt.datetime, page: int,
