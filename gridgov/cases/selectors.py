@@ -50,6 +50,27 @@ def _held_by_me(scope: Scope) -> Q:
     return q
 
 
+def queue_filter(qs: QuerySet[Case], *, scope: Scope, queue: str, now: dt.datetime) -> QuerySet[Case]:
+    """The cases of `qs` in one work queue other than 已办 (which is made of history rows: `_done_ids`),
+    unordered: the list's rows and the home page's counts (`queue_counts`) both come from here."""
+    active = [s.value for s in ACTIVE]
+    clocked = [s.value for s in CLOCKED]
+    if queue == "todo":
+        return qs.filter(_held_by_me(scope), status__in=active)
+    if queue == "due_soon":
+        return qs.filter(_held_by_me(scope), status__in=clocked, resolve_due__gt=now,
+                         resolve_due__lte=now + deadlines.WARN_BEFORE * 2)
+    if queue == "overdue":
+        qs = qs.filter(status__in=clocked, resolve_due__lt=now)
+        # A department's 已超期 is what it holds and is late with (offices watch their subtree).
+        return qs if scope.can(P.CASE_VIEW) else qs.filter(_held_by_me(scope))
+    if queue == "supervised":
+        return qs.filter(supervised=True, status__in=active)
+    if queue == "returned":
+        return qs.filter(status=Status.RETURNED)
+    raise ValueError(f"no such work queue: {queue}")
+
+
 def _queue_ids(*, scope: Scope, queue: str, now: dt.datetime, category_code: str, status: str, query: str,
                limit: int) -> list[int]:
     """The ids of one work queue in its order, at most `limit`: a query on the narrow case rows alone
@@ -63,24 +84,12 @@ def _queue_ids(*, scope: Scope, queue: str, now: dt.datetime, category_code: str
         qs = qs.filter(status=status)
     if query:
         qs = qs.filter(Q(number__icontains=query) | Q(title__icontains=query))
-    active = [s.value for s in ACTIVE]
     if queue == "done":
         return _done_ids(scope, qs, limit, filtered=bool(category_code or status or query))
-    if queue == "todo":
-        qs = qs.filter(_held_by_me(scope), status__in=active).order_by("resolve_due", "id")
-    elif queue == "due_soon":
-        qs = qs.filter(_held_by_me(scope), status__in=[s.value for s in CLOCKED], resolve_due__gt=now,
-                       resolve_due__lte=now + deadlines.WARN_BEFORE * 2).order_by("resolve_due", "id")
-    elif queue == "overdue":
-        qs = qs.filter(status__in=[s.value for s in CLOCKED], resolve_due__lt=now).order_by("resolve_due", "id")
-        if not scope.can(P.CASE_VIEW):
-            # A department's 已超期 is what it holds and is late with (offices watch their subtree).
-            qs = qs.filter(_held_by_me(scope))
-    elif queue == "supervised":
-        qs = qs.filter(supervised=True, status__in=active).order_by("resolve_due", "id")
-    elif queue == "returned":
-        qs = qs.filter(status=Status.RETURNED).order_by("updated_at", "id")
-    return list(qs.values_list("pk", flat=True)[:limit])
+    waiting = queue_filter(qs, scope=scope, queue=queue, now=now)
+    waiting = (waiting.order_by("updated_at", "id") if queue == "returned"
+               else waiting.order_by("resolve_due", "id"))
+    return list(waiting.values_list("pk", flat=True)[:limit])
 
 
 def case_queue(*, scope: Scope, queue: str, now: dt.datetime, category_code: str = "", status: str = "",
