@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "gridgov.workforce",
     "gridgov.visits",
     "gridgov.mediation",
+    "gridgov.processes",
     "gridgov.insights",
     "gridgov.interfaces.staff",
     "gridgov.interfaces.public",
