@@ -179,7 +179,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-# nginx redirects http to https before a request reaches Django (deploy/nginx.conf).
+# nginx redirects http to https before a request reaches Django (deploy/nginx/gridgov.conf).
 SILENCED_SYSTEM_CHECKS = ["security.W008"]
 
 # --- Language and time ----------------------------------------------------
