@@ -226,7 +226,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     # Django's RedisCache, with one client per pool instead of one per call (gridgov/core/redis_cache.py).
-    CACHES = {"default": {"BACKEND": "gridgov.core.redis_cache.ReusingRedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "gridgov.core.redis_cache.DegradingRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # With a shared cache, sessions are read from Redis and written through to the database (one
