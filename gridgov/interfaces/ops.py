@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
@@ -99,7 +99,16 @@ class WorkCollector(Collector):
     multiplied by the multiprocess collector)."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        figures = work_figures()
+        # The database not answering must not fail the scrape: the request figures matter most just then.
+        up = GaugeMetricFamily("gridgov_work_figures_up", "1 when the database answered for the work figures")
+        try:
+            figures = work_figures()
+        except DatabaseError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         yield GaugeMetricFamily("gridgov_cases_overdue_open", "Cases in a clocked status past their "
                                 "resolution deadline (measure overdue_open)", value=figures["overdue_open"])
         outbox = GaugeMetricFamily("gridgov_outbox_pending", "Outbox messages not yet delivered", labels=["state"])
@@ -107,9 +116,9 @@ class WorkCollector(Collector):
             outbox.add_metric([state], n)
         yield outbox
         queues = figures["queues"]
-        up = GaugeMetricFamily("gridgov_broker_up", "1 when the Celery broker answered the last scrape")
-        up.add_metric([], 0 if queues == "error" else 1)
-        yield up
+        broker = GaugeMetricFamily("gridgov_broker_up", "1 when the Celery broker answered the last scrape")
+        broker.add_metric([], 0 if queues == "error" else 1)
+        yield broker
         if isinstance(queues, dict):
             depth = GaugeMetricFamily("gridgov_queue_depth", "Jobs waiting in each Celery queue; (unacked) is "
                                       "jobs handed to a worker and not yet acknowledged", labels=["queue"])
