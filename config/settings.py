@@ -242,8 +242,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A job whose worker vanished without a word is handed out again after this long.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))}
+# A job whose worker vanished without a word is handed out again after this long: it must exceed the longest job,
+# or Redis hands a running job to a second worker (a year's day facts at size L take 20-25 min). Two hours.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200"))}
 CELERY_TIMEZONE = TIME_ZONE
 # One queue per job kind (config/queues.py): an import or a report never delays the deadline sweep or
 # the SMS outbox. A worker started without -Q consumes every queue (one machine).

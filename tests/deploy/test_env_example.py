@@ -54,3 +54,11 @@ def test_the_scanner_finds_each_way_of_reading() -> None:
     source = ('A = os.environ.get("ONE", "x")\nB = os.environ["TWO"]\nC = env_bool("THREE", False)\n'
               'D = env_list("FOUR")\nE = os.getenv("FIVE")\n')
     assert names_read(source) == {"ONE", "TWO", "THREE", "FOUR", "FIVE"}
+
+
+def test_redis_hands_a_job_to_another_worker_only_after_the_longest_job() -> None:
+    """A year's day facts at size L take 20-25 minutes (docs/scale.md): the visibility timeout must exceed it,
+    else a running build is handed to a second worker."""
+    from django.conf import settings
+
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] >= 2 * 25 * 60
