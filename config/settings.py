@@ -138,6 +138,15 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POO
     }
     _db["CONN_MAX_AGE"] = 0
 
+# Behind PgBouncer in transaction mode (docs/deploy.md): a client's consecutive transactions may run on different
+# server connections, so nothing may outlive a transaction on the server: no server-side cursors (`.iterator()`
+# would declare a WITH HOLD cursor in one and fetch it in another) and no server-side prepared statements (psycopg
+# prepares a query it has run five times; PgBouncer before 1.21, Debian 12's 1.18, cannot carry them).
+# tests/deploy/test_pgbouncer.py runs the app's reads and writes through a real PgBouncer both ways.
+if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PGBOUNCER"):
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"
 
