@@ -9,7 +9,7 @@ import datetime as dt
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 
@@ -198,6 +198,14 @@ def _clean_parties(raw: Any, today: dt.date) -> list[PartyIn]:
     return clean
 
 
+class CaseCheck(Protocol):
+    """The referral check (转调解), handed in by the referral process (workflow apps never import each
+    other): the case exists, is in the actor's scope, may be referred and is not referred yet. Returns
+    the case's id and number; raises a DomainError to refuse (nothing is then written)."""
+
+    def __call__(self, *, actor: Any, now: dt.datetime, case_id: int, case_number: str) -> tuple[int, str]: ...
+
+
 @transaction.atomic
 def mediation_register(
     *,
@@ -215,9 +223,12 @@ def mediation_register(
     source_case_id: Any = None,
     source_case_number: str = "",
     source_department_id: Any = None,
+    check_case: CaseCheck | None = None,
 ) -> MediationCase:
     """受理: register a dispute found by a grid worker, applied for by a party, referred from a case
-    (转调解) or handed over by a department. The 30-day clock starts now."""
+    (转调解) or handed over by a department. The 30-day clock starts now. A referral names its case
+    only through `check_case` (the referral process, gridgov/processes/mediation_referral.py), run in
+    this transaction; without it a case source is refused."""
     scope = scope_for(actor) if actor is not None else None
     if scope is not None and not scope.can(P.MEDIATION_REGISTER):
         raise PermissionDenied("您没有登记矛盾纠纷的权限。")
@@ -241,8 +252,11 @@ def mediation_register(
     department: Department | None = None
     if source == Source.CASE:
         case_id = _int(source_case_id, field_name="source_case_id", message="请填写转调解的事件。")
-        case_number = _text(source_case_number, field_name="source_case_number", label="事件编号", required=True,
-                            max_len=32)
+        if check_case is None:
+            # The case must be checked (in scope, referable, not yet referred): gridgov.processes does it.
+            raise ValidationFailed("事件转调解须先核对事件，请从事件页面办理转调解。", field="source_case_id")
+        case_id, case_number = check_case(actor=actor, now=now, case_id=case_id,
+                                          case_number=str(source_case_number or "").strip())
     elif source == Source.DEPARTMENT:
         dept_pk = _int(source_department_id, field_name="source_department_id", message="请选择移交部门。")
         department = Department.unscoped.select_related("unit").filter(pk=dept_pk, is_active=True).first()

@@ -543,7 +543,7 @@ def assessment_publish(*, actor: Any, now: dt.datetime, unit_id: Any, month: dt.
     return Published(assessment, len(rows))
 
 
-# --- feeds from other workflows (the wiring lives in interfaces/jobs/points_feed.py) -----------
+# --- feeds from other workflows (the wiring lives in processes/points_feed.py) -----------
 
 def feed_window(*, name: str, now: dt.datetime, start: dt.datetime,
                 overlap: dt.timedelta = dt.timedelta(minutes=30)) -> tuple[dt.datetime, dt.datetime]:

@@ -60,7 +60,7 @@ def duty_sweep_task() -> int:
 
 @shared_task(name="gridgov.workforce.points_feed")
 def points_feed_task() -> dict[str, int]:
-    from gridgov.interfaces.jobs.points_feed import points_feed_run
+    from gridgov.processes.points_feed import points_feed_run
 
     return points_feed_run(now=now())
 
