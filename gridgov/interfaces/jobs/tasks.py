@@ -13,7 +13,8 @@ from gridgov.notify.services import deliver_pending
 def cases_sweep_task() -> dict[str, int]:
     report = case_sweep(now=now())
     return {"warned": report.warned, "respond_urged": report.respond_urged, "overdue": report.overdue,
-            "escalated": report.escalated, "closed": report.closed}
+            "escalated": report.escalated, "closed": report.closed,
+            "recomputed": report.recomputed}
 
 
 @shared_task(name="gridgov.notify.deliver")

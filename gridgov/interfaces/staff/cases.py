@@ -181,7 +181,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             fields.append({"name": name, "label": label, "kind": kind, "required": required})
         forms.append({"code": spec.code, "label": spec.label, "hint": spec.hint, "fields": fields,
                       "danger": spec.code in ("reject", "cancel", "return")})
-    labels = {code: a.label for code, a in ACTIONS.items()} | {"report": "登记", "merged_in": "并入重复事件"}
+    labels = {code: a.label for code, a in ACTIONS.items()} | {"report": "登记", "merged_in": "并入重复事件",
+                                                               "calendar": "工作日历调整"}
     events = selectors.case_timeline(scope=scope, case=case)
     for e in events:
         e.label = labels.get(e.action, e.action)  # type: ignore[attr-defined]

@@ -49,6 +49,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
         NavItem("事件办理", "staff:case_queue", P.CASE_VIEW),
         NavItem("部门待办", "staff:case_queue", P.CASE_DEPARTMENT),
         NavItem("事件类别", "staff:case_categories", P.CATEGORY_MANAGE),
+        NavItem("工作日历", "staff:work_calendar", P.CASE_DISPATCH),
     )),
     NavMenu("走访·调解·议事", (
         NavItem("走访", "staff:my_visits", P.HOUSEHOLD_EDIT),

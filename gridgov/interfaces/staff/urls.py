@@ -89,3 +89,10 @@ urlpatterns += mediation.urls()
 from . import deliberation  # noqa: E402
 
 urlpatterns += deliberation.urls()
+
+# The working calendar (holidays and make-up workdays, maintained by the county office).
+from . import work_calendar  # noqa: E402
+
+urlpatterns += [
+    path("calendar/", work_calendar.work_calendar_page, name="work_calendar"),
+]
