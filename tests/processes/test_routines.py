@@ -83,7 +83,8 @@ def test_a_visit_campaign_on_the_12th(world):
 
 
 def test_a_monthly_meeting_as_a_duty_list_to_the_grids(world):
-    make(world, "duty_list", routines.preset_rule("monthly", "5"), name="网格例会", description="召开网格例会并上传记录")
+    make(world, "duty_list", routines.preset_rule("monthly", "5"), name="网格例会",
+         description="召开网格例会并上传记录")
     assert routines.routines_run(now=NOW).created == 1
     duty = DutyList.unscoped.get()
     assert duty.title == "网格例会（3月5日）" and duty.unit == world.village
@@ -161,7 +162,8 @@ def test_scope_of_the_routine_pages(world, login, fixed):
     routine = make(world, "talk_day", routines.preset_rule("monthly", "10"))
     assert login(world.zhang_wei).get(f"/routines/{routine.pk}/").status_code == 200  # township office above
     assert login(world.sun_li).get(f"/routines/{routine.pk}/").status_code == 404  # outsider: as if missing
-    assert "支部说事日" not in login(world.sun_li).get("/routines/").content.decode()
+    assert f"/routines/{routine.pk}/" not in login(world.sun_li).get("/routines/").content.decode()
+    assert f"/routines/{routine.pk}/" in login(world.zhang_wei).get("/routines/").content.decode()
     grid_worker = login(world.wang_fang)
     assert grid_worker.get(f"/routines/{routine.pk}/").status_code == 404  # grid worker: not their unit
     assert grid_worker.post(f"/routines/{routine.pk}/", {"name": "改名", "preset": "monthly", "day": "11",

@@ -72,3 +72,11 @@ def mediation_deadline_remind_task() -> dict[str, int]:
 
     report = mediation_deadline_remind(now=now())
     return {"due_soon": report.due_soon, "overdue": report.overdue}
+
+
+@shared_task(name="gridgov.processes.routines_run")
+def routines_run_task() -> dict[str, int]:
+    """Routines' occurrences 14 days ahead (once each) and the day-before reminders."""
+    from gridgov.processes.routines import routines_run
+
+    return routines_run(now=now()).counts()

@@ -55,6 +55,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
         NavItem("走访", "staff:my_visits", P.HOUSEHOLD_EDIT),
         NavItem("调解台账", "staff:mediation_ledger", P.MEDIATION_VIEW),
         NavItem("群众议事", "staff:proposal_list", P.DELIBERATION_VIEW),
+        NavItem("例行工作", "staff:routine_list", P.DUTY_ISSUE),
     )),
     NavMenu("考核积分", (
         NavItem("我的任务", "staff:my_tasks", P.DUTY_DO),

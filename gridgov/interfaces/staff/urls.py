@@ -96,3 +96,11 @@ from . import work_calendar  # noqa: E402
 urlpatterns += [
     path("calendar/", work_calendar.work_calendar_page, name="work_calendar"),
 ]
+
+# Routines (例行工作): recurring talk days, visit campaigns and duty lists (gridgov.processes.routines).
+from . import routines as routine_pages  # noqa: E402
+
+urlpatterns += [
+    path("routines/", routine_pages.routine_list, name="routine_list"),
+    path("routines/<int:routine_id>/", routine_pages.routine_detail, name="routine_detail"),
+]
