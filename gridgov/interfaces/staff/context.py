@@ -48,6 +48,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
     NavMenu("事件", (
         NavItem("事件办理", "staff:case_queue", P.CASE_VIEW),
         NavItem("部门待办", "staff:case_queue", P.CASE_DEPARTMENT),
+        NavItem("回访清单", "staff:follow_up_worklist", P.CASE_VIEW),
         NavItem("事件类别", "staff:case_categories", P.CATEGORY_MANAGE),
         NavItem("工作日历", "staff:work_calendar", P.CASE_DISPATCH),
     )),

@@ -104,3 +104,8 @@ urlpatterns += [
     path("routines/", routine_pages.routine_list, name="routine_list"),
     path("routines/<int:routine_id>/", routine_pages.routine_detail, name="routine_detail"),
 ]
+
+# Worklists: 回访 (results residents have not answered).
+urlpatterns += [
+    path("cases/follow-ups/", cases.follow_up_worklist, name="follow_up_worklist"),
+]
