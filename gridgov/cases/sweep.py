@@ -33,6 +33,7 @@ from gridgov.notify.services import notify_many
 from gridgov.units.models import Unit
 
 from . import deadlines, numbering
+from .calendar import calendar_recompute
 from .models import Case, CaseEvent, Urgency
 from .services import Change, FormKind, _authorize, _Step, form_number, holder_user_ids_many, transition
 from .states import ACTIONS, CLOCKED, Status
@@ -45,6 +46,7 @@ class SweepReport:
     overdue: int = 0
     escalated: int = 0
     closed: int = 0
+    recomputed: int = 0
 
 
 # A resolved case the reporter neither accepts nor reopens is archived after this many working days.
@@ -168,6 +170,9 @@ def _counties(cases: list[Case]) -> Counter[int]:
 def case_sweep(*, now: dt.datetime, limit: int = 2000) -> SweepReport:
     report = SweepReport()
     year = local(now).year
+
+    # 0. A working-calendar change saved since the last run moves open cases' deadlines (cases/calendar.py).
+    report.recomputed = calendar_recompute(now=now, limit=limit)
 
     # 1. Warn the holders before the resolution deadline (once per deadline).
     warn_due = (Case.unscoped.filter(status__in=_CLOCKED, resolve_due__gt=now, resolve_due__lte=now + _MAX_WARN)

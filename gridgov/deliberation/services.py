@@ -127,20 +127,26 @@ def _deliberating_unit(scope: Scope | None, unit_id: Any, perm: str) -> Unit:
 
 @transaction.atomic
 def talk_day_create(*, actor: Any, now: dt.datetime, unit_id: Any, held_on: Any, topic: str = "",
-                    matters_heard: Any = 0) -> TalkDay:
+                    matters_heard: Any = 0, planned: bool = False) -> TalkDay:
+    """Register a talk day held (today or before), or, `planned`, one ahead (a routine's occurrence: a
+    talk day already there for that unit and date is returned as it is)."""
     scope = scope_for(actor) if actor is not None else None
     unit = _deliberating_unit(scope, unit_id, P.DELIBERATION_MANAGE)
     day = _date(held_on, field_name="held_on", label="说事日期")
-    if day > local(now).date():
+    if day > local(now).date() and not planned:
         raise ValidationFailed("说事日期不能晚于今天。", field="held_on")
     topic = _text(topic, field_name="topic", label="主题", required=False, max_len=80)
     heard = _count(matters_heard, field_name="matters_heard", label="收集事项数", maximum=10_000, default=0)
-    if TalkDay.unscoped.filter(unit=unit, held_on=day).exists():
+    existing = TalkDay.unscoped.filter(unit=unit, held_on=day).first()
+    if existing is not None and planned:
+        return existing
+    if existing is not None:
         raise Conflict(f"{unit.name} {day:%Y年%-m月%-d日} 的说事日已经登记。")
     talk = TalkDay.unscoped.create(unit=unit, unit_path=unit.path, held_on=day, topic=topic, matters_heard=heard,
                                    created_by=actor if actor is not None else None, created_at=now)
     audit_record(action="deliberation.talk_day", actor=actor, now=now, obj=talk, unit_path=unit.path,
-                 role=_role(scope, unit.path), detail={"held_on": day.isoformat(), "matters_heard": heard})
+                 role=_role(scope, unit.path), detail={"held_on": day.isoformat(), "matters_heard": heard,
+                                                       "planned": planned})
     return talk
 
 

@@ -13,7 +13,8 @@ from gridgov.notify.services import deliver_pending
 def cases_sweep_task() -> dict[str, int]:
     report = case_sweep(now=now())
     return {"warned": report.warned, "respond_urged": report.respond_urged, "overdue": report.overdue,
-            "escalated": report.escalated, "closed": report.closed}
+            "escalated": report.escalated, "closed": report.closed,
+            "recomputed": report.recomputed}
 
 
 @shared_task(name="gridgov.notify.deliver")
@@ -71,3 +72,11 @@ def mediation_deadline_remind_task() -> dict[str, int]:
 
     report = mediation_deadline_remind(now=now())
     return {"due_soon": report.due_soon, "overdue": report.overdue}
+
+
+@shared_task(name="gridgov.processes.routines_run")
+def routines_run_task() -> dict[str, int]:
+    """Routines' occurrences 14 days ahead (once each) and the day-before reminders."""
+    from gridgov.processes.routines import routines_run
+
+    return routines_run(now=now()).counts()

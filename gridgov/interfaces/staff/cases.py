@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
-from gridgov.cases import attachments, selectors, services
+from gridgov.cases import attachments, selectors, services, worklists
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Channel, Urgency
 from gridgov.cases.services import ReturnReason
@@ -181,7 +181,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             fields.append({"name": name, "label": label, "kind": kind, "required": required})
         forms.append({"code": spec.code, "label": spec.label, "hint": spec.hint, "fields": fields,
                       "danger": spec.code in ("reject", "cancel", "return")})
-    labels = {code: a.label for code, a in ACTIONS.items()} | {"report": "登记", "merged_in": "并入重复事件"}
+    labels = {code: a.label for code, a in ACTIONS.items()} | {"report": "登记", "merged_in": "并入重复事件",
+                                                               "calendar": "工作日历调整"}
     events = selectors.case_timeline(scope=scope, case=case)
     for e in events:
         e.label = labels.get(e.action, e.action)  # type: ignore[attr-defined]
@@ -202,8 +203,33 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "on_site": case.category.on_site,
         "household": selectors.case_household(scope=scope, case=case),
         "can_mediate": scope.can(P.MEDIATION_REGISTER, case.unit_path),
+        "duplicates": _duplicates_for_holder(scope, case),
     }
     return render(request, "staff/cases/detail.html", context)
+
+
+def _duplicates_for_holder(scope: Any, case: Any) -> list[Any]:
+    """Possible duplicates, for whoever holds the open case (its holding unit's staff or department)."""
+    if case.status not in worklists.OPEN:
+        return []
+    # Held at a unit where they hold a case role themselves (as the work queue's 待办 counts it), not above it.
+    perms = {P.CASE_HANDLE, P.CASE_ACCEPT, P.CASE_DISPATCH, P.CASE_REVIEW}
+    holds = (case.holder_unit_id in {g.unit_id for g in scope.grants if g.permissions & perms}
+             or (case.holder_department_id is not None and case.holder_department_id in scope.department_ids))
+    return worklists.possible_duplicates(scope=scope, case=case) if holds else []
+
+
+@scoped_view
+def follow_up_worklist(request: HttpRequest) -> HttpResponse:
+    """回访 worklist: results the residents have not answered, to ask them about (cases.worklists)."""
+    scope = actor_scope(request)
+    if not scope.can(P.CASE_VIEW):
+        raise PermissionDenied("您不能查看回访清单。")
+    raw = request.GET.get("days", "")
+    days = int(raw) if raw.isdecimal() and 1 <= int(raw) <= 90 else worklists.FOLLOW_UP_CLOSED_DAYS
+    rows = worklists.follow_up_worklist(scope=scope, now=now(), days=days)
+    return render(request, "staff/cases/follow_up_worklist.html", {"rows": rows, "days": days,
+                                                                   "quiet_days": worklists.FOLLOW_UP_QUIET_DAYS})
 
 
 @scoped_view
