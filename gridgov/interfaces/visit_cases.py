@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import Channel
-from gridgov.cases.services import case_report
 
 
 def raise_case_from_visit(*, actor: Any, now: dt.datetime, household_id: int, title: str, description: str,

@@ -15,10 +15,11 @@ from django.db import transaction
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
+from gridgov.cases.intake import IntakeResult, case_report
 from gridgov.cases.models import Case, CaseAttachment, CaseEvent, Channel
 from gridgov.cases.selectors import case_get
-from gridgov.cases.services import IntakeResult, case_act, case_report
 from gridgov.cases.states import TERMINAL, Status
+from gridgov.cases.transitions import case_act
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridgov.notify.services import outbox_forget_recipients, outbox_put
 

@@ -19,8 +19,8 @@ from gridgov.access.roles import P
 from gridgov.cases import attachments, selectors, services
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Channel, Urgency
-from gridgov.cases.services import ReturnReason
 from gridgov.cases.states import ACTIONS, STATUSES
+from gridgov.cases.transitions import ReturnReason
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view, url_for_id
