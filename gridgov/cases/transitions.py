@@ -356,7 +356,7 @@ def _request_extension(step: _Step, *, days: Any = None, reason: str = "") -> No
 
 def _approve_extension(step: _Step, *, note: str = "") -> None:
     case = step.case
-    if case.resolve_due is None:
+    if not case.extension_days_requested or case.resolve_due is None:  # the guard said so; for the types
         raise ValidationFailed("没有待审批的延时申请。", field="action")
     step.note = _text(note, field_name="note", label="审批意见", required=False, max_len=500)
     step.detail["days"] = case.extension_days_requested
