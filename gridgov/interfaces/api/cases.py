@@ -228,7 +228,7 @@ def list_cases(request: HttpRequest, queue: str = "todo", category: str = "", st
 def get_case(request: HttpRequest, case_id: int) -> CaseDetailOut:
     scope = scope_for(request.user)
     case = selectors.case_get(scope=scope, case_id=case_id)
-    allowed = services.allowed_actions(case=case, actor=request.user)
+    allowed = services.allowed_actions(case=case, actor=request.user, now=now())
     return CaseDetailOut(
         case=case_out(case, scope),
         actions=[ActionOut(code=a.code, label=a.label) for a in allowed],

@@ -170,7 +170,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     scope = actor_scope(request)
     case = selectors.case_get(scope=scope, case_id=case_id)
     moment = now()
-    allowed = services.allowed_actions(case=case, actor=request.user)
+    allowed = services.allowed_actions(case=case, actor=request.user, now=moment)
     forms = []
     for spec in allowed:
         fields = []
