@@ -194,8 +194,12 @@ class Workflow(Generic[T]):
                 except DomainError as exc:
                     raise Conflict(exc.message, details=details) from None
                 return
-        message = spec.refusal or self.state_message.format(status=self.status_label(obj), action=spec.label)
-        raise Conflict(message, details=details)
+        raise Conflict(self.refusal(step), details=details)
+
+    def refusal(self, step: Step[T]) -> str:
+        """The Chinese refusal when the status does not allow the action."""
+        spec = step.action
+        return spec.refusal or self.state_message.format(status=self.status_label(step.obj), action=spec.label)
 
     def apply(self, step: Step[T], params: Mapping[str, Any]) -> None:
         """Guards, the handler, the new status, the version: the object changed in memory, unsaved.
@@ -241,6 +245,15 @@ class Workflow(Generic[T]):
             self.apply(step, params)
             self.record(step)
             return obj
+
+    def take(self, obj: T, *, actor: Any, now: dt.datetime, action: str, role: str,
+             params: Mapping[str, Any] | None = None) -> T:
+        """An action on a row the caller has already locked and checked (a system job's batch, or
+        a parent's change that carries its children): guards, handler, rows; no second lock."""
+        step = self.step_class(obj=obj, action=self.spec(action, params or {}), actor=actor, now=now, role=role)
+        self.apply(step, params or {})
+        self.record(step)
+        return obj
 
     def allowed(self, obj: T, *, actor: Any, now: dt.datetime | None = None,
                 step_fields: Mapping[str, Any] | None = None) -> list[Action]:
