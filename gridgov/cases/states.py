@@ -125,6 +125,7 @@ def _deadline_not_passed(message: str) -> Any:
         due = step.obj.resolve_due
         if due is not None and step.now > due:
             raise ValidationFailed(message, field="action")
+    guard.__name__ = "deadline_not_passed"
     return guard
 
 

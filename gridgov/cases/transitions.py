@@ -19,6 +19,7 @@ from gridgov.audit.services import audit_build
 from gridgov.core.clock import local
 from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gridgov.core.workdays import WorkCalendar
+from gridgov.core.workflow import Action as WorkflowAction
 from gridgov.core.workflow import StatusSpec, Step, Workflow
 from gridgov.geo.geometry import validate_point
 from gridgov.notify.services import notify_users, outbox_put
@@ -523,6 +524,18 @@ class CaseFlow(Workflow[Case]):
     state_message = "该事件当前状态为「{status}」，不能{action}。"
     step_class: ClassVar[type[Step[Any]]] = _Step
     note = "Actions without a target keep the status (urge, supervise, extension requests)."
+
+    def doc_status_columns(self) -> list[tuple[str, Callable[[StatusSpec], str]]]:
+        return [("public status", lambda s: f"{STATUSES[s.code].public.value} ({STATUSES[s.code].public.label})"),
+                ("held by", lambda s: "department" if STATUSES[s.code].held_by_department else "unit")]
+
+    def doc_action_columns(self) -> list[tuple[str, Callable[[WorkflowAction], str]]]:
+        def case_action(a: WorkflowAction) -> Action:
+            assert isinstance(a, Action)
+            return a
+        return [("who", lambda a: case_action(a).who.value),
+                ("automatic", lambda a: "yes" if case_action(a).automatic else ""),
+                ("new deadline", lambda a: "yes" if case_action(a).sets_deadline else "")]
 
     def scope(self, actor: Any) -> Scope:
         return scope_for(actor)

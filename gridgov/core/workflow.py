@@ -136,6 +136,14 @@ class Workflow(Generic[T]):
 
     # --- hooks ---------------------------------------------------------------------------------
 
+    def doc_status_columns(self) -> list[tuple[str, Callable[[StatusSpec], str]]]:
+        """Extra columns of the generated diagram's status table (header, value)."""
+        return []
+
+    def doc_action_columns(self) -> list[tuple[str, Callable[[Action], str]]]:
+        """Extra columns of the generated diagram's action table (header, value)."""
+        return []
+
     def scope(self, actor: Any) -> Any:
         raise NotImplementedError
 
