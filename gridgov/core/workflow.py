@@ -231,7 +231,7 @@ class Workflow(Generic[T]):
             params: Mapping[str, Any], step_fields: Mapping[str, Any] | None = None) -> T:
         """The one locked transition. Of two people acting at once, one wins and the other gets a
         Conflict naming the status the first one left; a refusal writes nothing."""
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # the caller's transaction, when there is one
             spec = self.spec(action, params)
             obj = self.lock(pk)
             if obj is None:
