@@ -275,6 +275,9 @@ GRIDGOV_REQUIRE_TOTP = env_bool("GRIDGOV_REQUIRE_TOTP", not TESTING)
 GRIDGOV_AUDIT_RETENTION_DAYS = int(os.environ.get("GRIDGOV_AUDIT_RETENTION_DAYS", "184"))
 if GRIDGOV_AUDIT_RETENTION_DAYS < 184:
     raise ImproperlyConfigured("GRIDGOV_AUDIT_RETENTION_DAYS must be at least 184 (six months).")
+# Days after the deadline sweep archived an unrated case during which staff may still record a
+# follow-up call or visit (回访) that rates or reopens it (cases/states.py, issue #15).
+GRIDGOV_FOLLOW_UP_AFTER_AUTO_CLOSE_DAYS = int(os.environ.get("GRIDGOV_FOLLOW_UP_AFTER_AUTO_CLOSE_DAYS", "15"))
 # Audit rows older than the retention are moved here, with their hash chain (audit.archive, daily).
 # Under the media directory by default, so backup_create takes them along (media is never served);
 # each file's SHA-256 is recorded in audit.AuditArchive.

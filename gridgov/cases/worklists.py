@@ -23,7 +23,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from gridgov.access.scope import Scope
 
 from .models import Case, CaseEvent
-from .services import DUPLICATE_RADIUS_M, distance_m
+from .places import DUPLICATE_RADIUS_M, distance_m
 from .states import Status
 
 # A resolved case unanswered for this many days is on the 回访 worklist even when the reporter has a phone.

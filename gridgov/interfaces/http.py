@@ -53,8 +53,8 @@ def actor_scope(request: HttpRequest) -> Scope:
     return scope_for(request.user)
 
 
-def actor_of(request: HttpRequest) -> User:
-    """The signed-in user of a scoped view or API operation, typed for services taking `actor: User`."""
+def staff_actor(request: HttpRequest) -> User:
+    """The signed-in user as a service's typed `actor` (scoped views and the API sign in first)."""
     user = request.user
     if not isinstance(user, User):
         raise PermissionDenied("请先登录。")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from gridgov.access.models import User
-from gridgov.cases.services import case_report
+from gridgov.cases.intake import case_report
 
 # cases.models.Channel.VISIT (走访), by value: a process never imports a workflow app's models.
 VISIT_CHANNEL = "visit"

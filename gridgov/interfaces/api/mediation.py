@@ -14,7 +14,7 @@ from gridgov.access.scope import scope_for
 from gridgov.core.clock import now
 from gridgov.core.errors import PermissionDenied
 from gridgov.interfaces.api.paging import page_params
-from gridgov.interfaces.http import actor_of
+from gridgov.interfaces.http import staff_actor
 from gridgov.mediation import selectors, services
 from gridgov.mediation.models import DisputeType, MediationCase, Mode
 from gridgov.mediation.states import Status as MediationStatus
@@ -133,7 +133,7 @@ class ReferralIn(Schema):
                      "referred yet (404 when out of scope or missing, 409 when already referred)")
 def refer_case(request: HttpRequest, payload: ReferralIn) -> Status[MediationOut]:
     m = case_refer_to_mediation(
-        actor=actor_of(request), now=now(), case_id=payload.case_id, mode=payload.mode, level=payload.level,
+        actor=staff_actor(request), now=now(), case_id=payload.case_id, mode=payload.mode, level=payload.level,
         parties=[p.model_dump() for p in payload.parties], title=payload.title, summary=payload.summary,
         dispute_type=payload.dispute_type, unit_id=payload.unit_id, presiding_id=payload.presiding_id)
     return Status(201, _out(m))
@@ -147,7 +147,7 @@ def get_mediation(request: HttpRequest, mediation_id: int) -> MediationDetailOut
         mediation=_out(m), summary=m.summary,
         parties=[PartyOut(role=p.role, name=p.name_masked, phone=p.phone_masked, id_number=p.id_masked)
                  for p in selectors.parties_masked(scope=scope, mediation=m)],
-        actions=[a.code for a in services.allowed_actions(mediation=m, actor=request.user)],
+        actions=[a.code for a in services.allowed_actions(mediation=m, actor=staff_actor(request))],
         events=[MediationEventOut(seq=e.seq, action=e.action, at=e.at,
                                   actor=e.actor.display_name if e.actor else None, from_status=e.from_status,
                                   to_status=e.to_status, note=e.note)

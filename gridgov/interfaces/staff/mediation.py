@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from gridgov.access.roles import P
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, PermissionDenied
-from gridgov.interfaces.http import actor_of, actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.mediation import selectors, services
@@ -118,7 +118,7 @@ def mediation_new(request: HttpRequest) -> HttpResponse:
     case_raw = request.GET.get("case", "")
     if case_raw.isdecimal():
         # 转调解: a case the user may see, taken up as a mediation (its title, text and place prefilled).
-        draft = referral_draft(actor=actor_of(request), case_id=int(case_raw))
+        draft = referral_draft(actor=staff_actor(request), case_id=int(case_raw))
         values |= {"source": "case", "source_case_id": str(draft.case_id), "source_case_number": draft.case_number,
                    "title": draft.title, "summary": draft.summary, "unit_id": str(draft.unit_id),
                    "dispute_type": draft.dispute_type}
@@ -133,13 +133,13 @@ def mediation_new(request: HttpRequest) -> HttpResponse:
             if values["source"] == "case":
                 # 转调解: the referral process checks the case (in scope, referable, not yet referred).
                 m = case_refer_to_mediation(
-                    actor=actor_of(request), now=now(), case_id=values["source_case_id"] or None,
+                    actor=staff_actor(request), now=now(), case_id=values["source_case_id"] or None,
                     case_number=values["source_case_number"], title=values["title"], summary=values["summary"],
                     dispute_type=values["dispute_type"], mode=values["mode"], level=values["level"],
                     unit_id=values["unit_id"], parties=parties)
             else:
                 m = services.mediation_register(
-                    actor=request.user, now=now(), title=values["title"], summary=values["summary"],
+                    actor=staff_actor(request), now=now(), title=values["title"], summary=values["summary"],
                     dispute_type=values["dispute_type"], source=values["source"], mode=values["mode"],
                     level=values["level"], unit_id=values["unit_id"], parties=parties,
                     source_department_id=values["source_department_id"] or None,
@@ -162,7 +162,7 @@ def mediation_detail(request: HttpRequest, mediation_id: int) -> HttpResponse:
     m = selectors.mediation_get(scope=scope, mediation_id=mediation_id)
     moment = now()
     forms = []
-    for spec in services.allowed_actions(mediation=m, actor=request.user):
+    for spec in services.allowed_actions(mediation=m, actor=staff_actor(request)):
         names = sorted(services.action_params(spec.code), key=list(FIELDS).index)
         fields = []
         for name in names:
@@ -209,7 +209,7 @@ def mediation_act(request: HttpRequest, mediation_id: int, action: str) -> HttpR
             params[name] = raw
     version = request.POST.get("version", "")
     try:
-        services.mediation_act(actor=request.user, now=now(), mediation_id=m.pk, action=action,
+        services.mediation_act(actor=staff_actor(request), now=now(), mediation_id=m.pk, action=action,
                                expected_version=int(version) if version.isdecimal() else None, **params)
     except DomainError as exc:
         if exc.http_status == 404:
@@ -227,7 +227,7 @@ def mediation_parties_unmask(request: HttpRequest, mediation_id: int) -> HttpRes
     scope = actor_scope(request)
     m = selectors.mediation_get(scope=scope, mediation_id=mediation_id)
     revealed, error = reveal_on_post(request, lambda reason: services.mediation_parties_unmask(
-        actor=request.user, now=now(), mediation_id=m.pk, reason=reason))
+        actor=staff_actor(request), now=now(), mediation_id=m.pk, reason=reason))
     allowed = selectors.can_unmask(scope=scope, mediation=m)
     if request.method != "POST" and not allowed:
         error = "您没有查看当事人完整信息的权限。"
@@ -249,7 +249,7 @@ def mediation_agreement_pdf(request: HttpRequest, mediation_id: int) -> HttpResp
     scope = actor_scope(request)
     m = selectors.mediation_get(scope=scope, mediation_id=mediation_id)
     at = now()
-    doc = services.agreement_print(actor=request.user, now=at, mediation_id=m.pk)
+    doc = services.agreement_print(actor=staff_actor(request), now=at, mediation_id=m.pk)
     user = request.user
     watermark = (f"打印人：{user.display_name}（{user.get_username()}） "  # type: ignore[union-attr]
                  f"打印时间：{local(at):%Y-%m-%d %H:%M} 仅限工作使用")
