@@ -26,7 +26,7 @@ from python_calamine import CalamineWorkbook
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope, scope_for
 from gridgov.audit.services import audit_record
-from gridgov.core import bulk
+from gridgov.core import bulk, cleaning
 from gridgov.core.clock import local
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.units import locate
@@ -337,9 +337,9 @@ def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
         # household-level columns: taken from the first row that fills them
         try:
             if not hh.address and _cell_text(cell(vals, "address")):
-                hh.address = services.clean_text(cell(vals, "address"), field="address", label="地址", max_length=200)
+                hh.address = cleaning.text(cell(vals, "address"), field="address", label="地址", max_length=200)
             if not hh.house_number:
-                hh.house_number = services.clean_text(_cell_text(cell(vals, "house_number")), field="house_number",
+                hh.house_number = cleaning.text(_cell_text(cell(vals, "house_number")), field="house_number",
                                                       label="门牌号", max_length=40)
             if not hh.phone and _cell_text(cell(vals, "household_phone")):
                 hh.phone = phones.normalize(cell(vals, "household_phone"))

@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.services import audit_record
+from gridgov.core import cleaning
 from gridgov.core.clock import local
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridgov.units import locate
@@ -101,15 +102,6 @@ def _bump(household: Household, now: dt.datetime) -> None:
 
 
 # --- cleaning input -----------------------------------------------------------------------------
-def clean_text(value: Any, *, field: str, label: str, max_length: int, required: bool = False) -> str:
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        raise ValidationFailed(f"请填写{label}。", field=field)
-    if len(text) > max_length:
-        raise ValidationFailed(f"{label}不能超过 {max_length} 个字。", field=field)
-    return text
-
-
 @functools.cache
 def _choice_lookup(choices: Any) -> dict[str, str]:
     """Text → code for a choices class: the code, its label, or one part of a label like 儿媳/女婿
@@ -161,27 +153,18 @@ class CleanResident:
     fields: dict[str, Any]
 
 
-def _parse_date(value: Any, *, field: str, label: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip().replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日")
-    try:
-        return dt.date.fromisoformat("-".join(p.zfill(2) for p in text.split("-")))
-    except ValueError as exc:
-        raise ValidationFailed(f"{label}格式应为 2024-05-01。", field=field) from exc
+def written_date(value: Any, *, field: str, label: str) -> dt.date | None:
+    """A date as cadres write it (2024-05-01, 2024/5/1, 2024年5月1日), or None when empty."""
+    return cleaning.optional_date(value, field=field, label=label, message=f"{label}格式应为 2024-05-01。", loose=True)
 
 
 def clean_resident(data: dict[str, Any], *, today: dt.date, partial: bool = False) -> CleanResident:
     """Validate a resident's fields (as typed in a form, an API call or an Excel row)."""
-    name = clean_text(data.get("name"), field="name", label="姓名", max_length=40, required=True)
+    name = cleaning.text(data.get("name"), field="name", label="姓名", max_length=40, required=True)
     if not _NAME_RE.match(name):
         raise ValidationFailed("姓名只能包含汉字、字母和间隔号（·）。", field="name")
     info = idnumber.parse(data.get("id_number"), today=today)
-    birth = _parse_date(data.get("birth_date"), field="birth_date", label="出生日期")
+    birth = written_date(data.get("birth_date"), field="birth_date", label="出生日期")
     if birth is not None and birth != info.birth_date:
         raise ValidationFailed(
             f"出生日期 {birth:%Y-%m-%d} 与身份证号中的 {info.birth_date:%Y-%m-%d} 不一致。", field="birth_date")
@@ -193,18 +176,18 @@ def clean_resident(data: dict[str, Any], *, today: dt.date, partial: bool = Fals
                 f"性别「{Gender(gender).label}」与身份证号（{Gender(info.gender).label}）不一致。", field="gender")
     fields: dict[str, Any] = {
         "relation": clean_choice(data.get("relation"), Relation, field="relation", label="与户主关系"),
-        "ethnicity": clean_text(data.get("ethnicity") or "汉族", field="ethnicity", label="民族", max_length=20),
+        "ethnicity": cleaning.text(data.get("ethnicity") or "汉族", field="ethnicity", label="民族", max_length=20),
         "political_status": clean_choice(data.get("political_status"), PoliticalStatus, field="political_status",
                                          label="政治面貌", default=PoliticalStatus.MASSES),
         "residency": clean_choice(data.get("residency"), Residency, field="residency", label="人口类型",
                                   default=Residency.REGISTERED),
-        "away_place": clean_text(data.get("away_place"), field="away_place", label="外出地点", max_length=100),
-        "away_since": _parse_date(data.get("away_since"), field="away_since", label="外出时间"),
+        "away_place": cleaning.text(data.get("away_place"), field="away_place", label="外出地点", max_length=100),
+        "away_since": written_date(data.get("away_since"), field="away_since", label="外出时间"),
         "education": clean_choice(data.get("education"), Education, field="education", label="文化程度", default=""),
-        "occupation": clean_text(data.get("occupation"), field="occupation", label="职业", max_length=60),
+        "occupation": cleaning.text(data.get("occupation"), field="occupation", label="职业", max_length=60),
         "health": clean_choice(data.get("health"), Health, field="health", label="健康状况", default=Health.HEALTHY),
-        "disability": clean_text(data.get("disability"), field="disability", label="残疾类别/等级", max_length=60),
-        "notes": clean_text(data.get("notes"), field="notes", label="备注", max_length=2000),
+        "disability": cleaning.text(data.get("disability"), field="disability", label="残疾类别/等级", max_length=60),
+        "notes": cleaning.text(data.get("notes"), field="notes", label="备注", max_length=2000),
     }
     if fields["residency"] == Residency.AWAY and not fields["away_place"]:
         raise ValidationFailed("外出务工人员请填写外出地点。", field="away_place")
@@ -270,10 +253,10 @@ def household_create(
     role = _role(actor, P.HOUSEHOLD_EDIT, unit.path)
     sealed = protected.seal_phone(clean_phone(phone))
     household = Household.unscoped.create(
-        unit=unit, address=clean_text(address, field="address", label="地址", max_length=200, required=True),
-        house_number=clean_text(house_number, field="house_number", label="门牌号", max_length=40),
+        unit=unit, address=cleaning.text(address, field="address", label="地址", max_length=200, required=True),
+        house_number=cleaning.text(house_number, field="house_number", label="门牌号", max_length=40),
         lat=flat, lng=flng, phone_cipher=sealed.cipher, phone_index=sealed.index, phone_masked=sealed.masked,
-        notes=clean_text(notes, field="notes", label="备注", max_length=2000), created_at=now, updated_at=now,
+        notes=cleaning.text(notes, field="notes", label="备注", max_length=2000), created_at=now, updated_at=now,
     )
     _event(household, Action.CREATED, actor=actor, now=now, changes={"grid": unit.name})
     audit_record(action="household.create", actor=actor, now=now, obj=household, unit_path=unit.path, role=role)
@@ -295,13 +278,13 @@ def household_update(*, actor: Any, now: dt.datetime, household_id: int, expecte
     _active(household)
     diff: dict[str, Any] = {}
     if "address" in changes:
-        changes["address"] = clean_text(changes["address"], field="address", label="地址", max_length=200,
+        changes["address"] = cleaning.text(changes["address"], field="address", label="地址", max_length=200,
                                         required=True)
     if "house_number" in changes:
-        changes["house_number"] = clean_text(changes["house_number"], field="house_number", label="门牌号",
+        changes["house_number"] = cleaning.text(changes["house_number"], field="house_number", label="门牌号",
                                              max_length=40)
     if "notes" in changes:
-        changes["notes"] = clean_text(changes["notes"], field="notes", label="备注", max_length=2000)
+        changes["notes"] = cleaning.text(changes["notes"], field="notes", label="备注", max_length=2000)
     for key in ("address", "house_number", "notes"):
         if key in changes and getattr(household, key) != changes[key]:
             diff[key] = [getattr(household, key), changes[key]]
@@ -367,7 +350,7 @@ def household_set_status(
     household = _household_for_update(household_id)
     role = _role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
     _active(household)
-    reason = clean_text(reason, field="reason", label="原因", max_length=200, required=True)
+    reason = cleaning.text(reason, field="reason", label="原因", max_length=200, required=True)
     members = Resident.unscoped.filter(household=household, status=ResidentStatus.ACTIVE)
     count = members.update(status=ResidentStatus.MOVED_OUT, updated_at=now, version=F("version") + 1)
     household.status = status
@@ -434,9 +417,9 @@ def household_split(
         raise ValidationFailed("不能把全部成员都分出去；请改用「调整网格」或修改户信息。", field="residents")
     new = Household.unscoped.create(
         unit=source.unit,
-        address=clean_text(address if address is not None else source.address, field="address", label="地址",
+        address=cleaning.text(address if address is not None else source.address, field="address", label="地址",
                            max_length=200, required=True),
-        house_number=clean_text(house_number, field="house_number", label="门牌号", max_length=40),
+        house_number=cleaning.text(house_number, field="house_number", label="门牌号", max_length=40),
         created_at=now, updated_at=now,
     )
     head_left = False
@@ -605,7 +588,7 @@ def resident_set_status(*, actor: Any, now: dt.datetime, resident_id: int, statu
     _bump(resident.household, now)
     _event(resident.household, Action.MEMBER_OUT, actor=actor, now=now, resident=resident,
            changes={"name": protected.mask_name(resident.name), "status": ResidentStatus(status).label,
-                    "reason": clean_text(reason, field="reason", label="原因", max_length=200)})
+                    "reason": cleaning.text(reason, field="reason", label="原因", max_length=200)})
     audit_record(action="resident.status", actor=actor, now=now, obj=resident,
                  unit_path=resident.household.unit.path, role=role, detail={"status": status})
     return resident
@@ -699,7 +682,7 @@ def tag_assign(*, actor: Any, now: dt.datetime, tag_code: str, household_id: int
         raise ValidationFailed(f"已经有「{tag.name}」标签。", field="tag")
     assignment = TagAssignment.unscoped.create(
         tag=tag, household=None if resident else household, resident=resident, start_date=start,
-        note=clean_text(note, field="note", label="说明", max_length=200), set_by=actor, set_at=now,
+        note=cleaning.text(note, field="note", label="说明", max_length=200), set_by=actor, set_at=now,
     )
     _bump(household, now)
     _event(household, Action.TAGGED, actor=actor, now=now, resident=resident,
@@ -761,7 +744,7 @@ def _catalogue_role(actor: Any) -> tuple[str, str]:
 def _clean_tag_fields(data: dict[str, Any], *, tag: Tag | None) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     if "name" in data:
-        name = clean_text(data["name"], field="name", label="标签名称", max_length=40, required=True)
+        name = cleaning.text(data["name"], field="name", label="标签名称", max_length=40, required=True)
         if Tag.objects.filter(name=name).exclude(pk=tag.pk if tag else 0).exists():
             raise ValidationFailed(f"已有名为「{name}」的标签。", field="name")
         clean["name"] = name

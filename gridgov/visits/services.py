@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.services import audit_record
-from gridgov.core import fieldcrypto
+from gridgov.core import cleaning, fieldcrypto
 from gridgov.core.clock import LOCAL_TZ, local
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridgov.geo.geometry import validate_point
@@ -58,24 +58,6 @@ class CaseRaiser(Protocol):
 class RecordResult:
     visit: Visit
     created: bool
-
-
-def _text(value: Any, *, field: str, label: str, max_len: int, required: bool = False) -> str:
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        raise ValidationFailed(f"请填写{label}。", field=field)
-    if len(text) > max_len:
-        raise ValidationFailed(f"{label}不能超过 {max_len} 个字。", field=field)
-    return text
-
-
-def _int(value: Any, *, field: str, label: str) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError) as exc:
-        raise ValidationFailed(f"{label}应为数字。", field=field) from exc
 
 
 def _float(value: Any, *, field: str, label: str) -> float | None:
@@ -199,7 +181,7 @@ def visit_record(
         if existing is not None:
             return _replay(existing, digest)
 
-    hid = _int(household_id, field="household_id", label="户号")
+    hid = cleaning.optional_integer(household_id, field="household_id", message="户号应为数字。")
     if hid is None:
         raise ValidationFailed("请选择走访的户。", field="household_id")
     household = Household.objects.within(scope).select_related("unit").filter(pk=hid).first()
@@ -213,14 +195,14 @@ def visit_record(
     if kind not in VisitKind.values:
         raise ValidationFailed("请选择走访方式（入户、电话、视频或集中走访）。", field="kind")
     moment = _when(visited_at, now)
-    text = _text(notes, field="notes", label="走访情况", max_len=NOTES_MAX)
+    text = cleaning.text(notes, field="notes", label="走访情况", max_length=NOTES_MAX)
     flat = _float(lat, field="lat", label="纬度")
     flng = _float(lng, field="lng", label="经度")
     if (flat is None) != (flng is None):
         raise ValidationFailed("请同时提供经度和纬度。", field="location")
     if flat is not None and flng is not None:
         validate_point(flat, flng)
-    cid = _int(campaign_id, field="campaign_id", label="集中走访")
+    cid = cleaning.optional_integer(campaign_id, field="campaign_id", message="集中走访应为数字。")
     campaign = None
     if cid is not None or kind == VisitKind.CAMPAIGN:
         campaign = _campaign_for(scope=scope, household=household, campaign_id=cid, on=local(moment).date())
@@ -305,12 +287,12 @@ def _keeper_role(actor: Any, path: str) -> str:
 @transaction.atomic
 def rule_set(*, actor: Any, now: dt.datetime, unit_id: Any, tag_id: Any, cadence_days: Any) -> VisitRule:
     """Make a key group a must-visit group at a unit (or change its cadence, or restore a retired rule)."""
-    uid = _int(unit_id, field="unit_id", label="适用单位")
+    uid = cleaning.optional_integer(unit_id, field="unit_id", message="适用单位应为数字。")
     unit = Unit.unscoped.filter(pk=uid, is_active=True).first() if uid is not None else None
     if unit is None:
         raise ValidationFailed("请选择适用单位。", field="unit_id")
     role = _keeper_role(actor, unit.path)
-    tid = _int(tag_id, field="tag_id", label="重点人群")
+    tid = cleaning.optional_integer(tag_id, field="tag_id", message="重点人群应为数字。")
     tag = Tag.objects.filter(pk=tid, is_active=True).first() if tid is not None else None
     if tag is None:
         raise ValidationFailed("请选择重点人群。", field="tag_id")
@@ -367,7 +349,7 @@ def rule_update(*, actor: Any, now: dt.datetime, rule_id: int, cadence_days: Any
 def rules_from_catalogue(*, actor: Any, now: dt.datetime, unit_id: Any) -> list[VisitRule]:
     """Start a unit's rules from the key-group catalogue's suggested cadences (走访周期): one rule per
     active key group with a cadence that has no rule at the unit yet."""
-    uid = _int(unit_id, field="unit_id", label="适用单位")
+    uid = cleaning.optional_integer(unit_id, field="unit_id", message="适用单位应为数字。")
     unit = Unit.unscoped.filter(pk=uid, is_active=True).first() if uid is not None else None
     if unit is None:
         raise ValidationFailed("请选择适用单位。", field="unit_id")
@@ -383,18 +365,6 @@ def rules_from_catalogue(*, actor: Any, now: dt.datetime, unit_id: Any) -> list[
 
 
 # --- visit campaigns (集中走访) ---------------------------------------------------------------------
-def _date(value: Any, *, field: str, label: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    text = "" if value is None else str(value).strip()
-    if not text:
-        raise ValidationFailed(f"请填写{label}。", field=field)
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationFailed(f"{label}格式不正确（例如 2026-03-02）。", field=field) from exc
-
-
 @transaction.atomic
 def campaign_create(*, actor: Any, now: dt.datetime, unit_id: Any, name: str, starts_on: Any, ends_on: Any,
                     covers: str = VisitCampaign.Covers.ALL) -> VisitCampaign:
@@ -402,15 +372,16 @@ def campaign_create(*, actor: Any, now: dt.datetime, unit_id: Any, name: str, st
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise PermissionDenied("请先登录。")
     scope = scope_for(actor)
-    uid = _int(unit_id, field="unit_id", label="组织单位")
+    uid = cleaning.optional_integer(unit_id, field="unit_id", message="组织单位应为数字。")
     unit = Unit.unscoped.filter(pk=uid, is_active=True).first() if uid is not None else None
     if unit is None or not scope.covers(unit.path):
         raise ValidationFailed("请选择组织单位。", field="unit_id")
     if not scope.can(P.UNIT_EDIT, unit.path):
         raise PermissionDenied("只有村（社区）书记、总网格长和网格办可以组织集中走访。")
-    title = _text(name, field="name", label="名称", max_len=60, required=True)
-    start = _date(starts_on, field="starts_on", label="开始日期")
-    end = _date(ends_on, field="ends_on", label="结束日期")
+    title = cleaning.text(name, field="name", label="名称", max_length=60, required=True)
+    start = cleaning.date(starts_on, field="starts_on", label="开始日期",
+                          message="开始日期格式不正确（例如 2026-03-02）。")
+    end = cleaning.date(ends_on, field="ends_on", label="结束日期", message="结束日期格式不正确（例如 2026-03-02）。")
     if end < start:
         raise ValidationFailed("结束日期不能早于开始日期。", field="ends_on")
     if (end - start).days + 1 > CAMPAIGN_MAX_DAYS:

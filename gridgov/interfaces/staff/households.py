@@ -468,7 +468,7 @@ def tag_add(request: HttpRequest, household_id: int) -> HttpResponse:
         services.tag_assign(actor=request.user, now=now(), tag_code=request.POST.get("tag", ""),
                             household_id=None if resident_id else household.pk,
                             resident_id=int(resident_id) if resident_id else None,
-                            start_date=services._parse_date(start, field="start_date", label="开始日期"),
+                            start_date=services.written_date(start, field="start_date", label="开始日期"),
                             note=request.POST.get("note", ""))
         messages.success(request, "已添加标签。")
     except ValueError:

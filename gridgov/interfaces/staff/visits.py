@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from gridgov.access.roles import P
 from gridgov.cases import selectors as case_selectors
 from gridgov.cases.models import Urgency
+from gridgov.core.cleaning import query_date, query_int
 from gridgov.core.clock import local, now
 from gridgov.core.errors import Conflict, DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view
@@ -33,18 +34,6 @@ PHOTO_FIELD = "photo"
 
 def _today() -> dt.date:
     return local(now()).date()
-
-
-def _int(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdecimal() and len(value) < 12 else None
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
 
 
 # --- 我的走访: the due list -----------------------------------------------------------------------
@@ -80,7 +69,7 @@ def visit_new(request: HttpRequest) -> HttpResponse:
     if not scope.can(P.HOUSEHOLD_EDIT):
         raise PermissionDenied("您没有记录走访的权限。")
     source = request.POST if request.method == "POST" else request.GET
-    household_id = _int(source.get("household_id") or source.get("household"))
+    household_id = query_int(source.get("household_id") or source.get("household"))
     household = ledger.household_get(scope=scope, household_id=household_id) if household_id else None
     values: dict[str, Any] = {"idempotency_key": uuid.uuid4().hex, "kind": VisitKind.HOME,
                               "problem_urgency": "ordinary"}
@@ -168,9 +157,9 @@ def visit_log(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied()
     today = _today()
     f = selectors.LogFilter(
-        unit_id=_int(request.GET.get("unit")), start=_date(request.GET.get("start")) or today.replace(day=1),
-        end=_date(request.GET.get("end")) or today, kind=request.GET.get("kind", "")[:10],
-        visitor_id=_int(request.GET.get("visitor")), campaign_id=_int(request.GET.get("campaign")))
+        unit_id=query_int(request.GET.get("unit")), start=query_date(request.GET.get("start")) or today.replace(day=1),
+        end=query_date(request.GET.get("end")) or today, kind=request.GET.get("kind", "")[:10],
+        visitor_id=query_int(request.GET.get("visitor")), campaign_id=query_int(request.GET.get("campaign")))
     if f.start and f.end and f.start > f.end:
         f.start, f.end = f.end, f.start
     visits = selectors.visit_log(scope=scope, f=f, limit=300)
@@ -277,7 +266,7 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
             services.rule_update(actor=request.user, now=now(), rule_id=rule.pk,
                                  cadence_days=request.POST.get("cadence_days", ""),
                                  is_active=request.POST.get("is_active") == "on",
-                                 expected_version=_int(request.POST.get("version")))
+                                 expected_version=query_int(request.POST.get("version")))
         except DomainError as exc:
             error = exc.message
         else:
