@@ -32,7 +32,8 @@ from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
-from . import idnumber, phones, protected, services
+from . import idnumber, phones, protected
+from .cleaners import CleanResident, clean_location, clean_resident, duplicate_message
 from .models import (
     Household,
     HouseholdEvent,
@@ -245,7 +246,7 @@ class RowError:
 @dataclass
 class PlannedResident:
     row: int
-    clean: services.CleanResident
+    clean: CleanResident
     sealed_index: str
     tags: list[Tag]
 
@@ -344,7 +345,7 @@ def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
             if not hh.phone and _cell_text(cell(vals, "household_phone")):
                 hh.phone = phones.normalize(cell(vals, "household_phone"))
             if hh.unit is None:
-                lat, lng = services.clean_location(cell(vals, "lat"), cell(vals, "lng"))
+                lat, lng = clean_location(cell(vals, "lat"), cell(vals, "lng"))
                 if lat is not None and lng is not None:
                     hh.unit, hh.lat, hh.lng = grids.at(lat, lng), lat, lng
                 elif _cell_text(cell(vals, "grid")):
@@ -361,7 +362,7 @@ def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
             if isinstance(data[f], float):
                 data[f] = None  # a serial number Excel failed to show as a date: checked against the ID anyway
         try:
-            clean = services.clean_resident(data, today=today)
+            clean = clean_resident(data, today=today)
         except ValidationFailed as exc:
             err(row_no, exc.field or "name", data.get(exc.field or "name"), exc.message)
             hh.bad_rows.add(row_no)
@@ -431,7 +432,7 @@ def _check_against_ledger(households: Iterable[PlannedHousehold], errors: list[R
         ):
             hh, r = by_index[existing.id_index]
             errors.append(RowError(r.row, "身份证号", idnumber.mask(r.clean.id_info.number),
-                                   services.duplicate_message(existing, actor_scope)))
+                                   duplicate_message(existing, actor_scope)))
             hh.bad_rows.add(r.row)
 
 

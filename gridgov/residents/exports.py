@@ -117,7 +117,7 @@ def export_full_request(*, actor: Any, now: dt.datetime, unit_id: int | None, re
     """Ask for a full export (ID numbers and phones in clear): always a request for a second
     person's approval, whatever the number of rows. For holders of household.export and
     resident.unmask over every unit the file covers; the reason is the unmasking's."""
-    from .services import unmask_reason
+    from .unmasking import unmask_reason
 
     scope = scope_for(actor)
     unit = excel.export_unit(scope, unit_id)

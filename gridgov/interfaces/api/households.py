@@ -15,7 +15,7 @@ from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied
 from gridgov.interfaces.two_factor import STEP_UP_MESSAGE, step_up_missing
-from gridgov.residents import selectors, services, watch
+from gridgov.residents import households, members, selectors, tags, unmasking, watch
 
 router = Router(tags=["households"])
 
@@ -250,7 +250,7 @@ def get_household(request: HttpRequest, household_id: int) -> HouseholdDetailOut
 
 @router.post("/", response={201: HouseholdDetailOut})
 def create_household(request: HttpRequest, payload: HouseholdIn) -> Status[HouseholdDetailOut]:
-    h = services.household_create(actor=request.user, now=now(), **payload.dict())
+    h = households.household_create(actor=request.user, now=now(), **payload.dict())
     return Status(201, _detail(request, h.pk))
 
 
@@ -260,7 +260,7 @@ def patch_household(request: HttpRequest, household_id: int, payload: HouseholdP
     data = payload.dict(exclude_unset=True)
     version = data.pop("version")
     try:
-        services.household_update(actor=request.user, now=now(), household_id=household_id,
+        households.household_update(actor=request.user, now=now(), household_id=household_id,
                                   expected_version=version, **data)
     except Conflict as exc:
         return Status(409, ConflictOut(code=exc.code, message=exc.message, current=_detail(request, household_id)))
@@ -270,7 +270,7 @@ def patch_household(request: HttpRequest, household_id: int, payload: HouseholdP
 @router.post("/{household_id}/residents", response={201: HouseholdDetailOut})
 def add_resident(request: HttpRequest, household_id: int, payload: ResidentIn) -> Status[HouseholdDetailOut]:
     selectors.household_get(scope=scope_for(request.user), household_id=household_id)
-    services.resident_add(actor=request.user, now=now(), household_id=household_id, **payload.dict())
+    members.resident_add(actor=request.user, now=now(), household_id=household_id, **payload.dict())
     return Status(201, _detail(request, household_id))
 
 
@@ -280,7 +280,7 @@ def patch_resident(request: HttpRequest, resident_id: int, payload: ResidentPatc
     data = payload.dict(exclude_unset=True)
     version = data.pop("version")
     try:
-        services.resident_update(actor=request.user, now=now(), resident_id=resident_id, expected_version=version,
+        members.resident_update(actor=request.user, now=now(), resident_id=resident_id, expected_version=version,
                                  **data)
     except Conflict as exc:
         current = _detail(request, resident.household_id)
@@ -294,7 +294,7 @@ def unmask_resident(request: HttpRequest, resident_id: int, payload: UnmaskIn) -
     if step_up_missing(request):
         raise PermissionDenied(STEP_UP_MESSAGE)
     selectors.resident_get(scope=scope_for(request.user), resident_id=resident_id)
-    revealed = services.resident_unmask(actor=request.user, now=now(), resident_id=resident_id,
+    revealed = unmasking.resident_unmask(actor=request.user, now=now(), resident_id=resident_id,
                                         reason=payload.reason)
     return UnmaskOut(id_number=revealed.id_number, phone=revealed.phone)
 
@@ -305,7 +305,7 @@ def unmask_household(request: HttpRequest, household_id: int, payload: UnmaskIn)
     if step_up_missing(request):
         raise PermissionDenied(STEP_UP_MESSAGE)
     selectors.household_get(scope=scope_for(request.user), household_id=household_id)
-    phone = services.household_unmask_phone(actor=request.user, now=now(), household_id=household_id,
+    phone = unmasking.household_unmask_phone(actor=request.user, now=now(), household_id=household_id,
                                             reason=payload.reason)
     return PhoneOut(phone=phone)
 
@@ -337,7 +337,7 @@ def add_tag(request: HttpRequest, household_id: int, payload: TagIn) -> Status[H
         resident = selectors.resident_get(scope=scope, resident_id=payload.resident_id)
         if resident.household_id != household.pk:
             raise NotFound()
-    services.tag_assign(actor=request.user, now=now(), tag_code=payload.tag,
+    tags.tag_assign(actor=request.user, now=now(), tag_code=payload.tag,
                         household_id=None if payload.resident_id else household.pk, resident_id=payload.resident_id,
                         start_date=payload.start_date, note=payload.note)
     return Status(201, _detail(request, household.pk))
@@ -348,7 +348,7 @@ def end_tag(request: HttpRequest, household_id: int, assignment_id: int) -> Hous
     d = selectors.household_detail(scope=scope_for(request.user), household_id=household_id, today=_today())
     if assignment_id not in {t.pk for t in d.tags} | {t.pk for m in d.members for t in m.tags}:
         raise NotFound()
-    services.tag_end(actor=request.user, now=now(), assignment_id=assignment_id)
+    tags.tag_end(actor=request.user, now=now(), assignment_id=assignment_id)
     return _detail(request, household_id)
 
 
@@ -358,7 +358,7 @@ def move_resident(request: HttpRequest, resident_id: int, payload: MoveIn) -> Ho
     scope = scope_for(request.user)
     selectors.resident_get(scope=scope, resident_id=resident_id)
     selectors.household_get(scope=scope, household_id=payload.to_household_id)
-    services.resident_move(actor=request.user, now=now(), resident_id=resident_id,
+    members.resident_move(actor=request.user, now=now(), resident_id=resident_id,
                            to_household_id=payload.to_household_id, relation=payload.relation)
     return _detail(request, payload.to_household_id)
 
@@ -367,6 +367,6 @@ def move_resident(request: HttpRequest, resident_id: int, payload: MoveIn) -> Ho
              summary="A member moved out or died (status moved_out or deceased)")
 def resident_status(request: HttpRequest, resident_id: int, payload: StatusIn) -> HouseholdDetailOut:
     resident = selectors.resident_get(scope=scope_for(request.user), resident_id=resident_id)
-    services.resident_set_status(actor=request.user, now=now(), resident_id=resident_id, status=payload.status,
+    members.resident_set_status(actor=request.user, now=now(), resident_id=resident_id, status=payload.status,
                                  reason=payload.reason)
     return _detail(request, resident.household_id)
