@@ -15,7 +15,7 @@ from django.db import transaction
 from gridgov.audit.services import audit_record
 from gridgov.core.errors import NotFound, ValidationFailed
 
-from .models import SecurityPolicy
+from .models import SecurityPolicy, User
 from .roles import P
 from .scope import scope_for
 
@@ -67,7 +67,7 @@ def _clean(field: str, value: Any) -> int:
 
 
 @transaction.atomic
-def policy_update(*, actor: Any, now: dt.datetime, **values: Any) -> SecurityPolicy:
+def policy_update(*, actor: User | None, now: dt.datetime, **values: Any) -> SecurityPolicy:
     """Change the policy: security admins only (policy.manage). Audited with old and new values."""
     scope = scope_for(actor)
     if not scope.can(P.POLICY_MANAGE):

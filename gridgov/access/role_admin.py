@@ -5,14 +5,13 @@ permission (audit.view, policy.manage), so 三权分立 holds whatever is ticked
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
 
 from gridgov.audit.services import audit_record
 from gridgov.core.errors import NotFound, ValidationFailed
 
-from .models import Role
+from .models import Role, User
 from .roles import ALL_PERMISSIONS, P
 from .scope import scope_for
 
@@ -24,7 +23,7 @@ def editable_roles() -> list[Role]:
 
 
 @transaction.atomic
-def role_update(*, actor: Any, now: dt.datetime, role_code: str, permissions: list[str]) -> Role:
+def role_update(*, actor: User | None, now: dt.datetime, role_code: str, permissions: list[str]) -> Role:
     scope = scope_for(actor)
     if not scope.can(P.POLICY_MANAGE):
         raise NotFound()

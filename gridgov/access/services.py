@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,7 +17,7 @@ from .roles import P, can_grant_role
 from .scope import forget_scope, scope_for
 
 
-def _granter_role(actor: Any, perm: str, unit: Unit) -> str:
+def _granter_role(actor: User | None, perm: str, unit: Unit) -> str:
     if actor is None:
         return "system"
     scope = scope_for(actor)
@@ -56,7 +55,7 @@ SHARED_USERNAMES = frozenset({
 @transaction.atomic
 def user_create(
     *,
-    actor: Any,
+    actor: User | None,
     now: dt.datetime,
     username: str,
     full_name: str,
@@ -98,7 +97,7 @@ def user_create(
 @transaction.atomic
 def grant_create(
     *,
-    actor: Any,
+    actor: User | None,
     now: dt.datetime,
     user: User,
     role_code: str,
@@ -158,7 +157,7 @@ def grant_create(
 
 
 @transaction.atomic
-def grant_revoke(*, actor: Any, now: dt.datetime, grant_id: int) -> Grant:
+def grant_revoke(*, actor: User | None, now: dt.datetime, grant_id: int) -> Grant:
     grant = Grant.unscoped.select_for_update().select_related("unit", "user", "role").filter(pk=grant_id).first()
     if grant is None or grant.revoked_at is not None:
         raise NotFound()
@@ -173,7 +172,7 @@ def grant_revoke(*, actor: Any, now: dt.datetime, grant_id: int) -> Grant:
 
 @transaction.atomic
 def department_create(
-    *, actor: Any, now: dt.datetime, unit: Unit, name: str, kind: str = "", phone: str = ""
+    *, actor: User | None, now: dt.datetime, unit: Unit, name: str, kind: str = "", phone: str = ""
 ) -> Department:
     role = _granter_role(actor, P.DEPARTMENT_MANAGE, unit)
     name = (name or "").strip()
@@ -189,7 +188,7 @@ def department_create(
 @transaction.atomic
 def staff_account_create(
     *,
-    actor: Any,
+    actor: User | None,
     now: dt.datetime,
     unit: Unit,
     role_code: str,
@@ -213,7 +212,7 @@ def staff_account_create(
 
 
 @transaction.atomic
-def account_unlock(*, actor: Any, now: dt.datetime, user: User) -> None:
+def account_unlock(*, actor: User | None, now: dt.datetime, user: User) -> None:
     """Lift a failed-login lock early: support staff, for someone whose grant lies in their scope."""
     from . import lockout
 
@@ -228,7 +227,7 @@ def account_unlock(*, actor: Any, now: dt.datetime, user: User) -> None:
 
 
 @transaction.atomic
-def password_change(*, actor: Any, now: dt.datetime, old_password: str, new_password: str) -> None:
+def password_change(*, actor: User, now: dt.datetime, old_password: str, new_password: str) -> None:
     """The signed-in user replaces their own password (and the initial one they were given)."""
     user = User.objects.select_for_update().get(pk=actor.pk)
     if not user.check_password(old_password or ""):
@@ -256,7 +255,7 @@ ADMIN_DUTY_ROLES = ("system_admin", "security_admin", "audit_admin")
 
 
 @transaction.atomic
-def first_admin_create(*, actor: Any, now: dt.datetime, username: str, full_name: str, role_code: str,
+def first_admin_create(*, actor: User | None, now: dt.datetime, username: str, full_name: str, role_code: str,
                        unit_id: int, password: str | None = None) -> tuple[User, str]:
     """A deployment's first admins (system, security, audit: three different people), made from the
     command line. The password (given, or generated) is shown once and must be replaced at first

@@ -61,7 +61,7 @@ def _lifetime(hours: int | None) -> dt.timedelta:
     return dt.timedelta(hours=int(hours))
 
 
-def _manageable_by_security_admin(actor: Any, user_id: int) -> bool:
+def _manageable_by_security_admin(actor: User | None, user_id: int) -> bool:
     """The security admin manages the tokens of accounts holding a grant within their scope."""
     scope = scope_for(actor)
     if not scope.can(P.POLICY_MANAGE):
@@ -70,7 +70,7 @@ def _manageable_by_security_admin(actor: Any, user_id: int) -> bool:
 
 
 @transaction.atomic
-def token_create(*, actor: Any, now: dt.datetime, name: str, user: Any | None = None,
+def token_create(*, actor: User, now: dt.datetime, name: str, user: Any | None = None,
                  hours: int | None = None) -> tuple[ApiToken, str]:
     """Make a token for oneself, or (security admin) for an account in scope. Returns the row and
     the token itself, which is never stored and must be shown to the user once."""
@@ -102,7 +102,7 @@ def tokens_of(*, user: Any, now: dt.datetime) -> list[ApiToken]:
     return list(ApiToken.objects.filter(user_id=user.pk, revoked_at__isnull=True, expires_at__gt=now)[:50])
 
 
-def tokens_managed(*, actor: Any, now: dt.datetime) -> list[ApiToken]:
+def tokens_managed(*, actor: User | None, now: dt.datetime) -> list[ApiToken]:
     """For the security admin: every live token of an account in scope."""
     scope = scope_for(actor)
     if not scope.can(P.POLICY_MANAGE):
@@ -113,7 +113,7 @@ def tokens_managed(*, actor: Any, now: dt.datetime) -> list[ApiToken]:
 
 
 @transaction.atomic
-def token_revoke(*, actor: Any, now: dt.datetime, token_id: int) -> ApiToken:
+def token_revoke(*, actor: User, now: dt.datetime, token_id: int) -> ApiToken:
     """Revoke a token: its owner, or the security admin for an account in scope. Others: not found."""
     row = ApiToken.objects.select_for_update().filter(pk=token_id).first()
     if row is None or (row.user_id != actor.pk and not _manageable_by_security_admin(actor, row.user_id)):
@@ -128,7 +128,7 @@ def token_revoke(*, actor: Any, now: dt.datetime, token_id: int) -> ApiToken:
     return row
 
 
-def tokens_revoke_all(*, user: Any, now: dt.datetime, reason: str, actor: Any | None = None) -> int:
+def tokens_revoke_all(*, user: Any, now: dt.datetime, reason: str, actor: User | None | None = None) -> int:
     """Revoke every live token of an account (password changed, account disabled). Call inside the
     transaction of that change; audited once with the count."""
     count = ApiToken.objects.filter(user_id=user.pk, revoked_at__isnull=True, expires_at__gt=now).update(

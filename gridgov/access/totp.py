@@ -19,7 +19,7 @@ from gridgov.audit.services import audit_record
 from gridgov.core import fieldcrypto
 from gridgov.core.errors import ValidationFailed
 
-from .models import Grant, TotpDevice
+from .models import Grant, TotpDevice, User
 
 TOTP_ROLES = frozenset({"system_admin", "security_admin", "audit_admin", "county_office", "township_office"})
 STEP_UP_WINDOW = dt.timedelta(minutes=10)
@@ -38,7 +38,7 @@ def confirmed_device(user: Any) -> TotpDevice | None:
 
 
 @transaction.atomic
-def totp_begin(*, actor: Any, now: dt.datetime) -> str:
+def totp_begin(*, actor: User, now: dt.datetime) -> str:
     """Enrolment: the otpauth:// URI for the QR code. The secret is made once and kept until the
     first code confirms it, so reloading the page or mistyping a code never changes the QR."""
     device = TotpDevice.objects.select_for_update().filter(user_id=actor.pk).first()
@@ -68,7 +68,7 @@ def _check(device: TotpDevice, code: str, now: dt.datetime) -> int | None:
     return None
 
 
-def totp_verify(*, actor: Any, now: dt.datetime, code: str, enrolling: bool = False) -> None:
+def totp_verify(*, actor: User, now: dt.datetime, code: str, enrolling: bool = False) -> None:
     """Accept a code (and finish enrolment), or raise with a Chinese message. Audited either way:
     the failure's audit row is committed before the error is raised."""
     if not _verify(actor=actor, now=now, code=code, enrolling=enrolling):
@@ -76,7 +76,7 @@ def totp_verify(*, actor: Any, now: dt.datetime, code: str, enrolling: bool = Fa
 
 
 @transaction.atomic
-def _verify(*, actor: Any, now: dt.datetime, code: str, enrolling: bool) -> bool:
+def _verify(*, actor: User, now: dt.datetime, code: str, enrolling: bool) -> bool:
     device = TotpDevice.objects.select_for_update().filter(user_id=actor.pk).first()
     if device is None or (device.confirmed_at is None and not enrolling):
         raise ValidationFailed("请先绑定动态口令设备。")
@@ -94,7 +94,7 @@ def _verify(*, actor: Any, now: dt.datetime, code: str, enrolling: bool) -> bool
 
 
 @transaction.atomic
-def totp_reset(*, actor: Any, now: dt.datetime, user: Any) -> None:
+def totp_reset(*, actor: User | None, now: dt.datetime, user: Any) -> None:
     """A security admin removes a lost device; the user enrols again at next sign-in."""
     from .roles import P
     from .scope import scope_for

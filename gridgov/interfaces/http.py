@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 
+from gridgov.access.models import User
 from gridgov.access.scope import Scope, scope_for
 from gridgov.core.errors import NotFound, PermissionDenied
 
@@ -50,6 +51,15 @@ def scoped_view(view: V) -> V:
 
 def actor_scope(request: HttpRequest) -> Scope:
     return scope_for(request.user)
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The signed-in staff user a service acts for (`actor=`). Views behind `scoped_view` and the API's
+    authentication never let an anonymous visitor this far; if one got here it is refused (403)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise HttpForbidden()
+    return user
 
 
 _ID_MARK = 987654321  # an id no real row has, split out of a reversed URL

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
@@ -20,7 +21,8 @@ from .models import AssignmentKind, HouseholdAssignment, PoliticalStatus, Reside
 
 
 @transaction.atomic
-def household_assign_worker(*, actor: Any, now: dt.datetime, household_id: int, user: Any) -> HouseholdAssignment:
+def household_assign_worker(*, actor: User | None, now: dt.datetime, household_id: int,
+                            user: Any) -> HouseholdAssignment:
     household = household_for_update(household_id)
     role = acting_role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
     if not scope_for(user).can(P.HOUSEHOLD_VIEW, household.unit.path):
@@ -41,7 +43,7 @@ def household_assign_worker(*, actor: Any, now: dt.datetime, household_id: int, 
 
 
 @transaction.atomic
-def household_link_party_member(*, actor: Any, now: dt.datetime, household_id: int,
+def household_link_party_member(*, actor: User | None, now: dt.datetime, household_id: int,
                                  party_member_id: int) -> HouseholdAssignment:
     """党员联系户: a party member of the ledger is linked to a household they look after."""
     household = household_for_update(household_id)
@@ -62,7 +64,7 @@ def household_link_party_member(*, actor: Any, now: dt.datetime, household_id: i
 
 
 @transaction.atomic
-def assignment_end(*, actor: Any, now: dt.datetime, assignment_id: int) -> HouseholdAssignment:
+def assignment_end(*, actor: User | None, now: dt.datetime, assignment_id: int) -> HouseholdAssignment:
     """A grid worker or party member stops looking after a household (history and audit)."""
     link = (HouseholdAssignment.unscoped.select_for_update(of=("self",))
             .select_related("household__unit", "party_member", "user").filter(pk=assignment_id).first())
@@ -88,7 +90,7 @@ class ContactsResult:
 
 
 @transaction.atomic
-def contacts_assign(*, actor: Any, now: dt.datetime, household_ids: Iterable[int], worker: Any = None,
+def contacts_assign(*, actor: User | None, now: dt.datetime, household_ids: Iterable[int], worker: Any = None,
                     party_member_id: int | None = None) -> ContactsResult:
     """联系户分配: one grid worker, or one party member, takes on several households at once. All or
     nothing: a household the actor may not edit, or a worker not covering it, refuses the whole batch."""

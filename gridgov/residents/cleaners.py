@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from gridgov.access.models import User
 from gridgov.access.scope import Scope, scope_for
 from gridgov.core import cleaning
 from gridgov.core.errors import ValidationFailed
@@ -124,7 +125,7 @@ def duplicate_message(existing: Resident, actor_scope: Scope | None) -> str:
     return "该身份证号已在其他辖区的台账中登记。"
 
 
-def refuse_duplicate(id_index: str, *, actor: Any, exclude_id: int | None = None) -> None:
+def refuse_duplicate(id_index: str, *, actor: User | None, exclude_id: int | None = None) -> None:
     existing = (
         Resident.unscoped.select_related("household__unit")
         .filter(id_index=id_index, status=ResidentStatus.ACTIVE).exclude(pk=exclude_id or 0).first()

@@ -23,6 +23,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope, scope_for
 from gridgov.audit.services import audit_record
@@ -301,7 +302,7 @@ class Plan:
     total_rows: int
 
 
-def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
+def plan_import(sheet: Sheet, *, root: Unit, actor: User | None, today: dt.date,
                 progress: Any = None) -> Plan:
     """Validate every row; nothing is written."""
     grids = _Grids(root)
@@ -421,7 +422,7 @@ def _check_households(households: Iterable[PlannedHousehold], errors: list[RowEr
             hh.bad_rows.add(extra.row)
 
 
-def _check_against_ledger(households: Iterable[PlannedHousehold], errors: list[RowError], actor: Any) -> None:
+def _check_against_ledger(households: Iterable[PlannedHousehold], errors: list[RowError], actor: User | None) -> None:
     by_index = {r.sealed_index: (hh, r) for hh in households for r in hh.residents}
     keys = list(by_index)
     actor_scope = scope_for(actor) if actor is not None else None
@@ -443,7 +444,7 @@ class Written:
     residents: int
 
 
-def write_plan(plan: Plan, *, actor: Any, now: dt.datetime, root: Unit, valid_only: bool) -> Written:
+def write_plan(plan: Plan, *, actor: User | None, now: dt.datetime, root: Unit, valid_only: bool) -> Written:
     """Write the planned households in one transaction (all of them, or the fully valid ones).
 
     Rows are inserted as plain values (`core.bulk.insert_rows`: COPY on PostgreSQL), households
@@ -496,7 +497,7 @@ def write_plan(plan: Plan, *, actor: Any, now: dt.datetime, root: Unit, valid_on
 
 
 # --- the job -----------------------------------------------------------------------------------------------
-def import_submit(*, actor: Any, now: dt.datetime, unit_id: int, filename: str, content: bytes,
+def import_submit(*, actor: User, now: dt.datetime, unit_id: int, filename: str, content: bytes,
                   mode: str = ImportJob.Mode.ALL_OR_NOTHING) -> ImportJob:
     """Check the file is an .xlsx, record the job and queue it (run at once when jobs are eager)."""
     scope = scope_for(actor)

@@ -28,7 +28,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from gridgov.access.models import Grant, Role
+from gridgov.access.models import Grant, Role, User
 from gridgov.access.policy import policy
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
@@ -78,7 +78,7 @@ def _reason(text: str) -> str:
     return text
 
 
-def export_start(*, actor: Any, now: dt.datetime, unit_id: int | None, reason: str = "") -> ExportStart:
+def export_start(*, actor: User, now: dt.datetime, unit_id: int | None, reason: str = "") -> ExportStart:
     """A small export is made at once; a large one becomes a request waiting for approval."""
     scope = scope_for(actor)
     unit = excel.export_unit(scope, unit_id)
@@ -113,7 +113,7 @@ def _unmask_everywhere(scope: Scope, paths: list[str]) -> bool:
     return bool(paths) and all(scope.can(P.RESIDENT_UNMASK, p) for p in paths)
 
 
-def export_full_request(*, actor: Any, now: dt.datetime, unit_id: int | None, reason: str) -> BulkExport:
+def export_full_request(*, actor: User, now: dt.datetime, unit_id: int | None, reason: str) -> BulkExport:
     """Ask for a full export (ID numbers and phones in clear): always a request for a second
     person's approval, whatever the number of rows. For holders of household.export and
     resident.unmask over every unit the file covers; the reason is the unmasking's."""
@@ -186,7 +186,7 @@ def exports_for(*, scope: Scope, limit: int = 100) -> tuple[list[BulkExport], li
     return mine, waiting
 
 
-def _refuse(*, action: str, actor: Any, now: dt.datetime, export: BulkExport, why: str, exc: Exception) -> None:
+def _refuse(*, action: str, actor: User | None, now: dt.datetime, export: BulkExport, why: str, exc: Exception) -> None:
     """Audit a refused step in its own transaction (it stays when the refusal is raised), then raise."""
     with transaction.atomic():
         audit_record(action=action, actor=actor, now=now, obj=export, unit_path=export.unit_path,
@@ -194,7 +194,7 @@ def _refuse(*, action: str, actor: Any, now: dt.datetime, export: BulkExport, wh
     raise exc
 
 
-def export_decide(*, actor: Any, now: dt.datetime, export_id: int, approve: bool) -> BulkExport:
+def export_decide(*, actor: User, now: dt.datetime, export_id: int, approve: bool) -> BulkExport:
     """The second person approves (the file is then built) or refuses a pending request."""
     scope = scope_for(actor)
     export = export_get(scope=scope, export_id=export_id)
@@ -265,7 +265,7 @@ def export_build(*, export_id: int, now: dt.datetime) -> BulkExport:
     return export
 
 
-def export_download(*, actor: Any, now: dt.datetime, export_id: int) -> tuple[bytes, str]:
+def export_download(*, actor: User, now: dt.datetime, export_id: int) -> tuple[bytes, str]:
     """The file, for its requester only, within 24 hours of being built."""
     export = BulkExport.unscoped.filter(pk=export_id).first()
     if export is None or export.requested_by_id != actor.pk:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import F
 
+from gridgov.access.models import User
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local
 from gridgov.core.errors import Conflict, NotFound, ValidationFailed
@@ -19,7 +20,7 @@ from .models import Household, HouseholdEvent, HouseholdStatus, Resident
 Action = HouseholdEvent.Action
 
 
-def acting_role(actor: Any, perm: str, path: str) -> str:
+def acting_role(actor: User | None, perm: str, path: str) -> str:
     """Check `actor` may `perm` at `path` (NotFound when out of sight); return the role for audit."""
     if actor is None:
         return "system"
@@ -54,8 +55,9 @@ def check_version(obj: Household | Resident, expected: int | None, what: str) ->
         raise Conflict(f"该{what}已被他人修改，请刷新后重试。", details={"current_version": obj.version})
 
 
-def record_event(household: Household, action: str, *, actor: Any, now: dt.datetime, resident: Resident | None = None,
-           other: Household | None = None, changes: dict[str, Any] | None = None, sensitive: bool = False) -> None:
+def record_event(household: Household, action: str, *, actor: User | None, now: dt.datetime,
+                 resident: Resident | None = None, other: Household | None = None,
+                 changes: dict[str, Any] | None = None, sensitive: bool = False) -> None:
     HouseholdEvent.unscoped.create(household=household, resident=resident, other_household=other, action=action,
                                    at=now, actor=actor, changes=changes or {}, sensitive=sensitive)
 

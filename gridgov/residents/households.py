@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
@@ -27,7 +28,7 @@ from .guards import Action, acting_role, bump, check_version, household_for_upda
 from .models import Household, HouseholdStatus, Relation, Resident, ResidentStatus
 
 
-def _deepest_unit(actor: Any, unit_id: int | None, lat: float | None, lng: float | None) -> Unit:
+def _deepest_unit(actor: User | None, unit_id: int | None, lat: float | None, lng: float | None) -> Unit:
     """The unit a household belongs to: found by point-in-grid when a location is given."""
     if lat is not None and lng is not None:
         located = locate.unit_id_at(lat, lng)
@@ -50,7 +51,7 @@ def _deepest_unit(actor: Any, unit_id: int | None, lat: float | None, lng: float
 
 @transaction.atomic
 def household_create(
-    *, actor: Any, now: dt.datetime, unit_id: int | None = None, address: str, house_number: str = "",
+    *, actor: User | None, now: dt.datetime, unit_id: int | None = None, address: str, house_number: str = "",
     lat: Any = None, lng: Any = None, phone: str = "", notes: str = "",
 ) -> Household:
     flat, flng = clean_location(lat, lng)
@@ -72,7 +73,7 @@ _HOUSEHOLD_FIELDS = {"address", "house_number", "phone", "notes", "lat", "lng"}
 
 
 @transaction.atomic
-def household_update(*, actor: Any, now: dt.datetime, household_id: int, expected_version: int | None = None,
+def household_update(*, actor: User | None, now: dt.datetime, household_id: int, expected_version: int | None = None,
                      **changes: Any) -> Household:
     unknown = set(changes) - _HOUSEHOLD_FIELDS
     if unknown:
@@ -126,7 +127,7 @@ def household_update(*, actor: Any, now: dt.datetime, household_id: int, expecte
 
 
 @transaction.atomic
-def household_move(*, actor: Any, now: dt.datetime, household_id: int, unit_id: int) -> Household:
+def household_move(*, actor: User | None, now: dt.datetime, household_id: int, unit_id: int) -> Household:
     """Move a household to another grid (re-zoning, or it was filed in the wrong one)."""
     household = household_for_update(household_id)
     role = acting_role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
@@ -147,7 +148,7 @@ def household_move(*, actor: Any, now: dt.datetime, household_id: int, unit_id: 
 
 @transaction.atomic
 def household_set_status(
-    *, actor: Any, now: dt.datetime, household_id: int, status: str, reason: str = ""
+    *, actor: User | None, now: dt.datetime, household_id: int, status: str, reason: str = ""
 ) -> Household:
     """A household moves out or is dissolved; its active members leave the ledger with it."""
     if status not in (HouseholdStatus.MOVED_OUT, HouseholdStatus.DISSOLVED):
@@ -170,7 +171,7 @@ def household_set_status(
 
 
 @transaction.atomic
-def household_merge(*, actor: Any, now: dt.datetime, household_id: int, into_id: int) -> Household:
+def household_merge(*, actor: User | None, now: dt.datetime, household_id: int, into_id: int) -> Household:
     """合户: every active member of one household joins another; the first is closed as merged.
     Its head becomes a member (relation 其他) of the receiving household."""
     if household_id == into_id:
@@ -206,7 +207,7 @@ def household_merge(*, actor: Any, now: dt.datetime, household_id: int, into_id:
 
 @transaction.atomic
 def household_split(
-    *, actor: Any, now: dt.datetime, household_id: int, resident_ids: Iterable[int], new_head_id: int,
+    *, actor: User | None, now: dt.datetime, household_id: int, resident_ids: Iterable[int], new_head_id: int,
     address: str | None = None, house_number: str = "",
 ) -> Household:
     """分户: some members leave to form a new household in the same grid, with one of them as head."""

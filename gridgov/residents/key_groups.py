@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
@@ -25,7 +26,7 @@ _TAG_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 CADENCE_MAX_DAYS = 366
 
 
-def _catalogue_role(actor: Any) -> tuple[str, str]:
+def _catalogue_role(actor: User | None) -> tuple[str, str]:
     """Who may edit the catalogue: the holders of category.manage (the county office), as for the case
     categories. Returns (role, unit path) for the audit row."""
     if actor is None:
@@ -75,7 +76,8 @@ def _clean_tag_fields(data: dict[str, Any], *, tag: Tag | None) -> dict[str, Any
 
 
 @transaction.atomic
-def tag_create(*, actor: Any, now: dt.datetime, name: str, applies_to: str, sensitivity: str = Sensitivity.NORMAL,
+def tag_create(*, actor: User | None, now: dt.datetime, name: str, applies_to: str,
+               sensitivity: str = Sensitivity.NORMAL,
                visit_cadence_days: Any = None, sort_order: Any = None, code: str = "") -> Tag:
     """Add a key group to the catalogue. The code (used in links and by other modules) is made up
     when not given."""
@@ -100,7 +102,7 @@ def tag_create(*, actor: Any, now: dt.datetime, name: str, applies_to: str, sens
 
 
 @transaction.atomic
-def tag_update(*, actor: Any, now: dt.datetime, tag_id: int, **changes: Any) -> Tag:
+def tag_update(*, actor: User | None, now: dt.datetime, tag_id: int, **changes: Any) -> Tag:
     """Edit a key group: name, sensitivity, visit cadence, order; `is_active=False` retires it (no new
     tags of it; current ones stay until ended). Making a tag sensitive also hides its past history rows."""
     role, path = _catalogue_role(actor)

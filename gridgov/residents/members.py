@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
@@ -32,7 +33,7 @@ from .models import Relation, Resident, ResidentStatus, TagAssignment
 
 
 @transaction.atomic
-def resident_add(*, actor: Any, now: dt.datetime, household_id: int, **data: Any) -> Resident:
+def resident_add(*, actor: User | None, now: dt.datetime, household_id: int, **data: Any) -> Resident:
     household = household_for_update(household_id)
     role = acting_role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
     require_active(household)
@@ -63,7 +64,7 @@ def resident_add(*, actor: Any, now: dt.datetime, household_id: int, **data: Any
 
 
 @transaction.atomic
-def resident_update(*, actor: Any, now: dt.datetime, resident_id: int, expected_version: int | None = None,
+def resident_update(*, actor: User | None, now: dt.datetime, resident_id: int, expected_version: int | None = None,
                     **data: Any) -> Resident:
     """Edit a resident. Fields not given keep their value; the ID number is re-checked when given."""
     resident = resident_for_update(resident_id)
@@ -126,7 +127,8 @@ def resident_update(*, actor: Any, now: dt.datetime, resident_id: int, expected_
 
 
 @transaction.atomic
-def resident_move(*, actor: Any, now: dt.datetime, resident_id: int, to_household_id: int, relation: str) -> Resident:
+def resident_move(*, actor: User | None, now: dt.datetime, resident_id: int, to_household_id: int,
+                  relation: str) -> Resident:
     """A resident leaves one household for another (marriage, moving in with children…)."""
     resident = resident_for_update(resident_id)
     source = resident.household
@@ -158,7 +160,8 @@ def resident_move(*, actor: Any, now: dt.datetime, resident_id: int, to_househol
 
 
 @transaction.atomic
-def resident_set_status(*, actor: Any, now: dt.datetime, resident_id: int, status: str, reason: str = "") -> Resident:
+def resident_set_status(*, actor: User | None, now: dt.datetime, resident_id: int, status: str,
+                        reason: str = "") -> Resident:
     if status not in (ResidentStatus.MOVED_OUT, ResidentStatus.DECEASED):
         raise ValidationFailed("只能把人员设为「已迁出」或「已故」。", field="status")
     resident = resident_for_update(resident_id)

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
@@ -19,7 +19,7 @@ from .models import Tag, TagAssignment, TagTarget
 
 
 @transaction.atomic
-def tag_assign(*, actor: Any, now: dt.datetime, tag_code: str, household_id: int | None = None,
+def tag_assign(*, actor: User | None, now: dt.datetime, tag_code: str, household_id: int | None = None,
                resident_id: int | None = None, start_date: dt.date | None = None, note: str = "") -> TagAssignment:
     tag = Tag.objects.filter(code=tag_code, is_active=True).first()
     if tag is None:
@@ -58,7 +58,8 @@ def tag_assign(*, actor: Any, now: dt.datetime, tag_code: str, household_id: int
 
 
 @transaction.atomic
-def tag_end(*, actor: Any, now: dt.datetime, assignment_id: int, end_date: dt.date | None = None) -> TagAssignment:
+def tag_end(*, actor: User | None, now: dt.datetime, assignment_id: int,
+            end_date: dt.date | None = None) -> TagAssignment:
     assignment = (
         TagAssignment.unscoped.select_for_update(of=("self",))
         .select_related("tag", "household__unit", "resident__household__unit")

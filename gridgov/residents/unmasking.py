@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
@@ -41,7 +41,7 @@ def _reason(reason: str) -> str:
 
 
 @transaction.atomic
-def resident_unmask(*, actor: Any, now: dt.datetime, resident_id: int, reason: str) -> Revealed:
+def resident_unmask(*, actor: User | None, now: dt.datetime, resident_id: int, reason: str) -> Revealed:
     """Show a resident's full ID number and phone to a user holding resident.unmask, for a stated reason.
     Every call is audited; a refused attempt is audited too (in its own transaction)."""
     resident = Resident.unscoped.select_related("household__unit").filter(pk=resident_id).first()
@@ -62,7 +62,7 @@ def resident_unmask(*, actor: Any, now: dt.datetime, resident_id: int, reason: s
 
 
 @transaction.atomic
-def household_unmask_phone(*, actor: Any, now: dt.datetime, household_id: int, reason: str) -> str:
+def household_unmask_phone(*, actor: User | None, now: dt.datetime, household_id: int, reason: str) -> str:
     household = Household.unscoped.select_related("unit").filter(pk=household_id).first()
     if household is None or actor is None:
         raise NotFound()

@@ -11,10 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 
+from gridgov.access.models import User
 from gridgov.core.errors import ValidationFailed
 
 from .models import Unit
@@ -98,7 +98,7 @@ class ImportResult:
 
 
 @transaction.atomic
-def import_county_townships(*, actor: Any, now: dt.datetime, county_code: str) -> ImportResult:
+def import_county_townships(*, actor: User | None, now: dt.datetime, county_code: str) -> ImportResult:
     """Create the county (when missing) and each of its townships as units, matched by division
     code so that running it again creates nothing twice."""
     c = county(county_code)

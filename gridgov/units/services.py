@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import access_changed, scope_for
 from gridgov.audit.services import audit_record
@@ -33,7 +34,7 @@ class UnitResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _require(actor: Any, perm: str, unit: Unit | None) -> str:
+def _require(actor: User | None, perm: str, unit: Unit | None) -> str:
     """Check the actor may `perm` at `unit`; return the role used (for the audit row).
     A None actor is the system itself (migrations, the world generator, jobs)."""
     if actor is None:
@@ -102,7 +103,7 @@ def _serial_free(parent: Unit | None, serial: str, exclude_id: int | None = None
 @transaction.atomic
 def unit_create(
     *,
-    actor: Any,
+    actor: User | None,
     now: dt.datetime,
     parent: Unit | None,
     name: str,
@@ -174,7 +175,7 @@ _EDITABLE = {"name", "serial", "grid_type", "grid_level", "division_code", "hous
 @transaction.atomic
 def unit_update(
     *,
-    actor: Any,
+    actor: User | None,
     now: dt.datetime,
     unit_id: int,
     expected_version: int | None = None,
@@ -245,7 +246,7 @@ def unit_update(
 
 
 @transaction.atomic
-def unit_move(*, actor: Any, now: dt.datetime, unit_id: int, new_parent_id: int) -> UnitResult:
+def unit_move(*, actor: User | None, now: dt.datetime, unit_id: int, new_parent_id: int) -> UnitResult:
     """Re-zone a subtree under a new parent: every path below is rewritten in one statement."""
     unit = Unit.unscoped.select_for_update(of=("self",)).select_related("parent").filter(pk=unit_id).first()
     new_parent = Unit.unscoped.select_for_update().filter(pk=new_parent_id).first()

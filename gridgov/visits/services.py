@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.services import audit_record
@@ -50,7 +51,7 @@ class CaseRaiser(Protocol):
     """The cases intake service, handed in by the interface (workflow apps never import each other).
     Returns the new case's id and number; raises a DomainError to refuse (nothing is then written)."""
 
-    def __call__(self, *, actor: Any, now: dt.datetime, household_id: int, title: str, description: str,
+    def __call__(self, *, actor: User | None, now: dt.datetime, household_id: int, title: str, description: str,
                  category_code: str, urgency: str, idempotency_key: str) -> tuple[int, str]: ...
 
 
@@ -139,7 +140,7 @@ def _ancestor_paths(path: str) -> list[str]:
 @transaction.atomic
 def visit_record(
     *,
-    actor: Any,
+    actor: User | None,
     now: dt.datetime,
     household_id: Any,
     kind: str,
@@ -250,7 +251,7 @@ def visit_record(
 
 
 @transaction.atomic
-def visit_notes_read(*, actor: Any, now: dt.datetime, scope: Scope, visit: Visit) -> str:
+def visit_notes_read(*, actor: User | None, now: dt.datetime, scope: Scope, visit: Visit) -> str:
     """The notes of a visit fetched through the actor's scope, in full: every such view is audited."""
     if not visit.notes_cipher:
         return ""
@@ -273,7 +274,7 @@ def clean_cadence(raw: Any) -> int:
     return days
 
 
-def _keeper_role(actor: Any, path: str) -> str:
+def _keeper_role(actor: User | None, path: str) -> str:
     if actor is None:
         return "system"
     scope = scope_for(actor)
@@ -285,7 +286,7 @@ def _keeper_role(actor: Any, path: str) -> str:
 
 
 @transaction.atomic
-def rule_set(*, actor: Any, now: dt.datetime, unit_id: Any, tag_id: Any, cadence_days: Any) -> VisitRule:
+def rule_set(*, actor: User | None, now: dt.datetime, unit_id: Any, tag_id: Any, cadence_days: Any) -> VisitRule:
     """Make a key group a must-visit group at a unit (or change its cadence, or restore a retired rule)."""
     uid = cleaning.optional_integer(unit_id, field="unit_id", message="适用单位应为数字。")
     unit = Unit.unscoped.filter(pk=uid, is_active=True).first() if uid is not None else None
@@ -318,7 +319,8 @@ def rule_set(*, actor: Any, now: dt.datetime, unit_id: Any, tag_id: Any, cadence
 
 
 @transaction.atomic
-def rule_update(*, actor: Any, now: dt.datetime, rule_id: int, cadence_days: Any = None, is_active: bool | None = None,
+def rule_update(*, actor: User | None, now: dt.datetime, rule_id: int, cadence_days: Any = None,
+                is_active: bool | None = None,
                 expected_version: int | None = None) -> VisitRule:
     rule = VisitRule.unscoped.select_for_update().select_related("tag").filter(pk=rule_id).first()
     if rule is None:
@@ -346,7 +348,7 @@ def rule_update(*, actor: Any, now: dt.datetime, rule_id: int, cadence_days: Any
 
 
 @transaction.atomic
-def rules_from_catalogue(*, actor: Any, now: dt.datetime, unit_id: Any) -> list[VisitRule]:
+def rules_from_catalogue(*, actor: User | None, now: dt.datetime, unit_id: Any) -> list[VisitRule]:
     """Start a unit's rules from the key-group catalogue's suggested cadences (走访周期): one rule per
     active key group with a cadence that has no rule at the unit yet."""
     uid = cleaning.optional_integer(unit_id, field="unit_id", message="适用单位应为数字。")
@@ -366,7 +368,7 @@ def rules_from_catalogue(*, actor: Any, now: dt.datetime, unit_id: Any) -> list[
 
 # --- visit campaigns (集中走访) ---------------------------------------------------------------------
 @transaction.atomic
-def campaign_create(*, actor: Any, now: dt.datetime, unit_id: Any, name: str, starts_on: Any, ends_on: Any,
+def campaign_create(*, actor: User | None, now: dt.datetime, unit_id: Any, name: str, starts_on: Any, ends_on: Any,
                     covers: str = VisitCampaign.Covers.ALL) -> VisitCampaign:
     """A unit's leaders (unit.edit: village secretary, chief grid head, the offices) call a campaign."""
     if actor is None or not getattr(actor, "is_authenticated", False):
@@ -399,7 +401,7 @@ def campaign_create(*, actor: Any, now: dt.datetime, unit_id: Any, name: str, st
 
 
 @transaction.atomic
-def campaign_cancel(*, actor: Any, now: dt.datetime, campaign_id: int) -> VisitCampaign:
+def campaign_cancel(*, actor: User | None, now: dt.datetime, campaign_id: int) -> VisitCampaign:
     campaign = VisitCampaign.unscoped.select_for_update().filter(pk=campaign_id).first()
     if campaign is None or actor is None:
         raise NotFound()
@@ -414,7 +416,7 @@ def campaign_cancel(*, actor: Any, now: dt.datetime, campaign_id: int) -> VisitC
     return campaign
 
 
-def visit_photo_open(*, actor: Any, now: dt.datetime, scope: Scope, visit: Visit) -> Any:
+def visit_photo_open(*, actor: User | None, now: dt.datetime, scope: Scope, visit: Visit) -> Any:
     """The photo of a visit fetched through the actor's scope; every view is audited."""
     if not visit.photo:
         raise NotFound()

@@ -7,11 +7,11 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
@@ -159,7 +159,7 @@ def reporter_reopen(*, now: dt.datetime, code: str, reason: str) -> Case:
 
 
 @transaction.atomic
-def follow_up_record(*, actor: Any, now: dt.datetime, case_id: int, method: str, outcome: str,
+def follow_up_record(*, actor: User, now: dt.datetime, case_id: int, method: str, outcome: str,
                      comment: str = "") -> FollowUp:
     """Staff record a follow-up visit or call (回访) for a resident without a phone: it accepts and
     rates the case, or reopens it, exactly as the resident would from the tracking page."""
@@ -189,7 +189,7 @@ def follow_up_record(*, actor: Any, now: dt.datetime, case_id: int, method: str,
 
 
 @transaction.atomic
-def case_disclose(*, actor: Any, now: dt.datetime, case_id: int, public: bool) -> Disclosure:
+def case_disclose(*, actor: User | None, now: dt.datetime, case_id: int, public: bool) -> Disclosure:
     """An office marks a finished case public (or withdraws it) for the disclosure page."""
     scope = scope_for(actor)
     case = case_get(scope=scope, case_id=case_id)
@@ -205,7 +205,7 @@ def case_disclose(*, actor: Any, now: dt.datetime, case_id: int, public: bool) -
 
 
 @transaction.atomic
-def result_photo_add(*, actor: Any, now: dt.datetime, case_id: int, photo: bytes) -> CaseAttachment:
+def result_photo_add(*, actor: User | None, now: dt.datetime, case_id: int, photo: bytes) -> CaseAttachment:
     """A handler adds a photo of the result; it is shown to the reporter and, if the case is made
     public, on the disclosure page. Re-encoded like residents' photos: no EXIF, no position."""
     scope = scope_for(actor)

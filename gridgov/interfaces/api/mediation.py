@@ -13,6 +13,7 @@ from gridgov.access.scope import scope_for
 from gridgov.core.clock import now
 from gridgov.core.errors import PermissionDenied
 from gridgov.interfaces.api.paging import page_params
+from gridgov.interfaces.http import acting_user
 from gridgov.mediation import selectors, services
 from gridgov.mediation.models import DisputeType, MediationCase, Mode
 from gridgov.mediation.states import Status
@@ -110,7 +111,7 @@ def get_mediation(request: HttpRequest, mediation_id: int) -> MediationDetailOut
         mediation=_out(m), summary=m.summary,
         parties=[PartyOut(role=p.role, name=p.name_masked, phone=p.phone_masked, id_number=p.id_masked)
                  for p in selectors.parties_masked(scope=scope, mediation=m)],
-        actions=[a.code for a in services.allowed_actions(mediation=m, actor=request.user)],
+        actions=[a.code for a in services.allowed_actions(mediation=m, actor=acting_user(request))],
         events=[MediationEventOut(seq=e.seq, action=e.action, at=e.at,
                                   actor=e.actor.display_name if e.actor else None, from_status=e.from_status,
                                   to_status=e.to_status, note=e.note)

@@ -24,7 +24,7 @@ from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.cleaning import query_int
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
-from gridgov.interfaces.http import actor_scope, scoped_view, url_for_id
+from gridgov.interfaces.http import acting_user, actor_scope, scoped_view, url_for_id
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.notify.services import inbox_for, inbox_mark_read, inbox_unread_count
@@ -136,7 +136,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
         values["anonymous"] = request.POST.get("anonymous") == "on"
         try:
             result = services.case_report(
-                actor=request.user, now=now(), title=values["title"], description=values["description"],
+                actor=acting_user(request), now=now(), title=values["title"], description=values["description"],
                 category_code=values["category"], urgency=values["urgency"] or "ordinary",
                 channel=values["channel"] or "field", unit_id=query_int(values["unit_id"]), lat=_float(values["lat"]),
                 lng=_float(values["lng"]), address=values["address"], reporter_name=values["reporter_name"],
@@ -167,7 +167,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     scope = actor_scope(request)
     case = selectors.case_get(scope=scope, case_id=case_id)
     moment = now()
-    allowed = services.allowed_actions(case=case, actor=request.user)
+    allowed = services.allowed_actions(case=case, actor=acting_user(request))
     forms = []
     for spec in allowed:
         fields = []
@@ -217,7 +217,7 @@ def case_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
         if raw:
             params[name] = raw
     try:
-        services.case_act(actor=request.user, now=now(), case_id=case.pk, action=action,
+        services.case_act(actor=acting_user(request), now=now(), case_id=case.pk, action=action,
                           expected_version=query_int(request.POST.get("version", "")), **params)
     except DomainError as exc:
         if exc.http_status == 404:
@@ -250,7 +250,7 @@ def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
         messages.error(request, "请选择要上传的照片或文件。")
     else:
         try:
-            att = attachments.attachment_add(actor=request.user, now=now(), case_id=case.pk, stream=upload,
+            att = attachments.attachment_add(actor=acting_user(request), now=now(), case_id=case.pk, stream=upload,
                                              name=upload.name or "")
         except DomainError as exc:
             if exc.http_status == 404:
@@ -294,7 +294,7 @@ def case_reporter_unmask(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_get(scope=scope, case_id=case_id)
     reporter = selectors.reporter_of(scope=scope, case=case)
     revealed, error = reveal_on_post(request, lambda reason: services.case_reporter_unmask(
-        actor=request.user, now=now(), case_id=case.pk, reason=reason))
+        actor=acting_user(request), now=now(), case_id=case.pk, reason=reason))
     if request.method != "POST" and not reporter["can_unmask"]:
         error = "您没有查看反映人完整姓名和电话的权限。"
     return render_no_store(request, "staff/cases/reporter_unmask.html",

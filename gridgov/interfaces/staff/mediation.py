@@ -20,7 +20,7 @@ from gridgov.cases import selectors as case_selectors
 from gridgov.core.cleaning import query_date
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import acting_user, actor_scope, scoped_view
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.mediation import selectors, services
@@ -154,7 +154,7 @@ def mediation_new(request: HttpRequest) -> HttpResponse:
             if values["source"] == "case":
                 values["source_case_id"] = str(_case_referred(scope, values).pk)
             m = services.mediation_register(
-                actor=request.user, now=now(), title=values["title"], summary=values["summary"],
+                actor=acting_user(request), now=now(), title=values["title"], summary=values["summary"],
                 dispute_type=values["dispute_type"], source=values["source"], mode=values["mode"],
                 level=values["level"], unit_id=values["unit_id"], parties=parties,
                 source_case_id=values["source_case_id"] or None, source_case_number=values["source_case_number"],
@@ -178,7 +178,7 @@ def mediation_detail(request: HttpRequest, mediation_id: int) -> HttpResponse:
     m = selectors.mediation_get(scope=scope, mediation_id=mediation_id)
     moment = now()
     forms = []
-    for spec in services.allowed_actions(mediation=m, actor=request.user):
+    for spec in services.allowed_actions(mediation=m, actor=acting_user(request)):
         names = sorted(services.action_params(spec.code), key=list(FIELDS).index)
         fields = []
         for name in names:
@@ -225,7 +225,7 @@ def mediation_act(request: HttpRequest, mediation_id: int, action: str) -> HttpR
             params[name] = raw
     version = request.POST.get("version", "")
     try:
-        services.mediation_act(actor=request.user, now=now(), mediation_id=m.pk, action=action,
+        services.mediation_act(actor=acting_user(request), now=now(), mediation_id=m.pk, action=action,
                                expected_version=int(version) if version.isdecimal() else None, **params)
     except DomainError as exc:
         if exc.http_status == 404:
@@ -243,7 +243,7 @@ def mediation_parties_unmask(request: HttpRequest, mediation_id: int) -> HttpRes
     scope = actor_scope(request)
     m = selectors.mediation_get(scope=scope, mediation_id=mediation_id)
     revealed, error = reveal_on_post(request, lambda reason: services.mediation_parties_unmask(
-        actor=request.user, now=now(), mediation_id=m.pk, reason=reason))
+        actor=acting_user(request), now=now(), mediation_id=m.pk, reason=reason))
     allowed = selectors.can_unmask(scope=scope, mediation=m)
     if request.method != "POST" and not allowed:
         error = "您没有查看当事人完整信息的权限。"
@@ -265,7 +265,7 @@ def mediation_agreement_pdf(request: HttpRequest, mediation_id: int) -> HttpResp
     scope = actor_scope(request)
     m = selectors.mediation_get(scope=scope, mediation_id=mediation_id)
     at = now()
-    doc = services.agreement_print(actor=request.user, now=at, mediation_id=m.pk)
+    doc = services.agreement_print(actor=acting_user(request), now=at, mediation_id=m.pk)
     user = request.user
     watermark = (f"打印人：{user.display_name}（{user.get_username()}） "  # type: ignore[union-attr]
                  f"打印时间：{local(at):%Y-%m-%d %H:%M} 仅限工作使用")
