@@ -21,8 +21,9 @@ from django.db import transaction
 
 from gridgov.audit.models import AuditEvent
 from gridgov.audit.services import audit_record
-from gridgov.core.errors import DomainError, NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, DomainError, NotFound, ValidationFailed
 
+from .errors import AccessError
 from .models import ApiToken, Grant, User
 from .roles import P
 from .scope import scope_for
@@ -57,7 +58,7 @@ def _lifetime(hours: int | None) -> dt.timedelta:
     if hours is None:
         return dt.timedelta(hours=limit)
     if not 1 <= int(hours) <= limit:
-        raise ValidationFailed(f"有效期应在 1 到 {limit} 小时之间。", field="hours")
+        raise ValidationFailed(f"有效期应在 1 到 {limit} 小时之间。", field="hours", reason=CommonError.OUT_OF_RANGE)
     return dt.timedelta(hours=int(hours))
 
 
@@ -79,14 +80,16 @@ def token_create(*, actor: User, now: dt.datetime, name: str, user: Any | None =
         raise NotFound()
     owner = User.objects.select_for_update().get(pk=owner.pk)
     if not owner.is_active:
-        raise ValidationFailed("该账号已停用，不能发放接口令牌。")
+        raise ValidationFailed("该账号已停用，不能发放接口令牌。", reason=AccessError.ACCOUNT_INACTIVE)
     name = (name or "").strip()
     if not name or len(name) > 60:
-        raise ValidationFailed("请填写令牌用途（60 字以内），例如「手机 App」。", field="name")
+        raise ValidationFailed("请填写令牌用途（60 字以内），例如「手机 App」。", field="name",
+                               reason=CommonError.REQUIRED)
     lifetime = _lifetime(hours)
     live = ApiToken.objects.filter(user_id=owner.pk, revoked_at__isnull=True, expires_at__gt=now).count()
     if live >= MAX_LIVE_PER_USER:
-        raise ValidationFailed(f"有效的接口令牌已达 {MAX_LIVE_PER_USER} 个，请先撤销不用的令牌。")
+        raise ValidationFailed(f"有效的接口令牌已达 {MAX_LIVE_PER_USER} 个，请先撤销不用的令牌。",
+                               reason=AccessError.TOO_MANY_TOKENS)
     raw = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken.objects.create(user=owner, name=name, prefix=raw[:10], token_hash=digest(raw),
                                   auth_hash=owner.get_session_auth_hash(), created_at=now, created_by=actor,
@@ -180,7 +183,7 @@ def token_step_up(*, token: ApiToken, now: dt.datetime, code: str) -> ApiToken:
     from . import totp
 
     if totp.confirmed_device(token.user) is None:
-        raise ValidationFailed("请先在网页上绑定动态口令设备。", field="code")
+        raise ValidationFailed("请先在网页上绑定动态口令设备。", field="code", reason=AccessError.NO_TOTP_DEVICE)
     # A wrong code is audited (auth.2fa_failed) and that row is committed before the error.
     totp.totp_verify(actor=token.user, now=now, code=code)
     with transaction.atomic():

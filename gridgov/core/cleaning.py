@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .errors import ValidationFailed
+from .errors import CommonError, ValidationFailed
 
 # A query-string id or version longer than this is not a number anyone typed (and would overflow a
 # 64-bit column).
@@ -29,22 +29,22 @@ def text(value: Any, *, field: str, label: str, max_length: int, required: bool 
     `reject_nul` refuses a NUL character (PostgreSQL cannot store one) with its own message."""
     cleaned = "" if value is None else str(value).strip()
     if reject_nul and "\x00" in cleaned:
-        raise ValidationFailed(f"{label}中含有无法处理的字符。", field=field)
+        raise ValidationFailed(f"{label}中含有无法处理的字符。", field=field, reason=CommonError.MALFORMED)
     if required and not cleaned:
-        raise ValidationFailed(f"请填写{label}。", field=field)
+        raise ValidationFailed(f"请填写{label}。", field=field, reason=CommonError.REQUIRED)
     if len(cleaned) > max_length:
-        raise ValidationFailed(f"{label}不能超过 {max_length} 个字。", field=field)
+        raise ValidationFailed(f"{label}不能超过 {max_length} 个字。", field=field, reason=CommonError.TOO_LONG)
     return cleaned
 
 
 def integer(value: Any, *, field: str, message: str) -> int:
     """A whole number; `message` when the value is missing or is not one."""
     if isinstance(value, bool):
-        raise ValidationFailed(message, field=field)
+        raise ValidationFailed(message, field=field, reason=CommonError.MALFORMED)
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed(message, field=field) from None
+        raise ValidationFailed(message, field=field, reason=CommonError.MALFORMED) from None
 
 
 def optional_integer(value: Any, *, field: str, message: str) -> int | None:
@@ -70,7 +70,7 @@ def optional_date(value: Any, *, field: str, label: str, message: str | None = N
     cleaned = "" if value is None else str(value).strip()
     if not cleaned:
         if required:
-            raise ValidationFailed(f"请填写{label}。", field=field)
+            raise ValidationFailed(f"请填写{label}。", field=field, reason=CommonError.REQUIRED)
         return None
     if loose:
         cleaned = cleaned.replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日")
@@ -78,7 +78,7 @@ def optional_date(value: Any, *, field: str, label: str, message: str | None = N
     try:
         return dt.date.fromisoformat(cleaned)
     except ValueError:
-        raise ValidationFailed(message or _bad_date(label), field=field) from None
+        raise ValidationFailed(message or _bad_date(label), field=field, reason=CommonError.MALFORMED) from None
 
 
 def date(value: Any, *, field: str, label: str, message: str | None = None) -> dt.date:
@@ -92,7 +92,7 @@ def choice(value: Any, choices: Any, *, field: str, label: str) -> str:
     """One of a Django choices class's codes; `请选择{label}。` otherwise."""
     cleaned = "" if value is None else str(value).strip()
     if cleaned not in choices.values:
-        raise ValidationFailed(f"请选择{label}。", field=field)
+        raise ValidationFailed(f"请选择{label}。", field=field, reason=CommonError.NOT_A_CHOICE)
     return cleaned
 
 

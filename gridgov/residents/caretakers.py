@@ -14,8 +14,9 @@ from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
-from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, NotFound, ValidationFailed
 
+from .errors import ResidentError
 from .guards import Action, acting_role, household_for_update, record_event
 from .models import AssignmentKind, HouseholdAssignment, PoliticalStatus, Resident
 
@@ -26,7 +27,8 @@ def household_assign_worker(*, actor: User | None, now: dt.datetime, household_i
     household = household_for_update(household_id)
     role = acting_role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
     if not scope_for(user).can(P.HOUSEHOLD_VIEW, household.unit.path):
-        raise ValidationFailed(f"{user} 不负责该户所在的网格，不能联系该户。", field="user")
+        raise ValidationFailed(f"{user} 不负责该户所在的网格，不能联系该户。", field="user",
+                               reason=ResidentError.WORKER_NOT_ON_GRID)
     current = HouseholdAssignment.unscoped.filter(household=household, kind=AssignmentKind.GRID_WORKER,
                                                   ended_at__isnull=True).first()
     if current is not None:
@@ -52,9 +54,11 @@ def household_link_party_member(*, actor: User | None, now: dt.datetime, househo
     if member is None or (actor is not None and not scope_for(actor).covers(member.household.unit.path)):
         raise NotFound()
     if member.political_status not in (PoliticalStatus.PARTY_MEMBER, PoliticalStatus.PROBATIONARY):
-        raise ValidationFailed(f"{member.name} 不是党员，不能作为联系党员。", field="party_member")
+        raise ValidationFailed(f"{member.name} 不是党员，不能作为联系党员。", field="party_member",
+                               reason=ResidentError.NOT_A_PARTY_MEMBER)
     if HouseholdAssignment.unscoped.filter(household=household, party_member=member, ended_at__isnull=True).exists():
-        raise ValidationFailed("该党员已联系该户。", field="party_member")
+        raise ValidationFailed("该党员已联系该户。", field="party_member",
+                               reason=ResidentError.PARTY_MEMBER_ALREADY_LINKED)
     link = HouseholdAssignment.unscoped.create(household=household, kind=AssignmentKind.PARTY_MEMBER,
                                                party_member=member, started_at=now, set_by=actor)
     record_event(household, Action.ASSIGNED, actor=actor, now=now, changes={"party_member": member.name})
@@ -96,9 +100,9 @@ def contacts_assign(*, actor: User | None, now: dt.datetime, household_ids: Iter
     nothing: a household the actor may not edit, or a worker not covering it, refuses the whole batch."""
     ids = sorted(set(household_ids))
     if not ids:
-        raise ValidationFailed("请勾选要分配的户。", field="households")
+        raise ValidationFailed("请勾选要分配的户。", field="households", reason=CommonError.REQUIRED)
     if (worker is None) == (party_member_id is None):
-        raise ValidationFailed("请选择一位网格员或一位党员。")
+        raise ValidationFailed("请选择一位网格员或一位党员。", reason=CommonError.REQUIRED)
     changed = unchanged = 0
     for household_id in ids:
         if worker is not None:

@@ -14,9 +14,10 @@ from typing import Any
 from gridgov.access.models import User
 from gridgov.access.scope import Scope, scope_for
 from gridgov.core import cleaning
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import CommonError, ValidationFailed
 
 from . import idnumber, phones, protected
+from .errors import ResidentError
 from .models import Education, Gender, Health, Household, PoliticalStatus, Relation, Residency, Resident, ResidentStatus
 
 _NAME_RE = re.compile(r"^[\u3400-\u9fff\u00b7·A-Za-z\s]{1,40}$")
@@ -39,25 +40,25 @@ def clean_choice(value: Any, choices: Any, *, field: str, label: str, default: s
     if not text:
         if default is not None:
             return default
-        raise ValidationFailed(f"请填写{label}。", field=field)
+        raise ValidationFailed(f"请填写{label}。", field=field, reason=CommonError.REQUIRED)
     code = _choice_lookup(choices).get(text)
     if code is not None:
         return code
     allowed = "、".join(str(n) for _, n in choices.choices)
-    raise ValidationFailed(f"{label}「{text}」无效，可选：{allowed}。", field=field)
+    raise ValidationFailed(f"{label}「{text}」无效，可选：{allowed}。", field=field, reason=CommonError.NOT_A_CHOICE)
 
 
 def clean_location(lat: Any, lng: Any) -> tuple[float | None, float | None]:
     if lat in (None, "") and lng in (None, ""):
         return None, None
     if lat in (None, "") or lng in (None, ""):
-        raise ValidationFailed("经度和纬度要同时填写。", field="location")
+        raise ValidationFailed("经度和纬度要同时填写。", field="location", reason=ResidentError.LOCATION_INCOMPLETE)
     try:
         flat, flng = float(lat), float(lng)
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed("经纬度应为数字。", field="location") from exc
+        raise ValidationFailed("经纬度应为数字。", field="location", reason=CommonError.MALFORMED) from exc
     if not (-90 <= flat <= 90 and -180 <= flng <= 180):
-        raise ValidationFailed("位置坐标超出范围。", field="location")
+        raise ValidationFailed("位置坐标超出范围。", field="location", reason=CommonError.OUT_OF_RANGE)
     return flat, flng
 
 
@@ -82,18 +83,20 @@ def clean_resident(data: dict[str, Any], *, today: dt.date, partial: bool = Fals
     """Validate a resident's fields (as typed in a form, an API call or an Excel row)."""
     name = cleaning.text(data.get("name"), field="name", label="姓名", max_length=40, required=True)
     if not _NAME_RE.match(name):
-        raise ValidationFailed("姓名只能包含汉字、字母和间隔号（·）。", field="name")
+        raise ValidationFailed("姓名只能包含汉字、字母和间隔号（·）。", field="name", reason=CommonError.MALFORMED)
     info = idnumber.parse(data.get("id_number"), today=today)
     birth = written_date(data.get("birth_date"), field="birth_date", label="出生日期")
     if birth is not None and birth != info.birth_date:
         raise ValidationFailed(
-            f"出生日期 {birth:%Y-%m-%d} 与身份证号中的 {info.birth_date:%Y-%m-%d} 不一致。", field="birth_date")
+            f"出生日期 {birth:%Y-%m-%d} 与身份证号中的 {info.birth_date:%Y-%m-%d} 不一致。",
+            field="birth_date", reason=ResidentError.BIRTH_DATE_MISMATCH)
     gender_raw = data.get("gender")
     if gender_raw not in (None, ""):
         gender = clean_choice(gender_raw, Gender, field="gender", label="性别")
         if gender != info.gender:
             raise ValidationFailed(
-                f"性别「{Gender(gender).label}」与身份证号（{Gender(info.gender).label}）不一致。", field="gender")
+                f"性别「{Gender(gender).label}」与身份证号（{Gender(info.gender).label}）不一致。",
+                field="gender", reason=ResidentError.GENDER_MISMATCH)
     fields: dict[str, Any] = {
         "relation": clean_choice(data.get("relation"), Relation, field="relation", label="与户主关系"),
         "ethnicity": cleaning.text(data.get("ethnicity") or "汉族", field="ethnicity", label="民族", max_length=20),
@@ -110,9 +113,10 @@ def clean_resident(data: dict[str, Any], *, today: dt.date, partial: bool = Fals
         "notes": cleaning.text(data.get("notes"), field="notes", label="备注", max_length=2000),
     }
     if fields["residency"] == Residency.AWAY and not fields["away_place"]:
-        raise ValidationFailed("外出务工人员请填写外出地点。", field="away_place")
+        raise ValidationFailed("外出务工人员请填写外出地点。", field="away_place",
+                               reason=ResidentError.AWAY_PLACE_MISSING)
     if fields["away_since"] is not None and fields["away_since"] > today:
-        raise ValidationFailed("外出时间不能晚于今天。", field="away_since")
+        raise ValidationFailed("外出时间不能晚于今天。", field="away_since", reason=CommonError.OUT_OF_RANGE)
     return CleanResident(name=name, id_info=info, phone=clean_phone(data.get("phone")), fields=fields)
 
 
@@ -131,11 +135,12 @@ def refuse_duplicate(id_index: str, *, actor: User | None, exclude_id: int | Non
         .filter(id_index=id_index, status=ResidentStatus.ACTIVE).exclude(pk=exclude_id or 0).first()
     )
     if existing is not None:
-        raise ValidationFailed(duplicate_message(existing, scope_for(actor) if actor else None), field="id_number")
+        raise ValidationFailed(duplicate_message(existing, scope_for(actor) if actor else None), field="id_number",
+                               reason=ResidentError.ID_NUMBER_TAKEN)
 
 
 def refuse_second_head(household: Household, relation: str, exclude_id: int | None = None) -> None:
     if relation == Relation.HEAD and Resident.unscoped.filter(
         household=household, relation=Relation.HEAD, status=ResidentStatus.ACTIVE
     ).exclude(pk=exclude_id or 0).exists():
-        raise ValidationFailed("该户已有户主，一户只能有一位户主。", field="relation")
+        raise ValidationFailed("该户已有户主，一户只能有一位户主。", field="relation", reason=ResidentError.SECOND_HEAD)

@@ -29,12 +29,13 @@ from gridgov.access.scope import Scope, get_in_scope, scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core import bulk, cleaning
 from gridgov.core.clock import local
-from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, NotFound, ValidationFailed
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
 from . import idnumber, phones, protected
 from .cleaners import CleanResident, clean_location, clean_resident, duplicate_message
+from .errors import ResidentError
 from .models import (
     Household,
     HouseholdEvent,
@@ -131,27 +132,32 @@ def template_bytes() -> bytes:
 def check_content(content: bytes) -> None:
     """Refuse anything that is not an .xlsx by what it contains, not by its name."""
     if not content:
-        raise ValidationFailed("请选择要导入的 Excel 文件。", field="file")
+        raise ValidationFailed("请选择要导入的 Excel 文件。", field="file", reason=CommonError.REQUIRED)
     if len(content) > MAX_BYTES:
-        raise ValidationFailed(f"文件太大（超过 {MAX_BYTES // 1024 // 1024} MB），请分批导入。", field="file")
+        raise ValidationFailed(f"文件太大（超过 {MAX_BYTES // 1024 // 1024} MB），请分批导入。", field="file",
+                               reason=ResidentError.FILE_TOO_LARGE)
     if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ValidationFailed("这是旧版 .xls 文件，请在 Excel 中「另存为」.xlsx 后再导入。", field="file")
+        raise ValidationFailed("这是旧版 .xls 文件，请在 Excel 中「另存为」.xlsx 后再导入。", field="file",
+                               reason=ResidentError.OLD_EXCEL_FORMAT)
     if content[:4] != b"PK\x03\x04":
-        raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file")
+        raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file",
+                               reason=ResidentError.NOT_AN_EXCEL_FILE)
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
             names = set(zf.namelist())
             if "xl/workbook.xml" not in names:
-                raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file")
+                raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file",
+                                       reason=ResidentError.NOT_AN_EXCEL_FILE)
             for name in names:
                 if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
                     with zf.open(name) as fh:
                         if _has_formula(fh):
                             raise ValidationFailed(
                                 "表格中含有公式。请全选后「复制」，再「选择性粘贴为数值」，保存后重新导入。",
-                                field="file")
+                                field="file", reason=ResidentError.SHEET_HAS_FORMULAS)
     except zipfile.BadZipFile as exc:
-        raise ValidationFailed("文件已损坏或不是 Excel 文件。", field="file") from exc
+        raise ValidationFailed("文件已损坏或不是 Excel 文件。", field="file",
+                               reason=ResidentError.NOT_AN_EXCEL_FILE) from exc
 
 
 def _has_formula(fh: Any) -> bool:
@@ -177,7 +183,8 @@ def read_sheet(content: bytes) -> Sheet:
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
     except Exception as exc:  # calamine raises its own error types for damaged files
-        raise ValidationFailed("无法读取该 Excel 文件，文件可能已损坏。", field="file") from exc
+        raise ValidationFailed("无法读取该 Excel 文件，文件可能已损坏。", field="file",
+                               reason=ResidentError.NOT_AN_EXCEL_FILE) from exc
     for sheet_name in wb.sheet_names:
         sheet = wb.get_sheet_by_name(sheet_name)
         rows = sheet.to_python(skip_empty_area=False)
@@ -191,21 +198,23 @@ def read_sheet(content: bytes) -> Sheet:
             if "name" in columns and "id_number" in columns:
                 missing = [HEADER_OF[f] for h, f, req, _ in COLUMNS if req and f not in columns]
                 if missing:
-                    raise ValidationFailed(f"工作表「{sheet_name}」缺少必填列：{'、'.join(missing)}。", field="file")
+                    raise ValidationFailed(f"工作表「{sheet_name}」缺少必填列：{'、'.join(missing)}。", field="file",
+                                           reason=ResidentError.SHEET_COLUMNS_MISSING)
                 merged = [m for m in (sheet.merged_cell_ranges or []) if m[0][0] >= i]
                 if merged:
                     raise ValidationFailed(
                         f"工作表「{sheet_name}」第 {merged[0][0][0] + 1} 行有合并单元格，"
                         "请取消合并并把内容填到每一行。",
-                        field="file")
+                        field="file", reason=ResidentError.SHEET_MERGED_CELLS)
                 data = rows[i + 1:]
                 if len(data) > MAX_ROWS:
-                    raise ValidationFailed(f"一次最多导入 {MAX_ROWS:,} 行，请分批导入。", field="file")
+                    raise ValidationFailed(f"一次最多导入 {MAX_ROWS:,} 行，请分批导入。", field="file",
+                                           reason=ResidentError.TOO_MANY_ROWS)
                 return Sheet(name=sheet_name, header_row=sheet.start[0] + i + 1 if sheet.start else i + 1,
                              columns=columns, rows=data)
     raise ValidationFailed(
         f"没有找到包含「姓名」「身份证号」表头的工作表（文件中的工作表：{'、'.join(wb.sheet_names)}）。"
-        "请使用导入模板。", field="file")
+        "请使用导入模板。", field="file", reason=ResidentError.SHEET_NOT_FOUND)
 
 
 def _cell_text(value: Any) -> str:
@@ -283,15 +292,18 @@ class _Grids:
     def find(self, text: str) -> Unit:
         found = {u.pk: u for u in self.by_key.get(text, [])}
         if not found:
-            raise ValidationFailed(f"在「{self.root.name}」下找不到网格「{text}」（可填名称或编号）。", field="grid")
+            raise ValidationFailed(f"在「{self.root.name}」下找不到网格「{text}」（可填名称或编号）。", field="grid",
+                                   reason=ResidentError.GRID_NOT_FOUND)
         if len(found) > 1:
-            raise ValidationFailed(f"「{text}」对应多个网格，请填写网格编号。", field="grid")
+            raise ValidationFailed(f"「{text}」对应多个网格，请填写网格编号。", field="grid",
+                                   reason=ResidentError.GRID_AMBIGUOUS)
         return next(iter(found.values()))
 
     def at(self, lat: float, lng: float) -> Unit:
         unit_id = locate.unit_id_at(lat, lng)
         if unit_id is None or unit_id not in self.by_id:
-            raise ValidationFailed(f"该位置不在「{self.root.name}」的任何网格内。", field="lat")
+            raise ValidationFailed(f"该位置不在「{self.root.name}」的任何网格内。", field="lat",
+                                   reason=ResidentError.OUTSIDE_EVERY_GRID)
         return self.by_id[unit_id]
 
 
@@ -504,7 +516,7 @@ def import_submit(*, actor: User, now: dt.datetime, unit_id: int, filename: str,
     root = get_in_scope(Unit, scope, pk=unit_id)
     scope.require(P.HOUSEHOLD_IMPORT, root.path)
     if mode not in ImportJob.Mode.values:
-        raise ValidationFailed("请选择导入方式。", field="mode")
+        raise ValidationFailed("请选择导入方式。", field="mode", reason=CommonError.REQUIRED)
     check_content(content)
     job = ImportJob.unscoped.create(unit=root, created_by=actor, created_at=now, filename=(filename or "")[:200],
                                     content=content, mode=mode)

@@ -35,11 +35,12 @@ from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.models import AuditEvent
 from gridgov.audit.services import audit_record
 from gridgov.core.clock import local
-from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.errors import CommonError, NotFound, PermissionDenied, ValidationFailed
 from gridgov.notify.services import notify_users
 from gridgov.units.models import Unit
 
 from . import excel
+from .errors import ResidentError
 from .models import BulkExport
 
 FULL_KIND = "households_full"
@@ -72,9 +73,9 @@ def watermark_text(*, user: Any, at: dt.datetime, export_id: int | None = None, 
 def _reason(text: str) -> str:
     text = (text or "").strip()
     if not text:
-        raise ValidationFailed("导出条数较多，需要审批：请写明用途。", field="reason")
+        raise ValidationFailed("导出条数较多，需要审批：请写明用途。", field="reason", reason=CommonError.REQUIRED)
     if len(text) > 200:
-        raise ValidationFailed("用途不能超过 200 个字。", field="reason")
+        raise ValidationFailed("用途不能超过 200 个字。", field="reason", reason=CommonError.TOO_LONG)
     return text
 
 
@@ -123,11 +124,11 @@ def export_full_request(*, actor: User, now: dt.datetime, unit_id: int | None, r
     unit = excel.export_unit(scope, unit_id)
     paths = [unit.path] if unit else list(scope.paths_for(P.HOUSEHOLD_EXPORT))
     if not _unmask_everywhere(scope, paths):
-        raise PermissionDenied("您没有导出完整身份证号和电话的权限。")
+        raise PermissionDenied("您没有导出完整身份证号和电话的权限。", reason=CommonError.FORBIDDEN)
     reason = unmask_reason(reason)
     rows = excel.export_count(scope, unit)
     if rows == 0:
-        raise ValidationFailed("所选范围内没有可导出的人员记录。")
+        raise ValidationFailed("所选范围内没有可导出的人员记录。", reason=ResidentError.EXPORT_EMPTY)
     root = unit.path if unit else min(paths, key=len)
     with transaction.atomic():
         export = BulkExport.unscoped.create(kind=FULL_KIND, unit_path=root, paths=paths,
@@ -204,7 +205,7 @@ def export_decide(*, actor: User, now: dt.datetime, export_id: int, approve: boo
     with transaction.atomic():
         export = BulkExport.unscoped.select_for_update().get(pk=export.pk)
         if export.status != BulkExport.Status.PENDING:
-            raise ValidationFailed("该申请已处理。")
+            raise ValidationFailed("该申请已处理。", reason=ResidentError.EXPORT_ALREADY_DECIDED)
         export.status = BulkExport.Status.APPROVED if approve else BulkExport.Status.REJECTED
         export.decided_by = actor
         export.decided_at = now
@@ -237,7 +238,7 @@ def export_build(*, export_id: int, now: dt.datetime) -> BulkExport:
         try:
             unit = excel.export_unit(scope, export.params.get("unit"))
             if full and not _unmask_everywhere(scope, export.paths):
-                raise PermissionDenied()
+                raise PermissionDenied(reason=CommonError.FORBIDDEN)
         except (NotFound, PermissionDenied):
             export.status = BulkExport.Status.REJECTED
             export.save(update_fields=["status"])

@@ -13,8 +13,9 @@ from django.db.models import F
 from gridgov.access.models import User
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local
-from gridgov.core.errors import Conflict, NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, Conflict, NotFound, ValidationFailed
 
+from .errors import ResidentError
 from .models import Household, HouseholdEvent, HouseholdStatus, Resident
 
 Action = HouseholdEvent.Action
@@ -47,12 +48,14 @@ def resident_for_update(resident_id: int) -> Resident:
 
 def require_active(household: Household) -> None:
     if household.status != HouseholdStatus.ACTIVE:
-        raise ValidationFailed(f"该户已{household.get_status_display()}，不能再修改。")
+        raise ValidationFailed(f"该户已{household.get_status_display()}，不能再修改。",
+                               reason=ResidentError.HOUSEHOLD_CLOSED)
 
 
 def check_version(obj: Household | Resident, expected: int | None, what: str) -> None:
     if expected is not None and obj.version != expected:
-        raise Conflict(f"该{what}已被他人修改，请刷新后重试。", details={"current_version": obj.version})
+        raise Conflict(f"该{what}已被他人修改，请刷新后重试。", details={"current_version": obj.version},
+                       reason=CommonError.STALE_VERSION)
 
 
 def record_event(household: Household, action: str, *, actor: User | None, now: dt.datetime,

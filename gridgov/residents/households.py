@@ -18,12 +18,13 @@ from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core import cleaning
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import CommonError, ValidationFailed
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
 from . import protected
 from .cleaners import clean_location, clean_phone
+from .errors import ResidentError
 from .guards import Action, acting_role, bump, check_version, household_for_update, record_event, require_active
 from .models import Household, HouseholdStatus, Relation, Resident, ResidentStatus
 
@@ -33,19 +34,22 @@ def _deepest_unit(actor: User | None, unit_id: int | None, lat: float | None, ln
     if lat is not None and lng is not None:
         located = locate.unit_id_at(lat, lng)
         if located is None:
-            raise ValidationFailed("该位置不在任何网格范围内，请核对坐标或直接选择网格。", field="location")
+            raise ValidationFailed("该位置不在任何网格范围内，请核对坐标或直接选择网格。", field="location",
+                                   reason=ResidentError.OUTSIDE_EVERY_GRID)
         unit_id = located
     if unit_id is None:
-        raise ValidationFailed("请选择所属网格。", field="unit")
+        raise ValidationFailed("请选择所属网格。", field="unit", reason=CommonError.REQUIRED)
     unit = Unit.unscoped.filter(pk=unit_id, is_active=True).first()
     if unit is None:
-        raise ValidationFailed("所选网格不存在。", field="unit")
+        raise ValidationFailed("所选网格不存在。", field="unit", reason=ResidentError.GRID_NOT_FOUND)
     if actor is not None:
         scope = scope_for(actor)
         if not scope.can(P.HOUSEHOLD_EDIT, unit.path):
-            raise ValidationFailed(f"「{unit.name}」不在您可以登记的范围内。", field="unit")
+            raise ValidationFailed(f"「{unit.name}」不在您可以登记的范围内。", field="unit",
+                                   reason=ResidentError.GRID_OUTSIDE_SCOPE)
     if Unit.unscoped.filter(parent=unit, is_active=True).exists():
-        raise ValidationFailed(f"「{unit.name}」下还有下级网格，户要登记在最末一级网格。", field="unit")
+        raise ValidationFailed(f"「{unit.name}」下还有下级网格，户要登记在最末一级网格。", field="unit",
+                               reason=ResidentError.GRID_NOT_LOWEST)
     return unit
 
 
@@ -77,7 +81,7 @@ def household_update(*, actor: User | None, now: dt.datetime, household_id: int,
                      **changes: Any) -> Household:
     unknown = set(changes) - _HOUSEHOLD_FIELDS
     if unknown:
-        raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}")
+        raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}", reason=CommonError.UNKNOWN_FIELDS)
     household = household_for_update(household_id)
     role = acting_role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
     check_version(household, expected_version, "户")
@@ -152,7 +156,7 @@ def household_set_status(
 ) -> Household:
     """A household moves out or is dissolved; its active members leave the ledger with it."""
     if status not in (HouseholdStatus.MOVED_OUT, HouseholdStatus.DISSOLVED):
-        raise ValidationFailed("只能把户设为「已迁出」或「已销户」。", field="status")
+        raise ValidationFailed("只能把户设为「已迁出」或「已销户」。", field="status", reason=CommonError.NOT_A_CHOICE)
     household = household_for_update(household_id)
     role = acting_role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
     require_active(household)
@@ -175,7 +179,7 @@ def household_merge(*, actor: User | None, now: dt.datetime, household_id: int, 
     """合户: every active member of one household joins another; the first is closed as merged.
     Its head becomes a member (relation 其他) of the receiving household."""
     if household_id == into_id:
-        raise ValidationFailed("不能把一户并入它自己。")
+        raise ValidationFailed("不能把一户并入它自己。", reason=ResidentError.MERGE_INTO_ITSELF)
     first, second = sorted([household_id, into_id])
     locked = {h.pk: h for h in [household_for_update(first), household_for_update(second)]}
     source, target = locked[household_id], locked[into_id]
@@ -218,9 +222,11 @@ def household_split(
     members = list(Resident.unscoped.select_for_update().filter(household=source, status=ResidentStatus.ACTIVE))
     leaving = [m for m in members if m.pk in ids]
     if len(leaving) != len(ids):
-        raise ValidationFailed("只能从本户的在册成员中分出。", field="residents")
+        raise ValidationFailed("只能从本户的在册成员中分出。", field="residents",
+                               reason=ResidentError.SPLIT_NOT_MEMBERS)
     if len(leaving) == len(members):
-        raise ValidationFailed("不能把全部成员都分出去；请改用「调整网格」或修改户信息。", field="residents")
+        raise ValidationFailed("不能把全部成员都分出去；请改用「调整网格」或修改户信息。", field="residents",
+                               reason=ResidentError.SPLIT_EVERYONE)
     new = Household.unscoped.create(
         unit=source.unit,
         address=cleaning.text(address if address is not None else source.address, field="address", label="地址",

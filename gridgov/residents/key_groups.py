@@ -16,9 +16,10 @@ from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core import cleaning
-from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.errors import CommonError, NotFound, PermissionDenied, ValidationFailed
 
 from .cleaners import clean_choice
+from .errors import ResidentError
 from .guards import Action
 from .models import HouseholdEvent, Sensitivity, Tag, TagAssignment, TagTarget
 
@@ -34,7 +35,7 @@ def _catalogue_role(actor: User | None) -> tuple[str, str]:
     scope = scope_for(actor)
     paths = scope.paths_for(P.CATEGORY_MANAGE)
     if not paths:
-        raise PermissionDenied("只有县网格办可以维护重点人群目录。")
+        raise PermissionDenied("只有县网格办可以维护重点人群目录。", reason=CommonError.FORBIDDEN)
     return scope.role_at(paths[0]), paths[0]
 
 
@@ -43,7 +44,7 @@ def _clean_tag_fields(data: dict[str, Any], *, tag: Tag | None) -> dict[str, Any
     if "name" in data:
         name = cleaning.text(data["name"], field="name", label="标签名称", max_length=40, required=True)
         if Tag.objects.filter(name=name).exclude(pk=tag.pk if tag else 0).exists():
-            raise ValidationFailed(f"已有名为「{name}」的标签。", field="name")
+            raise ValidationFailed(f"已有名为「{name}」的标签。", field="name", reason=ResidentError.TAG_NAME_TAKEN)
         clean["name"] = name
     if "applies_to" in data:
         clean["applies_to"] = clean_choice(data["applies_to"], TagTarget, field="applies_to", label="适用对象")
@@ -57,18 +58,19 @@ def _clean_tag_fields(data: dict[str, Any], *, tag: Tag | None) -> dict[str, Any
             try:
                 days = int(str(raw).strip())
             except ValueError as exc:
-                raise ValidationFailed("走访周期应为天数（整数）。", field="visit_cadence_days") from exc
+                raise ValidationFailed("走访周期应为天数（整数）。", field="visit_cadence_days",
+                                       reason=CommonError.MALFORMED) from exc
             if not 1 <= days <= CADENCE_MAX_DAYS:
                 raise ValidationFailed(f"走访周期应在 1 到 {CADENCE_MAX_DAYS} 天之间，不需要定期走访请留空。",
-                                       field="visit_cadence_days")
+                                       field="visit_cadence_days", reason=CommonError.OUT_OF_RANGE)
             clean["visit_cadence_days"] = days
     if "sort_order" in data:
         try:
             order = int(str(data["sort_order"] if data["sort_order"] not in (None, "") else 0).strip())
         except ValueError as exc:
-            raise ValidationFailed("排序应为整数。", field="sort_order") from exc
+            raise ValidationFailed("排序应为整数。", field="sort_order", reason=CommonError.MALFORMED) from exc
         if not 0 <= order <= 9999:
-            raise ValidationFailed("排序应在 0 到 9999 之间。", field="sort_order")
+            raise ValidationFailed("排序应在 0 到 9999 之间。", field="sort_order", reason=CommonError.OUT_OF_RANGE)
         clean["sort_order"] = order
     if "is_active" in data:
         clean["is_active"] = bool(data["is_active"])
@@ -87,9 +89,10 @@ def tag_create(*, actor: User | None, now: dt.datetime, name: str, applies_to: s
     code = (code or "").strip()
     if code:
         if not _TAG_CODE_RE.match(code):
-            raise ValidationFailed("标签代码只能用小写字母、数字和下划线，以字母开头，2 到 40 位。", field="code")
+            raise ValidationFailed("标签代码只能用小写字母、数字和下划线，以字母开头，2 到 40 位。", field="code",
+                                   reason=CommonError.MALFORMED)
         if Tag.objects.filter(code=code).exists():
-            raise ValidationFailed(f"标签代码「{code}」已被使用。", field="code")
+            raise ValidationFailed(f"标签代码「{code}」已被使用。", field="code", reason=ResidentError.TAG_CODE_TAKEN)
     else:
         code = "tag_" + secrets.token_hex(4)
     if sort_order in (None, ""):
@@ -109,7 +112,7 @@ def tag_update(*, actor: User | None, now: dt.datetime, tag_id: int, **changes: 
     allowed = {"name", "applies_to", "sensitivity", "visit_cadence_days", "sort_order", "is_active"}
     unknown = set(changes) - allowed
     if unknown:
-        raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}")
+        raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}", reason=CommonError.UNKNOWN_FIELDS)
     tag = Tag.objects.select_for_update().filter(pk=tag_id).first()
     if tag is None:
         raise NotFound()
@@ -119,7 +122,7 @@ def tag_update(*, actor: User | None, now: dt.datetime, tag_id: int, **changes: 
         return tag
     if "applies_to" in diff and TagAssignment.unscoped.filter(tag=tag).exists():
         raise ValidationFailed(f"「{tag.name}」已经用在户或人员上，不能再改适用对象；请新建一个标签。",
-                               field="applies_to")
+                               field="applies_to", reason=ResidentError.TAG_IN_USE)
     old_name = tag.name
     for key, (_, value) in diff.items():
         setattr(tag, key, value)

@@ -14,10 +14,11 @@ from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core import cleaning
-from gridgov.core.errors import PermissionDenied, ValidationFailed
+from gridgov.core.errors import CommonError, PermissionDenied, ValidationFailed
 
 from . import idnumber, protected
 from .cleaners import clean_choice, clean_resident, refuse_duplicate, refuse_second_head
+from .errors import ResidentError
 from .guards import (
     Action,
     acting_role,
@@ -52,7 +53,8 @@ def resident_add(*, actor: User | None, now: dt.datetime, household_id: int, **d
             )
     except IntegrityError as exc:
         # Two people registering the same number at the same moment: the unique index decides.
-        raise ValidationFailed("该身份证号已在台账中登记。", field="id_number") from exc
+        raise ValidationFailed("该身份证号已在台账中登记。", field="id_number",
+                               reason=ResidentError.ID_NUMBER_TAKEN) from exc
     bump(household, now)
     record_event(household, Action.MEMBER_ADDED, actor=actor, now=now, resident=resident,
            changes={"name": resident.name, "relation": resident.get_relation_display(),
@@ -72,11 +74,12 @@ def resident_update(*, actor: User | None, now: dt.datetime, resident_id: int, e
     role = acting_role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
     check_version(resident, expected_version, "人员信息")
     if resident.status != ResidentStatus.ACTIVE:
-        raise ValidationFailed("该人员已不在册，不能修改。")
+        raise ValidationFailed("该人员已不在册，不能修改。", reason=ResidentError.RESIDENT_NOT_REGISTERED)
     if ({"health", "disability"} & set(data) and actor is not None
             and not scope_for(actor).can(P.SENSITIVE_TAGS, household.unit.path)):
         # Health and disability are sensitive: whoever may not see them may not overwrite them either.
-        raise PermissionDenied("修改健康状况和残疾信息需要查看敏感信息的权限，请联系网格长或网格办。")
+        raise PermissionDenied("修改健康状况和残疾信息需要查看敏感信息的权限，请联系网格长或网格办。",
+                               reason=CommonError.FORBIDDEN)
     current = {f: getattr(resident, f) for f in (
         "name", "relation", "ethnicity", "political_status", "residency", "away_place", "away_since", "education",
         "occupation", "health", "disability", "notes")}
@@ -85,7 +88,7 @@ def resident_update(*, actor: User | None, now: dt.datetime, resident_id: int, e
     merged = {**current, **{k: v for k, v in data.items() if k in current or k in ("birth_date", "gender")}}
     unknown = set(data) - set(merged)
     if unknown:
-        raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}")
+        raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}", reason=CommonError.UNKNOWN_FIELDS)
     clean = clean_resident(merged, today=local_today(now))
     diff: dict[str, Any] = {}
     if clean.id_info.number != current["id_number"]:
@@ -115,7 +118,8 @@ def resident_update(*, actor: User | None, now: dt.datetime, resident_id: int, e
         with transaction.atomic():
             resident.save()
     except IntegrityError as exc:
-        raise ValidationFailed("该身份证号已在台账中登记。", field="id_number") from exc
+        raise ValidationFailed("该身份证号已在台账中登记。", field="id_number",
+                               reason=ResidentError.ID_NUMBER_TAKEN) from exc
     bump(household, now)
     sensitive = idnumber.is_sensitive_minor(resident.birth_date, local_today(now)) or bool(
         {"health", "disability"} & set(diff))
@@ -136,9 +140,9 @@ def resident_move(*, actor: User | None, now: dt.datetime, resident_id: int, to_
     role = acting_role(actor, P.HOUSEHOLD_EDIT, source.unit.path)
     acting_role(actor, P.HOUSEHOLD_EDIT, target.unit.path)
     if resident.status != ResidentStatus.ACTIVE:
-        raise ValidationFailed("该人员已不在册。")
+        raise ValidationFailed("该人员已不在册。", reason=ResidentError.RESIDENT_NOT_REGISTERED)
     if target.pk == source.pk:
-        raise ValidationFailed("该人员已在这一户。", field="household")
+        raise ValidationFailed("该人员已在这一户。", field="household", reason=ResidentError.ALREADY_IN_HOUSEHOLD)
     require_active(target)
     relation = clean_choice(relation, Relation, field="relation", label="在新户中的关系")
     refuse_second_head(target, relation)
@@ -163,11 +167,11 @@ def resident_move(*, actor: User | None, now: dt.datetime, resident_id: int, to_
 def resident_set_status(*, actor: User | None, now: dt.datetime, resident_id: int, status: str,
                         reason: str = "") -> Resident:
     if status not in (ResidentStatus.MOVED_OUT, ResidentStatus.DECEASED):
-        raise ValidationFailed("只能把人员设为「已迁出」或「已故」。", field="status")
+        raise ValidationFailed("只能把人员设为「已迁出」或「已故」。", field="status", reason=CommonError.NOT_A_CHOICE)
     resident = resident_for_update(resident_id)
     role = acting_role(actor, P.HOUSEHOLD_EDIT, resident.household.unit.path)
     if resident.status != ResidentStatus.ACTIVE:
-        raise ValidationFailed("该人员已不在册。")
+        raise ValidationFailed("该人员已不在册。", reason=ResidentError.RESIDENT_NOT_REGISTERED)
     resident.status = status
     resident.version += 1
     resident.updated_at = now

@@ -12,8 +12,9 @@ from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core import cleaning
-from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, NotFound, ValidationFailed
 
+from .errors import ResidentError
 from .guards import Action, acting_role, bump, household_for_update, local_today, record_event, resident_for_update
 from .models import Tag, TagAssignment, TagTarget
 
@@ -23,28 +24,30 @@ def tag_assign(*, actor: User | None, now: dt.datetime, tag_code: str, household
                resident_id: int | None = None, start_date: dt.date | None = None, note: str = "") -> TagAssignment:
     tag = Tag.objects.filter(code=tag_code, is_active=True).first()
     if tag is None:
-        raise ValidationFailed("请选择有效的标签。", field="tag")
+        raise ValidationFailed("请选择有效的标签。", field="tag", reason=CommonError.REQUIRED)
     if (household_id is None) == (resident_id is None):
-        raise ValidationFailed("标签要加在一户或一个人上。")
+        raise ValidationFailed("标签要加在一户或一个人上。", reason=ResidentError.TAG_TARGET_MISSING)
     resident = None
     if resident_id is not None:
         resident = resident_for_update(resident_id)
         household = resident.household
         if tag.applies_to != TagTarget.RESIDENT:
-            raise ValidationFailed(f"「{tag.name}」是户的标签，不能加在人员上。", field="tag")
+            raise ValidationFailed(f"「{tag.name}」是户的标签，不能加在人员上。", field="tag",
+                                   reason=ResidentError.TAG_WRONG_TARGET)
     else:
         household = household_for_update(household_id)  # type: ignore[arg-type]
         if tag.applies_to != TagTarget.HOUSEHOLD:
-            raise ValidationFailed(f"「{tag.name}」是人员的标签，请加在具体成员上。", field="tag")
+            raise ValidationFailed(f"「{tag.name}」是人员的标签，请加在具体成员上。", field="tag",
+                                   reason=ResidentError.TAG_WRONG_TARGET)
     role = acting_role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
     if tag.is_sensitive and actor is not None:
         acting_role(actor, P.SENSITIVE_TAGS, household.unit.path)
     start = start_date or local_today(now)
     if start > local_today(now):
-        raise ValidationFailed("开始日期不能晚于今天。", field="start_date")
+        raise ValidationFailed("开始日期不能晚于今天。", field="start_date", reason=CommonError.OUT_OF_RANGE)
     open_q = TagAssignment.unscoped.filter(tag=tag, end_date__isnull=True)
     if (open_q.filter(resident=resident) if resident else open_q.filter(household=household)).exists():
-        raise ValidationFailed(f"已经有「{tag.name}」标签。", field="tag")
+        raise ValidationFailed(f"已经有「{tag.name}」标签。", field="tag", reason=ResidentError.TAG_ALREADY_ASSIGNED)
     assignment = TagAssignment.unscoped.create(
         tag=tag, household=None if resident else household, resident=resident, start_date=start,
         note=cleaning.text(note, field="note", label="说明", max_length=200), set_by=actor, set_at=now,
@@ -74,10 +77,10 @@ def tag_end(*, actor: User | None, now: dt.datetime, assignment_id: int,
         if not scope.can(P.SENSITIVE_TAGS, household.unit.path):
             raise NotFound()  # the actor cannot see this tag at all
     if assignment.end_date is not None:
-        raise ValidationFailed("该标签已经结束。")
+        raise ValidationFailed("该标签已经结束。", reason=ResidentError.TAG_ALREADY_ENDED)
     end = end_date or local_today(now)
     if end < assignment.start_date:
-        raise ValidationFailed("结束日期不能早于开始日期。", field="end_date")
+        raise ValidationFailed("结束日期不能早于开始日期。", field="end_date", reason=CommonError.OUT_OF_RANGE)
     assignment.end_date = end
     assignment.ended_by = actor
     assignment.save(update_fields=["end_date", "ended_by"])

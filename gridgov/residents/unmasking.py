@@ -12,7 +12,7 @@ from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
-from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.errors import CommonError, NotFound, PermissionDenied, ValidationFailed
 
 from . import protected
 from .models import Household, Resident
@@ -34,9 +34,10 @@ def unmask_reason(reason: str) -> str:
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < UNMASK_REASON_MIN:
-        raise ValidationFailed(f"请写明查看完整信息的原因（至少 {UNMASK_REASON_MIN} 个字）。", field="reason")
+        raise ValidationFailed(f"请写明查看完整信息的原因（至少 {UNMASK_REASON_MIN} 个字）。", field="reason",
+                               reason=CommonError.REQUIRED)
     if len(reason) > 200:
-        raise ValidationFailed("原因不能超过 200 个字。", field="reason")
+        raise ValidationFailed("原因不能超过 200 个字。", field="reason", reason=CommonError.TOO_LONG)
     return reason
 
 
@@ -52,7 +53,7 @@ def resident_unmask(*, actor: User | None, now: dt.datetime, resident_id: int, r
     if not scope.covers(path):
         raise NotFound()
     if not scope.can(P.RESIDENT_UNMASK, path):
-        raise PermissionDenied("您没有查看完整身份证号和电话的权限。")
+        raise PermissionDenied("您没有查看完整身份证号和电话的权限。", reason=CommonError.FORBIDDEN)
     reason = _reason(reason)
     revealed = Revealed(id_number=protected.reveal_id(resident.id_cipher),
                         phone=protected.reveal_phone(resident.phone_cipher))
@@ -70,7 +71,7 @@ def household_unmask_phone(*, actor: User | None, now: dt.datetime, household_id
     if not scope.covers(household.unit.path):
         raise NotFound()
     if not scope.can(P.RESIDENT_UNMASK, household.unit.path):
-        raise PermissionDenied("您没有查看完整电话的权限。")
+        raise PermissionDenied("您没有查看完整电话的权限。", reason=CommonError.FORBIDDEN)
     reason = _reason(reason)
     audit_record(action="household.unmask", actor=actor, now=now, obj=household, unit_path=household.unit.path,
                  role=scope.role_at(household.unit.path), detail={"reason": reason, "fields": ["phone"]})

@@ -17,6 +17,7 @@ from django.db import transaction
 from gridgov.access.models import User
 from gridgov.core.errors import ValidationFailed
 
+from .errors import UnitError
 from .models import Unit
 from .services import unit_create
 
@@ -69,7 +70,8 @@ def county(code: str) -> Division:
         code = code[:6]
     found = counties().get(code)
     if found is None:
-        raise ValidationFailed(f"找不到区划代码为 {code} 的县（区）。", field="county")
+        raise ValidationFailed(f"找不到区划代码为 {code} 的县（区）。", field="county",
+                               reason=UnitError.COUNTY_NOT_FOUND)
     return found
 
 
@@ -119,7 +121,8 @@ def import_county_townships(*, actor: User | None, now: dt.datetime, county_code
         unit = present.get(t.full_code)
         if unit is not None:
             if unit.parent_id != root.pk:
-                raise ValidationFailed(f"「{unit.name}」（{t.full_code}）已存在，但不在「{root.name}」之下。")
+                raise ValidationFailed(f"「{unit.name}」（{t.full_code}）已存在，但不在「{root.name}」之下。",
+                                       reason=UnitError.TOWNSHIP_ELSEWHERE)
             existing.append(unit)
             continue
         created.append(
