@@ -15,8 +15,8 @@ from gridgov.cases.services import case_act, case_report
 from gridgov.mediation import services as mediation_services
 from gridgov.mediation.models import MediationCase
 from gridgov.notify.models import InboxMessage
-from gridgov.residents import services as ledger
 from gridgov.residents.models import Resident, Tag
+from gridgov.residents.tags import tag_assign
 from gridgov.visits import services as visit_services
 from gridgov.workforce import services as duty_services
 from tests.residents.conftest import household, make_id
@@ -49,7 +49,7 @@ class Filled:
 
 
 def _tag(code: str, *, start: dt.date, household: Any = None, resident: Any = None) -> None:
-    ledger.tag_assign(actor=None, now=T0, tag_code=code, household_id=household.pk if household else None,
+    tag_assign(actor=None, now=T0, tag_code=code, household_id=household.pk if household else None,
                       resident_id=resident.pk if resident else None, start_date=start)
 
 

@@ -13,9 +13,9 @@ from django.core.cache import cache
 from django.db import transaction
 
 from gridgov.audit.services import audit_record
-from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, NotFound, ValidationFailed
 
-from .models import SecurityPolicy
+from .models import SecurityPolicy, User
 from .roles import P
 from .scope import scope_for
 
@@ -60,21 +60,22 @@ def _clean(field: str, value: Any) -> int:
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed(f"「{bound.label}」应填写整数。", field=field) from None
+        raise ValidationFailed(f"「{bound.label}」应填写整数。", field=field, reason=CommonError.MALFORMED) from None
     if not bound.low <= number <= bound.high:
-        raise ValidationFailed(f"「{bound.label}」应在 {bound.low} 到 {bound.high} 之间。", field=field)
+        raise ValidationFailed(f"「{bound.label}」应在 {bound.low} 到 {bound.high} 之间。", field=field,
+                               reason=CommonError.OUT_OF_RANGE)
     return number
 
 
 @transaction.atomic
-def policy_update(*, actor: Any, now: dt.datetime, **values: Any) -> SecurityPolicy:
+def policy_update(*, actor: User | None, now: dt.datetime, **values: Any) -> SecurityPolicy:
     """Change the policy: security admins only (policy.manage). Audited with old and new values."""
     scope = scope_for(actor)
     if not scope.can(P.POLICY_MANAGE):
         raise NotFound()
     unknown = set(values) - set(BOUNDS)
     if unknown:
-        raise ValidationFailed(f"未知的策略项：{'、'.join(sorted(unknown))}")
+        raise ValidationFailed(f"未知的策略项：{'、'.join(sorted(unknown))}", reason=CommonError.UNKNOWN_FIELDS)
     cleaned = {field: _clean(field, value) for field, value in values.items()}
     row = SecurityPolicy.objects.select_for_update().order_by("pk").first() or SecurityPolicy()
     before = {field: getattr(row, field) for field in cleaned}

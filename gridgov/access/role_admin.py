@@ -5,14 +5,14 @@ permission (audit.view, policy.manage), so 三权分立 holds whatever is ticked
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
 
 from gridgov.audit.services import audit_record
 from gridgov.core.errors import NotFound, ValidationFailed
 
-from .models import Role
+from .errors import AccessError
+from .models import Role, User
 from .roles import ALL_PERMISSIONS, P
 from .scope import scope_for
 
@@ -24,7 +24,7 @@ def editable_roles() -> list[Role]:
 
 
 @transaction.atomic
-def role_update(*, actor: Any, now: dt.datetime, role_code: str, permissions: list[str]) -> Role:
+def role_update(*, actor: User | None, now: dt.datetime, role_code: str, permissions: list[str]) -> Role:
     scope = scope_for(actor)
     if not scope.can(P.POLICY_MANAGE):
         raise NotFound()
@@ -32,13 +32,15 @@ def role_update(*, actor: Any, now: dt.datetime, role_code: str, permissions: li
     if role is None:
         raise NotFound()
     if role.admin_duty:
-        raise ValidationFailed("系统管理员、安全管理员、审计管理员的权限不能在此修改。")
+        raise ValidationFailed("系统管理员、安全管理员、审计管理员的权限不能在此修改。",
+                               reason=AccessError.ADMIN_ROLE_LOCKED)
     wanted = set(permissions)
     unknown = wanted - ALL_PERMISSIONS
     if unknown:
-        raise ValidationFailed(f"未知的权限：{'、'.join(sorted(unknown))}")
+        raise ValidationFailed(f"未知的权限：{'、'.join(sorted(unknown))}", reason=AccessError.UNKNOWN_PERMISSION)
     if wanted & ADMIN_ONLY:
-        raise ValidationFailed("审计日志、安全策略权限只属于审计管理员、安全管理员。")
+        raise ValidationFailed("审计日志、安全策略权限只属于审计管理员、安全管理员。",
+                               reason=AccessError.ADMIN_PERMISSION_ELSEWHERE)
     before = sorted(role.permissions)
     role.permissions = sorted(wanted)
     role.builtin = False

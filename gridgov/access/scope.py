@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from django.db import models
 from django.db.models import Q
 
-from gridgov.core.errors import NotFound, PermissionDenied
+from gridgov.core.errors import CommonError, NotFound, PermissionDenied
 
 from .roles import P
 
@@ -146,7 +146,7 @@ class Scope:
         if not self.covers(path) and not self.can(perm, path):
             raise NotFound()
         if not self.can(perm, path):
-            raise PermissionDenied()
+            raise PermissionDenied(reason=CommonError.FORBIDDEN)
 
 
 ANONYMOUS = Scope(user_id=None)

@@ -14,7 +14,7 @@ from django.db import transaction
 from gridgov.audit.services import audit_record
 from gridgov.core.errors import NotFound
 
-from .models import StaffSession
+from .models import StaffSession, User
 
 SID = "_gridgov_sid"
 KEY = "_gridgov_sk"
@@ -54,7 +54,7 @@ def sessions_of(*, user: Any) -> list[StaffSession]:
 
 
 @transaction.atomic
-def session_end(*, actor: Any, now: dt.datetime, session_id: int) -> StaffSession:
+def session_end(*, actor: User, now: dt.datetime, session_id: int) -> StaffSession:
     """End one of one's own sessions (someone else's is not found)."""
     row = StaffSession.objects.select_for_update().filter(pk=session_id, user_id=actor.pk,
                                                           ended_at__isnull=True).first()

@@ -21,8 +21,9 @@ from django.db import transaction
 
 from gridgov.audit.models import AuditEvent
 from gridgov.audit.services import audit_record
-from gridgov.core.errors import DomainError, NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, DomainError, NotFound, ValidationFailed
 
+from .errors import AccessError
 from .models import ApiToken, Grant, User
 from .roles import P
 from .scope import scope_for
@@ -57,11 +58,11 @@ def _lifetime(hours: int | None) -> dt.timedelta:
     if hours is None:
         return dt.timedelta(hours=limit)
     if not 1 <= int(hours) <= limit:
-        raise ValidationFailed(f"有效期应在 1 到 {limit} 小时之间。", field="hours")
+        raise ValidationFailed(f"有效期应在 1 到 {limit} 小时之间。", field="hours", reason=CommonError.OUT_OF_RANGE)
     return dt.timedelta(hours=int(hours))
 
 
-def _manageable_by_security_admin(actor: Any, user_id: int) -> bool:
+def _manageable_by_security_admin(actor: User | None, user_id: int) -> bool:
     """The security admin manages the tokens of accounts holding a grant within their scope."""
     scope = scope_for(actor)
     if not scope.can(P.POLICY_MANAGE):
@@ -70,7 +71,7 @@ def _manageable_by_security_admin(actor: Any, user_id: int) -> bool:
 
 
 @transaction.atomic
-def token_create(*, actor: Any, now: dt.datetime, name: str, user: Any | None = None,
+def token_create(*, actor: User, now: dt.datetime, name: str, user: Any | None = None,
                  hours: int | None = None) -> tuple[ApiToken, str]:
     """Make a token for oneself, or (security admin) for an account in scope. Returns the row and
     the token itself, which is never stored and must be shown to the user once."""
@@ -79,14 +80,16 @@ def token_create(*, actor: Any, now: dt.datetime, name: str, user: Any | None = 
         raise NotFound()
     owner = User.objects.select_for_update().get(pk=owner.pk)
     if not owner.is_active:
-        raise ValidationFailed("该账号已停用，不能发放接口令牌。")
+        raise ValidationFailed("该账号已停用，不能发放接口令牌。", reason=AccessError.ACCOUNT_INACTIVE)
     name = (name or "").strip()
     if not name or len(name) > 60:
-        raise ValidationFailed("请填写令牌用途（60 字以内），例如「手机 App」。", field="name")
+        raise ValidationFailed("请填写令牌用途（60 字以内），例如「手机 App」。", field="name",
+                               reason=CommonError.REQUIRED)
     lifetime = _lifetime(hours)
     live = ApiToken.objects.filter(user_id=owner.pk, revoked_at__isnull=True, expires_at__gt=now).count()
     if live >= MAX_LIVE_PER_USER:
-        raise ValidationFailed(f"有效的接口令牌已达 {MAX_LIVE_PER_USER} 个，请先撤销不用的令牌。")
+        raise ValidationFailed(f"有效的接口令牌已达 {MAX_LIVE_PER_USER} 个，请先撤销不用的令牌。",
+                               reason=AccessError.TOO_MANY_TOKENS)
     raw = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken.objects.create(user=owner, name=name, prefix=raw[:10], token_hash=digest(raw),
                                   auth_hash=owner.get_session_auth_hash(), created_at=now, created_by=actor,
@@ -102,7 +105,7 @@ def tokens_of(*, user: Any, now: dt.datetime) -> list[ApiToken]:
     return list(ApiToken.objects.filter(user_id=user.pk, revoked_at__isnull=True, expires_at__gt=now)[:50])
 
 
-def tokens_managed(*, actor: Any, now: dt.datetime) -> list[ApiToken]:
+def tokens_managed(*, actor: User | None, now: dt.datetime) -> list[ApiToken]:
     """For the security admin: every live token of an account in scope."""
     scope = scope_for(actor)
     if not scope.can(P.POLICY_MANAGE):
@@ -113,7 +116,7 @@ def tokens_managed(*, actor: Any, now: dt.datetime) -> list[ApiToken]:
 
 
 @transaction.atomic
-def token_revoke(*, actor: Any, now: dt.datetime, token_id: int) -> ApiToken:
+def token_revoke(*, actor: User, now: dt.datetime, token_id: int) -> ApiToken:
     """Revoke a token: its owner, or the security admin for an account in scope. Others: not found."""
     row = ApiToken.objects.select_for_update().filter(pk=token_id).first()
     if row is None or (row.user_id != actor.pk and not _manageable_by_security_admin(actor, row.user_id)):
@@ -128,7 +131,7 @@ def token_revoke(*, actor: Any, now: dt.datetime, token_id: int) -> ApiToken:
     return row
 
 
-def tokens_revoke_all(*, user: Any, now: dt.datetime, reason: str, actor: Any | None = None) -> int:
+def tokens_revoke_all(*, user: Any, now: dt.datetime, reason: str, actor: User | None | None = None) -> int:
     """Revoke every live token of an account (password changed, account disabled). Call inside the
     transaction of that change; audited once with the count."""
     count = ApiToken.objects.filter(user_id=user.pk, revoked_at__isnull=True, expires_at__gt=now).update(
@@ -180,7 +183,7 @@ def token_step_up(*, token: ApiToken, now: dt.datetime, code: str) -> ApiToken:
     from . import totp
 
     if totp.confirmed_device(token.user) is None:
-        raise ValidationFailed("请先在网页上绑定动态口令设备。", field="code")
+        raise ValidationFailed("请先在网页上绑定动态口令设备。", field="code", reason=AccessError.NO_TOTP_DEVICE)
     # A wrong code is audited (auth.2fa_failed) and that row is committed before the error.
     totp.totp_verify(actor=token.user, now=now, code=code)
     with transaction.atomic():

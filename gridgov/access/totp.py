@@ -17,9 +17,10 @@ from django.db import transaction
 from gridgov.audit.models import AuditEvent
 from gridgov.audit.services import audit_record
 from gridgov.core import fieldcrypto
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import CommonError, ValidationFailed
 
-from .models import Grant, TotpDevice
+from .errors import AccessError
+from .models import Grant, TotpDevice, User
 
 TOTP_ROLES = frozenset({"system_admin", "security_admin", "audit_admin", "county_office", "township_office"})
 STEP_UP_WINDOW = dt.timedelta(minutes=10)
@@ -38,12 +39,13 @@ def confirmed_device(user: Any) -> TotpDevice | None:
 
 
 @transaction.atomic
-def totp_begin(*, actor: Any, now: dt.datetime) -> str:
+def totp_begin(*, actor: User, now: dt.datetime) -> str:
     """Enrolment: the otpauth:// URI for the QR code. The secret is made once and kept until the
     first code confirms it, so reloading the page or mistyping a code never changes the QR."""
     device = TotpDevice.objects.select_for_update().filter(user_id=actor.pk).first()
     if device is not None and device.confirmed_at is not None:
-        raise ValidationFailed("您已绑定动态口令设备；如需更换，请联系安全管理员重置。")
+        raise ValidationFailed("您已绑定动态口令设备；如需更换，请联系安全管理员重置。",
+                               reason=AccessError.TOTP_ALREADY_BOUND)
     if device is None:
         secret = pyotp.random_base32()
         device = TotpDevice.objects.create(user=actor, secret_cipher=fieldcrypto.encrypt(secret, purpose=_PURPOSE),
@@ -68,18 +70,19 @@ def _check(device: TotpDevice, code: str, now: dt.datetime) -> int | None:
     return None
 
 
-def totp_verify(*, actor: Any, now: dt.datetime, code: str, enrolling: bool = False) -> None:
+def totp_verify(*, actor: User, now: dt.datetime, code: str, enrolling: bool = False) -> None:
     """Accept a code (and finish enrolment), or raise with a Chinese message. Audited either way:
     the failure's audit row is committed before the error is raised."""
     if not _verify(actor=actor, now=now, code=code, enrolling=enrolling):
-        raise ValidationFailed("动态口令不正确或已使用，请看手机上最新的 6 位数字。", field="code")
+        raise ValidationFailed("动态口令不正确或已使用，请看手机上最新的 6 位数字。", field="code",
+                               reason=AccessError.WRONG_CODE)
 
 
 @transaction.atomic
-def _verify(*, actor: Any, now: dt.datetime, code: str, enrolling: bool) -> bool:
+def _verify(*, actor: User, now: dt.datetime, code: str, enrolling: bool) -> bool:
     device = TotpDevice.objects.select_for_update().filter(user_id=actor.pk).first()
     if device is None or (device.confirmed_at is None and not enrolling):
-        raise ValidationFailed("请先绑定动态口令设备。")
+        raise ValidationFailed("请先绑定动态口令设备。", reason=AccessError.NO_TOTP_DEVICE)
     step = _check(device, code, now)
     if step is None:
         audit_record(action="auth.2fa_failed", actor=actor, now=now, obj=actor, outcome=AuditEvent.Outcome.FAILURE)
@@ -94,13 +97,13 @@ def _verify(*, actor: Any, now: dt.datetime, code: str, enrolling: bool) -> bool
 
 
 @transaction.atomic
-def totp_reset(*, actor: Any, now: dt.datetime, user: Any) -> None:
+def totp_reset(*, actor: User | None, now: dt.datetime, user: Any) -> None:
     """A security admin removes a lost device; the user enrols again at next sign-in."""
     from .roles import P
     from .scope import scope_for
 
     if actor is not None and not scope_for(actor).can(P.POLICY_MANAGE):
-        raise ValidationFailed("只有安全管理员可以重置动态口令。")
+        raise ValidationFailed("只有安全管理员可以重置动态口令。", reason=CommonError.FORBIDDEN)
     TotpDevice.objects.filter(user_id=user.pk).delete()
     audit_record(action="auth.2fa_reset", actor=actor, now=now, obj=user)
 

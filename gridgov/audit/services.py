@@ -79,7 +79,7 @@ def audit_record_many(events: list[AuditEvent]) -> None:
     AuditEvent.objects.bulk_create(events)
 
 
-def audit_log_read(*, actor: Any, now: dt.datetime, query: dict[str, Any], role: str = "",
+def audit_log_read(*, actor: User | None, now: dt.datetime, query: dict[str, Any], role: str = "",
                    unit_path: str = "", obj_id: str = "") -> AuditEvent:
     """Reading the audit log is itself audited (who looked, for what)."""
     from django.db import transaction

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import secrets
-from typing import IO, Any
+from typing import IO
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
@@ -49,7 +50,8 @@ def _check_image(data: bytes) -> None:
 
 
 @transaction.atomic
-def attachment_add(*, actor: Any, now: dt.datetime, case_id: int, stream: IO[bytes], name: str = "") -> CaseAttachment:
+def attachment_add(*, actor: User | None, now: dt.datetime, case_id: int, stream: IO[bytes],
+                   name: str = "") -> CaseAttachment:
     case = Case.unscoped.select_for_update(of=("self",)).filter(pk=case_id).first()
     if case is None:
         raise NotFound()

@@ -23,12 +23,12 @@ from gridgov.core.bulkload import Draft, draft_class, id_pool, relaxed_commit, w
 from gridgov.core.clock import LOCAL_TZ, local
 from gridgov.core.workdays import WorkCalendar, add_working_days, memoized
 from gridgov.units.models import GRID_BASE_KINDS, Unit
+from gridgov.units.selectors import county_of
 
 from . import deadlines, numbering, reporter
 from .catalogue import seed_categories
 from .models import Case, CaseEvent, Category, default_deadlines
 from .numbering import FormKind
-from .places import county_of
 
 CASES_PER_WORKER_PER_DAY = 0.5
 HISTORY_DAYS = 120

@@ -30,6 +30,7 @@ from gridgov.access.scope import Scope
 from gridgov.cases import deadlines
 from gridgov.cases.models import Case, CaseEvent, Category
 from gridgov.cases.states import ACTIVE, CLOCKED, Status
+from gridgov.core import cleaning
 from gridgov.core.clock import LOCAL_TZ, local
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.units.models import Unit
@@ -84,17 +85,6 @@ class Period:
         return [self.start + dt.timedelta(days=i) for i in range(self.days)]
 
 
-def _date(value: Any, label: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        raise ValidationFailed(f"{label}格式不正确，请按 2026-03-01 的格式填写。", field="period")
-
-
 PRESETS = {"week": "本周", "month": "本月", "last_week": "上周", "last_month": "上月", "year": "近一年"}
 
 
@@ -116,7 +106,9 @@ def preset_period(preset: str, *, now: dt.datetime) -> Period:
 
 def period_from(start: Any = None, end: Any = None, *, now: dt.datetime, preset: str = "month") -> Period:
     """A period from user input, or a clear Chinese message: reversed, in the future, too long."""
-    a, b = _date(start, "开始日期"), _date(end, "结束日期")
+    a, b = (cleaning.optional_date(v.strip()[:10] if isinstance(v, str) else v, field="period", label=label,
+                                   message=f"{label}格式不正确，请按 2026-03-01 的格式填写。")
+            for v, label in ((start, "开始日期"), (end, "结束日期")))
     if a is None and b is None:
         return preset_period(preset, now=now)
     today = local(now).date()

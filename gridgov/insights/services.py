@@ -10,6 +10,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def report_request(*, actor: Any, now: dt.datetime, unit_id: Any, kind: str, day: Any = None) -> ReportRun:
+def report_request(*, actor: User, now: dt.datetime, unit_id: Any, kind: str, day: Any = None) -> ReportRun:
     """Ask for a weekly, monthly or 12345 weekly report of a unit; it is generated in the background."""
     scope = scope_for(actor)
     unit = measure_unit(scope=scope, unit_id=unit_id)

@@ -17,7 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from gridgov.access import totp
 from gridgov.core.clock import now
 from gridgov.core.errors import ValidationFailed
-from gridgov.interfaces.http import scoped_view
+from gridgov.interfaces.http import scoped_view, staff_actor
 
 OTP_AT = "_gridgov_otp_at"
 STEP_UP_MESSAGE = "此操作需要先输入动态口令（10 分钟内有效）：网页上输入，或用接口令牌调用 /api/auth/step-up。"
@@ -83,7 +83,7 @@ def _qr_svg(uri: str) -> str:
 
 @scoped_view
 def two_factor(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = staff_actor(request)
     next_url = request.POST.get("next") or request.GET.get("next") or reverse("staff:home")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = reverse("staff:home")

@@ -23,16 +23,19 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope, scope_for
 from gridgov.audit.services import audit_record
-from gridgov.core import bulk
+from gridgov.core import bulk, cleaning
 from gridgov.core.clock import local
-from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, NotFound, ValidationFailed
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
-from . import idnumber, phones, protected, services
+from . import idnumber, phones, protected
+from .cleaners import CleanResident, clean_location, clean_resident, duplicate_message
+from .errors import ResidentError
 from .models import (
     Household,
     HouseholdEvent,
@@ -129,27 +132,32 @@ def template_bytes() -> bytes:
 def check_content(content: bytes) -> None:
     """Refuse anything that is not an .xlsx by what it contains, not by its name."""
     if not content:
-        raise ValidationFailed("请选择要导入的 Excel 文件。", field="file")
+        raise ValidationFailed("请选择要导入的 Excel 文件。", field="file", reason=CommonError.REQUIRED)
     if len(content) > MAX_BYTES:
-        raise ValidationFailed(f"文件太大（超过 {MAX_BYTES // 1024 // 1024} MB），请分批导入。", field="file")
+        raise ValidationFailed(f"文件太大（超过 {MAX_BYTES // 1024 // 1024} MB），请分批导入。", field="file",
+                               reason=ResidentError.FILE_TOO_LARGE)
     if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ValidationFailed("这是旧版 .xls 文件，请在 Excel 中「另存为」.xlsx 后再导入。", field="file")
+        raise ValidationFailed("这是旧版 .xls 文件，请在 Excel 中「另存为」.xlsx 后再导入。", field="file",
+                               reason=ResidentError.OLD_EXCEL_FORMAT)
     if content[:4] != b"PK\x03\x04":
-        raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file")
+        raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file",
+                               reason=ResidentError.NOT_AN_EXCEL_FILE)
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
             names = set(zf.namelist())
             if "xl/workbook.xml" not in names:
-                raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file")
+                raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file",
+                                       reason=ResidentError.NOT_AN_EXCEL_FILE)
             for name in names:
                 if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
                     with zf.open(name) as fh:
                         if _has_formula(fh):
                             raise ValidationFailed(
                                 "表格中含有公式。请全选后「复制」，再「选择性粘贴为数值」，保存后重新导入。",
-                                field="file")
+                                field="file", reason=ResidentError.SHEET_HAS_FORMULAS)
     except zipfile.BadZipFile as exc:
-        raise ValidationFailed("文件已损坏或不是 Excel 文件。", field="file") from exc
+        raise ValidationFailed("文件已损坏或不是 Excel 文件。", field="file",
+                               reason=ResidentError.NOT_AN_EXCEL_FILE) from exc
 
 
 def _has_formula(fh: Any) -> bool:
@@ -175,7 +183,8 @@ def read_sheet(content: bytes) -> Sheet:
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
     except Exception as exc:  # calamine raises its own error types for damaged files
-        raise ValidationFailed("无法读取该 Excel 文件，文件可能已损坏。", field="file") from exc
+        raise ValidationFailed("无法读取该 Excel 文件，文件可能已损坏。", field="file",
+                               reason=ResidentError.NOT_AN_EXCEL_FILE) from exc
     for sheet_name in wb.sheet_names:
         sheet = wb.get_sheet_by_name(sheet_name)
         rows = sheet.to_python(skip_empty_area=False)
@@ -189,21 +198,23 @@ def read_sheet(content: bytes) -> Sheet:
             if "name" in columns and "id_number" in columns:
                 missing = [HEADER_OF[f] for h, f, req, _ in COLUMNS if req and f not in columns]
                 if missing:
-                    raise ValidationFailed(f"工作表「{sheet_name}」缺少必填列：{'、'.join(missing)}。", field="file")
+                    raise ValidationFailed(f"工作表「{sheet_name}」缺少必填列：{'、'.join(missing)}。", field="file",
+                                           reason=ResidentError.SHEET_COLUMNS_MISSING)
                 merged = [m for m in (sheet.merged_cell_ranges or []) if m[0][0] >= i]
                 if merged:
                     raise ValidationFailed(
                         f"工作表「{sheet_name}」第 {merged[0][0][0] + 1} 行有合并单元格，"
                         "请取消合并并把内容填到每一行。",
-                        field="file")
+                        field="file", reason=ResidentError.SHEET_MERGED_CELLS)
                 data = rows[i + 1:]
                 if len(data) > MAX_ROWS:
-                    raise ValidationFailed(f"一次最多导入 {MAX_ROWS:,} 行，请分批导入。", field="file")
+                    raise ValidationFailed(f"一次最多导入 {MAX_ROWS:,} 行，请分批导入。", field="file",
+                                           reason=ResidentError.TOO_MANY_ROWS)
                 return Sheet(name=sheet_name, header_row=sheet.start[0] + i + 1 if sheet.start else i + 1,
                              columns=columns, rows=data)
     raise ValidationFailed(
         f"没有找到包含「姓名」「身份证号」表头的工作表（文件中的工作表：{'、'.join(wb.sheet_names)}）。"
-        "请使用导入模板。", field="file")
+        "请使用导入模板。", field="file", reason=ResidentError.SHEET_NOT_FOUND)
 
 
 def _cell_text(value: Any) -> str:
@@ -245,7 +256,7 @@ class RowError:
 @dataclass
 class PlannedResident:
     row: int
-    clean: services.CleanResident
+    clean: CleanResident
     sealed_index: str
     tags: list[Tag]
 
@@ -281,15 +292,18 @@ class _Grids:
     def find(self, text: str) -> Unit:
         found = {u.pk: u for u in self.by_key.get(text, [])}
         if not found:
-            raise ValidationFailed(f"在「{self.root.name}」下找不到网格「{text}」（可填名称或编号）。", field="grid")
+            raise ValidationFailed(f"在「{self.root.name}」下找不到网格「{text}」（可填名称或编号）。", field="grid",
+                                   reason=ResidentError.GRID_NOT_FOUND)
         if len(found) > 1:
-            raise ValidationFailed(f"「{text}」对应多个网格，请填写网格编号。", field="grid")
+            raise ValidationFailed(f"「{text}」对应多个网格，请填写网格编号。", field="grid",
+                                   reason=ResidentError.GRID_AMBIGUOUS)
         return next(iter(found.values()))
 
     def at(self, lat: float, lng: float) -> Unit:
         unit_id = locate.unit_id_at(lat, lng)
         if unit_id is None or unit_id not in self.by_id:
-            raise ValidationFailed(f"该位置不在「{self.root.name}」的任何网格内。", field="lat")
+            raise ValidationFailed(f"该位置不在「{self.root.name}」的任何网格内。", field="lat",
+                                   reason=ResidentError.OUTSIDE_EVERY_GRID)
         return self.by_id[unit_id]
 
 
@@ -300,7 +314,7 @@ class Plan:
     total_rows: int
 
 
-def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
+def plan_import(sheet: Sheet, *, root: Unit, actor: User | None, today: dt.date,
                 progress: Any = None) -> Plan:
     """Validate every row; nothing is written."""
     grids = _Grids(root)
@@ -337,14 +351,14 @@ def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
         # household-level columns: taken from the first row that fills them
         try:
             if not hh.address and _cell_text(cell(vals, "address")):
-                hh.address = services.clean_text(cell(vals, "address"), field="address", label="地址", max_length=200)
+                hh.address = cleaning.text(cell(vals, "address"), field="address", label="地址", max_length=200)
             if not hh.house_number:
-                hh.house_number = services.clean_text(_cell_text(cell(vals, "house_number")), field="house_number",
+                hh.house_number = cleaning.text(_cell_text(cell(vals, "house_number")), field="house_number",
                                                       label="门牌号", max_length=40)
             if not hh.phone and _cell_text(cell(vals, "household_phone")):
                 hh.phone = phones.normalize(cell(vals, "household_phone"))
             if hh.unit is None:
-                lat, lng = services.clean_location(cell(vals, "lat"), cell(vals, "lng"))
+                lat, lng = clean_location(cell(vals, "lat"), cell(vals, "lng"))
                 if lat is not None and lng is not None:
                     hh.unit, hh.lat, hh.lng = grids.at(lat, lng), lat, lng
                 elif _cell_text(cell(vals, "grid")):
@@ -361,7 +375,7 @@ def plan_import(sheet: Sheet, *, root: Unit, actor: Any, today: dt.date,
             if isinstance(data[f], float):
                 data[f] = None  # a serial number Excel failed to show as a date: checked against the ID anyway
         try:
-            clean = services.clean_resident(data, today=today)
+            clean = clean_resident(data, today=today)
         except ValidationFailed as exc:
             err(row_no, exc.field or "name", data.get(exc.field or "name"), exc.message)
             hh.bad_rows.add(row_no)
@@ -420,7 +434,7 @@ def _check_households(households: Iterable[PlannedHousehold], errors: list[RowEr
             hh.bad_rows.add(extra.row)
 
 
-def _check_against_ledger(households: Iterable[PlannedHousehold], errors: list[RowError], actor: Any) -> None:
+def _check_against_ledger(households: Iterable[PlannedHousehold], errors: list[RowError], actor: User | None) -> None:
     by_index = {r.sealed_index: (hh, r) for hh in households for r in hh.residents}
     keys = list(by_index)
     actor_scope = scope_for(actor) if actor is not None else None
@@ -431,7 +445,7 @@ def _check_against_ledger(households: Iterable[PlannedHousehold], errors: list[R
         ):
             hh, r = by_index[existing.id_index]
             errors.append(RowError(r.row, "身份证号", idnumber.mask(r.clean.id_info.number),
-                                   services.duplicate_message(existing, actor_scope)))
+                                   duplicate_message(existing, actor_scope)))
             hh.bad_rows.add(r.row)
 
 
@@ -442,7 +456,7 @@ class Written:
     residents: int
 
 
-def write_plan(plan: Plan, *, actor: Any, now: dt.datetime, root: Unit, valid_only: bool) -> Written:
+def write_plan(plan: Plan, *, actor: User | None, now: dt.datetime, root: Unit, valid_only: bool) -> Written:
     """Write the planned households in one transaction (all of them, or the fully valid ones).
 
     Rows are inserted as plain values (`core.bulk.insert_rows`: COPY on PostgreSQL), households
@@ -495,14 +509,14 @@ def write_plan(plan: Plan, *, actor: Any, now: dt.datetime, root: Unit, valid_on
 
 
 # --- the job -----------------------------------------------------------------------------------------------
-def import_submit(*, actor: Any, now: dt.datetime, unit_id: int, filename: str, content: bytes,
+def import_submit(*, actor: User, now: dt.datetime, unit_id: int, filename: str, content: bytes,
                   mode: str = ImportJob.Mode.ALL_OR_NOTHING) -> ImportJob:
     """Check the file is an .xlsx, record the job and queue it (run at once when jobs are eager)."""
     scope = scope_for(actor)
     root = get_in_scope(Unit, scope, pk=unit_id)
     scope.require(P.HOUSEHOLD_IMPORT, root.path)
     if mode not in ImportJob.Mode.values:
-        raise ValidationFailed("请选择导入方式。", field="mode")
+        raise ValidationFailed("请选择导入方式。", field="mode", reason=CommonError.REQUIRED)
     check_content(content)
     job = ImportJob.unscoped.create(unit=root, created_by=actor, created_at=now, filename=(filename or "")[:200],
                                     content=content, mode=mode)

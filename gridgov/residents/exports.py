@@ -28,18 +28,19 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from gridgov.access.models import Grant, Role
+from gridgov.access.models import Grant, Role, User
 from gridgov.access.policy import policy
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.models import AuditEvent
 from gridgov.audit.services import audit_record
 from gridgov.core.clock import local
-from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.errors import CommonError, NotFound, PermissionDenied, ValidationFailed
 from gridgov.notify.services import notify_users
 from gridgov.units.models import Unit
 
 from . import excel
+from .errors import ResidentError
 from .models import BulkExport
 
 FULL_KIND = "households_full"
@@ -72,13 +73,13 @@ def watermark_text(*, user: Any, at: dt.datetime, export_id: int | None = None, 
 def _reason(text: str) -> str:
     text = (text or "").strip()
     if not text:
-        raise ValidationFailed("导出条数较多，需要审批：请写明用途。", field="reason")
+        raise ValidationFailed("导出条数较多，需要审批：请写明用途。", field="reason", reason=CommonError.REQUIRED)
     if len(text) > 200:
-        raise ValidationFailed("用途不能超过 200 个字。", field="reason")
+        raise ValidationFailed("用途不能超过 200 个字。", field="reason", reason=CommonError.TOO_LONG)
     return text
 
 
-def export_start(*, actor: Any, now: dt.datetime, unit_id: int | None, reason: str = "") -> ExportStart:
+def export_start(*, actor: User, now: dt.datetime, unit_id: int | None, reason: str = "") -> ExportStart:
     """A small export is made at once; a large one becomes a request waiting for approval."""
     scope = scope_for(actor)
     unit = excel.export_unit(scope, unit_id)
@@ -113,21 +114,21 @@ def _unmask_everywhere(scope: Scope, paths: list[str]) -> bool:
     return bool(paths) and all(scope.can(P.RESIDENT_UNMASK, p) for p in paths)
 
 
-def export_full_request(*, actor: Any, now: dt.datetime, unit_id: int | None, reason: str) -> BulkExport:
+def export_full_request(*, actor: User, now: dt.datetime, unit_id: int | None, reason: str) -> BulkExport:
     """Ask for a full export (ID numbers and phones in clear): always a request for a second
     person's approval, whatever the number of rows. For holders of household.export and
     resident.unmask over every unit the file covers; the reason is the unmasking's."""
-    from .services import unmask_reason
+    from .unmasking import unmask_reason
 
     scope = scope_for(actor)
     unit = excel.export_unit(scope, unit_id)
     paths = [unit.path] if unit else list(scope.paths_for(P.HOUSEHOLD_EXPORT))
     if not _unmask_everywhere(scope, paths):
-        raise PermissionDenied("您没有导出完整身份证号和电话的权限。")
+        raise PermissionDenied("您没有导出完整身份证号和电话的权限。", reason=CommonError.FORBIDDEN)
     reason = unmask_reason(reason)
     rows = excel.export_count(scope, unit)
     if rows == 0:
-        raise ValidationFailed("所选范围内没有可导出的人员记录。")
+        raise ValidationFailed("所选范围内没有可导出的人员记录。", reason=ResidentError.EXPORT_EMPTY)
     root = unit.path if unit else min(paths, key=len)
     with transaction.atomic():
         export = BulkExport.unscoped.create(kind=FULL_KIND, unit_path=root, paths=paths,
@@ -186,7 +187,7 @@ def exports_for(*, scope: Scope, limit: int = 100) -> tuple[list[BulkExport], li
     return mine, waiting
 
 
-def _refuse(*, action: str, actor: Any, now: dt.datetime, export: BulkExport, why: str, exc: Exception) -> None:
+def _refuse(*, action: str, actor: User | None, now: dt.datetime, export: BulkExport, why: str, exc: Exception) -> None:
     """Audit a refused step in its own transaction (it stays when the refusal is raised), then raise."""
     with transaction.atomic():
         audit_record(action=action, actor=actor, now=now, obj=export, unit_path=export.unit_path,
@@ -194,7 +195,7 @@ def _refuse(*, action: str, actor: Any, now: dt.datetime, export: BulkExport, wh
     raise exc
 
 
-def export_decide(*, actor: Any, now: dt.datetime, export_id: int, approve: bool) -> BulkExport:
+def export_decide(*, actor: User, now: dt.datetime, export_id: int, approve: bool) -> BulkExport:
     """The second person approves (the file is then built) or refuses a pending request."""
     scope = scope_for(actor)
     export = export_get(scope=scope, export_id=export_id)
@@ -204,7 +205,7 @@ def export_decide(*, actor: Any, now: dt.datetime, export_id: int, approve: bool
     with transaction.atomic():
         export = BulkExport.unscoped.select_for_update().get(pk=export.pk)
         if export.status != BulkExport.Status.PENDING:
-            raise ValidationFailed("该申请已处理。")
+            raise ValidationFailed("该申请已处理。", reason=ResidentError.EXPORT_ALREADY_DECIDED)
         export.status = BulkExport.Status.APPROVED if approve else BulkExport.Status.REJECTED
         export.decided_by = actor
         export.decided_at = now
@@ -237,7 +238,7 @@ def export_build(*, export_id: int, now: dt.datetime) -> BulkExport:
         try:
             unit = excel.export_unit(scope, export.params.get("unit"))
             if full and not _unmask_everywhere(scope, export.paths):
-                raise PermissionDenied()
+                raise PermissionDenied(reason=CommonError.FORBIDDEN)
         except (NotFound, PermissionDenied):
             export.status = BulkExport.Status.REJECTED
             export.save(update_fields=["status"])
@@ -265,7 +266,7 @@ def export_build(*, export_id: int, now: dt.datetime) -> BulkExport:
     return export
 
 
-def export_download(*, actor: Any, now: dt.datetime, export_id: int) -> tuple[bytes, str]:
+def export_download(*, actor: User, now: dt.datetime, export_id: int) -> tuple[bytes, str]:
     """The file, for its requester only, within 24 hours of being built."""
     export = BulkExport.unscoped.filter(pk=export_id).first()
     if export is None or export.requested_by_id != actor.pk:

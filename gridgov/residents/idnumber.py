@@ -13,7 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import CommonError, ValidationFailed
+from gridgov.residents.errors import ResidentError
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -67,33 +68,39 @@ def _birth(year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError as exc:
-        raise ValidationFailed("身份证号中的出生日期无效。", field="id_number") from exc
+        raise ValidationFailed("身份证号中的出生日期无效。", field="id_number",
+                               reason=ResidentError.ID_NUMBER_BIRTH_DATE) from exc
 
 
 def parse(raw: object, *, today: dt.date) -> IdInfo:
     """Validate and return the 18-character number with what it says; ValidationFailed otherwise."""
     text = normalize(raw)
     if not text:
-        raise ValidationFailed("请填写身份证号。", field="id_number")
+        raise ValidationFailed("请填写身份证号。", field="id_number", reason=CommonError.REQUIRED)
     if "E" in text and not text.endswith("X"):
         raise ValidationFailed("身份证号被 Excel 存成了科学计数法，数字已丢失：请把该列设为文本后重新填写。",
-                               field="id_number")
+                               field="id_number", reason=ResidentError.ID_NUMBER_SCIENTIFIC)
     upgraded = False
     if _RE15.match(text):
         body = text[:6] + "19" + text[6:]
         text = body + check_char(body)
         upgraded = True
     elif len(text) != 18:
-        raise ValidationFailed(f"身份证号应为 18 位（现为 {len(text)} 位）。", field="id_number")
+        raise ValidationFailed(f"身份证号应为 18 位（现为 {len(text)} 位）。", field="id_number",
+                               reason=ResidentError.ID_NUMBER_LENGTH)
     if not _RE18.match(text):
-        raise ValidationFailed("身份证号只能由数字组成，最后一位可以是 X。", field="id_number")
+        raise ValidationFailed("身份证号只能由数字组成，最后一位可以是 X。", field="id_number",
+                               reason=CommonError.MALFORMED)
     if text[:2] not in PROVINCE_CODES or text[2:6] == "0000":
-        raise ValidationFailed("身份证号的前 6 位不是有效的地区代码。", field="id_number")
+        raise ValidationFailed("身份证号的前 6 位不是有效的地区代码。", field="id_number",
+                               reason=ResidentError.ID_NUMBER_REGION)
     birth = _birth(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     if birth > today or birth.year < 1890:
-        raise ValidationFailed("身份证号中的出生日期不合理。", field="id_number")
+        raise ValidationFailed("身份证号中的出生日期不合理。", field="id_number",
+                               reason=ResidentError.ID_NUMBER_BIRTH_DATE)
     if not upgraded and check_char(text[:17]) != text[17]:
-        raise ValidationFailed("身份证号校验位不正确，请核对是否输错。", field="id_number")
+        raise ValidationFailed("身份证号校验位不正确，请核对是否输错。", field="id_number",
+                               reason=ResidentError.ID_NUMBER_CHECKSUM)
     gender = "M" if int(text[16]) % 2 == 1 else "F"
     return IdInfo(number=text, birth_date=birth, gender=gender, upgraded_from_15=upgraded)
 

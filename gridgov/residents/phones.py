@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import CommonError, ValidationFailed
 
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _LOCAL = re.compile(r"^[1-9][0-9]{6,7}$")
@@ -30,7 +30,8 @@ def normalize(raw: object) -> str:
     elif len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
     if not digits.isdecimal():
-        raise ValidationFailed("联系电话只能包含数字（座机可写成 0352-8123456）。", field="phone")
+        raise ValidationFailed("联系电话只能包含数字（座机可写成 0352-8123456）。", field="phone",
+                               reason=CommonError.MALFORMED)
     if _MOBILE.match(digits):
         return digits
     if digits.startswith("0") and len(digits) > 3 and digits[1] != "0":
@@ -39,8 +40,9 @@ def normalize(raw: object) -> str:
         if _LOCAL.match(digits[cut:]):
             return f"{digits[:cut]}-{digits[cut:]}"
     if digits.startswith("1"):
-        raise ValidationFailed("手机号应为 11 位，以 13～19 开头。", field="phone")
-    raise ValidationFailed("联系电话不是有效的手机号或座机号（座机请带区号，如 0352-8123456）。", field="phone")
+        raise ValidationFailed("手机号应为 11 位，以 13～19 开头。", field="phone", reason=CommonError.MALFORMED)
+    raise ValidationFailed("联系电话不是有效的手机号或座机号（座机请带区号，如 0352-8123456）。", field="phone",
+                           reason=CommonError.MALFORMED)
 
 
 def mask(phone: str) -> str:

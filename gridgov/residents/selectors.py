@@ -30,10 +30,11 @@ from django.db.models import (
 
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope
-from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, NotFound, ValidationFailed
 from gridgov.units.models import Unit
 
 from . import idnumber, phones, protected
+from .errors import ResidentError
 from .models import (
     AssignmentKind,
     Household,
@@ -106,7 +107,7 @@ class HouseholdQuery:
             if not value:
                 return None
             if not value.isdecimal():
-                raise ValidationFailed("请输入整数。", field=key)
+                raise ValidationFailed("请输入整数。", field=key)  # as interfaces/api/paging.py words it, byte for byte
             return int(value)
 
         def text(key: str, n: int = 60) -> str:
@@ -160,7 +161,8 @@ def _resident_filter(q: HouseholdQuery, scope: Scope, today: dt.date) -> Q | Non
         try:
             info = idnumber.parse(q.id_number, today=today)
         except ValidationFailed as exc:
-            raise ValidationFailed(f"身份证号无法查询：{exc.message}", field="id_number") from exc
+            raise ValidationFailed(f"身份证号无法查询：{exc.message}", field="id_number",
+                                   reason=CommonError.MALFORMED) from exc
         cond &= Q(id_index=protected.id_index(info.number))
         used = True
     if q.age_min is not None:
@@ -240,7 +242,7 @@ def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date, row
         try:
             phone = phones.normalize(q.phone)
         except ValidationFailed as exc:
-            raise ValidationFailed(f"电话无法查询：{exc.message}", field="phone") from exc
+            raise ValidationFailed(f"电话无法查询：{exc.message}", field="phone", reason=CommonError.MALFORMED) from exc
         index = protected.phone_index(phone)
         # The household's own phone or a member's: one UNION of two index lookups. (An OR of the two
         # would make PostgreSQL test every household in scope against the members' subquery.)
@@ -583,7 +585,8 @@ def party_member_board(*, scope: Scope, unit: Unit) -> PartyBoard:
         .order_by("household_id", "id")[: PARTY_BOARD_LIMIT + 1]
     )
     if len(links) > PARTY_BOARD_LIMIT:
-        raise ValidationFailed("联系户太多，一张公示牌放不下，请按网格分别打印。", field="unit")
+        raise ValidationFailed("联系户太多，一张公示牌放不下，请按网格分别打印。", field="unit",
+                               reason=ResidentError.BOARD_TOO_LARGE)
     heads = dict(
         Resident.objects.within(scope)
         .filter(household_id__in={link.household_id for link in links}, relation=Relation.HEAD,

@@ -5,14 +5,13 @@ policy's `view_alert_per_hour`): an audit row and an in-app message to the secur
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Sum, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from gridgov.access.models import Grant
+from gridgov.access.models import Grant, User
 from gridgov.access.policy import policy
 from gridgov.access.scope import Scope
 from gridgov.audit.models import AuditEvent
@@ -28,7 +27,7 @@ VIEW_ACTIONS = ("household.view", "household.search", "resident.unmask")
 ALERT_ACTION = "security.view_alert"
 
 
-def record_household_view(*, actor: Any, now: dt.datetime, scope: Scope, household: Household,
+def record_household_view(*, actor: User, now: dt.datetime, scope: Scope, household: Household,
                           residents: int, sensitive: bool) -> None:
     """One look at a household's page (or its API detail) and the residents it showed."""
     path = household.unit.path
@@ -38,7 +37,7 @@ def record_household_view(*, actor: Any, now: dt.datetime, scope: Scope, househo
         check_view_volume(actor=actor, now=now, scope=scope)
 
 
-def record_search(*, actor: Any, now: dt.datetime, scope: Scope, shown: int) -> None:
+def record_search(*, actor: User, now: dt.datetime, scope: Scope, shown: int) -> None:
     """A page of search results: the households listed name their heads."""
     if shown <= 0:
         return
@@ -47,13 +46,13 @@ def record_search(*, actor: Any, now: dt.datetime, scope: Scope, shown: int) -> 
         check_view_volume(actor=actor, now=now, scope=scope)
 
 
-def last_hour_views(*, actor: Any, now: dt.datetime) -> QuerySet[AuditEvent]:
+def last_hour_views(*, actor: User, now: dt.datetime) -> QuerySet[AuditEvent]:
     """The actor's view rows of the last hour: read through the audit log's (actor, at) index, so the
     cost stays that of one hour's rows however long the log grows (tests/security/test_view_alert.py)."""
     return AuditEvent.objects.filter(actor_id=actor.pk, action__in=VIEW_ACTIONS, at__gt=now - WINDOW, at__lte=now)
 
 
-def viewed_in_last_hour(*, actor: Any, now: dt.datetime) -> int:
+def viewed_in_last_hour(*, actor: User, now: dt.datetime) -> int:
     rows = last_hour_views(actor=actor, now=now)
     # An unmasking shows one record (its detail holds no count); the others say how many they showed.
     per_row = Case(When(action="resident.unmask", then=Value(1)),
@@ -70,7 +69,7 @@ def security_admins_for(scope: Scope) -> list[int]:
     return sorted(near or {g.user_id for g in grants})
 
 
-def check_view_volume(*, actor: Any, now: dt.datetime, scope: Scope) -> bool:
+def check_view_volume(*, actor: User, now: dt.datetime, scope: Scope) -> bool:
     """Raise the alert once per hour and user when the records viewed reach the threshold."""
     if AuditEvent.objects.filter(actor_id=actor.pk, action=ALERT_ACTION, at__gt=now - WINDOW).exists():
         return False

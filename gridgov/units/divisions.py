@@ -11,12 +11,13 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 
+from gridgov.access.models import User
 from gridgov.core.errors import ValidationFailed
 
+from .errors import UnitError
 from .models import Unit
 from .services import unit_create
 
@@ -69,7 +70,8 @@ def county(code: str) -> Division:
         code = code[:6]
     found = counties().get(code)
     if found is None:
-        raise ValidationFailed(f"找不到区划代码为 {code} 的县（区）。", field="county")
+        raise ValidationFailed(f"找不到区划代码为 {code} 的县（区）。", field="county",
+                               reason=UnitError.COUNTY_NOT_FOUND)
     return found
 
 
@@ -98,7 +100,7 @@ class ImportResult:
 
 
 @transaction.atomic
-def import_county_townships(*, actor: Any, now: dt.datetime, county_code: str) -> ImportResult:
+def import_county_townships(*, actor: User | None, now: dt.datetime, county_code: str) -> ImportResult:
     """Create the county (when missing) and each of its townships as units, matched by division
     code so that running it again creates nothing twice."""
     c = county(county_code)
@@ -119,7 +121,8 @@ def import_county_townships(*, actor: Any, now: dt.datetime, county_code: str) -
         unit = present.get(t.full_code)
         if unit is not None:
             if unit.parent_id != root.pk:
-                raise ValidationFailed(f"「{unit.name}」（{t.full_code}）已存在，但不在「{root.name}」之下。")
+                raise ValidationFailed(f"「{unit.name}」（{t.full_code}）已存在，但不在「{root.name}」之下。",
+                                       reason=UnitError.TOWNSHIP_ELSEWHERE)
             existing.append(unit)
             continue
         created.append(

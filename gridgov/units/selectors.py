@@ -32,6 +32,14 @@ def unit_page_get(*, scope: Scope, unit_id: int) -> Unit:
 _LIST_DEFER = ("boundary",)
 
 
+def county_of(unit: Unit) -> Unit:
+    """The county above (or at) a unit; the root if the hierarchy has no county. Unscoped: a form's
+    number and a county's settings belong to the county whoever is acting."""
+    ids = unit.path_ids()
+    county = Unit.unscoped.filter(pk__in=ids, kind__base="county").order_by("-depth").first()
+    return county or Unit.unscoped.get(pk=ids[0])
+
+
 def unit_roots(*, scope: Scope) -> list[Unit]:
     """The units at the top of the actor's scope."""
     ids = [int(p.strip("/").split("/")[-1]) for p in scope.unit_paths]

@@ -13,13 +13,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import access_changed, scope_for
 from gridgov.audit.services import audit_record
-from gridgov.core.errors import Conflict, NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, Conflict, NotFound, ValidationFailed
 from gridgov.geo.geometry import outside_share, parse_boundary, to_geojson
 
 from . import locate
+from .errors import UnitError
 from .models import GridType, Theme, Unit, UnitEvent, UnitKind
 
 DIVISION_CODE_RE = re.compile(r"^[0-9]{12}$")
@@ -33,7 +35,7 @@ class UnitResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _require(actor: Any, perm: str, unit: Unit | None) -> str:
+def _require(actor: User | None, perm: str, unit: Unit | None) -> str:
     """Check the actor may `perm` at `unit`; return the role used (for the audit row).
     A None actor is the system itself (migrations, the world generator, jobs)."""
     if actor is None:
@@ -42,7 +44,7 @@ def _require(actor: Any, perm: str, unit: Unit | None) -> str:
     if unit is None:
         # Creating a root unit is for system administrators holding unit.edit at a root.
         if not any(len(p.strip("/").split("/")) == 1 for p in scope.paths_for(perm)):
-            raise ValidationFailed("只有系统管理员可以创建顶级单位。")
+            raise ValidationFailed("只有系统管理员可以创建顶级单位。", reason=UnitError.ROOT_FOR_SYSTEM_ADMIN_ONLY)
         return "system_admin"
     scope.require(perm, unit.path)
     return scope.role_at(unit.path)
@@ -52,7 +54,7 @@ def _kind(code: str) -> UnitKind:
     try:
         return UnitKind.objects.get(code=code)
     except UnitKind.DoesNotExist as exc:
-        raise ValidationFailed(f"未知的单位类型：{code}", field="kind") from exc
+        raise ValidationFailed(f"未知的单位类型：{code}", field="kind", reason=CommonError.NOT_A_CHOICE) from exc
 
 
 def _clean_division_code(code: str | None, *, exclude_id: int | None = None) -> str | None:
@@ -60,25 +62,26 @@ def _clean_division_code(code: str | None, *, exclude_id: int | None = None) -> 
         return None
     code = str(code).strip()
     if not DIVISION_CODE_RE.match(code):
-        raise ValidationFailed("统计用区划代码应为 12 位数字。", field="division_code")
+        raise ValidationFailed("统计用区划代码应为 12 位数字。", field="division_code", reason=CommonError.MALFORMED)
     clash = Unit.unscoped.filter(division_code=code).exclude(pk=exclude_id or 0).first()
     if clash is not None:
-        raise ValidationFailed(f"统计用区划代码 {code} 已被「{clash.name}」使用。", field="division_code")
+        raise ValidationFailed(f"统计用区划代码 {code} 已被「{clash.name}」使用。", field="division_code",
+                               reason=UnitError.DIVISION_CODE_TAKEN)
     return code
 
 
 def _clean_grid_type(value: str) -> str:
     if value and value not in GridType.values:
-        raise ValidationFailed("未知的网格类型。", field="grid_type")
+        raise ValidationFailed("未知的网格类型。", field="grid_type", reason=CommonError.NOT_A_CHOICE)
     return value
 
 
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("请填写名称。", field="name")
+        raise ValidationFailed("请填写名称。", field="name", reason=CommonError.REQUIRED)
     if len(name) > 80:
-        raise ValidationFailed("名称不能超过 80 个字。", field="name")
+        raise ValidationFailed("名称不能超过 80 个字。", field="name", reason=CommonError.TOO_LONG)
     return name
 
 
@@ -96,13 +99,13 @@ def _boundary(value: Any, parent: Unit | None, warnings: list[str]) -> tuple[dic
 
 def _serial_free(parent: Unit | None, serial: str, exclude_id: int | None = None) -> None:
     if serial and Unit.unscoped.filter(parent=parent, serial=serial).exclude(pk=exclude_id or 0).exists():
-        raise ValidationFailed(f"同一上级下已有编号为 {serial} 的网格。", field="serial")
+        raise ValidationFailed(f"同一上级下已有编号为 {serial} 的网格。", field="serial", reason=UnitError.SERIAL_TAKEN)
 
 
 @transaction.atomic
 def unit_create(
     *,
-    actor: Any,
+    actor: User | None,
     now: dt.datetime,
     parent: Unit | None,
     name: str,
@@ -145,7 +148,7 @@ def unit_create(
     try:
         unit.save()
     except IntegrityError as exc:
-        raise ValidationFailed("单位信息与已有单位冲突（编号或区划代码重复）。") from exc
+        raise ValidationFailed("单位信息与已有单位冲突（编号或区划代码重复）。", reason=UnitError.UNIT_CLASH) from exc
     unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
     Unit.unscoped.filter(pk=unit.pk).update(path=unit.path)
     if theme_codes:
@@ -164,7 +167,8 @@ def _themes(codes: Iterable[str]) -> list[Theme]:
     themes = list(Theme.objects.filter(code__in=codes))
     if len(themes) != len(codes):
         unknown = set(codes) - {t.code for t in themes}
-        raise ValidationFailed(f"未知的专题网格：{'、'.join(sorted(unknown))}", field="themes")
+        raise ValidationFailed(f"未知的专题网格：{'、'.join(sorted(unknown))}", field="themes",
+                               reason=CommonError.NOT_A_CHOICE)
     return themes
 
 
@@ -174,7 +178,7 @@ _EDITABLE = {"name", "serial", "grid_type", "grid_level", "division_code", "hous
 @transaction.atomic
 def unit_update(
     *,
-    actor: Any,
+    actor: User | None,
     now: dt.datetime,
     unit_id: int,
     expected_version: int | None = None,
@@ -185,13 +189,14 @@ def unit_update(
 ) -> UnitResult:
     unknown = set(changes) - _EDITABLE
     if unknown:
-        raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}")
+        raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}", reason=CommonError.UNKNOWN_FIELDS)
     unit = Unit.unscoped.select_for_update(of=("self",)).select_related("parent", "kind").filter(pk=unit_id).first()
     if unit is None:
         raise NotFound()
     role = _require(actor, P.UNIT_EDIT, unit)
     if expected_version is not None and unit.version != expected_version:
-        raise Conflict("该单位已被他人修改，请刷新后重试。", details={"current_version": unit.version})
+        raise Conflict("该单位已被他人修改，请刷新后重试。", details={"current_version": unit.version},
+                       reason=CommonError.STALE_VERSION)
     warnings: list[str] = []
     diff: dict[str, Any] = {}
     if "name" in changes:
@@ -231,7 +236,7 @@ def unit_update(
         with transaction.atomic():
             unit.save()
     except IntegrityError as exc:
-        raise ValidationFailed("单位信息与已有单位冲突（编号或区划代码重复）。") from exc
+        raise ValidationFailed("单位信息与已有单位冲突（编号或区划代码重复）。", reason=UnitError.UNIT_CLASH) from exc
     UnitEvent.objects.create(
         unit=unit,
         action=UnitEvent.Action.BOUNDARY if set(diff) == {"boundary"} else UnitEvent.Action.UPDATED,
@@ -245,7 +250,7 @@ def unit_update(
 
 
 @transaction.atomic
-def unit_move(*, actor: Any, now: dt.datetime, unit_id: int, new_parent_id: int) -> UnitResult:
+def unit_move(*, actor: User | None, now: dt.datetime, unit_id: int, new_parent_id: int) -> UnitResult:
     """Re-zone a subtree under a new parent: every path below is rewritten in one statement."""
     unit = Unit.unscoped.select_for_update(of=("self",)).select_related("parent").filter(pk=unit_id).first()
     new_parent = Unit.unscoped.select_for_update().filter(pk=new_parent_id).first()
@@ -254,13 +259,15 @@ def unit_move(*, actor: Any, now: dt.datetime, unit_id: int, new_parent_id: int)
     role = _require(actor, P.UNIT_EDIT, unit)
     _require(actor, P.UNIT_EDIT, new_parent)
     if unit.parent_id is None:
-        raise ValidationFailed("顶级单位不能调整隶属。")
+        raise ValidationFailed("顶级单位不能调整隶属。", reason=UnitError.ROOT_CANNOT_MOVE)
     if new_parent.pk == unit.pk or new_parent.path.startswith(unit.path):
-        raise ValidationFailed(f"不能把「{unit.name}」移到它自己或它的下级单位之下。", field="parent")
+        raise ValidationFailed(f"不能把「{unit.name}」移到它自己或它的下级单位之下。", field="parent",
+                               reason=UnitError.MOVE_INTO_ITSELF)
     if new_parent.pk == unit.parent_id:
         return UnitResult(unit, [])
     if unit.serial and Unit.unscoped.filter(parent=new_parent, serial=unit.serial).exists():
-        raise ValidationFailed(f"「{new_parent.name}」下已有编号为 {unit.serial} 的网格。", field="serial")
+        raise ValidationFailed(f"「{new_parent.name}」下已有编号为 {unit.serial} 的网格。", field="serial",
+                               reason=UnitError.SERIAL_TAKEN)
     old_parent = unit.parent
     old_path = unit.path
     new_path = f"{new_parent.path}{unit.pk}/"

@@ -72,8 +72,8 @@ def test_every_household_and_case_returned_lies_in_the_actors_scope(parents, dat
     objects whose unit lies under one of the actor's grants, walking parent links."""
     from gridgov.cases.models import Case
     from gridgov.cases.services import case_report
+    from gridgov.residents.households import household_create
     from gridgov.residents.models import Household
-    from gridgov.residents.services import household_create
 
     root = unit_create(actor=None, now=T0, parent=None, name="根", kind_code="county").unit
     units = [root]

@@ -20,23 +20,23 @@ from tests.world import T0, World
 pytestmark = pytest.mark.django_db
 
 def _household(w: World) -> Any:
-    from gridgov.residents import idnumber, services
+    from gridgov.residents import households, idnumber, members
 
     existing = getattr(w, "_outsider_household", None)
     if existing is None:
-        existing = services.household_create(actor=None, now=T0, unit_id=w.grid_a1.pk, address="吴城村一组",
-                                             house_number="99")
-        services.resident_add(actor=None, now=T0, household_id=existing.pk, name="周到", relation="户主",
-                              id_number=idnumber.make("140225", dt.date(1975, 4, 12), 311))
+        existing = households.household_create(actor=None, now=T0, unit_id=w.grid_a1.pk, address="吴城村一组",
+                                               house_number="99")
+        members.resident_add(actor=None, now=T0, household_id=existing.pk, name="周到", relation="户主",
+                             id_number=idnumber.make("140225", dt.date(1975, 4, 12), 311))
         w._outsider_household = existing  # type: ignore[attr-defined]
     return existing
 
 
 def _tag_assignment(w: World) -> int:
-    from gridgov.residents import services
+    from gridgov.residents import tags
 
-    return services.tag_assign(actor=None, now=T0, tag_code="returnee_entrepreneur",
-                               household_id=_household(w).pk).pk
+    return tags.tag_assign(actor=None, now=T0, tag_code="returnee_entrepreneur",
+                           household_id=_household(w).pk).pk
 
 
 def _import_job(w: World) -> int:

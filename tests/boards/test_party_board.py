@@ -13,9 +13,12 @@ import zxingcpp
 
 from gridgov.audit.models import AuditEvent
 from gridgov.interfaces.public.links import grid_url
-from gridgov.residents import services
+from gridgov.residents.caretakers import assignment_end, household_link_party_member
+from gridgov.residents.households import household_create
+from gridgov.residents.members import resident_add
 from gridgov.residents.models import Household, HouseholdAssignment
 from gridgov.residents.selectors import masked_name
+from gridgov.residents.tags import tag_assign
 from tests.boards.test_boards import embedded_fonts, page_text, qr_codes, save
 from tests.residents.conftest import make_id
 from tests.world import T0, World
@@ -34,8 +37,8 @@ class Links:
 
 
 def _household(grid, address: str, no: str, head: str, id_number: str, phone: str = "", **kw) -> Household:  # type: ignore[no-untyped-def]
-    h = services.household_create(actor=None, now=T0, unit_id=grid.pk, address=address, house_number=no)
-    services.resident_add(actor=None, now=T0, household_id=h.pk, name=head, id_number=id_number, relation="户主",
+    h = household_create(actor=None, now=T0, unit_id=grid.pk, address=address, house_number=no)
+    resident_add(actor=None, now=T0, household_id=h.pk, name=head, id_number=id_number, relation="户主",
                           phone=phone, **kw)
     return h
 
@@ -46,21 +49,21 @@ def links(world: World) -> Links:
     wang_id, ouyang_id, li_id = make_id(dt.date(1958, 3, 1), 11), make_id(dt.date(1949, 8, 8), 22), \
         make_id(dt.date(1972, 5, 4), 33)
     wang = _household(a1, "吴城村一组", "12", "王建国", wang_id, "13812345678")
-    services.tag_assign(actor=None, now=T0, tag_code="dibao", household_id=wang.pk)
+    tag_assign(actor=None, now=T0, tag_code="dibao", household_id=wang.pk)
     ouyang = _household(a1, "吴城村一组", "14", "欧阳春花", ouyang_id, "13900002222")
     li_home = _household(a1, "吴城村一组", "3", "李卫东", li_id, "13700003333", political_status="中共党员")
     ended = _household(a1, "吴城村一组", "20", "钱有福", make_id(dt.date(1966, 1, 1), 44))
     other = _household(a2, "吴城村二组", "7", "孙大山", make_id(dt.date(1970, 2, 2), 55))
     li = li_home.members.get()
     for h in (wang, ouyang, ended):
-        services.household_link_party_member(actor=None, now=T0, household_id=h.pk, party_member_id=li.pk)
+        household_link_party_member(actor=None, now=T0, household_id=h.pk, party_member_id=li.pk)
     # A party member who is a staff account (the grid head 赵磊) links a household too.
     HouseholdAssignment.unscoped.create(household=ouyang, kind="party_member", user=world.zhao_lei, started_at=T0)
     link = HouseholdAssignment.unscoped.get(household=ended, kind="party_member")
-    services.assignment_end(actor=None, now=T0, assignment_id=link.pk)
+    assignment_end(actor=None, now=T0, assignment_id=link.pk)
     other_member = _household(a2, "吴城村二组", "9", "周红梅", make_id(dt.date(1980, 6, 6), 66),
                               political_status="中共党员").members.get()
-    services.household_link_party_member(actor=None, now=T0, household_id=other.pk, party_member_id=other_member.pk)
+    household_link_party_member(actor=None, now=T0, household_id=other.pk, party_member_id=other_member.pk)
     return Links(wang=wang, ouyang=ouyang, li_home=li_home, ended=ended, other_grid=other,
                  secrets=[wang_id, ouyang_id, li_id, "13812345678", "13900002222", "13700003333", "王建国",
                           "欧阳春花", "低保", "钱有福", "孙大山", "周红梅", "一组20号"])

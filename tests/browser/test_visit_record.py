@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from gridgov.core.clock import local, now
-from gridgov.residents import services as ledger
 from gridgov.residents.models import Resident, Tag
+from gridgov.residents.tags import tag_assign
 from gridgov.visits import services
 from gridgov.visits.models import Visit
 from tests.residents.conftest import household, make_id
@@ -50,7 +50,7 @@ def test_grid_worker_records_a_visit_on_a_weak_signal(browser, live_world):
     moment = now()
     elder_home = household(w, w.grid_a1, "吴城村一组", "张桂兰", make_id(dt.date(1940, 3, 3), 42), no="15")
     household(w, w.grid_a1, "吴城村一组", "王伟民", make_id(dt.date(1960, 1, 5), 51), no="14")
-    ledger.tag_assign(actor=None, now=moment, tag_code="elder_alone",
+    tag_assign(actor=None, now=moment, tag_code="elder_alone",
                       resident_id=Resident.unscoped.get(household=elder_home).pk,
                       start_date=local(moment).date() - dt.timedelta(days=20))
     services.rule_set(actor=None, now=moment, unit_id=w.county.pk, tag_id=Tag.objects.get(code="elder_alone").pk,

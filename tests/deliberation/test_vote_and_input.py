@@ -160,12 +160,13 @@ def test_the_vote_waits_for_the_notice_period(kit):
 
 def test_household_representatives_come_from_the_ledger(kit):
     from gridgov.residents import idnumber
-    from gridgov.residents import services as ledger
+    from gridgov.residents.households import household_create
+    from gridgov.residents.members import resident_add
 
     w = kit.world
     for i, (name, grid) in enumerate([("刘一", w.grid_a1), ("陈二", w.grid_a2), ("外村人", w.grid_b1)]):
-        h = ledger.household_create(actor=None, now=T0, unit_id=grid.pk, address="吴城村", house_number=str(i))
-        ledger.resident_add(actor=None, now=T0, household_id=h.pk, name=name, relation="head",
+        h = household_create(actor=None, now=T0, unit_id=grid.pk, address="吴城村", house_number=str(i))
+        resident_add(actor=None, now=T0, household_id=h.pk, name=name, relation="head",
                             id_number=idnumber.make("140225", dt.date(1970, 1, 1 + i), 101 + i))
     p = kit.to_stage(Stage.PUBLISHING)
     p = kit.act(p, "open_vote", body="households", voters_from="households", voters="")

@@ -291,7 +291,7 @@ def test_map_heat_layer_counts_reported_cases_per_cell(april, login):
 
 
 def test_household_counts_come_from_the_ledger_when_registered(april, login):
-    from gridgov.residents import services as ledger
+    from gridgov.residents.households import household_create
 
     w = april.world
     w.grid_a1.household_estimate = 52
@@ -299,7 +299,7 @@ def test_household_counts_come_from_the_ledger_when_registered(april, login):
     w.grid_a2.household_estimate = 10
     w.grid_a2.save(update_fields=["household_estimate"])
     for i in range(3):
-        ledger.household_create(actor=None, now=L(4, 1, 9), unit_id=w.grid_a2.pk, address=f"吴城村二组{i}号")
+        household_create(actor=None, now=L(4, 1, 9), unit_id=w.grid_a2.pk, address=f"吴城村二组{i}号")
     data = login(w.zhang_wei).get("/dashboard/map.json?color=households").json()
     props = {f["properties"]["serial"]: f["properties"] for f in data["grids"]["features"]}
     # A2 has 3 households in the ledger (its estimate of 10 no longer shows); A1 none yet: its estimate.

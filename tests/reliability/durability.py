@@ -359,7 +359,7 @@ def setup_world(env: dict[str, str]) -> tuple[int, int]:
     code = (
         "import django, json; django.setup()\n"
         "from tests.world import build_world\n"
-        "from gridgov.residents.services import household_create\n"
+        "from gridgov.residents.households import household_create\n"
         "w = build_world()\n"
         "h = household_create(actor=None, now=w.grid_a1.created_at, unit_id=w.grid_a1.pk, address='吴城村一组',"
         " house_number='7')\n"

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from gridgov.residents import idnumber, services
+from gridgov.residents import idnumber
+from gridgov.residents.households import household_create
+from gridgov.residents.members import resident_add
 from gridgov.residents.models import Household, Resident
 from tests.world import T0, World
 
@@ -31,8 +33,8 @@ class Ledger:
 
 
 def household(world: World, unit, address: str, head: str, id_number: str, phone: str = "", **kw) -> Household:  # type: ignore[no-untyped-def]
-    h = services.household_create(actor=None, now=T0, unit_id=unit.pk, address=address, house_number=kw.pop("no", ""))
-    services.resident_add(actor=None, now=T0, household_id=h.pk, name=head, id_number=id_number, relation="户主",
+    h = household_create(actor=None, now=T0, unit_id=unit.pk, address=address, house_number=kw.pop("no", ""))
+    resident_add(actor=None, now=T0, household_id=h.pk, name=head, id_number=id_number, relation="户主",
                           phone=phone)
     return h
 
@@ -41,7 +43,7 @@ def household(world: World, unit, address: str, head: str, id_number: str, phone
 def ledger(world: World) -> Ledger:
     wang_wei_id = make_id(dt.date(1975, 4, 12), 31)
     a1 = household(world, world.grid_a1, "吴城村一组", "王伟", wang_wei_id, "13812345678", no="12")
-    child = services.resident_add(actor=None, now=T0, household_id=a1.pk, name="王小宝",
+    child = resident_add(actor=None, now=T0, household_id=a1.pk, name="王小宝",
                                   id_number=make_id(dt.date(2018, 6, 1), 13), relation="孙子女")
     a1_b = household(world, world.grid_a1, "吴城村一组", "王伟民", make_id(dt.date(1960, 1, 5), 51), no="14")
     a2 = household(world, world.grid_a2, "吴城村二组", "李梅", make_id(dt.date(1982, 9, 9), 22), "13900001111",

@@ -124,11 +124,11 @@ def test_key_group_catalogue_in_the_browser(live_server, world, page):
 def test_contact_choices_load_when_the_section_is_opened(live_server, world, ledger, page):
     """The household page's 联系网格员和联系党员 section fetches its choice lists when opened (#8), and
     its forms work as before, at 390 px."""
-    from gridgov.residents import services
+    from gridgov.residents.members import resident_update
     from tests.world import T0
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    services.resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
+    resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "liqiang")
     page.fill("#id_password", PASSWORD)

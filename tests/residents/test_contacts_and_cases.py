@@ -12,7 +12,9 @@ from gridgov.audit.models import AuditEvent
 from gridgov.cases.models import Case
 from gridgov.cases.services import case_report
 from gridgov.core.errors import ValidationFailed
-from gridgov.residents import services
+from gridgov.residents.caretakers import contacts_assign, household_assign_worker, household_link_party_member
+from gridgov.residents.households import household_create, household_merge, household_set_status
+from gridgov.residents.members import resident_update
 from gridgov.residents.models import HouseholdAssignment, HouseholdEvent
 from tests.world import T0
 
@@ -25,7 +27,7 @@ BOARD_VISIBLE = {  # who may arrange the contacts of grid A1
 
 
 def _party_member(world, ledger):  # type: ignore[no-untyped-def]
-    services.resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
+    resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
     return ledger.wang_wei
 
 
@@ -83,13 +85,13 @@ def test_a_batch_is_all_or_nothing(world, ledger, login):
     member = _party_member(world, ledger)
     before = (HouseholdAssignment.unscoped.count(), HouseholdEvent.unscoped.count(), AuditEvent.objects.count())
     with pytest.raises(Exception):  # noqa: B017 - a household out of reach refuses the whole batch
-        services.contacts_assign(actor=world.wang_fang, now=T0, household_ids=[ledger.a1.pk, ledger.a2.pk],
+        contacts_assign(actor=world.wang_fang, now=T0, household_ids=[ledger.a1.pk, ledger.a2.pk],
                                  party_member_id=member.pk)
     with pytest.raises(ValidationFailed, match="不负责"):
-        services.contacts_assign(actor=world.li_qiang, now=T0, household_ids=[ledger.a1.pk, ledger.a2.pk],
+        contacts_assign(actor=world.li_qiang, now=T0, household_ids=[ledger.a1.pk, ledger.a2.pk],
                                  worker=world.wang_fang)
     with pytest.raises(ValidationFailed, match="请勾选"):
-        services.contacts_assign(actor=world.li_qiang, now=T0, household_ids=[], worker=world.wang_fang)
+        contacts_assign(actor=world.li_qiang, now=T0, household_ids=[], worker=world.wang_fang)
     after = (HouseholdAssignment.unscoped.count(), HouseholdEvent.unscoped.count(), AuditEvent.objects.count())
     assert after == before
     # Through the page: a worker of another grid is not offered, and is refused in Chinese.
@@ -105,7 +107,7 @@ def test_the_household_page_loads_its_contact_choices_when_the_section_is_opened
     """The grid workers and party members to choose from are not on the page (hundreds of options on
     every view): the section fetches them from its own URL, which answers those who may edit only."""
     member = _party_member(world, ledger)
-    services.household_assign_worker(actor=None, now=T0, household_id=ledger.a1_b.pk, user=world.wang_fang)
+    household_assign_worker(actor=None, now=T0, household_id=ledger.a1_b.pk, user=world.wang_fang)
     page_url = reverse("staff:household_detail", args=[ledger.a1_b.pk])
     choices_url = reverse("staff:household_assign_choices", args=[ledger.a1_b.pk])
     client = login(world.li_qiang)
@@ -131,14 +133,14 @@ def test_the_household_page_loads_its_contact_choices_when_the_section_is_opened
         shown[persona] = has_section
     assert any(shown.values()) and not all(shown.values())
     # Nor for a household that has moved out.
-    services.household_set_status(actor=None, now=T0, household_id=ledger.a1_b.pk, status="moved_out",
+    household_set_status(actor=None, now=T0, household_id=ledger.a1_b.pk, status="moved_out",
                                   reason="迁往县城")
     assert client.get(choices_url).status_code == 404
 
 
 def test_the_load_warning_past_ten_households_for_a_party_member(world, ledger, login):
     member = _party_member(world, ledger)
-    ids = [services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=f"吴城村{i}号").pk
+    ids = [household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=f"吴城村{i}号").pk
            for i in range(11)]
     response = login(world.li_qiang).post(reverse("staff:household_contacts_unit", args=[world.grid_a1.pk]),
                                           {"action": "party", "party_member": member.pk, "households": ids},
@@ -148,7 +150,7 @@ def test_the_load_warning_past_ten_households_for_a_party_member(world, ledger, 
 
 def test_party_link_ends_from_the_household_page(world, ledger, login):
     member = _party_member(world, ledger)
-    link = services.household_link_party_member(actor=None, now=T0, household_id=ledger.a1_b.pk,
+    link = household_link_party_member(actor=None, now=T0, household_id=ledger.a1_b.pk,
                                                 party_member_id=member.pk)
     url = reverse("staff:household_change", args=[ledger.a1_b.pk])
     # Another household's link cannot be ended through this one.
@@ -235,7 +237,7 @@ def test_a_case_seen_only_through_the_merge_target(world, ledger):
     from gridgov.cases import selectors as case_selectors
 
     case = _case(world.zhang_wei, ledger.a1_b)
-    services.household_merge(actor=None, now=T0, household_id=ledger.a1_b.pk, into_id=ledger.a1.pk)
+    household_merge(actor=None, now=T0, household_id=ledger.a1_b.pk, into_id=ledger.a1.pk)
     other = _case(world.zhang_wei, ledger.a2, title="路灯不亮")  # another household's case: not listed
     own = _case(world.zhang_wei, ledger.a1, title="院墙倒塌")
     scope = scope_for(world.zhao_lei)

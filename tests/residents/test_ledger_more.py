@@ -4,7 +4,9 @@ import pytest
 from django.urls import reverse
 
 from gridgov.core.errors import NotFound, ValidationFailed
-from gridgov.residents import services
+from gridgov.residents.caretakers import household_assign_worker, household_link_party_member
+from gridgov.residents.households import household_set_status, household_update
+from gridgov.residents.members import resident_add, resident_set_status, resident_update
 from gridgov.residents.models import Household, HouseholdAssignment, Resident
 from tests.world import T0
 
@@ -14,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_every_ledger_page_by_every_persona_shows_no_full_id_or_phone(world, ledger, login):
     """The autouse guard in conftest fails any response carrying a sealed plaintext to a user
     without resident.unmask; here every GET page and API of the ledger is walked by every persona."""
-    services.resident_update(actor=None, now=T0, resident_id=ledger.child.pk, phone="0352-7654321")
+    resident_update(actor=None, now=T0, resident_id=ledger.child.pk, phone="0352-7654321")
     member = ledger.wang_wei
     urls = [
         reverse("staff:household_list"), reverse("staff:household_detail", args=[ledger.a1.pk]),
@@ -53,38 +55,38 @@ def test_tags_through_the_page_and_sensitive_history_hidden(world, ledger, login
 
 
 def test_grid_worker_assignment_and_party_member_link(world, ledger):
-    a = services.household_assign_worker(actor=world.li_qiang, now=T0, household_id=ledger.a1.pk,
+    a = household_assign_worker(actor=world.li_qiang, now=T0, household_id=ledger.a1.pk,
                                          user=world.wang_fang)
     assert a.kind == "grid_worker"
     with pytest.raises(ValidationFailed, match="不负责"):
-        services.household_assign_worker(actor=world.li_qiang, now=T0, household_id=ledger.a1.pk,
+        household_assign_worker(actor=world.li_qiang, now=T0, household_id=ledger.a1.pk,
                                          user=world.qian_duo)  # worker of A2
-    services.resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
-    link = services.household_link_party_member(actor=world.li_qiang, now=T0, household_id=ledger.a1_b.pk,
+    resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
+    link = household_link_party_member(actor=world.li_qiang, now=T0, household_id=ledger.a1_b.pk,
                                                 party_member_id=ledger.wang_wei.pk)
     assert link.party_member_id == ledger.wang_wei.pk
     with pytest.raises(ValidationFailed, match="不是党员"):
-        services.household_link_party_member(actor=world.li_qiang, now=T0, household_id=ledger.a1.pk,
+        household_link_party_member(actor=world.li_qiang, now=T0, household_id=ledger.a1.pk,
                                              party_member_id=ledger.child.pk)
     with pytest.raises(NotFound):
-        services.household_link_party_member(actor=world.wang_fang, now=T0, household_id=ledger.a2.pk,
+        household_link_party_member(actor=world.wang_fang, now=T0, household_id=ledger.a2.pk,
                                              party_member_id=ledger.wang_wei.pk)
     assert HouseholdAssignment.unscoped.filter(ended_at__isnull=True).count() == 2
 
 
 def test_status_changes_free_the_id_number_for_a_new_registration(world, ledger):
-    services.household_set_status(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk,
+    household_set_status(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk,
                                   status="moved_out", reason="全家迁往县城")
     assert Household.unscoped.get(pk=ledger.a1_b.pk).status == "moved_out"
     moved = Resident.unscoped.get(household=ledger.a1_b)
     assert moved.status == "moved_out"
     with pytest.raises(ValidationFailed, match="已迁出"):
-        services.household_update(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk, address="x")
+        household_update(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk, address="x")
     from gridgov.residents import protected
 
-    services.resident_add(actor=world.zhang_wei, now=T0, household_id=ledger.b1.pk, name=moved.name,
+    resident_add(actor=world.zhang_wei, now=T0, household_id=ledger.b1.pk, name=moved.name,
                           id_number=protected.reveal_id(moved.id_cipher), relation="其他")
-    services.resident_set_status(actor=world.wang_fang, now=T0, resident_id=ledger.child.pk, status="deceased",
+    resident_set_status(actor=world.wang_fang, now=T0, resident_id=ledger.child.pk, status="deceased",
                                  reason="")
     assert Resident.unscoped.get(pk=ledger.child.pk).status == "deceased"
 
@@ -96,11 +98,11 @@ def test_grid_worker_cannot_open_a_minors_edit_form(world, ledger, login):
 
 def test_a_grid_worker_cannot_overwrite_health_they_may_not_see(world, ledger, login):
     from gridgov.core.errors import PermissionDenied
-    from gridgov.residents import services as ledger_services
+    from gridgov.residents.members import resident_update
     from tests.world import T0
 
     with pytest.raises(PermissionDenied):
-        ledger_services.resident_update(actor=world.wang_fang, now=T0, resident_id=ledger.wang_wei.pk,
+        resident_update(actor=world.wang_fang, now=T0, resident_id=ledger.wang_wei.pk,
                                         health="disabled", disability="肢体二级")
     api = login(world.wang_fang).patch(f"/api/households/residents/{ledger.wang_wei.pk}",
                                        {"version": ledger.wang_wei.version, "disability": "肢体二级"},
@@ -109,5 +111,5 @@ def test_a_grid_worker_cannot_overwrite_health_they_may_not_see(world, ledger, l
     ledger.wang_wei.refresh_from_db()
     assert ledger.wang_wei.disability == ""
     # The grid head, who sees sensitive facts, may record them.
-    ledger_services.resident_update(actor=world.zhao_lei, now=T0, resident_id=ledger.wang_wei.pk,
+    resident_update(actor=world.zhao_lei, now=T0, resident_id=ledger.wang_wei.pk,
                                     disability="肢体二级")

@@ -6,7 +6,9 @@ import pytest
 from django.urls import reverse
 
 from gridgov.audit.models import AuditEvent
-from gridgov.residents import services
+from gridgov.residents import protected
+from gridgov.residents.households import household_update
+from gridgov.residents.members import resident_add
 from gridgov.residents.models import Household, HouseholdEvent, Resident
 from tests.world import T0
 
@@ -19,7 +21,7 @@ def _household_form(h: Household, **changes: object) -> dict[str, object]:
 
 
 def test_household_form_keeps_replaces_and_removes_the_phone(world, ledger, login):
-    services.household_update(actor=None, now=T0, household_id=ledger.a2.pk, phone="13612345678")
+    household_update(actor=None, now=T0, household_id=ledger.a2.pk, phone="13612345678")
     h = Household.unscoped.get(pk=ledger.a2.pk)
     client = login(world.li_qiang)
     url = reverse("staff:household_edit", args=[h.pk])
@@ -57,7 +59,7 @@ def test_resident_form_removes_the_phone_and_keeps_the_id_number(world, ledger, 
     assert client.post(url, data).status_code == 302
     r.refresh_from_db()
     assert (r.phone_cipher, r.phone_index, r.phone_masked) == ("", "", "")
-    assert services.protected.reveal_id(r.id_cipher) == ledger.wang_wei_id  # the masked ID was left as it was
+    assert protected.reveal_id(r.id_cipher) == ledger.wang_wei_id  # the masked ID was left as it was
     audit = AuditEvent.objects.filter(action="resident.update", object_id=str(r.pk)).order_by("-id").first()
     assert audit is not None and audit.detail["fields"] == ["phone"]
     # Blank ID number: refused (an ID number is required), nothing written.
@@ -75,7 +77,7 @@ def test_api_patch_with_a_blank_phone_removes_it(world, ledger, login):
     assert response.status_code == 200
     assert Resident.unscoped.get(pk=ledger.wang_wei.pk).phone_masked == ""
     h = Household.unscoped.get(pk=ledger.a1.pk)
-    services.household_update(actor=None, now=T0, household_id=h.pk, phone="13612345678")
+    household_update(actor=None, now=T0, household_id=h.pk, phone="13612345678")
     h.refresh_from_db()
     response = client.patch(f"/api/households/{h.pk}", {"version": h.version, "phone": ""},
                             content_type="application/json")
@@ -83,7 +85,7 @@ def test_api_patch_with_a_blank_phone_removes_it(world, ledger, login):
 
 
 def test_household_phone_unmask_needs_the_right_a_reason_and_is_audited(world, ledger, login):
-    services.household_update(actor=None, now=T0, household_id=ledger.a1.pk, phone="13612345678")
+    household_update(actor=None, now=T0, household_id=ledger.a1.pk, phone="13612345678")
     url = reverse("staff:household_unmask", args=[ledger.a1.pk])
     worker = login(world.wang_fang)
     assert "没有查看完整电话的权限" in worker.get(url).content.decode()
@@ -188,7 +190,7 @@ UNMASK_BY_PERSONA = {  # persona → (GET status of the page for household a1, s
 
 @pytest.mark.parametrize("persona", list(UNMASK_BY_PERSONA))
 def test_household_unmask_by_persona(world, ledger, login, persona):
-    services.household_update(actor=None, now=T0, household_id=ledger.a1.pk, phone="13612345678")
+    household_update(actor=None, now=T0, household_id=ledger.a1.pk, phone="13612345678")
     client = login(world.personas()[persona])
     url = reverse("staff:household_unmask", args=[ledger.a1.pk])
     status, reveals = UNMASK_BY_PERSONA[persona]
@@ -200,9 +202,9 @@ def test_household_unmask_by_persona(world, ledger, login, persona):
 
 
 def test_a_fifteen_digit_number_is_stored_upgraded_and_found_either_way(world, ledger, login):
-    r = services.resident_add(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk, name="王老汉",
+    r = resident_add(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk, name="王老汉",
                               relation="父母", id_number="140225400101001")
-    assert services.protected.reveal_id(r.id_cipher) == idnumber_upgrade("140225400101001")
+    assert protected.reveal_id(r.id_cipher) == idnumber_upgrade("140225400101001")
     assert r.birth_date.isoformat() == "1940-01-01" and r.gender == "M"
     audit = AuditEvent.objects.get(action="resident.create", object_id=str(r.pk))
     assert audit.detail == {"upgraded_15": True}

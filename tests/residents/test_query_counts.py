@@ -13,8 +13,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from gridgov.residents import services
+from gridgov.residents.households import household_create, household_update
+from gridgov.residents.members import resident_add
 from gridgov.residents.models import Household
+from gridgov.residents.tags import tag_assign
 from tests.residents.conftest import make_id
 from tests.world import T0
 
@@ -41,19 +43,19 @@ class Grower:
         made = []
         for _ in range(count):
             self.n += 1
-            h = services.household_create(actor=None, now=T0, unit_id=self.world.grid_a1.pk, address="吴城村三组",
+            h = household_create(actor=None, now=T0, unit_id=self.world.grid_a1.pk, address="吴城村三组",
                                           house_number="7", phone=PHONE)
             for m in range(members):
                 relation = "户主" if m == 0 else "子女"
                 name = ("王伟" if m == 0 else "王") + chr(0x4E00 + self.n * 10 + m)
-                r = services.resident_add(actor=None, now=T0, household_id=h.pk, name=name, relation=relation,
+                r = resident_add(actor=None, now=T0, household_id=h.pk, name=name, relation=relation,
                                           id_number=make_id(dt.date(1960, 1, 1) + dt.timedelta(days=self.n), 100 + m),
                                           phone=PHONE)
                 if tags and m > 0:
-                    services.tag_assign(actor=None, now=T0, tag_code="disabled" if m % 2 else "left_behind_elder",
+                    tag_assign(actor=None, now=T0, tag_code="disabled" if m % 2 else "left_behind_elder",
                                         resident_id=r.pk)
             if tags:
-                services.tag_assign(actor=None, now=T0, tag_code="dibao", household_id=h.pk)
+                tag_assign(actor=None, now=T0, tag_code="dibao", household_id=h.pk)
             made.append(h)
         return made
 
@@ -105,7 +107,7 @@ def test_detail_query_count_does_not_grow_with_members_tags_or_history(world, lo
     small, = grow.households(1, members=1)
     big, = grow.households(1, members=9, tags=True)
     for i in range(12):  # history rows
-        services.household_update(actor=None, now=T0, household_id=big.pk, notes=f"第{i}次走访")
+        household_update(actor=None, now=T0, household_id=big.pk, notes=f"第{i}次走访")
     for user in (world.zhang_wei, world.wang_fang):
         client = login(user)
         for url in ("/api/households/{}", reverse("staff:household_detail", args=[0]).replace("/0/", "/{}/")):

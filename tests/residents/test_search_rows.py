@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from gridgov.access.scope import scope_for
-from gridgov.residents import selectors, services
+from gridgov.residents import selectors
+from gridgov.residents.households import household_create
+from gridgov.residents.members import resident_add, resident_set_status
 from gridgov.residents.selectors import HouseholdQuery
 from tests.residents.conftest import make_id
 from tests.world import T0
@@ -31,24 +33,24 @@ def as_api(h: Any) -> dict[str, Any]:
 @pytest.fixture
 def households(world):  # type: ignore[no-untyped-def]
     def make(address: str, house: str, head: str | None, n: int, phone: str = "") -> int:
-        h = services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=address,
+        h = household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=address,
                                       house_number=house, phone=phone)
         if head:
-            services.resident_add(actor=None, now=T0, household_id=h.pk, name=head, relation="户主",
+            resident_add(actor=None, now=T0, household_id=h.pk, name=head, relation="户主",
                                   id_number=make_id(dt.date(1970, 1, 1) + dt.timedelta(days=n), 300 + n))
             child = make_id(dt.date(2000, 1, 1) + dt.timedelta(days=n), 400 + n)
-            services.resident_add(actor=None, now=T0, household_id=h.pk, name=head[0] + "小" + "一二三四五"[n],
+            resident_add(actor=None, now=T0, household_id=h.pk, name=head[0] + "小" + "一二三四五"[n],
                                   relation="子女", id_number=child, phone=PHONE)
         return h.pk
 
     made = [make("跃龙街道三组", "7", "王伟", 1), make("跃龙街道四组", "7号", None, 2, phone=PHONE),
             make("东坊村", "12", "李娜", 3), make("跃龙村", "7", "王伟国", 4)]
     # A head who moved out: the household then has no active head.
-    moved = services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address="跃龙街道五组",
+    moved = household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address="跃龙街道五组",
                                       house_number="7")
-    r = services.resident_add(actor=None, now=T0, household_id=moved.pk, name="王伟民", relation="户主",
+    r = resident_add(actor=None, now=T0, household_id=moved.pk, name="王伟民", relation="户主",
                               id_number=make_id(dt.date(1960, 5, 5), 500))
-    services.resident_set_status(actor=None, now=T0, resident_id=r.pk, status="moved_out")
+    resident_set_status(actor=None, now=T0, resident_id=r.pk, status="moved_out")
     return [*made, moved.pk]
 
 

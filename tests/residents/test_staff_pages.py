@@ -7,8 +7,10 @@ import pytest
 from django.urls import reverse
 
 from gridgov.audit.models import AuditEvent
-from gridgov.residents import services
+from gridgov.residents.households import household_create
+from gridgov.residents.members import resident_update
 from gridgov.residents.models import Household, Resident
+from gridgov.residents.tags import tag_assign
 from tests.world import T0
 
 pytestmark = pytest.mark.django_db
@@ -74,11 +76,11 @@ def test_search_by_name_id_phone_house_number_tag_and_age(world, ledger, login):
     assert found(age_max="13") == {ledger.a1.pk}  # the grandchild
     assert found(age_min="60") == {ledger.a1_b.pk}
     assert found(unit=str(world.grid_a2.pk)) == {ledger.a2.pk}
-    services.tag_assign(actor=world.zhang_wei, now=T0, tag_code="dibao", household_id=ledger.b1.pk)
+    tag_assign(actor=world.zhang_wei, now=T0, tag_code="dibao", household_id=ledger.b1.pk)
     assert found(tag="dibao") == {ledger.b1.pk}
     # 王芳 cannot see sensitive tags: the filter finds nothing rather than revealing who is 低保
     worker = login(world.wang_fang)
-    services.tag_assign(actor=world.zhao_lei, now=T0, tag_code="dibao", household_id=ledger.a1.pk)
+    tag_assign(actor=world.zhao_lei, now=T0, tag_code="dibao", household_id=ledger.a1.pk)
     page = worker.get(reverse("staff:household_list"), {"tag": "dibao"}).context["page"]
     assert page.rows == []
     detail = worker.get(reverse("staff:household_detail", args=[ledger.a1.pk])).content.decode()
@@ -89,7 +91,7 @@ def test_search_by_name_id_phone_house_number_tag_and_age(world, ledger, login):
 
 def test_pagination_uses_a_keyset_cursor_without_count(world, ledger, login, django_assert_max_num_queries):
     for i in range(7):
-        services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=f"吴城村{i}号院")
+        household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=f"吴城村{i}号院")
     client = login(world.wang_fang)
     first = client.get(reverse("staff:household_list"), {"limit": "4"}).context["page"]
     assert len(first.rows) == 4 and first.next_after == first.rows[-1].pk
@@ -177,7 +179,7 @@ def test_split_merge_and_move_out_through_the_detail_page(world, ledger, login):
 
 
 def test_assign_grid_worker_and_party_member_on_the_page(world, ledger, login):
-    services.resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
+    resident_update(actor=None, now=T0, resident_id=ledger.wang_wei.pk, political_status="中共党员")
     client = login(world.li_qiang)
     url = reverse("staff:household_change", args=[ledger.a1_b.pk])
     # The choices are fetched when the page's contacts section is opened.
@@ -195,7 +197,7 @@ def test_assign_grid_worker_and_party_member_on_the_page(world, ledger, login):
 
 def test_address_fragment_from_the_search_box_pages_on(world, ledger, login):
     for i in range(5):
-        services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=f"幸福巷{i}号院")
+        household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address=f"幸福巷{i}号院")
     client = login(world.wang_fang)
     first = client.post(reverse("staff:household_list"), {"q": "幸福巷", "limit": "3"})
     assert len(first.context["page"].rows) == 3

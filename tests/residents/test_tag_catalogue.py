@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from gridgov.audit.models import AuditEvent
 from gridgov.core.errors import PermissionDenied, ValidationFailed
-from gridgov.residents import services
+from gridgov.residents.key_groups import tag_create, tag_update
 from gridgov.residents.models import HouseholdEvent, Tag
+from gridgov.residents.tags import tag_assign, tag_end
 from tests.world import T0
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_add_a_tag_with_chinese_validation_and_audit(world, login):
     assert made.code.startswith("tag_") and made.sort_order > tag.sort_order
     # The new tag can be used at once, and only by those who may see sensitive tags.
     with pytest.raises(PermissionDenied):
-        services.tag_assign(actor=world.wang_fang, now=T0, tag_code="key_youth",
+        tag_assign(actor=world.wang_fang, now=T0, tag_code="key_youth",
                             resident_id=_someone(world).pk)
 
 
@@ -113,18 +114,18 @@ def test_edit_retire_and_restore(world, login):
     assert AuditEvent.objects.filter(action="tag.catalogue_retire").count() == 1
     h = _someone(world).household
     with pytest.raises(ValidationFailed, match="请选择有效的标签"):
-        services.tag_assign(actor=world.zhao_lei, now=T0, tag_code="hardship", household_id=h.pk)
+        tag_assign(actor=world.zhao_lei, now=T0, tag_code="hardship", household_id=h.pk)
     listing = login(world.zhao_lei).get(reverse("staff:household_list")).content.decode()
     assert "生活困难户" not in listing
     catalogue = client.get(reverse("staff:tag_catalogue")).content.decode()
     assert "生活困难户" in catalogue and "已停用" in catalogue
     client.post(url, {"active": "1"})
-    assert services.tag_assign(actor=world.zhao_lei, now=T0, tag_code="hardship", household_id=h.pk)
+    assert tag_assign(actor=world.zhao_lei, now=T0, tag_code="hardship", household_id=h.pk)
 
 
 def test_applies_to_is_fixed_once_used(world, login):
     h = _someone(world).household
-    services.tag_assign(actor=None, now=T0, tag_code="hardship", household_id=h.pk)
+    tag_assign(actor=None, now=T0, tag_code="hardship", household_id=h.pk)
     tag = Tag.objects.get(code="hardship")
     response = login(world.chen_jing).post(reverse("staff:tag_edit", args=[tag.pk]), {
         "name": tag.name, "applies_to": "resident", "sensitivity": "normal", "sort_order": tag.sort_order})
@@ -134,12 +135,12 @@ def test_applies_to_is_fixed_once_used(world, login):
 
 def test_making_a_tag_sensitive_hides_it_and_its_history_from_a_grid_worker(world, login):
     h = _someone(world).household
-    services.tag_assign(actor=None, now=T0, tag_code="hardship", household_id=h.pk)
+    tag_assign(actor=None, now=T0, tag_code="hardship", household_id=h.pk)
     worker = login(world.wang_fang)
     detail = reverse("staff:household_detail", args=[h.pk])
     assert "困难户" in worker.get(detail).content.decode()
     tag = Tag.objects.get(code="hardship")
-    services.tag_update(actor=world.chen_jing, now=T0, tag_id=tag.pk, sensitivity="sensitive")
+    tag_update(actor=world.chen_jing, now=T0, tag_id=tag.pk, sensitivity="sensitive")
     assert HouseholdEvent.unscoped.filter(household=h, action="tagged").get().sensitive
     assert "困难户" not in worker.get(detail).content.decode()
     assert "困难户" in login(world.zhao_lei).get(detail).content.decode()
@@ -150,20 +151,20 @@ def test_the_service_refuses_everyone_but_the_keeper(world):
     before = Tag.objects.count()
     for user in (world.zhang_wei, world.zhou_min, world.li_qiang):
         with pytest.raises(PermissionDenied, match="只有县网格办"):
-            services.tag_create(actor=user, now=T0, name="测试", applies_to="household")
+            tag_create(actor=user, now=T0, name="测试", applies_to="household")
         with pytest.raises(PermissionDenied):
-            services.tag_update(actor=user, now=T0, tag_id=Tag.objects.get(code="dibao").pk, is_active=False)
+            tag_update(actor=user, now=T0, tag_id=Tag.objects.get(code="dibao").pk, is_active=False)
     assert Tag.objects.count() == before and Tag.objects.get(code="dibao").is_active
 
 
 def test_household_page_shows_tag_dates_and_who_set_them(world, ledger, login):
     import datetime as dt
 
-    services.tag_assign(actor=world.zhao_lei, now=T0, tag_code="veteran", resident_id=ledger.wang_wei.pk,
+    tag_assign(actor=world.zhao_lei, now=T0, tag_code="veteran", resident_id=ledger.wang_wei.pk,
                         start_date=dt.date(2025, 5, 1))
-    a = services.tag_assign(actor=world.zhao_lei, now=T0, tag_code="dibao", household_id=ledger.a1.pk,
+    a = tag_assign(actor=world.zhao_lei, now=T0, tag_code="dibao", household_id=ledger.a1.pk,
                             start_date=dt.date(2025, 1, 1))
-    services.tag_end(actor=world.zhao_lei, now=T0, assignment_id=a.pk, end_date=dt.date(2026, 2, 1))
+    tag_end(actor=world.zhao_lei, now=T0, assignment_id=a.pk, end_date=dt.date(2026, 2, 1))
     head = login(world.zhao_lei).get(reverse("staff:household_detail", args=[ledger.a1.pk])).content.decode()
     assert "王伟 · 2025-05-01 至 今" in head and "赵磊设置" in head
     assert "2025-01-01 至 2026-02-01" in head  # the ended 低保户 tag, for a role that may see it

@@ -88,10 +88,10 @@ def test_a_bearer_token_acts_with_exactly_the_owners_grants(world):
     assert foreign.status_code == 404 and foreign.content == missing.content
     assert client.get(f"/api/units/{world.sibling_village.pk}", **bearer(worker)).status_code == 404
     # Bearer requests are audited under the owner like session ones (a household view here).
-    from gridgov.residents import services
+    from gridgov.residents.households import household_create
     from tests.world import T0
 
-    h = services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address="吴城村一组", house_number="7")
+    h = household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address="吴城村一组", house_number="7")
     assert client.get(f"/api/households/{h.pk}", **bearer(worker)).status_code == 200
     assert client.get(f"/api/households/{h.pk}", **bearer(outsider)).status_code == 404
     assert AuditEvent.objects.filter(actor=world.wang_fang, action="household.view").count() == 1
@@ -301,13 +301,15 @@ class TestStepUp:
         settings.GRIDGOV_REQUIRE_TOTP = True
 
     def test_unmasking_through_a_token_needs_a_fresh_code_given_through_the_token(self, world):
-        from gridgov.residents import idnumber, services
+        from gridgov.residents import idnumber
+        from gridgov.residents.households import household_create
+        from gridgov.residents.members import resident_add
         from tests.security.test_two_factor import code_for
         from tests.world import T0
 
-        h = services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address="吴城村一组",
+        h = household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address="吴城村一组",
                                       house_number="7")
-        services.resident_add(actor=None, now=T0, household_id=h.pk, name="周到", relation="户主",
+        resident_add(actor=None, now=T0, household_id=h.pk, name="周到", relation="户主",
                               id_number=idnumber.make("140225", dt.date(1970, 3, 3), 123))
         resident_id = h.members.get().pk
         web = Client()

@@ -15,7 +15,10 @@ from gridgov.audit.models import AuditEvent
 from gridgov.cases import reporter
 from gridgov.cases.models import Case
 from gridgov.cases.public.services import PHONE_RETENTION_DAYS, reporter_phones_purge
-from gridgov.residents import retention, services
+from gridgov.residents import retention
+from gridgov.residents.caretakers import household_link_party_member
+from gridgov.residents.households import household_set_status
+from gridgov.residents.members import resident_set_status
 from gridgov.residents.models import (
     Household,
     HouseholdAssignment,
@@ -24,6 +27,7 @@ from gridgov.residents.models import (
     Resident,
     TagAssignment,
 )
+from gridgov.residents.tags import tag_assign
 from tests.cases.conftest import categories, kit  # noqa: F401  (the case fixtures, shared)
 from tests.world import T0
 
@@ -58,10 +62,10 @@ def test_moved_out_and_deceased_residents_are_purged_on_the_configured_schedule(
     # 王伟民 (a1_b's head) dies; the child of a1 moves out; a party-member link points at 王伟民.
     gone = Resident.unscoped.get(household=ledger.a1_b)
     Resident.unscoped.filter(pk=gone.pk).update(political_status="party_member")
-    services.household_link_party_member(actor=None, now=T0, household_id=ledger.a2.pk, party_member_id=gone.pk)
-    services.tag_assign(actor=None, now=T0, tag_code="elder_alone", resident_id=gone.pk, start_date=T0.date())
-    services.resident_set_status(actor=None, now=T0, resident_id=gone.pk, status="deceased", reason="病故")
-    services.resident_set_status(actor=None, now=T0 + dt.timedelta(days=100), resident_id=ledger.child.pk,
+    household_link_party_member(actor=None, now=T0, household_id=ledger.a2.pk, party_member_id=gone.pk)
+    tag_assign(actor=None, now=T0, tag_code="elder_alone", resident_id=gone.pk, start_date=T0.date())
+    resident_set_status(actor=None, now=T0, resident_id=gone.pk, status="deceased", reason="病故")
+    resident_set_status(actor=None, now=T0 + dt.timedelta(days=100), resident_id=ledger.child.pk,
                                  status="moved_out", reason="随父母进城")
     assert HouseholdEvent.unscoped.filter(resident=gone).exists()
     # Not yet: 364 days after the death.
@@ -85,7 +89,7 @@ def test_moved_out_and_deceased_residents_are_purged_on_the_configured_schedule(
 
 def test_an_empty_household_that_moved_away_is_purged_with_its_history(world, ledger):
     policy_update(actor=world.zheng_hong, now=T0, resident_retention_days=180)
-    services.household_set_status(actor=None, now=T0, household_id=ledger.b1.pk, status="moved_out", reason="整户迁出")
+    household_set_status(actor=None, now=T0, household_id=ledger.b1.pk, status="moved_out", reason="整户迁出")
     assert Household.unscoped.filter(pk=ledger.b1.pk).exists()
     report = retention.retention_run(now=T0 + dt.timedelta(days=181))
     assert report.residents == 1 and report.households == 1

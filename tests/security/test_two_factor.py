@@ -108,10 +108,12 @@ def test_security_admin_resets_a_lost_device(world):
 
 @pytest.fixture
 def ledger_household(world):  # type: ignore[no-untyped-def]
-    from gridgov.residents import idnumber, services
+    from gridgov.residents import idnumber
+    from gridgov.residents.households import household_create
+    from gridgov.residents.members import resident_add
     from tests.world import T0
 
-    h = services.household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address="吴城村一组", house_number="7")
-    services.resident_add(actor=None, now=T0, household_id=h.pk, name="周到", relation="户主",
+    h = household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address="吴城村一组", house_number="7")
+    resident_add(actor=None, now=T0, household_id=h.pk, name="周到", relation="户主",
                           id_number=idnumber.make("140225", dt.date(1970, 3, 3), 123))
     return h

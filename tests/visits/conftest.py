@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from gridgov.residents import services as ledger
 from gridgov.residents.models import Household, Resident, Tag
+from gridgov.residents.tags import tag_assign
 from gridgov.visits import services
 from gridgov.visits.models import Visit
 from tests.residents.conftest import household, make_id
@@ -49,7 +49,7 @@ class VisitWorld:
 
 def tag_on(code: str, *, household: Household | None = None, resident: Resident | None = None,
            start: dt.date) -> None:
-    ledger.tag_assign(actor=None, now=T0 + dt.timedelta(days=30), tag_code=code,
+    tag_assign(actor=None, now=T0 + dt.timedelta(days=30), tag_code=code,
                       household_id=household.pk if household else None,
                       resident_id=resident.pk if resident else None, start_date=start)
 

@@ -26,8 +26,8 @@ import pytest
 from gridgov.core.clock import LOCAL_TZ
 from gridgov.insights.measures import Period
 from gridgov.insights.visit_measures import visit_compliance
-from gridgov.residents import services as ledger
 from gridgov.residents.models import Resident, Tag, TagAssignment
+from gridgov.residents.tags import tag_end
 from gridgov.visits import services
 from gridgov.visits.models import Visit
 from tests.residents.conftest import household, make_id
@@ -65,7 +65,7 @@ def fixed(world):  # type: ignore[no-untyped-def]
     tag_on("dibao", household=h4, start=dt.date(2026, 3, 20))
     tag_on("dibao", household=h7, start=dt.date(2026, 1, 1))
     # The tag of H7 ends on E itself: from that day on H7 is not in the group.
-    ledger.tag_end(actor=None, now=T0 + dt.timedelta(days=40),
+    tag_end(actor=None, now=T0 + dt.timedelta(days=40),
                    assignment_id=TagAssignment.unscoped.get(household=h7).pk, end_date=dt.date(2026, 3, 31))
     tag_on("dibao", household=h8, start=dt.date(2026, 1, 1))
     tag_on("dibao", household=c1, start=dt.date(2026, 1, 1))

@@ -148,7 +148,7 @@ def test_who_may_record(vw):
 
 
 def test_a_household_that_left_the_ledger_gets_no_visit(vw):
-    from gridgov.residents.services import household_set_status
+    from gridgov.residents.households import household_set_status
 
     household_set_status(actor=None, now=NOW, household_id=vw.a1_plain.pk, status="moved_out", reason="全家搬到县城")
     with pytest.raises(ValidationFailed) as exc:
@@ -162,7 +162,8 @@ def test_a_purged_households_visit_photos_go_with_it(vw, settings, tmp_path, dja
 
     from gridgov.access.policy import policy_update
     from gridgov.residents import retention
-    from gridgov.residents import services as ledger
+    from gridgov.residents.households import household_set_status
+    from gridgov.residents.members import resident_set_status
     from gridgov.visits.models import Visit
 
     settings.MEDIA_ROOT = tmp_path
@@ -171,8 +172,8 @@ def test_a_purged_households_visit_photos_go_with_it(vw, settings, tmp_path, dja
     assert path.exists()
     policy_update(actor=vw.w.zheng_hong, now=NOW, resident_retention_days=180)
     for r in vw.a1.members.all():
-        ledger.resident_set_status(actor=None, now=NOW, resident_id=r.pk, status="moved_out", reason="迁出")
-    ledger.household_set_status(actor=None, now=NOW, household_id=vw.a1.pk, status="moved_out", reason="整户迁出")
+        resident_set_status(actor=None, now=NOW, resident_id=r.pk, status="moved_out", reason="迁出")
+    household_set_status(actor=None, now=NOW, household_id=vw.a1.pk, status="moved_out", reason="整户迁出")
     with django_capture_on_commit_callbacks(execute=True):
         retention.retention_run(now=NOW + dt.timedelta(days=181))
     assert not Visit.unscoped.filter(pk=visit.pk).exists()

@@ -7,7 +7,6 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -196,7 +195,7 @@ def follow_up_record(*, actor: User, now: dt.datetime, case_id: int, method: str
 
 
 @transaction.atomic
-def case_disclose(*, actor: Any, now: dt.datetime, case_id: int, public: bool) -> Disclosure:
+def case_disclose(*, actor: User | None, now: dt.datetime, case_id: int, public: bool) -> Disclosure:
     """An office marks a finished case public (or withdraws it) for the disclosure page."""
     scope = scope_for(actor)
     case = case_get(scope=scope, case_id=case_id)
@@ -212,7 +211,7 @@ def case_disclose(*, actor: Any, now: dt.datetime, case_id: int, public: bool) -
 
 
 @transaction.atomic
-def result_photo_add(*, actor: Any, now: dt.datetime, case_id: int, photo: bytes) -> CaseAttachment:
+def result_photo_add(*, actor: User | None, now: dt.datetime, case_id: int, photo: bytes) -> CaseAttachment:
     """A handler adds a photo of the result; it is shown to the reporter and, if the case is made
     public, on the disclosure page. Re-encoded like residents' photos: no EXIF, no position."""
     scope = scope_for(actor)

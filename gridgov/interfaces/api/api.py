@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from django.db import DataError
@@ -10,7 +11,11 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import SessionAuth
 
-from gridgov.core.errors import DomainError, NotFound
+from gridgov.access.errors import AccessError
+from gridgov.core.errors import CommonError, DomainError, NotFound
+from gridgov.residents.errors import ResidentError
+from gridgov.units.errors import UnitError
+from gridgov.visits.errors import VisitError
 
 from . import cases as cases_api
 from . import households as households_api
@@ -18,8 +23,10 @@ from . import tokens as tokens_api
 from . import units as units_api
 from . import visits as visits_api
 
-# Every error answers {code, message[, field, details]}; the schema says so for every operation,
-# so clients (and the schemathesis test) can rely on it.
+# Every error answers {code, message[, reason, field, details]}; the schema says so for every operation,
+# so clients (and the schemathesis test) can rely on it. `code` is coarse (what the status says);
+# `reason`, where the raising code names one, is the stable reason of the refusal (CommonError or the
+# raising app's enum).
 ERROR_STATUSES = {
     "400": "请求内容不符合规则（message 说明原因）",
     "401": "未登录，或接口令牌无效、已过期、已撤销",
@@ -28,11 +35,22 @@ ERROR_STATUSES = {
     "409": "与他人的修改冲突，或幂等键已用于其他内容",
     "422": "请求格式不符合接口定义",
 }
+# The reasons an error body may carry: add an app's enum here when it gains one.
+REASON_ENUMS: tuple[type[StrEnum], ...] = (CommonError, AccessError, UnitError, ResidentError, VisitError)
+
+
+def error_reasons() -> list[str]:
+    return [str(r) for enum in REASON_ENUMS for r in enum]
+
+
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "ErrorOut",
     "type": "object",
     "properties": {
-        "code": {"type": "string"},
+        "code": {"type": "string", "description": "Coarse: invalid, not_found, forbidden, conflict, unauthorized…"},
+        "reason": {"type": "string", "enum": error_reasons(),
+                   "description": ("Stable reason of the refusal, where the service names one (never changes "
+                                   "meaning); `message` says it in Chinese")},
         "message": {"type": "string"},
         "field": {"type": "string"},
         "details": {"type": "object"},
@@ -71,6 +89,8 @@ api = GridGovAPI(
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.reason:
+        body["reason"] = exc.reason
     if exc.field:
         body["field"] = exc.field
     if exc.details:

@@ -14,8 +14,9 @@ from ninja import Router, Schema, Status
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied
+from gridgov.interfaces.http import staff_actor
 from gridgov.interfaces.two_factor import STEP_UP_MESSAGE, step_up_missing
-from gridgov.residents import selectors, services, watch
+from gridgov.residents import households, members, selectors, tags, unmasking, watch
 
 router = Router(tags=["households"])
 
@@ -181,7 +182,7 @@ def list_households(request: HttpRequest) -> HouseholdPage:
     query = selectors.HouseholdQuery.from_params(request.GET)
     page = selectors.household_search(scope=scope_for(request.user), query=query, today=_today())
     items = [HouseholdOut(**_household(h, h.heads[0].name if h.heads else None)) for h in page.rows]
-    watch.record_search(actor=request.user, now=now(), scope=scope_for(request.user), shown=len(items))
+    watch.record_search(actor=staff_actor(request), now=now(), scope=scope_for(request.user), shown=len(items))
     return HouseholdPage(items=items, next_after=page.next_after)
 
 
@@ -212,7 +213,7 @@ def search_households(request: HttpRequest, payload: SearchIn) -> HttpResponse:
     # every row again (tests/residents/test_search_rows.py holds the answer, byte for byte, to the list
     # API's, which django-ninja validates).
     items = [{name: row[name] for name in _HOUSEHOLD_OUT} for row in page.rows]
-    watch.record_search(actor=request.user, now=now(), scope=scope_for(request.user), shown=len(items))
+    watch.record_search(actor=staff_actor(request), now=now(), scope=scope_for(request.user), shown=len(items))
     from .api import api  # the API this router is mounted on (its renderer and content type)
 
     return api.create_response(request, {"items": items, "next_after": page.next_after}, status=200)
@@ -243,14 +244,14 @@ def get_household(request: HttpRequest, household_id: int) -> HouseholdDetailOut
     d = selectors.household_detail(scope=scope, household_id=household_id, today=_today(), full=False)
     out = _detail_out(d)
     # The household the detail was read through the scope with (not read a second time).
-    watch.record_household_view(actor=request.user, now=now(), scope=scope, household=d.household,
+    watch.record_household_view(actor=staff_actor(request), now=now(), scope=scope, household=d.household,
                                 residents=len(out.members), sensitive=any(m.health is not None for m in out.members))
     return out
 
 
 @router.post("/", response={201: HouseholdDetailOut})
 def create_household(request: HttpRequest, payload: HouseholdIn) -> Status[HouseholdDetailOut]:
-    h = services.household_create(actor=request.user, now=now(), **payload.dict())
+    h = households.household_create(actor=staff_actor(request), now=now(), **payload.dict())
     return Status(201, _detail(request, h.pk))
 
 
@@ -260,7 +261,7 @@ def patch_household(request: HttpRequest, household_id: int, payload: HouseholdP
     data = payload.dict(exclude_unset=True)
     version = data.pop("version")
     try:
-        services.household_update(actor=request.user, now=now(), household_id=household_id,
+        households.household_update(actor=staff_actor(request), now=now(), household_id=household_id,
                                   expected_version=version, **data)
     except Conflict as exc:
         return Status(409, ConflictOut(code=exc.code, message=exc.message, current=_detail(request, household_id)))
@@ -270,7 +271,7 @@ def patch_household(request: HttpRequest, household_id: int, payload: HouseholdP
 @router.post("/{household_id}/residents", response={201: HouseholdDetailOut})
 def add_resident(request: HttpRequest, household_id: int, payload: ResidentIn) -> Status[HouseholdDetailOut]:
     selectors.household_get(scope=scope_for(request.user), household_id=household_id)
-    services.resident_add(actor=request.user, now=now(), household_id=household_id, **payload.dict())
+    members.resident_add(actor=staff_actor(request), now=now(), household_id=household_id, **payload.dict())
     return Status(201, _detail(request, household_id))
 
 
@@ -280,7 +281,8 @@ def patch_resident(request: HttpRequest, resident_id: int, payload: ResidentPatc
     data = payload.dict(exclude_unset=True)
     version = data.pop("version")
     try:
-        services.resident_update(actor=request.user, now=now(), resident_id=resident_id, expected_version=version,
+        members.resident_update(actor=staff_actor(request), now=now(), resident_id=resident_id,
+                                expected_version=version,
                                  **data)
     except Conflict as exc:
         current = _detail(request, resident.household_id)
@@ -294,7 +296,7 @@ def unmask_resident(request: HttpRequest, resident_id: int, payload: UnmaskIn) -
     if step_up_missing(request):
         raise PermissionDenied(STEP_UP_MESSAGE)
     selectors.resident_get(scope=scope_for(request.user), resident_id=resident_id)
-    revealed = services.resident_unmask(actor=request.user, now=now(), resident_id=resident_id,
+    revealed = unmasking.resident_unmask(actor=staff_actor(request), now=now(), resident_id=resident_id,
                                         reason=payload.reason)
     return UnmaskOut(id_number=revealed.id_number, phone=revealed.phone)
 
@@ -305,7 +307,7 @@ def unmask_household(request: HttpRequest, household_id: int, payload: UnmaskIn)
     if step_up_missing(request):
         raise PermissionDenied(STEP_UP_MESSAGE)
     selectors.household_get(scope=scope_for(request.user), household_id=household_id)
-    phone = services.household_unmask_phone(actor=request.user, now=now(), household_id=household_id,
+    phone = unmasking.household_unmask_phone(actor=staff_actor(request), now=now(), household_id=household_id,
                                             reason=payload.reason)
     return PhoneOut(phone=phone)
 
@@ -337,7 +339,7 @@ def add_tag(request: HttpRequest, household_id: int, payload: TagIn) -> Status[H
         resident = selectors.resident_get(scope=scope, resident_id=payload.resident_id)
         if resident.household_id != household.pk:
             raise NotFound()
-    services.tag_assign(actor=request.user, now=now(), tag_code=payload.tag,
+    tags.tag_assign(actor=staff_actor(request), now=now(), tag_code=payload.tag,
                         household_id=None if payload.resident_id else household.pk, resident_id=payload.resident_id,
                         start_date=payload.start_date, note=payload.note)
     return Status(201, _detail(request, household.pk))
@@ -348,7 +350,7 @@ def end_tag(request: HttpRequest, household_id: int, assignment_id: int) -> Hous
     d = selectors.household_detail(scope=scope_for(request.user), household_id=household_id, today=_today())
     if assignment_id not in {t.pk for t in d.tags} | {t.pk for m in d.members for t in m.tags}:
         raise NotFound()
-    services.tag_end(actor=request.user, now=now(), assignment_id=assignment_id)
+    tags.tag_end(actor=staff_actor(request), now=now(), assignment_id=assignment_id)
     return _detail(request, household_id)
 
 
@@ -358,7 +360,7 @@ def move_resident(request: HttpRequest, resident_id: int, payload: MoveIn) -> Ho
     scope = scope_for(request.user)
     selectors.resident_get(scope=scope, resident_id=resident_id)
     selectors.household_get(scope=scope, household_id=payload.to_household_id)
-    services.resident_move(actor=request.user, now=now(), resident_id=resident_id,
+    members.resident_move(actor=staff_actor(request), now=now(), resident_id=resident_id,
                            to_household_id=payload.to_household_id, relation=payload.relation)
     return _detail(request, payload.to_household_id)
 
@@ -367,6 +369,6 @@ def move_resident(request: HttpRequest, resident_id: int, payload: MoveIn) -> Ho
              summary="A member moved out or died (status moved_out or deceased)")
 def resident_status(request: HttpRequest, resident_id: int, payload: StatusIn) -> HouseholdDetailOut:
     resident = selectors.resident_get(scope=scope_for(request.user), resident_id=resident_id)
-    services.resident_set_status(actor=request.user, now=now(), resident_id=resident_id, status=payload.status,
+    members.resident_set_status(actor=staff_actor(request), now=now(), resident_id=resident_id, status=payload.status,
                                  reason=payload.reason)
     return _detail(request, resident.household_id)

@@ -17,6 +17,7 @@ from ninja.security import HttpBearer
 from gridgov.access import tokens
 from gridgov.core.clock import now
 from gridgov.core.errors import ValidationFailed
+from gridgov.interfaces.http import staff_actor
 
 
 class ApiTokenAuth(HttpBearer):
@@ -74,7 +75,7 @@ def token_info(request: HttpRequest) -> TokenOut:
 @router.post("/token/revoke", response={204: None}, summary="Revoke the bearer token in use (signing out the app)")
 def token_revoke(request: HttpRequest) -> tuple[int, None]:
     row = _token(request)
-    tokens.token_revoke(actor=request.user, now=now(), token_id=row.pk)
+    tokens.token_revoke(actor=staff_actor(request), now=now(), token_id=row.pk)
     return 204, None
 
 

@@ -7,6 +7,7 @@ from ninja import Router, Schema
 
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import now
+from gridgov.interfaces.http import staff_actor
 from gridgov.units import selectors, services
 
 router = Router(tags=["units"])
@@ -68,7 +69,7 @@ def patch_unit(request: HttpRequest, unit_id: int, payload: UnitPatch) -> UnitWr
     selectors.unit_get(scope=scope_for(request.user), unit_id=unit_id)
     data = payload.dict(exclude_unset=True)
     boundary = data.pop("boundary", ...)
-    result = services.unit_update(actor=request.user, now=now(), unit_id=unit_id, boundary=boundary, **data)
+    result = services.unit_update(actor=staff_actor(request), now=now(), unit_id=unit_id, boundary=boundary, **data)
     return UnitWrite(unit=_out(result.unit), warnings=result.warnings)
 
 
@@ -77,5 +78,6 @@ def move_unit(request: HttpRequest, unit_id: int, payload: MoveIn) -> UnitWrite:
     scope = scope_for(request.user)
     selectors.unit_get(scope=scope, unit_id=unit_id)
     selectors.unit_get(scope=scope, unit_id=payload.new_parent_id)
-    result = services.unit_move(actor=request.user, now=now(), unit_id=unit_id, new_parent_id=payload.new_parent_id)
+    result = services.unit_move(actor=staff_actor(request), now=now(), unit_id=unit_id,
+                                new_parent_id=payload.new_parent_id)
     return UnitWrite(unit=_out(result.unit), warnings=result.warnings)

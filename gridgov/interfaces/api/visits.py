@@ -14,6 +14,7 @@ from ninja.responses import Status
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
 from gridgov.core.errors import ValidationFailed
+from gridgov.interfaces.http import staff_actor
 from gridgov.processes.visit_cases import raise_case_from_visit
 from gridgov.visits import selectors, services
 from gridgov.visits.models import Visit
@@ -119,7 +120,7 @@ def record_visit(request: HttpRequest, payload: VisitIn,
         problem = services.ProblemReport(title=payload.problem.title, description=payload.problem.description,
                                          category_code=payload.problem.category, urgency=payload.problem.urgency)
     result = services.visit_record(
-        actor=request.user, now=now(), household_id=payload.household_id, kind=payload.kind,
+        actor=staff_actor(request), now=now(), household_id=payload.household_id, kind=payload.kind,
         visited_at=payload.visited_at, notes=payload.notes, lat=payload.lat, lng=payload.lng,
         photo=_photo(payload.photo_base64), campaign_id=payload.campaign_id, problem_found=payload.problem_found,
         problem=problem, idempotency_key=key, raise_case=raise_case_from_visit,
@@ -154,5 +155,5 @@ def due_visits(request: HttpRequest, unit_id: int | None = None, all: bool = Fal
 def get_visit(request: HttpRequest, visit_id: int) -> VisitDetailOut:
     scope = scope_for(request.user)
     visit = selectors.visit_get(scope=scope, visit_id=visit_id)
-    notes = services.visit_notes_read(actor=request.user, now=now(), scope=scope, visit=visit)
+    notes = services.visit_notes_read(actor=staff_actor(request), now=now(), scope=scope, visit=visit)
     return VisitDetailOut(visit=visit_out(visit), notes=notes)

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from gridgov.access.models import User
 from gridgov.audit.services import audit_record
 from gridgov.core.errors import ValidationFailed
 
@@ -104,7 +105,7 @@ class BackupResult:
     files: int
 
 
-def backup_create(*, actor: Any, now: Any, directory: Path, media_root: Path | None = None) -> BackupResult:
+def backup_create(*, actor: User | None, now: Any, directory: Path, media_root: Path | None = None) -> BackupResult:
     """Dump the database (one snapshot for the dump and the checksums) and archive the media directory."""
     env, args = _pg_env()
     media_root = Path(media_root or settings.MEDIA_ROOT)

@@ -23,6 +23,7 @@ from gridgov.audit.models import AuditEvent
 from gridgov.audit.services import audit_log_read
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError
+from gridgov.interfaces.http import staff_actor
 from gridgov.units import services as unit_services
 from gridgov.units.models import Theme, Unit, UnitKind
 
@@ -101,7 +102,7 @@ class UnitAdmin(ReadOnlyAdmin):
 
     def save_model(self, request: HttpRequest, obj: Unit, form: Any, change: bool) -> None:
         changes = {f: form.cleaned_data[f] for f in form.changed_data if f in self.editable}
-        result = unit_services.unit_update(actor=request.user, now=now(), unit_id=obj.pk,
+        result = unit_services.unit_update(actor=staff_actor(request), now=now(), unit_id=obj.pk,
                                            expected_version=obj.version, **changes)
         for warning in result.warnings:
             self.message_user(request, warning, messages.WARNING)
@@ -130,7 +131,7 @@ class GrantAdmin(ReadOnlyAdmin):
         done = 0
         for grant in queryset:
             try:
-                access_services.grant_revoke(actor=request.user, now=now(), grant_id=grant.pk)
+                access_services.grant_revoke(actor=staff_actor(request), now=now(), grant_id=grant.pk)
             except DomainError as exc:
                 self.message_user(request, f"{grant}：{exc.message}", messages.ERROR)
             else:
@@ -171,7 +172,7 @@ class UserAdmin(ReadOnlyAdmin):
     def unlock(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
             try:
-                access_services.account_unlock(actor=request.user, now=now(), user=user)
+                access_services.account_unlock(actor=staff_actor(request), now=now(), user=user)
             except DomainError as exc:
                 self.message_user(request, f"{user}：{exc.message}", messages.ERROR)
         self.message_user(request, "已解除所选账号的登录锁定。", messages.SUCCESS)
@@ -198,7 +199,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     def _audited(self, request: HttpRequest, obj_id: str = "") -> None:
         scope = _scope(request)
         path = next(iter(scope.paths_for(P.AUDIT_VIEW)), "")
-        audit_log_read(actor=request.user, now=now(), query=dict(request.GET.items()), role=scope.role_at(path),
+        audit_log_read(actor=staff_actor(request), now=now(), query=dict(request.GET.items()), role=scope.role_at(path),
                        unit_path=path, obj_id=obj_id)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:

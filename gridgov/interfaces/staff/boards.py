@@ -10,7 +10,7 @@ from gridgov.access.roles import P
 from gridgov.audit.services import audit_record
 from gridgov.core.clock import now
 from gridgov.core.errors import NotFound, ValidationFailed
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 from gridgov.interfaces.printing import outline_svg, qr_data_uri, render_pdf
 from gridgov.interfaces.public.links import grid_url
 from gridgov.residents import selectors as ledger
@@ -54,7 +54,7 @@ def grid_board_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
         "outline": outline_svg(unit.boundary, 520, 360),
     }
     body = render_pdf("print/grid_board.html", context)
-    audit_record(action="board.print", actor=request.user, now=now(), obj=unit, unit_path=unit.path,
+    audit_record(action="board.print", actor=staff_actor(request), now=now(), obj=unit, unit_path=unit.path,
                  role=scope.role_at(unit.path), detail={"kind": "grid_board", "size": size})
     return _pdf(body, f"grid-board-{unit.pk}-{size}.pdf")
 
@@ -74,7 +74,7 @@ def structure_board_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
         "rows": [{"unit": c, "staff": staff[c.pk]} for c in children],
     }
     body = render_pdf("print/structure_board.html", context)
-    audit_record(action="board.print", actor=request.user, now=now(), obj=unit, unit_path=unit.path,
+    audit_record(action="board.print", actor=staff_actor(request), now=now(), obj=unit, unit_path=unit.path,
                  role=scope.role_at(unit.path), detail={"kind": "structure_board"})
     return _pdf(body, f"structure-board-{unit.pk}.pdf")
 
@@ -106,6 +106,6 @@ def party_board_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
         "printed_on": timezone.localdate(moment),
     }
     body = render_pdf("print/party_board.html", context)
-    audit_record(action="board.print", actor=request.user, now=moment, obj=unit, unit_path=unit.path,
+    audit_record(action="board.print", actor=staff_actor(request), now=moment, obj=unit, unit_path=unit.path,
                  role=scope.role_at(unit.path), detail={"kind": "party_board", "members": len(board.rows)})
     return _pdf(body, f"party-board-{unit.pk}.pdf")

@@ -21,6 +21,7 @@ from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Channel, Urgency
 from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.cases.transitions import ReturnReason
+from gridgov.core.cleaning import query_int
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor, url_for_id
@@ -137,7 +138,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
             result = services.case_report(
                 actor=staff_actor(request), now=now(), title=values["title"], description=values["description"],
                 category_code=values["category"], urgency=values["urgency"] or "ordinary",
-                channel=values["channel"] or "field", unit_id=_int(values["unit_id"]), lat=_float(values["lat"]),
+                channel=values["channel"] or "field", unit_id=query_int(values["unit_id"]), lat=_float(values["lat"]),
                 lng=_float(values["lng"]), address=values["address"], reporter_name=values["reporter_name"],
                 reporter_phone=values["reporter_phone"], anonymous=values["anonymous"],
                 idempotency_key=values["idempotency_key"], household_id=values["household_id"] or None,
@@ -152,10 +153,6 @@ def case_new(request: HttpRequest) -> HttpResponse:
     context = {"units": units, "categories": selectors.categories(), "urgencies": Urgency.choices,
                "channels": Channel.choices, "values": values, "error": error}
     return render(request, "staff/cases/new.html", context)
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value and value.isdecimal() else None
 
 
 def _float(value: str) -> float | None:
@@ -247,7 +244,7 @@ def case_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
             params[name] = raw
     try:
         services.case_act(actor=staff_actor(request), now=now(), case_id=case.pk, action=action,
-                          expected_version=_int(request.POST.get("version", "")), **params)
+                          expected_version=query_int(request.POST.get("version", "")), **params)
     except DomainError as exc:
         if exc.http_status == 404:
             raise

@@ -42,7 +42,7 @@ from gridgov.insights import selectors as report_selectors
 from gridgov.insights import services as report_services
 from gridgov.insights.facts import fresh_state
 from gridgov.insights.models import ReportKind, ReportStatus
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 from gridgov.interfaces.printing import render_pdf
 from gridgov.units import selectors as unit_selectors
 from gridgov.units.locate import boundary_version
@@ -501,7 +501,7 @@ def distribution_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
         "households_total": total, "printed_at": local(moment), "level_name": level_name(unit),
     }
     body = render_pdf("print/distribution_map.html", context)
-    audit_record(action="board.print", actor=request.user, now=moment, obj=unit, unit_path=unit.path,
+    audit_record(action="board.print", actor=staff_actor(request), now=moment, obj=unit, unit_path=unit.path,
                  role=scope.role_at(unit.path), detail={"kind": "distribution_map", "grids": len(grids)})
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="distribution-map-{unit.pk}.pdf"'
@@ -520,7 +520,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            report_services.report_request(actor=request.user, now=now(), unit_id=unit.pk,
+            report_services.report_request(actor=staff_actor(request), now=now(), unit_id=unit.pk,
                                            kind=request.POST.get("kind", ""), day=request.POST.get("day") or None)
         except ValidationFailed as exc:
             error, status = exc.message, 400
@@ -544,7 +544,7 @@ def report_download(request: HttpRequest, report_id: int, fmt: str) -> HttpRespo
         raise NotFound("报表尚未生成完成。")
     content_type = "application/pdf" if fmt == "pdf" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    audit_record(action="insights.report_download", actor=request.user, now=now(), obj=run,
+    audit_record(action="insights.report_download", actor=staff_actor(request), now=now(), obj=run,
                  unit_path=run.unit.path, role=scope.role_at(run.unit.path), detail={"format": fmt})
     with file.open("rb") as handle:
         response = HttpResponse(handle.read(), content_type=content_type)

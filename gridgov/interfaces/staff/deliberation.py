@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
+from gridgov.core.cleaning import query_int
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.deliberation import selectors, services
@@ -50,10 +51,6 @@ PRIMARY = ("start_consult", "consult_note", "publish", "open_vote", "close_vote"
            "evaluate", "close", "reconsult")
 
 
-def _int(value: str) -> int | None:
-    return int(value) if value and value.isdecimal() else None
-
-
 @scoped_view
 def proposal_list(request: HttpRequest) -> HttpResponse:
     scope = actor_scope(request)
@@ -62,7 +59,7 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
     stage = request.GET.get("stage", "active")
     if stage not in selectors.STAGE_FILTERS:
         stage = "active"
-    unit_id = _int(request.GET.get("unit", ""))
+    unit_id = query_int(request.GET.get("unit", ""))
     query = request.GET.get("q", "").strip()[:40]
     rows = selectors.proposal_list(scope=scope, stage=stage, unit_id=unit_id, query=query)
     counts = selectors.stage_counts(scope=scope, unit_id=unit_id)
@@ -172,7 +169,7 @@ def proposal_act(request: HttpRequest, proposal_id: int) -> HttpResponse:
               if request.POST.get(name, "").strip()}
     try:
         after = services.proposal_act(actor=staff_actor(request), now=now(), proposal_id=proposal.pk, action=action,
-                                      expected_version=_int(request.POST.get("version", "")), **params)
+                                      expected_version=query_int(request.POST.get("version", "")), **params)
     except DomainError as exc:
         if exc.http_status == 404:
             raise

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from gridgov.access.policy import policy
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.residents import exports
 
@@ -36,7 +36,7 @@ def household_export(request: HttpRequest) -> HttpResponse:
     reason = request.POST.get("reason", "") if request.method == "POST" else ""
     error = ""
     try:
-        started = exports.export_start(actor=request.user, now=now(), unit_id=unit_id, reason=reason)
+        started = exports.export_start(actor=staff_actor(request), now=now(), unit_id=unit_id, reason=reason)
     except DomainError as exc:
         if exc.field != "reason":
             raise
@@ -75,7 +75,7 @@ def export_detail(request: HttpRequest, export_id: int) -> HttpResponse:
 def export_decide(request: HttpRequest, export_id: int) -> HttpResponse:
     approve = request.POST.get("decision") == "approve"
     try:
-        exports.export_decide(actor=request.user, now=now(), export_id=export_id, approve=approve)
+        exports.export_decide(actor=staff_actor(request), now=now(), export_id=export_id, approve=approve)
         messages.success(request, "已批准，文件已生成。" if approve else "已驳回。")
     except DomainError as exc:
         if exc.code == "not_found":
@@ -88,7 +88,7 @@ def export_decide(request: HttpRequest, export_id: int) -> HttpResponse:
 @require_recent_code
 def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
     try:
-        content, filename = exports.export_download(actor=request.user, now=now(), export_id=export_id)
+        content, filename = exports.export_download(actor=staff_actor(request), now=now(), export_id=export_id)
     except DomainError as exc:
         if exc.code == "not_found":
             raise

@@ -23,10 +23,23 @@ from gridgov.access.scope import Scope
 from gridgov.cases import selectors as case_selectors
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, NotFound, ValidationFailed
-from gridgov.interfaces.http import actor_scope, scoped_view, url_for_id
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor, url_for_id
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
-from gridgov.residents import excel, idnumber, phones, selectors, services, watch
+from gridgov.residents import (
+    caretakers,
+    cleaners,
+    excel,
+    households,
+    idnumber,
+    key_groups,
+    members,
+    phones,
+    selectors,
+    tags,
+    unmasking,
+    watch,
+)
 from gridgov.residents import exports as bulk_exports
 from gridgov.residents.models import (
     Education,
@@ -133,7 +146,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         error = exc.message
         query = None
     if page is not None:
-        watch.record_search(actor=request.user, now=now(), scope=scope, shown=len(page.rows))
+        watch.record_search(actor=staff_actor(request), now=now(), scope=scope, shown=len(page.rows))
     searched_for = ""
     if page is not None and page.query.address and not params.get("address"):
         # The search box text was read as an address fragment: page on as such.
@@ -220,7 +233,8 @@ def _tag_records(detail: selectors.HouseholdDetail) -> list[dict[str, Any]]:
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     context = _detail_context(request, household_id)
     d = context["d"]
-    watch.record_household_view(actor=request.user, now=now(), scope=actor_scope(request), household=d.household,
+    watch.record_household_view(actor=staff_actor(request), now=now(), scope=actor_scope(request),
+                                household=d.household,
                                 residents=len(d.members) + len(d.former_members), sensitive=d.show_sensitive)
     return render(request, "staff/households/detail.html", context)
 
@@ -251,8 +265,8 @@ def household_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            household = services.household_create(
-                actor=request.user, now=now(), unit_id=data["unit"] or None, address=data["address"],
+            household = households.household_create(
+                actor=staff_actor(request), now=now(), unit_id=data["unit"] or None, address=data["address"],
                 house_number=data["house_number"], lat=data["lat"], lng=data["lng"], phone=data["phone"],
                 notes=data["notes"])
         except DomainError as exc:
@@ -280,10 +294,10 @@ def household_edit(request: HttpRequest, household_id: int) -> HttpResponse:
         if data["phone"] != household.phone_masked:
             changes["phone"] = data["phone"]  # a new number, or blank: the phone is removed
         try:
-            services.household_update(actor=request.user, now=now(), household_id=household.pk,
+            households.household_update(actor=staff_actor(request), now=now(), household_id=household.pk,
                                       expected_version=data["version"], **changes)
             if data["unit"] and data["unit"] != household.unit_id and data["lat"] is None:
-                services.household_move(actor=request.user, now=now(), household_id=household.pk,
+                households.household_move(actor=staff_actor(request), now=now(), household_id=household.pk,
                                         unit_id=data["unit"])
         except DomainError as exc:
             _fail(form, exc)
@@ -320,7 +334,7 @@ def resident_add(request: HttpRequest, household_id: int) -> HttpResponse:
         data = _resident_data(form)
         data.setdefault("id_number", "")
         try:
-            services.resident_add(actor=request.user, now=now(), household_id=household.pk, **data)
+            members.resident_add(actor=staff_actor(request), now=now(), household_id=household.pk, **data)
         except DomainError as exc:
             _fail(form, exc)
         else:
@@ -350,7 +364,7 @@ def resident_edit(request: HttpRequest, resident_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = _resident_data(form, masked)
         try:
-            services.resident_update(actor=request.user, now=now(), resident_id=resident.pk,
+            members.resident_update(actor=staff_actor(request), now=now(), resident_id=resident.pk,
                                      expected_version=form.cleaned_data["version"], **data)
         except DomainError as exc:
             _fail(form, exc)
@@ -369,7 +383,7 @@ def resident_move(request: HttpRequest, resident_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             selectors.household_get(scope=scope, household_id=form.cleaned_data["to_household"])
-            services.resident_move(actor=request.user, now=now(), resident_id=resident.pk,
+            members.resident_move(actor=staff_actor(request), now=now(), resident_id=resident.pk,
                                    to_household_id=form.cleaned_data["to_household"],
                                    relation=form.cleaned_data["relation"])
         except NotFound:
@@ -390,7 +404,7 @@ def resident_status(request: HttpRequest, resident_id: int) -> HttpResponse:
     scope = actor_scope(request)
     resident = selectors.resident_get(scope=scope, resident_id=resident_id)
     try:
-        services.resident_set_status(actor=request.user, now=now(), resident_id=resident.pk,
+        members.resident_set_status(actor=staff_actor(request), now=now(), resident_id=resident.pk,
                                      status=request.POST.get("status", ""), reason=request.POST.get("reason", ""))
         messages.success(request, "已更新人员状态。")
     except DomainError as exc:
@@ -408,19 +422,19 @@ def household_change(request: HttpRequest, household_id: int) -> HttpResponse:
     target = household.pk
     try:
         if action == "status":
-            services.household_set_status(actor=request.user, now=now(), household_id=household.pk,
+            households.household_set_status(actor=staff_actor(request), now=now(), household_id=household.pk,
                                           status=request.POST.get("status", ""), reason=request.POST.get("reason", ""))
             messages.success(request, "已更新户状态。")
         elif action == "merge":
             into = int(request.POST.get("into") or 0)
             selectors.household_get(scope=scope, household_id=into)
-            target = services.household_merge(actor=request.user, now=now(), household_id=household.pk,
+            target = households.household_merge(actor=staff_actor(request), now=now(), household_id=household.pk,
                                               into_id=into).pk
             messages.success(request, f"已并入户号 {target}。")
         elif action == "split":
             members = [int(v) for v in request.POST.getlist("members") if v.isdecimal()]
             head = int(request.POST.get("new_head") or 0)
-            target = services.household_split(actor=request.user, now=now(), household_id=household.pk,
+            target = households.household_split(actor=staff_actor(request), now=now(), household_id=household.pk,
                                               resident_ids=members, new_head_id=head,
                                               address=request.POST.get("address") or None,
                                               house_number=request.POST.get("house_number", "")).pk
@@ -430,17 +444,18 @@ def household_change(request: HttpRequest, household_id: int) -> HttpResponse:
                            if str(u.pk) == request.POST.get("user")), None)
             if worker is None:
                 raise NotFound()
-            services.household_assign_worker(actor=request.user, now=now(), household_id=household.pk, user=worker)
+            caretakers.household_assign_worker(actor=staff_actor(request), now=now(), household_id=household.pk,
+                                               user=worker)
             messages.success(request, f"已指定 {worker} 联系该户。")
         elif action == "party_link":
-            services.household_link_party_member(actor=request.user, now=now(), household_id=household.pk,
+            caretakers.household_link_party_member(actor=staff_actor(request), now=now(), household_id=household.pk,
                                                  party_member_id=int(request.POST.get("party_member") or 0))
             messages.success(request, "已添加联系党员。")
         elif action == "unlink":
             link = selectors.assignment_get(scope=scope, assignment_id=int(request.POST.get("link") or 0))
             if link.household_id != household.pk:
                 raise NotFound()
-            services.assignment_end(actor=request.user, now=now(), assignment_id=link.pk)
+            caretakers.assignment_end(actor=staff_actor(request), now=now(), assignment_id=link.pk)
             messages.success(request, "已解除联系。")
         else:
             messages.error(request, "请选择要办理的事项。")
@@ -465,10 +480,10 @@ def tag_add(request: HttpRequest, household_id: int) -> HttpResponse:
             if resident.household_id != household.pk:
                 raise NotFound()
         start = request.POST.get("start_date") or None
-        services.tag_assign(actor=request.user, now=now(), tag_code=request.POST.get("tag", ""),
+        tags.tag_assign(actor=staff_actor(request), now=now(), tag_code=request.POST.get("tag", ""),
                             household_id=None if resident_id else household.pk,
                             resident_id=int(resident_id) if resident_id else None,
-                            start_date=services._parse_date(start, field="start_date", label="开始日期"),
+                            start_date=cleaners.written_date(start, field="start_date", label="开始日期"),
                             note=request.POST.get("note", ""))
         messages.success(request, "已添加标签。")
     except ValueError:
@@ -489,7 +504,7 @@ def tag_end(request: HttpRequest, household_id: int, assignment_id: int) -> Http
     if assignment_id not in visible:
         raise NotFound()
     try:
-        services.tag_end(actor=request.user, now=now(), assignment_id=assignment_id)
+        tags.tag_end(actor=staff_actor(request), now=now(), assignment_id=assignment_id)
         messages.success(request, "标签已结束。")
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -502,8 +517,8 @@ def resident_unmask(request: HttpRequest, resident_id: int) -> HttpResponse:
     """Full ID number and phone, once, for a written reason; the service audits it."""
     scope = actor_scope(request)
     resident = selectors.resident_get(scope=scope, resident_id=resident_id)
-    revealed, error = reveal_on_post(request, lambda reason: services.resident_unmask(
-        actor=request.user, now=now(), resident_id=resident.pk, reason=reason))
+    revealed, error = reveal_on_post(request, lambda reason: unmasking.resident_unmask(
+        actor=staff_actor(request), now=now(), resident_id=resident.pk, reason=reason))
     if request.method != "POST" and not scope.can(P.RESIDENT_UNMASK, resident.household.unit.path):
         error = "您没有查看完整身份证号和电话的权限。"
     # A child's name stays masked for a viewer without the right to see minors' data.
@@ -519,8 +534,8 @@ def household_unmask(request: HttpRequest, household_id: int) -> HttpResponse:
     """The household's full phone, once, for a written reason; the service audits it."""
     scope = actor_scope(request)
     household = selectors.household_get(scope=scope, household_id=household_id)
-    phone, error = reveal_on_post(request, lambda reason: services.household_unmask_phone(
-        actor=request.user, now=now(), household_id=household.pk, reason=reason))
+    phone, error = reveal_on_post(request, lambda reason: unmasking.household_unmask_phone(
+        actor=staff_actor(request), now=now(), household_id=household.pk, reason=reason))
     if request.method != "POST" and not scope.can(P.RESIDENT_UNMASK, household.unit.path):
         error = "您没有查看完整电话的权限。"
     return render_no_store(request, "staff/households/household_unmask.html",
@@ -563,20 +578,20 @@ def _contacts_post(request: HttpRequest, scope: Scope, board: selectors.Contacts
     try:
         if action == "end":
             link = selectors.assignment_get(scope=scope, assignment_id=int(request.POST.get("link") or 0))
-            services.assignment_end(actor=request.user, now=now(), assignment_id=link.pk)
+            caretakers.assignment_end(actor=staff_actor(request), now=now(), assignment_id=link.pk)
             messages.success(request, "已解除联系。")
             return
         if action == "worker":
             worker = next((u for u, _ in board.workers if str(u.pk) == request.POST.get("user")), None)
             if worker is None:
                 raise ValidationFailed("请选择本网格的网格员。", field="user")
-            result = services.contacts_assign(actor=request.user, now=now(), household_ids=ids, worker=worker)
+            result = caretakers.contacts_assign(actor=staff_actor(request), now=now(), household_ids=ids, worker=worker)
             who, usual = worker.display_name, WORKER_LOAD
         elif action == "party":
             member = next((m for m, _ in board.party_members if str(m.pk) == request.POST.get("party_member")), None)
             if member is None:
                 raise ValidationFailed("请选择联系党员。", field="party_member")
-            result = services.contacts_assign(actor=request.user, now=now(), household_ids=ids,
+            result = caretakers.contacts_assign(actor=staff_actor(request), now=now(), household_ids=ids,
                                               party_member_id=member.pk)
             who, usual = member.name, PARTY_MEMBER_LOAD
         else:
@@ -610,7 +625,7 @@ def tag_catalogue(request: HttpRequest) -> HttpResponse:
                                                   "sensitivity": Sensitivity.NORMAL})
     if request.method == "POST" and form.is_valid():
         try:
-            tag = services.tag_create(actor=request.user, now=now(), **form.cleaned_data)
+            tag = key_groups.tag_create(actor=staff_actor(request), now=now(), **form.cleaned_data)
         except DomainError as exc:
             _fail(form, exc)
         else:
@@ -635,12 +650,12 @@ def tag_edit(request: HttpRequest, tag_id: int) -> HttpResponse:
         retire = request.POST.get("active")
         try:
             if retire in ("0", "1"):
-                services.tag_update(actor=request.user, now=now(), tag_id=tag.pk, is_active=retire == "1")
+                key_groups.tag_update(actor=staff_actor(request), now=now(), tag_id=tag.pk, is_active=retire == "1")
                 messages.success(request, f"已{'恢复' if retire == '1' else '停用'}标签「{tag.name}」。")
                 return redirect("staff:tag_catalogue")
             if form.is_valid():
                 data = {k: v for k, v in form.cleaned_data.items() if k != "code"}
-                services.tag_update(actor=request.user, now=now(), tag_id=tag.pk, **data)
+                key_groups.tag_update(actor=staff_actor(request), now=now(), tag_id=tag.pk, **data)
                 messages.success(request, "已保存。")
                 return redirect("staff:tag_catalogue")
         except DomainError as exc:
@@ -672,7 +687,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
         upload = request.FILES.get("file")
         try:
             job = excel.import_submit(
-                actor=request.user, now=now(), unit_id=int(request.POST.get("unit") or 0),
+                actor=staff_actor(request), now=now(), unit_id=int(request.POST.get("unit") or 0),
                 filename=(upload.name or "") if upload else "", content=upload.read() if upload else b"",
                 mode=request.POST.get("mode", ImportJob.Mode.ALL_OR_NOTHING))
         except (ValueError, NotFound):
@@ -699,7 +714,7 @@ def import_retry(request: HttpRequest, job_id: int) -> HttpResponse:
     """Import the valid rows of a rejected upload, when the user chooses to."""
     job = excel.import_job_get(scope=actor_scope(request), job_id=job_id)
     try:
-        new = excel.import_submit(actor=request.user, now=now(), unit_id=job.unit_id, filename=job.filename,
+        new = excel.import_submit(actor=staff_actor(request), now=now(), unit_id=job.unit_id, filename=job.filename,
                                   content=bytes(job.content), mode=ImportJob.Mode.VALID_ONLY)
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -726,7 +741,7 @@ def household_export_full(request: HttpRequest) -> HttpResponse:
     unit_id = request.POST.get("unit") or request.GET.get("unit") or ""
     if request.method == "POST":
         try:
-            export = bulk_exports.export_full_request(actor=request.user, now=now(),
+            export = bulk_exports.export_full_request(actor=staff_actor(request), now=now(),
                                                  unit_id=int(unit_id) if unit_id.isdecimal() else None,
                                                  reason=request.POST.get("reason", ""))
         except DomainError as exc:

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
+from gridgov.core.cleaning import query_date
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
@@ -56,13 +57,6 @@ FIELDS: dict[str, tuple[str, str, bool]] = {
 PRIMARY = ("start", "record_session", "agree", "follow_up", "close")
 
 
-def _date(raw: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def _decorate(m: Any, moment: dt.datetime) -> Any:
     m.is_late = m.status in OPEN and m.due_at < moment
     m.days_left = (local(m.due_at).date() - local(moment).date()).days if m.status in OPEN else None
@@ -77,7 +71,7 @@ def mediation_ledger(request: HttpRequest) -> HttpResponse:
     g = request.GET
     unit_raw = g.get("unit", "")
     filters = selectors.LedgerFilter(
-        start=_date(g.get("start", "")), end=_date(g.get("end", "")),
+        start=query_date(g.get("start", "")), end=query_date(g.get("end", "")),
         dispute_type=g.get("type", "") if g.get("type", "") in DisputeType.values else "",
         mode=g.get("mode", "") if g.get("mode", "") in Mode.values else "",
         status=g.get("status", "") if g.get("status", "") in Status.values else "",

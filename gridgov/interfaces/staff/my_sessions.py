@@ -15,7 +15,7 @@ from gridgov.access import sessions, tokens
 from gridgov.access.policy import policy
 from gridgov.core.clock import now
 from gridgov.core.errors import ValidationFailed
-from gridgov.interfaces.http import scoped_view
+from gridgov.interfaces.http import scoped_view, staff_actor
 from gridgov.interfaces.staff.reveal import render_no_store
 
 
@@ -36,7 +36,7 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
     try:
-        row, raw = tokens.token_create(actor=request.user, now=now(), name=request.POST.get("name", ""))
+        row, raw = tokens.token_create(actor=staff_actor(request), now=now(), name=request.POST.get("name", ""))
     except ValidationFailed as exc:
         return _page(request, token_error=exc.message, token_name=request.POST.get("name", ""))
     return _page(request, new_token=raw, new_row=row)
@@ -45,7 +45,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @scoped_view
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    tokens.token_revoke(actor=request.user, now=now(), token_id=token_id)
+    tokens.token_revoke(actor=staff_actor(request), now=now(), token_id=token_id)
     messages.success(request, "已撤销该接口令牌，使用它的设备需重新获取。")
     return redirect("staff:my_sessions")
 
@@ -53,7 +53,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 @scoped_view
 @require_POST
 def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
-    row = sessions.session_end(actor=request.user, now=now(), session_id=session_id)
+    row = sessions.session_end(actor=staff_actor(request), now=now(), session_id=session_id)
     if row.sid == request.session.get(sessions.SID):
         return redirect("staff:login")
     messages.success(request, "已结束该登录。")

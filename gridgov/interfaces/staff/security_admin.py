@@ -18,7 +18,7 @@ from gridgov.access.policy import BOUNDS, policy, policy_update
 from gridgov.access.roles import ALL_PERMISSIONS, P
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, NotFound
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 
 
 def _require_security_admin(request: HttpRequest) -> None:
@@ -35,7 +35,7 @@ def security_policy(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = {field: request.POST.get(field, "") for field in BOUNDS}
         try:
-            policy_update(actor=request.user, now=now(), **values)
+            policy_update(actor=staff_actor(request), now=now(), **values)
         except DomainError as exc:
             error = exc.message
         else:
@@ -60,7 +60,7 @@ def totp_reset(request: HttpRequest) -> HttpResponse:
             error = f"在您的管理范围内没有找到用户 {username}。" if username else "请填写用户名。"
         else:
             try:
-                totp.totp_reset(actor=request.user, now=now(), user=grant.user)
+                totp.totp_reset(actor=staff_actor(request), now=now(), user=grant.user)
             except DomainError as exc:
                 error = exc.message
             else:
@@ -76,7 +76,7 @@ def roles(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            role = role_admin.role_update(actor=request.user, now=now(), role_code=request.POST.get("role", ""),
+            role = role_admin.role_update(actor=staff_actor(request), now=now(), role_code=request.POST.get("role", ""),
                                           permissions=request.POST.getlist("permissions"))
         except DomainError as exc:
             if exc.code == "not_found":
@@ -107,14 +107,14 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             context["error"] = f"在您的管理范围内没有找到用户 {username}。" if username else "请填写用户名。"
         else:
             try:
-                row, raw = tokens.token_create(actor=request.user, now=now(), name=name, user=grant.user)
+                row, raw = tokens.token_create(actor=staff_actor(request), now=now(), name=name, user=grant.user)
             except DomainError as exc:
                 if exc.code == "not_found":
                     raise
                 context["error"] = exc.message
             else:
                 context.update(new_token=raw, new_row=row, username="", name="")
-    context["tokens"] = tokens.tokens_managed(actor=request.user, now=now())
+    context["tokens"] = tokens.tokens_managed(actor=staff_actor(request), now=now())
     response = render(request, "staff/security/api_tokens.html", context)
     response["Cache-Control"] = "no-store"
     return response
@@ -124,7 +124,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     _require_security_admin(request)
-    tokens.token_revoke(actor=request.user, now=now(), token_id=token_id)
+    tokens.token_revoke(actor=staff_actor(request), now=now(), token_id=token_id)
     messages.success(request, "已撤销该接口令牌。")
     return redirect("staff:security_api_tokens")
 

@@ -23,7 +23,7 @@ from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, NotFound
 from gridgov.core.errors import PermissionDenied as DomainPermissionDenied
 from gridgov.insights import today
-from gridgov.interfaces.http import actor_scope, public_view, scoped_view, url_for_id
+from gridgov.interfaces.http import actor_scope, public_view, scoped_view, staff_actor, url_for_id
 from gridgov.units import selectors as unit_selectors
 from gridgov.units import services as unit_services
 from gridgov.units.models import GridType, Unit
@@ -182,7 +182,7 @@ def unit_edit(request: HttpRequest, unit_id: int) -> HttpResponse:
             data = form.cleaned_data
             try:
                 result = unit_services.unit_update(
-                    actor=request.user, now=now(), unit_id=unit.pk, expected_version=data["expected_version"],
+                    actor=staff_actor(request), now=now(), unit_id=unit.pk, expected_version=data["expected_version"],
                     name=data["name"], serial=data["serial"], grid_type=data["grid_type"],
                     division_code=data["division_code"], household_estimate=data["household_estimate"],
                     theme_codes=data["themes"], boundary=form.boundary_value(),
@@ -215,7 +215,7 @@ def unit_add_child(request: HttpRequest, unit_id: int) -> HttpResponse:
             data = form.cleaned_data
             try:
                 result = unit_services.unit_create(
-                    actor=request.user, now=now(), parent=parent, name=data["name"], kind_code=data["kind"],
+                    actor=staff_actor(request), now=now(), parent=parent, name=data["name"], kind_code=data["kind"],
                     serial=data["serial"], grid_type=data["grid_type"], division_code=data["division_code"],
                     household_estimate=data["household_estimate"], theme_codes=data["themes"],
                     boundary=form.boundary_value(),
@@ -255,7 +255,7 @@ def unit_move(request: HttpRequest, unit_id: int) -> HttpResponse:
         try:
             # The new parent is looked up through the actor's scope first: one outside it is "not found".
             new_parent = unit_selectors.unit_get(scope=scope, unit_id=form.cleaned_data["new_parent"])
-            result = unit_services.unit_move(actor=request.user, now=now(), unit_id=unit.pk,
+            result = unit_services.unit_move(actor=staff_actor(request), now=now(), unit_id=unit.pk,
                                              new_parent_id=new_parent.pk)
         except DomainError as exc:
             apply_domain_error(form, exc)
@@ -292,7 +292,7 @@ def grant_add(request: HttpRequest, unit_id: int) -> HttpResponse:
                           if data["department"] else None)
             if data["mode"] == GrantForm.MODE_NEW:
                 grant = access_services.staff_account_create(
-                    actor=request.user, now=now(), unit=unit, role_code=data["role"], username=data["username"],
+                    actor=staff_actor(request), now=now(), unit=unit, role_code=data["role"], username=data["username"],
                     full_name=data["full_name"], password=data["password"], work_phone=data["work_phone"],
                     title=data["title"], department=department,
                 )
@@ -301,7 +301,7 @@ def grant_add(request: HttpRequest, unit_id: int) -> HttpResponse:
                 if user is None:
                     form.add_error("username", "没有找到该用户名的账号；如是新同事，请选择“新建账号”。")
                     raise _FormInvalid
-                grant = access_services.grant_create(actor=request.user, now=now(), user=user,
+                grant = access_services.grant_create(actor=staff_actor(request), now=now(), user=user,
                                                      role_code=data["role"], unit=unit, department=department,
                                                      title=data["title"])
         except _FormInvalid:
@@ -324,7 +324,7 @@ def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
     scope = actor_scope(request)
     grant = access_selectors.grant_get(scope=scope, grant_id=grant_id)
     try:
-        access_services.grant_revoke(actor=request.user, now=now(), grant_id=grant.pk)
+        access_services.grant_revoke(actor=staff_actor(request), now=now(), grant_id=grant.pk)
     except DomainPermissionDenied as exc:
         messages.error(request, exc.message)
     else:
@@ -342,7 +342,8 @@ def department_add(request: HttpRequest, unit_id: int) -> HttpResponse:
         try:
             if not access_selectors.hosts_departments(unit):
                 raise DomainPermissionDenied("只有县、乡镇（街道）可以设置职能部门。")
-            dept = access_services.department_create(actor=request.user, now=now(), unit=unit, **form.cleaned_data)
+            dept = access_services.department_create(actor=staff_actor(request), now=now(), unit=unit,
+                                                     **form.cleaned_data)
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
@@ -359,7 +360,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            access_services.password_change(actor=request.user, now=now(),
+            access_services.password_change(actor=staff_actor(request), now=now(),
                                             old_password=form.cleaned_data["old_password"],
                                             new_password=form.cleaned_data["new_password"])
         except DomainError as exc:

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_POST
 from gridgov.access.roles import P
 from gridgov.cases import selectors as case_selectors
 from gridgov.cases.models import Urgency
+from gridgov.core.cleaning import query_date, query_int
 from gridgov.core.clock import local, now
 from gridgov.core.errors import Conflict, DomainError, PermissionDenied
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 from gridgov.processes.visit_cases import raise_case_from_visit
 from gridgov.residents import selectors as ledger
 from gridgov.residents import watch
@@ -35,18 +36,6 @@ def _today() -> dt.date:
     return local(now()).date()
 
 
-def _int(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdecimal() and len(value) < 12 else None
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
 # --- 我的走访: the due list -----------------------------------------------------------------------
 @scoped_view
 def my_visits(request: HttpRequest) -> HttpResponse:
@@ -56,7 +45,7 @@ def my_visits(request: HttpRequest) -> HttpResponse:
     today = _today()
     show_all = request.GET.get("all") == "1"
     rows, left_off = selectors.due_list(scope=scope, today=today, user_id=request.user.pk, include_later=show_all)
-    watch.record_search(actor=request.user, now=now(), scope=scope, shown=len(rows))
+    watch.record_search(actor=staff_actor(request), now=now(), scope=scope, shown=len(rows))
     mine = selectors.visit_log(scope=scope, f=selectors.LogFilter(visitor_id=request.user.pk), limit=10)
     first = next((g for g in scope.grants if P.HOUSEHOLD_EDIT in g.permissions), None)
     rules = selectors.rules_in_force(path=first.path) if first is not None else []
@@ -80,7 +69,7 @@ def visit_new(request: HttpRequest) -> HttpResponse:
     if not scope.can(P.HOUSEHOLD_EDIT):
         raise PermissionDenied("您没有记录走访的权限。")
     source = request.POST if request.method == "POST" else request.GET
-    household_id = _int(source.get("household_id") or source.get("household"))
+    household_id = query_int(source.get("household_id") or source.get("household"))
     household = ledger.household_get(scope=scope, household_id=household_id) if household_id else None
     values: dict[str, Any] = {"idempotency_key": uuid.uuid4().hex, "kind": VisitKind.HOME,
                               "problem_urgency": "ordinary"}
@@ -97,7 +86,7 @@ def visit_new(request: HttpRequest) -> HttpResponse:
                 category_code=values["problem_category"], urgency=values["problem_urgency"] or "ordinary")
         try:
             result = services.visit_record(
-                actor=request.user, now=now(), household_id=values["household_id"], kind=values["kind"],
+                actor=staff_actor(request), now=now(), household_id=values["household_id"], kind=values["kind"],
                 visited_at=values["visited_at"] or None, notes=values["notes"], lat=values["lat"] or None,
                 lng=values["lng"] or None, photo=upload.read(services_photo_cap()) if upload else None,
                 campaign_id=values["campaign_id"] or None, problem_found=values["problem_found"], problem=problem,
@@ -142,7 +131,7 @@ def services_photo_cap() -> int:
 def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
     scope = actor_scope(request)
     visit = selectors.visit_get(scope=scope, visit_id=visit_id)
-    notes = services.visit_notes_read(actor=request.user, now=now(), scope=scope, visit=visit)
+    notes = services.visit_notes_read(actor=staff_actor(request), now=now(), scope=scope, visit=visit)
     response = render(request, "staff/visits/detail.html", {"v": visit, "notes": notes,
                                                             "can_case": scope.can(P.CASE_VIEW)})
     response["Cache-Control"] = "no-store"
@@ -153,7 +142,7 @@ def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
 def visit_photo(request: HttpRequest, visit_id: int) -> HttpResponse:
     scope = actor_scope(request)
     visit = selectors.visit_get(scope=scope, visit_id=visit_id)
-    handle = services.visit_photo_open(actor=request.user, now=now(), scope=scope, visit=visit)
+    handle = services.visit_photo_open(actor=staff_actor(request), now=now(), scope=scope, visit=visit)
     response = FileResponse(handle, content_type=visit.photo_type or "application/octet-stream")
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
@@ -168,9 +157,9 @@ def visit_log(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied()
     today = _today()
     f = selectors.LogFilter(
-        unit_id=_int(request.GET.get("unit")), start=_date(request.GET.get("start")) or today.replace(day=1),
-        end=_date(request.GET.get("end")) or today, kind=request.GET.get("kind", "")[:10],
-        visitor_id=_int(request.GET.get("visitor")), campaign_id=_int(request.GET.get("campaign")))
+        unit_id=query_int(request.GET.get("unit")), start=query_date(request.GET.get("start")) or today.replace(day=1),
+        end=query_date(request.GET.get("end")) or today, kind=request.GET.get("kind", "")[:10],
+        visitor_id=query_int(request.GET.get("visitor")), campaign_id=query_int(request.GET.get("campaign")))
     if f.start and f.end and f.start > f.end:
         f.start, f.end = f.end, f.start
     visits = selectors.visit_log(scope=scope, f=f, limit=300)
@@ -194,7 +183,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("只有村（社区）书记、总网格长和网格办可以组织集中走访。")
         values = {k: request.POST.get(k, "").strip() for k in ("unit_id", "name", "starts_on", "ends_on", "covers")}
         try:
-            campaign = services.campaign_create(actor=request.user, now=now(), unit_id=values["unit_id"],
+            campaign = services.campaign_create(actor=staff_actor(request), now=now(), unit_id=values["unit_id"],
                                                 name=values["name"], starts_on=values["starts_on"],
                                                 ends_on=values["ends_on"], covers=values["covers"])
         except DomainError as exc:
@@ -218,7 +207,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     scope = actor_scope(request)
     campaign = selectors.campaign_get(scope=scope, campaign_id=campaign_id)
     progress = selectors.campaign_progress(scope=scope, campaign=campaign)
-    watch.record_search(actor=request.user, now=now(), scope=scope, shown=len(progress.not_visited))
+    watch.record_search(actor=staff_actor(request), now=now(), scope=scope, shown=len(progress.not_visited))
     context = {"c": campaign, "p": progress, "can_cancel": scope.can(P.UNIT_EDIT, campaign.unit_path)
                and campaign.cancelled_at is None, "can_visit": scope.can(P.HOUSEHOLD_EDIT), "today": _today()}
     return render(request, "staff/visits/campaign.html", context)
@@ -230,7 +219,7 @@ def campaign_cancel(request: HttpRequest, campaign_id: int) -> HttpResponse:
     scope = actor_scope(request)
     selectors.campaign_get(scope=scope, campaign_id=campaign_id)
     try:
-        services.campaign_cancel(actor=request.user, now=now(), campaign_id=campaign_id)
+        services.campaign_cancel(actor=staff_actor(request), now=now(), campaign_id=campaign_id)
     except PermissionDenied:
         raise
     except DomainError as exc:
@@ -252,10 +241,10 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         values = {k: request.POST.get(k, "").strip() for k in ("unit_id", "tag_id", "cadence_days")}
         try:
             if request.POST.get("from_catalogue"):
-                made = services.rules_from_catalogue(actor=request.user, now=now(), unit_id=values["unit_id"])
+                made = services.rules_from_catalogue(actor=staff_actor(request), now=now(), unit_id=values["unit_id"])
                 messages.success(request, f"已按重点人群目录的建议周期建立 {len(made)} 条规则。")
             else:
-                rule = services.rule_set(actor=request.user, now=now(), unit_id=values["unit_id"],
+                rule = services.rule_set(actor=staff_actor(request), now=now(), unit_id=values["unit_id"],
                                          tag_id=values["tag_id"], cadence_days=values["cadence_days"])
                 messages.success(request, f"已保存：{rule.tag.name} 每 {rule.cadence_days} 天走访一次。")
         except DomainError as exc:
@@ -274,10 +263,10 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            services.rule_update(actor=request.user, now=now(), rule_id=rule.pk,
+            services.rule_update(actor=staff_actor(request), now=now(), rule_id=rule.pk,
                                  cadence_days=request.POST.get("cadence_days", ""),
                                  is_active=request.POST.get("is_active") == "on",
-                                 expected_version=_int(request.POST.get("version")))
+                                 expected_version=query_int(request.POST.get("version")))
         except DomainError as exc:
             error = exc.message
         else:

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from gridgov.access.roles import P
 from gridgov.audit.services import audit_record
+from gridgov.core.cleaning import query_date, query_int
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, NotFound, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
@@ -30,11 +31,6 @@ def _month(request: HttpRequest, *, default_previous: bool = False) -> dt.date:
     this = month_of(now())
     default = (this - dt.timedelta(days=1)).replace(day=1) if default_previous else this
     return parse_month(request.GET.get("month") or request.POST.get("month"), default=default)
-
-
-def _int(value: Any) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isdecimal() and len(text) < 12 else None
 
 
 # --- 我的任务 ---------------------------------------------------------------------------------
@@ -116,13 +112,13 @@ def duty_lists(request: HttpRequest) -> HttpResponse:
     units = selectors.issue_units(scope=scope)
     if not units and not scope.can(P.WORK_ASSESS):
         raise NotFound()
-    unit = next((u for u in units if u.pk == _int(request.GET.get("unit") or request.POST.get("unit"))),
+    unit = next((u for u in units if u.pk == query_int(request.GET.get("unit") or request.POST.get("unit"))),
                 units[0] if units else None)
     error, form = "", request.POST if request.method == "POST" else {}
     if request.method == "POST":
         if unit is None:
             raise PermissionDenied()
-        due = parse_date(request.POST.get("due", ""))
+        due = query_date(request.POST.get("due", "").strip()[:10])
         try:
             duty = services.duty_list_issue(
                 actor=staff_actor(request), now=now(), unit_id=unit.pk, title=request.POST.get("title", ""),
@@ -142,13 +138,6 @@ def duty_lists(request: HttpRequest) -> HttpResponse:
         "rows": rows, "units": units, "unit": unit, "targets": targets, "workers": workers, "error": error,
         "form": form, "evidence_choices": EvidenceKind.choices,
         "default_due": (local(now()) + dt.timedelta(days=7)).date().isoformat()}, status=400 if error else 200)
-
-
-def parse_date(text: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat((text or "").strip()[:10])
-    except ValueError:
-        return None
 
 
 @scoped_view
@@ -180,7 +169,7 @@ def points_rules(request: HttpRequest) -> HttpResponse:
     units = selectors.manage_units(scope=scope)
     if not units:
         raise NotFound()
-    unit = next((u for u in units if u.pk == _int(request.GET.get("unit") or request.POST.get("unit"))), units[0])
+    unit = next((u for u in units if u.pk == query_int(request.GET.get("unit") or request.POST.get("unit"))), units[0])
     error = ""
     if request.method == "POST":
         try:
@@ -243,7 +232,7 @@ def assessment_page(request: HttpRequest) -> HttpResponse:
     units = selectors.assess_units(scope=scope)
     if not units:
         raise NotFound()
-    unit_id = _int(request.GET.get("unit") or request.POST.get("unit"))
+    unit_id = query_int(request.GET.get("unit") or request.POST.get("unit"))
     unit = selectors.assess_unit_get(scope=scope, unit_id=unit_id) if unit_id else units[0]
     month = _month(request, default_previous=True)
     error = ""

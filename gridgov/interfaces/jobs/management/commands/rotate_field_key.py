@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 
 from gridgov.access.totp import totp_rotate_secrets
 from gridgov.core.clock import now
-from gridgov.residents.services import rotate_field_keys
+from gridgov.residents.key_rotation import rotate_field_keys
 
 
 class Command(BaseCommand):

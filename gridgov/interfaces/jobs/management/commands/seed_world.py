@@ -34,8 +34,8 @@ from gridgov.units import locate
 from gridgov.units import selectors as unit_selectors
 from gridgov.units.world import PRESETS, SIZES, WorldPlan, persist_units, plan_preset, plan_size
 
-# Later issues add their generators here; each is `seed_world_step(*, seed, now, root, stdout)`.
-# They are optional so the world still builds while a step is not written yet.
+# Each app adds its generator here: `seed_world_step(*, seed, now, root, stdout)`. A step that does not
+# import, or names nothing, stops the run with its name (it used to be skipped without a word).
 STEPS = (
     "gridgov.residents.world.seed_world_step",
     "gridgov.cases.world.seed_world_step",
@@ -50,11 +50,24 @@ STEPS = (
 
 
 def _step(dotted: str) -> Any:
+    """The function a step names; a CommandError naming the step when its module does not import or
+    does not define it."""
     module, _, name = dotted.rpartition(".")
     try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+        found = getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise CommandError(f"演示数据步骤 {dotted} 无法加载：{exc}") from exc
+    except AttributeError as exc:
+        raise CommandError(f"演示数据步骤 {dotted} 不存在：{module} 中没有 {name}。") from exc
+    if not callable(found):
+        raise CommandError(f"演示数据步骤 {dotted} 不是函数。")
+    return found
+
+
+def _optional(dotted: str) -> Any:
+    """What a step's module may define for the loader (BULK_MODELS, prepare_parallel), or None."""
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name, None)
 
 
 class Command(BaseCommand):
@@ -82,6 +95,8 @@ class Command(BaseCommand):
                 self.stdout.write("数据库中已有单位，跳过生成。")
                 return
             raise CommandError("数据库中已有单位：请在空数据库上生成，或加 --if-empty 跳过。")
+        # Every step is found before anything is written: a broken one stops the run with its name.
+        steps = {} if options["units_only"] else {dotted: _step(dotted) for dotted in STEPS}
         started = time.perf_counter()
         now = clock.now()
         rng = random.Random(seed)
@@ -106,20 +121,17 @@ class Command(BaseCommand):
             f"估计户数 {households}；用时 {time.perf_counter() - started:.1f} 秒。"
         )
         jobs = max(1, min(options["jobs"], len(roots)))
-        for dotted in () if options["units_only"] else STEPS:
-            step = _step(dotted)
-            if step is None:
-                continue
+        for dotted, step in steps.items():
             step_started, cpu_started = time.perf_counter(), time.process_time()
             children_started = _children_cpu()
-            deferred = without_indexes(_step(dotted.rpartition(".")[0] + ".BULK_MODELS") or ())
+            deferred = without_indexes(_optional(dotted.rpartition(".")[0] + ".BULK_MODELS") or ())
             try:
                 with deferred:
                     if jobs == 1:
                         for root in roots:
                             step(seed=seed, now=now, root=root, stdout=self.stdout)
                     else:
-                        _prepare = _step(dotted.rpartition(".")[0] + ".prepare_parallel")
+                        _prepare = _optional(dotted.rpartition(".")[0] + ".prepare_parallel")
                         if _prepare is not None:
                             _prepare()
                         _in_parallel(dotted, roots, seed=seed, now=now, jobs=jobs, stdout=self.stdout)
