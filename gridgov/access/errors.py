@@ -1,9 +1,5 @@
-"""Stable reasons of the domain errors of accounts, grants, roles, passwords, API tokens and two-factor codes.
-
-An API client reads `reason` in the error body to tell one refusal from another without parsing the
-Chinese message; a value never changes meaning once released (add a new one instead). Refusals every
-app shares (a field left empty, too long, badly formed...) use gridgov.core.errors.CommonError.
-"""
+"""The stable reasons of the refusals of accounts, grants, roles, passwords, API tokens and two-factor
+codes (see gridgov.core.errors)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 (invalid, not_found, forbidden, conflict: what the HTTP status says) and, where the raising code names
 one, a stable `reason` an API client can act on: a value of CommonError or of the raising app's own
 enum (residents/errors.py ResidentError, units/errors.py UnitError...), e.g. "residents.id_number_taken"
-beside "该身份证号已在台账中登记。".
+beside "该身份证号已在台账中登记。". A reason never changes meaning once released: add a new one instead.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from enum import StrEnum
 
 
 class CommonError(StrEnum):
-    """Reasons every app shares. The first four are the defaults of the four error classes."""
+    """Reasons every app shares (the first four are the four error classes' codes)."""
 
     INVALID = "invalid"
     NOT_FOUND = "not_found"

@@ -1,9 +1,4 @@
-"""Stable reasons of the domain errors of the grid hierarchy (units, divisions).
-
-An API client reads `reason` in the error body to tell one refusal from another without parsing the
-Chinese message; a value never changes meaning once released (add a new one instead). Refusals every
-app shares (a field left empty, too long, badly formed...) use gridgov.core.errors.CommonError.
-"""
+"""The stable reasons of the refusals of the grid hierarchy (see gridgov.core.errors)."""
 
 from __future__ import annotations
 
