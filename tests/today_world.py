@@ -10,8 +10,9 @@ from typing import Any
 
 from gridgov.access.models import User
 from gridgov.access.services import grant_create, user_create
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import Case
-from gridgov.cases.services import case_act, case_report
+from gridgov.cases.transitions import case_act
 from gridgov.mediation import services as mediation_services
 from gridgov.mediation.models import MediationCase
 from gridgov.notify.models import InboxMessage

@@ -14,7 +14,7 @@ from gridgov.cases.intake import case_report
 VISIT_CHANNEL = "visit"
 
 
-def raise_case_from_visit(*, actor: User, now: dt.datetime, household_id: int, title: str, description: str,
+def raise_case_from_visit(*, actor: User | None, now: dt.datetime, household_id: int, title: str, description: str,
                           category_code: str, urgency: str, idempotency_key: str) -> tuple[int, str]:
     result = case_report(actor=actor, now=now, title=title, description=description, category_code=category_code,
                          channel=VISIT_CHANNEL, urgency=urgency or "ordinary", household_id=household_id,

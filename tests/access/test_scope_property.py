@@ -70,8 +70,8 @@ def test_every_household_and_case_returned_lies_in_the_actors_scope(parents, dat
     """The same random hierarchies, now with a household and a case in every unit: what the scoped
     managers return (every ledger and case list, search and detail reads through them) is exactly the
     objects whose unit lies under one of the actor's grants, walking parent links."""
+    from gridgov.cases.intake import case_report
     from gridgov.cases.models import Case
-    from gridgov.cases.services import case_report
     from gridgov.residents.households import household_create
     from gridgov.residents.models import Household
 

@@ -48,8 +48,8 @@ def _import_job(w: World) -> int:
 
 def _case(w: World) -> Any:
     from gridgov.cases.catalogue import seed_categories
+    from gridgov.cases.intake import case_report
     from gridgov.cases.models import Category, default_deadlines
-    from gridgov.cases.services import case_report
 
     existing = getattr(w, "_outsider_case", None)
     if existing is None:

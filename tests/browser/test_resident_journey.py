@@ -18,7 +18,7 @@ from django.test import Client
 
 from gridgov.cases.models import Case
 from gridgov.cases.public.services import case_disclose, public_report, result_photo_add
-from gridgov.cases.services import case_act
+from gridgov.cases.transitions import case_act
 from gridgov.core.clock import now
 from gridgov.interfaces.public.links import grid_token
 from tests.public.conftest import jpeg_with_gps

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import Case
-from gridgov.cases.services import case_act, case_report
+from gridgov.cases.transitions import case_act
 from tests.builtins import ensure_builtins
 from tests.world import T0, World
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from gridgov.cases.categories import category_update
 from gridgov.cases.models import Category
-from gridgov.cases.services import category_update
 from gridgov.core.errors import PermissionDenied, ValidationFailed
 from tests.world import T0
 

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gridgov.access.services import department_create, grant_create, user_create
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import CalendarOverride, Case, CaseEvent
-from gridgov.cases.services import case_act, case_report
+from gridgov.cases.transitions import case_act
 from gridgov.core.errors import PermissionDenied, ValidationFailed
 from gridgov.notify.models import Outbox
 from gridgov.notify.services import recipients

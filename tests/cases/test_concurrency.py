@@ -12,7 +12,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from gridgov.cases.models import Case, CaseEvent
-from gridgov.cases.services import case_act
+from gridgov.cases.transitions import case_act
 from gridgov.core.errors import Conflict
 from tests.world import T0
 
@@ -91,7 +91,7 @@ def test_an_open_intake_does_not_hold_up_another_in_the_same_county(kit):
     _needs_postgres()
     from django.db import transaction
 
-    from gridgov.cases.services import case_report
+    from gridgov.cases.intake import case_report
 
     w = kit.world
     kit.report()  # the sequence exists and is committed
@@ -128,7 +128,7 @@ def test_an_open_intake_does_not_hold_up_another_in_the_same_county(kit):
 
 def test_numbers_stay_unique_under_parallel_intake(kit):
     _needs_postgres()
-    from gridgov.cases.services import case_report
+    from gridgov.cases.intake import case_report
 
     w = kit.world
 

@@ -15,8 +15,8 @@ import pytest
 from django.db import connection, connections
 
 from gridgov.cases.models import Case, CaseEvent
-from gridgov.cases.services import case_act
 from gridgov.cases.sweep import case_sweep
+from gridgov.cases.transitions import case_act
 from gridgov.core.errors import Conflict, DomainError
 from tests.world import T0
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import Case, CaseEvent
-from gridgov.cases.services import case_act, case_report
+from gridgov.cases.transitions import case_act
 from gridgov.core.errors import Conflict, PermissionDenied, ValidationFailed
 from gridgov.notify.models import Outbox
 from gridgov.notify.services import recipients

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridgov.cases.services import case_act
+from gridgov.cases.transitions import case_act
 from gridgov.notify.models import Outbox
 
 pytestmark = pytest.mark.django_db

@@ -20,8 +20,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from gridgov.cases import reference
+from gridgov.cases.categories import category_update
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import CalendarOverride, Case, Category, ReferenceStamp
-from gridgov.cases.services import case_report, category_update
 from gridgov.core.clock import local
 from gridgov.core.errors import ValidationFailed
 from tests.world import T0

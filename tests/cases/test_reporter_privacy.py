@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from gridgov.access.scope import scope_for
 from gridgov.audit.models import AuditEvent
-from gridgov.cases import intake, services
+from gridgov.cases import intake, reveal
 from gridgov.cases.reporter import reveal_name, reveal_phone
 from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gridgov.interfaces.staff.case_forms import form_context
@@ -93,14 +93,14 @@ def test_unmask_needs_the_right_and_a_reason_and_is_audited(kit):
     case = _reported(kit)
     before = AuditEvent.objects.filter(action="case.reporter_unmask").count()
     with pytest.raises(ValidationFailed):
-        services.case_reporter_unmask(actor=w.zhang_wei, now=kit.tick(), case_id=case.pk, reason="")
+        reveal.case_reporter_unmask(actor=w.zhang_wei, now=kit.tick(), case_id=case.pk, reason="")
     for person in (w.wang_fang, w.zhao_lei):  # grid workers and grid heads hold no unmask right
         with pytest.raises(PermissionDenied):
-            services.case_reporter_unmask(actor=person, now=kit.tick(), case_id=case.pk, reason="电话回访核实结果")
+            reveal.case_reporter_unmask(actor=person, now=kit.tick(), case_id=case.pk, reason="电话回访核实结果")
     with pytest.raises(NotFound):  # the outsider: as if it did not exist
-        services.case_reporter_unmask(actor=w.sun_li, now=kit.tick(), case_id=case.pk, reason="电话回访核实结果")
+        reveal.case_reporter_unmask(actor=w.sun_li, now=kit.tick(), case_id=case.pk, reason="电话回访核实结果")
     assert AuditEvent.objects.filter(action="case.reporter_unmask").count() == before
-    revealed = services.case_reporter_unmask(actor=w.zhang_wei, now=kit.tick(), case_id=case.pk,
+    revealed = reveal.case_reporter_unmask(actor=w.zhang_wei, now=kit.tick(), case_id=case.pk,
                                              reason="电话回访核实结果")
     assert (revealed.name, revealed.phone) == (NAME, PHONE)
     row = AuditEvent.objects.filter(action="case.reporter_unmask").get()
@@ -142,7 +142,7 @@ def test_a_department_never_sees_the_reporter_and_cannot_unmask(kit, login, anon
         assert "欧***" not in page
     assert api["case"]["reporter"]["can_unmask"] is False
     with pytest.raises(PermissionDenied):
-        services.case_reporter_unmask(actor=w.liu_yang, now=kit.tick(), case_id=case.pk, reason="联系反映人核实")
+        reveal.case_reporter_unmask(actor=w.liu_yang, now=kit.tick(), case_id=case.pk, reason="联系反映人核实")
     pdf_html = render_to_string("staff/cases/print_form.html", form_context(
         scope=scope_for(w.liu_yang), case=case,
         kind="dispatch", seq=None, case_url="http://x/"))

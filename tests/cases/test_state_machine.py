@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from gridgov.cases.models import Case, CaseEvent
-from gridgov.cases.services import case_act
 from gridgov.cases.states import ACTIONS, STATUSES, Who
+from gridgov.cases.transitions import case_act
 from gridgov.core.errors import DomainError
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import pytest
 from django.db import transaction
 
 from gridgov.cases.models import Case, CaseEvent
-from gridgov.cases.services import HANDLERS, case_act
 from gridgov.cases.states import ACTIONS, STATUSES, Status, Who, target_of
+from gridgov.cases.transitions import HANDLERS, case_act
 from gridgov.core.errors import Conflict, NotFound
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ import pytest
 from gridgov.audit.models import AuditEvent
 from gridgov.cases import calendar
 from gridgov.cases.deadlines import work_calendar
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import CalendarOverride, CalendarRevision, CalendarYear, Case, CaseEvent
-from gridgov.cases.services import case_report
 from gridgov.cases.sweep import case_sweep
 from gridgov.core.clock import LOCAL_TZ, local
 from gridgov.core.errors import PermissionDenied, ValidationFailed

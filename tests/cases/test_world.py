@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 
 from gridgov.access.services import department_create, grant_create, user_create
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import Case, CaseEvent
-from gridgov.cases.services import case_act, case_report
+from gridgov.cases.transitions import case_act
 from gridgov.cases.world import seed_world_step
 from tests.world import T0
 

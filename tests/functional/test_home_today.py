@@ -150,7 +150,7 @@ def test_counts_stop_at_the_cap(world, filled, login, monkeypatch):
 
 def _grow(world, filled, n: int) -> None:  # type: ignore[no-untyped-def]
     """n more of everything on the grid worker's and the offices' pages."""
-    from gridgov.cases.services import case_report
+    from gridgov.cases.intake import case_report
     from gridgov.mediation.services import mediation_register
     from gridgov.workforce.services import duty_list_issue
 

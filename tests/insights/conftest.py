@@ -29,8 +29,9 @@ from typing import Any
 import pytest
 
 from gridgov.cases.catalogue import seed_categories
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import Case, Category, default_deadlines
-from gridgov.cases.services import case_act, case_report
+from gridgov.cases.transitions import case_act
 from gridgov.core.clock import LOCAL_TZ
 from tests.world import World
 

@@ -13,7 +13,7 @@ import pytest
 
 from gridgov.access.scope import scope_for
 from gridgov.cases.models import CalendarOverride, Case, CaseEvent, Category
-from gridgov.cases.services import case_act
+from gridgov.cases.transitions import case_act
 from gridgov.core.errors import DomainError
 from gridgov.insights import facts as f
 from gridgov.insights import measures as m

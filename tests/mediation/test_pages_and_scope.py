@@ -171,8 +171,8 @@ def test_the_printed_agreement_embeds_chinese_fonts_is_watermarked_and_audited(m
 def test_a_case_is_referred_to_mediation(mworld, login):
     """转调解: the case page links to the form, prefilled from the case; only a case the user may see."""
     from gridgov.cases.catalogue import seed_categories
+    from gridgov.cases.intake import case_report
     from gridgov.cases.models import Category, default_deadlines
-    from gridgov.cases.services import case_report
     from tests.world import T0
 
     seed_categories(Category, default_deadlines())

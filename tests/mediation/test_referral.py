@@ -28,7 +28,7 @@ def _counts() -> tuple[int, ...]:
 
 
 def _case(w: World, unit: Any = None, actor: Any = None) -> Any:
-    from gridgov.cases.services import case_report
+    from gridgov.cases.intake import case_report
     from tests.builtins import ensure_builtins
 
     ensure_builtins()
@@ -86,7 +86,7 @@ def test_a_case_is_referred_once(mworld):
 
 
 def test_an_ended_case_is_not_referred(mworld):
-    from gridgov.cases.services import case_act
+    from gridgov.cases.transitions import case_act
 
     case = _case(mworld)
     case_act(actor=mworld.zhao_lei, now=T0 + dt.timedelta(minutes=5), case_id=case.pk, action="reject",

@@ -42,7 +42,7 @@ def test_register_writes_the_case_parties_history_and_audit(mworld):
 
 def test_a_referral_from_a_case_keeps_its_number(mworld):
     # A case source is checked by the referral process (tests/mediation/test_referral.py): a real case.
-    from gridgov.cases.services import case_report
+    from gridgov.cases.intake import case_report
     from gridgov.processes.mediation_referral import case_refer_to_mediation
     from tests.builtins import ensure_builtins
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridgov.cases.services import case_report
+from gridgov.cases.intake import case_report
 from tests.world import T0
 
 from .leakscan import scan

@@ -15,7 +15,7 @@ from PIL import Image
 from gridgov.cases.models import Case, CaseEvent
 from gridgov.cases.public.models import FollowUp
 from gridgov.cases.public.services import public_report, result_photo_add
-from gridgov.cases.services import case_act
+from gridgov.cases.transitions import case_act
 from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gridgov.interfaces.public import throttle
 from tests.world import T0

@@ -39,7 +39,7 @@ APP = WSGIHandler()
 def office(world: Any) -> Iterator[dict[str, Any]]:
     """Cookies and headers of a signed-in township office session, with a CSRF token. As Django's test
     client does, requests do not close the test's database connection (it holds the test transaction)."""
-    from gridgov.cases.services import case_report
+    from gridgov.cases.intake import case_report
 
     # Something to find: a few cases and ids in range of what the generator tries.
     for i in range(3):

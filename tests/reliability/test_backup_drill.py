@@ -23,7 +23,8 @@ from django.db import connection
 
 from gridgov.audit.models import AuditEvent
 from gridgov.cases.attachments import attachment_add
-from gridgov.cases.services import case_act, case_report
+from gridgov.cases.intake import case_report
+from gridgov.cases.transitions import case_act
 from gridgov.interfaces.jobs.backup import file_hashes
 from tests.builtins import ensure_builtins
 from tests.public.conftest import jpeg_with_gps

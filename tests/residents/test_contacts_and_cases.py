@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from gridgov.audit.models import AuditEvent
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import Case
-from gridgov.cases.services import case_report
 from gridgov.core.errors import ValidationFailed
 from gridgov.residents.caretakers import contacts_assign, household_assign_worker, household_link_party_member
 from gridgov.residents.households import household_create, household_merge, household_set_status
@@ -252,7 +252,7 @@ def test_a_case_seen_only_through_the_merge_target(world, ledger):
 
 def test_department_handler_sees_no_household_on_a_dispatched_case(world, ledger, login):
     case = _case(world.zhang_wei, ledger.a1)
-    from gridgov.cases.services import case_act
+    from gridgov.cases.transitions import case_act
 
     now = T0 + dt.timedelta(hours=1)
     case_act(actor=world.zhang_wei, now=now, case_id=case.pk, action="accept")

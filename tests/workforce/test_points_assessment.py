@@ -130,7 +130,8 @@ def test_assessment_by_hand(world, rules):
 
 
 def test_case_facts_feed_points_once(world, rules):
-    from gridgov.cases.services import case_act, case_report
+    from gridgov.cases.intake import case_report
+    from gridgov.cases.transitions import case_act
     from gridgov.processes.points_feed import points_feed_run
     from tests.builtins import ensure_builtins
 
@@ -163,7 +164,8 @@ def test_visits_join_the_feed_through_the_hook_when_the_app_offers_facts(world, 
 
 def test_an_overdue_case_held_by_a_grid_costs_its_grid_workers(world, rules):
     from gridgov.cases.deadlines import OVERDUE_URGE_NOTE
-    from gridgov.cases.services import case_act, case_report
+    from gridgov.cases.intake import case_report
+    from gridgov.cases.transitions import case_act
     from gridgov.processes.points_feed import points_feed_run
     from tests.builtins import ensure_builtins
 

@@ -12,7 +12,7 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from gridgov.access.scope import Scope, scope_for
-from gridgov.cases import attachments, selectors, services
+from gridgov.cases import attachments, intake, reveal, selectors, transitions
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Case, CaseEvent
 from gridgov.cases.states import ACTIONS, STATUSES
@@ -207,7 +207,7 @@ def report_case(request: HttpRequest, payload: CaseIn,
     data = payload.dict()
     key = idempotency_key or data.pop("idempotency_key")
     data.pop("idempotency_key", None)
-    result = services.case_report(actor=staff_actor(request), now=now(), idempotency_key=key,
+    result = intake.case_report(actor=staff_actor(request), now=now(), idempotency_key=key,
                                   category_code=data.pop("category"), **data)
     scope = scope_for(request.user)
     body = IntakeOut(case=case_out(result.case, scope), created=result.created,
@@ -229,7 +229,7 @@ def list_cases(request: HttpRequest, queue: str = "todo", category: str = "", st
 def get_case(request: HttpRequest, case_id: int) -> CaseDetailOut:
     scope = scope_for(request.user)
     case = selectors.case_get(scope=scope, case_id=case_id)
-    allowed = services.allowed_actions(case=case, actor=staff_actor(request), now=now())
+    allowed = transitions.allowed_actions(case=case, actor=staff_actor(request), now=now())
     return CaseDetailOut(
         case=case_out(case, scope),
         actions=[ActionOut(code=a.code, label=a.label) for a in allowed],
@@ -244,7 +244,7 @@ def act_on_case(request: HttpRequest, case_id: int, action: ActionCode, payload:
     data = payload.dict(exclude_none=True)
     expected = data.pop("expected_version", None)
     # Parameters the action does not take are refused by the service, not silently dropped.
-    case = services.case_act(actor=staff_actor(request), now=now(), case_id=case_id, action=action.value,
+    case = transitions.case_act(actor=staff_actor(request), now=now(), case_id=case_id, action=action.value,
                              expected_version=expected, **data)
     return case_out(selectors.case_get(scope=scope, case_id=case.pk), scope)
 
@@ -273,5 +273,5 @@ def unmask_reporter(request: HttpRequest, case_id: int, payload: UnmaskIn) -> Re
     scope = scope_for(request.user)
     selectors.case_get(scope=scope, case_id=case_id)
     actor = staff_actor(request)
-    revealed = services.case_reporter_unmask(actor=actor, now=now(), case_id=case_id, reason=payload.reason)
+    revealed = reveal.case_reporter_unmask(actor=actor, now=now(), case_id=case_id, reason=payload.reason)
     return ReporterUnmaskOut(name=revealed.name, phone=revealed.phone)

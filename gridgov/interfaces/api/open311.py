@@ -19,7 +19,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from gridgov.cases import selectors, services
+from gridgov.cases import intake, selectors
 from gridgov.cases.models import Case, Category
 from gridgov.cases.states import STATUSES, StatusType
 from gridgov.core.clock import now
@@ -116,7 +116,7 @@ def _submit(request: HttpRequest) -> JsonResponse:
     name = f"{data.get('last_name', '')}{data.get('first_name', '')}".strip()
     title = description.strip().splitlines()[0][:40] if description.strip() else ""
     try:
-        result = services.case_report(
+        result = intake.case_report(
             actor=None, now=now(), title=title or "市民诉求", description=description,
             category_code=code, channel="open311", lat=lat, lng=lng, address=data.get("address_string", ""),
             reporter_name=name, reporter_phone=data.get("phone", ""),

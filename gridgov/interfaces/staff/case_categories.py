@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from gridgov.access.roles import P
-from gridgov.cases import selectors, services
+from gridgov.cases import categories, selectors
 from gridgov.cases.models import DEFAULT_DEADLINES, Category, ResolveLevel, Urgency
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied, ValidationFailed
@@ -87,16 +87,16 @@ def case_categories(request: HttpRequest) -> HttpResponse:
         try:
             if op == "create":
                 actor = staff_actor(request)
-                services.category_create(actor=actor, now=now(), parent_id=request.POST.get("parent_id") or None,
+                categories.category_create(actor=actor, now=now(), parent_id=request.POST.get("parent_id") or None,
                                          deadlines=_posted_deadlines(request.POST), **_fields(request.POST))
                 messages.success(request, f"已添加类别「{request.POST.get('name', '').strip()}」。")
             elif op in ("update", "retire", "restore") and target is not None:
                 if op == "update":
-                    services.category_update(actor=staff_actor(request), now=now(), category_id=target.pk,
+                    categories.category_update(actor=staff_actor(request), now=now(), category_id=target.pk,
                                              deadlines=_posted_deadlines(request.POST), **_fields(request.POST))
                     messages.success(request, f"已保存类别「{target.name}」。")
                 else:
-                    services.category_update(actor=staff_actor(request), now=now(), category_id=target.pk,
+                    categories.category_update(actor=staff_actor(request), now=now(), category_id=target.pk,
                                              is_active=op == "restore")
                     messages.success(request, f"已{'启用' if op == 'restore' else '停用'}类别「{target.name}」。")
             else:
@@ -108,7 +108,7 @@ def case_categories(request: HttpRequest) -> HttpResponse:
             editing, adding = (target, False) if op == "update" else (None, op == "create")
         else:
             return redirect(reverse("staff:case_categories"))
-    kinds = sorted(services.department_kinds())
+    kinds = sorted(categories.department_kinds())
     for c in tree:
         c.kind_label = KIND_LABELS.get(c.department_kind, c.department_kind)  # type: ignore[attr-defined]
         c.kids = [k for k in tree if k.parent_id == c.pk]  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
-from gridgov.cases import attachments, selectors, services, worklists
+from gridgov.cases import attachments, intake, reveal, selectors, transitions, worklists
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Channel, Urgency
 from gridgov.cases.states import ACTIONS, STATUSES
@@ -135,7 +135,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
             "reporter_name", "reporter_phone", "idempotency_key", "household_id")}
         values["anonymous"] = request.POST.get("anonymous") == "on"
         try:
-            result = services.case_report(
+            result = intake.case_report(
                 actor=staff_actor(request), now=now(), title=values["title"], description=values["description"],
                 category_code=values["category"], urgency=values["urgency"] or "ordinary",
                 channel=values["channel"] or "field", unit_id=query_int(values["unit_id"]), lat=_float(values["lat"]),
@@ -167,11 +167,11 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     scope = actor_scope(request)
     case = selectors.case_get(scope=scope, case_id=case_id)
     moment = now()
-    allowed = services.allowed_actions(case=case, actor=staff_actor(request), now=moment)
+    allowed = transitions.allowed_actions(case=case, actor=staff_actor(request), now=moment)
     forms = []
     for spec in allowed:
         fields = []
-        for name in sorted(services.action_params(spec.code), key=list(FIELDS).index):
+        for name in sorted(transitions.action_params(spec.code), key=list(FIELDS).index):
             label, kind, required = FIELDS[name]
             if kind == "skip":
                 continue
@@ -238,12 +238,12 @@ def case_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
         messages.error(request, "未知的操作。")
         return redirect("staff:case_detail", case.pk)
     params: dict[str, Any] = {}
-    for name in services.action_params(action):
+    for name in transitions.action_params(action):
         raw = request.POST.get(name, "").strip()
         if raw:
             params[name] = raw
     try:
-        services.case_act(actor=staff_actor(request), now=now(), case_id=case.pk, action=action,
+        transitions.case_act(actor=staff_actor(request), now=now(), case_id=case.pk, action=action,
                           expected_version=query_int(request.POST.get("version", "")), **params)
     except DomainError as exc:
         if exc.http_status == 404:
@@ -319,7 +319,7 @@ def case_reporter_unmask(request: HttpRequest, case_id: int) -> HttpResponse:
     scope = actor_scope(request)
     case = selectors.case_get(scope=scope, case_id=case_id)
     reporter = selectors.reporter_of(scope=scope, case=case)
-    revealed, error = reveal_on_post(request, lambda reason: services.case_reporter_unmask(
+    revealed, error = reveal_on_post(request, lambda reason: reveal.case_reporter_unmask(
         actor=staff_actor(request), now=now(), case_id=case.pk, reason=reason))
     if request.method != "POST" and not reporter["can_unmask"]:
         error = "您没有查看反映人完整姓名和电话的权限。"
