@@ -46,8 +46,12 @@ def test_the_purge_runs_on_a_schedule(pworld):
     from config.celery import app
     from gridgov.interfaces.jobs.tasks import reporter_phones_purge_task
 
+    from config.jobs import JOB_BY_NAME
+
     entry = settings.CELERY_BEAT_SCHEDULE["reporter-phones-purge"]
-    assert entry["task"] == "gridgov.cases.public.purge_phones" and entry["schedule"] <= 86400
+    job = JOB_BY_NAME["reporter-phones-purge"]
+    assert entry["args"] == (job.name,) and job.period <= 86400
+    assert job.func == "gridgov.interfaces.jobs.periodic:reporter_phones_purge"
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
     ended = Desk(pworld, phone="13912345678")
