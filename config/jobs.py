@@ -61,34 +61,37 @@ class JobDef:
         return crontab(**self.cron)
 
 
+# Where the job functions live (each takes `now`, returns its counts).
+_F = "gridgov.interfaces.jobs.periodic:"
+
 JOBS: tuple[JobDef, ...] = (
     # Deadlines and the work they generate (queue "sweep").
-    JobDef("cases-sweep", "事件时限巡检（预警、超期、催办、上报、自动办结）", "gridgov.interfaces.jobs.periodic:cases_sweep",
+    JobDef("cases-sweep", "事件时限巡检（预警、超期、催办、上报、自动办结）", _F + "cases_sweep",
            "sweep", every=300, timeout=900),
-    JobDef("workforce-duty-sweep", "责任清单超期标记", "gridgov.interfaces.jobs.periodic:duty_sweep", "sweep",
+    JobDef("workforce-duty-sweep", "责任清单超期标记", _F + "duty_sweep", "sweep",
            every=600),
-    JobDef("workforce-points-feed", "积分自动记入", "gridgov.interfaces.jobs.periodic:points_feed", "sweep",
+    JobDef("workforce-points-feed", "积分自动记入", _F + "points_feed", "sweep",
            every=600),
-    JobDef("mediation-deadline-remind", "调解期限提醒", "gridgov.interfaces.jobs.periodic:mediation_remind",
+    JobDef("mediation-deadline-remind", "调解期限提醒", _F + "mediation_remind",
            "sweep", every=600),
     # Notifications (queue "outbox").
-    JobDef("notify-deliver", "发送短信和消息", "gridgov.interfaces.jobs.periodic:notify_deliver", "outbox",
+    JobDef("notify-deliver", "发送短信和消息", _F + "notify_deliver", "outbox",
            every=60, timeout=300),
     # The dashboards' day facts (queue "reports").
-    JobDef("insights-facts", "统计数据更新", "gridgov.interfaces.jobs.periodic:insights_facts", "reports",
+    JobDef("insights-facts", "统计数据更新", _F + "insights_facts", "reports",
            every=300, timeout=3600),
     # Housekeeping (queue "maintenance").
-    JobDef("audit-seal", "审计日志封存（防篡改）", "gridgov.interfaces.jobs.periodic:audit_seal", "maintenance",
+    JobDef("audit-seal", "审计日志封存（防篡改）", _F + "audit_seal", "maintenance",
            every=60, timeout=300),
-    JobDef("audit-archive", "审计日志到期归档", "gridgov.interfaces.jobs.periodic:audit_archive", "maintenance",
+    JobDef("audit-archive", "审计日志到期归档", _F + "audit_archive", "maintenance",
            cron={"hour": 2, "minute": 30}, timeout=3600),
-    JobDef("accounts-disable-idle", "停用长期未登录的账号", "gridgov.interfaces.jobs.periodic:accounts_disable_idle",
+    JobDef("accounts-disable-idle", "停用长期未登录的账号", _F + "accounts_disable_idle",
            "maintenance", every=3600),
-    JobDef("reporter-phones-purge", "清除到期的反映人电话", "gridgov.interfaces.jobs.periodic:reporter_phones_purge",
+    JobDef("reporter-phones-purge", "清除到期的反映人电话", _F + "reporter_phones_purge",
            "maintenance", every=3600),
-    JobDef("residents-exports-expire", "清理过期的导出文件", "gridgov.interfaces.jobs.periodic:exports_expire",
+    JobDef("residents-exports-expire", "清理过期的导出文件", _F + "exports_expire",
            "maintenance", every=3600),
-    JobDef("residents-retention", "清理超过保存期限的户情资料", "gridgov.interfaces.jobs.periodic:residents_retention",
+    JobDef("residents-retention", "清理超过保存期限的户情资料", _F + "residents_retention",
            "maintenance", cron={"hour": 3, "minute": 0}, timeout=3600),
 )
 

@@ -161,9 +161,8 @@ def test_when_every_sealed_row_is_archived_sealing_continues_from_the_anchor():
 
 
 def test_the_archive_job_is_on_the_beat_schedule_and_runs(settings):
-    from gridgov.audit.tasks import audit_archive
-
     from config.jobs import JOB_BY_NAME
+    from gridgov.audit.tasks import audit_archive
 
     entry = settings.CELERY_BEAT_SCHEDULE["audit-archive"]
     job = JOB_BY_NAME["audit-archive"]

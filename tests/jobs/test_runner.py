@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from config.jobs import JOB_BY_NAME, JOBS, RUN_TASK, JobDef
-from gridgov.interfaces.jobs.runner import job_run, next_run_after, run_due
+from gridgov.interfaces.jobs.runner import next_run_after, run_due
 from gridgov.scheduling.models import JobState
 from gridgov.scheduling.services import job_claim, job_rows_ensure
 

@@ -129,9 +129,8 @@ def test_a_mediation_nobody_presides_goes_to_the_committees_own_handlers(mworld,
 
 def test_the_job_runs_on_the_beat_in_the_sweep_queue():
     from config.celery import app
-    from gridgov.interfaces.jobs.tasks import mediation_deadline_remind_task
-
     from config.jobs import JOB_BY_NAME
+    from gridgov.interfaces.jobs.tasks import mediation_deadline_remind_task
 
     entry = settings.CELERY_BEAT_SCHEDULE["mediation-deadline-remind"]
     assert entry["args"] == ("mediation-deadline-remind",) and entry["options"]["queue"] == "sweep"

@@ -44,9 +44,8 @@ def test_the_purge_runs_on_a_schedule(pworld):
     from django.conf import settings
 
     from config.celery import app
-    from gridgov.interfaces.jobs.tasks import reporter_phones_purge_task
-
     from config.jobs import JOB_BY_NAME
+    from gridgov.interfaces.jobs.tasks import reporter_phones_purge_task
 
     entry = settings.CELERY_BEAT_SCHEDULE["reporter-phones-purge"]
     job = JOB_BY_NAME["reporter-phones-purge"]

@@ -5,6 +5,7 @@ is told to end with this process (Linux PR_SET_PDEATHSIG), so even a SIGKILL her
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import signal
@@ -24,10 +25,8 @@ PR_SET_PDEATHSIG = 1
 
 
 def _end_with_parent() -> None:  # runs in the child between fork and exec
-    try:
+    with contextlib.suppress(OSError):  # not Linux: Ctrl-C still reaches both through the process group
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:  # not Linux: Ctrl-C still reaches both through the terminal's process group
-        pass
 
 
 class Command(BaseCommand):
