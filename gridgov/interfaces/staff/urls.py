@@ -89,3 +89,8 @@ urlpatterns += mediation.urls()
 from . import deliberation  # noqa: E402
 
 urlpatterns += deliberation.urls()
+
+# Scheduled jobs (定时任务): what runs by itself, and whether it does.
+from . import jobs  # noqa: E402
+
+urlpatterns += jobs.urls()
