@@ -32,7 +32,8 @@ EXPECTED = {
     "li_qiang": [HOME, GRID, CASES, VISITS, ("考核积分", ["我的任务", "责任清单", "月度考核"]), FIGURES],
     "zhang_wei": OFFICE,  # township office
     "sun_li": OFFICE,  # the other township's office
-    "chen_jing": [HOME, GRID_OFFICE, ("事件", ["事件办理", "事件类别"]), VISITS, WORK_OFFICE, FIGURES, JOBS],  # county office
+    # county office
+    "chen_jing": [HOME, GRID_OFFICE, ("事件", ["事件办理", "事件类别"]), VISITS, WORK_OFFICE, FIGURES, JOBS],
     "liu_yang": [HOME, (None, ["部门待办"])],  # department handler
     "zhou_min": [HOME, (None, ["网格体系"]), JOBS],  # system admin
     "wu_gang": [HOME, (None, ["审计日志"])],  # audit admin: the audit log (in the support site)

@@ -161,3 +161,11 @@ def test_every_registered_job_runs_on_an_empty_database():
     assert {o.job for o in ran} == {job.name for job in JOBS}
     assert [o.error for o in ran if not o.ok] == []
     assert all(isinstance(v, int) for o in ran for v in o.result.values())
+
+
+def test_beat_messages_go_to_each_jobs_own_queue():
+    from config.celery import app
+
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        queue = app.amqp.router.route(dict(entry["options"]), entry["task"], entry["args"])["queue"].name
+        assert queue == JOB_BY_NAME[name].queue
