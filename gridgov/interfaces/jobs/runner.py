@@ -100,11 +100,12 @@ def job_run(job: JobDef, *, now: dt.datetime, owner: str, due_only: bool = True,
     return Outcome(job.name, True, result)
 
 
-def run_due(*, now: dt.datetime, owner: str, jobs: Iterable[JobDef] = JOBS,
+def run_due(*, now: dt.datetime | Callable[[], dt.datetime], owner: str, jobs: Iterable[JobDef] = JOBS,
             finished: Callable[[], dt.datetime] | None = None,
             stopping: Callable[[], bool] = lambda: False) -> list[Outcome]:
     """One pass of the runner: every job that is due and not leased runs once, one after another
-    (`stopping` is asked between two jobs)."""
+    (`stopping` is asked between two jobs). `now` is a moment, or a clock asked again before each job
+    (the runner's: a job's start is when it started, not when the pass did)."""
     jobs = list(jobs)
     services.job_rows_ensure(job.name for job in jobs)
     states = job_states(job.name for job in jobs)
@@ -112,12 +113,13 @@ def run_due(*, now: dt.datetime, owner: str, jobs: Iterable[JobDef] = JOBS,
     for job in jobs:
         if stopping():
             break
+        moment = now() if callable(now) else now
         state = states.get(job.name)
-        if state is not None and state.next_run_at is not None and state.next_run_at > now:
+        if state is not None and state.next_run_at is not None and state.next_run_at > moment:
             continue  # not due: no write
-        if state is not None and state.lease_until is not None and state.lease_until > now:
+        if state is not None and state.lease_until is not None and state.lease_until > moment:
             continue  # another runner has it
-        outcome = job_run(job, now=now, owner=owner, finished=finished)
+        outcome = job_run(job, now=moment, owner=owner, finished=finished)
         if outcome is not None:
             ran.append(outcome)
     return ran
@@ -136,7 +138,7 @@ class JobRunner:
 
     def run_once(self) -> list[Outcome]:
         try:
-            return run_due(now=clock.now(), owner=self.owner, jobs=self.jobs, stopping=self.stop.is_set)
+            return run_due(now=clock.now, owner=self.owner, jobs=self.jobs, stopping=self.stop.is_set)
         finally:
             close_old_connections()
 
