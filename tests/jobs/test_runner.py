@@ -169,3 +169,16 @@ def test_beat_messages_go_to_each_jobs_own_queue():
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         queue = app.amqp.router.route(dict(entry["options"]), entry["task"], entry["args"])["queue"].name
         assert queue == JOB_BY_NAME[name].queue
+
+
+def test_under_celery_a_failing_job_is_recorded_and_retried(monkeypatch):
+    from gridgov.interfaces.jobs.tasks import run_scheduled_job
+
+    FAIL["flaky"] = 1  # fails once, then succeeds
+    monkeypatch.setitem(JOB_BY_NAME, "test-flaky", FLAKY)
+    result = run_scheduled_job.apply(args=("test-flaky",))
+    row = _row(FLAKY)
+    # The retry (eager here: at once) finds the job due within half its period and runs it again.
+    assert result.get() == {"sent": 1}
+    assert row.last_outcome == "ok" and row.failures_total == 1 and row.runs_total == 2 and row.last_error == ""
+    assert [c[0] for c in CALLS] == ["flaky", "flaky"]
