@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell md5sum requirements.txt | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell md5sum package-lock.json | cut -c1-12)
 DEMO_ENV := var/demo.env
 DEMO_HOST ?= 127.0.0.1
@@ -12,10 +12,12 @@ export DJANGO_SETTINGS_MODULE := config.settings
 
 .PHONY: demo install test lint typecheck contracts migrations-check pytest bench clean
 
-$(STAMP): requirements.txt
+# The development venv (.venv) has the runtime and the test tools; a production venv installs requirements.txt
+# alone (docs/deploy.md).
+$(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 $(NODE_STAMP): package-lock.json

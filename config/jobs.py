@@ -74,6 +74,8 @@ JOBS: tuple[JobDef, ...] = (
            every=600),
     JobDef("mediation-deadline-remind", "调解期限提醒", _F + "mediation_remind",
            "sweep", every=600),
+    JobDef("processes-routines-run", "例行工作（提前生成、前一天提醒）", _F + "routines_run", "sweep",
+           every=3600, timeout=1800),
     # Notifications (queue "outbox").
     JobDef("notify-deliver", "发送短信和消息", _F + "notify_deliver", "outbox",
            every=60, timeout=300),

@@ -50,7 +50,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "django_htmx",
     "ninja",
     "gridgov.core",
     "gridgov.audit",
@@ -90,7 +89,6 @@ MIDDLEWARE = [
     "gridgov.interfaces.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -141,6 +139,15 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POO
     }
     _db["CONN_MAX_AGE"] = 0
 
+# Behind PgBouncer in transaction mode (docs/deploy.md): a client's consecutive transactions may run on different
+# server connections, so nothing may outlive a transaction on the server: no server-side cursors (`.iterator()`
+# would declare a WITH HOLD cursor in one and fetch it in another) and no server-side prepared statements (psycopg
+# prepares a query it has run five times; PgBouncer before 1.21, Debian 12's 1.18, cannot carry them).
+# tests/deploy/test_pgbouncer.py runs the app's reads and writes through a real PgBouncer both ways.
+if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PGBOUNCER"):
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"
 
@@ -180,7 +187,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-# nginx redirects http to https before a request reaches Django (deploy/nginx.conf).
+# nginx redirects http to https before a request reaches Django (deploy/nginx/gridgov.conf).
 SILENCED_SYSTEM_CHECKS = ["security.W008"]
 
 # --- Language and time ----------------------------------------------------
@@ -229,7 +236,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     # Django's RedisCache, with one client per pool instead of one per call (gridgov/core/redis_cache.py).
-    CACHES = {"default": {"BACKEND": "gridgov.core.redis_cache.ReusingRedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "gridgov.core.redis_cache.DegradingRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # With a shared cache, sessions are read from Redis and written through to the database (one
@@ -245,8 +252,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A job whose worker vanished without a word is handed out again after this long.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))}
+# A job whose worker vanished without a word is handed out again after this long: it must exceed the longest job,
+# or Redis hands a running job to a second worker (a year's day facts at size L take 20-25 min). Two hours.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "7200"))}
 CELERY_TIMEZONE = TIME_ZONE
 # One queue per job kind (config/queues.py): an import or a report never delays the deadline sweep or
 # the SMS outbox. A worker started without -Q consumes every queue (one machine).
@@ -268,6 +276,9 @@ GRIDGOV_REQUIRE_TOTP = env_bool("GRIDGOV_REQUIRE_TOTP", not TESTING)
 GRIDGOV_AUDIT_RETENTION_DAYS = int(os.environ.get("GRIDGOV_AUDIT_RETENTION_DAYS", "184"))
 if GRIDGOV_AUDIT_RETENTION_DAYS < 184:
     raise ImproperlyConfigured("GRIDGOV_AUDIT_RETENTION_DAYS must be at least 184 (six months).")
+# Days after the deadline sweep archived an unrated case during which staff may still record a
+# follow-up call or visit (回访) that rates or reopens it (cases/states.py, issue #15).
+GRIDGOV_FOLLOW_UP_AFTER_AUTO_CLOSE_DAYS = int(os.environ.get("GRIDGOV_FOLLOW_UP_AFTER_AUTO_CLOSE_DAYS", "15"))
 # Audit rows older than the retention are moved here, with their hash chain (audit.archive, daily).
 # Under the media directory by default, so backup_create takes them along (media is never served);
 # each file's SHA-256 is recorded in audit.AuditArchive.

@@ -109,6 +109,46 @@ class CalendarOverride(models.Model):
         return f"{self.date} {'上班' if self.is_workday else '休息'}"
 
 
+class CalendarYear(models.Model):
+    """A year of the working calendar as the county office confirmed it: its holidays and make-up workdays
+    (调休上班) as date ranges. The effective calendar is kept as CalendarOverride rows (cases/calendar.py)."""
+
+    year = models.PositiveSmallIntegerField("年份", unique=True)
+    # [{"start": "2027-02-06", "end": "2027-02-13", "workday": false, "note": "春节"}, ...]
+    entries = models.JSONField(default=list)
+    confirmed_at = models.DateTimeField()
+    confirmed_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = "工作日历年度"
+        verbose_name_plural = "工作日历年度"
+
+    def __str__(self) -> str:
+        return f"{self.year}年工作日历"
+
+
+class CalendarRevision(models.Model):
+    """One saved change of the working calendar: the overrides before and after (date -> working day), which
+    the deadline sweep applies to open cases' deadlines once (applied_at set when none is left)."""
+
+    year = models.PositiveSmallIntegerField()
+    saved_at = models.DateTimeField()
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    recomputed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["id"], name="calendar_revision_pending_idx",
+                                condition=Q(applied_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.year} @ {self.saved_at:%Y-%m-%d %H:%M}"
+
+
 class ReferenceStamp(models.Model):
     """The reference stamp: one row (id 1) holding a random number that database triggers replace in the
     same transaction as any change to the categories or the calendar overrides, whatever makes it (a

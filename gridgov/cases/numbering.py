@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
+from gridgov.units.models import Unit
+
 from .models import FormCounter
 
 KINDS = frozenset({"report", "dispatch", "urge", "feedback"})
@@ -117,3 +119,24 @@ def advance_to(*, county_id: int, year: int, kind: str, last: int) -> None:
             if cur.fetchone()[0] is not None:
                 cur.execute(f'SELECT setval(%s::regclass, GREATEST((SELECT last_value FROM "{name}"), %s))',  # noqa: S608
                             [name, last])
+
+
+class FormKind:
+    REPORT = "report"  # 申报单
+    DISPATCH = "dispatch"  # 交办单
+    URGE = "urge"  # 催办单
+    FEEDBACK = "feedback"  # 反馈单
+    LETTER = {REPORT: "S", DISPATCH: "J", URGE: "C", FEEDBACK: "F"}
+
+
+
+def next_number(*, county: Unit, year: int, kind: str) -> str:
+    """The next running number of a form, per county and year: 140225-2026-J00012 (see numbering)."""
+    return form_number(county_id=county.pk, division_code=county.division_code, year=year, kind=kind,
+                       value=next_value(county_id=county.pk, year=year, kind=kind))
+
+
+def form_number(*, county_id: int, division_code: str | None, year: int, kind: str, value: int) -> str:
+    prefix = (division_code or "")[:6] or str(county_id)
+    return f"{prefix}-{year}-{FormKind.LETTER[kind]}{value:05d}"
+

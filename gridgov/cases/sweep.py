@@ -6,7 +6,7 @@ transaction under row locks (`FOR UPDATE SKIP LOCKED`), and writes the batch wit
 the cases, one INSERT of their history rows, one of their audit rows and one of their
 notifications (plus one query for the form numbers, one for the holders, one for the history
 sequence). Each case action still gets its own history row and audit row, built by the same
-handlers `case_act` runs (services.transition).
+handlers `case_act` runs (transitions.transition).
 
 Idempotent and safe to run twice or to kill midway: the selection's conditions are re-checked by
 PostgreSQL on the locked rows, each effect is keyed on the deadline it concerns (warned_for,
@@ -33,9 +33,12 @@ from gridgov.notify.services import notify_many
 from gridgov.units.models import Unit
 
 from . import deadlines, numbering
+from .calendar import calendar_recompute
+from .holders import holder_user_ids_many
 from .models import Case, CaseEvent, Urgency
-from .services import Change, FormKind, _authorize, _Step, form_number, holder_user_ids_many, transition
+from .numbering import FormKind, form_number
 from .states import ACTIONS, CLOCKED, Status
+from .transitions import Change, _authorize, _Step, transition
 
 
 @dataclass
@@ -45,6 +48,7 @@ class SweepReport:
     overdue: int = 0
     escalated: int = 0
     closed: int = 0
+    recomputed: int = 0
 
 
 # A resolved case the reporter neither accepts nor reopens is archived after this many working days.
@@ -101,8 +105,8 @@ class _Batch:
         spec = ACTIONS[action]
         if not spec.allowed_from(case.status):
             return False
-        step = _Step(case=case, action=spec, actor=None, scope=None, now=self.now, numbers=self.numbers)
-        role = _authorize(step, "")
+        step = _Step(obj=case, action=spec, actor=None, scope=None, now=self.now, numbers=self.numbers)
+        role = _authorize(step)
         self.changes.append(transition(step, role, params, seq_of=self.seq_of))
         return True
 
@@ -168,6 +172,9 @@ def _counties(cases: list[Case]) -> Counter[int]:
 def case_sweep(*, now: dt.datetime, limit: int = 2000) -> SweepReport:
     report = SweepReport()
     year = local(now).year
+
+    # 0. A working-calendar change saved since the last run moves open cases' deadlines (cases/calendar.py).
+    report.recomputed = calendar_recompute(now=now, limit=limit)
 
     # 1. Warn the holders before the resolution deadline (once per deadline).
     warn_due = (Case.unscoped.filter(status__in=_CLOCKED, resolve_due__gt=now, resolve_due__lte=now + _MAX_WARN)

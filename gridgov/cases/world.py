@@ -27,7 +27,8 @@ from gridgov.units.models import GRID_BASE_KINDS, Unit
 from . import deadlines, numbering, reporter
 from .catalogue import seed_categories
 from .models import Case, CaseEvent, Category, default_deadlines
-from .services import FormKind, county_of
+from .numbering import FormKind
+from .places import county_of
 
 CASES_PER_WORKER_PER_DAY = 0.5
 HISTORY_DAYS = 120

@@ -130,3 +130,29 @@ def working_days_between(calendar: WorkCalendar, start: dt.datetime, end: dt.dat
         if calendar.is_working_day(a):
             count += 1
     return count
+
+
+def shift_due(before: WorkCalendar, after: WorkCalendar, due: dt.datetime, since: dt.date) -> dt.datetime:
+    """A working-day deadline carried from one calendar to another, counted from `since` (the local day a
+    calendar change took effect): the same number of working days after `since` under `after` as under
+    `before`, at the same local time of day. The days up to `since` were already counted and stay as they
+    were; a deadline on or before `since` is unchanged."""
+    local = _aware(due).astimezone(LOCAL_TZ)
+    if local.date() <= since:
+        return due
+    counted = 0
+    day = since
+    while day < local.date():
+        day += dt.timedelta(days=1)
+        if before.is_working_day(day):
+            counted += 1
+    if counted == 0:
+        return due
+    moved = _nth_working_day_after(after, since, counted)
+    result = dt.datetime.combine(moved, local.timetz().replace(tzinfo=None), tzinfo=LOCAL_TZ)
+    return result.astimezone(due.tzinfo)
+
+
+def official_working_day(day: dt.date) -> bool:
+    """The `holidays` package's answer alone (no local overrides)."""
+    return WorkCalendar().is_working_day(day)

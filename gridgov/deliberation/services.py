@@ -6,20 +6,21 @@ together; a refusal raises a DomainError with a Chinese message and writes nothi
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from django.db import IntegrityError, transaction
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core import fieldcrypto
 from gridgov.core.clock import local
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.workflow import Step, Workflow
 from gridgov.residents.models import Household, Relation, Resident
 from gridgov.residents.protected import mask_name
 from gridgov.units.models import Unit
@@ -43,7 +44,7 @@ from .models import (
     VoteMode,
     Voter,
 )
-from .states import ACTIONS, Action, Stage
+from .states import ACTIONS, STAGE_SPECS, Action, Stage
 
 RAISER_PURPOSE = "deliberation.raiser_name"
 VOTER_PURPOSE = "deliberation.voter_name"
@@ -127,20 +128,26 @@ def _deliberating_unit(scope: Scope | None, unit_id: Any, perm: str) -> Unit:
 
 @transaction.atomic
 def talk_day_create(*, actor: Any, now: dt.datetime, unit_id: Any, held_on: Any, topic: str = "",
-                    matters_heard: Any = 0) -> TalkDay:
+                    matters_heard: Any = 0, planned: bool = False) -> TalkDay:
+    """Register a talk day held (today or before), or, `planned`, one ahead (a routine's occurrence: a
+    talk day already there for that unit and date is returned as it is)."""
     scope = scope_for(actor) if actor is not None else None
     unit = _deliberating_unit(scope, unit_id, P.DELIBERATION_MANAGE)
     day = _date(held_on, field_name="held_on", label="说事日期")
-    if day > local(now).date():
+    if day > local(now).date() and not planned:
         raise ValidationFailed("说事日期不能晚于今天。", field="held_on")
     topic = _text(topic, field_name="topic", label="主题", required=False, max_len=80)
     heard = _count(matters_heard, field_name="matters_heard", label="收集事项数", maximum=10_000, default=0)
-    if TalkDay.unscoped.filter(unit=unit, held_on=day).exists():
+    existing = TalkDay.unscoped.filter(unit=unit, held_on=day).first()
+    if existing is not None and planned:
+        return existing
+    if existing is not None:
         raise Conflict(f"{unit.name} {day:%Y年%-m月%-d日} 的说事日已经登记。")
     talk = TalkDay.unscoped.create(unit=unit, unit_path=unit.path, held_on=day, topic=topic, matters_heard=heard,
                                    created_by=actor if actor is not None else None, created_at=now)
     audit_record(action="deliberation.talk_day", actor=actor, now=now, obj=talk, unit_path=unit.path,
-                 role=_role(scope, unit.path), detail={"held_on": day.isoformat(), "matters_heard": heard})
+                 role=_role(scope, unit.path), detail={"held_on": day.isoformat(), "matters_heard": heard,
+                                                       "planned": planned})
     return talk
 
 
@@ -191,14 +198,10 @@ def proposal_raise(*, actor: Any, now: dt.datetime, unit_id: Any, title: str, de
 # --- the stage transitions ---------------------------------------------------------------------
 
 @dataclass
-class _Step:
-    proposal: Proposal
-    action: Action
-    actor: Any
-    now: dt.datetime
-    target: str = ""
-    note: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
+class _Step(Step[Proposal]):
+    @property
+    def proposal(self) -> Proposal:
+        return self.obj
 
 
 def _start_consult(step: _Step, *, note: str = "") -> None:
@@ -440,25 +443,15 @@ HANDLERS: dict[str, Callable[..., None]] = {
     "close_vote": _close_vote, "progress": _progress, "complete": _complete, "evaluate": _evaluate,
     "close": _close, "reconsult": _reconsult, "withdraw": _withdraw,
 }
-_PARAMS = {code: frozenset(list(inspect.signature(fn).parameters)[1:]) for code, fn in HANDLERS.items()}
 STAGE_STAMP = {Stage.CONSULTING: "consulting_at", Stage.PUBLISHING: "publishing_at", Stage.VOTING: "voting_at",
                Stage.IMPLEMENTING: "implementing_at", Stage.EVALUATING: "evaluating_at"}
 
 
-def action_params(action: str) -> frozenset[str]:
-    return _PARAMS[action]
-
-
 def _locked(proposal_id: Any, scope: Scope | None) -> Proposal:
-    try:
-        pk = int(proposal_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    proposal = (Proposal.unscoped.select_for_update(of=("self",)).select_related("unit")
-                .filter(pk=pk).first())
+    proposal = FLOW.lock(proposal_id)
     if proposal is None:
         raise NotFound()
-    if scope is not None and not scope.can(P.DELIBERATION_VIEW, proposal.unit_path):
+    if scope is not None and not FLOW.visible(scope, proposal):
         raise NotFound()
     return proposal
 
@@ -476,52 +469,76 @@ def _next_seq(proposal: Proposal) -> int:
     return (last or 0) + 1
 
 
+class ProposalFlow(Workflow[Proposal]):
+    name = "deliberation"
+    title = "Deliberation workflow (六步议事)"
+    statuses = STAGE_SPECS
+    actions = ACTIONS
+    handlers = HANDLERS
+    initial = (Stage.PROPOSED.value, "raise 提事")
+    service = "gridgov.deliberation.services.proposal_act"
+    status_attr = "stage"
+    status_key = "stage"
+    stale_message = "该事项已被他人处理，请刷新后再操作。"
+    state_message = "该事项当前处于「{status}」阶段，不能{action}。"
+    step_class: ClassVar[type[Step[Any]]] = _Step
+    note = ("Actions without a target keep the stage (a note, a progress entry); `close_vote` leads to one of "
+            "three stages, computed from the ballots (`rules.decide`).")
+
+    def scope(self, actor: Any) -> Scope:
+        return scope_for(actor)
+
+    def lock(self, pk: Any) -> Proposal | None:
+        try:
+            key = int(pk)
+        except (TypeError, ValueError):
+            return None
+        return Proposal.unscoped.select_for_update(of=("self",)).select_related("unit").filter(pk=key).first()
+
+    def visible(self, scope: Scope, obj: Proposal) -> bool:
+        return scope.can(P.DELIBERATION_VIEW, obj.unit_path)
+
+    def authorize(self, step: Step[Proposal]) -> str:
+        return _authorize(step.scope, step.obj, step.action.perm)
+
+    def entered(self, step: Step[Proposal]) -> None:
+        proposal = step.obj
+        if step.action.targets:
+            stamp = STAGE_STAMP.get(Stage(proposal.stage))
+            if stamp and getattr(proposal, stamp) is None:
+                setattr(proposal, stamp, step.now)  # when the stage was first reached
+
+    def record(self, step: Step[Proposal]) -> None:
+        proposal, action = step.obj, step.action.code
+        proposal.save()
+        ProposalEvent.unscoped.create(proposal=proposal, seq=_next_seq(proposal), action=action, at=step.now,
+                                      actor=step.actor, actor_role=step.role, from_stage=step.before,
+                                      to_stage=proposal.stage, note=step.note, detail=step.detail)
+        audit_record(action=f"deliberation.{action}", actor=step.actor, now=step.now, obj=proposal,
+                     unit_path=proposal.unit_path, role=step.role,
+                     detail={"from": step.before, "to": proposal.stage, "number": proposal.number,
+                             **{k: v for k, v in step.detail.items() if k != "note_id"}})
+
+
+FLOW = ProposalFlow()
+
+
+def action_params(action: str) -> frozenset[str]:
+    return FLOW.params(action)
+
+
 @transaction.atomic
-def proposal_act(*, actor: Any, now: dt.datetime, proposal_id: Any, action: str,
+def proposal_act(*, actor: User | None, now: dt.datetime, proposal_id: Any, action: str,
                  expected_version: int | None = None, **params: Any) -> Proposal:
     """Take one stage action. The proposal row is locked for the whole change: of two people acting
     at once, one wins and the other gets a Conflict naming the stage the first one left."""
-    spec = ACTIONS.get(action)
-    if spec is None:
-        raise ValidationFailed("未知的操作。", field="action")
-    unknown = set(params) - _PARAMS[action]
-    if unknown:
-        raise ValidationFailed(f"「{spec.label}」不接受这些参数：{'、'.join(sorted(unknown))}")
-    scope = scope_for(actor) if actor is not None else None
-    proposal = _locked(proposal_id, scope)
-    if expected_version is not None and int(expected_version) != proposal.version:
-        raise Conflict("该事项已被他人处理，请刷新后再操作。",
-                       details={"current_version": proposal.version, "stage": proposal.stage})
-    if not spec.allowed_from(proposal.stage):
-        raise Conflict(f"该事项当前处于「{proposal.get_stage_display()}」阶段，不能{spec.label}。",
-                       details={"current_version": proposal.version, "stage": proposal.stage})
-    role = _authorize(scope, proposal, spec.perm)
-    step = _Step(proposal=proposal, action=spec, actor=actor, now=now)
-    before = proposal.stage
-    HANDLERS[action](step, **params)
-    if spec.targets:
-        target = step.target or next(iter(spec.targets))
-        assert target in spec.targets
-        proposal.stage = target
-        stamp = STAGE_STAMP.get(Stage(target))
-        if stamp and getattr(proposal, stamp) is None:
-            setattr(proposal, stamp, now)  # when the stage was first reached
-    proposal.version += 1
-    proposal.updated_at = now
-    proposal.save()
-    ProposalEvent.unscoped.create(proposal=proposal, seq=_next_seq(proposal), action=action, at=now, actor=actor,
-                                  actor_role=role, from_stage=before, to_stage=proposal.stage, note=step.note,
-                                  detail=step.detail)
-    audit_record(action=f"deliberation.{action}", actor=actor, now=now, obj=proposal, unit_path=proposal.unit_path,
-                 role=role, detail={"from": before, "to": proposal.stage, "number": proposal.number,
-                                    **{k: v for k, v in step.detail.items() if k != "note_id"}})
-    return proposal
+    return FLOW.act(actor=actor, now=now, pk=proposal_id, action=action, expected_version=expected_version,
+                    params=params)
 
 
-def allowed_actions(*, proposal: Proposal, actor: Any) -> list[Action]:
+def allowed_actions(*, proposal: Proposal, actor: User) -> list[Action]:
     """The stage actions this actor may take now (for pages)."""
-    scope = scope_for(actor)
-    return [a for a in ACTIONS.values() if a.allowed_from(proposal.stage) and scope.can(a.perm, proposal.unit_path)]
+    return [a for a in FLOW.allowed(proposal, actor=actor) if isinstance(a, Action)]
 
 
 # --- 定事: attendance, ballots and the paper tally --------------------------------------------------

@@ -1,6 +1,7 @@
 """The six stages of a proposal (提事 谋事 亮事 定事 审事 评事) as data: stages, one transition table.
 
-Every stage change goes through `services.proposal_act`, which looks the action up here. A vote is
+Every stage change goes through `services.proposal_act` (the workflow engine, core/workflow.py),
+which looks the action up here. docs/workflows/deliberation.md is generated from this module. A vote is
 not a stage action: ballots and paper tallies are written by `services.vote_cast` /
 `services.vote_tally` while the proposal is in the voting stage, and `close_vote` computes the
 result from them (`rules.decide`), never from a typed-in outcome.
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from django.db import models
 
 from gridgov.access.roles import P
+from gridgov.core.workflow import Action as WorkflowAction
+from gridgov.core.workflow import StatusSpec, StatusType
 
 
 class Stage(models.TextChoices):
@@ -35,19 +38,19 @@ TERMINAL = frozenset({Stage.CLOSED, Stage.WITHDRAWN})
 ACTIVE = frozenset(s for s in Stage if s not in TERMINAL)
 
 
-@dataclass(frozen=True)
-class Action:
-    code: str
-    label: str
-    sources: frozenset[Stage]
-    # The stages the action may lead to; empty: the stage does not change (a note, a progress entry).
-    # close_vote has three: the computed result decides.
-    targets: frozenset[Stage]
-    perm: str
-    hint: str = ""
+STAGE_TYPES: dict[str, StatusType] = {
+    Stage.PROPOSED: StatusType.OPEN, Stage.CONSULTING: StatusType.IN_PROGRESS,
+    Stage.PUBLISHING: StatusType.IN_PROGRESS, Stage.VOTING: StatusType.IN_PROGRESS,
+    Stage.IMPLEMENTING: StatusType.IN_PROGRESS, Stage.EVALUATING: StatusType.IN_PROGRESS,
+    Stage.CLOSED: StatusType.DONE, Stage.REJECTED: StatusType.REJECTED, Stage.WITHDRAWN: StatusType.REJECTED,
+}
+STAGE_SPECS = tuple(StatusSpec(s.value, s.label, STAGE_TYPES[s]) for s in Stage)
 
-    def allowed_from(self, stage: str) -> bool:
-        return stage in self.sources
+
+@dataclass(frozen=True)
+class Action(WorkflowAction):
+    """A stage action: `targets` are the stages it may lead to (empty: the stage does not change, as
+    for a note or a progress entry); close_vote has three, and the computed result decides."""
 
 
 _EARLY = frozenset({Stage.PROPOSED, Stage.CONSULTING, Stage.PUBLISHING, Stage.REJECTED})

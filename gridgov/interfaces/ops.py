@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
@@ -35,7 +35,9 @@ def health(request: HttpRequest) -> JsonResponse:
 
 @public_view
 def ready(request: HttpRequest) -> JsonResponse:
-    """Readiness: the database and the cache answer."""
+    """Readiness: "ok" (200) when the database and the cache answer; "degraded" (200) when only the cache
+    (Redis) does not: every app server shares it, the app runs on without it (gridgov/core/redis_cache.py), and a
+    load balancer must not drop every server at once; "down" (503) when the database does not answer."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -44,12 +46,16 @@ def ready(request: HttpRequest) -> JsonResponse:
     except Exception:
         checks["database"] = "error"
     try:
-        cache.set("gridgov:ready", "1", 5)
-        checks["cache"] = "ok" if cache.get("gridgov:ready") == "1" else "error"
+        probe = getattr(cache, "is_available", None)
+        if probe is not None:
+            checks["cache"] = "ok" if probe() else "error"
+        else:
+            cache.set("gridgov:ready", "1", 5)
+            checks["cache"] = "ok" if cache.get("gridgov:ready") == "1" else "error"
     except Exception:
         checks["cache"] = "error"
-    healthy = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+    status = "down" if checks["database"] != "ok" else ("ok" if checks["cache"] == "ok" else "degraded")
+    return JsonResponse({"status": status, "checks": checks}, status=503 if status == "down" else 200)
 
 
 def _queue_depths() -> dict[str, int] | None:
@@ -115,7 +121,16 @@ class WorkCollector(Collector):
     multiplied by the multiprocess collector)."""
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        figures = work_figures()
+        # The database not answering must not fail the scrape: the request figures matter most just then.
+        up = GaugeMetricFamily("gridgov_work_figures_up", "1 when the database answered for the work figures")
+        try:
+            figures = work_figures()
+        except DatabaseError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         yield GaugeMetricFamily("gridgov_cases_overdue_open", "Cases in a clocked status past their "
                                 "resolution deadline (measure overdue_open)", value=figures["overdue_open"])
         outbox = GaugeMetricFamily("gridgov_outbox_pending", "Outbox messages not yet delivered", labels=["state"])
@@ -124,9 +139,9 @@ class WorkCollector(Collector):
         yield outbox
         yield from _job_metrics(figures.get("jobs", []))
         queues = figures["queues"]
-        up = GaugeMetricFamily("gridgov_broker_up", "1 when the Celery broker answered the last scrape")
-        up.add_metric([], 0 if queues == "error" else 1)
-        yield up
+        broker = GaugeMetricFamily("gridgov_broker_up", "1 when the Celery broker answered the last scrape")
+        broker.add_metric([], 0 if queues == "error" else 1)
+        yield broker
         if isinstance(queues, dict):
             depth = GaugeMetricFamily("gridgov_queue_depth", "Jobs waiting in each Celery queue; (unacked) is "
                                       "jobs handed to a worker and not yet acknowledged", labels=["queue"])

@@ -167,6 +167,9 @@ class MediationCase(models.Model):
             models.CheckConstraint(condition=Q(extended_days__lte=MAX_EXTENSION_DAYS),
                                    name="mediation_extension_cap"),
             models.CheckConstraint(condition=Q(due_at__gte=models.F("accepted_at")), name="mediation_due_after"),
+            # A case is referred (转调解) at most once (the referral process checks first; this holds under races).
+            models.UniqueConstraint(fields=["source_case_id"], condition=Q(source_case_id__isnull=False),
+                                    name="mediation_one_per_case", violation_error_message="该事件已转调解。"),
         ]
 
     def __str__(self) -> str:

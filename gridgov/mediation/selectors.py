@@ -36,6 +36,14 @@ class LedgerFilter:
     overdue: bool = False
 
 
+def number_referred_from(*, case_id: int) -> str | None:
+    """The number of the mediation referred from this case (转调解), if any: for the referral check,
+    which refuses a second referral. A number only; the mediation itself is read through a scope."""
+    found: str | None = (MediationCase.unscoped.filter(source_case_id=case_id)
+                         .values_list("number", flat=True).first())
+    return found
+
+
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=LOCAL_TZ)
 

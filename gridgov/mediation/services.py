@@ -6,19 +6,20 @@ together; a refusal writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 from django.db import transaction
 
-from gridgov.access.models import Department, Grant
+from gridgov.access.models import Department, Grant, User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core.clock import local
-from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.workflow import Action as WorkflowAction
+from gridgov.core.workflow import Step, Workflow
 from gridgov.residents import idnumber, phones
 from gridgov.units.models import GRID_BASE_KINDS, TOWNSHIP_BASE_KINDS, Unit
 
@@ -40,7 +41,7 @@ from .models import (
     ReferralChannel,
     Source,
 )
-from .states import ACTIONS, Action, Status, target_of
+from .states import ACTIONS, STATUS_SPECS, Action, Status
 
 MAX_PARTIES = 10
 UNMASK_REASON_MIN = 4
@@ -198,6 +199,14 @@ def _clean_parties(raw: Any, today: dt.date) -> list[PartyIn]:
     return clean
 
 
+class CaseCheck(Protocol):
+    """The referral check (转调解), handed in by the referral process (workflow apps never import each
+    other): the case exists, is in the actor's scope, may be referred and is not referred yet. Returns
+    the case's id and number; raises a DomainError to refuse (nothing is then written)."""
+
+    def __call__(self, *, actor: Any, now: dt.datetime, case_id: int, case_number: str) -> tuple[int, str]: ...
+
+
 @transaction.atomic
 def mediation_register(
     *,
@@ -215,9 +224,12 @@ def mediation_register(
     source_case_id: Any = None,
     source_case_number: str = "",
     source_department_id: Any = None,
+    check_case: CaseCheck | None = None,
 ) -> MediationCase:
     """受理: register a dispute found by a grid worker, applied for by a party, referred from a case
-    (转调解) or handed over by a department. The 30-day clock starts now."""
+    (转调解) or handed over by a department. The 30-day clock starts now. A referral names its case
+    only through `check_case` (the referral process, gridgov/processes/mediation_referral.py), run in
+    this transaction; without it a case source is refused."""
     scope = scope_for(actor) if actor is not None else None
     if scope is not None and not scope.can(P.MEDIATION_REGISTER):
         raise PermissionDenied("您没有登记矛盾纠纷的权限。")
@@ -241,8 +253,11 @@ def mediation_register(
     department: Department | None = None
     if source == Source.CASE:
         case_id = _int(source_case_id, field_name="source_case_id", message="请填写转调解的事件。")
-        case_number = _text(source_case_number, field_name="source_case_number", label="事件编号", required=True,
-                            max_len=32)
+        if check_case is None:
+            # The case must be checked (in scope, referable, not yet referred): gridgov.processes does it.
+            raise ValidationFailed("事件转调解须先核对事件，请从事件页面办理转调解。", field="source_case_id")
+        case_id, case_number = check_case(actor=actor, now=now, case_id=case_id,
+                                          case_number=str(source_case_number or "").strip())
     elif source == Source.DEPARTMENT:
         dept_pk = _int(source_department_id, field_name="source_department_id", message="请选择移交部门。")
         department = Department.unscoped.select_related("unit").filter(pk=dept_pk, is_active=True).first()
@@ -280,20 +295,19 @@ def mediation_register(
 # --- the locked transition service ----------------------------------------------------------
 
 @dataclass
-class _Step:
-    m: MediationCase
-    action: Action
-    actor: Any
-    now: dt.datetime
-    note: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
+class _Step(Step[MediationCase]):
+    before_due: dt.datetime | None = None
+
+    @property
+    def m(self) -> MediationCase:
+        return self.obj
 
 
 def _visible(scope: Scope, m: MediationCase) -> bool:
     return MediationCase.objects.within(scope).filter(pk=m.pk).exists()
 
 
-def _authorize(scope: Scope | None, action: Action, m: MediationCase) -> str:
+def _authorize(scope: Scope | None, action: WorkflowAction, m: MediationCase) -> str:
     if scope is None:
         return "system"
     if not scope.can(action.perm, m.committee_path):
@@ -314,8 +328,6 @@ def _assign(step: _Step, *, presiding_id: Any = None, co_mediators: str = "") ->
 
 def _start(step: _Step, *, rights_informed: Any = None, facts: str = "") -> None:
     m = step.m
-    if m.presiding_id is None:
-        raise ValidationFailed("请先指定调解主持人。", field="action")
     if not _flag(rights_informed):
         raise ValidationFailed("开始调解前须告知当事人的权利和义务，请确认已告知。", field="rights_informed")
     step.note = _text(facts, field_name="facts", label="了解核实的情况", required=True, max_len=1000)
@@ -343,8 +355,6 @@ def _record_session(step: _Step, *, held_on: Any = None, place: str = "", attend
 
 def _extend(step: _Step, *, days: Any = None, reason: str = "") -> None:
     m = step.m
-    if m.extended_days:
-        raise ValidationFailed("调解期限只能延长一次。", field="action")
     n = _int(days, field_name="days", message="请填写延长的天数。")
     if not 1 <= n <= MAX_EXTENSION_DAYS:
         raise ValidationFailed(f"延长天数应在 1 到 {MAX_EXTENSION_DAYS} 天之间。", field="days")
@@ -413,71 +423,71 @@ HANDLERS: dict[str, Callable[..., None]] = {
     "assign": _assign, "start": _start, "record_session": _record_session, "extend": _extend, "agree": _agree,
     "fail": _fail, "terminate": _terminate, "follow_up": _follow_up, "close": _close,
 }
-_PARAMS = {code: frozenset(list(inspect.signature(fn).parameters)[1:]) for code, fn in HANDLERS.items()}
+_AUDITED_DETAIL = ("days", "channel", "fulfilment", "on_time", "agreement_number", "session")
+
+
+class MediationFlow(Workflow[MediationCase]):
+    name = "mediation"
+    title = "Mediation workflow (人民调解)"
+    statuses = STATUS_SPECS
+    actions = ACTIONS
+    handlers = HANDLERS
+    initial = (Status.ACCEPTED.value, "register 受理")
+    service = "gridgov.mediation.services.mediation_act"
+    stale_message = "该纠纷已被他人处理，请刷新后再操作。"
+    state_message = "该纠纷当前状态为「{status}」，不能{action}。"
+    step_class: ClassVar[type[Step[Any]]] = _Step
+    note = "Actions without a target keep the status (assign, record a session, extend)."
+
+    def scope(self, actor: Any) -> Scope:
+        return scope_for(actor)
+
+    def lock(self, pk: Any) -> MediationCase | None:
+        return (MediationCase.unscoped.select_for_update(of=("self",))
+                .select_related("committee_unit__kind", "county").filter(pk=pk).first())
+
+    def visible(self, scope: Scope, obj: MediationCase) -> bool:
+        return _visible(scope, obj)
+
+    def authorize(self, step: Step[MediationCase]) -> str:
+        return _authorize(step.scope, step.action, step.obj)
+
+    def record(self, step: Step[MediationCase]) -> None:
+        assert isinstance(step, _Step)
+        m, action = step.obj, step.action.code
+        m.save()
+        event = _append_event(m, action=action, at=step.now, actor=step.actor, role=step.role,
+                              from_status=step.before, note=step.note, due_before=step.before_due,
+                              detail=step.detail)
+        audit_record(action=f"mediation.{action}", actor=step.actor, now=step.now, obj=m, unit_path=m.committee_path,
+                     role=step.role, detail={"from": step.before, "to": m.status, "number": m.number, "seq": event.seq}
+                     | {k: v for k, v in step.detail.items() if k in _AUDITED_DETAIL})
+
+    def apply(self, step: Step[MediationCase], params: Any) -> None:
+        assert isinstance(step, _Step)
+        step.before_due = step.obj.due_at
+        super().apply(step, params)
+
+
+FLOW = MediationFlow()
 
 
 def action_params(action: str) -> frozenset[str]:
-    return _PARAMS[action]
+    return FLOW.params(action)
 
 
 @transaction.atomic
-def mediation_act(*, actor: Any, now: dt.datetime, mediation_id: int, action: str,
+def mediation_act(*, actor: User | None, now: dt.datetime, mediation_id: int, action: str,
                   expected_version: int | None = None, **params: Any) -> MediationCase:
     """Take one action on a mediation case. The row is locked for the whole change; the history row
     and the audit row are written in the same transaction, so a refusal leaves nothing behind."""
-    spec = ACTIONS.get(action)
-    if spec is None:
-        raise ValidationFailed("未知的操作。", field="action")
-    unknown = set(params) - _PARAMS[action]
-    if unknown:
-        raise ValidationFailed(f"「{spec.label}」不接受这些参数：{'、'.join(sorted(unknown))}")
-    m = (MediationCase.unscoped.select_for_update(of=("self",))
-         .select_related("committee_unit__kind", "county").filter(pk=mediation_id).first())
-    if m is None:
-        raise NotFound()
-    scope = scope_for(actor) if actor is not None else None
-    if scope is not None and not _visible(scope, m):
-        raise NotFound()
-    if expected_version is not None and int(expected_version) != m.version:
-        raise Conflict("该纠纷已被他人处理，请刷新后再操作。",
-                       details={"current_version": m.version, "status": m.status})
-    if not spec.allowed_from(m.status):
-        raise Conflict(f"该纠纷当前状态为「{m.get_status_display()}」，不能{spec.label}。",
-                       details={"current_version": m.version, "status": m.status})
-    role = _authorize(scope, spec, m)
-    step = _Step(m=m, action=spec, actor=actor, now=now)
-    before_status, before_due = m.status, m.due_at
-    HANDLERS[action](step, **params)
-    m.status = target_of(spec, m.status)
-    m.version += 1
-    m.updated_at = now
-    m.save()
-    event = _append_event(m, action=action, at=now, actor=actor, role=role, from_status=before_status,
-                          note=step.note, due_before=before_due, detail=step.detail)
-    audit_record(action=f"mediation.{action}", actor=actor, now=now, obj=m, unit_path=m.committee_path, role=role,
-                 detail={"from": before_status, "to": m.status, "number": m.number, "seq": event.seq}
-                 | {k: v for k, v in step.detail.items() if k in ("days", "channel", "fulfilment", "on_time",
-                                                                  "agreement_number", "session")})
-    return m
+    return FLOW.act(actor=actor, now=now, pk=mediation_id, action=action, expected_version=expected_version,
+                    params=params)
 
 
-def allowed_actions(*, mediation: MediationCase, actor: Any) -> list[Action]:
+def allowed_actions(*, mediation: MediationCase, actor: User) -> list[Action]:
     """The actions this actor may take on this mediation now (for pages and the API)."""
-    scope = scope_for(actor)
-    result = []
-    for spec in ACTIONS.values():
-        if not spec.allowed_from(mediation.status):
-            continue
-        try:
-            _authorize(scope, spec, mediation)
-        except PermissionDenied:
-            continue
-        if spec.code == "extend" and mediation.extended_days:
-            continue
-        if spec.code == "start" and mediation.presiding_id is None:
-            continue
-        result.append(spec)
-    return result
+    return [a for a in FLOW.allowed(mediation, actor=actor) if isinstance(a, Action)]
 
 
 # --- the parties in full, and the printed agreement ---------------------------------------------

@@ -169,6 +169,8 @@ class Visit(models.Model):
             models.Index(fields=["household", "visited_at"], name="visit_household_idx"),
             models.Index(fields=["visitor", "visited_at"], name="visit_visitor_idx"),
             models.Index(fields=["campaign"], name="visit_campaign_idx", condition=Q(campaign__isnull=False)),
+            # The points feed reads visits by when they were recorded (visits.selectors.worker_facts).
+            models.Index(fields=["created_at"], name="visit_created_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["idempotency_key"], condition=Q(idempotency_key__isnull=False),

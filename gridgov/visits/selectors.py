@@ -426,3 +426,18 @@ def visit_points(*, scope: Scope, unit_path: str, start: dt.date, end: dt.date, 
                                                visited_at__lt=day_start(end + dt.timedelta(days=1)))
             .order_by("-visited_at").values_list("lat", "lng", "kind")[:limit])
     return [(round(lat, 5), round(lng, 5), kind) for lat, lng, kind in rows if lat is not None and lng is not None]
+
+
+def worker_facts(*, since: dt.datetime, until: dt.datetime, limit: int = 5000) -> list[dict[str, Any]]:
+    """Visits recorded in [since, until) that score their visitor (the points feed,
+    gridgov/processes/points_feed.py), oldest recorded first: one fact per visit, `kind` "visit",
+    `user_id` (the visitor), `visit_id`, `at` (when the visit took place: the month it scores in),
+    `recorded_at` (when it was written: the feed's window and cursor, so a visit logged days later is
+    still read) and `detail` (the visit kind's name and local day; no household, no person, no notes).
+    A system read for a job: no scope. Read through visit_created_idx."""
+    rows = (Visit.unscoped.filter(created_at__gte=since, created_at__lt=until).order_by("created_at", "id")
+            .values_list("pk", "visitor_id", "visited_at", "created_at", "kind")[:limit])
+    labels = dict(VisitKind.choices)
+    return [{"kind": "visit", "user_id": visitor_id, "visit_id": pk, "at": visited_at, "recorded_at": created_at,
+             "detail": f"{labels.get(kind, kind)} {local(visited_at):%m月%d日}"}
+            for pk, visitor_id, visited_at, created_at, kind in rows]

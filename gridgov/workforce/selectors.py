@@ -14,7 +14,7 @@ from gridgov.core.errors import NotFound
 from gridgov.units.models import Unit
 
 from . import assessment, staff
-from .models import Assessment, DutyEvent, DutyItem, DutyList, PointEntry, PointKind, PointRule
+from .models import Assessment, DutyEvent, DutyItem, DutyList, FeedCursor, PointEntry, PointKind, PointRule
 from .periods import month_bounds
 
 
@@ -212,3 +212,8 @@ def points_totals(*, path: str, start: dt.datetime, end: dt.datetime) -> tuple[i
 def any_rules() -> bool:
     """Are points rules set anywhere (the world step scores case history only then)?"""
     return PointRule.unscoped.exists()
+
+
+def feed_has_run(*, name: str) -> bool:
+    """Has the points feed of this name run before (it keeps a cursor)?"""
+    return FeedCursor.objects.filter(name=name).exists()

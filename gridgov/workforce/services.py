@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import IO, Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any, ClassVar
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -22,14 +22,15 @@ from django.db.models import Sum
 
 from gridgov.access.models import User
 from gridgov.access.roles import P
-from gridgov.access.scope import scope_for
+from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridgov.core.photos import check_photo
+from gridgov.core.workflow import Step, Workflow
 from gridgov.notify.services import notify_users
 from gridgov.units.models import Unit
 
-from . import staff
+from . import duty_states, staff
 from .models import (
     Assessment,
     AssessmentRow,
@@ -147,19 +148,10 @@ def duty_list_issue(*, actor: Any, now: dt.datetime, unit_id: Any, title: str, d
 
 
 def _locked_item(item_id: Any) -> DutyItem:
-    try:
-        item = (DutyItem.unscoped.select_for_update(of=("self",)).select_related("duty_list", "duty_list__unit", "unit")
-                .filter(pk=int(item_id)).first())
-    except (TypeError, ValueError):
-        item = None
+    item = FLOW.lock(item_id)
     if item is None:
         raise NotFound()
     return item
-
-
-def _visible(actor: Any, item: DutyItem) -> None:
-    if actor is not None and not DutyItem.objects.within(scope_for(actor)).filter(pk=item.pk).exists():
-        raise NotFound()
 
 
 def _check_photo(stream: IO[bytes]) -> tuple[bytes, str, str]:
@@ -167,21 +159,23 @@ def _check_photo(stream: IO[bytes]) -> tuple[bytes, str, str]:
     return photo.data, photo.content_type, photo.ext
 
 
-@transaction.atomic
-def duty_item_done(*, actor: Any, now: dt.datetime, item_id: Any, text: str = "",
-                   photo: IO[bytes] | None = None) -> DutyItem:
-    """The worker (or, for a unit's item, anyone doing duty work there) reports it done with the
-    evidence the list asks for."""
-    item = _locked_item(item_id)
-    _visible(actor, item)
-    scope = scope_for(actor)
-    if item.assignee_id is not None:
-        if actor is None or actor.pk != item.assignee_id:
-            raise PermissionDenied("这项任务是下发给指定网格员的，只能由本人完成。")
-    elif not scope.can(P.DUTY_DO, item.unit.path):
-        raise PermissionDenied("您不能完成这项任务。")
-    if item.state not in (DutyItem.State.ISSUED, DutyItem.State.OVERDUE):
-        raise Conflict("这项任务已经提交过了。" if item.state != DutyItem.State.WITHDRAWN else "这项任务已撤回。")
+# --- duty items on the workflow engine ----------------------------------------------------------
+
+@dataclass
+class _Step(Step[DutyItem]):
+    # The audit row's unit and detail, and what follows once the rows are written (the issuer's
+    # notice, points), set by the handler.
+    audit_path: str = ""
+    audit_detail: dict[str, Any] | None = None
+    then: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def item(self) -> DutyItem:
+        return self.obj
+
+
+def _done(step: _Step, *, text: str = "", photo: IO[bytes] | None = None) -> None:
+    item, actor, now = step.item, step.actor, step.now
     need = item.duty_list.evidence
     text = _clean(text, limit=1000, label="完成情况", field="text",
                   required=need in (EvidenceKind.TEXT, EvidenceKind.TEXT_PHOTO), minimum=4)
@@ -190,75 +184,150 @@ def duty_item_done(*, actor: Any, now: dt.datetime, item_id: Any, text: str = ""
         data = _check_photo(photo)
     elif need in (EvidenceKind.PHOTO, EvidenceKind.TEXT_PHOTO):
         raise ValidationFailed("这项任务要求上传现场照片。", field="photo")
-    before = item.state
-    item.state = DutyItem.State.DONE
     item.done_at, item.done_by, item.evidence_text = now, actor, text
     if data is not None:
         content, content_type, ext = data
         item.evidence_photo.save(f"{secrets.token_hex(12)}.{ext}", ContentFile(content), save=False)
         item.evidence_type, item.evidence_size = content_type, len(content)
-    item.version += 1
-    item.save()
-    _event(item, action="done", actor=actor, now=now, from_state=before, note=text[:200])
-    audit_record(action="duty.done", actor=actor, now=now, obj=item, unit_path=item.unit.path,
-                 role=_role(actor, item.unit.path),
-                 detail={"list": item.duty_list_id, "on_time": item.on_time, "photo": data is not None})
-    if item.duty_list.issued_by_id:
-        notify_users(user_ids=[item.duty_list.issued_by_id], topic="duty.done",
-                     title=f"任务已完成待确认：{item.duty_list.title}", body=item.unit.name,
-                     link=f"/workforce/lists/{item.duty_list_id}/",
-                     dedupe_key=f"duty-item:{item.pk}:done:{item.version}",
-                     now=now)
-    return item
+    step.note = text[:200]
+    step.audit_path = item.unit.path
+    step.audit_detail = {"list": item.duty_list_id, "on_time": item.on_time, "photo": data is not None}
+
+    def tell_issuer() -> None:
+        if item.duty_list.issued_by_id:
+            notify_users(user_ids=[item.duty_list.issued_by_id], topic="duty.done",
+                         title=f"任务已完成待确认：{item.duty_list.title}", body=item.unit.name,
+                         link=f"/workforce/lists/{item.duty_list_id}/",
+                         dedupe_key=f"duty-item:{item.pk}:done:{item.version}", now=now)
+    step.then.append(tell_issuer)
 
 
-def _require_issuer(actor: Any, item: DutyItem) -> None:
-    if actor is not None and not scope_for(actor).can(P.DUTY_ISSUE, item.duty_list.unit.path):
-        raise PermissionDenied("只有下发单位可以确认或退回任务。")
+def _confirm(step: _Step) -> None:
+    item, now = step.item, step.now
+    item.confirmed_at, item.confirmed_by = now, step.actor
+    step.audit_path = item.duty_list.unit.path
+    step.audit_detail = {"on_time": item.on_time}
+
+    def award() -> None:
+        if item.on_time and item.done_by_id:
+            points_award_event(worker_id=item.done_by_id, kind=PointKind.DUTY_ON_TIME, source_type="duty_item",
+                               source_id=str(item.pk), at=item.done_at or now, now=now,
+                               detail=item.duty_list.title)
+    step.then.append(award)
 
 
-@transaction.atomic
-def duty_item_confirm(*, actor: Any, now: dt.datetime, item_id: Any) -> DutyItem:
-    """The issuer accepts the evidence. On-time work (done by the due time, however late the
-    confirmation) earns the on-time points of the rule in force."""
-    item = _locked_item(item_id)
-    _visible(actor, item)
-    _require_issuer(actor, item)
-    if item.state != DutyItem.State.DONE:
-        raise Conflict("只有待确认的任务可以确认。")
-    item.state, item.confirmed_at, item.confirmed_by = DutyItem.State.CONFIRMED, now, actor
-    item.version += 1
-    item.save()
-    _event(item, action="confirm", actor=actor, now=now, from_state=DutyItem.State.DONE)
-    audit_record(action="duty.confirm", actor=actor, now=now, obj=item, unit_path=item.duty_list.unit.path,
-                 role=_role(actor, item.duty_list.unit.path), detail={"on_time": item.on_time})
-    if item.on_time and item.done_by_id:
-        points_award_event(worker_id=item.done_by_id, kind=PointKind.DUTY_ON_TIME, source_type="duty_item",
-                           source_id=str(item.pk), at=item.done_at or now, now=now,
-                           detail=item.duty_list.title)
-    return item
-
-
-@transaction.atomic
-def duty_item_return(*, actor: Any, now: dt.datetime, item_id: Any, reason: str) -> DutyItem:
-    """The issuer sends the work back (evidence not good enough); it is open again."""
-    item = _locked_item(item_id)
-    _visible(actor, item)
-    _require_issuer(actor, item)
+def _return(step: _Step, *, reason: str = "") -> None:
+    item, now = step.item, step.now
     reason = _clean(reason, limit=200, label="退回理由", field="reason", minimum=4)
-    if item.state != DutyItem.State.DONE:
-        raise Conflict("只有待确认的任务可以退回。")
-    item.state = DutyItem.State.OVERDUE if item.due_at < now else DutyItem.State.ISSUED
-    if item.state == DutyItem.State.OVERDUE and item.overdue_at is None:
+    step.target = DutyItem.State.OVERDUE if item.due_at < now else DutyItem.State.ISSUED
+    if step.target == DutyItem.State.OVERDUE and item.overdue_at is None:
         item.overdue_at = now
     item.done_at = None
     item.done_by = None
-    item.version += 1
-    item.save()
-    _event(item, action="return", actor=actor, now=now, from_state=DutyItem.State.DONE, note=reason)
-    audit_record(action="duty.return", actor=actor, now=now, obj=item, unit_path=item.duty_list.unit.path,
-                 role=_role(actor, item.duty_list.unit.path), detail={"reason": reason})
-    return item
+    step.note = reason
+    step.audit_path = item.duty_list.unit.path
+    step.audit_detail = {"reason": reason}
+
+
+def _overdue(step: _Step) -> None:
+    item, now = step.item, step.now
+    item.overdue_at = now
+    step.note = "超过完成期限，系统标记逾期"
+    step.audit_path = item.unit.path
+
+    def deduct() -> None:
+        if item.assignee_id:
+            points_award_event(worker_id=item.assignee_id, kind=PointKind.DUTY_OVERDUE, source_type="duty_item",
+                               source_id=str(item.pk), at=item.due_at, now=now, detail=item.duty_list.title)
+    step.then.append(deduct)
+
+
+def _withdraw(step: _Step, *, reason: str = "") -> None:
+    step.note = reason  # the list's audit row speaks for all its items
+
+
+class DutyFlow(Workflow[DutyItem]):
+    name = "duty"
+    title = "Duty item workflow (责任清单任务)"
+    statuses = duty_states.STATE_SPECS
+    actions = duty_states.ACTIONS
+    handlers = {"done": _done, "confirm": _confirm, "return": _return, "overdue": _overdue, "withdraw": _withdraw}
+    initial = (DutyItem.State.ISSUED.value, "issue 下发")
+    service = "gridgov.workforce.services.duty_item_done / duty_item_confirm / duty_item_return"
+    status_attr = "state"
+    status_key = "state"
+    # "Not yours" before "already handed in", as the pages always said.
+    authorize_first = True
+    step_class: ClassVar[type[Step[Any]]] = _Step
+    note = ("`overdue` is taken by the sweep (`duty_sweep`); `withdraw` by withdrawing the whole list "
+            "(`duty_list_withdraw`), which writes one audit row for the list.")
+
+    def scope(self, actor: Any) -> Scope:
+        return scope_for(actor)
+
+    def lock(self, pk: Any) -> DutyItem | None:
+        try:
+            key = int(pk)
+        except (TypeError, ValueError):
+            return None
+        return (DutyItem.unscoped.select_for_update(of=("self",)).select_related("duty_list", "duty_list__unit", "unit")
+                .filter(pk=key).first())
+
+    def visible(self, scope: Scope, obj: DutyItem) -> bool:
+        return DutyItem.objects.within(scope).filter(pk=obj.pk).exists()
+
+    def authorize(self, step: Step[DutyItem]) -> str:
+        item, actor, code = step.obj, step.actor, step.action.code
+        if code == "done":
+            if item.assignee_id is not None:
+                if actor is None or actor.pk != item.assignee_id:
+                    raise PermissionDenied("这项任务是下发给指定网格员的，只能由本人完成。")
+            elif not scope_for(actor).can(P.DUTY_DO, item.unit.path):
+                raise PermissionDenied("您不能完成这项任务。")
+            return _role(actor, item.unit.path)
+        if actor is not None and not scope_for(actor).can(P.DUTY_ISSUE, item.duty_list.unit.path):
+            raise PermissionDenied("只有下发单位可以确认或退回任务。")
+        return _role(actor, item.duty_list.unit.path)
+
+    def refusal(self, step: Step[DutyItem]) -> str:
+        if step.action.code == "done":
+            return "这项任务已经提交过了。" if step.obj.state != DutyItem.State.WITHDRAWN else "这项任务已撤回。"
+        return super().refusal(step)
+
+    def record(self, step: Step[DutyItem]) -> None:
+        assert isinstance(step, _Step)
+        item, code = step.item, step.action.code
+        item.save()
+        _event(item, action=code, actor=step.actor, now=step.now, from_state=step.before, note=step.note)
+        if code != "withdraw":
+            audit_record(action=f"duty.{code}", actor=step.actor, now=step.now, obj=item, unit_path=step.audit_path,
+                         role=step.role, detail=step.audit_detail)
+        for then in step.then:
+            then()
+
+
+FLOW = DutyFlow()
+
+
+@transaction.atomic
+def duty_item_done(*, actor: User | None, now: dt.datetime, item_id: Any, text: str = "",
+                   photo: IO[bytes] | None = None) -> DutyItem:
+    """The worker (or, for a unit's item, anyone doing duty work there) reports it done with the
+    evidence the list asks for."""
+    return FLOW.act(actor=actor, now=now, pk=item_id, action="done", params={"text": text, "photo": photo})
+
+
+@transaction.atomic
+def duty_item_confirm(*, actor: User | None, now: dt.datetime, item_id: Any) -> DutyItem:
+    """The issuer accepts the evidence. On-time work (done by the due time, however late the
+    confirmation) earns the on-time points of the rule in force."""
+    return FLOW.act(actor=actor, now=now, pk=item_id, action="confirm", params={})
+
+
+@transaction.atomic
+def duty_item_return(*, actor: User | None, now: dt.datetime, item_id: Any, reason: str) -> DutyItem:
+    """The issuer sends the work back (evidence not good enough); it is open again."""
+    return FLOW.act(actor=actor, now=now, pk=item_id, action="return", params={"reason": reason})
 
 
 @transaction.atomic
@@ -280,11 +349,8 @@ def duty_list_withdraw(*, actor: Any, now: dt.datetime, list_id: Any, reason: st
     duty.save(update_fields=["withdrawn_at"])
     for item in DutyItem.unscoped.select_for_update().filter(
             duty_list=duty, state__in=[DutyItem.State.ISSUED, DutyItem.State.OVERDUE]):
-        before = item.state
-        item.state = DutyItem.State.WITHDRAWN
-        item.version += 1
-        item.save()
-        _event(item, action="withdraw", actor=actor, now=now, from_state=before, note=reason)
+        FLOW.take(item, actor=actor, now=now, action="withdraw", role=_role(actor, duty.unit.path),
+                  params={"reason": reason})
     audit_record(action="duty.withdraw", actor=actor, now=now, obj=duty, unit_path=duty.unit.path,
                  role=_role(actor, duty.unit.path), detail={"reason": reason})
     return duty
@@ -301,17 +367,7 @@ def duty_sweep(*, now: dt.datetime, limit: int = 2000) -> int:
             item = _locked_item(pk)
             if item.state != DutyItem.State.ISSUED or item.due_at >= now:
                 continue
-            item.state, item.overdue_at = DutyItem.State.OVERDUE, now
-            item.version += 1
-            item.save()
-            _event(item, action="overdue", actor=None, now=now, from_state=DutyItem.State.ISSUED,
-                   note="超过完成期限，系统标记逾期")
-            audit_record(action="duty.overdue", actor=None, now=now, obj=item, unit_path=item.unit.path,
-                         role="system")
-            if item.assignee_id:
-                points_award_event(worker_id=item.assignee_id, kind=PointKind.DUTY_OVERDUE,
-                                   source_type="duty_item", source_id=str(item.pk), at=item.due_at, now=now,
-                                   detail=item.duty_list.title)
+            FLOW.take(item, actor=None, now=now, action="overdue", role="system")
             marked += 1
     return marked
 
@@ -543,7 +599,7 @@ def assessment_publish(*, actor: Any, now: dt.datetime, unit_id: Any, month: dt.
     return Published(assessment, len(rows))
 
 
-# --- feeds from other workflows (the wiring lives in interfaces/jobs/points_feed.py) -----------
+# --- feeds from other workflows (the wiring lives in processes/points_feed.py) -----------
 
 def feed_window(*, name: str, now: dt.datetime, start: dt.datetime,
                 overlap: dt.timedelta = dt.timedelta(minutes=30)) -> tuple[dt.datetime, dt.datetime]:

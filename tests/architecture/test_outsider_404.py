@@ -95,7 +95,16 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "campaign_id": lambda w: _visit_campaign(w),
     "rule_id": lambda w: _visit_rule(w),
     "mediation_id": lambda w: _mediation(w),
+    "routine_id": lambda w: _routine(w),
 }
+
+
+def _routine(w: World) -> Any:
+    """A monthly talk day of 吴城村 (processes.routines)."""
+    from gridgov.processes.routines import routine_create
+
+    return routine_create(actor=w.li_qiang, now=T0, unit_id=w.village.pk, kind="talk_day", name="支部说事日",
+                          rule="FREQ=MONTHLY;BYMONTHDAY=10", starts_on="2026-03-01").pk
 
 
 def _duty_list(w: World) -> Any:

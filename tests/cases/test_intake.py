@@ -105,9 +105,9 @@ def test_case_numbers_run_per_county_and_year(kit):
 
 
 def test_the_located_unit_is_read_whole_but_its_boundary(kit):
-    """Intake reads the grid with one plain statement (services._unit_with_county): every field as the ORM
+    """Intake reads the grid with one plain statement (intake._unit_with_county): every field as the ORM
     would give it, the county it belongs to, and the boundary only when something asks for it."""
-    from gridgov.cases.services import _county, _unit_with_county
+    from gridgov.cases.intake import _county, _unit_with_county
     from gridgov.units.models import Unit
 
     w = kit.world

@@ -29,7 +29,7 @@ from tests.integration.conftest import free_port, wait_port
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 PASSWORD = "Wangge-2026!"  # the demo accounts' published password (README)
-JOB_COUNT = 12
+JOB_COUNT = 13
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

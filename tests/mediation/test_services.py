@@ -41,10 +41,18 @@ def test_register_writes_the_case_parties_history_and_audit(mworld):
 
 
 def test_a_referral_from_a_case_keeps_its_number(mworld):
-    m = register(mworld, actor=mworld.zhang_wei, source="case", source_case_id=42,
-                 source_case_number="140225-2026-S00042")
-    assert (m.source, m.source_case_id, m.source_case_number) == ("case", 42, "140225-2026-S00042")
-    assert m.events.get().detail["case"] == "140225-2026-S00042"
+    # A case source is checked by the referral process (tests/mediation/test_referral.py): a real case.
+    from gridgov.cases.services import case_report
+    from gridgov.processes.mediation_referral import case_refer_to_mediation
+    from tests.builtins import ensure_builtins
+
+    ensure_builtins()
+    case = case_report(actor=None, now=T0, title="宅基地边界纠纷", description="两户因院墙位置争执。",
+                       category_code="dispute_land", channel="field", unit_id=mworld.grid_a1.pk).case
+    m = case_refer_to_mediation(actor=mworld.zhang_wei, now=T0, case_id=case.pk, mode="people", level="township",
+                                parties=parties(), presiding_id=mworld.xu.pk)
+    assert (m.source, m.source_case_id, m.source_case_number) == ("case", case.pk, case.number)
+    assert m.events.get().detail["case"] == case.number
 
 
 BAD_REGISTER: list[tuple[dict[str, Any], str]] = [

@@ -20,7 +20,7 @@ from gridgov.residents import excel
 from .test_report import form_key, grid_path
 
 pytestmark = pytest.mark.django_db
-NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
+NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "gridgov.conf"
 MB = 1024 * 1024
 
 

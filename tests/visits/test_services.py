@@ -10,7 +10,7 @@ import pytest
 from gridgov.audit.models import AuditEvent
 from gridgov.cases.models import Case
 from gridgov.core.errors import Conflict, PermissionDenied, ValidationFailed
-from gridgov.interfaces.visit_cases import raise_case_from_visit
+from gridgov.processes.visit_cases import raise_case_from_visit
 from gridgov.visits import services
 from gridgov.visits.models import Visit
 from tests.visits.conftest import NOW, png

@@ -131,7 +131,7 @@ def test_assessment_by_hand(world, rules):
 
 def test_case_facts_feed_points_once(world, rules):
     from gridgov.cases.services import case_act, case_report
-    from gridgov.interfaces.jobs.points_feed import points_feed_run
+    from gridgov.processes.points_feed import points_feed_run
     from tests.builtins import ensure_builtins
 
     ensure_builtins()
@@ -147,13 +147,13 @@ def test_case_facts_feed_points_once(world, rules):
 
 
 def test_visits_join_the_feed_through_the_hook_when_the_app_offers_facts(world, rules, monkeypatch):
-    from gridgov.interfaces.jobs import points_feed
+    from gridgov.processes import points_feed
 
     def facts(*, since, until):  # type: ignore[no-untyped-def]
         return [{"kind": "visit", "user_id": world.wang_fang.pk, "visit_id": n, "at": T0 + dt.timedelta(hours=n)}
                 for n in (1, 2) if since <= T0 + dt.timedelta(hours=n) < until]
 
-    monkeypatch.setattr(points_feed, "_visit_facts", lambda: facts)
+    monkeypatch.setattr(points_feed, "visit_facts", facts)
     report = points_feed.points_feed_run(now=T0 + dt.timedelta(hours=5))
     points_feed.points_feed_run(now=T0 + dt.timedelta(hours=6))
     assert report["visits"] == 2
@@ -164,7 +164,7 @@ def test_visits_join_the_feed_through_the_hook_when_the_app_offers_facts(world, 
 def test_an_overdue_case_held_by_a_grid_costs_its_grid_workers(world, rules):
     from gridgov.cases.deadlines import OVERDUE_URGE_NOTE
     from gridgov.cases.services import case_act, case_report
-    from gridgov.interfaces.jobs.points_feed import points_feed_run
+    from gridgov.processes.points_feed import points_feed_run
     from tests.builtins import ensure_builtins
 
     ensure_builtins()

@@ -15,7 +15,7 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 # The text fields, the multipart boundaries and headers of a report: a 2,000-character description is
 # 6 KB in UTF-8; 1 MB leaves room for anything a browser adds.
 FORM_OVERHEAD_BYTES = 1024 * 1024
-# The largest report body the app accepts (three photos at the limit and the form). deploy/nginx.conf
+# The largest report body the app accepts (three photos at the limit and the form). deploy/nginx/gridgov.conf
 # lets this much through on /p/ (a test compares them), so the resident gets the app's Chinese page
 # rather than nginx's bare 413.
 MAX_REPORT_BODY = MAX_PHOTOS * MAX_PHOTO_BYTES + FORM_OVERHEAD_BYTES

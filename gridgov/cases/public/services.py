@@ -12,13 +12,15 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
+from gridgov.cases.intake import IntakeResult, case_report
 from gridgov.cases.models import Case, CaseAttachment, CaseEvent, Channel
 from gridgov.cases.selectors import case_get
-from gridgov.cases.services import IntakeResult, case_act, case_report
 from gridgov.cases.states import TERMINAL, Status
+from gridgov.cases.transitions import case_act
 from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridgov.notify.services import outbox_forget_recipients, outbox_put
 
@@ -159,7 +161,7 @@ def reporter_reopen(*, now: dt.datetime, code: str, reason: str) -> Case:
 
 
 @transaction.atomic
-def follow_up_record(*, actor: Any, now: dt.datetime, case_id: int, method: str, outcome: str,
+def follow_up_record(*, actor: User, now: dt.datetime, case_id: int, method: str, outcome: str,
                      comment: str = "") -> FollowUp:
     """Staff record a follow-up visit or call (回访) for a resident without a phone: it accepts and
     rates the case, or reopens it, exactly as the resident would from the tracking page."""
@@ -169,10 +171,15 @@ def follow_up_record(*, actor: Any, now: dt.datetime, case_id: int, method: str,
         raise ValidationFailed("请选择回访结果。", field="outcome")
     scope = scope_for(actor)
     case = case_get(scope=scope, case_id=case_id)
-    _check_can_answer(case, now)
+    # After the sweep archived an unrated case, the transition's guard decides (the policy window,
+    # cases.states.FOLLOW_UP_AFTER_AUTO_CLOSE_DAYS); otherwise as the resident would answer.
+    after_auto_close = case.status == Status.CLOSED and case.rating is None
+    if not after_auto_close:
+        _check_can_answer(case, now)
     comment = (comment or "").strip()
     if outcome == FollowUp.Outcome.NOT_SOLVED:
-        _check_reopen_window(case, now)
+        if not after_auto_close:
+            _check_reopen_window(case, now)
         if not comment:
             raise ValidationFailed("请记录群众说的还没有解决的地方。", field="comment")
         case = case_act(actor=actor, now=now, case_id=case.pk, action="reopen", reason=f"回访：{comment}")

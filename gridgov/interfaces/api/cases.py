@@ -18,6 +18,7 @@ from gridgov.cases.models import Case, CaseEvent
 from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.clock import now
 from gridgov.core.errors import PermissionDenied
+from gridgov.interfaces.http import staff_actor
 from gridgov.interfaces.two_factor import STEP_UP_MESSAGE, step_up_missing
 
 router = Router(tags=["cases"])
@@ -206,7 +207,7 @@ def report_case(request: HttpRequest, payload: CaseIn,
     data = payload.dict()
     key = idempotency_key or data.pop("idempotency_key")
     data.pop("idempotency_key", None)
-    result = services.case_report(actor=request.user, now=now(), idempotency_key=key,
+    result = services.case_report(actor=staff_actor(request), now=now(), idempotency_key=key,
                                   category_code=data.pop("category"), **data)
     scope = scope_for(request.user)
     body = IntakeOut(case=case_out(result.case, scope), created=result.created,
@@ -228,7 +229,7 @@ def list_cases(request: HttpRequest, queue: str = "todo", category: str = "", st
 def get_case(request: HttpRequest, case_id: int) -> CaseDetailOut:
     scope = scope_for(request.user)
     case = selectors.case_get(scope=scope, case_id=case_id)
-    allowed = services.allowed_actions(case=case, actor=request.user)
+    allowed = services.allowed_actions(case=case, actor=staff_actor(request), now=now())
     return CaseDetailOut(
         case=case_out(case, scope),
         actions=[ActionOut(code=a.code, label=a.label) for a in allowed],
@@ -243,7 +244,7 @@ def act_on_case(request: HttpRequest, case_id: int, action: ActionCode, payload:
     data = payload.dict(exclude_none=True)
     expected = data.pop("expected_version", None)
     # Parameters the action does not take are refused by the service, not silently dropped.
-    case = services.case_act(actor=request.user, now=now(), case_id=case_id, action=action.value,
+    case = services.case_act(actor=staff_actor(request), now=now(), case_id=case_id, action=action.value,
                              expected_version=expected, **data)
     return case_out(selectors.case_get(scope=scope, case_id=case.pk), scope)
 
@@ -259,7 +260,7 @@ class AttachmentOut(Schema):
 def upload_attachment(request: HttpRequest, case_id: int, file: File[UploadedFile]) -> Status[AttachmentOut]:
     scope = scope_for(request.user)
     selectors.case_get(scope=scope, case_id=case_id)
-    att = attachments.attachment_add(actor=request.user, now=now(), case_id=case_id, stream=file,
+    att = attachments.attachment_add(actor=staff_actor(request), now=now(), case_id=case_id, stream=file,
                                      name=file.name or "")
     return Status(201, AttachmentOut(id=att.pk, content_type=att.content_type, size=att.size))
 
@@ -271,5 +272,6 @@ def unmask_reporter(request: HttpRequest, case_id: int, payload: UnmaskIn) -> Re
         raise PermissionDenied(STEP_UP_MESSAGE)
     scope = scope_for(request.user)
     selectors.case_get(scope=scope, case_id=case_id)
-    revealed = services.case_reporter_unmask(actor=request.user, now=now(), case_id=case_id, reason=payload.reason)
+    actor = staff_actor(request)
+    revealed = services.case_reporter_unmask(actor=actor, now=now(), case_id=case_id, reason=payload.reason)
     return ReporterUnmaskOut(name=revealed.name, phone=revealed.phone)

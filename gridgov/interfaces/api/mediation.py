@@ -1,21 +1,24 @@
 """Mediation over JSON: the 调解台账 (filtered) and one mediation with its timeline, both scoped to the
-signed-in actor; parties are masked (the full values only on the staff page, with a reason)."""
+signed-in actor; parties are masked (the full values only on the staff page, with a reason). A case is
+referred to mediation (转调解) through the referral process (gridgov/processes/mediation_referral.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import now
 from gridgov.core.errors import PermissionDenied
 from gridgov.interfaces.api.paging import page_params
+from gridgov.interfaces.http import staff_actor
 from gridgov.mediation import selectors, services
 from gridgov.mediation.models import DisputeType, MediationCase, Mode
-from gridgov.mediation.states import Status
+from gridgov.mediation.states import Status as MediationStatus
+from gridgov.processes.mediation_referral import case_refer_to_mediation
 
 router = Router(tags=["mediation"])
 
@@ -96,10 +99,44 @@ def list_mediations(request: HttpRequest, start: dt.date | None = None, end: dt.
     paging = page_params(after=after, limit=limit)
     filters = selectors.LedgerFilter(
         start=start, end=end, dispute_type=dispute_type if dispute_type in DisputeType.values else "",
-        mode=mode if mode in Mode.values else "", status=status if status in Status.values else "", unit_id=unit_id)
+        mode=mode if mode in Mode.values else "", status=status if status in MediationStatus.values else "",
+        unit_id=unit_id)
     page = selectors.mediation_ledger(scope=scope, filters=filters, now=now(), after=paging.after,
                                       limit=paging.limit)
     return MediationPage(items=[_out(m) for m in page.rows], next_after=page.next_after)
+
+
+class PartyIn(Schema):
+    role: str
+    name: str
+    phone: str = ""
+    id_number: str = ""
+
+
+class ReferralIn(Schema):
+    """转调解: the case (by id), how it is mediated and the parties. Title, summary, place and dispute type
+    left out are taken from the case."""
+
+    case_id: int
+    mode: str = "people"
+    level: str = "village"
+    parties: list[PartyIn]
+    title: str | None = None
+    summary: str | None = None
+    dispute_type: str | None = None
+    unit_id: int | None = None
+    presiding_id: int | None = None
+
+
+@router.post("/referrals", response={201: MediationOut},
+             summary="Refer a case to mediation (转调解): the case must be in scope, still being handled and not "
+                     "referred yet (404 when out of scope or missing, 409 when already referred)")
+def refer_case(request: HttpRequest, payload: ReferralIn) -> Status[MediationOut]:
+    m = case_refer_to_mediation(
+        actor=staff_actor(request), now=now(), case_id=payload.case_id, mode=payload.mode, level=payload.level,
+        parties=[p.model_dump() for p in payload.parties], title=payload.title, summary=payload.summary,
+        dispute_type=payload.dispute_type, unit_id=payload.unit_id, presiding_id=payload.presiding_id)
+    return Status(201, _out(m))
 
 
 @router.get("/{mediation_id}", response=MediationDetailOut, summary="One mediation with its timeline")
@@ -110,7 +147,7 @@ def get_mediation(request: HttpRequest, mediation_id: int) -> MediationDetailOut
         mediation=_out(m), summary=m.summary,
         parties=[PartyOut(role=p.role, name=p.name_masked, phone=p.phone_masked, id_number=p.id_masked)
                  for p in selectors.parties_masked(scope=scope, mediation=m)],
-        actions=[a.code for a in services.allowed_actions(mediation=m, actor=request.user)],
+        actions=[a.code for a in services.allowed_actions(mediation=m, actor=staff_actor(request))],
         events=[MediationEventOut(seq=e.seq, action=e.action, at=e.at,
                                   actor=e.actor.display_name if e.actor else None, from_status=e.from_status,
                                   to_status=e.to_status, note=e.note)

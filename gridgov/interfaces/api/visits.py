@@ -14,7 +14,7 @@ from ninja.responses import Status
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
 from gridgov.core.errors import ValidationFailed
-from gridgov.interfaces.visit_cases import raise_case_from_visit
+from gridgov.processes.visit_cases import raise_case_from_visit
 from gridgov.visits import selectors, services
 from gridgov.visits.models import Visit
 from gridgov.visits.photos import MAX_BYTES

@@ -72,9 +72,9 @@ def duty_sweep(*, now: dt.datetime) -> dict[str, int]:
 
 
 def points_feed(*, now: dt.datetime) -> dict[str, int]:
-    from gridgov.interfaces.jobs.points_feed import points_feed_run
+    from gridgov.processes.points_feed import points_feed_run
 
-    return {f"points_{feed}": n for feed, n in points_feed_run(now=now).items()}
+    return points_feed_run(now=now)  # entries written or found per feed: {"cases": n, "visits": n}
 
 
 def mediation_remind(*, now: dt.datetime) -> dict[str, int]:
@@ -89,3 +89,9 @@ def insights_facts(*, now: dt.datetime) -> dict[str, int]:
 
     report = facts_build(now=now)
     return {"days": report.days, "rows": report.rows}
+
+
+def routines_run(*, now: dt.datetime) -> dict[str, int]:
+    from gridgov.processes.routines import routines_run as run
+
+    return run(now=now).counts()

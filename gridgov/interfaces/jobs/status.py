@@ -22,8 +22,9 @@ RESULT_LABELS = {
     "warned": "到期预警", "respond_urged": "响应催办", "overdue": "标记超期", "escalated": "自动上报",
     "closed": "自动办结", "sent": "已发送", "sealed": "已封存", "archived": "已归档", "disabled": "停用账号",
     "expired": "清理过期", "purged": "清除电话", "residents": "清理人员", "households": "清理户",
-    "import_files": "清理导入文件", "points_cases": "事件积分", "points_visits": "走访积分",
+    "import_files": "清理导入文件", "cases": "事件积分", "visits": "走访积分",
     "due_soon": "即将到期提醒", "days": "更新天数", "rows": "更新条数", "done": "完成",
+    "created": "已生成", "reminded": "已提醒", "failed": "未成功",
 }
 
 

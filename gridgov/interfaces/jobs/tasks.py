@@ -15,7 +15,8 @@ from gridgov.notify.services import deliver_pending
 def cases_sweep_task() -> dict[str, int]:
     report = case_sweep(now=now())
     return {"warned": report.warned, "respond_urged": report.respond_urged, "overdue": report.overdue,
-            "escalated": report.escalated, "closed": report.closed}
+            "escalated": report.escalated, "closed": report.closed,
+            "recomputed": report.recomputed}
 
 
 @shared_task(name="gridgov.notify.deliver")
@@ -62,7 +63,7 @@ def duty_sweep_task() -> int:
 
 @shared_task(name="gridgov.workforce.points_feed")
 def points_feed_task() -> dict[str, int]:
-    from gridgov.interfaces.jobs.points_feed import points_feed_run
+    from gridgov.processes.points_feed import points_feed_run
 
     return points_feed_run(now=now())
 
@@ -73,6 +74,14 @@ def mediation_deadline_remind_task() -> dict[str, int]:
 
     report = mediation_deadline_remind(now=now())
     return {"due_soon": report.due_soon, "overdue": report.overdue}
+
+
+@shared_task(name="gridgov.processes.routines_run")
+def routines_run_task() -> dict[str, int]:
+    """Routines' occurrences 14 days ahead (once each) and the day-before reminders."""
+    from gridgov.processes.routines import routines_run
+
+    return routines_run(now=now()).counts()
 
 
 @shared_task(name="gridgov.jobs.run", bind=True, max_retries=5)

@@ -16,7 +16,7 @@ from gridgov.cases import selectors, services
 from gridgov.cases.models import DEFAULT_DEADLINES, Category, ResolveLevel, Urgency
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied, ValidationFailed
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 
 # Labels for the department kinds the generator and real deployments use; others show their code.
 KIND_LABELS = {
@@ -86,16 +86,17 @@ def case_categories(request: HttpRequest) -> HttpResponse:
         target = by_id.get(int(raw_id)) if raw_id.isdecimal() else None
         try:
             if op == "create":
-                services.category_create(actor=request.user, now=now(), parent_id=request.POST.get("parent_id") or None,
+                actor = staff_actor(request)
+                services.category_create(actor=actor, now=now(), parent_id=request.POST.get("parent_id") or None,
                                          deadlines=_posted_deadlines(request.POST), **_fields(request.POST))
                 messages.success(request, f"已添加类别「{request.POST.get('name', '').strip()}」。")
             elif op in ("update", "retire", "restore") and target is not None:
                 if op == "update":
-                    services.category_update(actor=request.user, now=now(), category_id=target.pk,
+                    services.category_update(actor=staff_actor(request), now=now(), category_id=target.pk,
                                              deadlines=_posted_deadlines(request.POST), **_fields(request.POST))
                     messages.success(request, f"已保存类别「{target.name}」。")
                 else:
-                    services.category_update(actor=request.user, now=now(), category_id=target.pk,
+                    services.category_update(actor=staff_actor(request), now=now(), category_id=target.pk,
                                              is_active=op == "restore")
                     messages.success(request, f"已{'启用' if op == 'restore' else '停用'}类别「{target.name}」。")
             else:

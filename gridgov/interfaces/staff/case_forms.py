@@ -19,7 +19,7 @@ from gridgov.access.scope import Scope
 from gridgov.audit.services import audit_record
 from gridgov.cases import selectors
 from gridgov.cases.models import Case, CaseEvent
-from gridgov.cases.services import ReturnReason
+from gridgov.cases.transitions import ReturnReason
 from gridgov.core.clock import local, now
 from gridgov.core.errors import NotFound
 from gridgov.interfaces.http import actor_scope, scoped_view

@@ -16,14 +16,14 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
-from gridgov.cases import attachments, selectors, services
+from gridgov.cases import attachments, selectors, services, worklists
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Channel, Urgency
-from gridgov.cases.services import ReturnReason
 from gridgov.cases.states import ACTIONS, STATUSES
+from gridgov.cases.transitions import ReturnReason
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
-from gridgov.interfaces.http import actor_scope, scoped_view, url_for_id
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor, url_for_id
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.notify.services import inbox_for, inbox_mark_read, inbox_unread_count
@@ -135,7 +135,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
         values["anonymous"] = request.POST.get("anonymous") == "on"
         try:
             result = services.case_report(
-                actor=request.user, now=now(), title=values["title"], description=values["description"],
+                actor=staff_actor(request), now=now(), title=values["title"], description=values["description"],
                 category_code=values["category"], urgency=values["urgency"] or "ordinary",
                 channel=values["channel"] or "field", unit_id=_int(values["unit_id"]), lat=_float(values["lat"]),
                 lng=_float(values["lng"]), address=values["address"], reporter_name=values["reporter_name"],
@@ -170,7 +170,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     scope = actor_scope(request)
     case = selectors.case_get(scope=scope, case_id=case_id)
     moment = now()
-    allowed = services.allowed_actions(case=case, actor=request.user)
+    allowed = services.allowed_actions(case=case, actor=staff_actor(request), now=moment)
     forms = []
     for spec in allowed:
         fields = []
@@ -181,7 +181,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
             fields.append({"name": name, "label": label, "kind": kind, "required": required})
         forms.append({"code": spec.code, "label": spec.label, "hint": spec.hint, "fields": fields,
                       "danger": spec.code in ("reject", "cancel", "return")})
-    labels = {code: a.label for code, a in ACTIONS.items()} | {"report": "登记", "merged_in": "并入重复事件"}
+    labels = {code: a.label for code, a in ACTIONS.items()} | {"report": "登记", "merged_in": "并入重复事件",
+                                                               "calendar": "工作日历调整"}
     events = selectors.case_timeline(scope=scope, case=case)
     for e in events:
         e.label = labels.get(e.action, e.action)  # type: ignore[attr-defined]
@@ -202,8 +203,33 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "on_site": case.category.on_site,
         "household": selectors.case_household(scope=scope, case=case),
         "can_mediate": scope.can(P.MEDIATION_REGISTER, case.unit_path),
+        "duplicates": _duplicates_for_holder(scope, case),
     }
     return render(request, "staff/cases/detail.html", context)
+
+
+def _duplicates_for_holder(scope: Any, case: Any) -> list[Any]:
+    """Possible duplicates, for whoever holds the open case (its holding unit's staff or department)."""
+    if case.status not in worklists.OPEN:
+        return []
+    # Held at a unit where they hold a case role themselves (as the work queue's 待办 counts it), not above it.
+    perms = {P.CASE_HANDLE, P.CASE_ACCEPT, P.CASE_DISPATCH, P.CASE_REVIEW}
+    holds = (case.holder_unit_id in {g.unit_id for g in scope.grants if g.permissions & perms}
+             or (case.holder_department_id is not None and case.holder_department_id in scope.department_ids))
+    return worklists.possible_duplicates(scope=scope, case=case) if holds else []
+
+
+@scoped_view
+def follow_up_worklist(request: HttpRequest) -> HttpResponse:
+    """回访 worklist: results the residents have not answered, to ask them about (cases.worklists)."""
+    scope = actor_scope(request)
+    if not scope.can(P.CASE_VIEW):
+        raise PermissionDenied("您不能查看回访清单。")
+    raw = request.GET.get("days", "")
+    days = int(raw) if raw.isdecimal() and 1 <= int(raw) <= 90 else worklists.FOLLOW_UP_CLOSED_DAYS
+    rows = worklists.follow_up_worklist(scope=scope, now=now(), days=days)
+    return render(request, "staff/cases/follow_up_worklist.html", {"rows": rows, "days": days,
+                                                                   "quiet_days": worklists.FOLLOW_UP_QUIET_DAYS})
 
 
 @scoped_view
@@ -220,7 +246,7 @@ def case_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
         if raw:
             params[name] = raw
     try:
-        services.case_act(actor=request.user, now=now(), case_id=case.pk, action=action,
+        services.case_act(actor=staff_actor(request), now=now(), case_id=case.pk, action=action,
                           expected_version=_int(request.POST.get("version", "")), **params)
     except DomainError as exc:
         if exc.http_status == 404:
@@ -253,7 +279,7 @@ def case_upload(request: HttpRequest, case_id: int) -> HttpResponse:
         messages.error(request, "请选择要上传的照片或文件。")
     else:
         try:
-            att = attachments.attachment_add(actor=request.user, now=now(), case_id=case.pk, stream=upload,
+            att = attachments.attachment_add(actor=staff_actor(request), now=now(), case_id=case.pk, stream=upload,
                                              name=upload.name or "")
         except DomainError as exc:
             if exc.http_status == 404:
@@ -297,7 +323,7 @@ def case_reporter_unmask(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_get(scope=scope, case_id=case_id)
     reporter = selectors.reporter_of(scope=scope, case=case)
     revealed, error = reveal_on_post(request, lambda reason: services.case_reporter_unmask(
-        actor=request.user, now=now(), case_id=case.pk, reason=reason))
+        actor=staff_actor(request), now=now(), case_id=case.pk, reason=reason))
     if request.method != "POST" and not reporter["can_unmask"]:
         error = "您没有查看反映人完整姓名和电话的权限。"
     return render_no_store(request, "staff/cases/reporter_unmask.html",

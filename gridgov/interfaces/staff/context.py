@@ -48,12 +48,15 @@ NAV_MENUS: tuple[NavMenu, ...] = (
     NavMenu("事件", (
         NavItem("事件办理", "staff:case_queue", P.CASE_VIEW),
         NavItem("部门待办", "staff:case_queue", P.CASE_DEPARTMENT),
+        NavItem("回访清单", "staff:follow_up_worklist", P.CASE_VIEW),
         NavItem("事件类别", "staff:case_categories", P.CATEGORY_MANAGE),
+        NavItem("工作日历", "staff:work_calendar", P.CASE_DISPATCH),
     )),
     NavMenu("走访·调解·议事", (
         NavItem("走访", "staff:my_visits", P.HOUSEHOLD_EDIT),
         NavItem("调解台账", "staff:mediation_ledger", P.MEDIATION_VIEW),
         NavItem("群众议事", "staff:proposal_list", P.DELIBERATION_VIEW),
+        NavItem("例行工作", "staff:routine_list", P.DUTY_ISSUE),
     )),
     NavMenu("考核积分", (
         NavItem("我的任务", "staff:my_tasks", P.DUTY_DO),

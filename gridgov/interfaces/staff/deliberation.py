@@ -19,7 +19,7 @@ from gridgov.core.errors import DomainError, PermissionDenied
 from gridgov.deliberation import selectors, services
 from gridgov.deliberation.models import Body, Category, Choice, ConsultKind, Satisfaction, Source, VoteMode
 from gridgov.deliberation.states import ACTIONS, Stage
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 from gridgov.interfaces.printing import render_pdf
 
 # Form fields of each stage action's parameters: name → (label, kind, required).
@@ -87,7 +87,7 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
         values = {k: request.POST.get(k, "").strip() for k in (
             "unit_id", "title", "description", "category", "source", "talk_day_id", "raiser_name")}
         try:
-            proposal = services.proposal_raise(actor=request.user, now=now(), **values)
+            proposal = services.proposal_raise(actor=staff_actor(request), now=now(), **values)
         except DomainError as exc:
             if exc.http_status == 404:
                 raise
@@ -111,7 +111,7 @@ def talk_days(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = {k: request.POST.get(k, "").strip() for k in ("unit_id", "held_on", "topic", "matters_heard")}
         try:
-            talk = services.talk_day_create(actor=request.user, now=now(), **values)
+            talk = services.talk_day_create(actor=staff_actor(request), now=now(), **values)
         except DomainError as exc:
             if exc.http_status == 404:
                 raise
@@ -129,7 +129,7 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     scope = actor_scope(request)
     proposal = selectors.proposal_get(scope=scope, proposal_id=proposal_id)
     forms = []
-    for spec in services.allowed_actions(proposal=proposal, actor=request.user):
+    for spec in services.allowed_actions(proposal=proposal, actor=staff_actor(request)):
         fields = []
         for name in sorted(services.action_params(spec.code), key=list(FIELDS).index):
             label, kind, required = FIELDS[name]
@@ -171,7 +171,7 @@ def proposal_act(request: HttpRequest, proposal_id: int) -> HttpResponse:
     params = {name: request.POST.get(name, "").strip() for name in services.action_params(action)
               if request.POST.get(name, "").strip()}
     try:
-        after = services.proposal_act(actor=request.user, now=now(), proposal_id=proposal.pk, action=action,
+        after = services.proposal_act(actor=staff_actor(request), now=now(), proposal_id=proposal.pk, action=action,
                                       expected_version=_int(request.POST.get("version", "")), **params)
     except DomainError as exc:
         if exc.http_status == 404:
@@ -197,18 +197,18 @@ def proposal_vote(request: HttpRequest, proposal_id: int) -> HttpResponse:
         what = request.POST.get("what", "")
         try:
             if what == "tally":
-                services.vote_tally(actor=request.user, now=now(), proposal_id=proposal.pk,
+                services.vote_tally(actor=staff_actor(request), now=now(), proposal_id=proposal.pk,
                                     **{k: request.POST.get(k, "") for k in (
                                         "attending", "votes_for", "votes_against", "votes_abstain")})
                 messages.success(request, "已录入表决票汇总。")
             elif what == "attend":
-                voter = services.vote_attend(actor=request.user, now=now(), proposal_id=proposal.pk,
+                voter = services.vote_attend(actor=staff_actor(request), now=now(), proposal_id=proposal.pk,
                                              voter_id=request.POST.get("voter_id", ""),
                                              present=request.POST.get("present", "1") == "1")
                 done = "签到" if voter.attended else "取消签到"
                 messages.success(request, f"{voter.seq} 号 {voter.name_masked} 已{done}。")
             else:
-                ballot = services.vote_cast(actor=request.user, now=now(), proposal_id=proposal.pk,
+                ballot = services.vote_cast(actor=staff_actor(request), now=now(), proposal_id=proposal.pk,
                                             voter_id=request.POST.get("voter_id", ""),
                                             choice=request.POST.get("choice", ""))
                 messages.success(request, f"{ballot.voter.seq} 号 {ballot.voter.name_masked}："
@@ -245,7 +245,7 @@ def proposal_notice_pdf(request: HttpRequest, proposal_id: int) -> HttpResponse:
         messages.error(request, missing)
         return redirect("staff:proposal_detail", proposal.pk)
     at = now()
-    services.notice_printed(actor=request.user, now=at, proposal=proposal, kind=kind)
+    services.notice_printed(actor=staff_actor(request), now=at, proposal=proposal, kind=kind)
     context = {"title": NOTICE_KINDS[kind], "kind": kind, "p": proposal, "meeting": meetings[-1] if meetings else None,
                "unit_name": proposal.unit.name, "printed": local(at),
                "committee": proposal.unit.name + _COMMITTEE.get(proposal.unit.kind.base, "村民委员会"),

@@ -16,10 +16,9 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
-from gridgov.cases import selectors as case_selectors
 from gridgov.core.clock import local, now
-from gridgov.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.core.errors import DomainError, PermissionDenied
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
 from gridgov.mediation import selectors, services
@@ -33,6 +32,7 @@ from gridgov.mediation.models import (
     Source,
 )
 from gridgov.mediation.states import ACTIONS, OPEN, Status
+from gridgov.processes.mediation_referral import case_refer_to_mediation, referral_draft
 
 # Form fields of each action parameter: (label, kind, required).
 FIELDS: dict[str, tuple[str, str, bool]] = {
@@ -109,33 +109,6 @@ def _parties_from_post(request: HttpRequest) -> list[dict[str, str]]:
             for i in range(min(n, 12))]
 
 
-CASE_CATEGORY_TYPES = {"dispute_neighbour": "neighbour", "dispute_land": "land", "labour": "labour",
-                       "labour_wages": "labour"}
-
-
-def _dispute_type_of(category_code: str) -> str:
-    return CASE_CATEGORY_TYPES.get(category_code, "other" if category_code.startswith("dispute") else "")
-
-
-def _case_referred(scope: Any, values: dict[str, Any]) -> Any:
-    """The case a referral names (by number, or the id the link carried), only one the user may see."""
-    number = str(values.get("source_case_number") or "").strip()
-    raw = str(values.get("source_case_id") or "")
-    case = None
-    if raw.isdecimal():
-        try:
-            case = case_selectors.case_get(scope=scope, case_id=int(raw))
-        except NotFound:
-            case = None
-    if case is None or (number and case.number != number):
-        found = case_selectors.cases_visible(scope=scope).filter(number=number).first() if number else None
-        case = found
-    if case is None:
-        raise ValidationFailed("没有找到该事件，或该事件不在您的范围内，请核对事件编号。", field="source_case_number")
-    values["source_case_number"] = case.number
-    return case
-
-
 @scoped_view
 def mediation_new(request: HttpRequest) -> HttpResponse:
     scope = actor_scope(request)
@@ -145,10 +118,10 @@ def mediation_new(request: HttpRequest) -> HttpResponse:
     case_raw = request.GET.get("case", "")
     if case_raw.isdecimal():
         # 转调解: a case the user may see, taken up as a mediation (its title, text and place prefilled).
-        case = case_selectors.case_get(scope=scope, case_id=int(case_raw))
-        values |= {"source": "case", "source_case_id": str(case.pk), "source_case_number": case.number,
-                   "title": case.title, "summary": case.description, "unit_id": str(case.unit_id),
-                   "dispute_type": _dispute_type_of(case.category.code)}
+        draft = referral_draft(actor=staff_actor(request), case_id=int(case_raw))
+        values |= {"source": "case", "source_case_id": str(draft.case_id), "source_case_number": draft.case_number,
+                   "title": draft.title, "summary": draft.summary, "unit_id": str(draft.unit_id),
+                   "dispute_type": draft.dispute_type}
     parties: list[dict[str, str]] = [{"role": "applicant"}, {"role": "respondent"}, {"role": "third"}]
     error = None
     if request.method == "POST":
@@ -158,14 +131,19 @@ def mediation_new(request: HttpRequest) -> HttpResponse:
         parties = _parties_from_post(request)
         try:
             if values["source"] == "case":
-                values["source_case_id"] = str(_case_referred(scope, values).pk)
-            m = services.mediation_register(
-                actor=request.user, now=now(), title=values["title"], summary=values["summary"],
-                dispute_type=values["dispute_type"], source=values["source"], mode=values["mode"],
-                level=values["level"], unit_id=values["unit_id"], parties=parties,
-                source_case_id=values["source_case_id"] or None, source_case_number=values["source_case_number"],
-                source_department_id=values["source_department_id"] or None,
-            )
+                # 转调解: the referral process checks the case (in scope, referable, not yet referred).
+                m = case_refer_to_mediation(
+                    actor=staff_actor(request), now=now(), case_id=values["source_case_id"] or None,
+                    case_number=values["source_case_number"], title=values["title"], summary=values["summary"],
+                    dispute_type=values["dispute_type"], mode=values["mode"], level=values["level"],
+                    unit_id=values["unit_id"], parties=parties)
+            else:
+                m = services.mediation_register(
+                    actor=staff_actor(request), now=now(), title=values["title"], summary=values["summary"],
+                    dispute_type=values["dispute_type"], source=values["source"], mode=values["mode"],
+                    level=values["level"], unit_id=values["unit_id"], parties=parties,
+                    source_department_id=values["source_department_id"] or None,
+                )
         except DomainError as exc:
             error = exc.message
         else:
@@ -184,7 +162,7 @@ def mediation_detail(request: HttpRequest, mediation_id: int) -> HttpResponse:
     m = selectors.mediation_get(scope=scope, mediation_id=mediation_id)
     moment = now()
     forms = []
-    for spec in services.allowed_actions(mediation=m, actor=request.user):
+    for spec in services.allowed_actions(mediation=m, actor=staff_actor(request)):
         names = sorted(services.action_params(spec.code), key=list(FIELDS).index)
         fields = []
         for name in names:
@@ -231,7 +209,7 @@ def mediation_act(request: HttpRequest, mediation_id: int, action: str) -> HttpR
             params[name] = raw
     version = request.POST.get("version", "")
     try:
-        services.mediation_act(actor=request.user, now=now(), mediation_id=m.pk, action=action,
+        services.mediation_act(actor=staff_actor(request), now=now(), mediation_id=m.pk, action=action,
                                expected_version=int(version) if version.isdecimal() else None, **params)
     except DomainError as exc:
         if exc.http_status == 404:
@@ -249,7 +227,7 @@ def mediation_parties_unmask(request: HttpRequest, mediation_id: int) -> HttpRes
     scope = actor_scope(request)
     m = selectors.mediation_get(scope=scope, mediation_id=mediation_id)
     revealed, error = reveal_on_post(request, lambda reason: services.mediation_parties_unmask(
-        actor=request.user, now=now(), mediation_id=m.pk, reason=reason))
+        actor=staff_actor(request), now=now(), mediation_id=m.pk, reason=reason))
     allowed = selectors.can_unmask(scope=scope, mediation=m)
     if request.method != "POST" and not allowed:
         error = "您没有查看当事人完整信息的权限。"
@@ -271,7 +249,7 @@ def mediation_agreement_pdf(request: HttpRequest, mediation_id: int) -> HttpResp
     scope = actor_scope(request)
     m = selectors.mediation_get(scope=scope, mediation_id=mediation_id)
     at = now()
-    doc = services.agreement_print(actor=request.user, now=at, mediation_id=m.pk)
+    doc = services.agreement_print(actor=staff_actor(request), now=at, mediation_id=m.pk)
     user = request.user
     watermark = (f"打印人：{user.display_name}（{user.get_username()}） "  # type: ignore[union-attr]
                  f"打印时间：{local(at):%Y-%m-%d %H:%M} 仅限工作使用")

@@ -24,7 +24,7 @@ from gridgov.cases.public.services import (
 )
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, ValidationFailed
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 from gridgov.interfaces.printing import qr_data_uri, render_pdf
 from gridgov.interfaces.public.links import grid_url
 from gridgov.residents import selectors as ledger
@@ -44,7 +44,7 @@ def case_follow_up(request: HttpRequest, case_id: int) -> HttpResponse:
     if request.method == "POST":
         values = {k: request.POST.get(k, "") for k in values}
         try:
-            follow_up_record(actor=request.user, now=now(), case_id=case.pk, method=values["method"],
+            follow_up_record(actor=staff_actor(request), now=now(), case_id=case.pk, method=values["method"],
                              outcome=values["outcome"], comment=values["comment"])
         except DomainError as exc:
             error = exc.message
@@ -68,7 +68,7 @@ def case_follow_up(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_disclose_view(request: HttpRequest, case_id: int) -> HttpResponse:
     public = request.POST.get("public") == "1"
     try:
-        case_disclose(actor=request.user, now=now(), case_id=case_id, public=public)
+        case_disclose(actor=staff_actor(request), now=now(), case_id=case_id, public=public)
     except ValidationFailed as exc:
         messages.error(request, exc.message)
     else:
@@ -85,7 +85,7 @@ def case_result_photo(request: HttpRequest, case_id: int) -> HttpResponse:
     try:
         if upload is None:
             raise ValidationFailed("请选择照片。", field="photo")
-        result_photo_add(actor=request.user, now=now(), case_id=case_id, photo=upload.read())
+        result_photo_add(actor=staff_actor(request), now=now(), case_id=case_id, photo=upload.read())
     except ValidationFailed as exc:
         messages.error(request, exc.message)
     else:
@@ -134,7 +134,7 @@ def grid_cards_pdf(request: HttpRequest, unit_id: int) -> HttpResponse:
         "breadcrumb": unit_selectors.unit_breadcrumb(scope=scope, unit=unit),
     }
     body = render_pdf("print/grid_cards.html", context)
-    audit_record(action="board.print", actor=request.user, now=now(), obj=unit, unit_path=unit.path,
+    audit_record(action="board.print", actor=staff_actor(request), now=now(), obj=unit, unit_path=unit.path,
                  role=scope.role_at(unit.path),
                  detail={"kind": f"{kind}_card", "copies": len(doors), "per_household": not request.GET.get("copies")})
     response = HttpResponse(body, content_type="application/pdf")

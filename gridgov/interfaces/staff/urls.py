@@ -90,6 +90,26 @@ from . import deliberation  # noqa: E402
 
 urlpatterns += deliberation.urls()
 
+# The working calendar (holidays and make-up workdays, maintained by the county office).
+from . import work_calendar  # noqa: E402
+
+urlpatterns += [
+    path("calendar/", work_calendar.work_calendar_page, name="work_calendar"),
+]
+
+# Routines (例行工作): recurring talk days, visit campaigns and duty lists (gridgov.processes.routines).
+from . import routines as routine_pages  # noqa: E402
+
+urlpatterns += [
+    path("routines/", routine_pages.routine_list, name="routine_list"),
+    path("routines/<int:routine_id>/", routine_pages.routine_detail, name="routine_detail"),
+]
+
+# Worklists: 回访 (results residents have not answered).
+urlpatterns += [
+    path("cases/follow-ups/", cases.follow_up_worklist, name="follow_up_worklist"),
+]
+
 # Scheduled jobs (定时任务): what runs by itself, and whether it does.
 from . import jobs  # noqa: E402
 

@@ -18,6 +18,7 @@ from gridgov.access.passwords import ComplexityValidator, password_expired
 from gridgov.access.policy import policy
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope
+from gridgov.cases import calendar as work_calendar
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, NotFound
 from gridgov.core.errors import PermissionDenied as DomainPermissionDenied
@@ -66,8 +67,11 @@ def home(request: HttpRequest) -> HttpResponse:
     """今日工作: the signed-in user's own figures for today, each linking to its list (insights/today.py)."""
     scope = actor_scope(request)
     moment = now()
+    # From 1 December the offices are warned while next year's working calendar is unconfirmed.
+    unconfirmed = work_calendar.unconfirmed_next_year(moment) if scope.can(P.CASE_DISPATCH) else None
     return render(request, "staff/home.html", {
-        "grants": scope.grants, "today": today.my_day(scope=scope, user=request.user, now=moment), "now": moment})
+        "grants": scope.grants, "today": today.my_day(scope=scope, user=request.user, now=moment), "now": moment,
+        "calendar_unconfirmed": unconfirmed})
 
 
 @scoped_view

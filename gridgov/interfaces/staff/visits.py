@@ -21,7 +21,7 @@ from gridgov.cases.models import Urgency
 from gridgov.core.clock import local, now
 from gridgov.core.errors import Conflict, DomainError, PermissionDenied
 from gridgov.interfaces.http import actor_scope, scoped_view
-from gridgov.interfaces.visit_cases import raise_case_from_visit
+from gridgov.processes.visit_cases import raise_case_from_visit
 from gridgov.residents import selectors as ledger
 from gridgov.residents import watch
 from gridgov.residents.models import Tag

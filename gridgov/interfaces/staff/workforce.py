@@ -18,7 +18,7 @@ from gridgov.access.roles import P
 from gridgov.audit.services import audit_record
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, NotFound, PermissionDenied
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 from gridgov.interfaces.printing import render_pdf
 from gridgov.workforce import selectors, services
 from gridgov.workforce.excel import assessment_bytes
@@ -60,14 +60,14 @@ def item_detail(request: HttpRequest, duty_item_id: int) -> HttpResponse:
         try:
             if action == "done":
                 photo = request.FILES.get("photo")
-                services.duty_item_done(actor=request.user, now=now(), item_id=item.pk,
+                services.duty_item_done(actor=staff_actor(request), now=now(), item_id=item.pk,
                                         text=request.POST.get("text", ""), photo=photo.file if photo else None)
                 messages.success(request, "已提交，等待下发单位确认。")
             elif action == "confirm":
-                services.duty_item_confirm(actor=request.user, now=now(), item_id=item.pk)
+                services.duty_item_confirm(actor=staff_actor(request), now=now(), item_id=item.pk)
                 messages.success(request, "已确认完成。")
             elif action == "return":
-                services.duty_item_return(actor=request.user, now=now(), item_id=item.pk,
+                services.duty_item_return(actor=staff_actor(request), now=now(), item_id=item.pk,
                                           reason=request.POST.get("reason", ""))
                 messages.success(request, "已退回，请对方重新办理。")
             else:
@@ -99,7 +99,8 @@ def item_photo(request: HttpRequest, duty_item_id: int) -> HttpResponse:  # a Fi
 
     scope = actor_scope(request)
     with transaction.atomic():  # an on-site photo may show people and homes: every view is audited
-        audit_record(action="duty.photo_view", actor=request.user, now=now(), obj=item, unit_path=item.unit.path,
+        actor = staff_actor(request)
+        audit_record(action="duty.photo_view", actor=actor, now=now(), obj=item, unit_path=item.unit.path,
                      role=scope.role_at(item.unit.path))
     response = FileResponse(item.evidence_photo.open("rb"), content_type=item.evidence_type or "image/jpeg")
     response["Cache-Control"] = "private, no-store"
@@ -124,7 +125,7 @@ def duty_lists(request: HttpRequest) -> HttpResponse:
         due = parse_date(request.POST.get("due", ""))
         try:
             duty = services.duty_list_issue(
-                actor=request.user, now=now(), unit_id=unit.pk, title=request.POST.get("title", ""),
+                actor=staff_actor(request), now=now(), unit_id=unit.pk, title=request.POST.get("title", ""),
                 description=request.POST.get("description", ""), due_at=end_of_day(due) if due else None,
                 evidence=request.POST.get("evidence", ""), target_unit_ids=request.POST.getlist("units"),
                 worker_ids=request.POST.getlist("workers"))
@@ -157,7 +158,7 @@ def duty_list_detail(request: HttpRequest, duty_list_id: int) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            services.duty_list_withdraw(actor=request.user, now=now(), list_id=duty.pk,
+            services.duty_list_withdraw(actor=staff_actor(request), now=now(), list_id=duty.pk,
                                         reason=request.POST.get("reason", ""))
             messages.success(request, "清单已撤回。")
             return redirect("staff:duty_list", duty_list_id=duty.pk)
@@ -184,12 +185,14 @@ def points_rules(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("form") == "setting":
-                services.setting_save(actor=request.user, now=now(), unit_id=unit.pk, base=request.POST.get("base"),
+                actor = staff_actor(request)
+                services.setting_save(actor=actor, now=now(), unit_id=unit.pk, base=request.POST.get("base"),
                                       duty_weight=request.POST.get("duty_weight"), floor=request.POST.get("floor"),
                                       commend_count=request.POST.get("commend_count"))
                 messages.success(request, "考核办法已保存。")
             else:
-                services.rule_save(actor=request.user, now=now(), unit_id=unit.pk, kind=request.POST.get("kind", ""),
+                actor = staff_actor(request)
+                services.rule_save(actor=actor, now=now(), unit_id=unit.pk, kind=request.POST.get("kind", ""),
                                    points=request.POST.get("points"), monthly_cap=request.POST.get("monthly_cap"),
                                    is_active=request.POST.get("is_active") == "on")
                 messages.success(request, "积分规则已保存。")
@@ -215,7 +218,7 @@ def worker_points(request: HttpRequest, worker_id: int) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            services.points_adjust(actor=request.user, now=now(), worker_id=worker_id,
+            services.points_adjust(actor=staff_actor(request), now=now(), worker_id=worker_id,
                                    points=request.POST.get("points"), reason=request.POST.get("reason", ""),
                                    corrects_id=request.POST.get("corrects") or None)
             messages.success(request, "已记录。")
@@ -246,7 +249,7 @@ def assessment_page(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            services.assessment_publish(actor=request.user, now=now(), unit_id=unit.pk, month=month,
+            services.assessment_publish(actor=staff_actor(request), now=now(), unit_id=unit.pk, month=month,
                                         note=request.POST.get("note", ""))
             messages.success(request, "考核结果已发布，通报已发送给参加考核的网格员。")
             return redirect(f"{reverse('staff:assessment')}?unit={unit.pk}&month={month:%Y-%m}")
@@ -281,7 +284,7 @@ def assessment_download(request: HttpRequest, unit_id: int, fmt: str) -> HttpRes
     from django.db import transaction
 
     with transaction.atomic():
-        audit_record(action="assessment.download", actor=request.user, now=now(), obj=published or unit,
+        audit_record(action="assessment.download", actor=staff_actor(request), now=now(), obj=published or unit,
                      unit_path=unit.path, role=scope.role_at(unit.path),
                      detail={"month": f"{month:%Y-%m}", "format": fmt, "published": published is not None})
     name = f"{unit.name}-{month:%Y-%m}-考核"

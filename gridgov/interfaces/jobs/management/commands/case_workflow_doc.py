@@ -1,4 +1,4 @@
-"""Regenerate docs/workflows/cases.md from the case transition table."""
+"""Regenerate docs/workflows/cases.md (kept for habit: `workflow_docs` writes every workflow's)."""
 
 from __future__ import annotations
 

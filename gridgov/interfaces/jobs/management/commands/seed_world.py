@@ -41,10 +41,11 @@ STEPS = (
     "gridgov.cases.world.seed_world_step",
     "gridgov.deliberation.world.seed_world_step",
     "gridgov.workforce.world.seed_rules_step",
-    "gridgov.interfaces.jobs.points_feed.seed_world_step",
+    "gridgov.processes.points_feed.seed_world_step",
     "gridgov.workforce.world.seed_world_step",
     "gridgov.visits.world.seed_world_step",
     "gridgov.mediation.world.seed_world_step",
+    "gridgov.processes.world.seed_world_step",
 )
 
 
