@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell md5sum package-lock.json | cut -c1-12)
 DEMO_ENV := var/demo.env
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
 .PHONY: demo install test lint typecheck contracts migrations-check pytest bench clean
@@ -47,9 +49,8 @@ demo: install $(DEMO_ENV) var/static/staticfiles.json
 	$(PY) manage.py migrate --noinput -v 0 && \
 	$(PY) manage.py seed_world --preset wucheng --seed 1 --if-empty && \
 	$(PY) manage.py demo_accounts && \
-	echo "GridGov is serving on http://127.0.0.1:8000  (Ctrl-C to stop)" && \
-	exec $(VENV)/bin/granian --interface wsgi --host 127.0.0.1 --port 8000 --workers 1 \
-	     --blocking-threads 8 --log-level warning config.wsgi:application
+	echo "GridGov is serving on http://$(DEMO_HOST):$(DEMO_PORT)  (Ctrl-C to stop; the scheduled jobs run beside it)" && \
+	exec $(PY) manage.py serve --host $(DEMO_HOST) --port $(DEMO_PORT) --workers 1 --blocking-threads 8
 
 test: install lint typecheck contracts migrations-check pytest
 

@@ -14,6 +14,8 @@ DEFAULT_QUEUE = "default"
 QUEUES = (DEFAULT_QUEUE, "sweep", "outbox", "imports", "reports", "maintenance")
 
 ROUTES: dict[str, dict[str, str]] = {
+    # A scheduled job (config/jobs.py): beat sends it with the job's own queue, which wins over this route.
+    "gridgov.jobs.run": {"queue": DEFAULT_QUEUE},
     # Deadlines and the work they generate.
     "gridgov.cases.sweep": {"queue": "sweep"},
     "gridgov.workforce.duty_sweep": {"queue": "sweep"},

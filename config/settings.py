@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config import queues
+from config import jobs, queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "gridgov.access",
     "gridgov.geo",
     "gridgov.notify",
+    "gridgov.scheduling",
     "gridgov.residents",
     "gridgov.cases",
     "gridgov.cases.public",
@@ -330,23 +331,13 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
-# Periodic jobs (Celery beat): each is idempotent and locks, so an overlap, a rerun or a second
-# beat on another machine does no harm.
-CELERY_BEAT_SCHEDULE = {
-    "audit-seal": {"task": "audit.seal", "schedule": 60.0},
-    "audit-archive": {"task": "audit.archive", "schedule": 86400.0},
-    "accounts-disable-idle": {"task": "gridgov.access.disable_idle", "schedule": 3600.0},
-    "cases-sweep": {"task": "gridgov.cases.sweep", "schedule": 300.0},
-    "notify-deliver": {"task": "gridgov.notify.deliver", "schedule": 60.0},
-    "insights-facts": {"task": "insights.facts_build", "schedule": 300.0},
-    "reporter-phones-purge": {"task": "gridgov.cases.public.purge_phones", "schedule": 3600.0},
-    "residents-exports-expire": {"task": "gridgov.residents.exports_expire", "schedule": 3600.0},
-    "residents-retention": {"task": "gridgov.residents.retention", "schedule": 86400.0},
-    "workforce-duty-sweep": {"task": "gridgov.workforce.duty_sweep", "schedule": 600.0},
-    "workforce-points-feed": {"task": "gridgov.workforce.points_feed", "schedule": 600.0},
-    "mediation-deadline-remind": {"task": "gridgov.mediation.deadline_remind", "schedule": 600.0},
-    "processes-routines-run": {"task": "gridgov.processes.routines_run", "schedule": 3600.0},
-}
+# Periodic jobs: the schedule is defined once in config/jobs.py. Celery beat sends each job to its queue;
+# the embedded mode's job runner (`manage.py run_jobs`, `manage.py serve`) runs the same jobs in process.
+# Each job is idempotent and takes its lease row in the database, so an overlap, a rerun, a second beat
+# or a second runner does no harm.
+CELERY_BEAT_SCHEDULE = jobs.beat_schedule()
+# How often the embedded job runner looks for due jobs (seconds).
+GRIDGOV_JOB_TICK = float(os.environ.get("GRIDGOV_JOB_TICK", "5"))
 
 # Bench-only URLs (/bench/insert, the bare-INSERT baseline of `make bench`); never in a deployment.
 GRIDGOV_BENCH_ENDPOINTS = env_bool("GRIDGOV_BENCH_ENDPOINTS", False)

@@ -19,6 +19,7 @@ LOADERS = [
     ("gridgov.units.migrations.0002_builtin_kinds_themes", "load"),
     ("gridgov.access.migrations.0003_builtin_roles", "load"),
     ("gridgov.access.migrations.0008_workforce_permissions", "add"),
+    ("gridgov.access.migrations.0010_jobs_permission", "add"),
     ("gridgov.residents.migrations.0002_builtin_tags", "load"),
     ("gridgov.cases.migrations.0002_seed_categories", "seed"),
     ("gridgov.mediation.migrations.0002_role_permissions", "load"),

@@ -50,6 +50,8 @@ class P:
     DUTY_ISSUE = "duty.issue"
     WORK_ASSESS = "work.assess"
     POINTS_MANAGE = "points.manage"
+    # The scheduled jobs' page (定时任务): the county/township offices and the system admin.
+    JOBS_VIEW = "jobs.view"
 
 
 _FIELD = {P.UNIT_VIEW, P.HOUSEHOLD_VIEW, P.HOUSEHOLD_EDIT, P.CASE_VIEW, P.CASE_REPORT, P.CASE_HANDLE,
@@ -92,12 +94,13 @@ ROLE_DEFS: tuple[RoleDef, ...] = (
         frozenset(_LEAD | _ISSUE | {P.UNIT_EDIT, P.GRANT_MANAGE, P.CASE_SUPERVISE, P.HOUSEHOLD_IMPORT,
                                     P.MEDIATION_UNMASK, P.DELIBERATION_MANAGE}),
     ),
-    RoleDef("township_office", "乡镇网格办", frozenset(_OFFICE)),
-    RoleDef("county_office", "县网格办", frozenset(_OFFICE | {P.CATEGORY_MANAGE})),
+    RoleDef("township_office", "乡镇网格办", frozenset(_OFFICE | {P.JOBS_VIEW})),
+    RoleDef("county_office", "县网格办", frozenset(_OFFICE | {P.CATEGORY_MANAGE, P.JOBS_VIEW})),
     RoleDef("department_handler", "部门办理人", frozenset({P.CASE_DEPARTMENT})),
     RoleDef(
         "system_admin", "系统管理员",
-        frozenset({P.UNIT_VIEW, P.UNIT_EDIT, P.STAFF_VIEW, P.GRANT_MANAGE, P.DEPARTMENT_MANAGE, P.USER_MANAGE}),
+        frozenset({P.UNIT_VIEW, P.UNIT_EDIT, P.STAFF_VIEW, P.GRANT_MANAGE, P.DEPARTMENT_MANAGE, P.USER_MANAGE,
+                   P.JOBS_VIEW}),
         admin_duty=True,
     ),
     RoleDef("security_admin", "安全管理员", frozenset({P.POLICY_MANAGE}), admin_duty=True),

@@ -13,12 +13,13 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from gridgov.cases.selectors import overdue_open_count
 from gridgov.core.clock import now as clock_now
 from gridgov.interfaces.http import public_view
+from gridgov.interfaces.jobs.status import job_statuses
 from gridgov.notify.selectors import outbox_backlog
 
 # The work figures cost a few indexed counts and a Redis round trip per queue; a scraper every
@@ -79,13 +80,34 @@ def _queue_depths() -> dict[str, int] | None:
     return figures
 
 
+def _ts(moment: Any) -> float:
+    return moment.timestamp() if moment is not None else 0.0
+
+
+def _job_figures(now: Any) -> list[dict[str, Any]]:
+    """Per scheduled job (config/jobs.py), from its row: the heartbeat (#23.3) the alert rules read."""
+    figures = []
+    for s in job_statuses(now=now):
+        row = s.state
+        figures.append({
+            "job": s.job.name, "period": s.job.period, "stale": int(s.stale),
+            "last_success": _ts(row.last_success_at if row else None),
+            "last_start": _ts(row.last_started_at if row else None),
+            "runs": row.runs_total if row else 0, "failures": row.failures_total if row else 0,
+            "failing": int(bool(row and row.last_outcome == "failed")),
+            "result": dict(row.last_result) if row and row.last_result else {},
+        })
+    return figures
+
+
 def work_figures() -> dict[str, Any]:
     """The figures operations watch besides latency: queue depth, overdue cases, outbox backlog."""
     kept = cache.get("gridgov:ops:work")
     if kept is not None:
         return kept  # type: ignore[no-any-return]
     now = clock_now()
-    figures: dict[str, Any] = {"overdue_open": overdue_open_count(now=now), "outbox": outbox_backlog(now=now)}
+    figures: dict[str, Any] = {"overdue_open": overdue_open_count(now=now), "outbox": outbox_backlog(now=now),
+                               "jobs": _job_figures(now)}
     try:
         figures["queues"] = _queue_depths()
     except Exception:  # the broker being down is a figure too, not a failed scrape
@@ -98,7 +120,7 @@ class WorkCollector(Collector):
     """Gauges computed at scrape time in the scraping process (never per worker, so they are not
     multiplied by the multiprocess collector)."""
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         # The database not answering must not fail the scrape: the request figures matter most just then.
         up = GaugeMetricFamily("gridgov_work_figures_up", "1 when the database answered for the work figures")
         try:
@@ -115,6 +137,7 @@ class WorkCollector(Collector):
         for state, n in figures["outbox"].items():
             outbox.add_metric([state], n)
         yield outbox
+        yield from _job_metrics(figures.get("jobs", []))
         queues = figures["queues"]
         broker = GaugeMetricFamily("gridgov_broker_up", "1 when the Celery broker answered the last scrape")
         broker.add_metric([], 0 if queues == "error" else 1)
@@ -125,6 +148,32 @@ class WorkCollector(Collector):
             for name, n in queues.items():
                 depth.add_metric([name], n)
             yield depth
+
+
+def _job_metrics(jobs: list[dict[str, Any]]) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    """The scheduled jobs' heartbeats: deploy/prometheus/gridgov-rules.yml alerts on them."""
+    families: list[GaugeMetricFamily | CounterMetricFamily] = [
+        GaugeMetricFamily("gridgov_job_last_success_timestamp_seconds",
+                          "When the job last finished without error (Unix time; 0: never)", labels=["job"]),
+        GaugeMetricFamily("gridgov_job_last_start_timestamp_seconds",
+                          "When the job last started (Unix time; 0: never)", labels=["job"]),
+        GaugeMetricFamily("gridgov_job_period_seconds", "Seconds between two runs of the job", labels=["job"]),
+        GaugeMetricFamily("gridgov_job_stale", "1 when the job has not succeeded within twice its period",
+                          labels=["job"]),
+        GaugeMetricFamily("gridgov_job_failing", "1 when the job's last run failed", labels=["job"]),
+        CounterMetricFamily("gridgov_job_runs", "Runs of the job, failed ones included", labels=["job"]),
+        CounterMetricFamily("gridgov_job_failures", "Failed runs of the job", labels=["job"]),
+    ]
+    keys = ("last_success", "last_start", "period", "stale", "failing", "runs", "failures")
+    result = GaugeMetricFamily("gridgov_job_last_result", "The counts of the job's last successful run",
+                               labels=["job", "count"])
+    for job in jobs:
+        for family, key in zip(families, keys, strict=True):
+            family.add_metric([job["job"]], job[key])
+        for name, n in job["result"].items():
+            result.add_metric([job["job"], name], n)
+    yield from families
+    yield result
 
 
 def _allowed(request: HttpRequest) -> bool:

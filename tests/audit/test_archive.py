@@ -161,10 +161,13 @@ def test_when_every_sealed_row_is_archived_sealing_continues_from_the_anchor():
 
 
 def test_the_archive_job_is_on_the_beat_schedule_and_runs(settings):
+    from config.jobs import JOB_BY_NAME
     from gridgov.audit.tasks import audit_archive
 
     entry = settings.CELERY_BEAT_SCHEDULE["audit-archive"]
-    assert entry["task"] == audit_archive.name == "audit.archive" and entry["schedule"] <= 86400
+    job = JOB_BY_NAME["audit-archive"]
+    assert entry["args"] == ("audit-archive",) and job.period <= 86400
+    assert job.func == "gridgov.interfaces.jobs.periodic:audit_archive"
     write(300, 3)
     seal()
     assert audit_archive.apply().get() == 3

@@ -24,8 +24,9 @@ VISITS = ("走访·调解·议事", ["走访", "调解台账", "群众议事"])
 VISITS_ISSUE = ("走访·调解·议事", ["走访", "调解台账", "群众议事", "例行工作"])
 FIGURES = (None, ["统计分析"])
 WORK_OFFICE = ("考核积分", ["我的任务", "责任清单", "月度考核", "积分规则"])
+JOBS = (None, ["定时任务"])  # the scheduled jobs' page, alone in 系统管理 for the offices and the system admin
 FIELD = [HOME, GRID, CASES, VISITS, (None, ["我的任务"]), FIGURES]
-OFFICE = [HOME, GRID_OFFICE, CASES_OFFICE, VISITS_ISSUE, WORK_OFFICE, FIGURES]
+OFFICE = [HOME, GRID_OFFICE, CASES_OFFICE, VISITS_ISSUE, WORK_OFFICE, FIGURES, JOBS]
 EXPECTED = {
     "wang_fang": FIELD,  # grid worker
     "qian_duo": FIELD,  # grid worker
@@ -35,9 +36,9 @@ EXPECTED = {
     "zhang_wei": OFFICE,  # township office
     "sun_li": OFFICE,  # the other township's office
     "chen_jing": [HOME, GRID_OFFICE, ("事件", ["事件办理", "回访清单", "事件类别", "工作日历"]), VISITS_ISSUE,
-                  WORK_OFFICE, FIGURES],  # county office
+                  WORK_OFFICE, FIGURES, JOBS],  # county office
     "liu_yang": [HOME, (None, ["部门待办"])],  # department handler
-    "zhou_min": [HOME, (None, ["网格体系"])],  # system admin
+    "zhou_min": [HOME, (None, ["网格体系"]), JOBS],  # system admin
     "wu_gang": [HOME, (None, ["审计日志"])],  # audit admin: the audit log (in the support site)
     "zheng_hong": [HOME, (None, ["安全管理"])],  # security admin
 }
@@ -117,8 +118,8 @@ def test_support_staff_find_the_support_admin_under_system_management(world, log
     world.zhou_min.is_staff = True
     world.zhou_min.save(update_fields=["is_staff"])
     html = login(world.zhou_min).get("/").content.decode()
-    # 系统管理 holds only 运维后台 for them: a plain link.
-    assert menus(html) == [(None, ["首页"]), (None, ["网格体系"]), (None, ["运维后台"])]
+    # 系统管理 holds the jobs' page and 运维后台 for them.
+    assert menus(html) == [(None, ["首页"]), (None, ["网格体系"]), ("系统管理", ["定时任务", "运维后台"])]
     assert 'href="/support/"' in html
 
 

@@ -303,9 +303,11 @@ def test_facts_equal_the_definitions_on_random_worlds(world, seed):
 
 
 def test_the_beat_job_builds_the_facts(april, settings):
+    from config.jobs import JOB_BY_NAME
     from gridgov.insights.tasks import facts_build
 
-    assert settings.CELERY_BEAT_SCHEDULE["insights-facts"]["task"] == facts_build.name == "insights.facts_build"
+    assert settings.CELERY_BEAT_SCHEDULE["insights-facts"]["args"] == ("insights-facts",)
+    assert JOB_BY_NAME["insights-facts"].func == "gridgov.interfaces.jobs.periodic:insights_facts"
     out = facts_build.run()
     assert out.split()[0] in ("full", "incremental")
     assert FactState.objects.count() == 1 and DayFact.objects.exists()

@@ -129,11 +129,13 @@ def test_a_mediation_nobody_presides_goes_to_the_committees_own_handlers(mworld,
 
 def test_the_job_runs_on_the_beat_in_the_sweep_queue():
     from config.celery import app
+    from config.jobs import JOB_BY_NAME
     from gridgov.interfaces.jobs.tasks import mediation_deadline_remind_task
 
     entry = settings.CELERY_BEAT_SCHEDULE["mediation-deadline-remind"]
-    assert entry["task"] == mediation_deadline_remind_task.name == "gridgov.mediation.deadline_remind"
-    assert app.amqp.router.route({}, entry["task"])["queue"].name == "sweep"
+    assert entry["args"] == ("mediation-deadline-remind",) and entry["options"]["queue"] == "sweep"
+    assert JOB_BY_NAME["mediation-deadline-remind"].func == "gridgov.interfaces.jobs.periodic:mediation_remind"
+    assert app.amqp.router.route({}, mediation_deadline_remind_task.name)["queue"].name == "sweep"
 
 
 def test_a_second_beat_that_missed_the_first_ones_mark_still_sends_nothing_twice(

@@ -24,7 +24,7 @@ def beat(monkeypatch: pytest.MonkeyPatch, at: dt.datetime) -> dict[str, int]:
     entry = settings.CELERY_BEAT_SCHEDULE["workforce-points-feed"]
     app.loader.import_default_modules()
     monkeypatch.setattr("gridgov.interfaces.jobs.tasks.now", lambda: at)
-    report: dict[str, int] = app.tasks[entry["task"]].apply().get()
+    report: dict[str, int] = app.tasks[entry["task"]].apply(args=entry["args"]).get()
     return report
 
 

@@ -44,10 +44,13 @@ def test_the_purge_runs_on_a_schedule(pworld):
     from django.conf import settings
 
     from config.celery import app
+    from config.jobs import JOB_BY_NAME
     from gridgov.interfaces.jobs.tasks import reporter_phones_purge_task
 
     entry = settings.CELERY_BEAT_SCHEDULE["reporter-phones-purge"]
-    assert entry["task"] == "gridgov.cases.public.purge_phones" and entry["schedule"] <= 86400
+    job = JOB_BY_NAME["reporter-phones-purge"]
+    assert entry["args"] == (job.name,) and job.period <= 86400
+    assert job.func == "gridgov.interfaces.jobs.periodic:reporter_phones_purge"
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
     ended = Desk(pworld, phone="13912345678")

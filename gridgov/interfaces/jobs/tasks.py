@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from gridgov.cases.sweep import case_sweep
@@ -80,3 +82,24 @@ def routines_run_task() -> dict[str, int]:
     from gridgov.processes.routines import routines_run
 
     return routines_run(now=now()).counts()
+
+
+@shared_task(name="gridgov.jobs.run", bind=True, max_retries=5)
+def run_scheduled_job(self: Any, name: str) -> dict[str, int]:
+    """What Celery beat sends for every job of config/jobs.py (CELERY_BEAT_SCHEDULE). The job runs through
+    the same lease and record as in the embedded runner; a message arriving within half a period of the
+    job's last run (a second beat, a late message) finds it not due and does nothing. A failure is recorded,
+    then retried by Celery after the same back-off."""
+    from config.jobs import JOB_BY_NAME
+    from gridgov.interfaces.jobs.runner import job_run, runner_owner
+    from gridgov.scheduling.models import JobState
+    from gridgov.scheduling.services import backoff_seconds
+
+    job = JOB_BY_NAME[name]
+    outcome = job_run(job, now=now(), owner=runner_owner("celery"), early_seconds=job.period / 2)
+    if outcome is None:
+        return {"skipped": 1}
+    if not outcome.ok:
+        failures = JobState.objects.filter(name=name).values_list("failures_in_row", flat=True).first() or 1
+        raise self.retry(countdown=backoff_seconds(failures_in_row=failures, period=job.period))
+    return outcome.result

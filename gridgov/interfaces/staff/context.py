@@ -68,6 +68,7 @@ NAV_MENUS: tuple[NavMenu, ...] = (
     NavMenu("系统管理", (
         NavItem("审计日志", "admin:audit_auditevent_changelist", P.AUDIT_VIEW),
         NavItem("安全管理", "staff:security_policy", P.POLICY_MANAGE),
+        NavItem("定时任务", "staff:jobs", P.JOBS_VIEW),
     ), with_support=True),
 )
 # Under the user's name, with 修改密码 and 退出.

@@ -43,6 +43,7 @@ from gridgov.insights import services as report_services
 from gridgov.insights.facts import fresh_state
 from gridgov.insights.models import ReportKind, ReportStatus
 from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
+from gridgov.interfaces.jobs.status import stale_watched
 from gridgov.interfaces.printing import render_pdf
 from gridgov.units import selectors as unit_selectors
 from gridgov.units.locate import boundary_version
@@ -181,7 +182,11 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
                  lambda: _board_html(scope, f, moment, template))
     if not template.endswith("_board.html"):
         return HttpResponse(body)  # the wall screen is a page of its own (no navigation)
-    return render(request, "staff/dashboard/index.html", {"unit": unit, "body": mark_safe(body)})  # noqa: S308 - rendered by our own template with autoescape
+    # Offices are warned when the deadline sweep or the outbox has not run (issue 15): overdue cases would
+    # go unmarked and nobody be told. Not kept with the body: it changes with the jobs, not the figures.
+    stale = stale_watched(now=moment) if scope.can(P.JOBS_VIEW) else []
+    return render(request, "staff/dashboard/index.html", {"unit": unit, "body": mark_safe(body),  # noqa: S308 - rendered by our own template with autoescape
+                                                          "stale_jobs": stale})
 
 
 @scoped_view

@@ -109,3 +109,8 @@ urlpatterns += [
 urlpatterns += [
     path("cases/follow-ups/", cases.follow_up_worklist, name="follow_up_worklist"),
 ]
+
+# Scheduled jobs (定时任务): what runs by itself, and whether it does.
+from . import jobs  # noqa: E402
+
+urlpatterns += jobs.urls()
