@@ -88,17 +88,24 @@ class Instance:
     def start(self) -> None:
         self.runtime.mkdir(parents=True)  # systemd creates RuntimeDirectory= before ExecStart
         log = open(self.runtime.parent / f"granian-{self.port}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        # A session of its own: stop() ends the server and every worker it (re)spawned, even after a failed test.
+        self.proc = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         wait_answering(self.port)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    pass
             try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+                os.killpg(self.proc.pid, signal.SIGKILL)  # whatever of the session is left
+            except ProcessLookupError:
+                pass
+            self.proc.wait(10)
         shutil.rmtree(self.runtime, ignore_errors=True)  # systemd removes RuntimeDirectory= on stop
 
 
