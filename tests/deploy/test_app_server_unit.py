@@ -5,6 +5,7 @@ removes its runtime directory) leaves the other's /ops/metrics working."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -97,14 +98,10 @@ class Instance:
         if self.proc is not None:
             if self.proc.poll() is None:
                 self.proc.send_signal(signal.SIGTERM)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    pass
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)  # whatever of the session is left
-            except ProcessLookupError:
-                pass
             self.proc.wait(10)
         shutil.rmtree(self.runtime, ignore_errors=True)  # systemd removes RuntimeDirectory= on stop
 
