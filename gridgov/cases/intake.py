@@ -27,12 +27,13 @@ from gridgov.notify.services import notify_users
 from gridgov.residents.models import Household
 from gridgov.units import locate
 from gridgov.units.models import Unit
+from gridgov.units.selectors import county_of
 
 from . import deadlines, numbering, reference, reporter
 from .holders import case_link, holder_user_ids
 from .models import Case, CaseEvent, Channel, Urgency
 from .numbering import FormKind, form_number
-from .places import DUPLICATE_RADIUS_M, county_of, distance_m
+from .places import DUPLICATE_RADIUS_M, distance_m
 from .states import UNRESOLVED, Status
 from .text import text_field as _text
 

@@ -21,13 +21,6 @@ def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
-def county_of(unit: Unit) -> Unit:
-    """The county above (or at) a unit; the root if the hierarchy has no county."""
-    ids = unit.path_ids()
-    county = Unit.unscoped.filter(pk__in=ids, kind__base="county").order_by("-depth").first()
-    return county or Unit.unscoped.get(pk=ids[0])
-
-
 def unit_rank(unit: Unit) -> int:
     return BASE_RANK.get(unit.kind.base, 0)
 

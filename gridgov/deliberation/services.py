@@ -17,9 +17,9 @@ from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.services import audit_record
-from gridgov.core import fieldcrypto
+from gridgov.core import cleaning, fieldcrypto
 from gridgov.core.clock import local
-from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.errors import CommonError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridgov.core.workflow import Step, Workflow
 from gridgov.residents.models import Household, Relation, Resident
 from gridgov.residents.protected import mask_name
@@ -57,13 +57,9 @@ DELIBERATING_BASES = frozenset({"village", "community", "area", "grid", "micro_g
 
 # --- small helpers ----------------------------------------------------------------------------
 
+# The field cleaners are core.cleaning's (one module for input cleaning); these keep the service's call shape.
 def _text(value: Any, *, field_name: str, label: str, required: bool, max_len: int) -> str:
-    text = str(value if value is not None else "").strip()
-    if required and not text:
-        raise ValidationFailed(f"请填写{label}。", field=field_name)
-    if len(text) > max_len:
-        raise ValidationFailed(f"{label}不能超过 {max_len} 个字。", field=field_name)
-    return text
+    return cleaning.text(value, field=field_name, label=label, max_length=max_len, required=required)
 
 
 def _count(value: Any, *, field_name: str, label: str, minimum: int = 0, maximum: int = 100_000,
@@ -80,19 +76,15 @@ def _count(value: Any, *, field_name: str, label: str, minimum: int = 0, maximum
 
 
 def _choice(value: Any, choices: Any, *, field_name: str, label: str) -> str:
-    text = str(value or "").strip()
-    if text not in choices.values:
-        raise ValidationFailed(f"请选择{label}。", field=field_name)
-    return text
+    return cleaning.choice(value, choices, field=field_name, label=label)
 
 
 def _date(value: Any, *, field_name: str, label: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        raise ValidationFailed(f"{label}格式应为 年-月-日，例如 2026-03-10。", field=field_name) from None
+    message = f"{label}格式应为 年-月-日，例如 2026-03-10。"  # also when empty, as this service always said
+    cleaned = cleaning.optional_date(value, field=field_name, label=label, message=message)
+    if cleaned is None:
+        raise ValidationFailed(message, field=field_name, reason=CommonError.REQUIRED)
+    return cleaned
 
 
 def _role(scope: Scope | None, path: str) -> str:
