@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope, scope_for
 from gridgov.audit.services import audit_record
-from gridgov.core import bulk, untrusted
+from gridgov.core import bulk, sheets, untrusted
 from gridgov.core.clock import local
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.units import locate
@@ -120,9 +120,7 @@ def template_bytes() -> bytes:
     ):
         help_ws.append([line])
     help_ws.column_dimensions["A"].width = 100
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return sheets.workbook_bytes(wb)
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -555,9 +553,7 @@ def error_report_bytes(job: ImportJob) -> bytes:
         ws.append([e["row"], e["column"], e["value"], e["reason"]])
     for letter, width in zip("ABCD", (8, 14, 24, 70), strict=True):
         ws.column_dimensions[letter].width = width
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return sheets.workbook_bytes(wb)
 
 
 # --- export --------------------------------------------------------------------------------------------------
@@ -634,12 +630,10 @@ def export_workbook(*, scope: Scope, unit: Unit | None, now: dt.datetime, waterm
     wb.properties.description = watermark
     wb.properties.keywords = properties.get("keywords", "")
     wb.properties.created = now.replace(tzinfo=None)
-    ws.append([watermark])
+    ws.append(sheets.text_row(ws, [watermark]))
     ws.append(EXPORT_HEADERS)
     count = 0
     for row in _export_rows(scope, unit, local(now).date(), full=full):
-        ws.append(row)
+        ws.append(sheets.text_row(ws, row))
         count += 1
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue(), count
+    return sheets.workbook_bytes(wb), count
