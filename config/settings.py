@@ -267,6 +267,11 @@ GRIDGOV_REQUIRE_TOTP = env_bool("GRIDGOV_REQUIRE_TOTP", not TESTING)
 GRIDGOV_AUDIT_RETENTION_DAYS = int(os.environ.get("GRIDGOV_AUDIT_RETENTION_DAYS", "184"))
 if GRIDGOV_AUDIT_RETENTION_DAYS < 184:
     raise ImproperlyConfigured("GRIDGOV_AUDIT_RETENTION_DAYS must be at least 184 (six months).")
+# The audit log's chain key, kept outside the database (and outside its backups): "id:secret" pairs,
+# comma-separated; the first seals new rows and checkpoints, the others still verify what they sealed
+# (rotation: put the new pair first, keep the old ones). audit/chain.py refuses to seal without it.
+GRIDGOV_AUDIT_KEY = os.environ.get(
+    "GRIDGOV_AUDIT_KEY", "test:gridgov-test-audit-key-not-for-deployments-000" if TESTING else "")
 # Audit rows older than the retention are moved here, with their hash chain (audit.archive, daily).
 # Under the media directory by default, so backup_create takes them along (media is never served);
 # each file's SHA-256 is recorded in audit.AuditArchive.
