@@ -18,6 +18,7 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from .chain import _ROW, GENESIS, Break, _lock, anchor, chain_breaks, keys
 from .models import AuditArchive, AuditEvent
 from .services import audit_record
 
+log = logging.getLogger(__name__)
 RETENTION_FLOOR_DAYS = 184
 SESSION_FLAG = "gridgov.audit_archive"
 
@@ -78,6 +80,10 @@ def archive_old(*, now: dt.datetime, days: int | None = None, batch: int = 50_00
     if days < RETENTION_FLOOR_DAYS:
         raise RetentionTooShort(f"audit retention must be at least {RETENTION_FLOOR_DAYS} days, not {days}")
     cutoff = now - dt.timedelta(days=days)
+    if not _may_delete():
+        # The two-role set-up: the app role may not delete audit rows; the owner runs `manage.py audit_archive`.
+        log.info("audit archive skipped: this database role may not delete audit rows")
+        return None
     with transaction.atomic():
         if not _lock():
             return None  # the sealer (or another archiver) is at work; the next run picks it up
@@ -123,6 +129,14 @@ def archive_old(*, now: dt.datetime, days: int | None = None, batch: int = 50_00
                      detail={"first_seq": first, "last_seq": last, "rows": len(rows), "file": name,
                              "sha256": digest, "cutoff": cutoff.isoformat(), "retention_days": days})
     return archive
+
+
+def _may_delete() -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT has_table_privilege(current_user, %s, 'DELETE')", [AuditEvent._meta.db_table])
+        return bool(cursor.fetchone()[0])
 
 
 def archive_all(*, now: dt.datetime, batch: int = 50_000, max_batches: int = 100) -> int:

@@ -21,12 +21,15 @@ def behind_the_back(sql: str, params: list[Any], *, how: str = "replica") -> Non
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             if how == "disable":
+                # (the test's own inserts leave deferred foreign-key checks pending; ALTER TABLE wants none)
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER audit_auditevent_guard")
             else:
                 cursor.execute("SET LOCAL session_replication_role = replica")
             cursor.execute(sql.format(table=table), params)
             if how == "disable":
                 cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER audit_auditevent_guard")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             else:
                 cursor.execute("SET LOCAL session_replication_role = DEFAULT")
         else:
