@@ -80,7 +80,7 @@ def _values(event: AuditEvent) -> dict[str, Any]:
     """The row as the database will give it back (what verify hashes): each field's own normalisation."""
     out: dict[str, Any] = {}
     for name in offline.KEYED_FIELDS:
-        f = AuditEvent._meta.get_field(name)
+        f: Any = AuditEvent._meta.get_field(name)
         value = getattr(event, f.attname)
         if name == "ip":
             value = f.get_prep_value(value) or None
@@ -97,8 +97,8 @@ def _ensure_head() -> None:
     """The head row, made from the table's state when missing (a fresh or flushed database)."""
     last = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").values("seq", "row_hash").first()
     seq, prev = anchor()
-    if last and int(last["seq"]) > seq:
-        seq, prev = int(last["seq"]), str(last["row_hash"])
+    if last and int(last["seq"] or 0) > seq:
+        seq, prev = int(last["seq"] or 0), str(last["row_hash"])
     table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} (id, seq, last_hash) VALUES (1, %s, %s) ON CONFLICT DO NOTHING",  # noqa: S608
@@ -173,7 +173,7 @@ def checkpoint_current(*, now: dt.datetime) -> dict[str, Any] | None:
     anchor_seq, anchor_hash = anchor()
     if last is None and not anchor_seq:
         return None
-    last_seq, last_hash = (int(last["seq"]), str(last["row_hash"])) if last else (anchor_seq, anchor_hash)
+    last_seq, last_hash = (int(last["seq"] or 0), str(last["row_hash"])) if last else (anchor_seq, anchor_hash)
     current, ks = keys()
     return offline.checkpoint_sign(first_seq=anchor_seq + 1, last_seq=last_seq, last_hash=last_hash,
                                    at=now.astimezone(dt.UTC).isoformat(timespec="seconds"), key_id=current, keys=ks)
@@ -219,19 +219,30 @@ def _checkpoint_on_commit() -> None:
     transaction.on_commit(callback)
 
 
+def _tail_lines(path: Path, size: int = 65536) -> list[str]:
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        end = fh.tell()
+        fh.seek(max(end - size, 0))
+        data = fh.read()
+    lines = data.decode("utf-8", "replace").splitlines()
+    return [line for line in (lines[1:] if end > size else lines) if line.strip()]
+
+
 def latest_checkpoint() -> dict[str, Any] | None:
-    """The newest checkpoint in the archive storage (the highest last_seq of latest.json and the logs' last lines)."""
+    """The newest checkpoint in the archive storage: the highest last_seq among latest.json and the last
+    lines of the two newest checkpoint logs (writers after concurrent commits may finish out of order)."""
     folder = checkpoint_dir()
     found: list[dict[str, Any]] = []
     candidates = [folder / "latest.json", *sorted(folder.glob("checkpoints-*.jsonl"))[-2:]] if folder.exists() else []
     for path in candidates:
-        if path.exists():
-            lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-            if lines:
-                try:
-                    found.append(json.loads(lines[-1]))
-                except ValueError:
-                    found.append({"v": 0, "last_seq": 0, "at": str(path)})  # fails its signature check
+        if not path.exists():
+            continue
+        for line in _tail_lines(path)[-200:]:
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                found.append({"v": 0, "last_seq": 0, "at": str(path)})  # fails its signature check
     return max(found, key=lambda cp: int(cp.get("last_seq", 0))) if found else None
 
 
@@ -244,12 +255,12 @@ def verify(*, checkpoint: dict[str, Any] | None = None, use_latest: bool = True)
     cp = checkpoint if checkpoint is not None else (latest_checkpoint() if use_latest else None)
     from_seq = max(int(cp["first_seq"]), last_seq + 1) if cp else 0
     to_seq = int(cp["last_seq"]) if cp else -1
-    seen = {"count": 0, "hash": None, "id": 0}
+    seen: dict[str, Any] = {"count": 0, "hash": None, "id": 0}
 
     def rows() -> Iterator[dict[str, Any]]:
         qs = AuditEvent.objects.filter(seq__isnull=False).order_by("seq").values(*_ROW)
         for row in qs.iterator(chunk_size=5000):
-            if from_seq <= row["seq"] <= to_seq:
+            if from_seq <= int(row["seq"] or 0) <= to_seq:
                 seen["count"] += 1
                 if row["seq"] == to_seq:
                     seen["hash"], seen["id"] = row["row_hash"], row["id"]

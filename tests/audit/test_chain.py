@@ -335,3 +335,35 @@ def test_the_app_role_cannot_change_the_audit_log_or_switch_its_guard_off():
         finally:
             cursor.execute("RESET ROLE")
     assert list(chain.verify()) == []
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_seal_every_row_once_in_one_unbroken_chain():
+    """Four connections writing audit rows at once: the head row serialises them; no seq is given twice or
+    skipped, every link holds, and the checkpoint after the last commit vouches for all of them."""
+    import threading
+
+    from django.db import connections
+
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for i in range(25):
+                with transaction.atomic():
+                    audit_record(action="test.concurrent", actor=None, now=T0, detail={"k": k, "i": i})
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 101))
+    assert list(chain.verify()) == []
+    assert chain.latest_checkpoint()["last_seq"] == 100  # type: ignore[index]
