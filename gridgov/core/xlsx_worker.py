@@ -56,6 +56,13 @@ _ATTR_REF = re.compile(rb"""\sref\s*=\s*["']([^"']*)["']""")
 _SI = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si(?=[\s/>])")
 _FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f(?=[\s/>])")
 _CELLREF = re.compile(r"^([A-Za-z]{1,3})([0-9]{1,7})$")
+# The fast path (every row and cell carries its `r`, as Excel, WPS and openpyxl write them): C-level scans.
+_CELL_ANY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+_CELL_COL = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]{1,3})[0-9]""")
+_CELL_ROW = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*["'][A-Za-z]{1,3}([0-9]+)""")
+_ROW_ANY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_ROW_R = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br\s*=\s*["']([0-9]+)""")
+_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s[^>]*>")
 
 
 def _col_number(letters: bytes | str) -> int:
@@ -191,6 +198,8 @@ class _Extent:
         self.dimension = ""
 
     def feed(self, data: bytes) -> None:
+        if self._fast(data):
+            return
         limits = self.limits
         for m in _TAG.finditer(data):
             tag, attrs = m.group(1), m.group(2)
@@ -223,6 +232,39 @@ class _Extent:
                 raise Refused("rows", rows=self.max_row)
             if self.max_row * self.max_col > limits["max_area"]:
                 raise Refused("area")
+
+    def _fast(self, data: bytes) -> bool:
+        """The chunk measured with C-level scans when every row and cell in it names its position."""
+        cells = len(_CELL_ANY.findall(data))
+        rows_r = _ROW_R.findall(data)
+        if len(rows_r) != len(_ROW_ANY.findall(data)):
+            return False
+        col_letters = set(_CELL_COL.findall(data))
+        cell_rows = _CELL_ROW.findall(data)
+        if len(cell_rows) != cells:
+            return False
+        limits = self.limits
+        for m in _DIMENSION.finditer(data):
+            ref = _ATTR_REF.search(m.group(0))
+            self.dimension = ref.group(1).decode("ascii", "replace") if ref else ""
+            self._check_dimension()
+        self.cells += cells
+        if self.cells > limits["max_cells"]:
+            raise Refused("cells")
+        if col_letters:
+            self.max_col = max(self.max_col, max(_col_number(c) for c in col_letters))
+        numbers = [*rows_r, *cell_rows]
+        if numbers:
+            self.max_row = max(self.max_row, max(map(int, numbers)))
+            self.row = self.max_row
+        self.col = 0
+        if self.max_row > limits["max_rows"]:
+            raise Refused("rows", rows=self.max_row)
+        if self.max_col > limits["max_columns"]:
+            raise Refused("columns", columns=self.max_col)
+        if self.max_row * self.max_col > limits["max_area"]:
+            raise Refused("area")
+        return True
 
     def _check_dimension(self) -> None:
         end = self.dimension.split(":")[-1].replace("$", "")

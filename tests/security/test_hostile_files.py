@@ -115,3 +115,27 @@ def test_the_bounds_check_measures_the_real_extent_not_the_declared_one():
     with pytest.raises(xlsx_worker.Refused) as refused:
         xlsx_worker.check(sparse_range_without_dimension(), xlsx_worker.LIMITS)
     assert refused.value.code == "rows" and refused.value.numbers["rows"] == 1_048_576
+
+
+def test_cells_without_positions_are_counted_where_they_fall():
+    """Some writers leave out the `r` of rows and cells: the bounds check counts them in order instead."""
+    import io
+    import re as re_
+    import zipfile
+
+    from gridgov.core import xlsx_worker
+    from tests.hostile_files import _rewrite
+    from tests.residents.excel_files import ledger_rows, xlsx
+
+    content = xlsx(ledger_rows(2))
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml")
+    bare = re_.sub(rb'(<(?:row|c)\b[^>]*?)\sr="[A-Z]*[0-9]+"', rb"\1", sheet)
+    bare = re_.sub(rb"<dimension[^>]*/>", b"", bare)
+    assert b' r="' not in bare
+    measured = xlsx_worker.check(_rewrite(content, {"xl/worksheets/sheet1.xml": bare}), xlsx_worker.LIMITS)
+    (extent,) = measured["sheets"].values()
+    assert extent["rows"] == 5 and 0 < extent["columns"] <= 24
+    with pytest.raises(xlsx_worker.Refused) as refused:
+        xlsx_worker.check(_rewrite(content, {"xl/worksheets/sheet1.xml": bare}), {**xlsx_worker.LIMITS, "max_rows": 4})
+    assert refused.value.code == "rows"
