@@ -36,6 +36,7 @@ $(DEMO_ENV):
 	{ echo "SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
 	  echo "GRIDGOV_FIELD_KEY=$$($(PY) -c 'import secrets,base64; print(base64.b64encode(secrets.token_bytes(32)).decode())')"; \
 	  echo "GRIDGOV_INDEX_KEY=$$($(PY) -c 'import secrets,base64; print(base64.b64encode(secrets.token_bytes(32)).decode())')"; \
+	  echo "GRIDGOV_AUDIT_KEY=a1:$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))')"; \
 	} > $(DEMO_ENV)
 	chmod 600 $(DEMO_ENV)
 
@@ -45,6 +46,9 @@ var/static/staticfiles.json: $(STATIC_SOURCES) $(NODE_STAMP) $(STAMP)
 	  $(PY) manage.py collectstatic --noinput -v 0
 
 demo: install $(DEMO_ENV) var/static/staticfiles.json
+	@# The audit chain key came later than the file: add it to a demo.env made before.
+	grep -q '^GRIDGOV_AUDIT_KEY=' $(DEMO_ENV) || \
+	  echo "GRIDGOV_AUDIT_KEY=a1:$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))')" >> $(DEMO_ENV)
 	set -a; source $(DEMO_ENV); set +a; export DEBUG=0 SECURE_COOKIES=0 GRIDGOV_REQUIRE_TOTP=0; \
 	$(PY) manage.py migrate --noinput -v 0 && \
 	$(PY) manage.py seed_world --preset wucheng --seed 1 --if-empty && \

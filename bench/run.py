@@ -88,6 +88,7 @@ def env_for(database_url: str) -> dict[str, str]:
         SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdef",  # noqa: S106
         GRIDGOV_FIELD_KEY=os.environ.get("GRIDGOV_FIELD_KEY", "YmVuY2gtZmllbGQta2V5LTMyLWJ5dGVzLWxvbmchISE="),
         GRIDGOV_INDEX_KEY=os.environ.get("GRIDGOV_INDEX_KEY", "YmVuY2gtaW5kZXgta2V5LTMyLWJ5dGVzLWxvbmchISE="),
+        GRIDGOV_AUDIT_KEY=os.environ.get("GRIDGOV_AUDIT_KEY", "bench:bench-audit-key-not-for-production-0123456789"),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_COOKIES="0",
         GRIDGOV_REQUIRE_TOTP="0",  # the load generator signs in as office users without a phone

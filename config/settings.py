@@ -279,10 +279,19 @@ if GRIDGOV_AUDIT_RETENTION_DAYS < 184:
 # Days after the deadline sweep archived an unrated case during which staff may still record a
 # follow-up call or visit (回访) that rates or reopens it (cases/states.py, issue #15).
 GRIDGOV_FOLLOW_UP_AFTER_AUTO_CLOSE_DAYS = int(os.environ.get("GRIDGOV_FOLLOW_UP_AFTER_AUTO_CLOSE_DAYS", "15"))
+# The audit log's chain key, kept outside the database (and outside its backups): "id:secret" pairs,
+# comma-separated; the first seals new rows and checkpoints, the others still verify what they sealed
+# (rotation: put the new pair first, keep the old ones). audit/chain.py refuses to seal without it.
+GRIDGOV_AUDIT_KEY = os.environ.get(
+    "GRIDGOV_AUDIT_KEY", "test:gridgov-test-audit-key-not-for-deployments-000" if TESTING else "")
 # Audit rows older than the retention are moved here, with their hash chain (audit.archive, daily).
 # Under the media directory by default, so backup_create takes them along (media is never served);
 # each file's SHA-256 is recorded in audit.AuditArchive.
 GRIDGOV_AUDIT_ARCHIVE_DIR = Path(os.environ.get("GRIDGOV_AUDIT_ARCHIVE_DIR", MEDIA_ROOT / "audit-archive"))
+# An uploaded workbook is parsed in a child process with this much address space and CPU time
+# (core.untrusted): whatever the file does, the web server or Celery worker survives it.
+GRIDGOV_PARSE_MEMORY_MB = int(os.environ.get("GRIDGOV_PARSE_MEMORY_MB", "2048"))
+GRIDGOV_PARSE_CPU_SECONDS = int(os.environ.get("GRIDGOV_PARSE_CPU_SECONDS", "120"))
 # Where residents reach this deployment: printed into QR codes on grid boards and cards.
 GRIDGOV_PUBLIC_BASE_URL = os.environ.get("GRIDGOV_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Printed on supervision cards (监督卡): where residents complain about grid staff.

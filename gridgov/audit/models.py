@@ -40,12 +40,14 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict, blank=True)
-    # The hash chain, filled by the sealing job (audit.chain.seal) shortly after the row is written:
-    # rows are sealed in the order the job sees them committed, so concurrent writers never wait
-    # on one another for the chain.
+    # The keyed chain, sealed when the row is written (audit.services.audit_record, in the transaction
+    # of the change: the chain head row is locked until commit). row_hash = HMAC-SHA256 under the key
+    # `key_id` (GRIDGOV_AUDIT_KEY, kept outside the database); an empty key_id marks a row sealed by the
+    # old unkeyed job (plain SHA-256), allowed only before the first keyed row. See audit/offline.py.
     seq = models.BigIntegerField(null=True, blank=True, unique=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     row_hash = models.CharField(max_length=64, blank=True)
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -110,3 +112,20 @@ class AuditArchive(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RuntimeError("audit archives are append-only")
+
+
+class AuditChainHead(models.Model):
+    """The one row (id 1) holding the end of the keyed chain: the last seq handed out and its row's hash.
+    audit_record takes the next seq by `UPDATE … SET seq = seq + 1 … RETURNING`, which locks this row until
+    the transaction ends, so writers of audit rows are serialised; a trigger copies each sealed row's hash
+    in. A cache of the chain, not evidence: audit_verify trusts the rows and the checkpoints, never it."""
+
+    seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "审计链头"
+        verbose_name_plural = "审计链头"
+
+    def __str__(self) -> str:
+        return f"{self.seq}"

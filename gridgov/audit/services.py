@@ -1,16 +1,18 @@
 """Writing the audit log. Callers are inside the transaction of the change they record,
-so an audit failure fails the change."""
+so an audit failure fails the change. Each row is sealed into the keyed chain as it is written
+(audit.chain.seal_events: one extra statement, which holds the chain head until commit)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import connection, models, transaction
 
 from gridgov.core.insert import insert_one
 from gridgov.core.middleware import current_request_context
 
+from .chain import seal_events
 from .models import AuditEvent
 
 if TYPE_CHECKING:
@@ -70,13 +72,21 @@ def audit_record(
     event = audit_build(action=action, actor=actor, now=now, obj=obj, object_type=object_type,
                         object_id=object_id, unit_path=unit_path, role=role, outcome=outcome, detail=detail,
                         username=username)
-    insert_one(event)  # save(), with the INSERT made once per connection (core/insert.py)
+    if connection.in_atomic_block:
+        seal_events([event])
+        insert_one(event)  # save(), with the INSERT made once per connection (core/insert.py)
+    else:
+        with transaction.atomic():  # the seal and the row together, never one without the other
+            seal_events([event])
+            insert_one(event)
     return event
 
 
 def audit_record_many(events: list[AuditEvent]) -> None:
     """Save audit rows built with `audit_build` in one INSERT (in the transaction of the changes)."""
-    AuditEvent.objects.bulk_create(events)
+    with transaction.atomic(savepoint=False):
+        seal_events(events)
+        AuditEvent.objects.bulk_create(events)
 
 
 def audit_log_read(*, actor: User | None, now: dt.datetime, query: dict[str, Any], role: str = "",

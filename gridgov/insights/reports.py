@@ -6,7 +6,6 @@ of the person who asked for the report."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from weasyprint import HTML
 
 from gridgov.access.scope import scope_for
 from gridgov.cases.models import Channel
+from gridgov.core import sheets
 from gridgov.core.clock import local
 from gridgov.core.errors import ValidationFailed
 
@@ -196,9 +196,7 @@ def render_report_xlsx(context: dict[str, Any]) -> bytes:
         holder = c.holder_department.name if c.holder_department else (c.holder_unit.name if c.holder_unit else "")
         od.append([c.number, c.title, c.category.name, c.unit.name, holder,
                    local(c.resolve_due).strftime("%Y-%m-%d %H:%M") if c.resolve_due else ""])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return sheets.workbook_bytes(wb)
 
 
 def generate(run: ReportRun, now: dt.datetime, progress: Callable[[int, str], None]) -> tuple[bytes, bytes]:

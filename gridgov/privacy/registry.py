@@ -228,6 +228,7 @@ NOT_PERSONAL: dict[str, str] = {
     "insights.ReportRun.pdf": "aggregate figures, no person",
     "insights.ReportRun.xlsx": "aggregate figures, no person",
     "insights.ReportRun.message": "progress text",
+    "audit.AuditEvent.key_id": "which audit chain key sealed the row (a key's name, never the key), no person",
     "insights.DayFact.unit_id": "a unit of the hierarchy (daily totals per unit), no person",
     "insights.DayFact.category_id": "a case category (daily totals per category), no person",
     "insights.MonthFact.unit_id": "a unit of the hierarchy (monthly totals per unit), no person",

@@ -2,7 +2,8 @@
 the valid households in one transaction), its error report, and the masked export.
 
 Reading uses python-calamine (fast; numbers come back as floats, so ID numbers and phones are
-turned back into text and refused when Excel already lost digits); writing uses openpyxl.
+turned back into text and refused when Excel already lost digits) in a bounded child process after a
+bounds check of the workbook's metadata (core.untrusted); writing uses openpyxl.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from django.db.models import Q
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
-from python_calamine import CalamineWorkbook
 
 from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, get_in_scope, scope_for
 from gridgov.audit.services import audit_record
-from gridgov.core import bulk, cleaning
+from gridgov.core import bulk, cleaning, sheets, untrusted
 from gridgov.core.clock import local
 from gridgov.core.errors import CommonError, NotFound, ValidationFailed
 from gridgov.units import locate
@@ -123,14 +123,14 @@ def template_bytes() -> bytes:
     ):
         help_ws.append([line])
     help_ws.column_dimensions["A"].width = 100
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return sheets.workbook_bytes(wb)
 
 
 # --- reading ---------------------------------------------------------------------------------------------
 def check_content(content: bytes) -> None:
-    """Refuse anything that is not an .xlsx by what it contains, not by its name."""
+    """Refuse anything that is not an .xlsx by what it contains, not by its name. Cheap (the zip's
+    central directory only, nothing inflated): it runs in the request; the bounds check and the parse
+    run later in a bounded child process (core.untrusted.read_xlsx)."""
     if not content:
         raise ValidationFailed("请选择要导入的 Excel 文件。", field="file", reason=CommonError.REQUIRED)
     if len(content) > MAX_BYTES:
@@ -141,33 +141,21 @@ def check_content(content: bytes) -> None:
                                reason=ResidentError.OLD_EXCEL_FORMAT)
     if content[:4] != b"PK\x03\x04":
         raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file",
-                               reason=ResidentError.NOT_AN_EXCEL_FILE)
+                              reason=ResidentError.NOT_AN_EXCEL_FILE)
+    limits = untrusted.xlsx_worker.LIMITS
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            names = set(zf.namelist())
-            if "xl/workbook.xml" not in names:
-                raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file",
-                                       reason=ResidentError.NOT_AN_EXCEL_FILE)
-            for name in names:
-                if name.startswith("xl/worksheets/sheet") and name.endswith(".xml"):
-                    with zf.open(name) as fh:
-                        if _has_formula(fh):
-                            raise ValidationFailed(
-                                "表格中含有公式。请全选后「复制」，再「选择性粘贴为数值」，保存后重新导入。",
-                                field="file", reason=ResidentError.SHEET_HAS_FORMULAS)
-    except zipfile.BadZipFile as exc:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
         raise ValidationFailed("文件已损坏或不是 Excel 文件。", field="file",
-                               reason=ResidentError.NOT_AN_EXCEL_FILE) from exc
-
-
-def _has_formula(fh: Any) -> bool:
-    tail = b""
-    while chunk := fh.read(1 << 20):
-        data = tail + chunk
-        if b"<f>" in data or b"<f " in data:
-            return True
-        tail = data[-3:]
-    return False
+                              reason=ResidentError.NOT_AN_EXCEL_FILE) from exc
+    if len(infos) > limits["max_entries"]:
+        raise ValidationFailed(untrusted.refusal_message("entries"), field="file")
+    if sum(i.file_size for i in infos) > limits["max_uncompressed"]:
+        raise ValidationFailed(untrusted.refusal_message("uncompressed"), field="file")
+    if "xl/workbook.xml" not in {i.filename for i in infos}:
+        raise ValidationFailed("文件不是有效的 Excel（.xlsx）文件，请用模板填写后导入。", field="file",
+                              reason=ResidentError.NOT_AN_EXCEL_FILE)
 
 
 @dataclass
@@ -180,14 +168,9 @@ class Sheet:
 
 def read_sheet(content: bytes) -> Sheet:
     check_content(content)
-    try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        raise ValidationFailed("无法读取该 Excel 文件，文件可能已损坏。", field="file",
-                               reason=ResidentError.NOT_AN_EXCEL_FILE) from exc
-    for sheet_name in wb.sheet_names:
-        sheet = wb.get_sheet_by_name(sheet_name)
-        rows = sheet.to_python(skip_empty_area=False)
+    sheets = untrusted.read_xlsx(content, limits={"max_rows": MAX_ROWS + 10})
+    for sheet in sheets:
+        rows = sheet.rows
         for i, row in enumerate(rows[:10]):
             columns: dict[str, int] = {}
             for j, cell in enumerate(row):
@@ -198,23 +181,21 @@ def read_sheet(content: bytes) -> Sheet:
             if "name" in columns and "id_number" in columns:
                 missing = [HEADER_OF[f] for h, f, req, _ in COLUMNS if req and f not in columns]
                 if missing:
-                    raise ValidationFailed(f"工作表「{sheet_name}」缺少必填列：{'、'.join(missing)}。", field="file",
-                                           reason=ResidentError.SHEET_COLUMNS_MISSING)
-                merged = [m for m in (sheet.merged_cell_ranges or []) if m[0][0] >= i]
+                    raise ValidationFailed(f"工作表「{sheet.name}」缺少必填列：{'、'.join(missing)}。", field="file")
+                merged = [m for m in sheet.merged if m[0][0] >= i]
                 if merged:
                     raise ValidationFailed(
-                        f"工作表「{sheet_name}」第 {merged[0][0][0] + 1} 行有合并单元格，"
+                        f"工作表「{sheet.name}」第 {merged[0][0][0] + 1} 行有合并单元格，"
                         "请取消合并并把内容填到每一行。",
                         field="file", reason=ResidentError.SHEET_MERGED_CELLS)
                 data = rows[i + 1:]
                 if len(data) > MAX_ROWS:
-                    raise ValidationFailed(f"一次最多导入 {MAX_ROWS:,} 行，请分批导入。", field="file",
-                                           reason=ResidentError.TOO_MANY_ROWS)
-                return Sheet(name=sheet_name, header_row=sheet.start[0] + i + 1 if sheet.start else i + 1,
+                    raise ValidationFailed(f"一次最多导入 {MAX_ROWS:,} 行，请分批导入。", field="file")
+                return Sheet(name=sheet.name, header_row=sheet.start[0] + i + 1 if sheet.start else i + 1,
                              columns=columns, rows=data)
     raise ValidationFailed(
-        f"没有找到包含「姓名」「身份证号」表头的工作表（文件中的工作表：{'、'.join(wb.sheet_names)}）。"
-        "请使用导入模板。", field="file", reason=ResidentError.SHEET_NOT_FOUND)
+        f"没有找到包含「姓名」「身份证号」表头的工作表（文件中的工作表：{'、'.join(s.name for s in sheets)}）。"
+        "请使用导入模板。", field="file")
 
 
 def _cell_text(value: Any) -> str:
@@ -565,6 +546,9 @@ def import_run(*, job_id: int, now: dt.datetime) -> ImportJob:
     except ValidationFailed as exc:
         job.status = ImportJob.Status.FAILED
         job.message = exc.message
+    except MemoryError:
+        job.status = ImportJob.Status.FAILED
+        job.message = untrusted.refusal_message("memory")
     job.finished_at = now
     job.save()
     return job
@@ -580,9 +564,7 @@ def error_report_bytes(job: ImportJob) -> bytes:
         ws.append([e["row"], e["column"], e["value"], e["reason"]])
     for letter, width in zip("ABCD", (8, 14, 24, 70), strict=True):
         ws.column_dimensions[letter].width = width
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return sheets.workbook_bytes(wb)
 
 
 # --- export --------------------------------------------------------------------------------------------------
@@ -659,12 +641,10 @@ def export_workbook(*, scope: Scope, unit: Unit | None, now: dt.datetime, waterm
     wb.properties.description = watermark
     wb.properties.keywords = properties.get("keywords", "")
     wb.properties.created = now.replace(tzinfo=None)
-    ws.append([watermark])
+    ws.append(sheets.text_row(ws, [watermark]))
     ws.append(EXPORT_HEADERS)
     count = 0
     for row in _export_rows(scope, unit, local(now).date(), full=full):
-        ws.append(row)
+        ws.append(sheets.text_row(ws, row))
         count += 1
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue(), count
+    return sheets.workbook_bytes(wb), count

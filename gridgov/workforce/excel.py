@@ -4,11 +4,11 @@ it and when."""
 
 from __future__ import annotations
 
-import io
-
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from gridgov.core import sheets
 
 from .assessment import Result
 
@@ -38,6 +38,4 @@ def assessment_bytes(result: Result, *, watermark: str, published: bool) -> byte
                           line.rate_text, float(line.score), BAND.get(line.band, "")])
         for col, width in enumerate((6, 14, 22, 8, 10, 10, 8, 8, 12), start=1):
             sheet.column_dimensions[get_column_letter(col)].width = width
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return sheets.workbook_bytes(wb)

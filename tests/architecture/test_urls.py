@@ -195,6 +195,9 @@ def test_every_catalogue_loading_migration_is_reloaded_after_flushes():
     not_loaders = {"gridgov/audit/migrations/0003_append_only_guard.py",
                    "gridgov/audit/migrations/0004_actor_at_index.py",
                    "gridgov/audit/migrations/0005_archive.py",
+                   # seals the rows written before the keyed chain and makes the chain head (audit_record
+                   # makes the head again after a flush)
+                   "gridgov/audit/migrations/0007_keyed_chain.py",
                    "gridgov/residents/migrations/0003_search_indexes.py",
                    "gridgov/cases/migrations/0005_seal_reporter.py",
                    "gridgov/notify/migrations/0002_seal_sms_recipients.py",

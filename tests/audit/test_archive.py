@@ -16,9 +16,10 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from gridgov.audit import archive
-from gridgov.audit.chain import seal, verify
+from gridgov.audit.chain import verify
 from gridgov.audit.models import AuditArchive, AuditEvent
 from gridgov.audit.services import audit_record
+from tests.audit.tamper import behind_the_back, unsealed_row
 
 pytestmark = pytest.mark.django_db
 
@@ -37,18 +38,14 @@ def write(days_ago: float, n: int = 1, action: str = "test.event") -> list[Audit
 
 
 def raw(sql: str, params: list) -> None:
-    """A change behind the application's back (as in tests/audit/test_chain.py)."""
-    table = AuditEvent._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(sql.format(table=table), params)
+    """A change behind the application's back (tests/audit/tamper.py)."""
+    behind_the_back(sql, params)
 
 
 def test_rows_past_the_retention_go_to_a_file_with_their_chain_and_verify_still_holds():
     old = write(300, 5) + write(190, 3)
     young = write(100, 4) + write(1, 2)
-    assert seal() == 14
+    assert not AuditEvent.objects.filter(seq__isnull=True).exists()  # sealed when written
     made = archive.archive_old(now=NOW)
     assert made is not None and (made.first_seq, made.last_seq, made.row_count) == (1, 8, 8)
     assert not AuditEvent.objects.filter(pk__in=[r.pk for r in old]).exists()
@@ -63,10 +60,10 @@ def test_rows_past_the_retention_go_to_a_file_with_their_chain_and_verify_still_
     assert list(verify()) == [] and list(archive.verify_archives()) == []
     event = AuditEvent.objects.get(action="audit.archive")
     assert event.detail["rows"] == 8 and event.detail["sha256"] == made.sha256 and event.outcome == "success"
-    call_command("audit_verify")  # seals the archive's own row, then verifies table and files
+    call_command("audit_verify")  # the table from the anchor, and the files
     assert archive.archive_old(now=NOW) is None  # nothing else is old enough
     write(0, 2)
-    assert seal() == 2 and list(verify()) == []
+    assert list(verify()) == []
 
 
 def test_nothing_younger_than_the_floor_is_ever_touched():
@@ -76,24 +73,22 @@ def test_nothing_younger_than_the_floor_is_ever_touched():
     edge_old = write(185)
     edge_young = write(183)
     later_old = write(400)  # sealed after a young row: the run stops at the young one
-    seal()
     made = archive.archive_old(now=NOW)
     assert made is not None and made.row_count == 1
     remaining = set(AuditEvent.objects.values_list("pk", flat=True))
     assert edge_old[0].pk not in remaining and {edge_young[0].pk, later_old[0].pk} <= remaining
     # A longer retention keeps more: with 365 days nothing of what is left goes.
     assert archive.archive_old(now=NOW, days=365) is None
-    # Unsealed rows are never archived, however old.
-    unsealed = write(500)
+    # Unsealed rows (written behind audit_record's back) are never archived, however old, and are reported.
+    unsealed = unsealed_row(NOW - dt.timedelta(days=500))
     assert archive.archive_old(now=NOW, days=184) is None
-    assert AuditEvent.objects.filter(pk=unsealed[0].pk).exists()
-    assert list(verify()) == []
+    assert AuditEvent.objects.filter(pk=unsealed.pk).exists()
+    assert [(b.event_id, "not sealed" in b.reason) for b in verify()] == [(unsealed.pk, True)]
 
 
 def test_the_setting_is_the_retention_and_start_up_refuses_less(settings):
     settings.GRIDGOV_AUDIT_RETENTION_DAYS = 365
     write(300, 2)
-    seal()
     assert archive.archive_old(now=NOW) is None
     settings.GRIDGOV_AUDIT_RETENTION_DAYS = 250
     assert archive.archive_old(now=NOW).row_count == 2  # type: ignore[union-attr]
@@ -102,19 +97,17 @@ def test_the_setting_is_the_retention_and_start_up_refuses_less(settings):
 def test_verify_still_finds_a_tampered_row_after_an_archive():
     write(300, 3)
     kept = write(10, 3)
-    seal()
     archive.archive_old(now=NOW)
     raw("UPDATE {table} SET action = %s WHERE id = %s", ["test.forged", kept[1].pk])
     breaks = list(verify())
     assert [b.event_id for b in breaks] == [kept[1].pk] and "changed" in breaks[0].reason
     with pytest.raises(CommandError):
-        call_command("audit_verify", "--no-seal")
+        call_command("audit_verify")
 
 
 def test_verify_finds_the_first_row_after_the_anchor_removed():
     write(300, 3)
     kept = write(10, 3)
-    seal()
     archive.archive_old(now=NOW)
     raw("DELETE FROM {table} WHERE id = %s", [kept[0].pk])
     breaks = list(verify())
@@ -123,7 +116,6 @@ def test_verify_finds_the_first_row_after_the_anchor_removed():
 
 def test_verify_finds_a_changed_or_missing_archive_file():
     write(300, 3)
-    seal()
     made = archive.archive_old(now=NOW)
     assert made is not None
     path = django_settings.GRIDGOV_AUDIT_ARCHIVE_DIR / made.file
@@ -133,7 +125,7 @@ def test_verify_finds_a_changed_or_missing_archive_file():
     path.write_bytes(gzip.compress(b"".join(json.dumps(x).encode() + b"\n" for x in lines)))
     assert any("checksum" in b.reason for b in archive.verify_archives())
     with pytest.raises(CommandError):
-        call_command("audit_verify", "--no-seal")
+        call_command("audit_verify")
     path.unlink()
     assert any("missing" in b.reason for b in archive.verify_archives())
     path.write_bytes(original)
@@ -142,7 +134,6 @@ def test_verify_finds_a_changed_or_missing_archive_file():
 
 def test_a_broken_run_is_not_archived():
     rows = write(300, 3)
-    seal()
     raw("UPDATE {table} SET detail = %s WHERE id = %s", ['{"n": 99}', rows[1].pk])
     assert archive.archive_old(now=NOW) is None
     assert AuditEvent.objects.filter(pk__in=[r.pk for r in rows]).count() == 3 and not AuditArchive.objects.exists()
@@ -152,10 +143,9 @@ def test_a_broken_run_is_not_archived():
 
 def test_when_every_sealed_row_is_archived_sealing_continues_from_the_anchor():
     write(300, 4)
-    seal()
     made = archive.archive_old(now=NOW)
-    assert made is not None and not AuditEvent.objects.filter(seq__isnull=False).exists()
-    assert seal() == 1  # the archive's own audit row
+    # Only the archive's own audit row is left, sealed as it was written, continuing from the anchor.
+    assert made is not None and list(AuditEvent.objects.values_list("action", flat=True)) == ["audit.archive"]
     assert AuditEvent.objects.get(action="audit.archive").seq == made.last_seq + 1
     assert list(verify()) == []
 
@@ -169,13 +159,11 @@ def test_the_archive_job_is_on_the_beat_schedule_and_runs(settings):
     assert entry["args"] == ("audit-archive",) and job.period <= 86400
     assert job.func == "gridgov.interfaces.jobs.periodic:audit_archive"
     write(300, 3)
-    seal()
     assert audit_archive.apply().get() == 3
 
 
 def test_archives_are_append_only_in_the_orm():
     write(300, 2)
-    seal()
     made = archive.archive_old(now=NOW)
     assert made is not None
     with pytest.raises(RuntimeError):
@@ -189,7 +177,6 @@ def test_postgresql_refuses_an_ordinary_delete_and_lets_only_the_archive_job_thr
     table = AuditEvent._meta.db_table
     old = write(300, 2)
     young = write(10, 1)
-    seal()
 
     def refused(sql: str, params: list, flag: bool = False) -> None:
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:

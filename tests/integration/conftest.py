@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from gridgov.core import fieldcrypto
@@ -157,6 +158,7 @@ def deployment(transactional_db: None) -> Iterator[Deployment]:
     keys = fieldcrypto.keys()
     env.setdefault("GRIDGOV_FIELD_KEY", base64.b64encode(keys.by_id[keys.current_id]).decode())
     env.setdefault("GRIDGOV_INDEX_KEY", base64.b64encode(keys.index_key).decode())
+    env.setdefault("GRIDGOV_AUDIT_KEY", settings.GRIDGOV_AUDIT_KEY)  # they seal audit rows with this one
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     subprocess.run([str(VENV_BIN / "python"), "-c",
                     f"import redis; redis.Redis.from_url({REDIS_URL!r}).flushdb()"], check=True)

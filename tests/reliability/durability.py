@@ -471,6 +471,7 @@ def run(rounds: int, clients: int, seed: int, keep: bool) -> dict[str, Any]:
         SECRET_KEY="durability-" + secrets.token_urlsafe(40), ALLOWED_HOSTS="127.0.0.1,localhost",
         GRIDGOV_FIELD_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         GRIDGOV_INDEX_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        GRIDGOV_AUDIT_KEY="d1:" + secrets.token_urlsafe(32),
         GRIDGOV_REQUIRE_TOTP="0", GRIDGOV_FAST_HASHER="1", MEDIA_ROOT=str(base / "media"),
         PYTHONUNBUFFERED="1",
     )

@@ -117,10 +117,20 @@ def test_backup_restores_into_a_new_database_and_directory_identically_and_is_au
         cur.execute(f"SELECT outcome, actor_username, detail->>'tables' FROM {AUDIT} "  # noqa: S608
                     "WHERE action = 'ops.restore'")
         audited = cur.fetchall()
-    assert after == before  # every table: the same rows, byte for byte
+        # The audit chain's head moved on with the ops.restore row: it must point at the restored log's last row.
+        cur.execute(f"SELECT h.seq = e.seq AND h.last_hash = e.row_hash FROM audit_auditchainhead h, {AUDIT} e "  # noqa: S608
+                    f"WHERE e.seq = (SELECT max(seq) FROM {AUDIT})")
+        assert cur.fetchone() == (True,)
+    tables, head = len(before), "audit_auditchainhead"
+    after.pop(head), before.pop(head)
+    assert after == before  # every other table: the same rows, byte for byte
     assert sum(n for n, _ in after.values()) > 100 and before["cases_case"][0] == 12
-    assert file_hashes(tmp_path / "media-restored") == source_files
-    assert audited == [("success", "zhoumin", str(len(before)))]
+    restored_files = file_hashes(tmp_path / "media-restored")
+    # The restore's own audit row was sealed and checkpointed into the restored archive storage.
+    checkpoints = {k for k in restored_files if k.startswith("audit-archive/checkpoints/")}
+    assert "audit-archive/checkpoints/latest.json" in checkpoints
+    assert {k: v for k, v in restored_files.items() if k not in checkpoints} == source_files
+    assert audited == [("success", "zhoumin", str(tables))]
 
 
 def test_a_tampered_backup_is_refused_and_nothing_is_restored(world, settings, tmp_path, restored_db):
