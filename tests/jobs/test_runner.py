@@ -150,7 +150,7 @@ def test_the_celery_task_runs_the_job_once_per_period(settings):
     from gridgov.interfaces.jobs.tasks import run_scheduled_job
 
     first = run_scheduled_job.apply(args=("audit-seal",)).get()
-    assert set(first) == {"sealed"}
+    assert set(first) == {"sealed", "checkpoints"}
     assert run_scheduled_job.apply(args=("audit-seal",)).get() == {"skipped": 1}
     row = JobState.objects.get(name="audit-seal")
     assert row.runs_total == 1 and row.last_outcome == "ok"

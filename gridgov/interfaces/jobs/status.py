@@ -20,7 +20,8 @@ WATCHED = ("cases-sweep", "notify-deliver")
 # The counts jobs return, in the words of the jobs page. A count without a word here shows as 其他.
 RESULT_LABELS = {
     "warned": "到期预警", "respond_urged": "响应催办", "overdue": "标记超期", "escalated": "自动上报",
-    "closed": "自动办结", "sent": "已发送", "sealed": "已封存", "checkpoints": "写入检查点", "archived": "已归档", "disabled": "停用账号",
+    "closed": "自动办结", "sent": "已发送", "sealed": "已封存",
+    "checkpoints": "写入检查点", "archived": "已归档", "disabled": "停用账号",
     "expired": "清理过期", "purged": "清除电话", "residents": "清理人员", "households": "清理户",
     "import_files": "清理导入文件", "cases": "事件积分", "visits": "走访积分",
     "due_soon": "即将到期提醒", "days": "更新天数", "rows": "更新条数", "done": "完成",
