@@ -351,3 +351,25 @@ class FormCounter(models.Model):
     def __str__(self) -> str:
         return f"{self.county_id}/{self.year}/{self.kind}: {self.last}"
 
+
+
+class ReporterDisclosure(models.Model):
+    """A reporter disclosure (反映人告知): the office lets one department see who reported one case
+    (the masked name and phone, and the audited unmask), for a written reason. Without one a department
+    sees no part of the reporter's identity. Never made for an anonymous reporter."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+", db_index=False)
+    department = models.ForeignKey("access.Department", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=200)
+    granted_by = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+
+    unscoped = models.Manager["ReporterDisclosure"]()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        base_manager_name = "unscoped"
+        constraints = [models.UniqueConstraint(fields=["case", "department"], name="reporter_disclosure_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.department_id}"

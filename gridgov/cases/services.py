@@ -34,7 +34,7 @@ from gridgov.residents.models import Household
 from gridgov.units import locate
 from gridgov.units.models import Unit
 
-from . import deadlines, numbering, reference, reporter
+from . import deadlines, disclosure, numbering, reference, reporter
 from .models import (
     BASE_RANK,
     DEFAULT_DEADLINES,
@@ -1237,8 +1237,8 @@ class RevealedReporter:
 @transaction.atomic
 def case_reporter_unmask(*, actor: Any, now: dt.datetime, case_id: int, reason: str) -> RevealedReporter:
     """The reporter's full name and phone, for a user holding resident.unmask over the place or the
-    answerable unit, for a stated reason; audited. A department handler never holds it there, so a
-    department never sees who reported (and never an anonymous reporter)."""
+    answerable unit, or in a department the office disclosed the reporter to, for a stated reason;
+    audited. Without a disclosure a department never sees who reported (never an anonymous reporter)."""
     case = Case.unscoped.filter(pk=case_id).first()
     if case is None or actor is None:
         raise NotFound()
@@ -1246,6 +1246,8 @@ def case_reporter_unmask(*, actor: Any, now: dt.datetime, case_id: int, reason: 
     if not _visible(scope, case):
         raise NotFound()
     path = next((p for p in (case.unit_path, case.owner_path) if scope.can(P.RESIDENT_UNMASK, p)), None)
+    if path is None and disclosure.disclosed_to(scope, case):
+        path = case.unit_path  # a department the office disclosed the reporter to (reporter disclosure)
     if path is None:
         raise PermissionDenied("您没有查看反映人完整姓名和电话的权限。")
     text = (reason or "").strip()

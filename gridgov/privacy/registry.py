@@ -92,6 +92,8 @@ PERSONAL_FIELDS: dict[str, PersonalField] = {
     "residents.ImportJob.filename": _f("the uploaded file's name", PERSONAL, IMPORT_FILE),
     "residents.BulkExport.file": _f("an approved bulk export (masked, watermarked)", SENSITIVE, EXPORT_FILE),
     "residents.BulkExport.reason": _f("why the export was asked for", PERSONAL, AUDIT),
+    "cases.ReporterDisclosure.reason": _f("why the office let a department see the reporter", PERSONAL,
+                                          CASE_RECORD),
     "residents.BulkExport.watermark": _f("who exported, when", STAFF, AUDIT),
     # --- cases ----------------------------------------------------------------------------------------------
     "cases.Case.reporter_name_cipher": _f("who reported, to answer them (sealed)", PERSONAL, CASE_RECORD),

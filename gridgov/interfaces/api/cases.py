@@ -12,7 +12,7 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from gridgov.access.scope import Scope, scope_for
-from gridgov.cases import attachments, selectors, services
+from gridgov.cases import attachments, disclosure, selectors, services
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Case, CaseEvent
 from gridgov.cases.states import ACTIONS, STATUSES
@@ -57,6 +57,7 @@ class ReporterOut(Schema):
     phone: str
     anonymous: bool
     can_unmask: bool = False
+    can_disclose: bool = False
 
 
 class UnmaskIn(Schema):
@@ -273,3 +274,22 @@ def unmask_reporter(request: HttpRequest, case_id: int, payload: UnmaskIn) -> Re
     selectors.case_get(scope=scope, case_id=case_id)
     revealed = services.case_reporter_unmask(actor=request.user, now=now(), case_id=case_id, reason=payload.reason)
     return ReporterUnmaskOut(name=revealed.name, phone=revealed.phone)
+
+
+class DiscloseIn(Schema):
+    reason: str
+    department_id: int | None = None  # the department holding the case when left out
+
+
+class DisclosureOut(Schema):
+    department_id: int
+    granted_at: dt.datetime
+
+
+@router.post("/{case_id}/reporter/disclose", response={201: DisclosureOut},
+             summary="Let a department that handles the case see its reporter, for a stated reason "
+                     "(the dispatching office; audited; never an anonymous reporter)")
+def disclose_reporter(request: HttpRequest, case_id: int, payload: DiscloseIn) -> Status[DisclosureOut]:
+    row = disclosure.case_reporter_disclose(actor=request.user, now=now(), case_id=case_id, reason=payload.reason,
+                                            department_id=payload.department_id)
+    return Status(201, DisclosureOut(department_id=row.department_id, granted_at=row.granted_at))
