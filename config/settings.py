@@ -6,6 +6,7 @@ environment variable; nothing here needs editing to deploy.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -255,6 +256,15 @@ CELERY_TASK_QUEUES = queues.task_queues()
 CELERY_TASK_ROUTES = queues.ROUTES
 
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# The reverse proxies whose X-Real-IP / X-Forwarded-For are believed (comma-separated addresses or
+# CIDRs; the shipped deploy/gridgov.env.example sets nginx's loopback). Empty: the peer's address is
+# the client's, whatever headers it sends (gridgov.core.middleware.client_ip). Checked at start-up.
+GRIDGOV_TRUSTED_PROXIES = env_list("GRIDGOV_TRUSTED_PROXIES")
+for _cidr in GRIDGOV_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"GRIDGOV_TRUSTED_PROXIES: not an address or CIDR: {_cidr}") from _exc
 # Outbound channels, as JSON: {"sms": {"type": "sms", "url": "https://…", "token": "…"},
 # "wecom": {"type": "wecom", "url": "https://qyapi…"}} (see gridgov/notify/channels.py).
 GRIDGOV_CHANNELS = json.loads(os.environ.get("GRIDGOV_CHANNELS", "{}"))
