@@ -260,6 +260,8 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # CIDRs; the shipped deploy/gridgov.env.example sets nginx's loopback). Empty: the peer's address is
 # the client's, whatever headers it sends (gridgov.core.middleware.client_ip). Checked at start-up.
 GRIDGOV_TRUSTED_PROXIES = env_list("GRIDGOV_TRUSTED_PROXIES")
+# /api/docs and /api/openapi.json only for a signed-in user (session or API token); off opens them.
+GRIDGOV_API_DOCS_LOGIN = env_bool("GRIDGOV_API_DOCS_LOGIN", True)
 for _cidr in GRIDGOV_TRUSTED_PROXIES:
     try:
         ipaddress.ip_network(_cidr, strict=False)

@@ -41,7 +41,7 @@ def test_headers_from_an_untrusted_peer_are_ignored():
 
 
 def test_a_trusted_proxys_headers_name_the_client():
-    with override_settings(GRIDGOV_TRUSTED_PROXIES=NGINX + ["10.8.0.0/16"]):
+    with override_settings(GRIDGOV_TRUSTED_PROXIES=[*NGINX, "10.8.0.0/16"]):
         assert _ip("127.0.0.1", HTTP_X_REAL_IP="203.0.113.7") == "203.0.113.7"
         assert _ip("::1", HTTP_X_REAL_IP="2001:db8::5") == "2001:db8::5"
         # X-Forwarded-For: the nearest hop that is not itself a trusted proxy (the left part is the client's to forge).
@@ -67,7 +67,7 @@ def test_a_forged_header_per_request_does_not_escape_the_login_throttle(world, t
     peer = "127.0.0.1" if trusted else "198.51.100.9"
     with override_settings(GRIDGOV_TRUSTED_PROXIES=NGINX):
         for i in range(lockout.MAX_FAILURES_PER_IP):
-            forged = {"HTTP_X_REAL_IP": "203.0.113.50"} if trusted else {"HTTP_X_REAL_IP": f"10.77.{i // 250}.{i % 250}"}
+            forged = {"HTTP_X_REAL_IP": "203.0.113.50" if trusted else f"10.77.{i // 250}.{i % 250}"}
             client.post(reverse("staff:login"), {"username": f"guess{i}", "password": "x"}, REMOTE_ADDR=peer,
                         **forged)
         lock = AuditEvent.objects.get(action="auth.lockout", detail__by="ip")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db import DataError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import SessionAuth
 
 from gridgov.core.errors import DomainError, NotFound
+from gridgov.interfaces.http import ACCESS_ATTR
 
 from . import cases as cases_api
 from . import households as households_api
@@ -41,6 +46,33 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+def docs_behind_login(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """/api/docs and /api/openapi.json need a signed-in user (staff session or API token) while
+    GRIDGOV_API_DOCS_LOGIN is on (the default; a deployment may open them): the page sends a visitor
+    to the login page, the schema answers the API's 401."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if getattr(settings, "GRIDGOV_API_DOCS_LOGIN", True) and not _signed_in(request):
+            if request.path.endswith(".json") or request.headers.get("Authorization"):
+                return JsonResponse({"code": "unauthorized", "message": "请先登录。"}, status=401,
+                                    json_dumps_params={"ensure_ascii": False})
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    setattr(guarded, ACCESS_ATTR, "scoped")
+    return guarded
+
+
+def _signed_in(request: HttpRequest) -> bool:
+    if request.headers.get("Authorization"):
+        try:
+            return tokens_api.ApiTokenAuth()(request) is not None
+        except DomainError:
+            return False
+    return bool(request.user.is_authenticated)
+
+
 class GridGovAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix: str | None = None,
                            path_params: dict[str, Any] | None = None) -> Any:
@@ -49,7 +81,10 @@ class GridGovAPI(NinjaAPI):
         ref = {"$ref": "#/components/schemas/ErrorOut"}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                responses = operation.setdefault("responses", {})
+                # ninja keys declared responses by int (409: ConflictOut); the added ones are str: one key
+                # each, or the JSON carries "409" twice (which broke /api/docs and strict parsers).
+                responses = {str(k): v for k, v in operation.get("responses", {}).items()}
+                operation["responses"] = responses
                 for status, text in ERROR_STATUSES.items():
                     if status not in responses:
                         responses[status] = {"description": text, "content": {"application/json": {"schema": ref}}}
@@ -65,6 +100,7 @@ api = GridGovAPI(
                  "required on every change)."),
     auth=[tokens_api.ApiTokenAuth(), SessionAuth()],
     urls_namespace="api",
+    docs_decorator=docs_behind_login,
 )
 
 

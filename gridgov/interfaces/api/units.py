@@ -5,8 +5,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import now
+from gridgov.core.errors import NotFound, PermissionDenied
 from gridgov.units import selectors, services
 
 router = Router(tags=["units"])
@@ -53,14 +55,22 @@ def _out(u: Any) -> UnitOut:
 def list_units(request: HttpRequest, parent_id: int | None = None) -> list[UnitOut]:
     scope = scope_for(request.user)
     if parent_id is None:
+        if not scope.can(P.UNIT_VIEW):  # as the staff unit list: 403 for a scope seen through other rights
+            raise PermissionDenied() if scope.unit_paths else NotFound()
         return [_out(u) for u in selectors.unit_roots(scope=scope)]
     parent = selectors.unit_get(scope=scope, unit_id=parent_id)
+    scope.require(P.UNIT_VIEW, parent.path)
     return [_out(u) for u in selectors.unit_children(scope=scope, unit=parent)]
 
 
 @router.get("/{unit_id}", response=UnitOut)
 def get_unit(request: HttpRequest, unit_id: int) -> UnitOut:
-    return _out(selectors.unit_get(scope=scope_for(request.user), unit_id=unit_id))
+    """The rights of the unit list: unit.view over the unit (a unit seen through audit or policy rights
+    is refused, 403)."""
+    scope = scope_for(request.user)
+    unit = selectors.unit_get(scope=scope, unit_id=unit_id)
+    scope.require(P.UNIT_VIEW, unit.path)
+    return _out(unit)
 
 
 @router.patch("/{unit_id}", response=UnitWrite)
