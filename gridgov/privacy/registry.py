@@ -216,6 +216,8 @@ PERSONAL_FIELDS.update({
 
 
 NOT_PERSONAL: dict[str, str] = {
+    "access.PasswordHistory.password_hash": "a one-way hash of a former password (no password kept)",
+    "access.SecurityPolicy.password_history": "how many former passwords may not be reused (a number)",
     "units.UnitKind.name": "a kind of unit (村, 网格)",
     "units.Theme.name": "a theme of the grid (多网合一)",
     "units.Unit.name": "a place name",
