@@ -136,6 +136,10 @@ class Case(models.Model):
     urgency = models.CharField("紧急程度", max_length=10, choices=Urgency.choices, default=Urgency.ORDINARY)
     channel = models.CharField("来源", max_length=10, choices=Channel.choices)
     county = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
+    # The number prefix (编号前缀): the county's division code (first 6 digits) captured when the case was
+    # made; every form number of the case uses it, so a later change of the county's code (only through
+    # units.services.county_division_code_change, audited) never renumbers an existing case's forms.
+    number_prefix = models.CharField(max_length=12, default="", editable=False)
     # Where it happened: the grid found by point-in-grid or chosen.
     unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="cases")
     lat = models.FloatField(null=True, blank=True)

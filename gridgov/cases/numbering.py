@@ -19,6 +19,12 @@ from .models import FormCounter
 KINDS = frozenset({"report", "dispatch", "urge", "feedback"})
 
 
+def number_prefix(*, county_id: int, division_code: str | None) -> str:
+    """A case's number prefix: the county's division code (its first 6 digits), or the county's id when
+    it has none. Captured on the case at creation (`Case.number_prefix`) and used by all its forms."""
+    return (division_code or "")[:6] or str(county_id)
+
+
 def _uses_sequences() -> bool:
     return connection.vendor == "postgresql"
 

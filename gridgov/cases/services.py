@@ -101,14 +101,16 @@ def county_of(unit: Unit) -> Unit:
     return county or Unit.unscoped.get(pk=ids[0])
 
 
-def next_number(*, county: Unit, year: int, kind: str) -> str:
-    """The next running number of a form, per county and year: 140225-2026-J00012 (see numbering)."""
+def next_number(*, county: Unit, year: int, kind: str, prefix: str = "") -> str:
+    """The next running number of a form, per county and year: 140225-2026-J00012 (see numbering);
+    `prefix`: the case's number prefix captured at its creation (the county's code then)."""
     return form_number(county_id=county.pk, division_code=county.division_code, year=year, kind=kind,
-                       value=numbering.next_value(county_id=county.pk, year=year, kind=kind))
+                       value=numbering.next_value(county_id=county.pk, year=year, kind=kind), prefix=prefix)
 
 
-def form_number(*, county_id: int, division_code: str | None, year: int, kind: str, value: int) -> str:
-    prefix = (division_code or "")[:6] or str(county_id)
+def form_number(*, county_id: int, division_code: str | None, year: int, kind: str, value: int,
+                prefix: str = "") -> str:
+    prefix = prefix or numbering.number_prefix(county_id=county_id, division_code=division_code)
     return f"{prefix}-{year}-{FormKind.LETTER[kind]}{value:05d}"
 
 
@@ -401,12 +403,13 @@ def case_report(
 
     def create() -> Case:
         year = local(now).year
+        prefix = numbering.number_prefix(county_id=county.pk, division_code=county.division_code)
         number = form_number(county_id=county.pk, division_code=county.division_code, year=year,
-                             kind=FormKind.REPORT,
+                             kind=FormKind.REPORT, prefix=prefix,
                              value=numbering.next_value(county_id=county.pk, year=year, kind=FormKind.REPORT))
         case = Case(
-            number=number, title=title, description=description, category=category, urgency=urgency,
-            channel=channel, county_id=county.pk, unit=unit, lat=lat, lng=lng, address=address,
+            number=number, number_prefix=prefix, title=title, description=description, category=category,
+            urgency=urgency, channel=channel, county_id=county.pk, unit=unit, lat=lat, lng=lng, address=address,
             reported_by=actor if actor is not None else None,
             **reporter.sealed_fields(name=reporter_name, phone=reporter_phone), anonymous=bool(anonymous),
             household=household,
@@ -502,7 +505,7 @@ class _Step:
     _calendar: WorkCalendar | None = None
     # Where form numbers come from: one `nextval` each by default; the sweep passes numbers it took
     # for a whole batch at once (sweep.NumberPool).
-    numbers: Callable[[Unit, int, str], str] | None = None
+    numbers: Callable[[Unit, int, str, str], str] | None = None
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -612,8 +615,9 @@ def _attach(step: _Step, attachment_ids: Any) -> None:
 def _form(step: _Step, kind: str) -> None:
     case = step.case
     year = local(step.now).year
-    step.detail["form_number"] = (step.numbers(case.county, year, kind) if step.numbers is not None
-                                  else next_number(county=case.county, year=year, kind=kind))
+    prefix = case.number_prefix  # captured at creation: a later code change renumbers nothing
+    step.detail["form_number"] = (step.numbers(case.county, year, kind, prefix) if step.numbers is not None
+                                  else next_number(county=case.county, year=year, kind=kind, prefix=prefix))
 
 
 def _last_event_department(case: Case, action: str) -> int | None:
