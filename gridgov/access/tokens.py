@@ -21,7 +21,7 @@ from django.db import transaction
 
 from gridgov.audit.models import AuditEvent
 from gridgov.audit.services import audit_record
-from gridgov.core.errors import DomainError, NotFound, ValidationFailed
+from gridgov.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 
 from .models import ApiToken, Grant, User
 from .roles import P
@@ -187,7 +187,7 @@ def token_step_up(*, token: ApiToken, now: dt.datetime, code: str) -> ApiToken:
     from . import totp
 
     if totp.confirmed_device(token.user) is None:
-        raise ValidationFailed("请先在网页上绑定动态口令设备。", field="code")
+        raise PermissionDenied("请先在网页上绑定动态口令设备。")
     # A wrong code is audited (auth.2fa_failed) and that row is committed before the error.
     totp.totp_verify(actor=token.user, now=now, code=code)
     with transaction.atomic():

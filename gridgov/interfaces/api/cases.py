@@ -7,14 +7,14 @@ from enum import Enum
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import File, Header, Router, Schema
+from ninja import Field, File, Header, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from gridgov.access.scope import Scope, scope_for
 from gridgov.cases import attachments, disclosure, selectors, services
 from gridgov.cases.deadlines import countdown
-from gridgov.cases.models import Case, CaseEvent
+from gridgov.cases.models import Case, CaseEvent, Channel, Urgency
 from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.clock import now
 from gridgov.core.errors import PermissionDenied
@@ -33,18 +33,25 @@ class CategoryOut(Schema):
     on_site: bool
 
 
+ChannelCode = Enum("ChannelCode", {c: c for c in Channel.values}, type=str)  # type: ignore[misc]
+UrgencyCode = Enum("UrgencyCode", {u: u for u in Urgency.values}, type=str)  # type: ignore[misc]
+_TEXT = r"\S"  # at least one character that is not a space: what the service requires
+
+
 class CaseIn(Schema):
-    title: str
-    description: str
-    category: str
-    channel: str = "field"
-    urgency: str = "ordinary"
-    lat: float | None = None
-    lng: float | None = None
+    """What the schema says is what intake accepts: the lengths and codes the service checks."""
+
+    title: str = Field(min_length=1, max_length=80, pattern=_TEXT)
+    description: str = Field(min_length=1, max_length=4000, pattern=_TEXT)
+    category: str = Field(min_length=1, max_length=40, pattern=_TEXT)
+    channel: ChannelCode = ChannelCode("field")
+    urgency: UrgencyCode = UrgencyCode("ordinary")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
     unit_id: int | None = None
-    address: str = ""
-    reporter_name: str = ""
-    reporter_phone: str = ""
+    address: str = Field(default="", max_length=200)
+    reporter_name: str = Field(default="", max_length=40)
+    reporter_phone: str = Field(default="", max_length=20)
     anonymous: bool = False
     idempotency_key: str = ""
     household_id: int | None = None  # the ledger household the case concerns (one the reporter may see)
@@ -205,6 +212,7 @@ def list_categories(request: HttpRequest) -> list[CategoryOut]:
 def report_case(request: HttpRequest, payload: CaseIn,
                 idempotency_key: str = Header("", alias="Idempotency-Key")) -> Status[IntakeOut]:
     data = payload.dict()
+    data["channel"], data["urgency"] = payload.channel.value, payload.urgency.value
     key = idempotency_key or data.pop("idempotency_key")
     data.pop("idempotency_key", None)
     result = services.case_report(actor=request.user, now=now(), idempotency_key=key,

@@ -36,7 +36,7 @@ class UnitPatch(Schema):
     boundary: dict[str, Any] | None = None
 
 
-class MoveIn(Schema):
+class UnitMoveIn(Schema):  # (not MoveIn: households has one; one schema name each)
     new_parent_id: int
 
 
@@ -83,7 +83,7 @@ def patch_unit(request: HttpRequest, unit_id: int, payload: UnitPatch) -> UnitWr
 
 
 @router.post("/{unit_id}/move", response=UnitWrite)
-def move_unit(request: HttpRequest, unit_id: int, payload: MoveIn) -> UnitWrite:
+def move_unit(request: HttpRequest, unit_id: int, payload: UnitMoveIn) -> UnitWrite:
     scope = scope_for(request.user)
     selectors.unit_get(scope=scope, unit_id=unit_id)
     selectors.unit_get(scope=scope, unit_id=payload.new_parent_id)
