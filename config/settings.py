@@ -271,6 +271,11 @@ for _cidr in GRIDGOV_TRUSTED_PROXIES:
 # Outbound channels, as JSON: {"sms": {"type": "sms", "url": "https://…", "token": "…"},
 # "wecom": {"type": "wecom", "url": "https://qyapi…"}} (see gridgov/notify/channels.py).
 GRIDGOV_CHANNELS = json.loads(os.environ.get("GRIDGOV_CHANNELS", "{}"))
+# Open311 clients' keys, as JSON: {"key": "client name"} or {"key": {"name": "12345热线", "township":
+# "<12-digit division code>"}} (the township whose office takes reports placed by address alone).
+GRIDGOV_OPEN311_KEYS = json.loads(os.environ.get("GRIDGOV_OPEN311_KEYS", "{}"))
+if not isinstance(GRIDGOV_OPEN311_KEYS, dict):
+    raise ImproperlyConfigured("GRIDGOV_OPEN311_KEYS must be a JSON object of key → client.")
 # Two-factor sign-in for admin and office roles. On in deployments; `make demo` turns it off so a
 # newcomer can try every role, and tests turn it on where they test it.
 GRIDGOV_REQUIRE_TOTP = env_bool("GRIDGOV_REQUIRE_TOTP", not TESTING)
