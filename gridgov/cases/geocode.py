@@ -39,3 +39,8 @@ def grid_for_address(address: str, *, within: Unit | None = None) -> Unit | None
     if len(unit_ids) != 1:
         return None
     return Unit.unscoped.filter(pk=unit_ids[0], is_active=True).first()
+
+
+def township_by_code(division_code: str) -> Unit | None:
+    """The active unit with this division code (an Open311 key's township), or None."""
+    return Unit.unscoped.filter(division_code=division_code, is_active=True).first() if division_code else None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Max, Q, QuerySet
+from django.db.models import BooleanField, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from gridgov.access.models import Department
@@ -19,7 +19,7 @@ from gridgov.residents.models import Household
 from gridgov.units.models import Unit
 
 from . import deadlines, disclosure
-from .models import Case, CaseAttachment, CaseEvent, Category
+from .models import Case, CaseAttachment, CaseEvent, Category, ReporterDisclosure
 from .states import ACTIVE, CLOCKED, STATUSES, Status, StatusType
 
 STATUS_NAMES: dict[str, str] = dict(Status.choices)
@@ -101,7 +101,13 @@ def case_queue(*, scope: Scope, queue: str, now: dt.datetime, category_code: str
                      limit=limit)
     if not ids:
         return []
-    rows = Case.unscoped.select_related("category", "reported_by").order_by().in_bulk(ids)
+    qs = Case.unscoped.select_related("category", "reported_by").order_by()
+    if scope.department_ids:
+        # Whether the reporter was disclosed to the viewer's department, in the same statement
+        # (reporter_visible reads it; a query per row otherwise).
+        qs = qs.annotate(reporter_disclosed=Exists(ReporterDisclosure.unscoped.filter(
+            case_id=OuterRef("pk"), department_id__in=scope.department_ids)))
+    rows = qs.in_bulk(ids)
     return [rows[i] for i in ids if i in rows]
 
 
@@ -207,6 +213,9 @@ def reporter_visible(*, scope: Scope, case: Case) -> bool:
     anonymous reporter never."""
     if disclosure.sees_as_office(scope, case):
         return True
+    known = getattr(case, "reporter_disclosed", None)  # read with the row by case_queue
+    if known is not None:
+        return not case.anonymous and bool(known)
     return disclosure.disclosed_to(scope, case)
 
 
@@ -214,7 +223,8 @@ def reporter_of(*, scope: Scope, case: Case) -> dict[str, Any]:
     """The reporter as staff see them: masked name and phone (王*, 138****5678), or the staff member
     who reported; `can_unmask` when this viewer may ask for the full values (with a reason, audited);
     `can_disclose` when this viewer (the dispatching office) may let a department see them."""
-    if not reporter_visible(scope=scope, case=case):
+    visible = reporter_visible(scope=scope, case=case)
+    if not visible:
         if case.anonymous:
             return {"name": "匿名", "phone": "", "anonymous": True, "can_unmask": False}
         return {"name": "不向承办部门显示", "phone": "", "anonymous": False, "can_unmask": False}
@@ -224,7 +234,7 @@ def reporter_of(*, scope: Scope, case: Case) -> dict[str, Any]:
     has_identity = bool(case.reporter_name_cipher or case.reporter_phone_cipher)
     can = has_identity and (scope.can(P.RESIDENT_UNMASK, case.unit_path)
                             or scope.can(P.RESIDENT_UNMASK, case.owner_path)
-                            or disclosure.disclosed_to(scope, case))
+                            or not disclosure.sees_as_office(scope, case))  # here: a disclosed department
     return {"name": name, "phone": case.reporter_phone_masked, "anonymous": case.anonymous, "can_unmask": can,
             "can_disclose": disclosure.may_disclose(scope, case)}
 

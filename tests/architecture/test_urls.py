@@ -203,6 +203,8 @@ def test_every_catalogue_loading_migration_is_reloaded_after_flushes():
                    "gridgov/deliberation/migrations/0002_role_permissions.py",
                    # installs the reference stamp's triggers; its row comes back with the next write to the
                    # categories (the triggers upsert it), and reads without it simply keep nothing
-                   "gridgov/cases/migrations/0008_reference_stamp.py"}
+                   "gridgov/cases/migrations/0008_reference_stamp.py",
+                   # fills the new number prefix of existing cases from their numbers
+                   "gridgov/cases/migrations/0012_case_number_prefix.py"}
     unlisted = set(data_migrations()) - listed - not_loaders
     assert not unlisted, f"add these data migrations to tests/builtins.LOADERS: {sorted(unlisted)}"

@@ -216,11 +216,15 @@ def test_disclosure_through_the_api(kit, login):
     w = kit.world
     case = kit.to_state("dispatched", reporter_name=NAME, reporter_phone=PHONE, channel="hotline")
     url = f"/api/cases/{case.pk}/reporter/disclose"
+    queue = login(w.liu_yang).get("/api/cases/?queue=todo").json()
+    assert [c["reporter"]["name"] for c in queue if c["id"] == case.pk] == ["不向承办部门显示"]
     assert login(w.liu_yang).post(url, {"reason": "部门需上门核实"},
                                   content_type="application/json").status_code == 403
     r = login(w.zhang_wei).post(url, {"reason": "部门需上门核实"}, content_type="application/json")
     assert r.status_code == 201 and r.json()["department_id"] == w.department.pk
     assert login(w.liu_yang).get(f"/api/cases/{case.pk}").json()["case"]["reporter"]["phone"] == "139****5678"
+    queue = login(w.liu_yang).get("/api/cases/?queue=todo").json()  # the list reads it with the rows
+    assert [c["reporter"]["phone"] for c in queue if c["id"] == case.pk] == ["139****5678"]
 
 
 def test_bad_phone_is_refused_in_chinese_and_nothing_written(kit):

@@ -167,8 +167,7 @@ def _client(api_key: str) -> str | None:
 
 
 def _township(entry: dict[str, str]) -> Unit | None:
-    code = entry.get("township", "")
-    return Unit.unscoped.filter(division_code=code, is_active=True).first() if code else None
+    return geocode.township_by_code(entry.get("township", ""))
 
 
 def _float(value: str | None) -> float | None:

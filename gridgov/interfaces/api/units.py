@@ -8,7 +8,7 @@ from ninja import Router, Schema
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import now
-from gridgov.core.errors import NotFound, PermissionDenied
+from gridgov.core.errors import PermissionDenied
 from gridgov.units import selectors, services
 
 router = Router(tags=["units"])
@@ -56,7 +56,9 @@ def list_units(request: HttpRequest, parent_id: int | None = None) -> list[UnitO
     scope = scope_for(request.user)
     if parent_id is None:
         if not scope.can(P.UNIT_VIEW):  # as the staff unit list: 403 for a scope seen through other rights
-            raise PermissionDenied() if scope.unit_paths else NotFound()
+            if scope.unit_paths:
+                raise PermissionDenied()
+            return []  # no grant at all: nothing to list
         return [_out(u) for u in selectors.unit_roots(scope=scope)]
     parent = selectors.unit_get(scope=scope, unit_id=parent_id)
     scope.require(P.UNIT_VIEW, parent.path)
