@@ -6,6 +6,7 @@ environment variable; nothing here needs editing to deploy.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -165,6 +166,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "gridgov.access.passwords.ComplexityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "gridgov.access.passwords.PasswordHistoryValidator"},
 ]
 
 LOGIN_URL = "staff:login"
@@ -264,9 +266,25 @@ CELERY_TASK_QUEUES = queues.task_queues()
 CELERY_TASK_ROUTES = queues.ROUTES
 
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# The reverse proxies whose X-Real-IP / X-Forwarded-For are believed (comma-separated addresses or
+# CIDRs; the shipped deploy/gridgov.env.example sets nginx's loopback). Empty: the peer's address is
+# the client's, whatever headers it sends (gridgov.core.middleware.client_ip). Checked at start-up.
+GRIDGOV_TRUSTED_PROXIES = env_list("GRIDGOV_TRUSTED_PROXIES")
+# /api/docs and /api/openapi.json only for a signed-in user (session or API token); off opens them.
+GRIDGOV_API_DOCS_LOGIN = env_bool("GRIDGOV_API_DOCS_LOGIN", True)
+for _cidr in GRIDGOV_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"GRIDGOV_TRUSTED_PROXIES: not an address or CIDR: {_cidr}") from _exc
 # Outbound channels, as JSON: {"sms": {"type": "sms", "url": "https://…", "token": "…"},
 # "wecom": {"type": "wecom", "url": "https://qyapi…"}} (see gridgov/notify/channels.py).
 GRIDGOV_CHANNELS = json.loads(os.environ.get("GRIDGOV_CHANNELS", "{}"))
+# Open311 clients' keys, as JSON: {"key": "client name"} or {"key": {"name": "12345热线", "township":
+# "<12-digit division code>"}} (the township whose office takes reports placed by address alone).
+GRIDGOV_OPEN311_KEYS = json.loads(os.environ.get("GRIDGOV_OPEN311_KEYS", "{}"))
+if not isinstance(GRIDGOV_OPEN311_KEYS, dict):
+    raise ImproperlyConfigured("GRIDGOV_OPEN311_KEYS must be a JSON object of key → client.")
 # Two-factor sign-in for admin and office roles. On in deployments; `make demo` turns it off so a
 # newcomer can try every role, and tests turn it on where they test it.
 GRIDGOV_REQUIRE_TOTP = env_bool("GRIDGOV_REQUIRE_TOTP", not TESTING)

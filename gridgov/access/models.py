@@ -206,6 +206,7 @@ class SecurityPolicy(models.Model):
     view_alert_per_hour = models.PositiveIntegerField("每小时查看人员记录告警数", default=300)
     resident_retention_days = models.PositiveIntegerField("迁出、死亡人员信息保留（天）", default=1095)
     api_token_hours = models.PositiveIntegerField("接口令牌有效期（小时）", default=8)
+    password_history = models.PositiveIntegerField("不得重复使用最近几次的密码", default=5)
     updated_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
@@ -215,6 +216,25 @@ class SecurityPolicy(models.Model):
 
     def __str__(self) -> str:
         return "安全策略"
+
+
+class PasswordHistory(models.Model):
+    """Password history (历史密码): the hash (never the password) of each password an account was
+    given, so a new one cannot repeat the last `password_history` of the security policy. The newest
+    MAX_KEPT are kept per account (`access.passwords.PasswordHistoryValidator`)."""
+
+    MAX_KEPT = 24
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    password_hash = models.CharField(max_length=128)
+    set_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]  # newest first, in the order they were set
+        indexes = [models.Index(fields=["user", "-id"], name="password_history_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.set_at:%Y-%m-%d}"
 
 
 class StaffSession(models.Model):
@@ -261,6 +281,10 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     # When a fresh authenticator code was last given through this token (the API's step-up).
     stepped_up_at = models.DateTimeField(null=True, blank=True)
+    # The second-factor state the token was minted under: made from a session that had passed the
+    # authenticator code. A token made without one is refused once the policy requires the code of
+    # its owner (GRIDGOV_REQUIRE_TOTP on, or an admin or office role granted since).
+    second_factor = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

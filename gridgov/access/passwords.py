@@ -69,3 +69,46 @@ def password_expired(user: Any, now: Any) -> bool:
     if since is None:
         return False
     return bool(now - since > dt.timedelta(days=policy().password_max_age_days))
+
+
+class PasswordHistoryValidator:
+    """A new password may not be any of the account's last N (the security policy's
+    `password_history`, default 5, the current one included). Only hashes are kept
+    (`PasswordHistory`), written whenever a password is set, by any path that saves the user."""
+
+    def validate(self, password: str, user: Any = None) -> None:
+        if user is None or getattr(user, "pk", None) is None:
+            return
+        from django.contrib.auth.hashers import check_password
+
+        from .models import PasswordHistory
+        from .policy import policy
+
+        keep = int(policy().password_history)
+        # The newest rows are the current password and the ones before it. The current one itself is
+        # not compared here (the change form refuses it on its own, and a path that validates the
+        # password it has just set, as the first-admin command does, must pass).
+        rows = PasswordHistory.objects.filter(user_id=user.pk).order_by("-id") \
+            .values_list("password_hash", flat=True)[:keep]
+        earlier = [h for h in rows if h != user.password]
+        if any(check_password(password, h) for h in earlier):
+            raise ValidationError(f"新密码不能与最近 {keep} 次用过的密码相同。", code="password_reused",
+                                  params={"count": keep})
+
+    def password_changed(self, password: str, user: Any = None) -> None:
+        """Called by Django after a user with a new password is saved: keep its hash."""
+        if user is None or getattr(user, "pk", None) is None or not user.has_usable_password():
+            return
+        from gridgov.core.clock import now
+
+        from .models import PasswordHistory
+
+        PasswordHistory.objects.create(user_id=user.pk, password_hash=user.password,
+                                       set_at=user.password_changed_at or now())
+        old = list(PasswordHistory.objects.filter(user_id=user.pk).order_by("-id")
+                   .values_list("pk", flat=True)[PasswordHistory.MAX_KEPT:])
+        if old:
+            PasswordHistory.objects.filter(pk__in=old).delete()
+
+    def get_help_text(self) -> str:
+        return "不能与最近几次用过的密码相同。"

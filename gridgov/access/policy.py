@@ -38,6 +38,8 @@ BOUNDS: dict[str, Bound] = {
     "resident_retention_days": Bound("迁出、死亡人员信息保留（天）", 180, 3650),
     # Short-lived by rule: a lost phone's token is void within a working day at most.
     "api_token_hours": Bound("接口令牌有效期（小时）", 1, 24),
+    # A new password may not repeat the last N (the current one included); hashes only are kept.
+    "password_history": Bound("不得重复使用最近几次的密码", 1, 24),
 }
 
 

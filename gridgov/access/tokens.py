@@ -21,13 +21,13 @@ from django.db import transaction
 
 from gridgov.audit.models import AuditEvent
 from gridgov.audit.services import audit_record
-from gridgov.core.errors import CommonError, DomainError, NotFound, ValidationFailed
+from gridgov.core.errors import CommonError, DomainError, NotFound, PermissionDenied, ValidationFailed
 
 from .errors import AccessError
 from .models import ApiToken, Grant, User
 from .roles import P
 from .scope import scope_for
-from .totp import STEP_UP_WINDOW
+from .totp import STEP_UP_WINDOW, totp_required
 
 __all__ = ["STEP_UP_WINDOW", "ApiToken", "TokenRefused", "token_authenticate", "token_create", "token_revoke"]
 
@@ -72,9 +72,11 @@ def _manageable_by_security_admin(actor: User | None, user_id: int) -> bool:
 
 @transaction.atomic
 def token_create(*, actor: User, now: dt.datetime, name: str, user: Any | None = None,
-                 hours: int | None = None) -> tuple[ApiToken, str]:
+                 hours: int | None = None, second_factor: bool = False) -> tuple[ApiToken, str]:
     """Make a token for oneself, or (security admin) for an account in scope. Returns the row and
-    the token itself, which is never stored and must be shown to the user once."""
+    the token itself, which is never stored and must be shown to the user once. `second_factor`:
+    the session it is made from passed the authenticator code (kept on the token; without it the
+    token is refused while the policy requires the code of its owner)."""
     owner = actor if user is None else user
     if owner.pk != actor.pk and not _manageable_by_security_admin(actor, owner.pk):
         raise NotFound()
@@ -93,10 +95,10 @@ def token_create(*, actor: User, now: dt.datetime, name: str, user: Any | None =
     raw = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken.objects.create(user=owner, name=name, prefix=raw[:10], token_hash=digest(raw),
                                   auth_hash=owner.get_session_auth_hash(), created_at=now, created_by=actor,
-                                  expires_at=now + lifetime)
+                                  expires_at=now + lifetime, second_factor=bool(second_factor))
     audit_record(action="api_token.create", actor=actor, now=now, obj=row,
                  detail={"owner": owner.get_username(), "name": name, "prefix": row.prefix,
-                         "expires_at": row.expires_at.isoformat()})
+                         "expires_at": row.expires_at.isoformat(), "second_factor": row.second_factor})
     return row, raw
 
 
@@ -171,6 +173,11 @@ def token_authenticate(*, raw: str, now: dt.datetime) -> ApiToken:
         raise _refuse(row, now, "token_revoked", "密码已修改，接口令牌已失效，请重新获取。")
     if user.must_change_password or password_expired(user, now):
         raise TokenRefused("password_expired", "密码需要更换：请先在网页上修改密码。")
+    if not row.second_factor and totp_required(user):
+        # Minted without the second factor (two-factor sign-in was off, or the account had no admin or
+        # office role then): the policy now asks more than the token stands on.
+        raise _refuse(row, now, "token_second_factor", "接口令牌是在未输入动态口令时获取的，现在需要动态口令："
+                                                       "请在网页上登录并输入动态口令后重新获取。")
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         row.last_used_at = now
@@ -183,7 +190,7 @@ def token_step_up(*, token: ApiToken, now: dt.datetime, code: str) -> ApiToken:
     from . import totp
 
     if totp.confirmed_device(token.user) is None:
-        raise ValidationFailed("请先在网页上绑定动态口令设备。", field="code", reason=AccessError.NO_TOTP_DEVICE)
+        raise PermissionDenied("请先在网页上绑定动态口令设备。", reason=AccessError.NO_TOTP_DEVICE)
     # A wrong code is audited (auth.2fa_failed) and that row is committed before the error.
     totp.totp_verify(actor=token.user, now=now, code=code)
     with transaction.atomic():

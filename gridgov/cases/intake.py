@@ -253,12 +253,13 @@ def case_report(
 
     def create() -> Case:
         year = local(now).year
+        prefix = numbering.number_prefix(county_id=county.pk, division_code=county.division_code)
         number = form_number(county_id=county.pk, division_code=county.division_code, year=year,
-                             kind=FormKind.REPORT,
+                             kind=FormKind.REPORT, prefix=prefix,
                              value=numbering.next_value(county_id=county.pk, year=year, kind=FormKind.REPORT))
         case = Case(
-            number=number, title=title, description=description, category=category, urgency=urgency,
-            channel=channel, county_id=county.pk, unit=unit, lat=lat, lng=lng, address=address,
+            number=number, number_prefix=prefix, title=title, description=description, category=category,
+            urgency=urgency, channel=channel, county_id=county.pk, unit=unit, lat=lat, lng=lng, address=address,
             reported_by=actor if actor is not None else None,
             **reporter.sealed_fields(name=reporter_name, phone=reporter_phone), anonymous=bool(anonymous),
             household=household,

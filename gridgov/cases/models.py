@@ -176,6 +176,10 @@ class Case(models.Model):
     urgency = models.CharField("紧急程度", max_length=10, choices=Urgency.choices, default=Urgency.ORDINARY)
     channel = models.CharField("来源", max_length=10, choices=Channel.choices)
     county = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="+")
+    # The number prefix (编号前缀): the county's division code (first 6 digits) captured when the case was
+    # made; every form number of the case uses it, so a later change of the county's code (only through
+    # units.services.county_division_code_change, audited) never renumbers an existing case's forms.
+    number_prefix = models.CharField(max_length=12, default="", editable=False)
     # Where it happened: the grid found by point-in-grid or chosen.
     unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="cases")
     lat = models.FloatField(null=True, blank=True)
@@ -391,3 +395,25 @@ class FormCounter(models.Model):
     def __str__(self) -> str:
         return f"{self.county_id}/{self.year}/{self.kind}: {self.last}"
 
+
+
+class ReporterDisclosure(models.Model):
+    """A reporter disclosure (反映人告知): the office lets one department see who reported one case
+    (the masked name and phone, and the audited unmask), for a written reason. Without one a department
+    sees no part of the reporter's identity. Never made for an anonymous reporter."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+", db_index=False)
+    department = models.ForeignKey("access.Department", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=200)
+    granted_by = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+
+    unscoped = models.Manager["ReporterDisclosure"]()
+
+    class Meta:
+        default_manager_name = "unscoped"
+        base_manager_name = "unscoped"
+        constraints = [models.UniqueConstraint(fields=["case", "department"], name="reporter_disclosure_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.department_id}"

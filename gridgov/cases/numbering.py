@@ -21,6 +21,12 @@ from .models import FormCounter
 KINDS = frozenset({"report", "dispatch", "urge", "feedback"})
 
 
+def number_prefix(*, county_id: int, division_code: str | None) -> str:
+    """A case's number prefix: the county's division code (its first 6 digits), or the county's id when
+    it has none. Captured on the case at creation (`Case.number_prefix`) and used by all its forms."""
+    return (division_code or "")[:6] or str(county_id)
+
+
 def _uses_sequences() -> bool:
     return connection.vendor == "postgresql"
 
@@ -130,13 +136,15 @@ class FormKind:
 
 
 
-def next_number(*, county: Unit, year: int, kind: str) -> str:
-    """The next running number of a form, per county and year: 140225-2026-J00012 (see numbering)."""
+def next_number(*, county: Unit, year: int, kind: str, prefix: str = "") -> str:
+    """The next running number of a form, per county and year: 140225-2026-J00012 (see numbering);
+    `prefix`: the case's number prefix captured at its creation (the county's code then)."""
     return form_number(county_id=county.pk, division_code=county.division_code, year=year, kind=kind,
-                       value=next_value(county_id=county.pk, year=year, kind=kind))
+                       value=next_value(county_id=county.pk, year=year, kind=kind), prefix=prefix)
 
 
-def form_number(*, county_id: int, division_code: str | None, year: int, kind: str, value: int) -> str:
-    prefix = (division_code or "")[:6] or str(county_id)
+def form_number(*, county_id: int, division_code: str | None, year: int, kind: str, value: int,
+                prefix: str = "") -> str:
+    prefix = prefix or number_prefix(county_id=county_id, division_code=division_code)
     return f"{prefix}-{year}-{FormKind.LETTER[kind]}{value:05d}"
 

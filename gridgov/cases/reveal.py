@@ -13,7 +13,7 @@ from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_record
 from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
 
-from . import reporter
+from . import disclosure, reporter
 from .models import Case
 from .transitions import case_visible as _visible
 
@@ -29,8 +29,8 @@ class RevealedReporter:
 @transaction.atomic
 def case_reporter_unmask(*, actor: User | None, now: dt.datetime, case_id: int, reason: str) -> RevealedReporter:
     """The reporter's full name and phone, for a user holding resident.unmask over the place or the
-    answerable unit, for a stated reason; audited. A department handler never holds it there, so a
-    department never sees who reported (and never an anonymous reporter)."""
+    answerable unit, or in a department the office disclosed the reporter to, for a stated reason;
+    audited. Without a disclosure a department never sees who reported (never an anonymous reporter)."""
     case = Case.unscoped.filter(pk=case_id).first()
     if case is None or actor is None:
         raise NotFound()
@@ -38,6 +38,8 @@ def case_reporter_unmask(*, actor: User | None, now: dt.datetime, case_id: int, 
     if not _visible(scope, case):
         raise NotFound()
     path = next((p for p in (case.unit_path, case.owner_path) if scope.can(P.RESIDENT_UNMASK, p)), None)
+    if path is None and disclosure.disclosed_to(scope, case):
+        path = case.unit_path  # a department the office disclosed the reporter to (reporter disclosure)
     if path is None:
         raise PermissionDenied("您没有查看反映人完整姓名和电话的权限。")
     text = (reason or "").strip()

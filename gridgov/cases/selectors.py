@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Max, Q, QuerySet
+from django.db.models import BooleanField, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from gridgov.access.models import Department
@@ -18,8 +18,8 @@ from gridgov.core.pages import NumberedPage
 from gridgov.residents.models import Household
 from gridgov.units.models import Unit
 
-from . import deadlines
-from .models import Case, CaseAttachment, CaseEvent, Category
+from . import deadlines, disclosure
+from .models import Case, CaseAttachment, CaseEvent, Category, ReporterDisclosure
 from .states import ACTIVE, CLOCKED, STATUSES, Status, StatusType
 
 STATUS_NAMES: dict[str, str] = dict(Status.choices)
@@ -101,7 +101,13 @@ def case_queue(*, scope: Scope, queue: str, now: dt.datetime, category_code: str
                      limit=limit)
     if not ids:
         return []
-    rows = Case.unscoped.select_related("category", "reported_by").order_by().in_bulk(ids)
+    qs = Case.unscoped.select_related("category", "reported_by").order_by()
+    if scope.department_ids:
+        # Whether the reporter was disclosed to the viewer's department, in the same statement
+        # (reporter_visible reads it; a query per row otherwise).
+        qs = qs.annotate(reporter_disclosed=Exists(ReporterDisclosure.unscoped.filter(
+            case_id=OuterRef("pk"), department_id__in=scope.department_ids)))
+    rows = qs.in_bulk(ids)
     return [rows[i] for i in ids if i in rows]
 
 
@@ -201,25 +207,36 @@ def case_timeline(*, scope: Scope, case: Case) -> list[CaseEvent]:
 
 
 def reporter_visible(*, scope: Scope, case: Case) -> bool:
-    """A viewer who sees the case only because it was dispatched to their department never sees an
-    anonymous reporter's identity."""
-    if not case.anonymous:
+    """Who reported, as far as this viewer may know it. A viewer who sees the case only because it was
+    dispatched to their department sees no part of the reporter (no surname, no digit of the phone)
+    unless the office disclosed it to that department (`disclosure.case_reporter_disclose`); an
+    anonymous reporter never."""
+    if disclosure.sees_as_office(scope, case):
         return True
-    return scope.can(P.CASE_VIEW, case.unit_path) or scope.can(P.CASE_VIEW, case.owner_path)
+    known = getattr(case, "reporter_disclosed", None)  # read with the row by case_queue
+    if known is not None:
+        return not case.anonymous and bool(known)
+    return disclosure.disclosed_to(scope, case)
 
 
 def reporter_of(*, scope: Scope, case: Case) -> dict[str, Any]:
     """The reporter as staff see them: masked name and phone (王*, 138****5678), or the staff member
-    who reported; `can_unmask` when this viewer may ask for the full values (with a reason, audited)."""
-    if not reporter_visible(scope=scope, case=case):
-        return {"name": "匿名", "phone": "", "anonymous": True, "can_unmask": False}
+    who reported; `can_unmask` when this viewer may ask for the full values (with a reason, audited);
+    `can_disclose` when this viewer (the dispatching office) may let a department see them."""
+    visible = reporter_visible(scope=scope, case=case)
+    if not visible:
+        if case.anonymous:
+            return {"name": "匿名", "phone": "", "anonymous": True, "can_unmask": False}
+        return {"name": "不向承办部门显示", "phone": "", "anonymous": False, "can_unmask": False}
     name = case.reporter_name_masked
     if not name and not case.reporter_phone_cipher and case.reported_by is not None:
         name = f"{case.reported_by.display_name}（工作人员）"
     has_identity = bool(case.reporter_name_cipher or case.reporter_phone_cipher)
     can = has_identity and (scope.can(P.RESIDENT_UNMASK, case.unit_path)
-                            or scope.can(P.RESIDENT_UNMASK, case.owner_path))
-    return {"name": name, "phone": case.reporter_phone_masked, "anonymous": case.anonymous, "can_unmask": can}
+                            or scope.can(P.RESIDENT_UNMASK, case.owner_path)
+                            or not disclosure.sees_as_office(scope, case))  # here: a disclosed department
+    return {"name": name, "phone": case.reporter_phone_masked, "anonymous": case.anonymous, "can_unmask": can,
+            "can_disclose": disclosure.may_disclose(scope, case)}
 
 
 def case_attachments(*, scope: Scope, case: Case) -> list[CaseAttachment]:

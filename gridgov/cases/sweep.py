@@ -72,10 +72,11 @@ class NumberPool:
             values = numbering.next_values(county_id=county_id, year=year, kind=kind, n=n)
             self._free.setdefault((county_id, year, kind), deque()).extend(values)
 
-    def __call__(self, county: Unit, year: int, kind: str) -> str:
+    def __call__(self, county: Unit, year: int, kind: str, prefix: str = "") -> str:
         free = self._free.get((county.pk, year, kind))
         value = free.popleft() if free else numbering.next_value(county_id=county.pk, year=year, kind=kind)
-        return form_number(county_id=county.pk, division_code=county.division_code, year=year, kind=kind, value=value)
+        return form_number(county_id=county.pk, division_code=county.division_code, year=year, kind=kind, value=value,
+                           prefix=prefix)
 
 
 class _Batch:

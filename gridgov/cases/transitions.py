@@ -55,7 +55,7 @@ class _Step(Step[Case]):
     _calendar: WorkCalendar | None = None
     # Where form numbers come from: one `nextval` each by default; the sweep passes numbers it took
     # for a whole batch at once (sweep.NumberPool).
-    numbers: Callable[[Unit, int, str], str] | None = None
+    numbers: Callable[[Unit, int, str, str], str] | None = None
     # The holder and the deadline before the handler ran (for the history row).
     before_unit: int | None = None
     before_department: int | None = None
@@ -177,8 +177,9 @@ def _attach(step: _Step, attachment_ids: Any) -> None:
 def _form(step: _Step, kind: str) -> None:
     case = step.case
     year = local(step.now).year
-    step.detail["form_number"] = (step.numbers(case.county, year, kind) if step.numbers is not None
-                                  else next_number(county=case.county, year=year, kind=kind))
+    prefix = case.number_prefix  # captured at creation: a later code change renumbers nothing
+    step.detail["form_number"] = (step.numbers(case.county, year, kind, prefix) if step.numbers is not None
+                                  else next_number(county=case.county, year=year, kind=kind, prefix=prefix))
 
 
 def _last_event_department(case: Case, action: str) -> int | None:

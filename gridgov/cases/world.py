@@ -110,7 +110,7 @@ class _Builder:
             # Continue after numbers already given in this county and year.
             self.counters[key] = numbering.last_given(county_id=county.pk, year=year, kind=kind)
         self.counters[key] += 1
-        prefix = (county.division_code or "")[:6] or str(county.pk)
+        prefix = numbering.number_prefix(county_id=county.pk, division_code=county.division_code)
         return f"{prefix}-{year}-{FormKind.LETTER[kind]}{self.counters[(county.pk, year, kind)]:05d}"
 
     def _user_at(self, unit_id: int | None) -> int | None:
@@ -130,6 +130,7 @@ class _Builder:
             title=rng.choice(TITLES.get(category.code, TITLES["other"])),
             description="群众反映：" + rng.choice(TITLES.get(category.code, TITLES["other"])) + "，请尽快处理。",
             category=category, urgency=urgency, channel=channel, county=county, unit=grid, lat=lat, lng=lng,
+            number_prefix=numbering.number_prefix(county_id=county.pk, division_code=county.division_code),
             reported_by_id=worker if channel == "field" else None,
             **reporter.sealed_fields(name="" if channel == "field" else rng.choice(RESIDENT_NAMES),
                                      phone="" if channel == "field" else f"13{rng.randrange(10**8, 10**9)}"),

@@ -92,6 +92,8 @@ PERSONAL_FIELDS: dict[str, PersonalField] = {
     "residents.ImportJob.filename": _f("the uploaded file's name", PERSONAL, IMPORT_FILE),
     "residents.BulkExport.file": _f("an approved bulk export (masked, watermarked)", SENSITIVE, EXPORT_FILE),
     "residents.BulkExport.reason": _f("why the export was asked for", PERSONAL, AUDIT),
+    "cases.ReporterDisclosure.reason": _f("why the office let a department see the reporter", PERSONAL,
+                                          CASE_RECORD),
     "residents.BulkExport.watermark": _f("who exported, when", STAFF, AUDIT),
     # --- cases ----------------------------------------------------------------------------------------------
     "cases.Case.reporter_name_cipher": _f("who reported, to answer them (sealed)", PERSONAL, CASE_RECORD),
@@ -214,6 +216,8 @@ PERSONAL_FIELDS.update({
 
 
 NOT_PERSONAL: dict[str, str] = {
+    "access.PasswordHistory.password_hash": "a one-way hash of a former password (no password kept)",
+    "access.SecurityPolicy.password_history": "how many former passwords may not be reused (a number)",
     "units.UnitKind.name": "a kind of unit (村, 网格)",
     "units.Theme.name": "a theme of the grid (多网合一)",
     "units.Unit.name": "a place name",

@@ -175,6 +175,71 @@ def _themes(codes: Iterable[str]) -> list[Theme]:
 _EDITABLE = {"name", "serial", "grid_type", "grid_level", "division_code", "household_estimate", "sort_order"}
 
 
+COUNTY_IDENTITY_MESSAGE = ("县的名称和统计用区划代码关系到事件编号，不能在这里修改："
+                           "请使用「变更县级名称或区划代码」并写明原因。")
+
+
+def _county_identity_untouched(unit: Unit, changes: dict[str, Any], kind_code: str | None) -> None:
+    """A county's name and division code (the case numbers' prefix) and its kind change only through
+    `county_identity_change` (audited, with a reason); the generic update refuses them."""
+    if unit.kind.base != "county":
+        if kind_code is not None and kind_code != unit.kind.code and _kind(kind_code).base == "county":
+            raise ValidationFailed(COUNTY_IDENTITY_MESSAGE, field="kind")
+        return
+    for key in ("name", "division_code"):
+        if key in changes:
+            value = str(changes[key] or "").strip()
+            if (value or None) != (getattr(unit, key) or None):
+                raise ValidationFailed(COUNTY_IDENTITY_MESSAGE, field=key)
+    if kind_code is not None and kind_code != unit.kind.code:
+        raise ValidationFailed(COUNTY_IDENTITY_MESSAGE, field="kind")
+
+
+@transaction.atomic
+def county_identity_change(*, actor: Any, now: dt.datetime, unit_id: int, reason: str, name: str | None = None,
+                           division_code: str | None = None) -> UnitResult:
+    """Rename a county or change its statistical division code (区划调整), for a written reason; audited
+    (`unit.county_identity`) with the old and new values. New cases take the new code as their number
+    prefix; every existing case keeps the prefix it was made with (`Case.number_prefix`), so its number
+    and its forms' numbers stay as printed. The code cannot be cleared."""
+    unit = Unit.unscoped.select_for_update(of=("self",)).select_related("parent", "kind").filter(pk=unit_id).first()
+    if unit is None:
+        raise NotFound()
+    role = _require(actor, P.UNIT_EDIT, unit)
+    if unit.kind.base != "county":
+        raise ValidationFailed("只有县级单位用这项功能；其他单位在单位页面修改。")
+    text = (reason or "").strip()
+    if len(text) < 4 or len(text) > 200:
+        raise ValidationFailed("请写明变更原因（4 到 200 个字），如区划调整的批准文号。", field="reason")
+    diff: dict[str, Any] = {}
+    if name is not None:
+        clean = _clean_name(name)
+        if clean != unit.name:
+            diff["name"] = [unit.name, clean]
+            unit.name = clean
+    if division_code is not None:
+        code = _clean_division_code(division_code, exclude_id=unit.pk)
+        if code is None:
+            raise ValidationFailed("县的统计用区划代码不能为空。", field="division_code")
+        if code != unit.division_code:
+            diff["division_code"] = [unit.division_code, code]
+            unit.division_code = code
+    if not diff:
+        raise ValidationFailed("名称和区划代码都没有变化。")
+    unit.version += 1
+    unit.updated_at = now
+    try:
+        with transaction.atomic():
+            unit.save()
+    except IntegrityError as exc:
+        raise ValidationFailed("单位信息与已有单位冲突（区划代码重复）。") from exc
+    UnitEvent.objects.create(unit=unit, action=UnitEvent.Action.UPDATED, at=now, actor=actor,
+                             changes={**diff, "reason": text})
+    audit_record(action="unit.county_identity", actor=actor, now=now, obj=unit, unit_path=unit.path, role=role,
+                 detail={"reason": text, "changes": diff})
+    return UnitResult(unit, [])
+
+
 @transaction.atomic
 def unit_update(
     *,
@@ -197,6 +262,7 @@ def unit_update(
     if expected_version is not None and unit.version != expected_version:
         raise Conflict("该单位已被他人修改，请刷新后重试。", details={"current_version": unit.version},
                        reason=CommonError.STALE_VERSION)
+    _county_identity_untouched(unit, changes, kind_code)
     warnings: list[str] = []
     diff: dict[str, Any] = {}
     if "name" in changes:

@@ -1,6 +1,7 @@
 """The reporter's name and phone are personal data: ciphertext at rest (case row, history, outbox),
 masked on every staff page, API answer and printed form, full only through the audited unmask with
-a reason, and never shown to a department when the reporter chose anonymity."""
+a reason, and never shown to a department (no surname, no digit) unless the office discloses it to
+that department with a reason; an anonymous reporter never."""
 
 from __future__ import annotations
 
@@ -129,24 +130,101 @@ def test_unmask_page_and_api(kit, login):
 
 @pytest.mark.parametrize("anonymous", [True, False])
 def test_a_department_never_sees_the_reporter_and_cannot_unmask(kit, login, anonymous):
+    """docs/security.md: a department never sees the reporter: no surname, no digit of the phone, on the
+    case page, the API's detail and the printed dispatch form (the outside test saw 欧** · 139****5678)."""
     w = kit.world
     case = kit.to_state("dispatched", reporter_name=NAME, reporter_phone=PHONE, channel="hotline",
                         anonymous=anonymous)
     dept = login(w.liu_yang)
     page = dept.get(reverse("staff:case_detail", args=[case.pk])).content.decode()
     api = dept.get(f"/api/cases/{case.pk}").json()
-    assert NAME not in page and PHONE not in page
+    pdf_html = "".join(render_to_string("staff/cases/print_form.html", form_context(
+        scope=scope_for(w.liu_yang), case=case, kind=kind, seq=None, case_url="http://x/"))
+        for kind in ("report", "dispatch"))
+    for shown in (page, json.dumps(api, ensure_ascii=False), pdf_html):
+        assert "欧" not in shown and "5678" not in shown and "139" not in shown
+    assert "查看完整信息" not in page and "告知承办部门" not in page
     if anonymous:
-        assert "139****5678" not in page
-        assert api["case"]["reporter"] == {"name": "匿名", "phone": "", "anonymous": True, "can_unmask": False}
-        assert "欧***" not in page
-    assert api["case"]["reporter"]["can_unmask"] is False
+        assert api["case"]["reporter"] == {"name": "匿名", "phone": "", "anonymous": True, "can_unmask": False,
+                                           "can_disclose": False}
+    else:
+        assert api["case"]["reporter"] == {"name": "不向承办部门显示", "phone": "", "anonymous": False,
+                                           "can_unmask": False, "can_disclose": False}
+        assert "不向承办部门显示" in page and "不向承办部门显示" in pdf_html
     with pytest.raises(PermissionDenied):
         reveal.case_reporter_unmask(actor=w.liu_yang, now=kit.tick(), case_id=case.pk, reason="联系反映人核实")
-    pdf_html = render_to_string("staff/cases/print_form.html", form_context(
-        scope=scope_for(w.liu_yang), case=case,
-        kind="dispatch", seq=None, case_url="http://x/"))
-    assert PHONE not in pdf_html and NAME not in pdf_html
+    # The office that dispatched it still sees the masked reporter.
+    office = login(w.zhang_wei).get(reverse("staff:case_detail", args=[case.pk])).content.decode()
+    assert "139****5678" in office  # (an anonymous reporter too: the office keeps the record)
+
+
+def test_the_office_discloses_the_reporter_to_one_department_with_a_reason_audited(kit, login):
+    from gridgov.cases import disclosure
+    from gridgov.cases.models import ReporterDisclosure
+    from gridgov.core.errors import Conflict
+
+    w = kit.world
+    case = kit.to_state("dispatched", reporter_name=NAME, reporter_phone=PHONE, channel="hotline")
+    office = login(w.zhang_wei)
+    assert "告知承办部门" in office.get(reverse("staff:case_detail", args=[case.pk])).content.decode()
+    url = reverse("staff:case_reporter_disclose", args=[case.pk])
+    # No reason: refused in Chinese, the typed department kept, nothing written.
+    r = office.post(url, {"reason": " ", "department_id": str(w.department.pk)})
+    assert r.status_code == 400 and "原因" in r.content.decode()
+    assert not ReporterDisclosure.unscoped.exists()
+    # Neither the department itself, a grid worker nor an outsider may disclose.
+    for person, error in ((w.liu_yang, PermissionDenied), (w.wang_fang, PermissionDenied), (w.sun_li, NotFound)):
+        with pytest.raises(error):
+            disclosure.case_reporter_disclose(actor=person, now=kit.tick(), case_id=case.pk, reason="部门上门核实情况")
+    assert login(w.sun_li).get(url).status_code == 404
+    assert not AuditEvent.objects.filter(action="case.reporter_disclose").exists()
+
+    r = office.post(url, {"reason": "部门需上门核实情况", "department_id": str(w.department.pk)})
+    assert r.status_code == 302
+    row = AuditEvent.objects.get(action="case.reporter_disclose")
+    assert row.actor_id == w.zhang_wei.pk and row.detail["reason"] == "部门需上门核实情况"
+    assert row.detail["department_id"] == w.department.pk
+    with pytest.raises(Conflict):  # once per department
+        disclosure.case_reporter_disclose(actor=w.zhang_wei, now=kit.tick(), case_id=case.pk, reason="再次告知部门")
+
+    dept = login(w.liu_yang)
+    page = dept.get(reverse("staff:case_detail", args=[case.pk])).content.decode()
+    assert "欧***" in page and "139****5678" in page and PHONE not in page and "查看完整信息" in page
+    assert dept.get(f"/api/cases/{case.pk}").json()["case"]["reporter"]["can_unmask"] is True
+    revealed = reveal.case_reporter_unmask(actor=w.liu_yang, now=kit.tick(), case_id=case.pk,
+                                             reason="上门前电话联系")
+    assert (revealed.name, revealed.phone) == (NAME, PHONE)
+    assert AuditEvent.objects.filter(action="case.reporter_unmask", actor_id=w.liu_yang.pk).count() == 1
+
+
+def test_an_anonymous_reporter_is_never_disclosed(kit, login):
+    from gridgov.cases import disclosure
+    from gridgov.cases.models import ReporterDisclosure
+    from gridgov.core.errors import Conflict
+
+    w = kit.world
+    case = kit.to_state("dispatched", reporter_name=NAME, reporter_phone=PHONE, channel="hotline", anonymous=True)
+    with pytest.raises(Conflict):
+        disclosure.case_reporter_disclose(actor=w.zhang_wei, now=kit.tick(), case_id=case.pk, reason="部门需上门核实")
+    api = login(w.zhang_wei).post(f"/api/cases/{case.pk}/reporter/disclose", {"reason": "部门需上门核实"},
+                                  content_type="application/json")
+    assert api.status_code == 409 and "匿名" in api.json()["message"]
+    assert not ReporterDisclosure.unscoped.exists()
+
+
+def test_disclosure_through_the_api(kit, login):
+    w = kit.world
+    case = kit.to_state("dispatched", reporter_name=NAME, reporter_phone=PHONE, channel="hotline")
+    url = f"/api/cases/{case.pk}/reporter/disclose"
+    queue = login(w.liu_yang).get("/api/cases/?queue=todo").json()
+    assert [c["reporter"]["name"] for c in queue if c["id"] == case.pk] == ["不向承办部门显示"]
+    assert login(w.liu_yang).post(url, {"reason": "部门需上门核实"},
+                                  content_type="application/json").status_code == 403
+    r = login(w.zhang_wei).post(url, {"reason": "部门需上门核实"}, content_type="application/json")
+    assert r.status_code == 201 and r.json()["department_id"] == w.department.pk
+    assert login(w.liu_yang).get(f"/api/cases/{case.pk}").json()["case"]["reporter"]["phone"] == "139****5678"
+    queue = login(w.liu_yang).get("/api/cases/?queue=todo").json()  # the list reads it with the rows
+    assert [c["reporter"]["phone"] for c in queue if c["id"] == case.pk] == ["139****5678"]
 
 
 def test_bad_phone_is_refused_in_chinese_and_nothing_written(kit):

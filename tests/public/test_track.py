@@ -245,3 +245,20 @@ def test_result_photos_need_a_result_and_a_handler(pworld, login):
         result_photo_add(actor=pworld.wang_fang, now=desk.tick(), case_id=desk.case.pk, photo=jpeg_with_gps())
     with pytest.raises(NotFound):
         result_photo_add(actor=pworld.sun_li, now=desk.tick(), case_id=desk.case.pk, photo=jpeg_with_gps())
+
+
+def test_a_forged_address_per_request_does_not_escape_the_tracking_code_throttle(pworld, client):
+    """X-Real-IP from a peer that is not a configured proxy is ignored (docs/security.md: proxies
+    trusted by configuration); the misses count against the peer itself."""
+    from django.test import override_settings
+
+    desk = Desk(pworld)
+    with override_settings(GRIDGOV_TRUSTED_PROXIES=["127.0.0.1/32"]):
+        for i in range(throttle.TRACK_MISS_PER_IP.limit):
+            client.get(f"/p/t/{'Z' * 21}{i % 10}/", REMOTE_ADDR="198.51.100.20", HTTP_X_REAL_IP=f"10.5.0.{i + 1}",
+                       HTTP_X_FORWARDED_FOR=f"10.6.0.{i + 1}")
+        blocked = client.get(f"/p/t/{desk.code}/", REMOTE_ADDR="198.51.100.20", HTTP_X_REAL_IP="10.5.9.9")
+        assert blocked.status_code == 429 and "次数太多" in blocked.content.decode()
+        # Behind the trusted proxy, the header is the client: another resident is not blocked.
+        fine = client.get(f"/p/t/{desk.code}/", REMOTE_ADDR="127.0.0.1", HTTP_X_REAL_IP="203.0.113.30")
+        assert fine.status_code == 200

@@ -337,3 +337,49 @@ class TestStepUp:
         # The step-up endpoint is for tokens only.
         assert web.post("/api/auth/step-up", {"code": "123456"}, content_type="application/json").status_code \
             in (400, 403)
+
+
+class TestSecondFactorState:
+    """A token carries the second-factor state it was minted under (ApiToken.second_factor) and is
+    refused once the policy requires more (the outside test: a token made while two-factor sign-in was
+    off kept reading households after it was turned on)."""
+
+    def test_a_token_minted_without_the_code_is_refused_once_the_code_is_required(self, world, settings):
+        settings.GRIDGOV_REQUIRE_TOTP = False
+        web = Client()
+        web.post("/login/", {"username": "zhangwei", "password": PASSWORD})
+        raw = shown_token(web.post(reverse("staff:token_create"), {"name": "手机 App"}).content.decode())
+        assert ApiToken.objects.get().second_factor is False
+        assert Client().get("/api/households/", **bearer(raw)).status_code == 200
+        settings.GRIDGOV_REQUIRE_TOTP = True
+        refused = Client().get("/api/households/", **bearer(raw))
+        assert refused.status_code == 401 and refused.json()["code"] == "token_second_factor"
+        assert "动态口令" in refused.json()["message"]
+        assert AuditEvent.objects.filter(action="api_token.refused", detail__why="token_second_factor").count() == 1
+        # A field role is not asked for a code: its token made without one still works.
+        worker = make(world.wang_fang)
+        assert Client().get("/api/units/", **bearer(worker)).status_code == 200
+
+    def test_a_role_that_needs_the_code_granted_later_voids_a_token_made_without_it(self, world, settings):
+        from gridgov.access.services import grant_create
+        from tests.world import T0
+
+        settings.GRIDGOV_REQUIRE_TOTP = True
+        raw = make(world.wang_fang)
+        assert Client().get("/api/units/", **bearer(raw)).status_code == 200
+        grant_create(actor=None, now=T0, user=world.wang_fang, role_code="township_office", unit=world.township)
+        assert Client().get("/api/units/", **bearer(raw)).json()["code"] == "token_second_factor"
+
+    def test_a_token_minted_after_the_code_keeps_working(self, world, settings):
+        from tests.security.test_two_factor import code_for
+
+        settings.GRIDGOV_REQUIRE_TOTP = True
+        web = Client()
+        web.post("/login/", {"username": "zhangwei", "password": PASSWORD})
+        web.get("/2fa/")
+        web.post("/2fa/", {"code": code_for(world.zhang_wei)})
+        raw = shown_token(web.post(reverse("staff:token_create"), {"name": "手机 App"}).content.decode())
+        row = ApiToken.objects.get()
+        assert row.second_factor is True
+        assert AuditEvent.objects.get(action="api_token.create").detail["second_factor"] is True
+        assert Client().get("/api/households/", **bearer(raw)).status_code == 200

@@ -36,11 +36,12 @@ def test_only_the_security_admin_edits_the_policy_and_every_change_is_audited(wo
     assert "密码有效期（天）" in page and 'value="90"' in page and 'value="500"' in page
     saved = admin.post(url, {"password_max_age_days": "60", "export_approval_threshold": "200",
                              "view_alert_per_hour": "150", "resident_retention_days": "730",
-                             "api_token_hours": "4"})
+                             "api_token_hours": "4", "password_history": "8"})
     assert saved.status_code == 302
     current = policy()
     assert (current.password_max_age_days, current.export_approval_threshold, current.view_alert_per_hour,
-            current.resident_retention_days, current.api_token_hours) == (60, 200, 150, 730, 4)
+            current.resident_retention_days, current.api_token_hours, current.password_history) == (
+        60, 200, 150, 730, 4, 8)
     event = AuditEvent.objects.get(action="policy.update")
     assert event.actor == world.zheng_hong and event.role == "security_admin"
     assert event.detail["before"]["password_max_age_days"] == 90
@@ -49,7 +50,7 @@ def test_only_the_security_admin_edits_the_policy_and_every_change_is_audited(wo
     for bad in ({"password_max_age_days": "0"}, {"export_approval_threshold": "abc"}, {"view_alert_per_hour": "1"},
                 {"api_token_hours": "25"}):
         values = {"password_max_age_days": "60", "export_approval_threshold": "200", "view_alert_per_hour": "150",
-                  "resident_retention_days": "730", "api_token_hours": "4", **bad}
+                  "resident_retention_days": "730", "api_token_hours": "4", "password_history": "5", **bad}
         response = admin.post(url, values)
         assert response.status_code == 200 and 'role="alert"' in response.content.decode()
     assert AuditEvent.objects.filter(action="policy.update").count() == 1

@@ -7,14 +7,14 @@ from enum import Enum
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import File, Header, Router, Schema
+from ninja import Field, File, Header, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from gridgov.access.scope import Scope, scope_for
-from gridgov.cases import attachments, intake, reveal, selectors, transitions
+from gridgov.cases import attachments, disclosure, intake, reveal, selectors, transitions
 from gridgov.cases.deadlines import countdown
-from gridgov.cases.models import Case, CaseEvent
+from gridgov.cases.models import Case, CaseEvent, Channel, Urgency
 from gridgov.cases.states import ACTIONS, STATUSES
 from gridgov.core.clock import now
 from gridgov.core.errors import PermissionDenied
@@ -34,18 +34,25 @@ class CategoryOut(Schema):
     on_site: bool
 
 
+ChannelCode = Enum("ChannelCode", {c: c for c in Channel.values}, type=str)  # type: ignore[misc]
+UrgencyCode = Enum("UrgencyCode", {u: u for u in Urgency.values}, type=str)  # type: ignore[misc]
+_TEXT = r"\S"  # at least one character that is not a space: what the service requires
+
+
 class CaseIn(Schema):
-    title: str
-    description: str
-    category: str
-    channel: str = "field"
-    urgency: str = "ordinary"
-    lat: float | None = None
-    lng: float | None = None
+    """What the schema says is what intake accepts: the lengths and codes the service checks."""
+
+    title: str = Field(min_length=1, max_length=80, pattern=_TEXT)
+    description: str = Field(min_length=1, max_length=4000, pattern=_TEXT)
+    category: str = Field(min_length=1, max_length=40, pattern=_TEXT)
+    channel: ChannelCode = ChannelCode("field")
+    urgency: UrgencyCode = UrgencyCode("ordinary")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
     unit_id: int | None = None
-    address: str = ""
-    reporter_name: str = ""
-    reporter_phone: str = ""
+    address: str = Field(default="", max_length=200)
+    reporter_name: str = Field(default="", max_length=40)
+    reporter_phone: str = Field(default="", max_length=20)
     anonymous: bool = False
     idempotency_key: str = ""
     household_id: int | None = None  # the ledger household the case concerns (one the reporter may see)
@@ -58,6 +65,7 @@ class ReporterOut(Schema):
     phone: str
     anonymous: bool
     can_unmask: bool = False
+    can_disclose: bool = False
 
 
 class UnmaskIn(Schema):
@@ -205,6 +213,7 @@ def list_categories(request: HttpRequest) -> list[CategoryOut]:
 def report_case(request: HttpRequest, payload: CaseIn,
                 idempotency_key: str = Header("", alias="Idempotency-Key")) -> Status[IntakeOut]:
     data = payload.dict()
+    data["channel"], data["urgency"] = payload.channel.value, payload.urgency.value
     key = idempotency_key or data.pop("idempotency_key")
     data.pop("idempotency_key", None)
     result = intake.case_report(actor=staff_actor(request), now=now(), idempotency_key=key,
@@ -275,3 +284,22 @@ def unmask_reporter(request: HttpRequest, case_id: int, payload: UnmaskIn) -> Re
     actor = staff_actor(request)
     revealed = reveal.case_reporter_unmask(actor=actor, now=now(), case_id=case_id, reason=payload.reason)
     return ReporterUnmaskOut(name=revealed.name, phone=revealed.phone)
+
+
+class DiscloseIn(Schema):
+    reason: str
+    department_id: int | None = None  # the department holding the case when left out
+
+
+class DisclosureOut(Schema):
+    department_id: int
+    granted_at: dt.datetime
+
+
+@router.post("/{case_id}/reporter/disclose", response={201: DisclosureOut},
+             summary="Let a department that handles the case see its reporter, for a stated reason "
+                     "(the dispatching office; audited; never an anonymous reporter)")
+def disclose_reporter(request: HttpRequest, case_id: int, payload: DiscloseIn) -> Status[DisclosureOut]:
+    row = disclosure.case_reporter_disclose(actor=request.user, now=now(), case_id=case_id, reason=payload.reason,
+                                            department_id=payload.department_id)
+    return Status(201, DisclosureOut(department_id=row.department_id, granted_at=row.granted_at))

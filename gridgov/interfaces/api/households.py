@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
+from pydantic import StrictInt
 
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
@@ -194,12 +195,13 @@ class SearchIn(Schema):
     address: str = ""
     house_number: str = ""
     tag: str = ""
-    unit: int | None = None
-    age_min: int | None = None
-    age_max: int | None = None
+    # Strict: JSON true/false or 1.5 are not numbers here, as the schema says.
+    unit: StrictInt | None = None
+    age_min: StrictInt | None = None
+    age_max: StrictInt | None = None
     status: str = ""
-    after: int | None = None
-    limit: int | None = None
+    after: StrictInt | None = None
+    limit: StrictInt | None = None
 
 
 @router.post("/search", response=HouseholdPage,

@@ -13,6 +13,7 @@ from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import now
 from gridgov.core.errors import PermissionDenied
+from gridgov.interfaces.api.fields import IsoDate, WholeNumber
 from gridgov.interfaces.api.paging import page_params
 from gridgov.interfaces.http import staff_actor
 from gridgov.mediation import selectors, services
@@ -90,9 +91,9 @@ class MediationPage(Schema):
 
 @router.get("/", response=MediationPage,
             summary="The mediation ledger (调解台账), newest first (keyset pagination: pass next_after as after)")
-def list_mediations(request: HttpRequest, start: dt.date | None = None, end: dt.date | None = None,
+def list_mediations(request: HttpRequest, start: IsoDate | None = None, end: IsoDate | None = None,
                     dispute_type: str = "", mode: str = "", status: str = "", unit_id: int | None = None,
-                    after: str = "", limit: str = "") -> MediationPage:
+                    after: WholeNumber = "", limit: WholeNumber = "") -> MediationPage:
     scope = scope_for(request.user)
     if not scope.can(P.MEDIATION_VIEW):
         raise PermissionDenied()

@@ -14,6 +14,7 @@ from ninja.responses import Status
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
 from gridgov.core.errors import ValidationFailed
+from gridgov.interfaces.api.fields import IsoDate
 from gridgov.interfaces.http import staff_actor
 from gridgov.processes.visit_cases import raise_case_from_visit
 from gridgov.visits import selectors, services
@@ -131,8 +132,8 @@ def record_visit(request: HttpRequest, payload: VisitIn,
 
 
 @router.get("/", response=list[VisitOut], summary="The visit log: filter by unit, period, kind, visitor, household")
-def list_visits(request: HttpRequest, unit_id: int | None = None, start: dt.date | None = None,
-                end: dt.date | None = None, kind: str = "", visitor_id: int | None = None,
+def list_visits(request: HttpRequest, unit_id: int | None = None, start: IsoDate | None = None,
+                end: IsoDate | None = None, kind: str = "", visitor_id: int | None = None,
                 household_id: int | None = None, campaign_id: int | None = None, limit: int = 100) -> list[VisitOut]:
     scope = scope_for(request.user)
     f = selectors.LogFilter(unit_id=unit_id, start=start, end=end, kind=kind[:10], visitor_id=visitor_id,

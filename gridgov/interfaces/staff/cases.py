@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from gridgov.access.roles import P
-from gridgov.cases import attachments, intake, reveal, selectors, transitions, worklists
+from gridgov.cases import attachments, disclosure, intake, reveal, selectors, transitions, worklists
 from gridgov.cases.deadlines import countdown
 from gridgov.cases.models import Channel, Urgency
 from gridgov.cases.states import ACTIONS, STATUSES
@@ -325,3 +325,32 @@ def case_reporter_unmask(request: HttpRequest, case_id: int) -> HttpResponse:
         error = "您没有查看反映人完整姓名和电话的权限。"
     return render_no_store(request, "staff/cases/reporter_unmask.html",
                            {"case": case, "reporter": reporter, "revealed": revealed, "error": error})
+
+
+@scoped_view
+def case_reporter_disclose(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The dispatching office lets a department that handles the case see its reporter, for a written
+    reason (reporter disclosure; the service checks the right and audits it)."""
+    scope = actor_scope(request)
+    case = selectors.case_get(scope=scope, case_id=case_id)
+    departments = disclosure.dispatched_departments(case)
+    error = ""
+    values = {"reason": "", "department_id": str(case.holder_department_id or "")}
+    if request.method == "POST":
+        values = {"reason": request.POST.get("reason", ""), "department_id": request.POST.get("department_id", "")}
+        dept = values["department_id"]
+        try:
+            disclosure.case_reporter_disclose(actor=request.user, now=now(), case_id=case.pk, reason=values["reason"],
+                                              department_id=int(dept) if dept.isdigit() else None)
+        except DomainError as exc:
+            if exc.http_status == 404:
+                raise
+            error = exc.message
+        else:
+            messages.success(request, "已向承办部门告知反映人，本次操作已记入审计日志。")
+            return redirect("staff:case_detail", case_id=case.pk)
+    elif not disclosure.may_disclose(scope, case):
+        error = "只有交办这件事的综治中心可以向部门告知反映人。"
+    return render(request, "staff/cases/reporter_disclose.html",
+                  {"case": case, "departments": departments, "values": values, "error": error},
+                  status=400 if error and request.method == "POST" else 200)

@@ -17,6 +17,7 @@ from gridgov.core.clock import now
 from gridgov.core.errors import ValidationFailed
 from gridgov.interfaces.http import scoped_view, staff_actor
 from gridgov.interfaces.staff.reveal import render_no_store
+from gridgov.interfaces.two_factor import otp_age_seconds
 
 
 def _page(request: HttpRequest, **extra: Any) -> HttpResponse:
@@ -36,7 +37,8 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
     try:
-        row, raw = tokens.token_create(actor=staff_actor(request), now=now(), name=request.POST.get("name", ""))
+        row, raw = tokens.token_create(actor=staff_actor(request), now=now(), name=request.POST.get("name", ""),
+                                       second_factor=otp_age_seconds(request) is not None)
     except ValidationFailed as exc:
         return _page(request, token_error=exc.message, token_name=request.POST.get("name", ""))
     return _page(request, new_token=raw, new_row=row)

@@ -57,6 +57,7 @@ urlpatterns += [
     path("cases/<int:case_id>/disclose/", public_side.case_disclose_view, name="case_disclose"),
     path("cases/<int:case_id>/result-photo/", public_side.case_result_photo, name="case_result_photo"),
     path("cases/<int:case_id>/reporter/", cases.case_reporter_unmask, name="case_reporter_unmask"),
+    path("cases/<int:case_id>/reporter/disclose/", cases.case_reporter_disclose, name="case_reporter_disclose"),
     path("cases/categories/", case_categories.case_categories, name="case_categories"),
 ]
 

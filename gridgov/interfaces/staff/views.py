@@ -92,6 +92,7 @@ def unit_tree(request: HttpRequest) -> HttpResponse:
 def unit_children(request: HttpRequest, unit_id: int) -> HttpResponse:
     scope = actor_scope(request)
     unit = unit_selectors.unit_get(scope=scope, unit_id=unit_id)
+    scope.require(P.UNIT_VIEW, unit.path)
     children = _nodes(unit_selectors.unit_child_nodes(scope=scope, unit=unit))
     return render(request, "staff/_unit_children.html", {"unit": unit, "children": children})
 
@@ -143,6 +144,7 @@ def _can(scope: Scope, unit: Unit) -> dict[str, bool]:
 def unit_detail(request: HttpRequest, unit_id: int) -> HttpResponse:
     scope = actor_scope(request)
     unit = unit_selectors.unit_page_get(scope=scope, unit_id=unit_id)
+    scope.require(P.UNIT_VIEW, unit.path)  # as the unit list: seeing a unit through audit or policy is not enough
     context: dict[str, Any] = {
         "unit": unit,
         "breadcrumb": _linked(unit_selectors.unit_breadcrumb(scope=scope, unit=unit)),
@@ -270,6 +272,7 @@ def unit_move(request: HttpRequest, unit_id: int) -> HttpResponse:
 def unit_history(request: HttpRequest, unit_id: int) -> HttpResponse:
     scope = actor_scope(request)
     unit = unit_selectors.unit_get(scope=scope, unit_id=unit_id)
+    scope.require(P.UNIT_VIEW, unit.path)
     events = unit_selectors.unit_history(scope=scope, unit=unit)
     for event in events:
         event.changed_labels = [FIELD_LABELS.get(k, k) for k in event.changes]  # type: ignore[attr-defined]
