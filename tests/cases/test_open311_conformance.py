@@ -15,7 +15,7 @@ import pytest
 from defusedxml import ElementTree as ET
 
 from gridgov.cases.models import Case
-from gridgov.residents import services as ledger
+from gridgov.residents import households as ledger
 from tests.world import T0
 
 pytestmark = pytest.mark.django_db
