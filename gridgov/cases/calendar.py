@@ -25,6 +25,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max, Q
 
+from gridgov.access.models import User
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.audit.services import audit_build, audit_record, audit_record_many
@@ -207,7 +208,7 @@ def year_days(year: int, entries: Iterable[Entry]) -> dict[dt.date, bool]:
 # --- the write path ------------------------------------------------------------------------------
 
 
-def _require_editor(actor: Any) -> str:
+def _require_editor(actor: User | None) -> str:
     if actor is None:
         return "system"
     scope = scope_for(actor)
@@ -221,7 +222,7 @@ def _overrides() -> dict[str, bool]:
     return {d.isoformat(): w for d, w in CalendarOverride.objects.order_by("date").values_list("date", "is_workday")}
 
 
-def calendar_year_save(*, actor: Any, now: dt.datetime, year: int, entries: Iterable[Entry]) -> CalendarYear:
+def calendar_year_save(*, actor: User | None, now: dt.datetime, year: int, entries: Iterable[Entry]) -> CalendarYear:
     """Confirm a year's holidays and make-up workdays: its overrides replaced, a revision for the sweep to
     carry into open cases' deadlines, an audit row; all in one transaction, nothing written on bad input."""
     role = _require_editor(actor)

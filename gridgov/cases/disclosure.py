@@ -7,11 +7,10 @@ Kept apart from `services.py` so the intake and transitions stay where they are.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
 
-from gridgov.access.models import Department
+from gridgov.access.models import Department, User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.services import audit_record
@@ -49,7 +48,7 @@ def dispatched_departments(case: Case) -> list[Department]:
     return list(Department.unscoped.filter(pk__in=ids).order_by("name", "id"))
 
 
-def case_reporter_disclose(*, actor: Any, now: dt.datetime, case_id: int, reason: str,
+def case_reporter_disclose(*, actor: User | None, now: dt.datetime, case_id: int, reason: str,
                            department_id: int | None = None) -> ReporterDisclosure:
     """Let one department (the one holding the case, unless named) see the reporter of one case."""
     if actor is None:

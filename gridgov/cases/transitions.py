@@ -538,7 +538,7 @@ class CaseFlow(Workflow[Case]):
                 ("automatic", lambda a: "yes" if case_action(a).automatic else ""),
                 ("new deadline", lambda a: "yes" if case_action(a).sets_deadline else "")]
 
-    def scope(self, actor: Any) -> Scope:
+    def scope(self, actor: User | None) -> Scope:
         return scope_for(actor)
 
     def lock(self, pk: Any) -> Case | None:

@@ -119,7 +119,7 @@ def _deliberating_unit(scope: Scope | None, unit_id: Any, perm: str) -> Unit:
 # --- talk days (支部说事日) ----------------------------------------------------------------------
 
 @transaction.atomic
-def talk_day_create(*, actor: Any, now: dt.datetime, unit_id: Any, held_on: Any, topic: str = "",
+def talk_day_create(*, actor: User | None, now: dt.datetime, unit_id: Any, held_on: Any, topic: str = "",
                     matters_heard: Any = 0, planned: bool = False) -> TalkDay:
     """Register a talk day held (today or before), or, `planned`, one ahead (a routine's occurrence: a
     talk day already there for that unit and date is returned as it is)."""
@@ -146,7 +146,7 @@ def talk_day_create(*, actor: Any, now: dt.datetime, unit_id: Any, held_on: Any,
 # --- 提事: raising a proposal --------------------------------------------------------------------
 
 @transaction.atomic
-def proposal_raise(*, actor: Any, now: dt.datetime, unit_id: Any, title: str, description: str, category: str,
+def proposal_raise(*, actor: User | None, now: dt.datetime, unit_id: Any, title: str, description: str, category: str,
                    source: str, talk_day_id: Any = None, raiser_name: str = "") -> Proposal:
     """A matter is raised: by a resident (name sealed) through staff, or by staff themselves."""
     scope = scope_for(actor) if actor is not None else None
@@ -477,7 +477,7 @@ class ProposalFlow(Workflow[Proposal]):
     note = ("Actions without a target keep the stage (a note, a progress entry); `close_vote` leads to one of "
             "three stages, computed from the ballots (`rules.decide`).")
 
-    def scope(self, actor: Any) -> Scope:
+    def scope(self, actor: User | None) -> Scope:
         return scope_for(actor)
 
     def lock(self, pk: Any) -> Proposal | None:
@@ -535,7 +535,7 @@ def allowed_actions(*, proposal: Proposal, actor: User) -> list[Action]:
 
 # --- 定事: attendance, ballots and the paper tally --------------------------------------------------
 
-def _voting(proposal_id: Any, actor: Any, *, mode: str) -> tuple[Proposal, VoteMeeting, str, Scope | None]:
+def _voting(proposal_id: Any, actor: User | None, *, mode: str) -> tuple[Proposal, VoteMeeting, str, Scope | None]:
     scope = scope_for(actor) if actor is not None else None
     proposal = _locked(proposal_id, scope)
     role = _authorize(scope, proposal, P.DELIBERATION_MANAGE)
@@ -562,7 +562,8 @@ def _voter(meeting: VoteMeeting, voter_id: Any) -> Voter:
 
 
 @transaction.atomic
-def vote_attend(*, actor: Any, now: dt.datetime, proposal_id: Any, voter_id: Any, present: bool = True) -> Voter:
+def vote_attend(*, actor: User | None, now: dt.datetime, proposal_id: Any, voter_id: Any,
+                present: bool = True) -> Voter:
     """Mark a voter present (签到) or absent; a voter who has voted stays present."""
     proposal, meeting, role, _ = _voting(proposal_id, actor, mode=VoteMode.BALLOTS)
     voter = _voter(meeting, voter_id)
@@ -578,7 +579,7 @@ def vote_attend(*, actor: Any, now: dt.datetime, proposal_id: Any, voter_id: Any
 
 
 @transaction.atomic
-def vote_cast(*, actor: Any, now: dt.datetime, proposal_id: Any, voter_id: Any, choice: str) -> Ballot:
+def vote_cast(*, actor: User | None, now: dt.datetime, proposal_id: Any, voter_id: Any, choice: str) -> Ballot:
     """Record one voter's vote. A second vote by the same voter is refused: the check below gives the
     message, the unique constraint (meeting, voter) makes it impossible even for requests at the same
     instant (the proposal row lock serialises them on PostgreSQL; on any database the insert of the
@@ -604,7 +605,7 @@ def vote_cast(*, actor: Any, now: dt.datetime, proposal_id: Any, voter_id: Any, 
 
 
 @transaction.atomic
-def vote_tally(*, actor: Any, now: dt.datetime, proposal_id: Any, attending: Any, votes_for: Any,
+def vote_tally(*, actor: User | None, now: dt.datetime, proposal_id: Any, attending: Any, votes_for: Any,
                votes_against: Any, votes_abstain: Any) -> VoteMeeting:
     """Enter (or correct, before the vote is closed) the counts of a paper ballot."""
     proposal, meeting, role, _ = _voting(proposal_id, actor, mode=VoteMode.TALLY)
@@ -627,7 +628,7 @@ def vote_tally(*, actor: Any, now: dt.datetime, proposal_id: Any, attending: Any
 # --- printing the notice ----------------------------------------------------------------------------
 
 @transaction.atomic
-def notice_printed(*, actor: Any, now: dt.datetime, proposal: Proposal, kind: str) -> None:
+def notice_printed(*, actor: User | None, now: dt.datetime, proposal: Proposal, kind: str) -> None:
     """A printed notice (公示) is audited: who printed which notice of which proposal, when."""
     scope = scope_for(actor) if actor is not None else None
     audit_record(action="deliberation.print", actor=actor, now=now, obj=proposal, unit_path=proposal.unit_path,

@@ -114,7 +114,7 @@ def _presiding(raw: Any, committee: Unit) -> Any:
     return user
 
 
-def _append_event(m: MediationCase, *, action: str, at: dt.datetime, actor: Any, role: str, from_status: str,
+def _append_event(m: MediationCase, *, action: str, at: dt.datetime, actor: User | None, role: str, from_status: str,
                   note: str = "", due_before: dt.datetime | None = None, detail: dict[str, Any] | None = None
                   ) -> MediationEvent:
     seq = (MediationEvent.unscoped.filter(mediation=m).order_by("-seq").values_list("seq", flat=True).first()
@@ -174,13 +174,13 @@ class CaseCheck(Protocol):
     other): the case exists, is in the actor's scope, may be referred and is not referred yet. Returns
     the case's id and number; raises a DomainError to refuse (nothing is then written)."""
 
-    def __call__(self, *, actor: Any, now: dt.datetime, case_id: int, case_number: str) -> tuple[int, str]: ...
+    def __call__(self, *, actor: User | None, now: dt.datetime, case_id: int, case_number: str) -> tuple[int, str]: ...
 
 
 @transaction.atomic
 def mediation_register(
     *,
-    actor: Any,
+    actor: User | None,
     now: dt.datetime,
     title: str,
     summary: str,
@@ -409,7 +409,7 @@ class MediationFlow(Workflow[MediationCase]):
     step_class: ClassVar[type[Step[Any]]] = _Step
     note = "Actions without a target keep the status (assign, record a session, extend)."
 
-    def scope(self, actor: Any) -> Scope:
+    def scope(self, actor: User | None) -> Scope:
         return scope_for(actor)
 
     def lock(self, pk: Any) -> MediationCase | None:
@@ -475,7 +475,7 @@ def _unmask_path(scope: Scope, m: MediationCase) -> str | None:
 
 
 @transaction.atomic
-def mediation_parties_unmask(*, actor: Any, now: dt.datetime, mediation_id: int, reason: str
+def mediation_parties_unmask(*, actor: User | None, now: dt.datetime, mediation_id: int, reason: str
                              ) -> list[RevealedParty]:
     """The parties' full names, phones and ID numbers, for a user holding mediation.unmask over the
     committee or the place, for a written reason; audited."""
@@ -513,7 +513,7 @@ class AgreementDocument:
 
 
 @transaction.atomic
-def agreement_print(*, actor: Any, now: dt.datetime, mediation_id: int) -> AgreementDocument:
+def agreement_print(*, actor: User | None, now: dt.datetime, mediation_id: int) -> AgreementDocument:
     """The 调解协议书 with the parties in full, for the committee that mediated (mediation.handle at the
     committee); printing is audited and the page carries a watermark naming who printed it."""
     m = (MediationCase.unscoped.select_related("committee_unit", "unit", "county", "presiding")

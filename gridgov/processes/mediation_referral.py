@@ -59,7 +59,7 @@ def _actor_scope(actor: User | None) -> Scope:
     return scope_for(actor)
 
 
-def check_referral(*, actor: User, now: dt.datetime, case_id: int, case_number: str) -> tuple[int, str]:
+def check_referral(*, actor: User | None, now: dt.datetime, case_id: int, case_number: str) -> tuple[int, str]:
     """The referral check `mediation_register` runs (its `CaseCheck`): returns the case's id and number."""
     case = _case_in_scope(_actor_scope(actor), case_id, case_number)
     if status_def(case.status).type in ENDED_TYPES:

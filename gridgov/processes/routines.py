@@ -25,7 +25,7 @@ from typing import Any
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr  # type: ignore[import-untyped]
 from django.db import IntegrityError, transaction
 
-from gridgov.access.models import Grant
+from gridgov.access.models import Grant, User
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope, scope_for
 from gridgov.audit.services import audit_record
@@ -179,7 +179,7 @@ def _clean(*, kind: Any, name: Any, description: Any, rule: Any, starts_on: Any,
 
 
 @transaction.atomic
-def routine_create(*, actor: Any, now: dt.datetime, unit_id: Any, kind: Any, name: Any, rule: Any,
+def routine_create(*, actor: User | None, now: dt.datetime, unit_id: Any, kind: Any, name: Any, rule: Any,
                    starts_on: Any, description: Any = "", span_days: Any = 1) -> Routine:
     if actor is None:
         raise PermissionDenied()
@@ -196,7 +196,7 @@ def routine_create(*, actor: Any, now: dt.datetime, unit_id: Any, kind: Any, nam
 
 
 @transaction.atomic
-def routine_update(*, actor: Any, now: dt.datetime, routine_id: Any, name: Any, rule: Any, starts_on: Any,
+def routine_update(*, actor: User | None, now: dt.datetime, routine_id: Any, name: Any, rule: Any, starts_on: Any,
                    description: Any = "", span_days: Any = 1, is_active: bool = True) -> Routine:
     """Change a routine (the editor becomes its owner). Occurrences already created stay."""
     if actor is None:

@@ -196,7 +196,7 @@ def _county_identity_untouched(unit: Unit, changes: dict[str, Any], kind_code: s
 
 
 @transaction.atomic
-def county_identity_change(*, actor: Any, now: dt.datetime, unit_id: int, reason: str, name: str | None = None,
+def county_identity_change(*, actor: User | None, now: dt.datetime, unit_id: int, reason: str, name: str | None = None,
                            division_code: str | None = None) -> UnitResult:
     """Rename a county or change its statistical division code (区划调整), for a written reason; audited
     (`unit.county_identity`) with the old and new values. New cases take the new code as their number

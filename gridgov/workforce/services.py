@@ -81,11 +81,12 @@ def _unit(unit_id: Any) -> Unit:
     return unit
 
 
-def _role(actor: Any, path: str) -> str:
+def _role(actor: User | None, path: str) -> str:
     return scope_for(actor).role_at(path) if actor is not None else "system"
 
 
-def _event(item: DutyItem, *, action: str, actor: Any, now: dt.datetime, from_state: str, note: str = "") -> None:
+def _event(item: DutyItem, *, action: str, actor: User | None, now: dt.datetime, from_state: str,
+           note: str = "") -> None:
     DutyEvent.objects.create(item=item, action=action, at=now, actor=actor, from_state=from_state,
                              to_state=item.state, note=note[:500])
 
@@ -93,7 +94,7 @@ def _event(item: DutyItem, *, action: str, actor: Any, now: dt.datetime, from_st
 # --- duty lists --------------------------------------------------------------------------------
 
 @transaction.atomic
-def duty_list_issue(*, actor: Any, now: dt.datetime, unit_id: Any, title: str, description: str = "",
+def duty_list_issue(*, actor: User | None, now: dt.datetime, unit_id: Any, title: str, description: str = "",
                     due_at: dt.datetime | None, evidence: str = EvidenceKind.TEXT,
                     target_unit_ids: Iterable[Any] = (), worker_ids: Iterable[Any] = ()) -> DutyList:
     """Issue a list from `unit` to units below it and/or named workers below it (one item each)."""
@@ -262,7 +263,7 @@ class DutyFlow(Workflow[DutyItem]):
     note = ("`overdue` is taken by the sweep (`duty_sweep`); `withdraw` by withdrawing the whole list "
             "(`duty_list_withdraw`), which writes one audit row for the list.")
 
-    def scope(self, actor: Any) -> Scope:
+    def scope(self, actor: User | None) -> Scope:
         return scope_for(actor)
 
     def lock(self, pk: Any) -> DutyItem | None:
@@ -331,7 +332,7 @@ def duty_item_return(*, actor: User | None, now: dt.datetime, item_id: Any, reas
 
 
 @transaction.atomic
-def duty_list_withdraw(*, actor: Any, now: dt.datetime, list_id: Any, reason: str) -> DutyList:
+def duty_list_withdraw(*, actor: User | None, now: dt.datetime, list_id: Any, reason: str) -> DutyList:
     """The issuer calls a list back: its open items are withdrawn (done work stays on record)."""
     try:
         duty = DutyList.unscoped.select_for_update().select_related("unit").filter(pk=int(list_id)).first()
@@ -435,7 +436,7 @@ def points_award_event(*, worker_id: int, kind: str, source_type: str, source_id
 
 
 @transaction.atomic
-def points_adjust(*, actor: Any, now: dt.datetime, worker_id: Any, points: Any, reason: str,
+def points_adjust(*, actor: User | None, now: dt.datetime, worker_id: Any, points: Any, reason: str,
                   corrects_id: Any = None) -> PointEntry:
     """A manual award (加分) or deduction (减分) by the office, with a reason; audited. A correction
     of an earlier entry is another entry naming it."""
@@ -478,7 +479,7 @@ def points_adjust(*, actor: Any, now: dt.datetime, worker_id: Any, points: Any, 
 
 
 @transaction.atomic
-def rule_save(*, actor: Any, now: dt.datetime, unit_id: Any, kind: str, points: Any, monthly_cap: Any = None,
+def rule_save(*, actor: User | None, now: dt.datetime, unit_id: Any, kind: str, points: Any, monthly_cap: Any = None,
               is_active: bool = True) -> PointRule:
     """Create or change the unit's rule of a kind; audited with the old and new values."""
     unit = _unit(unit_id)
@@ -528,7 +529,7 @@ def setting_for(unit: Unit) -> AssessmentSetting:
 
 
 @transaction.atomic
-def setting_save(*, actor: Any, now: dt.datetime, unit_id: Any, base: Any, duty_weight: Any, floor: Any,
+def setting_save(*, actor: User | None, now: dt.datetime, unit_id: Any, base: Any, duty_weight: Any, floor: Any,
                  commend_count: Any) -> AssessmentSetting:
     unit = _unit(unit_id)
     if actor is not None:
@@ -561,7 +562,8 @@ class Published:
 
 
 @transaction.atomic
-def assessment_publish(*, actor: Any, now: dt.datetime, unit_id: Any, month: dt.date, note: str = "") -> Published:
+def assessment_publish(*, actor: User | None, now: dt.datetime, unit_id: Any, month: dt.date,
+                       note: str = "") -> Published:
     """Freeze a finished month's ranking and publish the circular (通报) to everyone assessed."""
     from .assessment import compute
 

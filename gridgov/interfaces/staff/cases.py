@@ -340,7 +340,7 @@ def case_reporter_disclose(request: HttpRequest, case_id: int) -> HttpResponse:
         values = {"reason": request.POST.get("reason", ""), "department_id": request.POST.get("department_id", "")}
         dept = values["department_id"]
         try:
-            disclosure.case_reporter_disclose(actor=request.user, now=now(), case_id=case.pk, reason=values["reason"],
+            disclosure.case_reporter_disclose(actor=staff_actor(request), now=now(), case_id=case.pk, reason=values["reason"],
                                               department_id=int(dept) if dept.isdigit() else None)
         except DomainError as exc:
             if exc.http_status == 404:

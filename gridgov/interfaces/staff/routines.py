@@ -14,7 +14,7 @@ from django.urls import reverse
 from gridgov.access.roles import P
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, PermissionDenied, ValidationFailed
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 from gridgov.processes import routines
 from gridgov.processes.models import RoutineKind
 
@@ -40,7 +40,7 @@ def routine_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = dict(request.POST.items())
         try:
-            routines.routine_create(actor=request.user, now=moment, unit_id=request.POST.get("unit_id"),
+            routines.routine_create(actor=staff_actor(request), now=moment, unit_id=request.POST.get("unit_id"),
                                     kind=request.POST.get("kind"), name=request.POST.get("name"),
                                     rule=_rule(request.POST), starts_on=request.POST.get("starts_on"),
                                     description=request.POST.get("description", ""),
@@ -92,7 +92,7 @@ def routine_detail(request: HttpRequest, routine_id: int) -> HttpResponse:
             raise PermissionDenied("您不能修改这项例行工作。")
         values = dict(request.POST.items()) | {"is_active": request.POST.get("is_active") == "on"}
         try:
-            routines.routine_update(actor=request.user, now=moment, routine_id=routine.pk,
+            routines.routine_update(actor=staff_actor(request), now=moment, routine_id=routine.pk,
                                     name=request.POST.get("name"), rule=_rule(request.POST),
                                     starts_on=request.POST.get("starts_on"),
                                     description=request.POST.get("description", ""),

@@ -17,7 +17,7 @@ from gridgov.cases import calendar
 from gridgov.cases.deadlines import work_calendar
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, PermissionDenied, ValidationFailed
-from gridgov.interfaces.http import actor_scope, scoped_view
+from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor
 
 BLANK_ROWS = 6
 
@@ -78,7 +78,7 @@ def work_calendar_page(request: HttpRequest) -> HttpResponse:
                 entries += calendar.parse_csv(csv_text)
             if not entries:
                 raise ValidationFailed("请至少填写一段放假或调休上班的日期。", field="entries")
-            calendar.calendar_year_save(actor=request.user, now=moment, year=year, entries=entries)
+            calendar.calendar_year_save(actor=staff_actor(request), now=moment, year=year, entries=entries)
         except DomainError as exc:
             if exc.http_status in (403, 404):
                 raise
