@@ -44,10 +44,9 @@ APP = WSGIHandler()
 def bearer(world: Any) -> Iterator[dict[str, Any]]:
     """A throwaway token of the township office (张伟), and a way to mint another for the revoke
     operation (which ends the token it is called with). Requests keep the test's connection."""
-    from gridgov.cases.intake import case_report
-
     from gridgov.access.models import ApiToken
     from gridgov.access.tokens import token_create
+    from gridgov.cases.intake import case_report
     from gridgov.core.clock import now
 
     for i in range(3):
