@@ -300,6 +300,6 @@ class DisclosureOut(Schema):
              summary="Let a department that handles the case see its reporter, for a stated reason "
                      "(the dispatching office; audited; never an anonymous reporter)")
 def disclose_reporter(request: HttpRequest, case_id: int, payload: DiscloseIn) -> Status[DisclosureOut]:
-    row = disclosure.case_reporter_disclose(actor=staff_actor(request), now=now(), case_id=case_id, reason=payload.reason,
-                                            department_id=payload.department_id)
+    row = disclosure.case_reporter_disclose(actor=staff_actor(request), now=now(), case_id=case_id,
+                                            reason=payload.reason, department_id=payload.department_id)
     return Status(201, DisclosureOut(department_id=row.department_id, granted_at=row.granted_at))

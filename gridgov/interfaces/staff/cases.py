@@ -340,8 +340,9 @@ def case_reporter_disclose(request: HttpRequest, case_id: int) -> HttpResponse:
         values = {"reason": request.POST.get("reason", ""), "department_id": request.POST.get("department_id", "")}
         dept = values["department_id"]
         try:
-            disclosure.case_reporter_disclose(actor=staff_actor(request), now=now(), case_id=case.pk, reason=values["reason"],
-                                              department_id=int(dept) if dept.isdigit() else None)
+            disclosure.case_reporter_disclose(actor=staff_actor(request), now=now(), case_id=case.pk,
+                                              reason=values["reason"],
+                                              department_id=int(dept) if dept.isdecimal() else None)
         except DomainError as exc:
             if exc.http_status == 404:
                 raise
