@@ -30,6 +30,7 @@ from gridgov.units.models import Unit
 from gridgov.units.selectors import county_of
 
 from . import deadlines, numbering, reference, reporter
+from .errors import CaseError
 from .holders import case_link, holder_user_ids
 from .models import Case, CaseEvent, Channel, Urgency
 from .numbering import FormKind, form_number
@@ -127,25 +128,28 @@ def _county(unit: Unit) -> _County:
 
 def _locate(*, scope: Scope | None, unit_id: int | None, lat: float | None, lng: float | None) -> Unit:
     if (lat is None) != (lng is None):
-        raise ValidationFailed("请同时提供经度和纬度。", field="location")
+        raise ValidationFailed("请同时提供经度和纬度。", field="location", reason=CaseError.LOCATION_INCOMPLETE)
     if unit_id is None and lat is None:
-        raise ValidationFailed("请在地图上选择位置，或选择所在网格。", field="location")
+        raise ValidationFailed("请在地图上选择位置，或选择所在网格。", field="location",
+                              reason=CaseError.LOCATION_MISSING)
     unit: Unit | None = None
     if lat is not None and lng is not None:
         validate_point(lat, lng)
         found = locate.unit_id_at(lat, lng)
         if found is None:
-            raise ValidationFailed("该位置不在本县网格范围内，请核对位置。", field="location")
+            raise ValidationFailed("该位置不在本县网格范围内，请核对位置。", field="location",
+                                   reason=CaseError.LOCATION_OUTSIDE_COUNTY)
         if unit_id is None:
             unit = _unit_with_county(found, active_only=False)
             if unit is None:  # pragma: no cover - the locator only returns existing units
-                raise ValidationFailed("该位置不在本县网格范围内，请核对位置。", field="location")
+                raise ValidationFailed("该位置不在本县网格范围内，请核对位置。", field="location",
+                                       reason=CaseError.LOCATION_OUTSIDE_COUNTY)
     if unit_id is not None:
         unit = _unit_with_county(unit_id, active_only=True)
         if unit is None:
-            raise ValidationFailed("所选网格不存在。", field="unit_id")
+            raise ValidationFailed("所选网格不存在。", field="unit_id", reason=CaseError.UNIT_NOT_FOUND)
         if scope is not None and not scope.can(P.CASE_REPORT, unit.path):
-            raise ValidationFailed("所选网格不存在。", field="unit_id")
+            raise ValidationFailed("所选网格不存在。", field="unit_id", reason=CaseError.UNIT_NOT_FOUND)
     assert unit is not None
     return unit
 
@@ -162,7 +166,8 @@ def _household(*, scope: Scope | None, household_id: Any) -> Household | None:
     if scope is not None:
         household = Household.objects.within(scope).select_related("unit").filter(pk=pk).first()
     if household is None:
-        raise ValidationFailed(f"没有找到户号 {pk}，或该户不在您的范围内。", field="household_id")
+        raise ValidationFailed(f"没有找到户号 {pk}，或该户不在您的范围内。", field="household_id",
+                              reason=CaseError.HOUSEHOLD_NOT_FOUND)
     return household
 
 
@@ -199,7 +204,8 @@ def case_report(
         raise PermissionDenied("您没有登记事件的权限。")
     key = (idempotency_key or "").strip()
     if len(key) > 80:
-        raise ValidationFailed("幂等键不能超过 80 个字符。", field="idempotency_key")
+        raise ValidationFailed("幂等键不能超过 80 个字符。", field="idempotency_key",
+                              reason=CaseError.IDEMPOTENCY_KEY_TOO_LONG)
     namespaced = None
     if key:
         owner = f"u{actor.pk}" if actor is not None else (key_namespace or "public")
@@ -231,14 +237,14 @@ def case_report(
     title = _text(title, field_name="title", label="标题", required=True, max_len=80)
     description = _text(description, field_name="description", label="事件内容", required=True, max_len=4000)
     if not category_code:
-        raise ValidationFailed("请选择事件类别。", field="category")
+        raise ValidationFailed("请选择事件类别。", field="category", reason=CaseError.CATEGORY_MISSING)
     category = kept.categories.get(category_code)
     if category is None:
-        raise ValidationFailed("事件类别不存在。", field="category")
+        raise ValidationFailed("事件类别不存在。", field="category", reason=CaseError.CATEGORY_UNKNOWN)
     if urgency not in Urgency.values:
-        raise ValidationFailed("紧急程度不正确。", field="urgency")
+        raise ValidationFailed("紧急程度不正确。", field="urgency", reason=CaseError.URGENCY_UNKNOWN)
     if channel not in Channel.values:
-        raise ValidationFailed("事件来源不正确。", field="channel")
+        raise ValidationFailed("事件来源不正确。", field="channel", reason=CaseError.CHANNEL_UNKNOWN)
     address = _text(address, field_name="address", label="地址", required=False, max_len=200)
     reporter_name = _text(reporter_name, field_name="reporter_name", label="反映人姓名", required=False, max_len=40)
     reporter_phone = _text(reporter_phone, field_name="reporter_phone", label="联系电话", required=False, max_len=20)
@@ -314,7 +320,8 @@ def _replay(existing: Case, digest: str, legacy: str = "") -> IntakeResult:
     # Rows written before the digest was keyed carry a plain SHA-256 (`legacy`).
     if existing.payload_hash not in (digest, legacy):
         raise Conflict("该幂等键已用于另一条不同内容的事件，请更换幂等键。",
-                       details={"case_id": existing.pk, "number": existing.number})
+                       details={"case_id": existing.pk, "number": existing.number},
+                       reason=CaseError.IDEMPOTENCY_KEY_REUSED)
     return IntakeResult(case=existing, created=False)
 
 

@@ -17,6 +17,7 @@ from ninja.parser import Parser
 from ninja.security import SessionAuth
 
 from gridgov.access.errors import AccessError
+from gridgov.cases.errors import CaseError
 from gridgov.core.errors import CommonError, DomainError, NotFound
 from gridgov.interfaces.http import ACCESS_ATTR
 from gridgov.residents.errors import ResidentError
@@ -42,7 +43,8 @@ ERROR_STATUSES = {
     "422": "请求格式不符合接口定义",
 }
 # The reasons an error body may carry: add an app's enum here when it gains one.
-REASON_ENUMS: tuple[type[StrEnum], ...] = (CommonError, AccessError, UnitError, ResidentError, VisitError)
+REASON_ENUMS: tuple[type[StrEnum], ...] = (CommonError, AccessError, UnitError, ResidentError, VisitError,
+                                          CaseError)
 
 
 def error_reasons() -> list[str]:
