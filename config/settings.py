@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "gridgov.cases",
     "gridgov.cases.public",
     "gridgov.deliberation",
+    "gridgov.notices",
     "gridgov.workforce",
     "gridgov.visits",
     "gridgov.mediation",
