@@ -58,6 +58,10 @@ NAV_MENUS: tuple[NavMenu, ...] = (
         NavItem("群众议事", "staff:proposal_list", P.DELIBERATION_VIEW),
         NavItem("例行工作", "staff:routine_list", P.DUTY_ISSUE),
     )),
+    NavMenu("通知传达", (
+        NavItem("今日通知", "staff:my_notices", P.NOTICE_REACH),
+        NavItem("通知与到户率", "staff:notice_list", P.NOTICE_SEND),
+    )),
     NavMenu("考核积分", (
         NavItem("我的任务", "staff:my_tasks", P.DUTY_DO),
         NavItem("责任清单", "staff:duty_lists", P.DUTY_ISSUE),
