@@ -85,6 +85,9 @@ class NoticeUnit(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["notice", "unit"], name="notice_unit_unique")]
 
+    def __str__(self) -> str:
+        return self.unit_path
+
 
 class Delivery(models.Model):
     """One household of a notice's scope: whether, how, by whom and when it was reached."""
@@ -127,6 +130,9 @@ class Delivery(models.Model):
         constraints = [models.UniqueConstraint(fields=["notice", "household"], name="delivery_notice_household")]
         indexes = [models.Index(fields=["notice", "unit_path", "state"], name="delivery_notice_path_state")]
 
+    def __str__(self) -> str:
+        return f"{self.notice_id}/{self.household_id} {self.state}"
+
     @classmethod
     def scope_q(cls, scope: Scope) -> Q:
         return scope.path_q("unit_path", P.NOTICE_VIEW)
@@ -159,6 +165,9 @@ class Reply(models.Model):
         verbose_name = "回复"
         verbose_name_plural = "回复"
 
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
     @classmethod
     def scope_q(cls, scope: Scope) -> Q:
         return scope.path_q("unit_path", P.NOTICE_VIEW)
@@ -178,3 +187,6 @@ class NoticeEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} → {self.to_status}"

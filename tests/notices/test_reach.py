@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from gridgov.access.scope import scope_for
 from gridgov.audit.models import AuditEvent
 from gridgov.cases.catalogue import seed_categories
 from gridgov.cases.models import Case, Category, default_deadlines
 from gridgov.core.errors import Conflict, NotFound, ValidationFailed
 from gridgov.notices import selectors, services
 from gridgov.notices.models import Delivery, Reply
-from gridgov.access.scope import scope_for
 from gridgov.processes.notice_cases import notice_reply_to_case
 from tests.notices.conftest import HOUR, households, notice
 from tests.world import T0

@@ -43,7 +43,7 @@ def test_send_is_one_insert_whatever_the_number_of_households(world, django_asse
 
 
 def test_key_group_tag_filter(world):
-    a, b, c = households(world, world.grid_a1, 3)
+    a, _b, _c = households(world, world.grid_a1, 3)
     residents.tag_assign(actor=None, now=T0, tag_code="returnee_entrepreneur", household_id=a.pk)
     n = notice(world, to=[world.village], tags=["returnee_entrepreneur"])
     services.notice_send(actor=world.zhang_wei, now=T0, notice_id=n.pk)
