@@ -347,6 +347,7 @@ CELERY_BEAT_SCHEDULE = {
     "workforce-points-feed": {"task": "gridgov.workforce.points_feed", "schedule": 600.0},
     "mediation-deadline-remind": {"task": "gridgov.mediation.deadline_remind", "schedule": 600.0},
     "processes-routines-run": {"task": "gridgov.processes.routines_run", "schedule": 3600.0},
+    "notices-escalate": {"task": "gridgov.notices.escalate", "schedule": 300.0},
 }
 
 # Bench-only URLs (/bench/insert, the bare-INSERT baseline of `make bench`); never in a deployment.
