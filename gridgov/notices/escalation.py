@@ -61,7 +61,8 @@ def notice_escalate(*, now: dt.datetime) -> EscalationReport:
     messages: list[dict[str, object]] = []
     notices = Notice.unscoped.filter(status=Notice.Status.SENT, sent_at__isnull=False)
     for notice in notices:
-        deadline = notice.sent_at + dt.timedelta(hours=notice.reach_hours)  # type: ignore[operator]
+        assert notice.sent_at is not None
+        deadline: dt.datetime = notice.sent_at + dt.timedelta(hours=notice.reach_hours)
         if now < deadline:
             continue
         level2 = now >= deadline + second_level_after(notice)

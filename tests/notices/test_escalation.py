@@ -46,7 +46,7 @@ def test_escalation_worker_then_head_and_village(world):
 
 
 def test_closed_or_fully_reached_notice_is_not_escalated(world):
-    (h,) = households(world, world.grid_a1, 1)
+    households(world, world.grid_a1, 1)
     n = notice(world, to=[world.grid_a1], grade="urgent")
     services.notice_send(actor=world.zhang_wei, now=T0, notice_id=n.pk)
     d = Delivery.unscoped.get(notice=n)
