@@ -71,8 +71,12 @@ class Notice(models.Model):
     def scope_q(cls, scope: Scope) -> Q:
         """Offices of the sending unit's subtree, and whoever can see one of its target units."""
         down = scope.path_q("unit_path", P.NOTICE_VIEW)
-        targets = NoticeUnit.objects.filter(scope.path_q("unit_path", P.NOTICE_VIEW)).values("notice_id")
-        return down | Q(pk__in=targets)
+        paths = scope.paths_for(P.NOTICE_VIEW)
+        # A scope unit inside the viewer's subtree, or one the viewer lies inside (a grid worker's grid
+        # under a village-wide notice): the viewer's paths' ancestors, "/1/", "/1/3/", "/1/3/5/".
+        above = {p[: i + 1] for p in paths for i, ch in enumerate(p) if ch == "/" and i > 0}
+        targets = NoticeUnit.objects.filter(scope.path_q("unit_path", P.NOTICE_VIEW) | Q(unit_path__in=above))
+        return down | Q(pk__in=targets.values("notice_id"))
 
 
 class NoticeUnit(models.Model):

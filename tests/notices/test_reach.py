@@ -134,3 +134,15 @@ def test_difficulty_reply_becomes_a_case_carrying_the_household(world, sent, log
         notice_reply_to_case(actor=world.zhang_wei, now=T0, reply_id=reply.pk)
     assert Case.unscoped.count() == 1
     assert login(world.sun_li).post(reverse("staff:notice_reply_case", args=[reply.pk])).status_code == 404
+
+
+def test_grid_head_and_worker_see_a_village_wide_notice_but_not_a_neighbours(world, sent, login):
+    zhao = login(world.zhao_lei)  # grid head of A1
+    page = zhao.get(reverse("staff:notice", args=[sent.pk])).content.decode()
+    assert "寒潮预警" in page and "吴城村第一网格" in page and "吴城村第二网格" not in page
+    assert selectors.notice_get(scope=scope_for(world.wang_fang), notice_id=sent.pk) == sent
+    other = notice(world, to=[world.village_b], title="东坊村停水")
+    services.notice_send(actor=world.zhang_wei, now=T0, notice_id=other.pk)
+    assert zhao.get(reverse("staff:notice", args=[other.pk])).status_code == 404
+    with pytest.raises(NotFound):
+        selectors.notice_get(scope=scope_for(world.wang_fang), notice_id=other.pk)
