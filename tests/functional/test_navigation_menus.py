@@ -34,7 +34,8 @@ EXPECTED = {
     "qian_duo": FIELD,  # grid worker
     "zhao_lei": [HOME, GRID, CASES, VISITS, NOTICES_SEND, (None, ["我的任务"]), FIGURES],  # grid head: sends notices
     # village secretary: issues duty lists and assesses, sets no point rules
-    "li_qiang": [HOME, GRID, CASES, VISITS_ISSUE, NOTICES_SEND, ("考核积分", ["我的任务", "责任清单", "月度考核"]), FIGURES],
+    "li_qiang": [HOME, GRID, CASES, VISITS_ISSUE, NOTICES_SEND, ("考核积分", ["我的任务", "责任清单", "月度考核"]),
+                 FIGURES],
     "zhang_wei": OFFICE,  # township office
     "sun_li": OFFICE,  # the other township's office
     "chen_jing": [HOME, GRID_OFFICE, ("事件", ["事件办理", "回访清单", "事件类别", "工作日历"]), VISITS_ISSUE,
