@@ -76,6 +76,8 @@ JOBS: tuple[JobDef, ...] = (
            "sweep", every=600),
     JobDef("processes-routines-run", "例行工作（提前生成、前一天提醒）", _F + "routines_run", "sweep",
            every=3600, timeout=1800),
+    JobDef("notices-escalate", "通知到户率提醒（逾期未传达到户）", _F + "notices_escalate", "sweep",
+           every=300, timeout=600),
     # Notifications (queue "outbox").
     JobDef("notify-deliver", "发送短信和消息", _F + "notify_deliver", "outbox",
            every=60, timeout=300),

@@ -21,6 +21,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "gridgov.workforce.duty_sweep": {"queue": "sweep"},
     "gridgov.workforce.points_feed": {"queue": "sweep"},
     "gridgov.mediation.deadline_remind": {"queue": "sweep"},
+    "gridgov.notices.escalate": {"queue": "sweep"},
     "gridgov.processes.routines_run": {"queue": "sweep"},
     # Notifications to staff and residents.
     "gridgov.notify.deliver": {"queue": "outbox"},

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "gridgov.cases",
     "gridgov.cases.public",
     "gridgov.deliberation",
+    "gridgov.notices",
     "gridgov.workforce",
     "gridgov.visits",
     "gridgov.mediation",

@@ -214,6 +214,20 @@ PERSONAL_FIELDS.update({
     "visits.Visit.photo_size": _f("the photo's size", PERSONAL, VISIT_LOG),
 })
 
+# Notices: who was reached how, and residents' replies (有困难 may describe a household's hardship).
+NOTICE_RECORD = ("with the notice's record (the reach of every household, kept for the office's file); the "
+                 "public link shows none of it")
+PERSONAL_FIELDS.update({
+    "notices.Notice.title": _f("a notice's title (may name a place)", PERSONAL, NOTICE_RECORD),
+    "notices.Notice.text": _f("a notice's text (may name a place)", PERSONAL, NOTICE_RECORD),
+    "notices.NoticeEvent.note": _f("notes on a notice's history (reject reasons)", STAFF, NOTICE_RECORD),
+    "notices.Delivery.household": _f("which household a notice reached", PERSONAL, NOTICE_RECORD),
+    "notices.Delivery.reason": _f("why a household could not be reached (away, phone off)", PERSONAL, NOTICE_RECORD),
+    "notices.Delivery.token": _f("the household's unguessable link to the notice (no data on its page)", PERSONAL,
+                                 NOTICE_RECORD),
+    "notices.Reply.text": _f("a household's difficulty in its own words", SENSITIVE, NOTICE_RECORD),
+})
+
 
 NOT_PERSONAL: dict[str, str] = {
     "access.PasswordHistory.password_hash": "a one-way hash of a former password (no password kept)",

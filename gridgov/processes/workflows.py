@@ -10,6 +10,7 @@ from gridgov.cases.transitions import FLOW as CASES
 from gridgov.core.workflow import Workflow
 from gridgov.deliberation.services import FLOW as DELIBERATION
 from gridgov.mediation.services import FLOW as MEDIATION
+from gridgov.notices.services import FLOW as NOTICE
 from gridgov.workforce.services import FLOW as DUTY
 
-WORKFLOWS: tuple[Workflow[Any], ...] = (CASES, MEDIATION, DELIBERATION, DUTY)
+WORKFLOWS: tuple[Workflow[Any], ...] = (CASES, MEDIATION, DELIBERATION, DUTY, NOTICE)

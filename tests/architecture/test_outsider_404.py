@@ -96,7 +96,39 @@ OBJECTS: dict[str, Callable[[World], Any]] = {
     "rule_id": lambda w: _visit_rule(w),
     "mediation_id": lambda w: _mediation(w),
     "routine_id": lambda w: _routine(w),
+    "notice_id": lambda w: _notice(w).pk,
+    "delivery_id": lambda w: _notice_delivery(w).pk,
+    "reply_id": lambda w: _notice_reply(w).pk,
 }
+
+
+def _notice(w: World) -> Any:
+    """A notice of 吴城乡 to 吴城村, sent (so it has a delivery for the outsider's household)."""
+    from gridgov.notices import services
+
+    existing = getattr(w, "_outsider_notice", None)
+    if existing is None:
+        _household(w)
+        existing = services.notice_create(actor=w.zhang_wei, now=T0, unit_id=w.township.pk, title="寒潮预警",
+                                          text="今晚有寒潮。", unit_ids=[w.village.pk], reply_asked=True)
+        services.notice_send(actor=w.zhang_wei, now=T0, notice_id=existing.pk)
+        w._outsider_notice = existing  # type: ignore[attr-defined]
+    return existing
+
+
+def _notice_delivery(w: World) -> Any:
+    from gridgov.notices.models import Delivery
+
+    return Delivery.unscoped.filter(notice=_notice(w)).first()
+
+
+def _notice_reply(w: World) -> Any:
+    from gridgov.notices import services
+    from gridgov.notices.models import Reply
+
+    existing = Reply.unscoped.filter(notice=_notice(w)).first()
+    return existing or services.public_reply(now=T0, token=_notice_delivery(w).token, kind="difficulty",
+                                             text="家里没有取暖炉")
 
 
 def _routine(w: World) -> Any:

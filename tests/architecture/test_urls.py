@@ -204,6 +204,7 @@ def test_every_catalogue_loading_migration_is_reloaded_after_flushes():
                    "gridgov/notify/migrations/0002_seal_sms_recipients.py",
                    # adds permissions to existing roles; a new database gets them from access 0003
                    "gridgov/deliberation/migrations/0002_role_permissions.py",
+                   "gridgov/notices/migrations/0002_notice_permissions.py",
                    # installs the reference stamp's triggers; its row comes back with the next write to the
                    # categories (the triggers upsert it), and reads without it simply keep nothing
                    "gridgov/cases/migrations/0008_reference_stamp.py",

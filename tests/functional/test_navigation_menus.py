@@ -19,9 +19,11 @@ GRID = ("网格户情", ["网格体系", "户情台账"])
 GRID_OFFICE = ("网格户情", ["网格体系", "户情台账", "批量导出"])
 CASES = ("事件", ["事件办理", "回访清单"])
 CASES_OFFICE = ("事件", ["事件办理", "回访清单", "工作日历"])
-VISITS = ("走访·调解·议事", ["走访", "调解台账", "群众议事"])
+VISITS = ("走访·调解·议事", ["走访", "调解台账", "群众议事", "今日通知"])
 # Those who issue duty lists also set routines (例行工作).
-VISITS_ISSUE = ("走访·调解·议事", ["走访", "调解台账", "群众议事", "例行工作"])
+VISITS_ISSUE = ("走访·调解·议事", ["走访", "调解台账", "群众议事", "例行工作", "今日通知", "通知与到户率"])
+# Grid heads send notices for their grid (通知与到户率) but set no routines.
+VISITS_SEND = ("走访·调解·议事", ["走访", "调解台账", "群众议事", "今日通知", "通知与到户率"])
 FIGURES = (None, ["统计分析"])
 WORK_OFFICE = ("考核积分", ["我的任务", "责任清单", "月度考核", "积分规则"])
 JOBS = (None, ["定时任务"])  # the scheduled jobs' page, alone in 系统管理 for the offices and the system admin
@@ -30,9 +32,10 @@ OFFICE = [HOME, GRID_OFFICE, CASES_OFFICE, VISITS_ISSUE, WORK_OFFICE, FIGURES, J
 EXPECTED = {
     "wang_fang": FIELD,  # grid worker
     "qian_duo": FIELD,  # grid worker
-    "zhao_lei": FIELD,  # grid head: the same pages (more actions on them)
+    "zhao_lei": [HOME, GRID, CASES, VISITS_SEND, (None, ["我的任务"]), FIGURES],  # grid head: sends notices
     # village secretary: issues duty lists and assesses, sets no point rules
-    "li_qiang": [HOME, GRID, CASES, VISITS_ISSUE, ("考核积分", ["我的任务", "责任清单", "月度考核"]), FIGURES],
+    "li_qiang": [HOME, GRID, CASES, VISITS_ISSUE, ("考核积分", ["我的任务", "责任清单", "月度考核"]),
+                 FIGURES],
     "zhang_wei": OFFICE,  # township office
     "sun_li": OFFICE,  # the other township's office
     "chen_jing": [HOME, GRID_OFFICE, ("事件", ["事件办理", "回访清单", "事件类别", "工作日历"]), VISITS_ISSUE,

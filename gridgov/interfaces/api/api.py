@@ -201,3 +201,7 @@ api.add_router("/visits/", visits_api.router)
 from . import mediation as mediation_api  # noqa: E402 - apart from the imports above so branches merge cleanly
 
 api.add_router("/mediation/", mediation_api.router)
+
+from . import notices as notices_api  # noqa: E402 - apart from the imports above so branches merge cleanly
+
+api.add_router("/notices/", notices_api.router)

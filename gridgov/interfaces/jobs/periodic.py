@@ -98,3 +98,10 @@ def routines_run(*, now: dt.datetime) -> dict[str, int]:
     from gridgov.processes.routines import routines_run as run
 
     return run(now=now).counts()
+
+
+def notices_escalate(*, now: dt.datetime) -> dict[str, int]:
+    from gridgov.notices.escalation import notice_escalate
+
+    report = notice_escalate(now=now)
+    return {"workers": report.workers, "heads": report.heads}

@@ -25,7 +25,7 @@ RESULT_LABELS = {
     "expired": "清理过期", "purged": "清除电话", "residents": "清理人员", "households": "清理户",
     "import_files": "清理导入文件", "cases": "事件积分", "visits": "走访积分",
     "due_soon": "即将到期提醒", "days": "更新天数", "rows": "更新条数", "done": "完成",
-    "created": "已生成", "reminded": "已提醒", "failed": "未成功",
+    "created": "已生成", "reminded": "已提醒", "failed": "未成功", "workers": "提醒网格员", "heads": "提醒网格长和村",
 }
 
 

@@ -76,6 +76,15 @@ def mediation_deadline_remind_task() -> dict[str, int]:
     return {"due_soon": report.due_soon, "overdue": report.overdue}
 
 
+@shared_task(name="gridgov.notices.escalate")
+def notices_escalate_task() -> dict[str, int]:
+    """Reminders for grids below full reach after a notice's deadline (worker, then grid head and village)."""
+    from gridgov.notices.escalation import notice_escalate
+
+    report = notice_escalate(now=now())
+    return {"workers": report.workers, "heads": report.heads}
+
+
 @shared_task(name="gridgov.processes.routines_run")
 def routines_run_task() -> dict[str, int]:
     """Routines' occurrences 14 days ahead (once each) and the day-before reminders."""

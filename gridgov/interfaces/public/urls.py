@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import notices, views
 
 app_name = "public"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("t/<str:code>/rate/", views.track_rate, name="track_rate"),
     path("t/<str:code>/reopen/", views.track_reopen, name="track_reopen"),
     path("t/<str:code>/photo/<int:n>/", views.track_photo, name="track_photo"),
+    path("n/<str:token>/", notices.notice_page, name="notice"),
+    path("n/<str:token>/reply/", notices.notice_reply, name="notice_reply"),
     path("d/<str:token>/", views.disclosure, name="disclosure"),
     path("d/<str:token>/photo/<str:photo>/", views.disclosure_photo, name="disclosure_photo"),
 ]

@@ -57,6 +57,9 @@ NAV_MENUS: tuple[NavMenu, ...] = (
         NavItem("调解台账", "staff:mediation_ledger", P.MEDIATION_VIEW),
         NavItem("群众议事", "staff:proposal_list", P.DELIBERATION_VIEW),
         NavItem("例行工作", "staff:routine_list", P.DUTY_ISSUE),
+        # Notices (通知传达) sit with the field work: one more top-level menu would not fit a 1024 px bar.
+        NavItem("今日通知", "staff:my_notices", P.NOTICE_REACH),
+        NavItem("通知与到户率", "staff:notice_list", P.NOTICE_SEND),
     )),
     NavMenu("考核积分", (
         NavItem("我的任务", "staff:my_tasks", P.DUTY_DO),

@@ -77,6 +77,10 @@ urlpatterns += [
 from . import workforce  # noqa: E402
 
 urlpatterns += workforce.urls()
+# Notices (通知传达): the worker's 今日通知, the office's list, a notice's reach board.
+from . import notices  # noqa: E402
+
+urlpatterns += notices.urls()
 # Visits (走访): 我的走访, the record form, the log, campaigns, must-visit rules.
 from . import visits  # noqa: E402
 
