@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from gridgov.notices import services
-from gridgov.residents import services as residents
+from gridgov.residents import households as residents
 from tests.world import T0, World
 
 HOUR = dt.timedelta(hours=1)

@@ -9,7 +9,7 @@ from gridgov.audit.models import AuditEvent
 from gridgov.core.errors import Conflict, ValidationFailed
 from gridgov.notices import services
 from gridgov.notices.models import Delivery, Notice
-from gridgov.residents import services as residents
+from gridgov.residents import tags
 from tests.notices.conftest import HOUR, households, notice
 from tests.world import T0
 
@@ -44,7 +44,7 @@ def test_send_is_one_insert_whatever_the_number_of_households(world, django_asse
 
 def test_key_group_tag_filter(world):
     a, _b, _c = households(world, world.grid_a1, 3)
-    residents.tag_assign(actor=None, now=T0, tag_code="returnee_entrepreneur", household_id=a.pk)
+    tags.tag_assign(actor=None, now=T0, tag_code="returnee_entrepreneur", household_id=a.pk)
     n = notice(world, to=[world.village], tags=["returnee_entrepreneur"])
     services.notice_send(actor=world.zhang_wei, now=T0, notice_id=n.pk)
     assert list(Delivery.unscoped.filter(notice=n).values_list("household_id", flat=True)) == [a.pk]

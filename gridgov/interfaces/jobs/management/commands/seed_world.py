@@ -45,6 +45,7 @@ STEPS = (
     "gridgov.workforce.world.seed_world_step",
     "gridgov.visits.world.seed_world_step",
     "gridgov.mediation.world.seed_world_step",
+    "gridgov.notices.world.seed_world_step",
     "gridgov.processes.world.seed_world_step",
 )
 
