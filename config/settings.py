@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -88,6 +89,7 @@ MIDDLEWARE = [
     "gridgov.interfaces.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "gridgov.interfaces.file_errors.FileStoreErrorMiddleware",  # object store down or file gone: Chinese page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -211,7 +213,7 @@ else:
     for _pkg_dir in ("htmx.org/dist", "leaflet/dist", "echarts/dist"):
         if (_node / _pkg_dir).is_dir():
             STATICFILES_DIRS.append((_pkg_dir.split("/")[0].replace(".org", ""), _node / _pkg_dir))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -229,6 +231,32 @@ WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
 ]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
+# Object storage (docs/deploy.md): with a bucket, photos, attachments, exports, reports and audit archives go to an
+# S3-compatible store every app server and worker shares (gridgov/core/storage.py); without one, MEDIA_ROOT.
+GRIDGOV_S3_BUCKET = os.environ.get("GRIDGOV_S3_BUCKET", "")
+if GRIDGOV_S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    _s3 = {
+        "bucket_name": GRIDGOV_S3_BUCKET,
+        "endpoint_url": os.environ.get("GRIDGOV_S3_ENDPOINT_URL", "") or None,
+        "access_key": os.environ.get("GRIDGOV_S3_ACCESS_KEY_ID", "") or None,
+        "secret_key": os.environ.get("GRIDGOV_S3_SECRET_ACCESS_KEY", "") or None,
+        "region_name": os.environ.get("GRIDGOV_S3_REGION", "") or None,
+        # Path-style addresses (http://host/bucket/key) work on MinIO and Ceph without DNS for each bucket.
+        "file_overwrite": False,  # never replace a file under a name already given out
+        "default_acl": None,  # the bucket stays private: files are served only through the app's scoped views
+        "querystring_auth": True,
+        # A store that does not answer must fail a request within seconds, not hang a worker thread.
+        "client_config": _BotoConfig(
+            connect_timeout=3, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"},
+            signature_version="s3v4",
+            s3={"addressing_style": os.environ.get("GRIDGOV_S3_ADDRESSING_STYLE", "path")},
+        ),
+    }
+    STORAGES["default"] = {"BACKEND": "gridgov.core.storage.ObjectStorage", "OPTIONS": _s3}
+    STORAGES["audit_archive"] = {"BACKEND": "gridgov.core.storage.ObjectStorage",
+                                 "OPTIONS": {**_s3, "location": "audit-archive"}}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Cache (point-in-grid index, rate limits) ------------------------------
