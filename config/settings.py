@@ -6,6 +6,7 @@ environment variable; nothing here needs editing to deploy.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -79,6 +80,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gridgov.core.middleware.RequestContextMiddleware",
     "gridgov.core.metrics.MetricsMiddleware",
+    "gridgov.core.replica.ReplicaPinMiddleware",  # a user who just saved reads the primary for a while
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,6 +150,20 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POO
 if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PGBOUNCER"):
     _db["DISABLE_SERVER_SIDE_CURSORS"] = True
     _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+
+# A streaming replica for the read-only pages (gridgov/core/replica.py, docs/scale.md): dashboards, maps and searches
+# read there; everything else, and a user's pages for GRIDGOV_REPLICA_PIN_SECONDS after they saved something, read
+# the primary. Same pool and PgBouncer settings as the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0)
+    for _key in ("OPTIONS", "CONN_MAX_AGE", "DISABLE_SERVER_SIDE_CURSORS"):
+        if _key in _db:
+            _replica[_key] = copy.deepcopy(_db[_key])  # type: ignore[literal-required]
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["gridgov.core.replica.ReplicaRouter"]
+GRIDGOV_REPLICA_PIN_SECONDS = int(os.environ.get("GRIDGOV_REPLICA_PIN_SECONDS", "30"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"
