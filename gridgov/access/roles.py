@@ -126,3 +126,6 @@ def can_grant_role(held: frozenset[str], role_permissions: frozenset[str] | set[
     if P.DEPARTMENT_MANAGE in held:
         needed.discard(P.CASE_DEPARTMENT)
     return needed <= held
+
+# Held only at a prefecture unit: a world or deployment rooted at its counties has no holder (no demo account).
+CITY_ROLES = frozenset({"city_office"})
