@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from django.core.cache import cache
 from django.test import Client
 
 from gridgov.audit import archive
@@ -40,6 +41,7 @@ KEYS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-eas
 @pytest.fixture
 def pworld(world: World, settings: Any, tmp_path: Path) -> World:
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    cache.clear()  # the public page's throttles count reports from this address across tests
     if not Category.objects.exists():
         seed_categories(Category, default_deadlines())
     return world

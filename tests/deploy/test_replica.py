@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -47,6 +48,7 @@ def psql(db: str, sql: str) -> None:
 def two_databases(world: World) -> Iterator[dict[str, Any]]:
     """The world and one case, committed on the primary, copied to a second database (the replica), whose copy of
     the case and of a unit then differ."""
+    cache.clear()  # the public page's throttles count reports from this address across tests
     if not Category.objects.exists():
         seed_categories(Category, default_deadlines())
     from gridgov.cases.services import case_report
