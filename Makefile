@@ -10,7 +10,7 @@ DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: demo install test lint typecheck contracts migrations-check pytest bench clean
+.PHONY: demo install test lint typecheck contracts migrations-check pytest bench clean bundle
 
 # The development venv (.venv) has the runtime and the test tools; a production venv installs requirements.txt
 # alone (docs/deploy.md).
@@ -77,6 +77,11 @@ PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 pytest:
 	GRIDGOV_TESTING=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# An offline bundle (wheels for this platform, front-end assets, the source, install.sh) under dist/, for a server
+# with no package registry (docs/deploy.md, Offline install).
+bundle: $(NODE_STAMP)
+	PY=$(PY) deploy/bundle/build.sh
 
 bench: install
 	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk) \

@@ -6,10 +6,12 @@ environment variable; nothing here needs editing to deploy.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -81,6 +83,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "gridgov.core.middleware.RequestContextMiddleware",
     "gridgov.core.metrics.MetricsMiddleware",
+    "gridgov.core.replica.ReplicaPinMiddleware",  # a user who just saved reads the primary for a while
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,6 +94,7 @@ MIDDLEWARE = [
     "gridgov.interfaces.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "gridgov.interfaces.file_errors.FileStoreErrorMiddleware",  # object store down or file gone: Chinese page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -149,6 +153,20 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POO
 if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PGBOUNCER"):
     _db["DISABLE_SERVER_SIDE_CURSORS"] = True
     _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+
+# A streaming replica for the read-only pages (gridgov/core/replica.py, docs/scale.md): dashboards, maps and searches
+# read there; everything else, and a user's pages for GRIDGOV_REPLICA_PIN_SECONDS after they saved something, read
+# the primary. Same pool and PgBouncer settings as the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0)
+    for _key in ("OPTIONS", "CONN_MAX_AGE", "DISABLE_SERVER_SIDE_CURSORS"):
+        if _key in _db:
+            _replica[_key] = copy.deepcopy(_db[_key])  # type: ignore[literal-required]
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["gridgov.core.replica.ReplicaRouter"]
+GRIDGOV_REPLICA_PIN_SECONDS = int(os.environ.get("GRIDGOV_REPLICA_PIN_SECONDS", "30"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"
@@ -215,7 +233,7 @@ else:
     for _pkg_dir in ("htmx.org/dist", "leaflet/dist", "echarts/dist"):
         if (_node / _pkg_dir).is_dir():
             STATICFILES_DIRS.append((_pkg_dir.split("/")[0].replace(".org", ""), _node / _pkg_dir))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -233,6 +251,32 @@ WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
 ]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
+# Object storage (docs/deploy.md): with a bucket, photos, attachments, exports, reports and audit archives go to an
+# S3-compatible store every app server and worker shares (gridgov/core/storage.py); without one, MEDIA_ROOT.
+GRIDGOV_S3_BUCKET = os.environ.get("GRIDGOV_S3_BUCKET", "")
+if GRIDGOV_S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    _s3 = {
+        "bucket_name": GRIDGOV_S3_BUCKET,
+        "endpoint_url": os.environ.get("GRIDGOV_S3_ENDPOINT_URL", "") or None,
+        "access_key": os.environ.get("GRIDGOV_S3_ACCESS_KEY_ID", "") or None,
+        "secret_key": os.environ.get("GRIDGOV_S3_SECRET_ACCESS_KEY", "") or None,
+        "region_name": os.environ.get("GRIDGOV_S3_REGION", "") or None,
+        # Path-style addresses (http://host/bucket/key) work on MinIO and Ceph without DNS for each bucket.
+        "file_overwrite": False,  # never replace a file under a name already given out
+        "default_acl": None,  # the bucket stays private: files are served only through the app's scoped views
+        "querystring_auth": True,
+        # A store that does not answer must fail a request within seconds, not hang a worker thread.
+        "client_config": _BotoConfig(
+            connect_timeout=3, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"},
+            signature_version="s3v4",
+            s3={"addressing_style": os.environ.get("GRIDGOV_S3_ADDRESSING_STYLE", "path")},
+        ),
+    }
+    STORAGES["default"] = {"BACKEND": "gridgov.core.storage.ObjectStorage", "OPTIONS": _s3}
+    STORAGES["audit_archive"] = {"BACKEND": "gridgov.core.storage.ObjectStorage",
+                                 "OPTIONS": {**_s3, "location": "audit-archive"}}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Cache (point-in-grid index, rate limits) ------------------------------

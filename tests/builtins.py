@@ -23,6 +23,8 @@ LOADERS = [
     ("gridgov.residents.migrations.0002_builtin_tags", "load"),
     ("gridgov.cases.migrations.0002_seed_categories", "seed"),
     ("gridgov.mediation.migrations.0002_role_permissions", "load"),
+    ("gridgov.units.migrations.0003_prefecture_kind", "add"),
+    ("gridgov.access.migrations.0010_city_office_role", "add"),
 ]
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-STRICT_ROLES = frozenset({"system_admin", "security_admin", "audit_admin", "county_office", "township_office"})
+STRICT_ROLES = frozenset({"system_admin", "security_admin", "audit_admin", "city_office", "county_office",
+                          "township_office"})
 
 
 def character_classes(password: str) -> int:

@@ -102,6 +102,10 @@ ROLE_DEFS: tuple[RoleDef, ...] = (
     ),
     RoleDef("township_office", "乡镇网格办", frozenset(_OFFICE | {P.JOBS_VIEW})),
     RoleDef("county_office", "县网格办", frozenset(_OFFICE | {P.CATEGORY_MANAGE, P.JOBS_VIEW})),
+    # The city office over its counties (at a prefecture unit): sees and supervises (督办), leaves the handling,
+    # the ledger and personal data to the counties.
+    RoleDef("city_office", "市网格办", frozenset({P.UNIT_VIEW, P.STAFF_VIEW, P.CASE_VIEW, P.CASE_SUPERVISE,
+                                                 P.MEDIATION_VIEW, P.DELIBERATION_VIEW})),
     RoleDef("department_handler", "部门办理人", frozenset({P.CASE_DEPARTMENT})),
     RoleDef(
         "system_admin", "系统管理员",
@@ -131,3 +135,6 @@ def can_grant_role(held: frozenset[str], role_permissions: frozenset[str] | set[
     if P.DEPARTMENT_MANAGE in held:
         needed.discard(P.CASE_DEPARTMENT)
     return needed <= held
+
+# Held only at a prefecture unit: a world or deployment rooted at its counties has no holder (no demo account).
+CITY_ROLES = frozenset({"city_office"})

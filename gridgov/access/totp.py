@@ -22,7 +22,8 @@ from gridgov.core.errors import CommonError, ValidationFailed
 from .errors import AccessError
 from .models import Grant, TotpDevice, User
 
-TOTP_ROLES = frozenset({"system_admin", "security_admin", "audit_admin", "county_office", "township_office"})
+TOTP_ROLES = frozenset({"system_admin", "security_admin", "audit_admin", "city_office", "county_office",
+                        "township_office"})
 STEP_UP_WINDOW = dt.timedelta(minutes=10)
 ISSUER = "网格治理平台"
 _PURPOSE = "totp_secret"

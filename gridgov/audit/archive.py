@@ -4,7 +4,8 @@ days, 网络安全法 Art. 21) leave the table for an archive file, with their h
 The daily job (`audit.archive`) takes the oldest run of sealed rows, in chain order, that are all
 older than the cutoff (it stops at the first younger row: nothing younger is ever touched), checks
 that run's chain from the previous anchor, writes it to a gzip'd JSON-lines file under
-GRIDGOV_AUDIT_ARCHIVE_DIR, records the file's SHA-256 and the anchor in an `AuditArchive` row, and
+GRIDGOV_AUDIT_ARCHIVE_DIR (`audit-archive/` in the object store when GRIDGOV_S3_BUCKET is set),
+records the file's SHA-256 and the anchor in an `AuditArchive` row, and
 deletes the run — all in one transaction under the sealer's lock. On PostgreSQL the guard trigger
 refuses every DELETE unless the transaction set `gridgov.audit_archive` and the row lies within a
 recorded archive and is older than 184 days by the database's clock: an ordinary DELETE is still
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import io
 import json
 import logging
 import os
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.db import connection, transaction
 
 from .chain import _ROW, GENESIS, Break, _lock, anchor, chain_breaks, keys
@@ -44,6 +48,23 @@ def archive_dir() -> Path:
     return Path(settings.GRIDGOV_AUDIT_ARCHIVE_DIR)
 
 
+def _object_store() -> bool:
+    """With object storage (GRIDGOV_S3_BUCKET) the archives go to its `audit-archive/` prefix
+    (settings.STORAGES["audit_archive"]); otherwise to GRIDGOV_AUDIT_ARCHIVE_DIR on local disk."""
+    return "audit_archive" in settings.STORAGES
+
+
+def _read(name: str) -> bytes | None:
+    if _object_store():
+        try:
+            with storages["audit_archive"].open(name, "rb") as fh:
+                return bytes(fh.read())
+        except FileNotFoundError:
+            return None
+    path = archive_dir() / name
+    return path.read_bytes() if path.exists() else None
+
+
 def _line(row: dict[str, Any]) -> bytes:
     data = dict(row)
     data["at"] = row["at"].isoformat(timespec="microseconds")
@@ -60,8 +81,22 @@ def _chain_breaks(rows: list[dict[str, Any]], first_seq: int, prev: str) -> Iter
     return chain_breaks(rows, first_seq=first_seq, prev=prev, keys=keys()[1])
 
 
-def _write(path: Path, rows: list[dict[str, Any]]) -> str:
+def _write(name: str, rows: list[dict[str, Any]]) -> str:
     """Write the file (durably) and return its SHA-256."""
+    if _object_store():
+        buffer = io.BytesIO()
+        with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz:
+            for row in rows:
+                gz.write(_line(row))
+        data = buffer.getvalue()
+        store = storages["audit_archive"]
+        if store.exists(name):  # a run whose commit failed after the upload: the same rows, written again
+            store.delete(name)
+        saved = store.save(name, ContentFile(data))  # one PUT: durable when it returns
+        if saved != name:
+            raise RuntimeError(f"audit archive {name} was stored as {saved}")
+        return hashlib.sha256(data).hexdigest()
+    path = archive_dir() / name
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
@@ -106,7 +141,7 @@ def archive_old(*, now: dt.datetime, days: int | None = None, batch: int = 50_00
             return None
         first, last = rows[0]["seq"], rows[-1]["seq"]
         name = f"audit-{first:012d}-{last:012d}.jsonl.gz"
-        digest = _write(archive_dir() / name, rows)
+        digest = _write(name, rows)
         archive = AuditArchive.objects.create(
             created_at=now, cutoff=cutoff, first_seq=first, last_seq=last, first_prev_hash=prev,
             anchor_hash=rows[-1]["row_hash"], row_count=len(rows), oldest_at=min(r["at"] for r in rows),
@@ -157,13 +192,13 @@ def verify_archives() -> Iterator[Break]:
     for archive in AuditArchive.objects.order_by("first_seq"):
         if archive.first_seq != prev_seq + 1 or archive.first_prev_hash != prev_hash:
             yield Break(archive.first_seq, 0, f"archive {archive.file} does not follow the previous one")
-        path = archive_dir() / archive.file
-        if not path.exists():
+        data = _read(archive.file)
+        if data is None:
             yield Break(archive.first_seq, 0, f"archive file {archive.file} is missing")
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != archive.sha256:
+        elif hashlib.sha256(data).hexdigest() != archive.sha256:
             yield Break(archive.first_seq, 0, f"archive file {archive.file} does not match its checksum")
         else:
-            with gzip.open(path, "rb") as fh:
+            with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as fh:
                 rows = [_parse(line) for line in fh if line.strip()]
             yield from _chain_breaks(rows, archive.first_seq, archive.first_prev_hash)
             if not rows or rows[-1]["seq"] != archive.last_seq or rows[-1]["row_hash"] != archive.anchor_hash:

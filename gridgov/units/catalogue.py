@@ -14,6 +14,7 @@ BUILTIN_KINDS: tuple[tuple[str, str, str], ...] = (
     ("micro_grid", "微网格", "micro_grid"),
     ("hamlet_grid", "屋场网格", "grid"),
     ("red_micro_grid", "红色微网格", "micro_grid"),
+    ("prefecture", "市（州）", "prefecture"),
 )
 
 BUILTIN_THEMES: tuple[tuple[str, str], ...] = (

@@ -1,4 +1,4 @@
-"""The hierarchy of units: county → township → area → village → grid → micro-grid, of any depth.
+"""The hierarchy of units: (prefecture →) county → township → area → village → grid → micro-grid, of any depth.
 
 Each unit stores its materialised path ("/1/7/42/"), so a subtree is one indexed
 prefix filter. Kinds, level names and themes are data: the five reference systems
@@ -16,6 +16,9 @@ from gridgov.core.scoping import ScopedManager
 
 
 class BaseKind(models.TextChoices):
+    # A prefecture-level city (地级市/州/盟) above its counties: the root of a city-wide deployment, where the
+    # city office (市网格办) watches its counties. Cases, numbers and deadlines stay per county.
+    PREFECTURE = "prefecture", "市（州）"
     COUNTY = "county", "县（区）"
     TOWNSHIP = "township", "乡镇"
     SUBDISTRICT = "subdistrict", "街道"

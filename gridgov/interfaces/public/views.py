@@ -163,7 +163,7 @@ def _submit(request: HttpRequest, *, unit: Unit | None, general: bool, template:
         return again(ValidationFailed("这份内容和刚才提交的不一样，请刷新页面后重新填写。"), 409)
     except DomainError as exc:
         error = exc if isinstance(exc, ValidationFailed) else ValidationFailed(exc.message, field=exc.field)
-        return again(error, 400)
+        return again(error, 503 if exc.http_status == 503 else 400)  # 503: the photo store did not answer
     if result.created:
         throttle.hit(throttle.REPORT_PER_IP, ip)
         throttle.hit(throttle.CHALLENGE_AFTER, ip)

@@ -24,6 +24,7 @@ from gridgov.cases.transitions import ReturnReason
 from gridgov.core.cleaning import query_int
 from gridgov.core.clock import now
 from gridgov.core.errors import DomainError, PermissionDenied
+from gridgov.core.replica import replica_reads
 from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor, url_for_id
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
@@ -96,6 +97,7 @@ _SUPERVISED = '<span class="badge late">督办</span>'
 
 
 @scoped_view
+@replica_reads
 def case_queue(request: HttpRequest) -> HttpResponse:
     scope = actor_scope(request)
     if not (scope.can(P.CASE_VIEW) or scope.can(P.CASE_DEPARTMENT)):

@@ -35,6 +35,7 @@ from gridgov.audit.services import audit_record
 from gridgov.cases.selectors import categories
 from gridgov.core.clock import local, now
 from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.replica import replica_reads
 from gridgov.geo.coords import wgs84_to_gcj02
 from gridgov.insights import board as insights
 from gridgov.insights import deliberation_measures, measures, visit_measures
@@ -190,11 +191,13 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
 
 
 @scoped_view
+@replica_reads
 def dashboard(request: HttpRequest) -> HttpResponse:
     return _board_context(request, "staff/dashboard/_board.html")
 
 
 @scoped_view
+@replica_reads
 def dashboard_screen(request: HttpRequest) -> HttpResponse:
     """The wall screen (大屏) of the grid management centre: the same figures, full screen, dark."""
     return _board_context(request, "staff/dashboard/screen.html")
@@ -219,6 +222,7 @@ def tile_config() -> dict[str, Any]:
 
 
 @scoped_view
+@replica_reads
 def map_page(request: HttpRequest) -> HttpResponse:
     scope = actor_scope(request)
     moment = now()
@@ -280,6 +284,7 @@ def _map_unit(request: HttpRequest) -> tuple[Scope, dict[str, Any] | None, JsonR
 
 
 @scoped_view
+@replica_reads
 def map_data(request: HttpRequest) -> HttpResponse:
     """The grids under the unit, colored by the chosen measure, their cards, case pins and heat. The
     boundaries come apart from map_geometry (the same for every period and measure, kept by the
@@ -380,6 +385,7 @@ GEOMETRY_CACHE_SECONDS = 24 * 3600
 
 
 @scoped_view
+@replica_reads
 def map_geometry(request: HttpRequest) -> HttpResponse:
     """The boundaries of the grids under the unit (GeoJSON, in the tiles' coordinate system, feature id =
     grid id), apart from the figures: they change only when a grid or a boundary changes. The body is

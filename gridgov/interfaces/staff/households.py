@@ -23,6 +23,7 @@ from gridgov.access.scope import Scope
 from gridgov.cases import selectors as case_selectors
 from gridgov.core.clock import local, now
 from gridgov.core.errors import DomainError, NotFound, ValidationFailed
+from gridgov.core.replica import replica_reads
 from gridgov.interfaces.http import actor_scope, scoped_view, staff_actor, url_for_id
 from gridgov.interfaces.staff.reveal import render_no_store, reveal_on_post
 from gridgov.interfaces.two_factor import require_recent_code
@@ -130,6 +131,7 @@ class MoveForm(forms.Form):
 
 # --- list and detail --------------------------------------------------------------------------------------
 @scoped_view
+@replica_reads
 def household_list(request: HttpRequest) -> HttpResponse:
     """Search. The form posts, so an ID number or phone typed into it stays out of URLs and access
     logs; the page echoes such a query only masked."""
