@@ -233,6 +233,8 @@ NOT_PERSONAL: dict[str, str] = {
     "access.PasswordHistory.password_hash": "a one-way hash of a former password (no password kept)",
     "access.SecurityPolicy.password_history": "how many former passwords may not be reused (a number)",
     "units.UnitKind.name": "a kind of unit (村, 网格)",
+    "scheduling.JobState.name": "a scheduled job's name (cases-sweep, audit-seal)",
+    "scheduling.JobState.last_result": "a job's last counts (warned 3, sealed 120): figures, no person",
     "processes.Routine.name": "a recurring routine's name (支部说事日, 五个到户敲门行动)",
     "processes.Routine.description": "what a routine's occurrences are for (set by an office, about work, not people)",
     "units.Theme.name": "a theme of the grid (多网合一)",

@@ -15,7 +15,9 @@ QUEUES = ("todo", "due_soon", "overdue", "supervised", "returned", "done")
 # count; the grants are read once per access stamp, not per request (access/scope.py)
 MAX_QUEUE_PAGE = 7
 MAX_QUEUE_API = 5
-MAX_DETAIL_PAGE = 6
+# 6 → 7 (issue #15, #16): the page now reads, for the department holding a case, whether the office disclosed the
+# reporter to it, and the possible duplicates its holder is shown; each one statement, whatever the history's length.
+MAX_DETAIL_PAGE = 7
 
 
 def _count(client, url: str) -> int:

@@ -21,5 +21,7 @@ def _iso_date(value: Any) -> Any:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
-# A keyset cursor or a page size in a query string: digits only (the schema says so), empty for none.
-WholeNumber = Annotated[str, Field(pattern=r"^[0-9]{0,12}$")]
+# A keyset cursor or a page size in a query string: digits only, empty for none. The schema says so; the
+# operation itself checks it (interfaces/api/paging.py), after the permission, with the ledger's Chinese message
+# 请输入整数。 (a validation of the framework's own would answer 422 in English before the permission check).
+WholeNumber = Annotated[str, Field(json_schema_extra={"pattern": r"^[0-9]{0,12}$"})]

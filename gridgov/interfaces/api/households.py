@@ -6,11 +6,11 @@ Editing with a stale `version` answers 409 with the current copy; nothing is ove
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
-from pydantic import StrictInt
+from pydantic import Field, StrictInt
 
 from gridgov.access.scope import scope_for
 from gridgov.core.clock import local, now
@@ -187,6 +187,9 @@ def list_households(request: HttpRequest) -> HouseholdPage:
     return HouseholdPage(items=items, next_after=page.next_after)
 
 
+Digits = Annotated[str, Field(pattern=r"^[0-9]{1,12}$")]
+
+
 class SearchIn(Schema):
     q: str = ""
     name: str = ""
@@ -195,13 +198,14 @@ class SearchIn(Schema):
     address: str = ""
     house_number: str = ""
     tag: str = ""
-    # Strict: JSON true/false or 1.5 are not numbers here, as the schema says.
-    unit: StrictInt | None = None
-    age_min: StrictInt | None = None
-    age_max: StrictInt | None = None
+    # A whole number, or its digits as text (as the list API's query string takes them): JSON true/false or 1.5
+    # are not numbers here, as the schema says.
+    unit: StrictInt | Digits | None = None
+    age_min: StrictInt | Digits | None = None
+    age_max: StrictInt | Digits | None = None
     status: str = ""
-    after: StrictInt | None = None
-    limit: StrictInt | None = None
+    after: StrictInt | Digits | None = None
+    limit: StrictInt | Digits | None = None
 
 
 @router.post("/search", response=HouseholdPage,
