@@ -69,15 +69,16 @@ def _facts() -> dict[str, Any]:
     with connection.cursor() as cur:
         cur.execute(CREATE_SQL)
     active = [s.value for s in ACTIVE]
-    workers = Grant.unscoped.filter(role__code="grid_worker_full", revoked_at__isnull=True,
+    workers = Grant.dangerously_unscoped.filter(role__code="grid_worker_full", revoked_at__isnull=True,
                                     unit__kind__base="grid").select_related("user", "unit").order_by("id")
     worker = next((g for g in workers[:200]
-                   if Case.unscoped.filter(holder_unit_id=g.unit_id, status__in=active).exists()), workers[0])
+                   if Case.dangerously_unscoped.filter(holder_unit_id=g.unit_id,
+                                                       status__in=active).exists()), workers[0])
     intake = workers.exclude(unit_id=worker.unit_id).first()
-    township = (Grant.unscoped.filter(role__code="township_office", revoked_at__isnull=True)
+    township = (Grant.dangerously_unscoped.filter(role__code="township_office", revoked_at__isnull=True)
                 .select_related("user", "unit").order_by("id").first())
     assert intake is not None and township is not None
-    household = (Household.unscoped.filter(unit__path__startswith=township.unit.path).order_by("id")
+    household = (Household.dangerously_unscoped.filter(unit__path__startswith=township.unit.path).order_by("id")
                  .values_list("pk", flat=True).first())
     category = (Category.objects.filter(is_active=True, on_site=False, lowest_level="grid").order_by("sort_order")
                 .first())
@@ -86,8 +87,9 @@ def _facts() -> dict[str, Any]:
 
     sample = samples()  # the search values `make bench` uses (bench/run.py measure_searches)
     # The busiest department handler (most open cases held), as bench/cases.py picks for the queues.
-    handlers = Grant.unscoped.filter(role__code="department_handler", revoked_at__isnull=True)
-    top = (Case.unscoped.filter(holder_department_id__in=handlers.values("department_id"), status__in=active)
+    handlers = Grant.dangerously_unscoped.filter(role__code="department_handler", revoked_at__isnull=True)
+    top = (Case.dangerously_unscoped.filter(holder_department_id__in=handlers.values("department_id"),
+                                            status__in=active)
            .values("holder_department_id").annotate(n=Count("id")).order_by("-n").first())
     handler = (handlers.filter(department_id=top["holder_department_id"]).select_related("user").order_by("id").first()
                if top else None)

@@ -81,11 +81,12 @@ def seed_cases(per_day: float, now: dt.datetime) -> int:
 
     rng = random.Random(7)
     cal = calendar_with()
-    grids = list(Unit.unscoped.filter(kind__base="grid", is_active=True).values_list("pk", "path", "centroid_lat",
+    grids = list(Unit.dangerously_unscoped.filter(kind__base="grid", is_active=True).values_list("pk", "path",
+                                                                                                 "centroid_lat",
                                                                                    "centroid_lng"))
-    county = Unit.unscoped.filter(kind__base="county").first()
+    county = Unit.dangerously_unscoped.filter(kind__base="county").first()
     assert county is not None
-    departments = list(Department.unscoped.values_list("pk", flat=True)) or [None]
+    departments = list(Department.dangerously_unscoped.values_list("pk", flat=True)) or [None]
     cats = list(Category.objects.filter(on_site=False))
     start = (now - dt.timedelta(days=365)).astimezone(LOCAL_TZ).date()
     days = [start + dt.timedelta(days=i) for i in range(365)]
@@ -99,7 +100,7 @@ def seed_cases(per_day: float, now: dt.datetime) -> int:
 
     def flush() -> None:
         with transaction.atomic():
-            made = Case.unscoped.bulk_create(batch_cases, batch_size=2000)
+            made = Case.dangerously_unscoped.bulk_create(batch_cases, batch_size=2000)
             events = []
             for case, plan in zip(made, plans, strict=True):
                 for seq, (action, at, frm, to, dept) in enumerate(plan, 1):
@@ -107,7 +108,7 @@ def seed_cases(per_day: float, now: dt.datetime) -> int:
                                             to_department_id=dept if action in ("dispatch", "redispatch",
                                                                                 "acknowledge") else None,
                                             from_department_id=dept if action in ("return", "feedback") else None))
-            CaseEvent.unscoped.bulk_create(events, batch_size=5000)
+            CaseEvent.dangerously_unscoped.bulk_create(events, batch_size=5000)
         batch_cases.clear()
         plans.clear()
 
@@ -315,7 +316,7 @@ def main() -> None:
         seed_cases(float(os.environ.get("BENCH_CASES_PER_DAY", "0.35")), moment)
         print(f"cases written in {time.perf_counter() - started:.0f} s", flush=True)
         subprocess.run(["psql", os.environ["DATABASE_URL"], "-qc", "ANALYZE"], check=True)
-    cases, events = Case.unscoped.count(), CaseEvent.unscoped.count()
+    cases, events = Case.dangerously_unscoped.count(), CaseEvent.dangerously_unscoped.count()
     started = time.perf_counter()
     # BENCH_FACTS_FULL=0 keeps day facts built earlier on this database (a full build of a year at size M
     # takes minutes on a loaded machine); BENCH_FACTS_NOTE then says how long that build took.
@@ -336,7 +337,8 @@ def main() -> None:
     roles = os.environ.get("BENCH_ROLES", "county_office,township_office").split(",")
     pages = [pg for pg in PAGES if not os.environ.get("BENCH_PAGES") or pg[1] in os.environ["BENCH_PAGES"].split(",")]
     for role in roles:
-        grant = (Grant.unscoped.filter(role__code=role, revoked_at__isnull=True).select_related("user", "unit")
+        grant = (Grant.dangerously_unscoped.filter(role__code=role, revoked_at__isnull=True).select_related("user",
+                                                                                                            "unit")
                  .order_by("id").first())
         assert grant is not None, role
         users[role] = grant.user.username

@@ -36,7 +36,7 @@ from gridgov.units.models import Unit  # noqa: E402
 
 
 def township_office() -> Grant:
-    grant = (Grant.unscoped.filter(role__code="township_office", revoked_at__isnull=True)
+    grant = (Grant.dangerously_unscoped.filter(role__code="township_office", revoked_at__isnull=True)
              .select_related("user", "unit").order_by("id").first())
     if grant is None:
         raise SystemExit("no township office in the bench world")
@@ -46,10 +46,10 @@ def township_office() -> Grant:
 def samples() -> dict[str, object]:
     grant = township_office()
     prefix = grant.unit.path
-    resident = (Resident.unscoped.filter(household__unit__path__startswith=prefix).exclude(phone_cipher="")
+    resident = (Resident.dangerously_unscoped.filter(household__unit__path__startswith=prefix).exclude(phone_cipher="")
                 .select_related("household").order_by("id").first())
     assert resident is not None
-    two_char = (Resident.unscoped.filter(household__unit__path__startswith=prefix, name__regex=r"^..$")
+    two_char = (Resident.dangerously_unscoped.filter(household__unit__path__startswith=prefix, name__regex=r"^..$")
                 .order_by("id").values_list("name", flat=True).first())
     return {
         "username": grant.user.username,
@@ -59,7 +59,7 @@ def samples() -> dict[str, object]:
         "address": (resident.household.address or "村")[:2],
         "house_number": resident.household.house_number,
         "household_id": resident.household_id,
-        "households_in_scope": Household.unscoped.filter(unit__path__startswith=prefix).count(),
+        "households_in_scope": Household.dangerously_unscoped.filter(unit__path__startswith=prefix).count(),
     }
 
 
@@ -71,7 +71,7 @@ IMPORT_REGIONS = ("659001", "659002", "659003", "659004", "659005", "659006", "6
 def free_region() -> str:
     for region in IMPORT_REGIONS:
         probe = [protected.id_index(idnumber.make(region, dt.date(1950, 1, 1), 100 + k)) for k in (0, 1, 2)]
-        if not Resident.unscoped.filter(id_index__in=probe).exists():
+        if not Resident.dangerously_unscoped.filter(id_index__in=probe).exists():
             return region
     raise SystemExit("every bench import region is already in the ledger: use a fresh database")
 
@@ -105,7 +105,8 @@ def build_xlsx(n: int, grids: list[str], region: str = "140225") -> bytes:
 
 def run_import(n: int) -> dict[str, object]:
     grant = township_office()
-    grids = list(Unit.unscoped.filter(path__startswith=grant.unit.path, kind__base__in=["grid", "micro_grid"])
+    grids = list(Unit.dangerously_unscoped.filter(path__startswith=grant.unit.path, kind__base__in=["grid",
+                                                                                                    "micro_grid"])
                  .exclude(serial="").values_list("name", flat=True)[:50])
     started = time.perf_counter()
     content = build_xlsx(n, grids, free_region())
@@ -123,7 +124,7 @@ def run_import(n: int) -> dict[str, object]:
 
 
 def _user_for(role: str) -> object:
-    grant = (Grant.unscoped.filter(role__code=role, revoked_at__isnull=True).select_related("user", "unit")
+    grant = (Grant.dangerously_unscoped.filter(role__code=role, revoked_at__isnull=True).select_related("user", "unit")
              .order_by("id").first())
     if grant is None:
         raise SystemExit(f"no {role} in the bench world")

@@ -29,15 +29,15 @@ def main() -> None:
     now = clock_now()
     year_ago = now - dt.timedelta(days=365)
     added = 0
-    first = Case.unscoped.order_by("created_at").values_list("created_at", flat=True).first()
+    first = Case.dangerously_unscoped.order_by("created_at").values_list("created_at", flat=True).first()
     topped_up_s = 0.0
     if first is not None and first > year_ago + dt.timedelta(days=7):
         started = time.perf_counter()
-        for root in Unit.unscoped.filter(parent__isnull=True, is_active=True).order_by("id"):
+        for root in Unit.dangerously_unscoped.filter(parent__isnull=True, is_active=True).order_by("id"):
             added += seed_earlier_cases(seed=1, now=now, root=root, since=year_ago, until=first,
                                         stdout=io.StringIO())
         topped_up_s = time.perf_counter() - started
-    cases = Case.unscoped.count()
+    cases = Case.dangerously_unscoped.count()
     runs = []
     while True:
         started = time.perf_counter()

@@ -61,7 +61,8 @@ def _visits(w: World) -> None:
         visit_services.rule_set(actor=w.chen_jing, now=T0, unit_id=w.county.pk,
                                 tag_id=Tag.objects.get(code=code).pk, cadence_days=days)
     elder = household(w, w.grid_a1, "吴城村一组", "张桂兰", make_id(dt.date(1940, 3, 3), 42), no="15")
-    _tag("elder_alone", resident=Resident.unscoped.get(household=elder), start=dt.date(2026, 3, 2))  # due 3-9
+    _tag("elder_alone", resident=Resident.dangerously_unscoped.get(household=elder), start=dt.date(2026, 3,
+                                                                                                   2))  # due 3-9
     today = household(w, w.grid_a1, "吴城村一组", "王伟", make_id(dt.date(1975, 4, 12), 31), no="12")
     _tag("dibao", household=today, start=dt.date(2026, 2, 14))  # due 3-16
     soon = household(w, w.grid_a1, "吴城村一组", "李梅", make_id(dt.date(1982, 9, 9), 22), no="3")
@@ -69,7 +70,7 @@ def _visits(w: World) -> None:
     later = household(w, w.grid_a1, "吴城村一组", "王伟民", make_id(dt.date(1960, 1, 5), 51), no="14")
     _tag("dibao", household=later, start=dt.date(2026, 3, 2))  # due 4-1
     a2 = household(w, w.grid_a2, "吴城村二组", "赵刚", make_id(dt.date(1941, 2, 2), 71), no="8")
-    _tag("elder_alone", resident=Resident.unscoped.get(household=a2), start=dt.date(2026, 3, 1))
+    _tag("elder_alone", resident=Resident.dangerously_unscoped.get(household=a2), start=dt.date(2026, 3, 1))
     c1 = household(w, w.grid_c1, "驼峰村", "孙强", make_id(dt.date(1970, 7, 7), 91, "140226"), no="1")
     _tag("hardship", household=c1, start=dt.date(2026, 1, 10))  # due 3-11
 
@@ -99,7 +100,7 @@ def _cases(w: World) -> dict[str, Case]:
     due = {"over": NOW - DAY, "soon": NOW + dt.timedelta(hours=10), "later": NOW + 10 * DAY,
            "town": NOW + 10 * DAY, "dept": NOW - dt.timedelta(hours=2), "c1": NOW - DAY}
     for name, when in due.items():
-        Case.unscoped.filter(pk=cases[name].pk).update(resolve_due=when)
+        Case.dangerously_unscoped.filter(pk=cases[name].pk).update(resolve_due=when)
     return cases
 
 
@@ -124,7 +125,7 @@ def _mediation(w: World) -> User:
               "level": "township", "parties": parties}
     a1 = mediation_services.mediation_register(actor=None, now=T0, presiding_id=xu.pk, title="宅基地边界纠纷",
                                                unit_id=w.grid_a1.pk, **common)
-    MediationCase.unscoped.filter(pk=a1.pk).update(due_at=NOW - DAY)
+    MediationCase.dangerously_unscoped.filter(pk=a1.pk).update(due_at=NOW - DAY)
     mediation_services.mediation_register(actor=None, now=NOW - DAY, presiding_id=ma.pk, title="驼峰村用水纠纷",
                                           unit_id=w.grid_c1.pk, **common)
     return xu

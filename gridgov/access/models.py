@@ -122,12 +122,12 @@ class Department(models.Model):
     phone = models.CharField("联系电话", max_length=20, blank=True)
     is_active = models.BooleanField(default=True)
 
-    unscoped = models.Manager["Department"]()
+    dangerously_unscoped = models.Manager["Department"]()
     objects = ScopedManager["Department"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["unit_id", "name"]
         constraints = [models.UniqueConstraint(fields=["unit", "name"], name="department_name_unique_in_unit")]
         verbose_name = "职能部门"
@@ -153,12 +153,12 @@ class Grant(models.Model):
     granted_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped = models.Manager["Grant"]()
+    dangerously_unscoped = models.Manager["Grant"]()
     objects = ScopedManager["Grant"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["unit_id", "role_id"]
         constraints = [
             models.UniqueConstraint(

@@ -27,7 +27,8 @@ def _needs_strict(user: Any) -> bool:
         return False
     from .models import Grant
 
-    return Grant.unscoped.filter(user_id=user.pk, revoked_at__isnull=True, role__code__in=STRICT_ROLES).exists()
+    return Grant.dangerously_unscoped.filter(user_id=user.pk, revoked_at__isnull=True,
+                                             role__code__in=STRICT_ROLES).exists()
 
 
 class ComplexityValidator:

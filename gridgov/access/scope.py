@@ -196,7 +196,7 @@ def _build(user_id: int) -> Scope:
     from .models import Grant  # late: scope is imported by models' neighbours
 
     rows = (
-        Grant.unscoped.filter(user_id=user_id, revoked_at__isnull=True, unit__is_active=True)
+        Grant.dangerously_unscoped.filter(user_id=user_id, revoked_at__isnull=True, unit__is_active=True)
         .values_list("pk", "unit__path", "unit_id", "role__code", "role__name", "role__permissions",
                      "department_id")
         .order_by("id")
@@ -252,7 +252,7 @@ def access_changed(*, user_ids: Iterable[int] = (), unit_path: str = "", role_id
     if role_id is not None:
         holders |= Q(role_id=role_id)
     if unit_path or role_id is not None:
-        User.objects.filter(pk__in=Grant.unscoped.filter(holders).values("user_id")).update(
+        User.objects.filter(pk__in=Grant.dangerously_unscoped.filter(holders).values("user_id")).update(
             access_stamp=new_access_stamp())
     # This process forgets the old scopes now and again after the commit, so that a user object
     # still carrying the old stamp (a service's actor, a test's fixture) does not find them.

@@ -29,7 +29,7 @@ def _granter_role(actor: User | None, perm: str, unit: Unit) -> str:
 def township_of(unit: Unit) -> Unit | None:
     """The township or subdistrict above (or at) a unit, read along its path."""
     return (
-        Unit.unscoped.filter(pk__in=unit.path_ids(), kind__base__in=TOWNSHIP_BASE_KINDS)
+        Unit.dangerously_unscoped.filter(pk__in=unit.path_ids(), kind__base__in=TOWNSHIP_BASE_KINDS)
         .order_by("-depth")
         .first()
     )
@@ -124,7 +124,8 @@ def grant_create(
                                reason=AccessError.ROLE_BEYOND_OWN)
     # Lock the grantee's grants so that two concurrent grants cannot both pass the checks.
     active = list(
-        Grant.unscoped.select_for_update().filter(user=user, revoked_at__isnull=True).select_related("role", "unit")
+        Grant.dangerously_unscoped.select_for_update().filter(user=user, revoked_at__isnull=True).select_related("role",
+                                                                                                                 "unit")
     )
     if any(g.role_id == role.pk and g.unit_id == unit.pk for g in active):
         raise ValidationFailed(f"{user.display_name} 已在「{unit.name}」担任{role.name}。",
@@ -155,7 +156,7 @@ def grant_create(
         raise ValidationFailed("只有部门办理人需要指定部门。", field="department",
                                reason=AccessError.DEPARTMENT_NOT_NEEDED)
     try:
-        grant = Grant.unscoped.create(user=user, role=role, unit=unit, department=department, title=title,
+        grant = Grant.dangerously_unscoped.create(user=user, role=role, unit=unit, department=department, title=title,
                                       granted_by=actor, granted_at=now)
     except IntegrityError as exc:
         raise ValidationFailed("该授权已存在。", reason=AccessError.GRANT_TAKEN) from exc
@@ -167,7 +168,8 @@ def grant_create(
 
 @transaction.atomic
 def grant_revoke(*, actor: User | None, now: dt.datetime, grant_id: int) -> Grant:
-    grant = Grant.unscoped.select_for_update().select_related("unit", "user", "role").filter(pk=grant_id).first()
+    grant = Grant.dangerously_unscoped.select_for_update().select_related("unit", "user",
+                                                                          "role").filter(pk=grant_id).first()
     if grant is None or grant.revoked_at is not None:
         raise NotFound()
     granter_role = _granter_role(actor, P.GRANT_MANAGE, grant.unit)
@@ -187,10 +189,10 @@ def department_create(
     name = (name or "").strip()
     if not name:
         raise ValidationFailed("请填写部门名称。", field="name", reason=CommonError.REQUIRED)
-    if Department.unscoped.filter(unit=unit, name=name).exists():
+    if Department.dangerously_unscoped.filter(unit=unit, name=name).exists():
         raise ValidationFailed(f"「{unit.name}」已有部门「{name}」。", field="name",
                                reason=AccessError.DEPARTMENT_TAKEN)
-    dept = Department.unscoped.create(unit=unit, name=name, kind=kind, phone=phone)
+    dept = Department.dangerously_unscoped.create(unit=unit, name=name, kind=kind, phone=phone)
     audit_record(action="department.create", actor=actor, now=now, obj=dept, unit_path=unit.path, role=role)
     return dept
 
@@ -227,7 +229,7 @@ def account_unlock(*, actor: User | None, now: dt.datetime, user: User) -> None:
     from . import lockout
 
     scope = scope_for(actor)
-    paths = Grant.unscoped.filter(user=user, revoked_at__isnull=True).values_list("unit__path", flat=True)
+    paths = Grant.dangerously_unscoped.filter(user=user, revoked_at__isnull=True).values_list("unit__path", flat=True)
     path = next((p for p in paths if scope.can(P.USER_MANAGE, p)), None)
     if path is None:
         raise NotFound()
@@ -281,7 +283,7 @@ def first_admin_create(*, actor: User | None, now: dt.datetime, username: str, f
                                reason=CommonError.NOT_A_CHOICE)
     if not (full_name or "").strip():
         raise ValidationFailed("请填写姓名。", field="full_name", reason=CommonError.REQUIRED)
-    unit = Unit.unscoped.filter(pk=unit_id).first()
+    unit = Unit.dangerously_unscoped.filter(pk=unit_id).first()
     if unit is None:
         raise ValidationFailed(f"找不到编号为 {unit_id} 的单位。", field="unit", reason=AccessError.UNIT_NOT_FOUND)
     if not password:

@@ -32,7 +32,8 @@ _PURPOSE = "totp_secret"
 def totp_required(user: Any) -> bool:
     if not getattr(settings, "GRIDGOV_REQUIRE_TOTP", True) or not getattr(user, "is_authenticated", False):
         return False
-    return Grant.unscoped.filter(user_id=user.pk, revoked_at__isnull=True, role__code__in=TOTP_ROLES).exists()
+    return Grant.dangerously_unscoped.filter(user_id=user.pk, revoked_at__isnull=True,
+                                             role__code__in=TOTP_ROLES).exists()
 
 
 def confirmed_device(user: Any) -> TotpDevice | None:

@@ -261,7 +261,7 @@ def persist_staff(staff: StaffPlan, units: dict[int, Any], *, now: dt.datetime) 
     everyone else gets an unusable password until an office resets it."""
     departments = [Department(unit=units[d.unit_key], name=d.name, kind=d.kind, phone=d.phone)
                    for d in staff.departments]
-    Department.unscoped.bulk_create(departments, batch_size=500)
+    Department.dangerously_unscoped.bulk_create(departments, batch_size=500)
     dept_by_name = {(d.unit_id, d.name): d for d in departments}
     demo_hash = make_password(DEMO_PASSWORD)
     # Unusable either way; one marker instead of thousands of random ones keeps size M fast.
@@ -275,7 +275,7 @@ def persist_staff(staff: StaffPlan, units: dict[int, Any], *, now: dt.datetime) 
     User.objects.bulk_create(users, batch_size=500)
     by_holder = {p.holder: u for p, u in zip(staff.people, users, strict=True)}
     roles = {r.code: r for r in Role.objects.all()}
-    Grant.unscoped.bulk_create(
+    Grant.dangerously_unscoped.bulk_create(
         [
             Grant(user=by_holder[g.holder], role=roles[g.role], unit=units[g.unit_key], title=g.title,
                   department=dept_by_name[(units[g.unit_key].pk, g.department)] if g.department else None,
@@ -304,7 +304,8 @@ def demo_accounts() -> list[DemoAccount]:
     order = {code: i for i, code in enumerate(DEMO_USERNAMES)}
     users = {u.pk: u for u in User.objects.filter(username__in=DEMO_USERNAMES.values())}
     grants = sorted(
-        Grant.unscoped.filter(user_id__in=users, revoked_at__isnull=True).select_related("role", "unit", "department"),
+        Grant.dangerously_unscoped.filter(user_id__in=users, revoked_at__isnull=True).select_related("role", "unit",
+                                                                                                     "department"),
         key=lambda g: (order.get(g.role.code, len(order)), g.pk),
     )
     works = {pk: u.check_password(DEMO_PASSWORD) for pk, u in users.items()}

@@ -272,7 +272,7 @@ def calendar_recompute(*, now: dt.datetime, limit: int = 2000) -> int:
 def _apply(revision: CalendarRevision, *, now: dt.datetime, limit: int) -> tuple[int, int]:
     before, after = _calendar_of(revision.before), _calendar_of(revision.after)
     since = local(revision.saved_at).date()
-    due = (Case.unscoped.filter(status__in=[s.value for s in CLOCKED], created_at__lt=revision.saved_at)
+    due = (Case.dangerously_unscoped.filter(status__in=[s.value for s in CLOCKED], created_at__lt=revision.saved_at)
            .filter(Q(resolve_due__gt=revision.saved_at) | Q(respond_due__gt=revision.saved_at))
            .order_by("pk"))
     moved = 0
@@ -291,12 +291,13 @@ def _apply(revision: CalendarRevision, *, now: dt.datetime, limit: int) -> tuple
 def _apply_batch(revision: CalendarRevision, cases: list[Case], before: WorkCalendar, after: WorkCalendar,
                  since: dt.date, now: dt.datetime) -> int:
     ids = [c.pk for c in cases]
-    seq = dict(CaseEvent.unscoped.filter(case_id__in=ids).values("case_id").annotate(m=Max("seq"))
+    seq = dict(CaseEvent.dangerously_unscoped.filter(case_id__in=ids).values("case_id").annotate(m=Max("seq"))
                .values_list("case_id", "m"))
     # Deadlines set after the change was saved were computed on the new calendar already; a case this
     # revision already moved carries its history row.
     settled = set()
-    for case_id, action, detail, old, new in (CaseEvent.unscoped.filter(case_id__in=ids, at__gte=revision.saved_at)
+    for case_id, action, detail, old, new in (CaseEvent.dangerously_unscoped.filter(case_id__in=ids,
+                                                                                    at__gte=revision.saved_at)
                                               .values_list("case_id", "action", "detail", "resolve_due_before",
                                                            "resolve_due_after")):
         if action == RECOMPUTE_ACTION:
@@ -341,8 +342,9 @@ def _apply_batch(revision: CalendarRevision, cases: list[Case], before: WorkCale
                                   unit_path=case.owner_path, role="system",
                                   detail={"number": case.number, "revision": revision.pk}))
     if changed:
-        Case.unscoped.bulk_update(changed, ["respond_due", "resolve_due", "overdue", "version", "updated_at"])
-        CaseEvent.unscoped.bulk_create(events)
+        Case.dangerously_unscoped.bulk_update(changed, ["respond_due", "resolve_due", "overdue", "version",
+                                                        "updated_at"])
+        CaseEvent.dangerously_unscoped.bulk_create(events)
         audit_record_many(audits)
     return len(changed)
 

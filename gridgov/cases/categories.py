@@ -99,7 +99,7 @@ def _category_parent(raw: Any, category: Category | None) -> Category | None:
 def department_kinds() -> set[str]:
     """Department kinds a category may name as its default: those of real departments, and those
     already in use by the tree."""
-    kinds = set(Department.unscoped.exclude(kind="").values_list("kind", flat=True).distinct())
+    kinds = set(Department.dangerously_unscoped.exclude(kind="").values_list("kind", flat=True).distinct())
     return kinds | set(Category.objects.exclude(department_kind="").values_list("department_kind", flat=True))
 
 

@@ -33,7 +33,7 @@ def disclosed_to(scope: Scope, case: Case) -> bool:
     departments = scope.department_ids
     if not departments or case.anonymous:
         return False
-    return ReporterDisclosure.unscoped.filter(case_id=case.pk, department_id__in=departments).exists()
+    return ReporterDisclosure.dangerously_unscoped.filter(case_id=case.pk, department_id__in=departments).exists()
 
 
 def may_disclose(scope: Scope, case: Case) -> bool:
@@ -44,8 +44,8 @@ def may_disclose(scope: Scope, case: Case) -> bool:
 
 def dispatched_departments(case: Case) -> list[Department]:
     """The departments the case was ever dispatched to: those a disclosure may name."""
-    ids = CaseEvent.unscoped.filter(case_id=case.pk, to_department__isnull=False).values("to_department_id")
-    return list(Department.unscoped.filter(pk__in=ids).order_by("name", "id"))
+    ids = CaseEvent.dangerously_unscoped.filter(case_id=case.pk, to_department__isnull=False).values("to_department_id")
+    return list(Department.dangerously_unscoped.filter(pk__in=ids).order_by("name", "id"))
 
 
 def case_reporter_disclose(*, actor: User | None, now: dt.datetime, case_id: int, reason: str,
@@ -72,9 +72,10 @@ def case_reporter_disclose(*, actor: User | None, now: dt.datetime, case_id: int
         dept_id = department_id if department_id is not None else case.holder_department_id
         if dept_id is None or dept_id not in {d.pk for d in dispatched_departments(case)}:
             raise ValidationFailed("只能告知承办过这件事的部门。", field="department_id")
-        if ReporterDisclosure.unscoped.filter(case_id=case.pk, department_id=dept_id).exists():
+        if ReporterDisclosure.dangerously_unscoped.filter(case_id=case.pk, department_id=dept_id).exists():
             raise Conflict("已经向这个部门告知过反映人。")
-        row = ReporterDisclosure.unscoped.create(case=case, department_id=dept_id, reason=text, granted_by=actor,
+        row = ReporterDisclosure.dangerously_unscoped.create(case=case, department_id=dept_id, reason=text,
+                                                             granted_by=actor,
                                                  granted_at=now)
         path = case.unit_path if scope.can(P.CASE_DISPATCH, case.unit_path) else case.owner_path
         audit_record(action="case.reporter_disclose", actor=actor, now=now, obj=case, unit_path=path,

@@ -32,15 +32,16 @@ def grid_for_address(address: str, *, within: Unit | None = None) -> Unit | None
         if not door[i].isdigit() or door[i - 1].isdigit():
             continue
         candidates |= Q(address=door[:i], house_number__in=[door[i:], door[i:] + "号"])
-    qs = Household.unscoped.filter(candidates, status=HouseholdStatus.ACTIVE)
+    qs = Household.dangerously_unscoped.filter(candidates, status=HouseholdStatus.ACTIVE)
     if within is not None:
         qs = qs.filter(unit__path__startswith=within.path)
     unit_ids = list(qs.values_list("unit_id", flat=True).distinct()[:2])
     if len(unit_ids) != 1:
         return None
-    return Unit.unscoped.filter(pk=unit_ids[0], is_active=True).first()
+    return Unit.dangerously_unscoped.filter(pk=unit_ids[0], is_active=True).first()
 
 
 def township_by_code(division_code: str) -> Unit | None:
     """The active unit with this division code (an Open311 key's township), or None."""
-    return Unit.unscoped.filter(division_code=division_code, is_active=True).first() if division_code else None
+    return Unit.dangerously_unscoped.filter(division_code=division_code,
+                                            is_active=True).first() if division_code else None

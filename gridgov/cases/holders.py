@@ -38,7 +38,7 @@ def _users_at_unit(unit: Unit, perms: Iterable[str]) -> list[int]:
 
 
 def _department_users(department_id: int) -> list[int]:
-    return list(Grant.unscoped.filter(department_id=department_id, revoked_at__isnull=True)
+    return list(Grant.dangerously_unscoped.filter(department_id=department_id, revoked_at__isnull=True)
                 .values_list("user_id", flat=True))
 
 
@@ -59,7 +59,7 @@ def holder_user_ids_many(cases: Iterable[Case]) -> dict[int, list[int]]:
     unit_ids = {c.holder_unit_id for c in cases if not c.holder_department_id and c.holder_unit_id}
     if not department_ids and not unit_ids:
         return {c.pk: [] for c in cases}
-    grants = list(Grant.unscoped.filter(Q(department_id__in=department_ids) | Q(unit_id__in=unit_ids),
+    grants = list(Grant.dangerously_unscoped.filter(Q(department_id__in=department_ids) | Q(unit_id__in=unit_ids),
                                         revoked_at__isnull=True).select_related("role"))
     by_department: dict[int, list[int]] = {}
     by_unit: dict[int, list[Grant]] = {}

@@ -229,7 +229,7 @@ def case_report(
             cur.execute(_KEY_AND_STAMP, [namespaced])
             found, stamp = cur.fetchone()
         if found is not None:
-            return _replay(Case.unscoped.get(pk=found), digest, legacy)
+            return _replay(Case.dangerously_unscoped.get(pk=found), digest, legacy)
     else:
         stamp = reference.read_stamp()
     kept = reference.reference(stamp)
@@ -286,7 +286,7 @@ def case_report(
             with transaction.atomic():
                 case = create()
         except IntegrityError:
-            existing = Case.unscoped.filter(idempotency_key=namespaced).first()
+            existing = Case.dangerously_unscoped.filter(idempotency_key=namespaced).first()
             if existing is None:
                 raise
             return _replay(existing, digest, legacy)
@@ -332,7 +332,7 @@ def duplicates_near(*, case: Case, radius_m: float = DUPLICATE_RADIUS_M, limit: 
     dlat = radius_m / 111_000
     dlng = radius_m / (111_000 * max(math.cos(math.radians(case.lat)), 0.01))
     rows = (
-        Case.unscoped.filter(category_id=case.category_id, county_id=case.county_id,
+        Case.dangerously_unscoped.filter(category_id=case.category_id, county_id=case.county_id,
                              status__in=[s.value for s in UNRESOLVED], lat__range=(case.lat - dlat, case.lat + dlat),
                              lng__range=(case.lng - dlng, case.lng + dlng))
         .exclude(pk=case.pk).order_by("-created_at")[:50]

@@ -234,12 +234,12 @@ class Case(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    unscoped = models.Manager["Case"]()
+    dangerously_unscoped = models.Manager["Case"]()
     objects = ScopedManager["Case"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-created_at", "-id"]
         verbose_name = "事件"
         verbose_name_plural = "事件"
@@ -305,7 +305,7 @@ class Case(models.Model):
         q = scope.path_q("unit_path", P.CASE_VIEW) | scope.path_q("owner_path", P.CASE_VIEW)
         departments = scope.department_ids
         if departments:
-            q |= Q(pk__in=CaseEvent.unscoped.filter(to_department_id__in=departments).values("case_id"))
+            q |= Q(pk__in=CaseEvent.dangerously_unscoped.filter(to_department_id__in=departments).values("case_id"))
         return q
 
 
@@ -336,11 +336,11 @@ class CaseEvent(models.Model):
     resolve_due_after = models.DateTimeField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
-    unscoped = models.Manager["CaseEvent"]()
+    dangerously_unscoped = models.Manager["CaseEvent"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["case_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["case", "seq"], name="case_event_seq_unique")]
         indexes = [
@@ -370,11 +370,11 @@ class CaseAttachment(models.Model):
     uploaded_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField()
 
-    unscoped = models.Manager["CaseAttachment"]()
+    dangerously_unscoped = models.Manager["CaseAttachment"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -408,11 +408,11 @@ class ReporterDisclosure(models.Model):
     granted_by = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
     granted_at = models.DateTimeField()
 
-    unscoped = models.Manager["ReporterDisclosure"]()
+    dangerously_unscoped = models.Manager["ReporterDisclosure"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         constraints = [models.UniqueConstraint(fields=["case", "department"], name="reporter_disclosure_unique")]
 
     def __str__(self) -> str:

@@ -101,11 +101,11 @@ def case_queue(*, scope: Scope, queue: str, now: dt.datetime, category_code: str
                      limit=limit)
     if not ids:
         return []
-    qs = Case.unscoped.select_related("category", "reported_by").order_by()
+    qs = Case.dangerously_unscoped.select_related("category", "reported_by").order_by()
     if scope.department_ids:
         # Whether the reporter was disclosed to the viewer's department, in the same statement
         # (reporter_visible reads it; a query per row otherwise).
-        qs = qs.annotate(reporter_disclosed=Exists(ReporterDisclosure.unscoped.filter(
+        qs = qs.annotate(reporter_disclosed=Exists(ReporterDisclosure.dangerously_unscoped.filter(
             case_id=OuterRef("pk"), department_id__in=scope.department_ids)))
     rows = qs.in_bulk(ids)
     return [rows[i] for i in ids if i in rows]
@@ -144,7 +144,8 @@ def case_queue_page(*, scope: Scope, queue: str, now: dt.datetime, page: int = 1
     wanted = ids[(number - 1) * per_page:number * per_page]
     rows: list[dict[str, Any]] = []
     if wanted:
-        found = {r["pk"]: r for r in Case.unscoped.filter(pk__in=wanted).order_by().values(*QUEUE_ROW_FIELDS)}
+        rows = Case.dangerously_unscoped.filter(pk__in=wanted).order_by().values(*QUEUE_ROW_FIELDS)
+        found = {r["pk"]: r for r in rows}
         rows = [found[i] for i in wanted if i in found]
     return QueuePage(rows=rows, number=number, pages=pages, total=len(ids), capped=capped)
 
@@ -152,11 +153,17 @@ def case_queue_page(*, scope: Scope, queue: str, now: dt.datetime, page: int = 1
 def _done_ids(scope: Scope, qs: QuerySet[Case], limit: int, *, filtered: bool) -> list[int]:
     """已办: cases this user acted on, most recent action first. Read from their own history rows
     (index on actor, case, time), then kept to those still in scope and matching the filters."""
-    mine = (CaseEvent.unscoped.filter(actor_id=scope.user_id).values("case_id").annotate(last=Max("at"))
-            .order_by("-last", "-case_id").values_list("case_id", flat=True))
+    mine = (
+        CaseEvent.dangerously_unscoped.filter(actor_id=scope.user_id)
+        .values("case_id")
+        .annotate(last=Max("at"))
+        .order_by("-last", "-case_id")
+        .values_list("case_id", flat=True)
+    )
     if filtered:  # exact whatever the filters keep
-        return list(qs.filter(pk__in=mine.values("case_id")).order_by("-updated_at", "-id")
-                    .values_list("pk", flat=True)[:limit])
+        return list(
+            qs.filter(pk__in=mine.values("case_id")).order_by("-updated_at", "-id").values_list("pk", flat=True)[:limit]
+        )
     candidates = list(mine[: limit * 2])
     keep = set(_among(qs, candidates).order_by().values_list("pk", flat=True))
     return [i for i in candidates if i in keep][:limit]
@@ -168,15 +175,19 @@ def _among(qs: QuerySet[Case], ids: list[int]) -> QuerySet[Case]:
     if connection.vendor != "postgresql":
         return qs.filter(pk__in=ids)
     # The SQL is a constant (the table name is the model's); the ids are a bound parameter.
-    return qs.alias(among=RawSQL(f'"{Case._meta.db_table}"."id" = ANY(%s)', (ids,), output_field=BooleanField())  # noqa: S611
-                    ).filter(among=True)
+    return qs.alias(
+        among=RawSQL(f'"{Case._meta.db_table}"."id" = ANY(%s)', (ids,), output_field=BooleanField())  # noqa: S611
+    ).filter(among=True)
 
 
 def case_get(*, scope: Scope, case_id: int) -> Case:
     return get_in_scope(  # type: ignore[no-any-return]
-        Case.objects.select_related("category", "unit", "holder_unit", "holder_department", "owner_unit",
-                                    "county", "merged_into", "reported_by"),
-        scope, pk=case_id)
+        Case.objects.select_related(
+            "category", "unit", "holder_unit", "holder_department", "owner_unit", "county", "merged_into", "reported_by"
+        ),
+        scope,
+        pk=case_id,
+    )
 
 
 def cases_for_household(*, scope: Scope, household_id: int, limit: int = 20) -> list[dict[str, Any]]:
@@ -185,10 +196,15 @@ def cases_for_household(*, scope: Scope, household_id: int, limit: int = 20) -> 
     page lists of each (number, title, category, status and its name, date), as plain values, in one
     statement (the merged households are a subquery: PostgreSQL makes it a semi-join on the household
     index)."""
-    households = (Household.objects.within(scope).filter(Q(pk=household_id) | Q(merged_into_id=household_id))
-                  .values("pk"))
-    rows = (Case.objects.within(scope).filter(household_id__in=households).order_by("-created_at", "-id")
-            .values("pk", "number", "title", "status", "created_at", "category__name")[:limit])
+    households = (
+        Household.objects.within(scope).filter(Q(pk=household_id) | Q(merged_into_id=household_id)).values("pk")
+    )
+    rows = (
+        Case.objects.within(scope)
+        .filter(household_id__in=households)
+        .order_by("-created_at", "-id")
+        .values("pk", "number", "title", "status", "created_at", "category__name")[:limit]
+    )
     return [{**r, "status_name": STATUS_NAMES[r["status"]]} for r in rows]
 
 
@@ -196,14 +212,21 @@ def case_household(*, scope: Scope, case: Case) -> Any:
     """The household a case names, when the viewer may see it in the ledger (else None)."""
     if case.household_id is None:
         return None
-    return (Household.objects.within(scope).filter(scope.path_q("unit__path", P.HOUSEHOLD_VIEW), pk=case.household_id)
-            .select_related("unit").first())
+    return (
+        Household.objects.within(scope)
+        .filter(scope.path_q("unit__path", P.HOUSEHOLD_VIEW), pk=case.household_id)
+        .select_related("unit")
+        .first()
+    )
 
 
 def case_timeline(*, scope: Scope, case: Case) -> list[CaseEvent]:
     """History rows of a case already fetched through the scope."""
-    return list(CaseEvent.unscoped.filter(case=case).select_related(
-        "actor", "from_unit", "to_unit", "from_department", "to_department").order_by("seq"))
+    return list(
+        CaseEvent.dangerously_unscoped.filter(case=case)
+        .select_related("actor", "from_unit", "to_unit", "from_department", "to_department")
+        .order_by("seq")
+    )
 
 
 def reporter_visible(*, scope: Scope, case: Case) -> bool:
@@ -232,19 +255,26 @@ def reporter_of(*, scope: Scope, case: Case) -> dict[str, Any]:
     if not name and not case.reporter_phone_cipher and case.reported_by is not None:
         name = f"{case.reported_by.display_name}（工作人员）"
     has_identity = bool(case.reporter_name_cipher or case.reporter_phone_cipher)
-    can = has_identity and (scope.can(P.RESIDENT_UNMASK, case.unit_path)
-                            or scope.can(P.RESIDENT_UNMASK, case.owner_path)
-                            or not disclosure.sees_as_office(scope, case))  # here: a disclosed department
-    return {"name": name, "phone": case.reporter_phone_masked, "anonymous": case.anonymous, "can_unmask": can,
-            "can_disclose": disclosure.may_disclose(scope, case)}
+    can = has_identity and (
+        scope.can(P.RESIDENT_UNMASK, case.unit_path)
+        or scope.can(P.RESIDENT_UNMASK, case.owner_path)
+        or not disclosure.sees_as_office(scope, case)
+    )  # here: a disclosed department
+    return {
+        "name": name,
+        "phone": case.reporter_phone_masked,
+        "anonymous": case.anonymous,
+        "can_unmask": can,
+        "can_disclose": disclosure.may_disclose(scope, case),
+    }
 
 
 def case_attachments(*, scope: Scope, case: Case) -> list[CaseAttachment]:
-    return list(CaseAttachment.unscoped.filter(case=case).order_by("id"))
+    return list(CaseAttachment.dangerously_unscoped.filter(case=case).order_by("id"))
 
 
 def attachment_get(*, scope: Scope, attachment_id: int) -> CaseAttachment:
-    att = CaseAttachment.unscoped.select_related("case").filter(pk=attachment_id).first()
+    att = CaseAttachment.dangerously_unscoped.select_related("case").filter(pk=attachment_id).first()
     if att is None:
         raise NotFound()
     case_get(scope=scope, case_id=att.case_id)
@@ -253,8 +283,12 @@ def attachment_get(*, scope: Scope, attachment_id: int) -> CaseAttachment:
 
 def top_categories() -> list[dict[str, str]]:
     """The active top-level categories (code and name), as a work queue's filter offers them."""
-    return [{"code": code, "name": name} for code, name in Category.objects.filter(
-        is_active=True, parent__isnull=True).order_by("sort_order", "id").values_list("code", "name")]
+    return [
+        {"code": code, "name": name}
+        for code, name in Category.objects.filter(is_active=True, parent__isnull=True)
+        .order_by("sort_order", "id")
+        .values_list("code", "name")
+    ]
 
 
 def categories(*, active_only: bool = True) -> list[Category]:
@@ -268,8 +302,11 @@ def dispatch_departments(*, case: Case) -> list[Department]:
     """Departments an office may dispatch this case to: those of its own unit, above it, or below it."""
     unit = case.holder_unit or case.owner_unit
     ancestors = unit.path_ids()
-    rows = Department.unscoped.filter(is_active=True).select_related("unit").filter(
-        Q(unit_id__in=ancestors) | Q(unit__path__startswith=unit.path))
+    rows = (
+        Department.dangerously_unscoped.filter(is_active=True)
+        .select_related("unit")
+        .filter(Q(unit_id__in=ancestors) | Q(unit__path__startswith=unit.path))
+    )
     return sorted(rows, key=lambda d: (d.kind != case.category.department_kind, d.unit.depth, d.name))
 
 
@@ -277,13 +314,13 @@ def escalation_targets(*, case: Case) -> list[Unit]:
     """Ancestors of the holding unit, nearest first (skipping beyond the parent is for emergencies)."""
     if case.holder_unit is None:
         return []
-    return list(Unit.unscoped.filter(pk__in=case.holder_unit.ancestor_ids()).order_by("-depth"))
+    return list(Unit.dangerously_unscoped.filter(pk__in=case.holder_unit.ancestor_ids()).order_by("-depth"))
 
 
 def report_units(*, scope: Scope, limit: int = 300) -> list[Unit]:
     """Grids (and other units) the actor may report a case in."""
     q = scope.path_q("path", P.CASE_REPORT)
-    return list(Unit.unscoped.filter(q, is_active=True).select_related("kind").order_by("path")[:limit])
+    return list(Unit.dangerously_unscoped.filter(q, is_active=True).select_related("kind").order_by("path")[:limit])
 
 
 # --- public reads (Open311, residents' tracking): no actor, no personal data leaves these ---------
@@ -291,9 +328,18 @@ def report_units(*, scope: Scope, limit: int = 300) -> list[Unit]:
 PUBLIC_CLOSED = frozenset(s for s, d in STATUSES.items() if d.type in (StatusType.DONE, StatusType.REJECTED))
 
 
-def public_case_search(*, numbers: list[str], codes: list[str], closed: bool | None, start: dt.datetime | None,
-                       end: dt.datetime | None, limit: int) -> list[Case]:
-    qs = Case.unscoped.select_related("category", "holder_unit", "holder_department").order_by("-created_at")
+def public_case_search(
+    *,
+    numbers: list[str],
+    codes: list[str],
+    closed: bool | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    limit: int,
+) -> list[Case]:
+    qs = Case.dangerously_unscoped.select_related("category", "holder_unit", "holder_department").order_by(
+        "-created_at"
+    )
     if numbers:
         qs = qs.filter(number__in=numbers[:limit])
     if codes:
@@ -310,8 +356,11 @@ def public_case_search(*, numbers: list[str], codes: list[str], closed: bool | N
 
 
 def public_case_get(*, number: str) -> Case:
-    case = (Case.unscoped.select_related("category", "holder_unit", "holder_department")
-            .filter(number=number).first())
+    case = (
+        Case.dangerously_unscoped.select_related("category", "holder_unit", "holder_department")
+        .filter(number=number)
+        .first()
+    )
     if case is None:
         raise NotFound()
     return case
@@ -319,12 +368,24 @@ def public_case_get(*, number: str) -> Case:
 
 def case_map_points(*, scope: Scope, now: dt.datetime, limit: int = 1000) -> list[dict[str, Any]]:
     """Open cases with a location, for the map (no personal data)."""
-    rows = (Case.objects.within(scope).filter(status__in=[s.value for s in ACTIVE], lat__isnull=False,
-                                              lng__isnull=False)
-            .values("pk", "number", "title", "status", "lat", "lng", "resolve_due").order_by("-created_at")[:limit])
-    return [{"id": r["pk"], "number": r["number"], "title": r["title"], "status": Status(r["status"]).label,
-             "lat": r["lat"], "lng": r["lng"], "late": bool(r["resolve_due"] and r["resolve_due"] < now)}
-            for r in rows]
+    rows = (
+        Case.objects.within(scope)
+        .filter(status__in=[s.value for s in ACTIVE], lat__isnull=False, lng__isnull=False)
+        .values("pk", "number", "title", "status", "lat", "lng", "resolve_due")
+        .order_by("-created_at")[:limit]
+    )
+    return [
+        {
+            "id": r["pk"],
+            "number": r["number"],
+            "title": r["title"],
+            "status": Status(r["status"]).label,
+            "lat": r["lat"],
+            "lng": r["lng"],
+            "late": bool(r["resolve_due"] and r["resolve_due"] < now),
+        }
+        for r in rows
+    ]
 
 
 # --- facts other workflows score (gridgov.workforce reads them through interfaces/jobs) ---------
@@ -336,8 +397,11 @@ def worker_facts(*, since: dt.datetime, until: dt.datetime, limit: int = 5000) -
     - case_reported_resolved: a case a staff member reported was resolved after review: `user_id`;
     - case_overdue: a case held by a unit passed its time limit: `unit_id` (its grid workers lose points).
     Each fact names the case (`case_id`, `number`) and when (`at`)."""
-    rows = (CaseEvent.unscoped.filter(at__gte=since, at__lt=until, action__in=("self_handle", "review", "urge"))
-            .select_related("case").order_by("at", "id")[:limit])
+    rows = (
+        CaseEvent.dangerously_unscoped.filter(at__gte=since, at__lt=until, action__in=("self_handle", "review", "urge"))
+        .select_related("case")
+        .order_by("at", "id")[:limit]
+    )
     facts: list[dict[str, Any]] = []
     for ev in rows:
         base = {"case_id": ev.case_id, "number": ev.case.number, "at": ev.at}
@@ -354,4 +418,4 @@ def overdue_open_count(*, now: dt.datetime) -> int:
     """Deployment-wide count of the measure `overdue_open` (docs/measures.md) for operations
     (/ops/metrics): cases in a clocked status past their resolution deadline. No scope: it is a
     number, never a case, and only the metrics scraper reads it. Read through case_clocked_due_idx."""
-    return Case.unscoped.filter(status__in=[s.value for s in CLOCKED], resolve_due__lt=now).count()
+    return Case.dangerously_unscoped.filter(status__in=[s.value for s in CLOCKED], resolve_due__lt=now).count()

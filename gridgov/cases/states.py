@@ -148,7 +148,7 @@ def _auto_closed_lately(step: Step[Any]) -> None:
         raise ValidationFailed(f"该事件已办结归档，不能{step.action.label}。", field="action")
     if case.closed_at is None or step.now - case.closed_at > dt.timedelta(days=days):
         raise ValidationFailed(f"该事件归档已超过 {days} 天，不能再回访。", field="action")
-    last = CaseEvent.unscoped.filter(case=case).order_by("-seq").values_list("action", "actor_id").first()
+    last = CaseEvent.dangerously_unscoped.filter(case=case).order_by("-seq").values_list("action", "actor_id").first()
     if last != ("close", None):
         raise ValidationFailed(f"该事件已办结归档，不能{step.action.label}。", field="action")
 

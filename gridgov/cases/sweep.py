@@ -96,7 +96,7 @@ class _Batch:
 
     def seq_of(self, case: Case) -> int:
         if self._seq is None:
-            self._seq = dict(CaseEvent.unscoped.filter(case_id__in=[c.pk for c in self.cases])
+            self._seq = dict(CaseEvent.dangerously_unscoped.filter(case_id__in=[c.pk for c in self.cases])
                              .values("case_id").annotate(m=Max("seq")).values_list("case_id", "m"))
         self._seq[case.pk] = self._seq.get(case.pk, 0) + 1
         return self._seq[case.pk]
@@ -116,10 +116,10 @@ class _Batch:
         if changed:
             fields = sorted({f.name for c in changed for f, old, new in
                              zip(self._fields, self._before[c.pk], self._values(c), strict=True) if old != new})
-            Case.unscoped.bulk_update(changed, fields)
+            Case.dangerously_unscoped.bulk_update(changed, fields)
         if not self.changes:
             return
-        CaseEvent.unscoped.bulk_create([ch.event for ch in self.changes])
+        CaseEvent.dangerously_unscoped.bulk_create([ch.event for ch in self.changes])
         audit_record_many([ch.audit for ch in self.changes])
         notifying = [ch for ch in self.changes if ch.notify is not None]
         holders = holder_user_ids_many([ch.case for ch in notifying])
@@ -178,7 +178,8 @@ def case_sweep(*, now: dt.datetime, limit: int = 2000) -> SweepReport:
     report.recomputed = calendar_recompute(now=now, limit=limit)
 
     # 1. Warn the holders before the resolution deadline (once per deadline).
-    warn_due = (Case.unscoped.filter(status__in=_CLOCKED, resolve_due__gt=now, resolve_due__lte=now + _MAX_WARN)
+    warn_due = (Case.dangerously_unscoped.filter(status__in=_CLOCKED, resolve_due__gt=now,
+                                                 resolve_due__lte=now + _MAX_WARN)
                 .filter(Q(warned_for__isnull=True) | ~Q(warned_for=F("resolve_due")))
                 .filter(Q(urgency=Urgency.EMERGENCY, resolve_due__lte=now + deadlines.warn_window(Urgency.EMERGENCY))
                         | (~Q(urgency=Urgency.EMERGENCY)
@@ -186,7 +187,7 @@ def case_sweep(*, now: dt.datetime, limit: int = 2000) -> SweepReport:
                 .order_by("resolve_due", "pk"))
 
     def warn(batch: _Batch) -> int:
-        Case.unscoped.filter(pk__in=[c.pk for c in batch.cases]).update(warned_for=F("resolve_due"))
+        Case.dangerously_unscoped.filter(pk__in=[c.pk for c in batch.cases]).update(warned_for=F("resolve_due"))
         holders = holder_user_ids_many(batch.cases)
         notify_many([{"user_ids": holders[c.pk], "topic": "case.deadline_warning", "title": f"即将超期：{c.title}",
                       "body": f"{c.number} · {deadlines.countdown(c.resolve_due, now)}", "link": f"/cases/{c.pk}/",
@@ -197,7 +198,7 @@ def case_sweep(*, now: dt.datetime, limit: int = 2000) -> SweepReport:
     report.warned = _sweep(warn_due, warn, now=now, limit=limit, related=())
 
     # 2. Signed for too late: a dispatched case not acknowledged by its response deadline is urged once.
-    respond_due = (Case.unscoped.filter(status=Status.DISPATCHED, respond_due__lt=now)
+    respond_due = (Case.dangerously_unscoped.filter(status=Status.DISPATCHED, respond_due__lt=now)
                    .filter(Q(respond_urged_for__isnull=True) | ~Q(respond_urged_for=F("respond_due")))
                    .order_by("respond_due", "pk"))
 
@@ -212,7 +213,7 @@ def case_sweep(*, now: dt.datetime, limit: int = 2000) -> SweepReport:
     report.respond_urged = _sweep(respond_due, urge_late_sign_for, now=now, limit=limit)
 
     # 3. Past the resolution deadline: marked overdue and urged once; escalated where the category says.
-    overdue_due = (Case.unscoped.filter(status__in=_CLOCKED, resolve_due__lt=now)
+    overdue_due = (Case.dangerously_unscoped.filter(status__in=_CLOCKED, resolve_due__lt=now)
                    .filter(Q(overdue_for__isnull=True) | ~Q(overdue_for=F("resolve_due")))
                    .order_by("resolve_due", "pk"))  # the longest overdue first, whatever the limit leaves
 
@@ -234,7 +235,7 @@ def case_sweep(*, now: dt.datetime, limit: int = 2000) -> SweepReport:
     # 4. Resolved and neither accepted nor reopened for AUTO_CLOSE_WORKING_DAYS working days: archived.
     # Working days take at least as many calendar days, so the SQL bound is safe; the calendar decides.
     calendar = deadlines.work_calendar()
-    resolved_due = (Case.unscoped.filter(status=Status.RESOLVED,
+    resolved_due = (Case.dangerously_unscoped.filter(status=Status.RESOLVED,
                                          resolved_at__lte=now - dt.timedelta(days=AUTO_CLOSE_WORKING_DAYS))
                     .order_by("resolved_at", "pk"))
     # The latest resolution old enough: adding working days is monotonic, so a bisection over the

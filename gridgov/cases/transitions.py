@@ -112,7 +112,7 @@ def _department(department_id: Any, holder: Unit) -> Department:
         dept_pk = int(department_id)
     except (TypeError, ValueError):
         raise ValidationFailed("请选择承办部门。", field="department_id")
-    dept = Department.unscoped.select_related("unit").filter(pk=dept_pk, is_active=True).first()
+    dept = Department.dangerously_unscoped.select_related("unit").filter(pk=dept_pk, is_active=True).first()
     # A department of this office's unit, an ancestor (county bureaus) or a unit below (stations).
     if dept is None or not (holder.path.startswith(dept.unit.path) or dept.unit.path.startswith(holder.path)):
         raise ValidationFailed("承办部门不存在或不在本辖区。", field="department_id")
@@ -168,7 +168,7 @@ def _attach(step: _Step, attachment_ids: Any) -> None:
         ids = sorted({int(i) for i in attachment_ids})
     except (TypeError, ValueError):
         raise ValidationFailed("附件编号不正确。", field="attachment_ids")
-    found = set(CaseAttachment.unscoped.filter(case=step.case, pk__in=ids).values_list("pk", flat=True))
+    found = set(CaseAttachment.dangerously_unscoped.filter(case=step.case, pk__in=ids).values_list("pk", flat=True))
     if found != set(ids):
         raise ValidationFailed("附件不存在。", field="attachment_ids")
     step.detail["attachments"] = ids
@@ -183,7 +183,7 @@ def _form(step: _Step, kind: str) -> None:
 
 
 def _last_event_department(case: Case, action: str) -> int | None:
-    ev = (CaseEvent.unscoped.filter(case=case, action=action, from_department__isnull=False)
+    ev = (CaseEvent.dangerously_unscoped.filter(case=case, action=action, from_department__isnull=False)
           .order_by("-seq").first())
     return ev.from_department_id if ev else None
 
@@ -207,13 +207,14 @@ def _merge(step: _Step, *, target_case_id: Any = None, note: str = "") -> None:
     if text.isdecimal():
         target_pk = int(text)
     else:
-        found = Case.unscoped.filter(number=text, county_id=case.county_id).values_list("pk", flat=True).first()
+        found = Case.dangerously_unscoped.filter(number=text, county_id=case.county_id).values_list("pk",
+                                                                                                    flat=True).first()
         if found is None:
             raise ValidationFailed("请填写要并入的原事件编号。", field="target_case_id")
         target_pk = found
     if target_pk == case.pk:
         raise ValidationFailed("不能与自身合并。", field="target_case_id")
-    target = Case.unscoped.select_for_update().filter(pk=target_pk).first()
+    target = Case.dangerously_unscoped.select_for_update().filter(pk=target_pk).first()
     if target is None or (step.scope is not None and not _visible(step.scope, target)):
         raise ValidationFailed("原事件不存在。", field="target_case_id")
     if target.status not in UNRESOLVED or target.county_id != case.county_id:
@@ -223,14 +224,15 @@ def _merge(step: _Step, *, target_case_id: Any = None, note: str = "") -> None:
     case.closed_at = step.now
     step.detail["merged_into"] = target.number
     # The reporter moves to the original: its timeline records them, and they are told by SMS.
-    seq = (CaseEvent.unscoped.filter(case=target).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
-    CaseEvent.unscoped.create(
+    seq = (CaseEvent.dangerously_unscoped.filter(case=target).order_by("-seq").values_list("seq",
+                                                                                           flat=True).first() or 0) + 1
+    CaseEvent.dangerously_unscoped.create(
         case=target, seq=seq, action="merged_in", at=step.now, actor=step.actor, from_status=target.status,
         to_status=target.status, to_unit=target.holder_unit, to_department=None,
         note=f"合并事件 {case.number}", resolve_due_before=target.resolve_due, resolve_due_after=target.resolve_due,
         detail={"from_case": case.number, "reporter_name": "" if case.anonymous else case.reporter_name_masked},
     )
-    Case.unscoped.filter(pk=target.pk).update(version=target.version + 1, updated_at=step.now)
+    Case.dangerously_unscoped.filter(pk=target.pk).update(version=target.version + 1, updated_at=step.now)
     if case.reporter_phone_cipher:
         # The outbox seals the number again (notify.services): no phone in clear at rest.
         outbox_put(kind="sms", topic="case.merged", dedupe_key=f"case:{case.pk}:merged:sms", now=step.now,
@@ -265,7 +267,7 @@ def _escalate(step: _Step, *, to_unit_id: Any = None, note: str = "") -> None:
     elif Unit.parent.is_cached(holder):  # the sweep loads it with the batch
         parent = holder.parent
     else:
-        parent = Unit.unscoped.select_related("kind").filter(pk=holder.parent_id).first()
+        parent = Unit.dangerously_unscoped.select_related("kind").filter(pk=holder.parent_id).first()
     if parent is None:
         raise ValidationFailed("已是最高层级，无法继续上报，请交办职能部门。", field="action")
     target = parent
@@ -278,8 +280,9 @@ def _escalate(step: _Step, *, to_unit_id: Any = None, note: str = "") -> None:
             raise ValidationFailed("只能上报给本单位的上级。", field="to_unit_id")
         if case.urgency != Urgency.EMERGENCY:
             raise ValidationFailed("只有紧急事件可以越级上报。", field="to_unit_id")
-        target = Unit.unscoped.select_related("kind").get(pk=to_pk)
-        skipped = Unit.unscoped.filter(pk__in=holder.ancestor_ids(), depth__gt=target.depth).order_by("-depth")
+        target = Unit.dangerously_unscoped.select_related("kind").get(pk=to_pk)
+        skipped = Unit.dangerously_unscoped.filter(pk__in=holder.ancestor_ids(),
+                                                   depth__gt=target.depth).order_by("-depth")
         step.detail["skipped"] = [u.name for u in skipped]
     step.note = _text(note, field_name="note", label="上报说明", required=False, max_len=500)
     case.holder_unit = target
@@ -337,7 +340,7 @@ def _adjudicate(step: _Step, *, note: str = "", resolve_days: Any = None) -> Non
     step.note = _text(note, field_name="note", label="审定意见", required=True, max_len=1000)
     _stage(step, resolve_days)
     case.holder_unit = None
-    case.holder_department = Department.unscoped.get(pk=dept_id)
+    case.holder_department = Department.dangerously_unscoped.get(pk=dept_id)
     case.dispatch_final = True
     _form(step, FormKind.DISPATCH)
 
@@ -425,7 +428,7 @@ def _redo(step: _Step, *, reason: str = "") -> None:
     case.responded_at = step.now  # the department already holds it: no new sign-for
     case.result = ""
     case.holder_unit = None
-    case.holder_department = Department.unscoped.get(pk=dept_id)
+    case.holder_department = Department.dangerously_unscoped.get(pk=dept_id)
 
 
 def _confirm(step: _Step, *, rating: Any = None, note: str = "") -> None:
@@ -489,7 +492,8 @@ class Change:
 
 
 def _next_seq(case: Case) -> int:
-    return (CaseEvent.unscoped.filter(case=case).order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
+    return (CaseEvent.dangerously_unscoped.filter(case=case).order_by("-seq").values_list("seq",
+                                                                                          flat=True).first() or 0) + 1
 
 
 def _change(step: _Step, *, seq_of: Callable[[Case], int]) -> Change:
@@ -542,7 +546,8 @@ class CaseFlow(Workflow[Case]):
         return scope_for(actor)
 
     def lock(self, pk: Any) -> Case | None:
-        return (Case.unscoped.select_for_update(of=("self",)).select_related("category", "holder_unit__kind", "county")
+        return (Case.dangerously_unscoped.select_for_update(of=("self",)).select_related("category",
+                                                                                         "holder_unit__kind", "county")
                 .filter(pk=pk).first())
 
     def visible(self, scope: Scope, obj: Case) -> bool:

@@ -49,9 +49,9 @@ def follow_up_worklist(*, scope: Scope, now: dt.datetime, days: int = FOLLOW_UP_
     days = max(1, min(int(days), 90))
     quiet = now - dt.timedelta(days=FOLLOW_UP_QUIET_DAYS)
     since = now - dt.timedelta(days=days)
-    auto_closed = CaseEvent.unscoped.filter(case_id=OuterRef("pk"), action="close", actor__isnull=True,
+    auto_closed = CaseEvent.dangerously_unscoped.filter(case_id=OuterRef("pk"), action="close", actor__isnull=True,
                                             at__gte=since)
-    asked = Case.unscoped.filter(pk=OuterRef("pk"), follow_ups__at__gte=F("resolved_at"))
+    asked = Case.dangerously_unscoped.filter(pk=OuterRef("pk"), follow_ups__at__gte=F("resolved_at"))
     qs = (Case.objects.within(scope)
           .filter(Q(status=Status.RESOLVED) & (Q(reporter_phone_cipher="") | Q(resolved_at__lte=quiet))
                   | Q(status=Status.CLOSED, closed_at__gte=since) & Exists(auto_closed))

@@ -289,7 +289,7 @@ def prepare_parallel() -> None:
 
 
 def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) -> None:
-    if Case.unscoped.filter(unit_path__startswith=root.path).exists():
+    if Case.dangerously_unscoped.filter(unit_path__startswith=root.path).exists():
         stdout.write("cases: already present under this root, skipped\n")
         return
     if not Category.objects.exists():
@@ -312,8 +312,8 @@ def seed_earlier_cases(*, seed: int, now: dt.datetime, root: Unit, since: dt.dat
 def _seed_days(rng: random.Random, *, now: dt.datetime, root: Unit, start: dt.date, end: dt.date,
                stdout: TextIO) -> int:
     calendar = memoized(deadlines.work_calendar())
-    units = {u.pk: u for u in Unit.unscoped.filter(path__startswith=root.path).select_related("kind")}
-    for anc in Unit.unscoped.filter(pk__in=root.ancestor_ids()).select_related("kind"):
+    units = {u.pk: u for u in Unit.dangerously_unscoped.filter(path__startswith=root.path).select_related("kind")}
+    for anc in Unit.dangerously_unscoped.filter(pk__in=root.ancestor_ids()).select_related("kind"):
         units[anc.pk] = anc
     grids = [u for u in units.values() if u.kind.base in GRID_BASE_KINDS and u.path.startswith(root.path)]
     # Cases belong to the grids workers are responsible for; micro-grids roll up to their grid.
@@ -321,7 +321,8 @@ def _seed_days(rng: random.Random, *, now: dt.datetime, root: Unit, start: dt.da
     staff = _Staff()
     grid_ids = {g.pk for g in grids}
     workers_by_grid: dict[int, int] = defaultdict(int)
-    for g in Grant.unscoped.filter(unit__path__startswith=root.path, revoked_at__isnull=True).select_related(
+    for g in Grant.dangerously_unscoped.filter(unit__path__startswith=root.path,
+                                               revoked_at__isnull=True).select_related(
             "role", "unit"):
         staff.at_unit[g.unit_id].append(g.user_id)
         if g.department_id:
@@ -332,7 +333,7 @@ def _seed_days(rng: random.Random, *, now: dt.datetime, root: Unit, start: dt.da
     if not grids:
         stdout.write("cases: no grids under this root, skipped\n")
         return 0
-    departments = list(Department.unscoped.filter(is_active=True).select_related("unit").filter(
+    departments = list(Department.dangerously_unscoped.filter(is_active=True).select_related("unit").filter(
         unit__path__in=[u.path for u in units.values()]))
     categories = list(Category.objects.filter(is_active=True))
     weights = [3 if c.parent_id is None else 2 for c in categories]

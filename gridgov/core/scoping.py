@@ -5,7 +5,7 @@ by an actor's scope (`.within(scope)`). The scope itself is built in
 `gridgov.access.scope`; this module only knows that a scope can turn a model into a
 filter. Code that legitimately acts without an actor (jobs, migrations, the world
 generator, services working on an object already fetched through a scope) uses the
-model's `unscoped` manager, which stands out in review and is fenced off from the
+model's `dangerously_unscoped` manager, which stands out in review and is fenced off from the
 interfaces by an architecture test.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Protocol, Self, TypeVar
 from django.db import models
 
 # The name of a scoped model's bypass manager (kept in one place: tests/architecture counts its uses).
-BYPASS_MANAGER = "unscoped"
+BYPASS_MANAGER = "dangerously_unscoped"
 
 
 class ScopeMissing(RuntimeError):
@@ -46,7 +46,7 @@ class ScopedQuerySet(models.QuerySet[_M]):
     def _require_scope(self) -> None:
         if not self._gridgov_scoped:
             raise ScopeMissing(
-                f"{self.model._meta.label} is scoped: use .within(scope) or the `unscoped` manager"
+                f"{self.model._meta.label} is scoped: use .within(scope) or the `dangerously_unscoped` manager"
             )
 
     def _fetch_all(self) -> None:

@@ -84,12 +84,12 @@ class TalkDay(models.Model):
     created_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
 
-    unscoped = models.Manager["TalkDay"]()
+    dangerously_unscoped = models.Manager["TalkDay"]()
     objects = ScopedManager["TalkDay"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-held_on", "-id"]
         verbose_name = "说事日"
         verbose_name_plural = "说事日"
@@ -143,12 +143,12 @@ class Proposal(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    unscoped = models.Manager["Proposal"]()
+    dangerously_unscoped = models.Manager["Proposal"]()
     objects = ScopedManager["Proposal"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-proposed_at", "-id"]
         verbose_name = "议事事项"
         verbose_name_plural = "议事事项"
@@ -194,11 +194,11 @@ class ProposalEvent(models.Model):
     note = models.TextField(blank=True, max_length=2000)
     detail = models.JSONField(default=dict, blank=True)
 
-    unscoped = models.Manager["ProposalEvent"]()
+    dangerously_unscoped = models.Manager["ProposalEvent"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["proposal_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["proposal", "seq"], name="proposal_event_seq_unique")]
         indexes = [models.Index(fields=["action", "at"], name="proposal_event_action_at_idx")]
@@ -218,11 +218,11 @@ class ConsultationNote(models.Model):
     at = models.DateTimeField()
     recorded_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
-    unscoped = models.Manager["ConsultationNote"]()
+    dangerously_unscoped = models.Manager["ConsultationNote"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(adopted__lte=models.F("opinions")),
@@ -267,11 +267,11 @@ class VoteMeeting(models.Model):
     opened_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
 
-    unscoped = models.Manager["VoteMeeting"]()
+    dangerously_unscoped = models.Manager["VoteMeeting"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["held_at", "id"]
         constraints = [
             # One open meeting per proposal at a time.
@@ -318,11 +318,11 @@ class Voter(models.Model):
                                   related_name="+")
     attended = models.BooleanField("到会", default=False)
 
-    unscoped = models.Manager["Voter"]()
+    dangerously_unscoped = models.Manager["Voter"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["meeting_id", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["meeting", "seq"], name="voter_seq_unique"),
@@ -343,11 +343,11 @@ class Ballot(models.Model):
     at = models.DateTimeField()
     recorded_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
-    unscoped = models.Manager["Ballot"]()
+    dangerously_unscoped = models.Manager["Ballot"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["meeting_id", "voter_id"]
         constraints = [
             models.UniqueConstraint(fields=["meeting", "voter"], name="ballot_one_per_voter",
@@ -368,11 +368,11 @@ class ProgressEntry(models.Model):
     percent = models.PositiveSmallIntegerField("完成比例", default=0)
     recorded_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
-    unscoped = models.Manager["ProgressEntry"]()
+    dangerously_unscoped = models.Manager["ProgressEntry"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["at", "id"]
         constraints = [models.CheckConstraint(condition=Q(percent__lte=100), name="progress_percent_0_100")]
 
@@ -390,11 +390,11 @@ class Evaluation(models.Model):
     at = models.DateTimeField()
     recorded_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
-    unscoped = models.Manager["Evaluation"]()
+    dangerously_unscoped = models.Manager["Evaluation"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["at", "id"]
         constraints = [models.CheckConstraint(condition=Q(satisfaction__in=[s.value for s in Satisfaction]),
                                               name="evaluation_satisfaction_known")]

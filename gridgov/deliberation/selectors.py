@@ -107,15 +107,15 @@ def six_stage_timeline(proposal: Proposal) -> list[TimelineStage]:
 
 def proposal_events(*, scope: Scope, proposal: Proposal) -> list[ProposalEvent]:
     # The proposal was fetched through the scope; its history goes with it.
-    return list(ProposalEvent.unscoped.filter(proposal=proposal).select_related("actor").order_by("seq"))
+    return list(ProposalEvent.dangerously_unscoped.filter(proposal=proposal).select_related("actor").order_by("seq"))
 
 
 def consultation_notes(*, scope: Scope, proposal: Proposal) -> list[ConsultationNote]:
-    return list(ConsultationNote.unscoped.filter(proposal=proposal).order_by("at", "id"))
+    return list(ConsultationNote.dangerously_unscoped.filter(proposal=proposal).order_by("at", "id"))
 
 
 def progress_entries(*, scope: Scope, proposal: Proposal) -> list[ProgressEntry]:
-    return list(ProgressEntry.unscoped.filter(proposal=proposal).order_by("at", "id"))
+    return list(ProgressEntry.dangerously_unscoped.filter(proposal=proposal).order_by("at", "id"))
 
 
 @dataclass
@@ -134,13 +134,13 @@ class EvaluationSummary:
 
 
 def evaluation_summary(*, scope: Scope, proposal: Proposal) -> EvaluationSummary:
-    rows = list(Evaluation.unscoped.filter(proposal=proposal).values_list("satisfaction", flat=True))
+    rows = list(Evaluation.dangerously_unscoped.filter(proposal=proposal).values_list("satisfaction", flat=True))
     return EvaluationSummary(total=len(rows), satisfied=rows.count(Satisfaction.SATISFIED),
                              basic=rows.count(Satisfaction.BASIC), unsatisfied=rows.count(Satisfaction.UNSATISFIED))
 
 
 def meetings(*, scope: Scope, proposal: Proposal) -> list[VoteMeeting]:
-    return list(VoteMeeting.unscoped.filter(proposal=proposal).order_by("held_at", "id"))
+    return list(VoteMeeting.dangerously_unscoped.filter(proposal=proposal).order_by("held_at", "id"))
 
 
 @dataclass
@@ -159,8 +159,8 @@ def vote_sheet(*, scope: Scope, proposal: Proposal) -> VoteSheet | None:
     meeting = services.open_meeting(proposal)
     if meeting is None:
         return None
-    voters = list(Voter.unscoped.filter(meeting=meeting).order_by("seq"))
-    ballots = dict(Ballot.unscoped.filter(meeting=meeting).values_list("voter_id", "choice"))
+    voters = list(Voter.dangerously_unscoped.filter(meeting=meeting).order_by("seq"))
+    ballots = dict(Ballot.dangerously_unscoped.filter(meeting=meeting).values_list("voter_id", "choice"))
     labels = dict(Choice.choices)
     for v in voters:
         v.cast = ballots.get(v.pk, "")  # type: ignore[attr-defined]
@@ -196,12 +196,13 @@ def public_decided(*, unit: Unit, now: Any, limit: int = 10) -> list[PublicDecis
 
     paths = [unit.path[: i + 1] for i, ch in enumerate(unit.path) if ch == "/" and i > 0]
     since = now - dt.timedelta(days=366)
-    rows = (Proposal.unscoped.filter(unit_path__in=paths, result__in=["passed", "rejected"],
+    rows = (Proposal.dangerously_unscoped.filter(unit_path__in=paths, result__in=["passed", "rejected"],
                                      decided_at__gte=since)
             .select_related("unit").order_by("-decided_at")[:limit])
     out = []
     for p in rows:
-        meeting = VoteMeeting.unscoped.filter(proposal=p, closed_at__isnull=False).order_by("-closed_at").first()
+        meeting = VoteMeeting.dangerously_unscoped.filter(proposal=p,
+                                                          closed_at__isnull=False).order_by("-closed_at").first()
         out.append(PublicDecision(
             title=p.title, category=p.get_category_display(), unit_name=p.unit.name, decided_on=p.decided_at,
             result=p.get_result_display(), stage=p.get_stage_display(),

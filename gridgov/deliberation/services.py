@@ -106,7 +106,7 @@ def _deliberating_unit(scope: Scope | None, unit_id: Any, perm: str) -> Unit:
         pk = int(unit_id)
     except (TypeError, ValueError):
         raise ValidationFailed("请选择村（社区）或网格。", field="unit_id") from None
-    unit = Unit.unscoped.select_related("kind").filter(pk=pk, is_active=True).first()
+    unit = Unit.dangerously_unscoped.select_related("kind").filter(pk=pk, is_active=True).first()
     if unit is None or (scope is not None and not (scope.covers(unit.path) or scope.can(perm, unit.path))):
         raise ValidationFailed("所选村（社区）不存在。", field="unit_id")
     if scope is not None and not scope.can(perm, unit.path):
@@ -130,12 +130,13 @@ def talk_day_create(*, actor: User | None, now: dt.datetime, unit_id: Any, held_
         raise ValidationFailed("说事日期不能晚于今天。", field="held_on")
     topic = _text(topic, field_name="topic", label="主题", required=False, max_len=80)
     heard = _count(matters_heard, field_name="matters_heard", label="收集事项数", maximum=10_000, default=0)
-    existing = TalkDay.unscoped.filter(unit=unit, held_on=day).first()
+    existing = TalkDay.dangerously_unscoped.filter(unit=unit, held_on=day).first()
     if existing is not None and planned:
         return existing
     if existing is not None:
         raise Conflict(f"{unit.name} {day:%Y年%-m月%-d日} 的说事日已经登记。")
-    talk = TalkDay.unscoped.create(unit=unit, unit_path=unit.path, held_on=day, topic=topic, matters_heard=heard,
+    talk = TalkDay.dangerously_unscoped.create(unit=unit, unit_path=unit.path, held_on=day, topic=topic,
+                                               matters_heard=heard,
                                    created_by=actor if actor is not None else None, created_at=now)
     audit_record(action="deliberation.talk_day", actor=actor, now=now, obj=talk, unit_path=unit.path,
                  role=_role(scope, unit.path), detail={"held_on": day.isoformat(), "matters_heard": heard,
@@ -162,7 +163,7 @@ def proposal_raise(*, actor: User | None, now: dt.datetime, unit_id: Any, title:
             talk_pk = int(talk_day_id)
         except (TypeError, ValueError):
             raise ValidationFailed("请选择说事日。", field="talk_day_id") from None
-        talk = TalkDay.unscoped.filter(pk=talk_pk).first()
+        talk = TalkDay.dangerously_unscoped.filter(pk=talk_pk).first()
         # The talk day must be held by this unit or a unit above it (a village's talk day, a grid's matter).
         if talk is None or not unit.path.startswith(talk.unit_path):
             raise ValidationFailed("所选说事日不属于该村（社区）。", field="talk_day_id")
@@ -170,7 +171,7 @@ def proposal_raise(*, actor: User | None, now: dt.datetime, unit_id: Any, title:
     elif source == Source.TALK_DAY:
         raise ValidationFailed("来源为支部说事日时，请选择是哪一次说事日。", field="talk_day_id")
     cipher, masked = seal_name(raiser_name, purpose=RAISER_PURPOSE) if raiser_name else ("", "")
-    proposal = Proposal.unscoped.create(
+    proposal = Proposal.dangerously_unscoped.create(
         number=f"t{uuid.uuid4().hex[:30]}", unit=unit, unit_path=unit.path, title=title,
         description=description, category=category, source=source, talk_day=talk,
         raised_by=actor if actor is not None else None, raiser_name_cipher=cipher, raiser_name_masked=masked,
@@ -179,7 +180,8 @@ def proposal_raise(*, actor: User | None, now: dt.datetime, unit_id: Any, title:
     proposal.number = f"YS{local(now):%Y}-{proposal.pk:05d}"
     proposal.save(update_fields=["number"])
     role = _role(scope, unit.path)
-    ProposalEvent.unscoped.create(proposal=proposal, seq=1, action="raise", at=now, actor=actor, actor_role=role,
+    ProposalEvent.dangerously_unscoped.create(proposal=proposal, seq=1, action="raise", at=now, actor=actor,
+                                              actor_role=role,
                                   from_stage="", to_stage=Stage.PROPOSED,
                                   detail={"source": source, "talk_day": talk.pk if talk else None})
     audit_record(action="deliberation.raise", actor=actor, now=now, obj=proposal, unit_path=unit.path, role=role,
@@ -207,7 +209,8 @@ def _consult_note(step: _Step, *, kind: str = "", text: str = "", opinions: Any 
     a = _count(adopted, field_name="adopted", label="采纳条数", maximum=10_000, default=0)
     if a > n:
         raise ValidationFailed("采纳条数不能多于收集意见条数。", field="adopted")
-    note = ConsultationNote.unscoped.create(proposal=step.proposal, kind=kind, text=text, opinions=n, adopted=a,
+    note = ConsultationNote.dangerously_unscoped.create(proposal=step.proposal, kind=kind, text=text, opinions=n,
+                                                        adopted=a,
                                             at=step.now, recorded_by=step.actor)
     step.note = text[:500]
     step.detail.update({"note_id": note.pk, "kind": kind, "opinions": n, "adopted": a})
@@ -215,7 +218,7 @@ def _consult_note(step: _Step, *, kind: str = "", text: str = "", opinions: Any 
 
 def _publish(step: _Step, *, notice_text: str = "", days: Any = None, start: Any = None) -> None:
     proposal = step.proposal
-    if not ConsultationNote.unscoped.filter(proposal=proposal).exists():
+    if not ConsultationNote.dangerously_unscoped.filter(proposal=proposal).exists():
         raise ValidationFailed("请先记录至少一条谋事意见，再公示。", field="action")
     notice_text = _text(notice_text, field_name="notice_text", label="公示内容", required=True, max_len=4000)
     n = _count(days, field_name="days", label="公示天数", minimum=MIN_NOTICE_DAYS, maximum=MAX_NOTICE_DAYS,
@@ -241,7 +244,8 @@ def _voters_from_names(names: str) -> list[tuple[str, Household | None]]:
 
 def _voters_from_households(unit: Unit) -> list[tuple[str, Household | None]]:
     """One representative per active household of the unit's subtree: the head of household."""
-    heads = (Resident.unscoped.filter(household__unit__path__startswith=unit.path, household__status="active",
+    heads = (Resident.dangerously_unscoped.filter(household__unit__path__startswith=unit.path,
+                                                  household__status="active",
                                       relation=Relation.HEAD, status="active")
              .select_related("household").order_by("household_id", "id"))
     seen: set[int] = set()
@@ -277,13 +281,13 @@ def _open_vote(step: _Step, *, body: str = "", mode: str = "", place: str = "", 
             raise ValidationFailed("请填写参加表决的代表名单（每行一人）。", field="voters")
     if len(people) > MAX_VOTERS:
         raise ValidationFailed(f"代表人数不能超过 {MAX_VOTERS} 人。", field="voters")
-    meeting = VoteMeeting.unscoped.create(
+    meeting = VoteMeeting.dangerously_unscoped.create(
         proposal=proposal, body=body, mode=mode, held_at=step.now, place=place, eligible=len(people),
         quorum_numerator=quorum_rule.numerator, quorum_denominator=quorum_rule.denominator,
         quorum_strict=quorum_rule.strict, pass_numerator=passing.numerator, pass_denominator=passing.denominator,
         pass_strict=passing.strict, pass_base=base, opened_by=step.actor, created_at=step.now,
     )
-    Voter.unscoped.bulk_create([
+    Voter.dangerously_unscoped.bulk_create([
         Voter(meeting=meeting, seq=i, name_cipher=fieldcrypto.encrypt(name, purpose=VOTER_PURPOSE),
               name_masked=mask_name(name), household=household)
         for i, (name, household) in enumerate(people, start=1)
@@ -311,7 +315,7 @@ def _parse_rule(text: str, *, field_name: str, label: str) -> rules.Rule:
 
 
 def open_meeting(proposal: Proposal) -> VoteMeeting | None:
-    return VoteMeeting.unscoped.filter(proposal=proposal, closed_at__isnull=True).first()
+    return VoteMeeting.dangerously_unscoped.filter(proposal=proposal, closed_at__isnull=True).first()
 
 
 def meeting_rules(meeting: VoteMeeting) -> tuple[rules.Rule, rules.Rule]:
@@ -336,9 +340,9 @@ def meeting_count(meeting: VoteMeeting) -> Count:
             return Count(0, 0, 0, 0, False)
         return Count(meeting.tally_attending, meeting.tally_for or 0, meeting.tally_against or 0,
                      meeting.tally_abstain or 0, True)
-    attending = Voter.unscoped.filter(meeting=meeting, attended=True).count()
+    attending = Voter.dangerously_unscoped.filter(meeting=meeting, attended=True).count()
     by_choice = {c: 0 for c in Choice.values}
-    for choice in Ballot.unscoped.filter(meeting=meeting).values_list("choice", flat=True):
+    for choice in Ballot.dangerously_unscoped.filter(meeting=meeting).values_list("choice", flat=True):
         by_choice[choice] += 1
     cast = sum(by_choice.values())
     return Count(attending, by_choice[Choice.FOR], by_choice[Choice.AGAINST],
@@ -355,7 +359,8 @@ def meeting_outcome(meeting: VoteMeeting) -> tuple[Count, rules.Outcome]:
 
 def _close_vote(step: _Step, *, note: str = "") -> None:
     proposal = step.proposal
-    meeting = VoteMeeting.unscoped.select_for_update().filter(proposal=proposal, closed_at__isnull=True).first()
+    meeting = VoteMeeting.dangerously_unscoped.select_for_update().filter(proposal=proposal,
+                                                                          closed_at__isnull=True).first()
     if meeting is None:  # pragma: no cover - the voting stage always has an open meeting
         raise ValidationFailed("没有正在进行的表决。", field="action")
     count, outcome = meeting_outcome(meeting)
@@ -382,10 +387,10 @@ def _close_vote(step: _Step, *, note: str = "") -> None:
 def _progress(step: _Step, *, text: str = "", percent: Any = None) -> None:
     text = _text(text, field_name="text", label="进展情况", required=True, max_len=2000)
     pct = _count(percent, field_name="percent", label="完成比例", maximum=100, default=0)
-    last = ProgressEntry.unscoped.filter(proposal=step.proposal).order_by("-at", "-id").first()
+    last = ProgressEntry.dangerously_unscoped.filter(proposal=step.proposal).order_by("-at", "-id").first()
     if last is not None and pct < last.percent:
         raise ValidationFailed(f"完成比例不能比上次（{last.percent}%）少。", field="percent")
-    entry = ProgressEntry.unscoped.create(proposal=step.proposal, at=step.now, text=text, percent=pct,
+    entry = ProgressEntry.dangerously_unscoped.create(proposal=step.proposal, at=step.now, text=text, percent=pct,
                                           recorded_by=step.actor)
     step.note = text[:500]
     step.detail.update({"entry_id": entry.pk, "percent": pct})
@@ -393,7 +398,7 @@ def _progress(step: _Step, *, text: str = "", percent: Any = None) -> None:
 
 def _complete(step: _Step, *, outcome_text: str = "") -> None:
     proposal = step.proposal
-    if not ProgressEntry.unscoped.filter(proposal=proposal).exists():
+    if not ProgressEntry.dangerously_unscoped.filter(proposal=proposal).exists():
         raise ValidationFailed("请先记录实施进度，再标记完成。", field="action")
     proposal.outcome_text = _text(outcome_text, field_name="outcome_text", label="实施结果", required=True,
                                   max_len=2000)
@@ -404,14 +409,15 @@ def _complete(step: _Step, *, outcome_text: str = "") -> None:
 def _evaluate(step: _Step, *, satisfaction: str = "", comment: str = "") -> None:
     level = _choice(satisfaction, Satisfaction, field_name="satisfaction", label="满意度")
     comment = _text(comment, field_name="comment", label="意见", required=False, max_len=200)
-    ev = Evaluation.unscoped.create(proposal=step.proposal, satisfaction=level, comment=comment, at=step.now,
+    ev = Evaluation.dangerously_unscoped.create(proposal=step.proposal, satisfaction=level, comment=comment,
+                                                at=step.now,
                                     recorded_by=step.actor)
     step.note = comment
     step.detail.update({"evaluation_id": ev.pk, "satisfaction": level})
 
 
 def _close(step: _Step, *, note: str = "") -> None:
-    if not Evaluation.unscoped.filter(proposal=step.proposal).exists():
+    if not Evaluation.dangerously_unscoped.filter(proposal=step.proposal).exists():
         raise ValidationFailed("请先登记至少一条群众评议，再办结。", field="action")
     step.note = _text(note, field_name="note", label="说明", required=False, max_len=500)
     step.proposal.closed_at = step.now
@@ -457,7 +463,8 @@ def _authorize(scope: Scope | None, proposal: Proposal, perm: str) -> str:
 
 
 def _next_seq(proposal: Proposal) -> int:
-    last = ProposalEvent.unscoped.filter(proposal=proposal).order_by("-seq").values_list("seq", flat=True).first()
+    last = ProposalEvent.dangerously_unscoped.filter(proposal=proposal).order_by("-seq").values_list("seq",
+                                                                                                     flat=True).first()
     return (last or 0) + 1
 
 
@@ -485,7 +492,8 @@ class ProposalFlow(Workflow[Proposal]):
             key = int(pk)
         except (TypeError, ValueError):
             return None
-        return Proposal.unscoped.select_for_update(of=("self",)).select_related("unit").filter(pk=key).first()
+        return (Proposal.dangerously_unscoped.select_for_update(of=("self",)).select_related("unit")
+                .filter(pk=key).first())
 
     def visible(self, scope: Scope, obj: Proposal) -> bool:
         return scope.can(P.DELIBERATION_VIEW, obj.unit_path)
@@ -503,13 +511,32 @@ class ProposalFlow(Workflow[Proposal]):
     def record(self, step: Step[Proposal]) -> None:
         proposal, action = step.obj, step.action.code
         proposal.save()
-        ProposalEvent.unscoped.create(proposal=proposal, seq=_next_seq(proposal), action=action, at=step.now,
-                                      actor=step.actor, actor_role=step.role, from_stage=step.before,
-                                      to_stage=proposal.stage, note=step.note, detail=step.detail)
-        audit_record(action=f"deliberation.{action}", actor=step.actor, now=step.now, obj=proposal,
-                     unit_path=proposal.unit_path, role=step.role,
-                     detail={"from": step.before, "to": proposal.stage, "number": proposal.number,
-                             **{k: v for k, v in step.detail.items() if k != "note_id"}})
+        ProposalEvent.dangerously_unscoped.create(
+            proposal=proposal,
+            seq=_next_seq(proposal),
+            action=action,
+            at=step.now,
+            actor=step.actor,
+            actor_role=step.role,
+            from_stage=step.before,
+            to_stage=proposal.stage,
+            note=step.note,
+            detail=step.detail,
+        )
+        audit_record(
+            action=f"deliberation.{action}",
+            actor=step.actor,
+            now=step.now,
+            obj=proposal,
+            unit_path=proposal.unit_path,
+            role=step.role,
+            detail={
+                "from": step.before,
+                "to": proposal.stage,
+                "number": proposal.number,
+                **{k: v for k, v in step.detail.items() if k != "note_id"},
+            },
+        )
 
 
 FLOW = ProposalFlow()
@@ -520,12 +547,20 @@ def action_params(action: str) -> frozenset[str]:
 
 
 @transaction.atomic
-def proposal_act(*, actor: User | None, now: dt.datetime, proposal_id: Any, action: str,
-                 expected_version: int | None = None, **params: Any) -> Proposal:
+def proposal_act(
+    *,
+    actor: User | None,
+    now: dt.datetime,
+    proposal_id: Any,
+    action: str,
+    expected_version: int | None = None,
+    **params: Any,
+) -> Proposal:
     """Take one stage action. The proposal row is locked for the whole change: of two people acting
     at once, one wins and the other gets a Conflict naming the stage the first one left."""
-    return FLOW.act(actor=actor, now=now, pk=proposal_id, action=action, expected_version=expected_version,
-                    params=params)
+    return FLOW.act(
+        actor=actor, now=now, pk=proposal_id, action=action, expected_version=expected_version, params=params
+    )
 
 
 def allowed_actions(*, proposal: Proposal, actor: User) -> list[Action]:
@@ -535,18 +570,22 @@ def allowed_actions(*, proposal: Proposal, actor: User) -> list[Action]:
 
 # --- 定事: attendance, ballots and the paper tally --------------------------------------------------
 
+
 def _voting(proposal_id: Any, actor: User | None, *, mode: str) -> tuple[Proposal, VoteMeeting, str, Scope | None]:
     scope = scope_for(actor) if actor is not None else None
     proposal = _locked(proposal_id, scope)
     role = _authorize(scope, proposal, P.DELIBERATION_MANAGE)
     if proposal.stage != Stage.VOTING:
         raise Conflict(f"该事项当前处于「{proposal.get_stage_display()}」阶段，不在表决中。")
-    meeting = VoteMeeting.unscoped.filter(proposal=proposal, closed_at__isnull=True).first()
+    meeting = VoteMeeting.dangerously_unscoped.filter(proposal=proposal, closed_at__isnull=True).first()
     if meeting is None:  # pragma: no cover - the voting stage always has an open meeting
         raise Conflict("没有正在进行的表决。")
     if meeting.mode != mode:
-        raise ValidationFailed("本次表决" + ("按纸质表决票汇总录入，不逐人记票。" if mode == VoteMode.BALLOTS
-                                          else "逐人记票，不录入汇总。"), field="mode")
+        raise ValidationFailed(
+            "本次表决"
+            + ("按纸质表决票汇总录入，不逐人记票。" if mode == VoteMode.BALLOTS else "逐人记票，不录入汇总。"),
+            field="mode",
+        )
     return proposal, meeting, role, scope
 
 
@@ -555,26 +594,33 @@ def _voter(meeting: VoteMeeting, voter_id: Any) -> Voter:
         pk = int(voter_id)
     except (TypeError, ValueError):
         raise ValidationFailed("请选择代表。", field="voter_id") from None
-    voter = Voter.unscoped.filter(meeting=meeting, pk=pk).first()
+    voter = Voter.dangerously_unscoped.filter(meeting=meeting, pk=pk).first()
     if voter is None:
         raise ValidationFailed("该代表不在本次表决的名单中。", field="voter_id")
     return voter
 
 
 @transaction.atomic
-def vote_attend(*, actor: User | None, now: dt.datetime, proposal_id: Any, voter_id: Any,
-                present: bool = True) -> Voter:
+def vote_attend(
+    *, actor: User | None, now: dt.datetime, proposal_id: Any, voter_id: Any, present: bool = True
+) -> Voter:
     """Mark a voter present (签到) or absent; a voter who has voted stays present."""
     proposal, meeting, role, _ = _voting(proposal_id, actor, mode=VoteMode.BALLOTS)
     voter = _voter(meeting, voter_id)
-    if not present and Ballot.unscoped.filter(voter=voter).exists():
+    if not present and Ballot.dangerously_unscoped.filter(voter=voter).exists():
         raise Conflict(f"{voter.name_masked} 已经投票，不能取消到会。")
     if voter.attended != bool(present):
         voter.attended = bool(present)
         voter.save(update_fields=["attended"])
-        audit_record(action="deliberation.attend", actor=actor, now=now, obj=voter, unit_path=proposal.unit_path,
-                     role=role, detail={"proposal": proposal.number, "meeting": meeting.pk, "seq": voter.seq,
-                                        "present": bool(present)})
+        audit_record(
+            action="deliberation.attend",
+            actor=actor,
+            now=now,
+            obj=voter,
+            unit_path=proposal.unit_path,
+            role=role,
+            detail={"proposal": proposal.number, "meeting": meeting.pk, "seq": voter.seq, "present": bool(present)},
+        )
     return voter
 
 
@@ -587,26 +633,41 @@ def vote_cast(*, actor: User | None, now: dt.datetime, proposal_id: Any, voter_i
     proposal, meeting, role, _ = _voting(proposal_id, actor, mode=VoteMode.BALLOTS)
     choice = _choice(choice, Choice, field_name="choice", label="赞成、反对或弃权")
     voter = _voter(meeting, voter_id)
-    if Ballot.unscoped.filter(meeting=meeting, voter=voter).exists():
+    if Ballot.dangerously_unscoped.filter(meeting=meeting, voter=voter).exists():
         raise Conflict(f"{voter.seq} 号 {voter.name_masked} 已经投过票，不能重复投票。")
     try:
         with transaction.atomic():
-            ballot = Ballot.unscoped.create(meeting=meeting, voter=voter, choice=choice, at=now,
-                                            recorded_by=actor if actor is not None else None)
+            ballot = Ballot.dangerously_unscoped.create(
+                meeting=meeting, voter=voter, choice=choice, at=now, recorded_by=actor if actor is not None else None
+            )
     except IntegrityError:
         raise Conflict(f"{voter.seq} 号 {voter.name_masked} 已经投过票，不能重复投票。") from None
     if not voter.attended:
         voter.attended = True
         voter.save(update_fields=["attended"])
-    audit_record(action="deliberation.vote", actor=actor, now=now, obj=ballot, unit_path=proposal.unit_path,
-                 role=role, detail={"proposal": proposal.number, "meeting": meeting.pk, "seq": voter.seq,
-                                    "choice": choice})
+    audit_record(
+        action="deliberation.vote",
+        actor=actor,
+        now=now,
+        obj=ballot,
+        unit_path=proposal.unit_path,
+        role=role,
+        detail={"proposal": proposal.number, "meeting": meeting.pk, "seq": voter.seq, "choice": choice},
+    )
     return ballot
 
 
 @transaction.atomic
-def vote_tally(*, actor: User | None, now: dt.datetime, proposal_id: Any, attending: Any, votes_for: Any,
-               votes_against: Any, votes_abstain: Any) -> VoteMeeting:
+def vote_tally(
+    *,
+    actor: User | None,
+    now: dt.datetime,
+    proposal_id: Any,
+    attending: Any,
+    votes_for: Any,
+    votes_against: Any,
+    votes_abstain: Any,
+) -> VoteMeeting:
     """Enter (or correct, before the vote is closed) the counts of a paper ballot."""
     proposal, meeting, role, _ = _voting(proposal_id, actor, mode=VoteMode.TALLY)
     att = _count(attending, field_name="attending", label="到会人数", maximum=meeting.eligible)
@@ -614,22 +675,44 @@ def vote_tally(*, actor: User | None, now: dt.datetime, proposal_id: Any, attend
     no = _count(votes_against, field_name="votes_against", label="反对票", maximum=meeting.eligible)
     abstain = _count(votes_abstain, field_name="votes_abstain", label="弃权票", maximum=meeting.eligible)
     if yes + no + abstain > att:
-        raise ValidationFailed(f"赞成、反对、弃权合计 {yes + no + abstain} 票，多于到会人数 {att} 人。",
-                               field="attending")
+        raise ValidationFailed(
+            f"赞成、反对、弃权合计 {yes + no + abstain} 票，多于到会人数 {att} 人。", field="attending"
+        )
     before = (meeting.tally_attending, meeting.tally_for, meeting.tally_against, meeting.tally_abstain)
     meeting.tally_attending, meeting.tally_for, meeting.tally_against, meeting.tally_abstain = att, yes, no, abstain
     meeting.save()
-    audit_record(action="deliberation.tally", actor=actor, now=now, obj=meeting, unit_path=proposal.unit_path,
-                 role=role, detail={"proposal": proposal.number, "attending": att, "for": yes, "against": no,
-                                    "abstain": abstain, "before": list(before) if before[0] is not None else None})
+    audit_record(
+        action="deliberation.tally",
+        actor=actor,
+        now=now,
+        obj=meeting,
+        unit_path=proposal.unit_path,
+        role=role,
+        detail={
+            "proposal": proposal.number,
+            "attending": att,
+            "for": yes,
+            "against": no,
+            "abstain": abstain,
+            "before": list(before) if before[0] is not None else None,
+        },
+    )
     return meeting
 
 
 # --- printing the notice ----------------------------------------------------------------------------
 
+
 @transaction.atomic
 def notice_printed(*, actor: User | None, now: dt.datetime, proposal: Proposal, kind: str) -> None:
     """A printed notice (公示) is audited: who printed which notice of which proposal, when."""
     scope = scope_for(actor) if actor is not None else None
-    audit_record(action="deliberation.print", actor=actor, now=now, obj=proposal, unit_path=proposal.unit_path,
-                 role=_role(scope, proposal.unit_path), detail={"kind": kind, "number": proposal.number})
+    audit_record(
+        action="deliberation.print",
+        actor=actor,
+        now=now,
+        obj=proposal,
+        unit_path=proposal.unit_path,
+        role=_role(scope, proposal.unit_path),
+        detail={"kind": kind, "number": proposal.number},
+    )

@@ -47,7 +47,7 @@ def _name(rng: random.Random) -> str:
 
 def _actor(unit: Unit) -> Any:
     """The village secretary (or another manager) of the village, else the system."""
-    grant = (Grant.unscoped.filter(unit=unit, revoked_at__isnull=True, role__code="village_secretary")
+    grant = (Grant.dangerously_unscoped.filter(unit=unit, revoked_at__isnull=True, role__code="village_secretary")
              .select_related("user").order_by("id").first())
     return grant.user if grant is not None else None
 
@@ -55,19 +55,20 @@ def _actor(unit: Unit) -> Any:
 def _demo_township(root: Unit) -> Unit | None:
     if root.kind.base in TOWNSHIP_BASE_KINDS:
         return root
-    return (Unit.unscoped.filter(path__startswith=root.path, kind__base__in=TOWNSHIP_BASE_KINDS, is_active=True)
+    return (Unit.dangerously_unscoped.filter(path__startswith=root.path, kind__base__in=TOWNSHIP_BASE_KINDS,
+                                             is_active=True)
             .order_by("depth", "sort_order", "id").first())
 
 
 def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) -> None:
-    if Proposal.unscoped.filter(unit_path__startswith=root.path).exists():
+    if Proposal.dangerously_unscoped.filter(unit_path__startswith=root.path).exists():
         stdout.write("deliberation: already present under this root, skipped\n")
         return
     township = _demo_township(root)
     if township is None:
         stdout.write("deliberation: no township under this root, skipped\n")
         return
-    villages = list(Unit.unscoped.filter(path__startswith=township.path, kind__base__in=VILLAGE_BASE_KINDS,
+    villages = list(Unit.dangerously_unscoped.filter(path__startswith=township.path, kind__base__in=VILLAGE_BASE_KINDS,
                                          is_active=True).order_by("sort_order", "id")[:12])
     rng = random.Random(f"{seed}:deliberation:{root.pk}")
     made = 0
@@ -113,7 +114,7 @@ def _village(rng: random.Random, *, village: Unit, now: dt.datetime, index: int)
         # quorum holds), and a passing vote has at most a quarter of those present against or abstaining.
         p = act(p, "open_vote", days_ago, body="representatives", mode="ballots", place="村委会议室",
                 voters="\n".join(representatives))
-        meeting = VoteMeeting.unscoped.get(proposal=p, closed_at__isnull=True)
+        meeting = VoteMeeting.dangerously_unscoped.get(proposal=p, closed_at__isnull=True)
         voters = list(meeting.voters.order_by("seq"))
         absent = set(rng.sample(range(len(voters)), rng.randint(0, len(voters) // 4)))
         present = [v for i, v in enumerate(voters) if i not in absent]

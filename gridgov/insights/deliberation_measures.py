@@ -98,16 +98,16 @@ def tallies_by_place(*, scope: Scope, unit: Unit, period: Period) -> dict[str, D
                 .annotate(raised=Count("pk", filter=Q(proposed_at__gte=lo, proposed_at__lt=hi)),
                           implemented=Count("pk", filter=Q(implemented_at__gte=lo, implemented_at__lt=hi)))):
         _add(out, row["unit_path"], raised=row["raised"], implemented=row["implemented"])
-    for row in (VoteMeeting.unscoped.filter(proposal_id__in=ids, closed_at__gte=lo, closed_at__lt=hi)
+    for row in (VoteMeeting.dangerously_unscoped.filter(proposal_id__in=ids, closed_at__gte=lo, closed_at__lt=hi)
                 .values("proposal__unit_path", "result").annotate(n=Count("pk"))):
         n = row["n"]
         _add(out, row["proposal__unit_path"], passed=n if row["result"] == "passed" else 0,
              no_quorum=n if row["result"] == "no_quorum" else 0,
              decided=n if row["result"] in ("passed", "rejected") else 0)
-    for row in (ConsultationNote.unscoped.filter(proposal_id__in=ids, at__gte=lo, at__lt=hi)
+    for row in (ConsultationNote.dangerously_unscoped.filter(proposal_id__in=ids, at__gte=lo, at__lt=hi)
                 .values("proposal__unit_path").annotate(opinions=Sum("opinions"), adopted=Sum("adopted"))):
         _add(out, row["proposal__unit_path"], opinions=row["opinions"], adopted=row["adopted"])
-    for row in (Evaluation.unscoped.filter(proposal_id__in=ids, at__gte=lo, at__lt=hi)
+    for row in (Evaluation.dangerously_unscoped.filter(proposal_id__in=ids, at__gte=lo, at__lt=hi)
                 .values("proposal__unit_path")
                 .annotate(n=Count("pk"), ok=Count("pk", filter=Q(satisfaction__in=["satisfied", "basic"])))):
         _add(out, row["proposal__unit_path"], evaluations=row["n"], satisfied=row["ok"])

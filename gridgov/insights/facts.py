@@ -133,7 +133,8 @@ def _write_heat(months: list[dt.date], cutoff: dt.date) -> int:
         lo, hi = midnight(month), midnight(min(next_month(month), cutoff))
         if hi <= lo:
             continue
-        for path, cy, cx, n in (heat_cells(Case.unscoped.filter(created_at__gte=lo, created_at__lt=hi), "unit_path")
+        for path, cy, cx, n in (heat_cells(Case.dangerously_unscoped.filter(created_at__gte=lo, created_at__lt=hi),
+                                           "unit_path")
                                 .values_list("unit_path", "cy", "cx", "n")):
             rows.append(HeatFact(month=month, place=path, cy=int(cy), cx=int(cx), n=n))
     HeatFact.objects.bulk_create(rows, batch_size=5000)
@@ -165,7 +166,7 @@ def _day_tallies(d0: dt.date, d1: dt.date, settled: dt.datetime, clock: Response
         return row
 
     for closed_at, path, cat, chan, rating, resolved_at, due, created in (
-        Case.unscoped.filter(status=Status.CLOSED, closed_at__gte=lo, closed_at__lt=hi).order_by()
+        Case.dangerously_unscoped.filter(status=Status.CLOSED, closed_at__gte=lo, closed_at__lt=hi).order_by()
         .values_list("closed_at", "unit_path", "category_id", "channel", "rating", "resolved_at", "resolve_due",
                      "created_at")
     ):
@@ -186,7 +187,7 @@ def _day_tallies(d0: dt.date, d1: dt.date, settled: dt.datetime, clock: Response
     times: dict[tuple[int, int], list[dt.datetime]] = {}
     wanted: list[tuple[tuple[int, int], dt.datetime, str, int, str]] = []
     for unit_id, cat, created, chan, path in (
-        Case.unscoped.filter(created_at__gte=lo - REPEAT_WINDOW, created_at__lt=hi).order_by()
+        Case.dangerously_unscoped.filter(created_at__gte=lo - REPEAT_WINDOW, created_at__lt=hi).order_by()
         .values_list("unit_id", "category_id", "created_at", "channel", "unit_path")
     ):
         times.setdefault((unit_id, cat), []).append(created)
@@ -203,12 +204,12 @@ def _day_tallies(d0: dt.date, d1: dt.date, settled: dt.datetime, clock: Response
             r[_I["repeats"]] += 1
 
     for when, path, cat, chan in (
-        CaseEvent.unscoped.filter(action="return", at__gte=lo, at__lt=hi).order_by()
+        CaseEvent.dangerously_unscoped.filter(action="return", at__gte=lo, at__lt=hi).order_by()
         .values_list("at", "case__unit_path", "case__category_id", "case__channel")
     ):
         at(when, path, cat, chan)[_I["returned"]] += 1
 
-    for d in dispatch_outcomes(base=Case.unscoped.all(), lo=lo, hi=hi, settled=settled, clock=clock):
+    for d in dispatch_outcomes(base=Case.dangerously_unscoped.all(), lo=lo, hi=hi, settled=settled, clock=clock):
         r = at(d.at, d.path, d.category_id, d.channel)
         r[_I["dispatched"]] += 1
         r[_I["responded"]] += d.responded
@@ -234,14 +235,14 @@ def returns_and_repeats(*, base: QuerySet[Case] | None, lo: dt.datetime,
                         hi: dt.datetime) -> tuple[dict[str, int], set[RepeatDay]]:
     """Returns made in [lo, hi) by place (the return tally of measures._returns) and the repeat-return days
     in [lo, hi) (`repeat_return_days`), from one read of the returns of the cases returned in [lo, hi)."""
-    in_period = CaseEvent.unscoped.filter(action="return", at__gte=lo, at__lt=hi)
+    in_period = CaseEvent.dangerously_unscoped.filter(action="return", at__gte=lo, at__lt=hi)
     if base is not None:
         in_period = in_period.filter(case__in=base.values("pk"))
     returned: dict[str, int] = {}
     out: set[RepeatDay] = set()
     seen: dict[int, int] = {}
     for case_id, when, path, cat, chan in (
-        CaseEvent.unscoped.filter(action="return", at__lt=hi, case_id__in=in_period.values("case_id"))
+        CaseEvent.dangerously_unscoped.filter(action="return", at__lt=hi, case_id__in=in_period.values("case_id"))
         .order_by("case_id", "at", "seq")
         .values_list("case_id", "at", "case__unit_path", "case__category_id", "case__channel")
     ):
@@ -287,8 +288,8 @@ def _behind_the_back(state: FactState) -> bool:
     """History or cases dated inside what the facts cover but written after they were built."""
     # min() over the rows past the high-water marks (a primary-key range): EXISTS ... LIMIT 1 with the date
     # condition tempted the planner into scanning the whole table.
-    first_event = CaseEvent.unscoped.filter(pk__gt=state.event_hwm).aggregate(m=Min("at"))["m"]
-    first_case = Case.unscoped.filter(pk__gt=state.case_hwm).aggregate(m=Min("created_at"))["m"]
+    first_event = CaseEvent.dangerously_unscoped.filter(pk__gt=state.event_hwm).aggregate(m=Min("at"))["m"]
+    first_case = Case.dangerously_unscoped.filter(pk__gt=state.case_hwm).aggregate(m=Min("created_at"))["m"]
     return ((first_event is not None and first_event < state.settled_at)
             or (first_case is not None and first_case < midnight(state.cutoff)))
 
@@ -323,13 +324,13 @@ def facts_build(*, now: dt.datetime, full: bool = False) -> BuildReport:
         state = FactState.objects.select_for_update().filter(pk=1).first()
         if state is not None and not full and settled <= state.settled_at:
             return BuildReport("skipped", 0, 0, state.cutoff)
-        event_hwm = CaseEvent.unscoped.aggregate(m=Max("pk"))["m"] or 0
-        case_hwm = Case.unscoped.aggregate(m=Max("pk"))["m"] or 0
+        event_hwm = CaseEvent.dangerously_unscoped.aggregate(m=Max("pk"))["m"] or 0
+        case_hwm = Case.dangerously_unscoped.aggregate(m=Max("pk"))["m"] or 0
         digest = fingerprint()
         rebuild = full or state is None or state.fingerprint != digest or _behind_the_back(state)
         if rebuild:
-            first = Case.unscoped.aggregate(m=Min("created_at"))["m"]
-            first_event = CaseEvent.unscoped.aggregate(m=Min("at"))["m"]
+            first = Case.dangerously_unscoped.aggregate(m=Min("created_at"))["m"]
+            first_event = CaseEvent.dangerously_unscoped.aggregate(m=Min("at"))["m"]
             starts = [local(x).date() for x in (first, first_event) if x is not None]
             start = min(starts) if starts else cutoff
             days = [start + dt.timedelta(days=i) for i in range(max(0, (cutoff - start).days))]
@@ -339,10 +340,11 @@ def facts_build(*, now: dt.datetime, full: bool = False) -> BuildReport:
             assert state is not None
             days = [state.cutoff + dt.timedelta(days=i) for i in range(max(0, (cutoff - state.cutoff).days))]
             # Dispatches already in facts whose clock ended (signed for, or not) since they were settled.
-            ended = (CaseEvent.unscoped.filter(action__in=("acknowledge", "return", "cancel", *DISPATCH_ACTIONS),
+            ended = (CaseEvent.dangerously_unscoped.filter(action__in=("acknowledge", "return", "cancel",
+                                                                       *DISPATCH_ACTIONS),
                                                at__gte=state.settled_at, at__lt=settled).values("case_id"))
             days += sorted({
-                local(a).date() for a in CaseEvent.unscoped.filter(
+                local(a).date() for a in CaseEvent.dangerously_unscoped.filter(
                     case_id__in=ended, action__in=DISPATCH_ACTIONS, at__lt=midnight(state.cutoff))
                 .values_list("at", flat=True)
             })
@@ -440,7 +442,7 @@ def unit_tallies(*, scope: Scope, within: Unit, units: list[Unit], period: Perio
             t.handling_us += r["s_handling_us"] or 0
         # Dispatches in those days signed for (in time) after the facts were settled.
         base = cases_at(scope=scope, unit=within, category=category, channel=channel)
-        late = CaseEvent.unscoped.filter(action="acknowledge", at__gte=state.settled_at).values("case_id")
+        late = CaseEvent.dangerously_unscoped.filter(action="acknowledge", at__gte=state.settled_at).values("case_id")
         extra: dict[str, Tallies] = {}
         for d in dispatch_outcomes(base=base.filter(pk__in=late), lo=period.lo,
                                    hi=min(period.hi, midnight(state.cutoff))):

@@ -430,8 +430,9 @@ def _returns(*, base: QuerySet[Case], lo: dt.datetime, hi: dt.datetime, at: Any,
              pingpong: bool = True) -> None:
     """Returns, and ping-pong (returned twice or more by the period's end)."""
     rows = (
-        CaseEvent.unscoped.filter(case__in=base.values("pk"), action="return", at__lt=hi)
-        .filter(case__in=CaseEvent.unscoped.filter(action="return", at__gte=lo, at__lt=hi).values("case_id"))
+        CaseEvent.dangerously_unscoped.filter(case__in=base.values("pk"), action="return", at__lt=hi)
+        .filter(case__in=CaseEvent.dangerously_unscoped.filter(action="return", at__gte=lo,
+                                                               at__lt=hi).values("case_id"))
         .order_by().values("case_id", "case__unit_path")
         .annotate(total=Count("pk"), in_period=Count("pk", filter=Q(at__gte=lo)))
     )
@@ -497,7 +498,7 @@ def dispatch_outcomes(*, base: QuerySet[Case], lo: dt.datetime, hi: dt.datetime,
 
     With `settled`, a dispatch counts as responded only when the sign-for came before `settled` (the day
     facts are built from what had happened by then; what came later is added when the figures are read)."""
-    in_period = CaseEvent.unscoped.filter(case__in=base.values("pk"), action__in=DISPATCH_ACTIONS,
+    in_period = CaseEvent.dangerously_unscoped.filter(case__in=base.values("pk"), action__in=DISPATCH_ACTIONS,
                                           at__gte=lo, at__lt=hi)
     dispatches = list(
         in_period.order_by("case_id", "seq")
@@ -508,7 +509,7 @@ def dispatch_outcomes(*, base: QuerySet[Case], lo: dt.datetime, hi: dt.datetime,
         return []
     following: dict[int, list[tuple[int, str, dt.datetime]]] = {}
     for case_id, seq, action, when in (
-        CaseEvent.unscoped.filter(case_id__in=in_period.values("case_id"), action__in=CLOCK_ENDERS)
+        CaseEvent.dangerously_unscoped.filter(case_id__in=in_period.values("case_id"), action__in=CLOCK_ENDERS)
         .order_by("case_id", "seq").values_list("case_id", "seq", "action", "at")
     ):
         following.setdefault(case_id, []).append((seq, action, when))

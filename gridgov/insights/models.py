@@ -41,12 +41,12 @@ class ReportRun(models.Model):
     xlsx = models.FileField(upload_to="reports/%Y/%m/", blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped = models.Manager["ReportRun"]()
+    dangerously_unscoped = models.Manager["ReportRun"]()
     objects = ScopedManager["ReportRun"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-requested_at", "-id"]
         verbose_name = "统计报表"
         verbose_name_plural = "统计报表"

@@ -42,7 +42,7 @@ def report_request(*, actor: User, now: dt.datetime, unit_id: Any, kind: str, da
         except ValueError:
             raise ValidationFailed("日期格式不正确，请按 2026-03-01 的格式填写。", field="day")
     period = reports.report_period(kind, day, today)
-    run = ReportRun.unscoped.create(unit=unit, kind=kind, period_start=period.start, period_end=period.end,
+    run = ReportRun.dangerously_unscoped.create(unit=unit, kind=kind, period_start=period.start, period_end=period.end,
                                     requested_by=actor, requested_at=now)
     audit_record(action="insights.report_request", actor=actor, now=now, obj=run, unit_path=unit.path,
                  role=scope.role_at(unit.path), detail={"kind": kind, "period": period.label})
@@ -55,7 +55,7 @@ def report_request(*, actor: User, now: dt.datetime, unit_id: Any, kind: str, da
 def report_generate(*, run_id: int, now: dt.datetime) -> ReportRun:
     """Build a requested report, recording progress as it goes. Safe to run twice: a finished run is
     left alone; a failed or interrupted one is built again."""
-    found = ReportRun.unscoped.select_related("unit", "requested_by").filter(pk=run_id).first()
+    found = ReportRun.dangerously_unscoped.select_related("unit", "requested_by").filter(pk=run_id).first()
     if found is None:
         raise NotFound()
     run = found
@@ -63,7 +63,8 @@ def report_generate(*, run_id: int, now: dt.datetime) -> ReportRun:
         return run
 
     def progress(percent: int, message: str) -> None:
-        ReportRun.unscoped.filter(pk=run.pk).update(status=ReportStatus.RUNNING, progress=percent, message=message)
+        ReportRun.dangerously_unscoped.filter(pk=run.pk).update(status=ReportStatus.RUNNING, progress=percent,
+                                                                message=message)
 
     progress(1, "开始生成")
     try:
@@ -73,12 +74,12 @@ def report_generate(*, run_id: int, now: dt.datetime) -> ReportRun:
     except Exception as exc:
         log.exception("report %s failed", run.pk)
         text = getattr(exc, "message", "") or "生成报表时出错，请重新生成。"
-        ReportRun.unscoped.filter(pk=run.pk).update(status=ReportStatus.FAILED, message=text[:200])
+        ReportRun.dangerously_unscoped.filter(pk=run.pk).update(status=ReportStatus.FAILED, message=text[:200])
         run.refresh_from_db()
         return run
     stem = f"report-{run.unit_id}-{run.kind}-{run.period_start:%Y%m%d}"
     with transaction.atomic():
-        run = ReportRun.unscoped.select_for_update().get(pk=run.pk)
+        run = ReportRun.dangerously_unscoped.select_for_update().get(pk=run.pk)
         run.pdf.save(f"{stem}.pdf", ContentFile(pdf), save=False)
         run.xlsx.save(f"{stem}.xlsx", ContentFile(xlsx), save=False)
         run.status, run.progress, run.message, run.finished_at = ReportStatus.DONE, 100, "已完成", now

@@ -92,7 +92,7 @@ def my_day(*, scope: Scope, user: Any, now: dt.datetime) -> Today:
             rows = case_selectors.case_queue(scope=scope, queue="todo", now=now, limit=FIRST_CASES)
             # The queue loads each case with its category and reporter only: the grids' names in one read
             # (case.unit would load each grid whole, boundary and all, one statement per line).
-            names = dict(Unit.unscoped.filter(pk__in={c.unit_id for c in rows}).values_list("pk", "name"))
+            names = dict(Unit.dangerously_unscoped.filter(pk__in={c.unit_id for c in rows}).values_list("pk", "name"))
             today.first_cases = [_case_line(c, now, names) for c in rows]
     if scope.can(P.HOUSEHOLD_EDIT):
         today.can_visit = True

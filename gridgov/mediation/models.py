@@ -135,12 +135,12 @@ class MediationCase(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    unscoped = models.Manager["MediationCase"]()
+    dangerously_unscoped = models.Manager["MediationCase"]()
     objects = ScopedManager["MediationCase"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-accepted_at", "-id"]
         verbose_name = "矛盾纠纷调解"
         verbose_name_plural = "矛盾纠纷调解"
@@ -198,11 +198,11 @@ class MediationParty(models.Model):
     id_cipher = models.TextField(blank=True, editable=False)
     id_masked = models.CharField("身份证号", max_length=20, blank=True, editable=False)
 
-    unscoped = models.Manager["MediationParty"]()
+    dangerously_unscoped = models.Manager["MediationParty"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["mediation_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["mediation", "seq"], name="mediation_party_seq_unique")]
 
@@ -223,11 +223,11 @@ class MediationSession(models.Model):
                                     related_name="+")
     recorded_at = models.DateTimeField()
 
-    unscoped = models.Manager["MediationSession"]()
+    dangerously_unscoped = models.Manager["MediationSession"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["mediation_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["mediation", "seq"], name="mediation_session_seq_unique")]
 
@@ -251,11 +251,11 @@ class MediationEvent(models.Model):
     due_after = models.DateTimeField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
-    unscoped = models.Manager["MediationEvent"]()
+    dangerously_unscoped = models.Manager["MediationEvent"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["mediation_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["mediation", "seq"], name="mediation_event_seq_unique")]
 

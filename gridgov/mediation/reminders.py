@@ -72,7 +72,8 @@ def recipients_many(cases: Iterable[MediationCase]) -> dict[int, list[int]]:
     unassigned_units = {m.committee_unit_id for m in cases if m.presiding_id not in active}
     by_unit: dict[int, set[int]] = {}
     if unassigned_units:
-        grants = (Grant.unscoped.filter(unit_id__in=unassigned_units, revoked_at__isnull=True, user__is_active=True)
+        grants = (Grant.dangerously_unscoped.filter(unit_id__in=unassigned_units, revoked_at__isnull=True,
+                                                    user__is_active=True)
                   .select_related("role"))
         for g in grants:
             if P.MEDIATION_HANDLE in g.role.permissions:
@@ -107,7 +108,7 @@ def mediation_deadline_remind(*, now: dt.datetime, calendar: WorkCalendar | None
     report = ReminderReport()
 
     # 1. Past the deadline and still open: once per deadline.
-    overdue = (MediationCase.unscoped.filter(status__in=_open(), due_at__lte=now)
+    overdue = (MediationCase.dangerously_unscoped.filter(status__in=_open(), due_at__lte=now)
                .filter(Q(overdue_reminded_for__isnull=True) | ~Q(overdue_reminded_for=F("due_at"))))
     for ids in _batches(overdue, limit=limit):
         with transaction.atomic():
@@ -115,30 +116,60 @@ def mediation_deadline_remind(*, now: dt.datetime, calendar: WorkCalendar | None
             cases = list(overdue.filter(pk__in=ids).select_for_update(of=("self",)).order_by("pk"))
             if not cases:
                 continue
-            MediationCase.unscoped.filter(pk__in=[m.pk for m in cases]).update(overdue_reminded_for=F("due_at"))
+            MediationCase.dangerously_unscoped.filter(pk__in=[m.pk for m in cases]).update(
+                overdue_reminded_for=F("due_at")
+            )
             who = recipients_many(cases)
-            notify_many([{
-                "user_ids": who[m.pk], "topic": TOPIC_OVERDUE, "title": f"调解已超期：{m.title}",
-                "body": (f"{m.number} · 调解期限 {_due_text(m)} 已过，"
-                         + ("已延长过一次，请尽快调结或依法终止调解。" if m.extended_days
-                            else "请尽快调结；当事人同意的，可延长一次期限。")),
-                "link": _link(m), "dedupe_key": overdue_key(m)} for m in cases], now=now)
+            notify_many(
+                [
+                    {
+                        "user_ids": who[m.pk],
+                        "topic": TOPIC_OVERDUE,
+                        "title": f"调解已超期：{m.title}",
+                        "body": (
+                            f"{m.number} · 调解期限 {_due_text(m)} 已过，"
+                            + (
+                                "已延长过一次，请尽快调结或依法终止调解。"
+                                if m.extended_days
+                                else "请尽快调结；当事人同意的，可延长一次期限。"
+                            )
+                        ),
+                        "link": _link(m),
+                        "dedupe_key": overdue_key(m),
+                    }
+                    for m in cases
+                ],
+                now=now,
+            )
             report.overdue += len(cases)
 
     # 2. Due within three working days and not yet reminded for this deadline.
-    soon = (MediationCase.unscoped.filter(status__in=_open(), due_at__gt=now, due_at__lte=now + _SCAN)
-            .filter(Q(due_soon_reminded_for__isnull=True) | ~Q(due_soon_reminded_for=F("due_at"))))
+    soon = MediationCase.dangerously_unscoped.filter(
+        status__in=_open(), due_at__gt=now, due_at__lte=now + _SCAN
+    ).filter(Q(due_soon_reminded_for__isnull=True) | ~Q(due_soon_reminded_for=F("due_at")))
     for ids in _batches(soon, limit=limit):
         with transaction.atomic():
             locked = list(soon.filter(pk__in=ids).select_for_update(of=("self",)).order_by("pk"))
             cases = [m for m in locked if working_days_between(calendar, now, m.due_at) <= REMIND_WORKING_DAYS]
             if not cases:
                 continue
-            MediationCase.unscoped.filter(pk__in=[m.pk for m in cases]).update(due_soon_reminded_for=F("due_at"))
+            MediationCase.dangerously_unscoped.filter(pk__in=[m.pk for m in cases]).update(
+                due_soon_reminded_for=F("due_at")
+            )
             who = recipients_many(cases)
-            notify_many([{
-                "user_ids": who[m.pk], "topic": TOPIC_DUE_SOON, "title": f"调解即将到期：{m.title}",
-                "body": f"{m.number} · 调解期限 {_due_text(m)}，{_left(calendar, now, m)}。",
-                "link": _link(m), "dedupe_key": due_soon_key(m)} for m in cases], now=now)
+            notify_many(
+                [
+                    {
+                        "user_ids": who[m.pk],
+                        "topic": TOPIC_DUE_SOON,
+                        "title": f"调解即将到期：{m.title}",
+                        "body": f"{m.number} · 调解期限 {_due_text(m)}，{_left(calendar, now, m)}。",
+                        "link": _link(m),
+                        "dedupe_key": due_soon_key(m),
+                    }
+                    for m in cases
+                ],
+                now=now,
+            )
             report.due_soon += len(cases)
     return report

@@ -39,7 +39,7 @@ class LedgerFilter:
 def number_referred_from(*, case_id: int) -> str | None:
     """The number of the mediation referred from this case (转调解), if any: for the referral check,
     which refuses a second referral. A number only; the mediation itself is read through a scope."""
-    found: str | None = (MediationCase.unscoped.filter(source_case_id=case_id)
+    found: str | None = (MediationCase.dangerously_unscoped.filter(source_case_id=case_id)
                          .values_list("number", flat=True).first())
     return found
 
@@ -62,7 +62,7 @@ def _ledger_ids(*, scope: Scope, filters: LedgerFilter, now: dt.datetime) -> Que
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.unit_id is not None:
-        unit = Unit.unscoped.filter(pk=filters.unit_id).first()
+        unit = Unit.dangerously_unscoped.filter(pk=filters.unit_id).first()
         if unit is None or not scope.covers(unit.path):
             return None
         qs = qs.filter(Q(unit_path__startswith=unit.path) | Q(committee_path__startswith=unit.path))
@@ -74,7 +74,7 @@ def _ledger_ids(*, scope: Scope, filters: LedgerFilter, now: dt.datetime) -> Que
 def _rows(ids: list[int]) -> list[MediationCase]:
     if not ids:
         return []
-    return list(MediationCase.unscoped.filter(pk__in=ids)
+    return list(MediationCase.dangerously_unscoped.filter(pk__in=ids)
                 .select_related("unit", "committee_unit", "presiding").order_by("-accepted_at", "-id"))
 
 
@@ -134,7 +134,7 @@ def mediation_get(*, scope: Scope, mediation_id: int) -> MediationCase:
 
 def parties_masked(*, scope: Scope, mediation: MediationCase) -> list[MediationParty]:
     """The parties as every page shows them: 王*, 138****5678, 1402**********1234."""
-    return list(MediationParty.unscoped.filter(mediation=mediation).order_by("seq"))
+    return list(MediationParty.dangerously_unscoped.filter(mediation=mediation).order_by("seq"))
 
 
 def can_unmask(*, scope: Scope, mediation: MediationCase) -> bool:
@@ -159,10 +159,19 @@ def sessions(*, scope: Scope, mediation: MediationCase) -> list[SessionView]:
     """调解记录. The notes of each sitting are for the mediating committee only (sealed at rest); a grid
     worker who found the dispute sees when and where it was mediated, not what was said."""
     show = can_handle(scope=scope, mediation=mediation)
-    rows = MediationSession.unscoped.filter(mediation=mediation).select_related("recorded_by").order_by("seq")
-    return [SessionView(seq=s.seq, held_on=s.held_on, place=s.place, attendees=s.attendees,
-                        notes=sealing.reveal(s.notes_cipher, sealing.NOTES_PURPOSE) if show else "",
-                        recorded_by=s.recorded_by.display_name if s.recorded_by else "") for s in rows]
+    rows = (MediationSession.dangerously_unscoped.filter(mediation=mediation).select_related("recorded_by")
+            .order_by("seq"))
+    return [
+        SessionView(
+            seq=s.seq,
+            held_on=s.held_on,
+            place=s.place,
+            attendees=s.attendees,
+            notes=sealing.reveal(s.notes_cipher, sealing.NOTES_PURPOSE) if show else "",
+            recorded_by=s.recorded_by.display_name if s.recorded_by else "",
+        )
+        for s in rows
+    ]
 
 
 def agreement_terms(*, scope: Scope, mediation: MediationCase) -> str:
@@ -172,7 +181,7 @@ def agreement_terms(*, scope: Scope, mediation: MediationCase) -> str:
 
 
 def timeline(*, scope: Scope, mediation: MediationCase) -> list[MediationEvent]:
-    return list(MediationEvent.unscoped.filter(mediation=mediation).select_related("actor").order_by("seq"))
+    return list(MediationEvent.dangerously_unscoped.filter(mediation=mediation).select_related("actor").order_by("seq"))
 
 
 def register_units(*, scope: Scope) -> list[Unit]:
@@ -183,13 +192,18 @@ def register_units(*, scope: Scope) -> list[Unit]:
     q = Q()
     for p in paths:
         q |= Q(path__startswith=p)
-    return list(Unit.unscoped.filter(q, is_active=True).select_related("kind").order_by("path")[:500])
+    return list(Unit.dangerously_unscoped.filter(q, is_active=True).select_related("kind").order_by("path")[:500])
 
 
 def presiding_candidates(*, committee: Unit) -> list[User]:
     """People who may preside at this committee: holders of mediation.handle at it or above it."""
-    grants = (Grant.unscoped.filter(revoked_at__isnull=True, unit_id__in=committee.path_ids(), user__is_active=True)
-              .select_related("user", "role").order_by("unit__depth", "user__full_name"))
+    grants = (
+        Grant.dangerously_unscoped.filter(
+            revoked_at__isnull=True, unit_id__in=committee.path_ids(), user__is_active=True
+        )
+        .select_related("user", "role")
+        .order_by("unit__depth", "user__full_name")
+    )
     seen: dict[int, User] = {}
     for g in grants:
         if P.MEDIATION_HANDLE in g.role.permissions and g.user_id not in seen:
@@ -213,7 +227,16 @@ def status_counts(*, scope: Scope) -> dict[str, int]:
 
 def api_row(m: MediationCase) -> dict[str, Any]:
     return {
-        "id": m.pk, "number": m.number, "title": m.title, "dispute_type": m.dispute_type, "mode": m.mode,
-        "level": m.level, "status": m.status, "unit": m.unit.name, "committee": m.committee_unit.name,
-        "accepted_at": m.accepted_at, "due_at": m.due_at, "concluded_at": m.concluded_at,
+        "id": m.pk,
+        "number": m.number,
+        "title": m.title,
+        "dispute_type": m.dispute_type,
+        "mode": m.mode,
+        "level": m.level,
+        "status": m.status,
+        "unit": m.unit.name,
+        "committee": m.committee_unit.name,
+        "accepted_at": m.accepted_at,
+        "due_at": m.due_at,
+        "concluded_at": m.concluded_at,
     }

@@ -90,7 +90,7 @@ def committee_for(unit: Unit, level: str) -> Unit:
             raise ValidationFailed("网格调解只能用于网格内的纠纷，请选择网格或改选调委会。", field="level")
         return unit
     bases = _VILLAGE_LEVEL_BASES if level == Level.VILLAGE else TOWNSHIP_BASE_KINDS
-    found = (Unit.unscoped.select_related("kind").filter(pk__in=unit.path_ids(), kind__base__in=bases)
+    found = (Unit.dangerously_unscoped.select_related("kind").filter(pk__in=unit.path_ids(), kind__base__in=bases)
              .order_by("-depth").first())
     if found is None:
         label = "村（社区）" if level == Level.VILLAGE else "乡镇（街道）"
@@ -99,7 +99,7 @@ def committee_for(unit: Unit, level: str) -> Unit:
 
 
 def _holds_at(user_id: int, path: str, perm: str) -> bool:
-    grants = Grant.unscoped.filter(user_id=user_id, revoked_at__isnull=True, unit__is_active=True,
+    grants = Grant.dangerously_unscoped.filter(user_id=user_id, revoked_at__isnull=True, unit__is_active=True,
                                    user__is_active=True).select_related("unit", "role")
     return any(path.startswith(g.unit.path) and perm in g.role.permissions for g in grants)
 
@@ -117,9 +117,10 @@ def _presiding(raw: Any, committee: Unit) -> Any:
 def _append_event(m: MediationCase, *, action: str, at: dt.datetime, actor: User | None, role: str, from_status: str,
                   note: str = "", due_before: dt.datetime | None = None, detail: dict[str, Any] | None = None
                   ) -> MediationEvent:
-    seq = (MediationEvent.unscoped.filter(mediation=m).order_by("-seq").values_list("seq", flat=True).first()
+    seq = (MediationEvent.dangerously_unscoped.filter(mediation=m).order_by("-seq").values_list("seq",
+                                                                                                flat=True).first()
            or 0) + 1
-    return MediationEvent.unscoped.create(
+    return MediationEvent.dangerously_unscoped.create(
         mediation=m, seq=seq, action=action, at=at, actor=actor if actor is not None else None, actor_role=role,
         from_status=from_status, to_status=m.status, note=note, due_before=due_before, due_after=m.due_at,
         detail=detail or {},
@@ -213,7 +214,7 @@ def mediation_register(
         allowed = "、".join(Level(v).label for v in Level.values if v in MODE_LEVELS[mode])
         raise ValidationFailed(f"{Mode(mode).label}应由{allowed}主持，请改选调解层级。", field="level")
     pk = _int(unit_id, field_name="unit_id", message="请选择纠纷所在的网格或村。")
-    unit = Unit.unscoped.select_related("kind").filter(pk=pk, is_active=True).first()
+    unit = Unit.dangerously_unscoped.select_related("kind").filter(pk=pk, is_active=True).first()
     if unit is None or (scope is not None and not scope.can(P.MEDIATION_REGISTER, unit.path)):
         raise ValidationFailed("所选单位不存在或不在您的范围内。", field="unit_id")
     committee = committee_for(unit, level)
@@ -230,7 +231,7 @@ def mediation_register(
                                           case_number=str(source_case_number or "").strip())
     elif source == Source.DEPARTMENT:
         dept_pk = _int(source_department_id, field_name="source_department_id", message="请选择移交部门。")
-        department = Department.unscoped.select_related("unit").filter(pk=dept_pk, is_active=True).first()
+        department = Department.dangerously_unscoped.select_related("unit").filter(pk=dept_pk, is_active=True).first()
         if department is None or not (unit.path.startswith(department.unit.path)
                                       or department.unit.path.startswith(committee.path)):
             raise ValidationFailed("移交部门不存在或不在本辖区。", field="source_department_id")
@@ -239,7 +240,7 @@ def mediation_register(
 
     county = county_of(unit)
     number = _next_number(county=county, year=local(now).year, kind="TJ")
-    m = MediationCase.unscoped.create(
+    m = MediationCase.dangerously_unscoped.create(
         number=number, title=title, summary=summary, dispute_type=dispute_type, source=source,
         source_case_id=case_id, source_case_number=case_number, source_department=department, mode=mode,
         level=level, county=county, unit=unit, unit_path=unit.path, committee_unit=committee,
@@ -247,7 +248,7 @@ def mediation_register(
         due_at=now + dt.timedelta(days=DEADLINE_DAYS), registered_by=actor if actor is not None else None,
         created_at=now, updated_at=now,
     )
-    MediationParty.unscoped.bulk_create([
+    MediationParty.dangerously_unscoped.bulk_create([
         MediationParty(mediation=m, seq=i, role=p.role,
                        **sealing.party_fields(name=p.name, phone=p.phone, id_number=p.id_number))
         for i, p in enumerate(clean_parties, start=1)
@@ -314,9 +315,10 @@ def _record_session(step: _Step, *, held_on: Any = None, place: str = "", attend
     place = _text(place, field_name="place", label="调解地点", required=True, max_len=80)
     attendees = _text(attendees, field_name="attendees", label="参加人员", required=True, max_len=200)
     notes = _text(notes, field_name="notes", label="调解经过", required=True, max_len=4000)
-    seq = (MediationSession.unscoped.filter(mediation=m).order_by("-seq").values_list("seq", flat=True).first()
+    seq = (MediationSession.dangerously_unscoped.filter(mediation=m).order_by("-seq").values_list("seq",
+                                                                                                  flat=True).first()
            or 0) + 1
-    MediationSession.unscoped.create(mediation=m, seq=seq, held_on=day, place=place, attendees=attendees,
+    MediationSession.dangerously_unscoped.create(mediation=m, seq=seq, held_on=day, place=place, attendees=attendees,
                                      notes_cipher=sealing.seal(notes, sealing.NOTES_PURPOSE),
                                      recorded_by=step.actor, recorded_at=step.now)
     step.note = f"第 {seq} 次调解：{day:%Y-%m-%d}，{place}"
@@ -336,7 +338,7 @@ def _extend(step: _Step, *, days: Any = None, reason: str = "") -> None:
 
 def _agree(step: _Step, *, terms: str = "", performance_due: Any = None, signed: Any = None) -> None:
     m = step.m
-    if not MediationSession.unscoped.filter(mediation=m).exists():
+    if not MediationSession.dangerously_unscoped.filter(mediation=m).exists():
         raise ValidationFailed("请先填写调解记录，再登记调解协议。", field="action")
     terms = _text(terms, field_name="terms", label="协议内容", required=True, max_len=4000)
     due = _date(performance_due, field_name="performance_due", label="履行期限", required=False)
@@ -413,7 +415,7 @@ class MediationFlow(Workflow[MediationCase]):
         return scope_for(actor)
 
     def lock(self, pk: Any) -> MediationCase | None:
-        return (MediationCase.unscoped.select_for_update(of=("self",))
+        return (MediationCase.dangerously_unscoped.select_for_update(of=("self",))
                 .select_related("committee_unit__kind", "county").filter(pk=pk).first())
 
     def visible(self, scope: Scope, obj: MediationCase) -> bool:
@@ -479,7 +481,7 @@ def mediation_parties_unmask(*, actor: User | None, now: dt.datetime, mediation_
                              ) -> list[RevealedParty]:
     """The parties' full names, phones and ID numbers, for a user holding mediation.unmask over the
     committee or the place, for a written reason; audited."""
-    m = MediationCase.unscoped.filter(pk=mediation_id).first()
+    m = MediationCase.dangerously_unscoped.filter(pk=mediation_id).first()
     if m is None or actor is None:
         raise NotFound()
     scope = scope_for(actor)
@@ -499,7 +501,7 @@ def mediation_parties_unmask(*, actor: User | None, now: dt.datetime, mediation_
     return [RevealedParty(role=p.get_role_display(), name=sealing.reveal(p.name_cipher, sealing.NAME_PURPOSE),
                           phone=sealing.reveal(p.phone_cipher, sealing.PHONE_PURPOSE),
                           id_number=sealing.reveal(p.id_cipher, sealing.ID_PURPOSE))
-            for p in MediationParty.unscoped.filter(mediation=m).order_by("seq")]
+            for p in MediationParty.dangerously_unscoped.filter(mediation=m).order_by("seq")]
 
 
 @dataclass(frozen=True)
@@ -516,7 +518,7 @@ class AgreementDocument:
 def agreement_print(*, actor: User | None, now: dt.datetime, mediation_id: int) -> AgreementDocument:
     """The 调解协议书 with the parties in full, for the committee that mediated (mediation.handle at the
     committee); printing is audited and the page carries a watermark naming who printed it."""
-    m = (MediationCase.unscoped.select_related("committee_unit", "unit", "county", "presiding")
+    m = (MediationCase.dangerously_unscoped.select_related("committee_unit", "unit", "county", "presiding")
          .filter(pk=mediation_id).first())
     if m is None or actor is None:
         raise NotFound()
@@ -530,14 +532,15 @@ def agreement_print(*, actor: User | None, now: dt.datetime, mediation_id: int) 
     role = scope.role_at(m.committee_path)
     audit_record(action="mediation.agreement_print", actor=actor, now=now, obj=m, unit_path=m.committee_path,
                  role=role, detail={"number": m.number, "agreement": m.agreement_number})
-    signed = (MediationEvent.unscoped.filter(mediation=m, action="agree").values_list("at", flat=True).first()
+    signed = (MediationEvent.dangerously_unscoped.filter(mediation=m, action="agree").values_list("at",
+                                                                                                  flat=True).first()
               or m.concluded_at or now)
     parties = [RevealedParty(role=p.get_role_display(), name=sealing.reveal(p.name_cipher, sealing.NAME_PURPOSE),
                              phone=sealing.reveal(p.phone_cipher, sealing.PHONE_PURPOSE),
                              id_number=sealing.reveal(p.id_cipher, sealing.ID_PURPOSE))
-               for p in MediationParty.unscoped.filter(mediation=m).order_by("seq")]
+               for p in MediationParty.dangerously_unscoped.filter(mediation=m).order_by("seq")]
     return AgreementDocument(
         mediation=m, parties=parties, terms=sealing.reveal(m.agreement_terms_cipher, sealing.TERMS_PURPOSE),
-        sessions=MediationSession.unscoped.filter(mediation=m).count(),
+        sessions=MediationSession.dangerously_unscoped.filter(mediation=m).count(),
         presiding=m.presiding.display_name if m.presiding is not None else "", signed_at=signed,
     )

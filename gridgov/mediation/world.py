@@ -77,15 +77,16 @@ def _person(rng: random.Random) -> dict[str, str]:
 
 
 def _townships(root: Unit) -> list[Unit]:
-    return list(Unit.unscoped.filter(path__startswith=root.path, kind__base__in=TOWNSHIP_BASE_KINDS, is_active=True)
+    return list(Unit.dangerously_unscoped.filter(path__startswith=root.path, kind__base__in=TOWNSHIP_BASE_KINDS,
+                                                 is_active=True)
                 .select_related("kind").order_by("path"))
 
 
 def _grids(township: Unit) -> list[Unit]:
     """Grids that lie under a village or community (so every level has a committee)."""
-    grids = list(Unit.unscoped.filter(path__startswith=township.path, kind__base__in=GRID_BASE_KINDS,
+    grids = list(Unit.dangerously_unscoped.filter(path__startswith=township.path, kind__base__in=GRID_BASE_KINDS,
                                       is_active=True).select_related("kind").order_by("path")[:400])
-    villages = set(Unit.unscoped.filter(path__startswith=township.path,
+    villages = set(Unit.dangerously_unscoped.filter(path__startswith=township.path,
                                         kind__base__in=("village", "community", "area")).values_list("pk", flat=True))
     return [g for g in grids if villages & set(g.ancestor_ids())]
 
@@ -93,7 +94,7 @@ def _grids(township: Unit) -> list[Unit]:
 def _departments(township: Unit) -> list[int]:
     from gridgov.access.models import Department
 
-    return list(Department.unscoped.filter(unit__path__startswith=township.path, is_active=True)
+    return list(Department.dangerously_unscoped.filter(unit__path__startswith=township.path, is_active=True)
                 .values_list("pk", flat=True)[:20])
 
 
@@ -101,7 +102,7 @@ def _presiding(committee: Unit, rng: random.Random) -> int | None:
     people = selectors.presiding_candidates(committee=committee)
     if not people:
         return None
-    mediators = set(Grant.unscoped.filter(user__in=people, role__code="mediator", revoked_at__isnull=True)
+    mediators = set(Grant.dangerously_unscoped.filter(user__in=people, role__code="mediator", revoked_at__isnull=True)
                     .values_list("user_id", flat=True))
     preferred = [p for p in people if p.pk in mediators] if committee.kind.base in TOWNSHIP_BASE_KINDS else []
     return (rng.choice(preferred) if preferred and rng.random() < 0.8 else rng.choice(people)).pk

@@ -54,12 +54,12 @@ class Notice(models.Model):
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField()
 
-    unscoped = models.Manager["Notice"]()
+    dangerously_unscoped = models.Manager["Notice"]()
     objects = ScopedManager["Notice"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-created_at", "-id"]
         verbose_name = "通知"
         verbose_name_plural = "通知"
@@ -122,12 +122,12 @@ class Delivery(models.Model):
     # The household's public link (/p/n/<token>/): random, unguessable, made by the database at sending.
     token = models.CharField(max_length=40, unique=True)
 
-    unscoped = models.Manager["Delivery"]()
+    dangerously_unscoped = models.Manager["Delivery"]()
     objects = ScopedManager["Delivery"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["unit_path", "household_id"]
         verbose_name = "传达记录"
         verbose_name_plural = "传达记录"
@@ -159,12 +159,12 @@ class Reply(models.Model):
     case_number = models.CharField(max_length=32, blank=True)
     handled_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
-    unscoped = models.Manager["Reply"]()
+    dangerously_unscoped = models.Manager["Reply"]()
     objects = ScopedManager["Reply"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-at", "-id"]
         verbose_name = "回复"
         verbose_name_plural = "回复"

@@ -51,7 +51,7 @@ def worker_notices(*, scope: Scope) -> list[WorkerNotice]:
         total=Count("id"), reached=Count("id", filter=~Q(state=Delivery.State.PENDING)))}
     if not counts:
         return []
-    notices = Notice.unscoped.filter(pk__in=counts).order_by("-sent_at", "-id")
+    notices = Notice.dangerously_unscoped.filter(pk__in=counts).order_by("-sent_at", "-id")
     pending: dict[int, list[Delivery]] = {}
     for d in deliveries.filter(state=Delivery.State.PENDING).select_related("household", "unit").order_by(
             "notice_id", "unit_path", "household__house_number", "household_id"):
@@ -80,10 +80,10 @@ def reach_board(*, scope: Scope, notice: Notice) -> dict[str, Any]:
     rows = (Delivery.objects.within(scope).filter(notice=notice).values("unit_id").annotate(
         total=Count("id"), reached=Count("id", filter=Q(state=Delivery.State.REACHED)),
         unreachable=Count("id", filter=Q(state=Delivery.State.UNREACHABLE))).order_by())
-    units = Unit.unscoped.in_bulk([r["unit_id"] for r in rows])
+    units = Unit.dangerously_unscoped.in_bulk([r["unit_id"] for r in rows])
     grids = [ReachRow(units[r["unit_id"]], r["total"], r["reached"], r["unreachable"]) for r in rows]
     grids.sort(key=lambda g: (g.percent, g.unit.path))
-    parents = Unit.unscoped.in_bulk({g.unit.parent_id for g in grids if g.unit.parent_id})
+    parents = Unit.dangerously_unscoped.in_bulk({g.unit.parent_id for g in grids if g.unit.parent_id})
     villages: dict[int, ReachRow] = {}
     for g in grids:
         parent = parents.get(g.unit.parent_id or 0) or g.unit
@@ -112,9 +112,9 @@ def public_delivery(token: str) -> Delivery | None:
     text = str(token or "")
     if not (8 <= len(text) <= 40) or not text.isalnum():
         return None
-    return Delivery.unscoped.select_related("notice__unit").filter(
+    return Delivery.dangerously_unscoped.select_related("notice__unit").filter(
         token=text, notice__status__in=[Notice.Status.SENT, Notice.Status.CLOSED]).first()
 
 
 def has_replied(delivery: Delivery) -> Reply | None:
-    return Reply.unscoped.filter(delivery=delivery).first()
+    return Reply.dangerously_unscoped.filter(delivery=delivery).first()

@@ -56,9 +56,9 @@ def _deliveries_insert(notice: Notice) -> int:
     where = Q(pk__in=[])
     for p in paths:
         where |= Q(unit__path__startswith=p)
-    households = Household.unscoped.filter(where, status=HouseholdStatus.ACTIVE)
+    households = Household.dangerously_unscoped.filter(where, status=HouseholdStatus.ACTIVE)
     if notice.tag_codes:
-        tagged = TagAssignment.unscoped.filter(
+        tagged = TagAssignment.dangerously_unscoped.filter(
             Q(household_id=OuterRef("pk")) | Q(resident__household_id=OuterRef("pk")),
             tag__code__in=notice.tag_codes, end_date__isnull=True)
         households = households.filter(Exists(tagged))
@@ -96,7 +96,7 @@ class NoticeFlow(Workflow[Notice]):
             key = int(pk)
         except (TypeError, ValueError):
             return None
-        return Notice.unscoped.select_for_update().filter(pk=key).first()
+        return Notice.dangerously_unscoped.select_for_update().filter(pk=key).first()
 
     def visible(self, scope: Scope, obj: Notice) -> bool:
         return Notice.objects.within(scope).filter(pk=obj.pk).exists()
@@ -160,7 +160,7 @@ def _withdraw(step: Step[Notice]) -> None:
 
 
 def _counts(notice: Notice) -> dict[str, int]:
-    rows = Delivery.unscoped.filter(notice=notice).values_list("state", flat=True)
+    rows = Delivery.dangerously_unscoped.filter(notice=notice).values_list("state", flat=True)
     out = {"households": 0, "reached": 0, "unreachable": 0}
     for state in rows:
         out["households"] += 1
@@ -198,14 +198,14 @@ def notice_create(*, actor: User, now: dt.datetime, unit_id: Any, title: str, te
     ids = sorted({int(i) for i in unit_ids if str(i).isdecimal()})
     if not ids:
         raise ValidationFailed("请选择通知范围。", field="units")
-    targets = list(Unit.unscoped.filter(pk__in=ids))
+    targets = list(Unit.dangerously_unscoped.filter(pk__in=ids))
     if len(targets) != len(ids):
         raise ValidationFailed("通知范围里有不存在的单位。", field="units")
     _check_targets(scope, targets)
     for t in targets:
         if not t.path.startswith(unit.path):
             raise ValidationFailed(f"「{t.name}」不在发出单位「{unit.name}」之内。", field="units")
-    notice = Notice.unscoped.create(
+    notice = Notice.dangerously_unscoped.create(
         unit=unit, unit_path=unit.path, title=title, text=text, grade=grade, reach_hours=REACH_HOURS[grade],
         tag_codes=sorted(set(tag_codes or [])), reply_asked=bool(reply_asked), created_by=actor, created_at=now,
         updated_at=now)
@@ -286,7 +286,8 @@ def _by_token(token: str) -> Delivery:
     text = str(token or "")
     if not (8 <= len(text) <= 40) or not text.isalnum():
         raise NotFound()
-    delivery = Delivery.unscoped.select_for_update(of=("self",)).select_related("notice").filter(token=text).first()
+    delivery = (Delivery.dangerously_unscoped.select_for_update(of=("self",)).select_related("notice")
+                .filter(token=text).first())
     if delivery is None or delivery.notice.status not in (Notice.Status.SENT, Notice.Status.CLOSED):
         raise NotFound()
     return delivery
@@ -294,11 +295,19 @@ def _by_token(token: str) -> Delivery:
 
 def _reach_self(delivery: Delivery, *, how: str, now: dt.datetime) -> None:
     if delivery.state == Delivery.State.PENDING and delivery.notice.status == Notice.Status.SENT:
-        Delivery.unscoped.filter(pk=delivery.pk, state=Delivery.State.PENDING).update(
-            state=Delivery.State.REACHED, how=how, at=now)
+        Delivery.dangerously_unscoped.filter(pk=delivery.pk, state=Delivery.State.PENDING).update(
+            state=Delivery.State.REACHED, how=how, at=now
+        )
         delivery.state, delivery.how, delivery.at = Delivery.State.REACHED, how, now
-        audit_record(action="notice.reach_self", actor=None, now=now, obj=delivery, unit_path=delivery.unit_path,
-                     role="resident", detail={"notice": delivery.notice_id, "how": how})
+        audit_record(
+            action="notice.reach_self",
+            actor=None,
+            now=now,
+            obj=delivery,
+            unit_path=delivery.unit_path,
+            role="resident",
+            detail={"notice": delivery.notice_id, "how": how},
+        )
 
 
 @transaction.atomic
@@ -322,13 +331,26 @@ def public_reply(*, now: dt.datetime, token: str, kind: str, text: str = "") -> 
         raise ValidationFailed("请简单写一下有什么困难。", field="text")
     if len(text) > 200:
         raise ValidationFailed("困难说明请不要超过200个字。", field="text")
-    if Reply.unscoped.filter(delivery=delivery).exists():
+    if Reply.dangerously_unscoped.filter(delivery=delivery).exists():
         raise Conflict("这一户已经回复过了，谢谢！如有新情况请联系网格员。")
-    reply = Reply.unscoped.create(delivery=delivery, notice=delivery.notice, unit_path=delivery.unit_path, kind=kind,
-                                  text=text if kind == Reply.Kind.DIFFICULTY else "", at=now)
+    reply = Reply.dangerously_unscoped.create(
+        delivery=delivery,
+        notice=delivery.notice,
+        unit_path=delivery.unit_path,
+        kind=kind,
+        text=text if kind == Reply.Kind.DIFFICULTY else "",
+        at=now,
+    )
     _reach_self(delivery, how=Delivery.How.RECEIPT, now=now)
-    audit_record(action="notice.reply", actor=None, now=now, obj=reply, unit_path=delivery.unit_path,
-                 role="resident", detail={"notice": delivery.notice_id, "kind": kind})
+    audit_record(
+        action="notice.reply",
+        actor=None,
+        now=now,
+        obj=reply,
+        unit_path=delivery.unit_path,
+        role="resident",
+        detail={"notice": delivery.notice_id, "kind": kind},
+    )
     return reply
 
 
@@ -343,8 +365,13 @@ def reply_case_linked(*, actor: User, now: dt.datetime, reply_id: Any, case_numb
         raise Conflict(f"这条回复已经转为事件 {reply.case_number}。")
     reply.case_number, reply.handled_by = case_number, actor
     reply.save(update_fields=["case_number", "handled_by"])
-    audit_record(action="notice.reply_case", actor=actor, now=now, obj=reply, unit_path=reply.unit_path,
-                 role=_role(actor, reply.unit_path), detail={"case": case_number})
+    audit_record(
+        action="notice.reply_case",
+        actor=actor,
+        now=now,
+        obj=reply,
+        unit_path=reply.unit_path,
+        role=_role(actor, reply.unit_path),
+        detail={"case": case_number},
+    )
     return reply
-
-

@@ -22,7 +22,8 @@ HOW_WEIGHTS = ((Delivery.How.GROUP, 5), (Delivery.How.PHONE, 3), (Delivery.How.D
 
 
 def _office(unit: Unit, role: str) -> User | None:
-    grant = (Grant.unscoped.filter(unit=unit, role__code=role, revoked_at__isnull=True).select_related("user")
+    grant = (Grant.dangerously_unscoped.filter(unit=unit, role__code=role,
+                                               revoked_at__isnull=True).select_related("user")
              .order_by("pk").first())
     return grant.user if grant is not None else None
 
@@ -30,7 +31,7 @@ def _office(unit: Unit, role: str) -> User | None:
 def _markers(township: Unit) -> dict[int, User]:
     """The grid worker (else the grid head) who marks each grid's households."""
     found: dict[int, User] = {}
-    grants = (Grant.unscoped.filter(unit__path__startswith=township.path, role__code__in=WORKER_ROLES,
+    grants = (Grant.dangerously_unscoped.filter(unit__path__startswith=township.path, role__code__in=WORKER_ROLES,
                                     revoked_at__isnull=True).select_related("user").order_by("role__code", "pk"))
     for g in grants:
         found.setdefault(g.unit_id, g.user)
@@ -39,7 +40,7 @@ def _markers(township: Unit) -> dict[int, User]:
 
 def _mark(notice: Notice, *, share: float, markers: dict[int, User], fallback: User, start: dt.datetime,
           rng: random.Random) -> int:
-    pending = list(Delivery.unscoped.filter(notice=notice, state=Delivery.State.PENDING).order_by("pk"))
+    pending = list(Delivery.dangerously_unscoped.filter(notice=notice, state=Delivery.State.PENDING).order_by("pk"))
     hows = [h for h, w in HOW_WEIGHTS for _ in range(w)]
     marked = 0
     for i, d in enumerate(pending):
@@ -59,16 +60,17 @@ def _mark(notice: Notice, *, share: float, markers: dict[int, User], fallback: U
 
 
 def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO | None = None) -> None:
-    if Notice.unscoped.filter(unit_path__startswith=root.path).exists():
+    if Notice.dangerously_unscoped.filter(unit_path__startswith=root.path).exists():
         return
     rng = random.Random(seed * 7919 + 17)
-    townships = list(Unit.unscoped.filter(path__startswith=root.path, kind__base__in=["township", "subdistrict"],
+    townships = list(Unit.dangerously_unscoped.filter(path__startswith=root.path, kind__base__in=["township",
+                                                                                                  "subdistrict"],
                                           is_active=True).order_by("path"))
-    county = Unit.unscoped.filter(path__startswith=root.path, kind__base="county").order_by("depth").first()
+    county = Unit.dangerously_unscoped.filter(path__startswith=root.path, kind__base="county").order_by("depth").first()
     made = 0
     for township in townships[:1]:
         office = _office(township, "township_office")
-        villages = list(Unit.unscoped.filter(parent=township, is_active=True).order_by("path"))
+        villages = list(Unit.dangerously_unscoped.filter(parent=township, is_active=True).order_by("path"))
         if office is None or not villages:
             continue
         markers = _markers(township)
@@ -81,7 +83,7 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO |
                  "独居老人、留守儿童家庭请网格员逐户上门提醒。有困难请回复或联系网格员。",
             unit_ids=[villages[0].pk], reply_asked=True)
         services.notice_send(actor=office, now=start + dt.timedelta(minutes=2), notice_id=cold.pk)
-        pending = list(Delivery.unscoped.filter(notice=cold).order_by("pk")[:2])
+        pending = list(Delivery.dangerously_unscoped.filter(notice=cold).order_by("pk")[:2])
         for d, text in zip(pending, ("家里煤不够烧三天，老人一个人在家。", "取暖炉坏了，想请人帮忙看看。"),
                            strict=False):
             services.public_reply(now=start + dt.timedelta(minutes=20), token=d.token, kind=Reply.Kind.DIFFICULTY,
@@ -109,5 +111,5 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO |
             services.notice_send(actor=office, now=now - dt.timedelta(minutes=55), notice_id=storm.pk)
             made += 1
     if stdout is not None:
-        deliveries = Delivery.unscoped.filter(notice__unit_path__startswith=root.path).count()
+        deliveries = Delivery.dangerously_unscoped.filter(notice__unit_path__startswith=root.path).count()
         stdout.write(f"notices: {made} notices, {deliveries} deliveries\n")

@@ -40,12 +40,12 @@ class Routine(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    unscoped = models.Manager["Routine"]()
+    dangerously_unscoped = models.Manager["Routine"]()
     objects = ScopedManager["Routine"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["unit_path", "kind", "id"]
         verbose_name = "例行工作"
         verbose_name_plural = "例行工作"

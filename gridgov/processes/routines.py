@@ -144,12 +144,12 @@ def _unit_for(scope: Scope, unit_id: Any, kind: str) -> Unit:
         pk = int(unit_id)
     except (TypeError, ValueError):
         raise ValidationFailed("请选择单位。", field="unit_id") from None
-    unit = Unit.unscoped.filter(pk=pk, is_active=True).first()
+    unit = Unit.dangerously_unscoped.filter(pk=pk, is_active=True).first()
     if unit is None or not scope.covers(unit.path):
         raise ValidationFailed("请选择单位。", field="unit_id")
     if not scope.can(KIND_PERM[RoutineKind(kind)], unit.path):
         raise PermissionDenied(f"您不能为{unit.name}设置「{RoutineKind(kind).label}」例行工作。")
-    if kind == RoutineKind.DUTY_LIST and not Unit.unscoped.filter(parent=unit, is_active=True).exists():
+    if kind == RoutineKind.DUTY_LIST and not Unit.dangerously_unscoped.filter(parent=unit, is_active=True).exists():
         raise ValidationFailed(f"{unit.name}没有下级单位，不能按月下发责任清单。", field="unit_id")
     return unit
 
@@ -187,7 +187,8 @@ def routine_create(*, actor: User | None, now: dt.datetime, unit_id: Any, kind: 
     clean = _clean(kind=kind, name=name, description=description, rule=rule, starts_on=starts_on,
                    span_days=span_days)
     unit = _unit_for(scope, unit_id, clean["kind"])
-    routine = Routine.unscoped.create(unit=unit, unit_path=unit.path, owner=actor, created_at=now, updated_at=now,
+    routine = Routine.dangerously_unscoped.create(unit=unit, unit_path=unit.path, owner=actor, created_at=now,
+                                                  updated_at=now,
                                       **clean)
     audit_record(action="routine.create", actor=actor, now=now, obj=routine, unit_path=unit.path,
                  role=scope.role_at(unit.path), detail={"kind": routine.kind, "name": routine.name,
@@ -270,7 +271,8 @@ def _create(routine: Routine, on: dt.date, now: dt.datetime) -> tuple[str, str]:
                                           starts_on=on.isoformat(),
                                           ends_on=(on + dt.timedelta(days=routine.span_days - 1)).isoformat())
         return "visits.visitcampaign", str(campaign.pk)
-    children = list(Unit.unscoped.filter(parent_id=routine.unit_id, is_active=True).values_list("pk", flat=True))
+    children = list(Unit.dangerously_unscoped.filter(parent_id=routine.unit_id, is_active=True).values_list("pk",
+                                                                                                            flat=True))
     due = dt.datetime.combine(on + dt.timedelta(days=routine.span_days - 1), dt.time(18, 0), tzinfo=LOCAL_TZ)
     duty = workforce.duty_list_issue(actor=actor, now=now, unit_id=routine.unit_id, title=label,
                                      description=routine.description or routine.name, due_at=due,
@@ -283,7 +285,7 @@ def routines_run(*, now: dt.datetime, lead_days: int = LEAD_DAYS) -> RunReport:
     reminders. Idempotent; one transaction per occurrence, so a failure leaves the others done."""
     report = RunReport()
     today = local(now).date()
-    for routine in Routine.unscoped.filter(is_active=True).select_related("owner").order_by("id"):
+    for routine in Routine.dangerously_unscoped.filter(is_active=True).select_related("owner").order_by("id"):
         dates = occurrences(routine, today, today + dt.timedelta(days=lead_days))
         done = set(RoutineOccurrence.objects.filter(routine=routine, on_date__in=dates)
                    .values_list("on_date", flat=True))
@@ -313,7 +315,7 @@ def routines_run(*, now: dt.datetime, lead_days: int = LEAD_DAYS) -> RunReport:
 def _responsible(routine: Routine) -> list[int]:
     perm = KIND_PERM[RoutineKind(routine.kind)]
     ids = {routine.owner_id}
-    for user_id, perms in (Grant.unscoped.filter(unit_id=routine.unit_id, revoked_at__isnull=True,
+    for user_id, perms in (Grant.dangerously_unscoped.filter(unit_id=routine.unit_id, revoked_at__isnull=True,
                                                  user__is_active=True)
                            .values_list("user_id", "role__permissions")):
         if perm in (perms or []):

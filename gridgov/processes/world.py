@@ -28,16 +28,17 @@ MAX_VILLAGES = 12
 
 
 def _holder(unit: Unit, role: str) -> Any:
-    grant = (Grant.unscoped.filter(unit=unit, revoked_at__isnull=True, role__code=role)
+    grant = (Grant.dangerously_unscoped.filter(unit=unit, revoked_at__isnull=True, role__code=role)
              .select_related("user").order_by("id").first())
     return grant.user if grant is not None else None
 
 
 def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) -> None:
-    if Routine.unscoped.filter(unit_path__startswith=root.path).exists():
+    if Routine.dangerously_unscoped.filter(unit_path__startswith=root.path).exists():
         stdout.write("routines: already present under this root, skipped\n")
         return
-    township = (Unit.unscoped.filter(path__startswith=root.path, kind__base__in=TOWNSHIP_BASES, is_active=True)
+    township = (Unit.dangerously_unscoped.filter(path__startswith=root.path, kind__base__in=TOWNSHIP_BASES,
+                                                 is_active=True)
                 .order_by("depth", "sort_order", "id").first())
     if township is None:
         stdout.write("routines: no township under this root, skipped\n")
@@ -55,7 +56,7 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
                                 description=description)
         made += 1
 
-    villages = list(Unit.unscoped.filter(path__startswith=township.path, kind__base__in=VILLAGE_BASES,
+    villages = list(Unit.dangerously_unscoped.filter(path__startswith=township.path, kind__base__in=VILLAGE_BASES,
                                          is_active=True).order_by("sort_order", "id")[:MAX_VILLAGES])
     for i, village in enumerate(villages):
         secretary = _holder(village, "village_secretary")
@@ -63,7 +64,7 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
         make(village, secretary, "visit_campaign", "五个到户敲门行动", "monthly", 12, span=3)
         if i < 2:
             make(village, secretary, "talk_day", "周五说事", "weekly", 4)
-        if Unit.unscoped.filter(parent=village, is_active=True).exists():
+        if Unit.dangerously_unscoped.filter(parent=village, is_active=True).exists():
             make(village, secretary, "duty_list", "网格例会", "monthly", 5, span=3,
                  description="召开本月网格例会，上传会议记录和签到表。")
     office = _holder(township, "township_office")

@@ -29,14 +29,15 @@ def household_assign_worker(*, actor: User | None, now: dt.datetime, household_i
     if not scope_for(user).can(P.HOUSEHOLD_VIEW, household.unit.path):
         raise ValidationFailed(f"{user} 不负责该户所在的网格，不能联系该户。", field="user",
                                reason=ResidentError.WORKER_NOT_ON_GRID)
-    current = HouseholdAssignment.unscoped.filter(household=household, kind=AssignmentKind.GRID_WORKER,
+    current = HouseholdAssignment.dangerously_unscoped.filter(household=household, kind=AssignmentKind.GRID_WORKER,
                                                   ended_at__isnull=True).first()
     if current is not None:
         if current.user_id == user.pk:
             return current
         current.ended_at = now
         current.save(update_fields=["ended_at"])
-    assignment = HouseholdAssignment.unscoped.create(household=household, kind=AssignmentKind.GRID_WORKER, user=user,
+    assignment = HouseholdAssignment.dangerously_unscoped.create(household=household, kind=AssignmentKind.GRID_WORKER,
+                                                                 user=user,
                                                      started_at=now, set_by=actor)
     record_event(household, Action.ASSIGNED, actor=actor, now=now, changes={"grid_worker": str(user)})
     audit_record(action="household.assign", actor=actor, now=now, obj=assignment, unit_path=household.unit.path,
@@ -50,16 +51,17 @@ def household_link_party_member(*, actor: User | None, now: dt.datetime, househo
     """党员联系户: a party member of the ledger is linked to a household they look after."""
     household = household_for_update(household_id)
     role = acting_role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
-    member = Resident.unscoped.select_related("household__unit").filter(pk=party_member_id).first()
+    member = Resident.dangerously_unscoped.select_related("household__unit").filter(pk=party_member_id).first()
     if member is None or (actor is not None and not scope_for(actor).covers(member.household.unit.path)):
         raise NotFound()
     if member.political_status not in (PoliticalStatus.PARTY_MEMBER, PoliticalStatus.PROBATIONARY):
         raise ValidationFailed(f"{member.name} 不是党员，不能作为联系党员。", field="party_member",
                                reason=ResidentError.NOT_A_PARTY_MEMBER)
-    if HouseholdAssignment.unscoped.filter(household=household, party_member=member, ended_at__isnull=True).exists():
+    if HouseholdAssignment.dangerously_unscoped.filter(household=household, party_member=member,
+                                                       ended_at__isnull=True).exists():
         raise ValidationFailed("该党员已联系该户。", field="party_member",
                                reason=ResidentError.PARTY_MEMBER_ALREADY_LINKED)
-    link = HouseholdAssignment.unscoped.create(household=household, kind=AssignmentKind.PARTY_MEMBER,
+    link = HouseholdAssignment.dangerously_unscoped.create(household=household, kind=AssignmentKind.PARTY_MEMBER,
                                                party_member=member, started_at=now, set_by=actor)
     record_event(household, Action.ASSIGNED, actor=actor, now=now, changes={"party_member": member.name})
     audit_record(action="household.party_link", actor=actor, now=now, obj=link, unit_path=household.unit.path,
@@ -70,7 +72,7 @@ def household_link_party_member(*, actor: User | None, now: dt.datetime, househo
 @transaction.atomic
 def assignment_end(*, actor: User | None, now: dt.datetime, assignment_id: int) -> HouseholdAssignment:
     """A grid worker or party member stops looking after a household (history and audit)."""
-    link = (HouseholdAssignment.unscoped.select_for_update(of=("self",))
+    link = (HouseholdAssignment.dangerously_unscoped.select_for_update(of=("self",))
             .select_related("household__unit", "party_member", "user").filter(pk=assignment_id).first())
     if link is None:
         raise NotFound()
@@ -106,12 +108,14 @@ def contacts_assign(*, actor: User | None, now: dt.datetime, household_ids: Iter
     changed = unchanged = 0
     for household_id in ids:
         if worker is not None:
-            current = HouseholdAssignment.unscoped.filter(household_id=household_id, kind=AssignmentKind.GRID_WORKER,
+            current = HouseholdAssignment.dangerously_unscoped.filter(household_id=household_id,
+                                                                      kind=AssignmentKind.GRID_WORKER,
                                                           ended_at__isnull=True, user=worker).exists()
             if not current:
                 household_assign_worker(actor=actor, now=now, household_id=household_id, user=worker)
         else:
-            current = HouseholdAssignment.unscoped.filter(household_id=household_id, party_member_id=party_member_id,
+            current = HouseholdAssignment.dangerously_unscoped.filter(household_id=household_id,
+                                                                      party_member_id=party_member_id,
                                                           ended_at__isnull=True).exists()
             if not current:
                 household_link_party_member(actor=actor, now=now, household_id=household_id,
@@ -122,7 +126,7 @@ def contacts_assign(*, actor: User | None, now: dt.datetime, household_ids: Iter
             unchanged += 1
         else:
             changed += 1
-    open_links = HouseholdAssignment.unscoped.filter(ended_at__isnull=True)
+    open_links = HouseholdAssignment.dangerously_unscoped.filter(ended_at__isnull=True)
     load = (open_links.filter(kind=AssignmentKind.GRID_WORKER, user=worker) if worker is not None
             else open_links.filter(party_member_id=party_member_id)).count()
     return ContactsResult(changed=changed, unchanged=unchanged, load=load)

@@ -131,7 +131,7 @@ def duplicate_message(existing: Resident, actor_scope: Scope | None) -> str:
 
 def refuse_duplicate(id_index: str, *, actor: User | None, exclude_id: int | None = None) -> None:
     existing = (
-        Resident.unscoped.select_related("household__unit")
+        Resident.dangerously_unscoped.select_related("household__unit")
         .filter(id_index=id_index, status=ResidentStatus.ACTIVE).exclude(pk=exclude_id or 0).first()
     )
     if existing is not None:
@@ -140,7 +140,7 @@ def refuse_duplicate(id_index: str, *, actor: User | None, exclude_id: int | Non
 
 
 def refuse_second_head(household: Household, relation: str, exclude_id: int | None = None) -> None:
-    if relation == Relation.HEAD and Resident.unscoped.filter(
+    if relation == Relation.HEAD and Resident.dangerously_unscoped.filter(
         household=household, relation=Relation.HEAD, status=ResidentStatus.ACTIVE
     ).exclude(pk=exclude_id or 0).exists():
         raise ValidationFailed("该户已有户主，一户只能有一位户主。", field="relation", reason=ResidentError.SECOND_HEAD)

@@ -261,7 +261,8 @@ class _Grids:
     """Resolves the 网格 column (name or serial) and coordinates to a deepest unit under the root."""
 
     def __init__(self, root: Unit) -> None:
-        units = list(Unit.unscoped.filter(path__startswith=root.path, is_active=True).exclude(children__is_active=True))
+        units = list(Unit.dangerously_unscoped.filter(path__startswith=root.path,
+                                                      is_active=True).exclude(children__is_active=True))
         self.root = root
         self.by_id = {u.pk: u for u in units}
         self.by_key: dict[str, list[Unit]] = defaultdict(list)
@@ -421,7 +422,8 @@ def _check_against_ledger(households: Iterable[PlannedHousehold], errors: list[R
     actor_scope = scope_for(actor) if actor is not None else None
     for start in range(0, len(keys), 1000):
         chunk = keys[start:start + 1000]
-        for existing in Resident.unscoped.filter(id_index__in=chunk, status=ResidentStatus.ACTIVE).select_related(
+        for existing in Resident.dangerously_unscoped.filter(id_index__in=chunk,
+                                                             status=ResidentStatus.ACTIVE).select_related(
             "household__unit"
         ):
             hh, r = by_index[existing.id_index]
@@ -499,7 +501,8 @@ def import_submit(*, actor: User, now: dt.datetime, unit_id: int, filename: str,
     if mode not in ImportJob.Mode.values:
         raise ValidationFailed("请选择导入方式。", field="mode", reason=CommonError.REQUIRED)
     check_content(content)
-    job = ImportJob.unscoped.create(unit=root, created_by=actor, created_at=now, filename=(filename or "")[:200],
+    job = ImportJob.dangerously_unscoped.create(unit=root, created_by=actor, created_at=now,
+                                                filename=(filename or "")[:200],
                                     content=content, mode=mode)
     from .tasks import import_run  # late: the task module imports this one
 
@@ -516,7 +519,7 @@ def import_job_get(*, scope: Scope, job_id: int) -> ImportJob:
 
 def import_run(*, job_id: int, now: dt.datetime) -> ImportJob:
     """Run one import job (idempotent: a job that already finished is left alone)."""
-    job = ImportJob.unscoped.select_related("unit", "created_by").get(pk=job_id)
+    job = ImportJob.dangerously_unscoped.select_related("unit", "created_by").get(pk=job_id)
     if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.RUNNING):
         return job
     job.status = ImportJob.Status.RUNNING
@@ -526,7 +529,7 @@ def import_run(*, job_id: int, now: dt.datetime) -> ImportJob:
         job.total_rows = len(sheet.rows)
 
         def progress(done: int) -> None:
-            ImportJob.unscoped.filter(pk=job.pk).update(processed_rows=min(done, job.total_rows),
+            ImportJob.dangerously_unscoped.filter(pk=job.pk).update(processed_rows=min(done, job.total_rows),
                                                         total_rows=job.total_rows)
 
         plan = plan_import(sheet, root=job.unit, actor=job.created_by, today=local(now).date(), progress=progress)

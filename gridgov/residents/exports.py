@@ -99,7 +99,8 @@ def export_start(*, actor: User, now: dt.datetime, unit_id: int | None, reason: 
     reason = _reason(reason)
     paths = [unit.path] if unit else list(scope.paths_for(P.HOUSEHOLD_EXPORT))
     with transaction.atomic():
-        export = BulkExport.unscoped.create(unit_path=root, paths=paths, params={"unit": unit.pk if unit else None},
+        export = BulkExport.dangerously_unscoped.create(unit_path=root, paths=paths,
+                                                        params={"unit": unit.pk if unit else None},
                                             row_count=rows, requested_by=actor, requested_at=now, reason=reason)
         audit_record(action="export.request", actor=actor, now=now, obj=export, unit_path=root,
                      role=scope.role_at(root), detail={"rows": rows, "threshold": threshold, "reason": reason})
@@ -131,7 +132,7 @@ def export_full_request(*, actor: User, now: dt.datetime, unit_id: int | None, r
         raise ValidationFailed("所选范围内没有可导出的人员记录。", reason=ResidentError.EXPORT_EMPTY)
     root = unit.path if unit else min(paths, key=len)
     with transaction.atomic():
-        export = BulkExport.unscoped.create(kind=FULL_KIND, unit_path=root, paths=paths,
+        export = BulkExport.dangerously_unscoped.create(kind=FULL_KIND, unit_path=root, paths=paths,
                                             params={"unit": unit.pk if unit else None, "full": True},
                                             row_count=rows, requested_by=actor, requested_at=now, reason=reason)
         audit_record(action="export.request", actor=actor, now=now, obj=export, unit_path=root,
@@ -160,7 +161,7 @@ def export_approvers(export: BulkExport) -> list[int]:
     roles = [r.pk for r in Role.objects.all() if P.HOUSEHOLD_EXPORT in r.permissions]
     ancestors = {a for p in export.paths for a in _ancestors(p)}
     candidates = set(
-        Grant.unscoped.filter(role_id__in=roles, revoked_at__isnull=True, unit__path__in=ancestors,
+        Grant.dangerously_unscoped.filter(role_id__in=roles, revoked_at__isnull=True, unit__path__in=ancestors,
                               user__is_active=True).exclude(user_id=export.requested_by_id)
         .values_list("user_id", flat=True)
     )
@@ -171,7 +172,7 @@ def export_approvers(export: BulkExport) -> list[int]:
 
 def export_get(*, scope: Scope, export_id: int) -> BulkExport:
     """A request its requester or a possible approver may open; anyone else gets NotFound."""
-    export = BulkExport.unscoped.select_related("requested_by", "decided_by").filter(pk=export_id).first()
+    export = BulkExport.dangerously_unscoped.select_related("requested_by", "decided_by").filter(pk=export_id).first()
     if export is None or not (export.requested_by_id == scope.user_id or may_approve(scope, export)):
         raise NotFound()
     return export
@@ -179,19 +180,32 @@ def export_get(*, scope: Scope, export_id: int) -> BulkExport:
 
 def exports_for(*, scope: Scope, limit: int = 100) -> tuple[list[BulkExport], list[BulkExport]]:
     """(my requests, requests waiting for my approval)."""
-    mine = list(BulkExport.unscoped.filter(requested_by_id=scope.user_id).select_related("decided_by")[:limit])
+    mine = list(BulkExport.dangerously_unscoped.filter(requested_by_id=scope.user_id)
+                .select_related("decided_by")[:limit])
     if not scope.can(P.HOUSEHOLD_EXPORT):
         return mine, []
-    waiting = [e for e in BulkExport.objects.within(scope).filter(status=BulkExport.Status.PENDING)
-               .select_related("requested_by")[:limit] if may_approve(scope, e)]
+    waiting = [
+        e
+        for e in BulkExport.objects.within(scope)
+        .filter(status=BulkExport.Status.PENDING)
+        .select_related("requested_by")[:limit]
+        if may_approve(scope, e)
+    ]
     return mine, waiting
 
 
 def _refuse(*, action: str, actor: User | None, now: dt.datetime, export: BulkExport, why: str, exc: Exception) -> None:
     """Audit a refused step in its own transaction (it stays when the refusal is raised), then raise."""
     with transaction.atomic():
-        audit_record(action=action, actor=actor, now=now, obj=export, unit_path=export.unit_path,
-                     outcome=AuditEvent.Outcome.DENIED, detail={"why": why})
+        audit_record(
+            action=action,
+            actor=actor,
+            now=now,
+            obj=export,
+            unit_path=export.unit_path,
+            outcome=AuditEvent.Outcome.DENIED,
+            detail={"why": why},
+        )
     raise exc
 
 
@@ -200,23 +214,40 @@ def export_decide(*, actor: User, now: dt.datetime, export_id: int, approve: boo
     scope = scope_for(actor)
     export = export_get(scope=scope, export_id=export_id)
     if export.requested_by_id == actor.pk:
-        _refuse(action="export.approve", actor=actor, now=now, export=export, why="self",
-                exc=PermissionDenied("不能审批自己的导出申请，须由另一位有导出权限的人员审批。"))
+        _refuse(
+            action="export.approve",
+            actor=actor,
+            now=now,
+            export=export,
+            why="self",
+            exc=PermissionDenied("不能审批自己的导出申请，须由另一位有导出权限的人员审批。"),
+        )
     with transaction.atomic():
-        export = BulkExport.unscoped.select_for_update().get(pk=export.pk)
+        export = BulkExport.dangerously_unscoped.select_for_update().get(pk=export.pk)
         if export.status != BulkExport.Status.PENDING:
             raise ValidationFailed("该申请已处理。", reason=ResidentError.EXPORT_ALREADY_DECIDED)
         export.status = BulkExport.Status.APPROVED if approve else BulkExport.Status.REJECTED
         export.decided_by = actor
         export.decided_at = now
         export.save(update_fields=["status", "decided_by", "decided_at"])
-        audit_record(action="export.approve" if approve else "export.reject", actor=actor, now=now, obj=export,
-                     unit_path=export.unit_path, role=scope.role_at(export.unit_path),
-                     detail={"rows": export.row_count, "requested_by": export.requested_by.get_username()})
+        audit_record(
+            action="export.approve" if approve else "export.reject",
+            actor=actor,
+            now=now,
+            obj=export,
+            unit_path=export.unit_path,
+            role=scope.role_at(export.unit_path),
+            detail={"rows": export.row_count, "requested_by": export.requested_by.get_username()},
+        )
         if not approve:
-            notify_users(user_ids=[export.requested_by_id], topic="export.rejected",
-                         title=f"您的导出申请 E{export.pk} 未获批准", link=f"/exports/{export.pk}/",
-                         dedupe_key=f"export:{export.pk}:rejected", now=now)
+            notify_users(
+                user_ids=[export.requested_by_id],
+                topic="export.rejected",
+                title=f"您的导出申请 E{export.pk} 未获批准",
+                link=f"/exports/{export.pk}/",
+                dedupe_key=f"export:{export.pk}:rejected",
+                now=now,
+            )
     if approve:
         from .tasks import export_build  # late: the task module imports this one
 
@@ -228,8 +259,11 @@ def export_build(*, export_id: int, now: dt.datetime) -> BulkExport:
     """Build an approved file from the requester's scope as it is now (idempotent)."""
     with transaction.atomic():
         # Lock only the export row (PostgreSQL refuses FOR UPDATE on the nullable side of a join).
-        export = BulkExport.unscoped.select_for_update(of=("self",)).select_related("requested_by", "decided_by") \
+        export = (
+            BulkExport.dangerously_unscoped.select_for_update(of=("self",))
+            .select_related("requested_by", "decided_by")
             .get(pk=export_id)
+        )
         if export.status != BulkExport.Status.APPROVED:
             return export
         requester = export.requested_by
@@ -242,13 +276,25 @@ def export_build(*, export_id: int, now: dt.datetime) -> BulkExport:
         except (NotFound, PermissionDenied):
             export.status = BulkExport.Status.REJECTED
             export.save(update_fields=["status"])
-            audit_record(action="export.build", actor=None, now=now, obj=export, unit_path=export.unit_path,
-                         outcome=AuditEvent.Outcome.FAILURE, detail={"why": "requester lost the export right"})
+            audit_record(
+                action="export.build",
+                actor=None,
+                now=now,
+                obj=export,
+                unit_path=export.unit_path,
+                outcome=AuditEvent.Outcome.FAILURE,
+                detail={"why": "requester lost the export right"},
+            )
             return export
         mark = watermark_text(user=requester, at=now, export_id=export.pk, approver=export.decided_by, full=full)
         content, rows = excel.export_workbook(
-            scope=scope, unit=unit, now=now, watermark=mark, full=full,
-            properties={"creator": requester.get_username(), "keywords": f"E{export.pk}"})
+            scope=scope,
+            unit=unit,
+            now=now,
+            watermark=mark,
+            full=full,
+            properties={"creator": requester.get_username(), "keywords": f"E{export.pk}"},
+        )
         name = default_storage.save(f"exports/E{export.pk}-{secrets.token_hex(16)}.xlsx", ContentFile(content))
         export.file.name = name
         export.watermark = mark[:300]
@@ -257,29 +303,54 @@ def export_build(*, export_id: int, now: dt.datetime) -> BulkExport:
         export.ready_at = now
         export.expires_at = now + FILE_LIFETIME
         export.save(update_fields=["file", "watermark", "row_count", "status", "ready_at", "expires_at"])
-        audit_record(action="export.build", actor=None, now=now, obj=export, unit_path=export.unit_path,
-                     detail={"rows": rows, "masked": not full, "expires_at": export.expires_at.isoformat(),
-                             "watermark": mark})
-        notify_users(user_ids=[requester.pk], topic="export.ready",
-                     title=f"导出 E{export.pk} 已批准，请在 24 小时内下载", link=f"/exports/{export.pk}/",
-                     dedupe_key=f"export:{export.pk}:ready", now=now)
+        audit_record(
+            action="export.build",
+            actor=None,
+            now=now,
+            obj=export,
+            unit_path=export.unit_path,
+            detail={"rows": rows, "masked": not full, "expires_at": export.expires_at.isoformat(), "watermark": mark},
+        )
+        notify_users(
+            user_ids=[requester.pk],
+            topic="export.ready",
+            title=f"导出 E{export.pk} 已批准，请在 24 小时内下载",
+            link=f"/exports/{export.pk}/",
+            dedupe_key=f"export:{export.pk}:ready",
+            now=now,
+        )
     return export
 
 
 def export_download(*, actor: User, now: dt.datetime, export_id: int) -> tuple[bytes, str]:
     """The file, for its requester only, within 24 hours of being built."""
-    export = BulkExport.unscoped.filter(pk=export_id).first()
+    export = BulkExport.dangerously_unscoped.filter(pk=export_id).first()
     if export is None or export.requested_by_id != actor.pk:
         raise NotFound()
     if export.status != BulkExport.Status.READY or export.expires_at is None or now >= export.expires_at:
         why = "expired" if export.status in (BulkExport.Status.READY, BulkExport.Status.EXPIRED) else export.status
-        _refuse(action="export.download", actor=actor, now=now, export=export, why=why,
-                exc=ValidationFailed("该导出文件已失效（批准后 24 小时内可下载），请重新申请。"
-                                     if why == "expired" else "该导出申请尚未批准，暂不能下载。"))
+        _refuse(
+            action="export.download",
+            actor=actor,
+            now=now,
+            export=export,
+            why=why,
+            exc=ValidationFailed(
+                "该导出文件已失效（批准后 24 小时内可下载），请重新申请。"
+                if why == "expired"
+                else "该导出申请尚未批准，暂不能下载。"
+            ),
+        )
     with transaction.atomic():
-        BulkExport.unscoped.filter(pk=export.pk).update(downloads=export.downloads + 1)
-        audit_record(action="export.download", actor=actor, now=now, obj=export, unit_path=export.unit_path,
-                     detail={"rows": export.row_count, "masked": export.kind != FULL_KIND})
+        BulkExport.dangerously_unscoped.filter(pk=export.pk).update(downloads=export.downloads + 1)
+        audit_record(
+            action="export.download",
+            actor=actor,
+            now=now,
+            obj=export,
+            unit_path=export.unit_path,
+            detail={"rows": export.row_count, "masked": export.kind != FULL_KIND},
+        )
     with default_storage.open(export.file.name, "rb") as fh:
         content: bytes = fh.read()
     kind = "households-full" if export.kind == FULL_KIND else "households"
@@ -289,15 +360,21 @@ def export_download(*, actor: User, now: dt.datetime, export_id: int) -> tuple[b
 def exports_expire(*, now: dt.datetime) -> int:
     """The hourly job: delete files 24 hours after they were built, lapse requests nobody decided on.
     Idempotent; each expiry audited once."""
-    due = list(BulkExport.unscoped.filter(status=BulkExport.Status.READY, expires_at__lte=now)
-               .values_list("pk", flat=True))
-    due += list(BulkExport.unscoped.filter(status=BulkExport.Status.PENDING, requested_at__lte=now - PENDING_LIFETIME)
-                .values_list("pk", flat=True))
+    due = list(
+        BulkExport.dangerously_unscoped.filter(status=BulkExport.Status.READY, expires_at__lte=now).values_list(
+            "pk", flat=True
+        )
+    )
+    due += list(
+        BulkExport.dangerously_unscoped.filter(
+            status=BulkExport.Status.PENDING, requested_at__lte=now - PENDING_LIFETIME
+        ).values_list("pk", flat=True)
+    )
     done = 0
     for pk in due:
         name = ""
         with transaction.atomic():
-            export = BulkExport.unscoped.select_for_update().filter(pk=pk).first()
+            export = BulkExport.dangerously_unscoped.select_for_update().filter(pk=pk).first()
             if export is None or export.status not in (BulkExport.Status.READY, BulkExport.Status.PENDING):
                 continue
             name = export.file.name
@@ -305,8 +382,14 @@ def exports_expire(*, now: dt.datetime) -> int:
             export.status = BulkExport.Status.EXPIRED
             export.file.name = ""
             export.save(update_fields=["status", "file"])
-            audit_record(action="export.expire", actor=None, now=now, obj=export, unit_path=export.unit_path,
-                         detail={"was": was, "file_deleted": bool(name)})
+            audit_record(
+                action="export.expire",
+                actor=None,
+                now=now,
+                obj=export,
+                unit_path=export.unit_path,
+                detail={"was": was, "file_deleted": bool(name)},
+            )
             done += 1
         if name:
             default_storage.delete(name)  # after the commit: a failed commit leaves the file for the next run
@@ -315,4 +398,4 @@ def exports_expire(*, now: dt.datetime) -> int:
 
 def unit_of(export: BulkExport) -> Unit | None:
     unit_id = export.params.get("unit")
-    return Unit.unscoped.filter(pk=unit_id).first() if unit_id else None
+    return Unit.dangerously_unscoped.filter(pk=unit_id).first() if unit_id else None

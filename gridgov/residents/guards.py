@@ -31,7 +31,9 @@ def acting_role(actor: User | None, perm: str, path: str) -> str:
 
 
 def household_for_update(household_id: int) -> Household:
-    household = Household.unscoped.select_for_update().select_related("unit").filter(pk=household_id).first()
+    household = (
+        Household.dangerously_unscoped.select_for_update().select_related("unit").filter(pk=household_id).first()
+    )
     if household is None:
         raise NotFound()
     return household
@@ -39,7 +41,10 @@ def household_for_update(household_id: int) -> Household:
 
 def resident_for_update(resident_id: int) -> Resident:
     resident = (
-        Resident.unscoped.select_for_update().select_related("household__unit").filter(pk=resident_id).first()
+        Resident.dangerously_unscoped.select_for_update()
+        .select_related("household__unit")
+        .filter(pk=resident_id)
+        .first()
     )
     if resident is None:
         raise NotFound()
@@ -48,25 +53,45 @@ def resident_for_update(resident_id: int) -> Resident:
 
 def require_active(household: Household) -> None:
     if household.status != HouseholdStatus.ACTIVE:
-        raise ValidationFailed(f"该户已{household.get_status_display()}，不能再修改。",
-                               reason=ResidentError.HOUSEHOLD_CLOSED)
+        raise ValidationFailed(
+            f"该户已{household.get_status_display()}，不能再修改。", reason=ResidentError.HOUSEHOLD_CLOSED
+        )
 
 
 def check_version(obj: Household | Resident, expected: int | None, what: str) -> None:
     if expected is not None and obj.version != expected:
-        raise Conflict(f"该{what}已被他人修改，请刷新后重试。", details={"current_version": obj.version},
-                       reason=CommonError.STALE_VERSION)
+        raise Conflict(
+            f"该{what}已被他人修改，请刷新后重试。",
+            details={"current_version": obj.version},
+            reason=CommonError.STALE_VERSION,
+        )
 
 
-def record_event(household: Household, action: str, *, actor: User | None, now: dt.datetime,
-                 resident: Resident | None = None, other: Household | None = None,
-                 changes: dict[str, Any] | None = None, sensitive: bool = False) -> None:
-    HouseholdEvent.unscoped.create(household=household, resident=resident, other_household=other, action=action,
-                                   at=now, actor=actor, changes=changes or {}, sensitive=sensitive)
+def record_event(
+    household: Household,
+    action: str,
+    *,
+    actor: User | None,
+    now: dt.datetime,
+    resident: Resident | None = None,
+    other: Household | None = None,
+    changes: dict[str, Any] | None = None,
+    sensitive: bool = False,
+) -> None:
+    HouseholdEvent.dangerously_unscoped.create(
+        household=household,
+        resident=resident,
+        other_household=other,
+        action=action,
+        at=now,
+        actor=actor,
+        changes=changes or {},
+        sensitive=sensitive,
+    )
 
 
 def bump(household: Household, now: dt.datetime) -> None:
-    Household.unscoped.filter(pk=household.pk).update(version=F("version") + 1, updated_at=now)
+    Household.dangerously_unscoped.filter(pk=household.pk).update(version=F("version") + 1, updated_at=now)
     household.version += 1
     household.updated_at = now
 

@@ -39,7 +39,7 @@ def _deepest_unit(actor: User | None, unit_id: int | None, lat: float | None, ln
         unit_id = located
     if unit_id is None:
         raise ValidationFailed("请选择所属网格。", field="unit", reason=CommonError.REQUIRED)
-    unit = Unit.unscoped.filter(pk=unit_id, is_active=True).first()
+    unit = Unit.dangerously_unscoped.filter(pk=unit_id, is_active=True).first()
     if unit is None:
         raise ValidationFailed("所选网格不存在。", field="unit", reason=ResidentError.GRID_NOT_FOUND)
     if actor is not None:
@@ -47,7 +47,7 @@ def _deepest_unit(actor: User | None, unit_id: int | None, lat: float | None, ln
         if not scope.can(P.HOUSEHOLD_EDIT, unit.path):
             raise ValidationFailed(f"「{unit.name}」不在您可以登记的范围内。", field="unit",
                                    reason=ResidentError.GRID_OUTSIDE_SCOPE)
-    if Unit.unscoped.filter(parent=unit, is_active=True).exists():
+    if Unit.dangerously_unscoped.filter(parent=unit, is_active=True).exists():
         raise ValidationFailed(f"「{unit.name}」下还有下级网格，户要登记在最末一级网格。", field="unit",
                                reason=ResidentError.GRID_NOT_LOWEST)
     return unit
@@ -62,7 +62,7 @@ def household_create(
     unit = _deepest_unit(actor, unit_id, flat, flng)
     role = acting_role(actor, P.HOUSEHOLD_EDIT, unit.path)
     sealed = protected.seal_phone(clean_phone(phone))
-    household = Household.unscoped.create(
+    household = Household.dangerously_unscoped.create(
         unit=unit, address=cleaning.text(address, field="address", label="地址", max_length=200, required=True),
         house_number=cleaning.text(house_number, field="house_number", label="门牌号", max_length=40),
         lat=flat, lng=flng, phone_cipher=sealed.cipher, phone_index=sealed.index, phone_masked=sealed.masked,
@@ -161,7 +161,7 @@ def household_set_status(
     role = acting_role(actor, P.HOUSEHOLD_EDIT, household.unit.path)
     require_active(household)
     reason = cleaning.text(reason, field="reason", label="原因", max_length=200, required=True)
-    members = Resident.unscoped.filter(household=household, status=ResidentStatus.ACTIVE)
+    members = Resident.dangerously_unscoped.filter(household=household, status=ResidentStatus.ACTIVE)
     count = members.update(status=ResidentStatus.MOVED_OUT, updated_at=now, version=F("version") + 1)
     household.status = status
     household.version += 1
@@ -187,14 +187,14 @@ def household_merge(*, actor: User | None, now: dt.datetime, household_id: int, 
     acting_role(actor, P.HOUSEHOLD_EDIT, target.unit.path)
     require_active(source)
     require_active(target)
-    members = list(Resident.unscoped.filter(household=source, status=ResidentStatus.ACTIVE))
+    members = list(Resident.dangerously_unscoped.filter(household=source, status=ResidentStatus.ACTIVE))
     for m in members:
         m.household = target
         if m.relation == Relation.HEAD:
             m.relation = Relation.OTHER
         m.version += 1
         m.updated_at = now
-    Resident.unscoped.bulk_update(members, ["household", "relation", "version", "updated_at"])
+    Resident.dangerously_unscoped.bulk_update(members, ["household", "relation", "version", "updated_at"])
     source.status = HouseholdStatus.MERGED
     source.merged_into = target
     source.version += 1
@@ -219,7 +219,8 @@ def household_split(
     role = acting_role(actor, P.HOUSEHOLD_EDIT, source.unit.path)
     require_active(source)
     ids = set(resident_ids) | {new_head_id}
-    members = list(Resident.unscoped.select_for_update().filter(household=source, status=ResidentStatus.ACTIVE))
+    members = list(Resident.dangerously_unscoped.select_for_update().filter(household=source,
+                                                                            status=ResidentStatus.ACTIVE))
     leaving = [m for m in members if m.pk in ids]
     if len(leaving) != len(ids):
         raise ValidationFailed("只能从本户的在册成员中分出。", field="residents",
@@ -227,7 +228,7 @@ def household_split(
     if len(leaving) == len(members):
         raise ValidationFailed("不能把全部成员都分出去；请改用「调整网格」或修改户信息。", field="residents",
                                reason=ResidentError.SPLIT_EVERYONE)
-    new = Household.unscoped.create(
+    new = Household.dangerously_unscoped.create(
         unit=source.unit,
         address=cleaning.text(address if address is not None else source.address, field="address", label="地址",
                            max_length=200, required=True),
@@ -242,7 +243,7 @@ def household_split(
         m.version += 1
         m.updated_at = now
     # The new head must take the head row before the constraint sees two heads in one household.
-    Resident.unscoped.bulk_update(leaving, ["household", "relation", "version", "updated_at"])
+    Resident.dangerously_unscoped.bulk_update(leaving, ["household", "relation", "version", "updated_at"])
     bump(source, now)
     names = [protected.mask_name(m.name) for m in leaving]
     record_event(source, Action.SPLIT, actor=actor, now=now, other=new, changes={"members": names,

@@ -120,7 +120,7 @@ def tag_update(*, actor: User | None, now: dt.datetime, tag_id: int, **changes: 
     diff = {k: [getattr(tag, k), v] for k, v in clean.items() if getattr(tag, k) != v}
     if not diff:
         return tag
-    if "applies_to" in diff and TagAssignment.unscoped.filter(tag=tag).exists():
+    if "applies_to" in diff and TagAssignment.dangerously_unscoped.filter(tag=tag).exists():
         raise ValidationFailed(f"「{tag.name}」已经用在户或人员上，不能再改适用对象；请新建一个标签。",
                                field="applies_to", reason=ResidentError.TAG_IN_USE)
     old_name = tag.name
@@ -129,7 +129,7 @@ def tag_update(*, actor: User | None, now: dt.datetime, tag_id: int, **changes: 
     tag.save()
     if diff.get("sensitivity", [None, None])[1] == Sensitivity.SENSITIVE:
         # Past history rows of this tag were written as not sensitive: hide them from now on too.
-        HouseholdEvent.unscoped.filter(action__in=[Action.TAGGED, Action.UNTAGGED], sensitive=False).filter(
+        HouseholdEvent.dangerously_unscoped.filter(action__in=[Action.TAGGED, Action.UNTAGGED], sensitive=False).filter(
             Q(changes__code=tag.code) | Q(changes__tag=old_name) | Q(changes__tag=tag.name)).update(sensitive=True)
     action = "tag.catalogue_retire" if diff.get("is_active") == [True, False] else "tag.catalogue_update"
     audit_record(action=action, actor=actor, now=now, obj=tag, unit_path=path, role=role,

@@ -34,7 +34,7 @@ def rotate_field_keys(*, now: dt.datetime, everything: bool = False, batch: int 
     last = 0
     while True:
         with transaction.atomic():
-            rows = list(Resident.unscoped.select_for_update().filter(pk__gt=last).order_by("pk")[:batch])
+            rows = list(Resident.dangerously_unscoped.select_for_update().filter(pk__gt=last).order_by("pk")[:batch])
             if not rows:
                 break
             last = rows[-1].pk
@@ -46,12 +46,14 @@ def rotate_field_keys(*, now: dt.datetime, everything: bool = False, batch: int 
                     r.id_cipher, r.id_index = sid.cipher, sid.index
                     r.phone_cipher, r.phone_index = sph.cipher, sph.index
                     changed.append(r)
-            Resident.unscoped.bulk_update(changed, ["id_cipher", "id_index", "phone_cipher", "phone_index"])
+            Resident.dangerously_unscoped.bulk_update(changed, ["id_cipher", "id_index", "phone_cipher", "phone_index"])
             counts["residents"] += len(changed)
     last = 0
     while True:
         with transaction.atomic():
-            households = list(Household.unscoped.select_for_update().filter(pk__gt=last).order_by("pk")[:batch])
+            households = list(
+                Household.dangerously_unscoped.select_for_update().filter(pk__gt=last).order_by("pk")[:batch]
+            )
             if not households:
                 break
             last = households[-1].pk
@@ -61,9 +63,14 @@ def rotate_field_keys(*, now: dt.datetime, everything: bool = False, batch: int 
                     sph = protected.seal_phone(protected.reveal_phone(h.phone_cipher))
                     h.phone_cipher, h.phone_index = sph.cipher, sph.index
                     changed_h.append(h)
-            Household.unscoped.bulk_update(changed_h, ["phone_cipher", "phone_index"])
+            Household.dangerously_unscoped.bulk_update(changed_h, ["phone_cipher", "phone_index"])
             counts["households"] += len(changed_h)
     with transaction.atomic():
-        audit_record(action="fieldcrypto.rotate", actor=None, now=now, role="system",
-                     detail={**counts, "key_id": fieldcrypto.keys().current_id, "everything": everything})
+        audit_record(
+            action="fieldcrypto.rotate",
+            actor=None,
+            now=now,
+            role="system",
+            detail={**counts, "key_id": fieldcrypto.keys().current_id, "everything": everything},
+        )
     return RotationResult(**counts)

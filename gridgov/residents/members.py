@@ -45,7 +45,7 @@ def resident_add(*, actor: User | None, now: dt.datetime, household_id: int, **d
     sealed_phone = protected.seal_phone(clean.phone)
     try:
         with transaction.atomic():
-            resident = Resident.unscoped.create(
+            resident = Resident.dangerously_unscoped.create(
                 household=household, name=clean.name, gender=clean.id_info.gender,
                 birth_date=clean.id_info.birth_date, id_cipher=sealed_id.cipher, id_index=sealed_id.index,
                 id_masked=sealed_id.masked, phone_cipher=sealed_phone.cipher, phone_index=sealed_phone.index,
@@ -176,7 +176,8 @@ def resident_set_status(*, actor: User | None, now: dt.datetime, resident_id: in
     resident.version += 1
     resident.updated_at = now
     resident.save(update_fields=["status", "version", "updated_at"])
-    TagAssignment.unscoped.filter(resident=resident, end_date__isnull=True).update(end_date=local_today(now))
+    TagAssignment.dangerously_unscoped.filter(resident=resident,
+                                              end_date__isnull=True).update(end_date=local_today(now))
     bump(resident.household, now)
     record_event(resident.household, Action.MEMBER_OUT, actor=actor, now=now, resident=resident,
            changes={"name": protected.mask_name(resident.name), "status": ResidentStatus(status).label,

@@ -49,12 +49,12 @@ class Household(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    unscoped = models.Manager["Household"]()
+    dangerously_unscoped = models.Manager["Household"]()
     objects = ScopedManager["Household"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["id"]
         verbose_name = "户"
         verbose_name_plural = "户"
@@ -178,12 +178,12 @@ class Resident(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    unscoped = models.Manager["Resident"]()
+    dangerously_unscoped = models.Manager["Resident"]()
     objects = ScopedManager["Resident"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["household_id", "id"]
         verbose_name = "人员"
         verbose_name_plural = "人员"
@@ -244,12 +244,12 @@ class HouseholdAssignment(models.Model):
     set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                related_name="+")
 
-    unscoped = models.Manager["HouseholdAssignment"]()
+    dangerously_unscoped = models.Manager["HouseholdAssignment"]()
     objects = ScopedManager["HouseholdAssignment"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["household_id", "kind", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -327,12 +327,12 @@ class TagAssignment(models.Model):
     ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="+")
 
-    unscoped = models.Manager["TagAssignment"]()
+    dangerously_unscoped = models.Manager["TagAssignment"]()
     objects = ScopedManager["TagAssignment"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["tag__sort_order", "id"]
         constraints = [
             models.CheckConstraint(
@@ -393,12 +393,12 @@ class HouseholdEvent(models.Model):
     # A tag's sensitivity travels with its history row so the page can hide it from others.
     sensitive = models.BooleanField(default=False)
 
-    unscoped = models.Manager["HouseholdEvent"]()
+    dangerously_unscoped = models.Manager["HouseholdEvent"]()
     objects = ScopedManager["HouseholdEvent"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["household", "at"], name="household_event_idx")]
 
@@ -445,12 +445,12 @@ class ImportJob(models.Model):
     errors = models.JSONField(default=list, blank=True)
     message = models.CharField(max_length=300, blank=True)
 
-    unscoped = models.Manager["ImportJob"]()
+    dangerously_unscoped = models.Manager["ImportJob"]()
     objects = ScopedManager["ImportJob"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -495,12 +495,12 @@ class BulkExport(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     downloads = models.PositiveIntegerField(default=0)
 
-    unscoped = models.Manager["BulkExport"]()
+    dangerously_unscoped = models.Manager["BulkExport"]()
     objects = ScopedManager["BulkExport"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-requested_at", "-id"]
         verbose_name = "批量导出"
         verbose_name_plural = "批量导出"

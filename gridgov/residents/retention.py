@@ -45,9 +45,9 @@ class PurgeReport:
 
 
 def _purge_resident(resident: Resident, *, now: dt.datetime, days: int) -> None:
-    HouseholdAssignment.unscoped.filter(party_member=resident).delete()
-    TagAssignment.unscoped.filter(resident=resident).delete()
-    HouseholdEvent.unscoped.filter(resident=resident).update(changes={"purged": True}, resident=None)
+    HouseholdAssignment.dangerously_unscoped.filter(party_member=resident).delete()
+    TagAssignment.dangerously_unscoped.filter(resident=resident).delete()
+    HouseholdEvent.dangerously_unscoped.filter(resident=resident).update(changes={"purged": True}, resident=None)
     audit_record(action="resident.purge", actor=None, now=now, obj=resident,
                  unit_path=resident.household.unit.path,
                  detail={"status": resident.status, "since": resident.updated_at.isoformat(), "retention_days": days})
@@ -58,26 +58,27 @@ def residents_purge(*, now: dt.datetime) -> PurgeReport:
     days = policy().resident_retention_days
     cutoff = now - dt.timedelta(days=days)
     report = PurgeReport()
-    due = list(Resident.unscoped.filter(status__in=GONE, updated_at__lt=cutoff).values_list("pk", flat=True))
+    due = list(Resident.dangerously_unscoped.filter(status__in=GONE, updated_at__lt=cutoff).values_list("pk",
+                                                                                                        flat=True))
     for pk in due:
         with transaction.atomic():
-            resident = Resident.unscoped.select_for_update().select_related("household__unit").filter(
+            resident = Resident.dangerously_unscoped.select_for_update().select_related("household__unit").filter(
                 pk=pk, status__in=GONE, updated_at__lt=cutoff).first()
             if resident is None:
                 continue
             _purge_resident(resident, now=now, days=days)
             report.residents += 1
     households = list(
-        Household.unscoped.filter(status__in=GONE_HOUSEHOLDS, updated_at__lt=cutoff)
+        Household.dangerously_unscoped.filter(status__in=GONE_HOUSEHOLDS, updated_at__lt=cutoff)
         .exclude(members__isnull=False).values_list("pk", flat=True)
     )
     for pk in households:
         with transaction.atomic():
-            household = Household.unscoped.select_for_update().select_related("unit").filter(
+            household = Household.dangerously_unscoped.select_for_update().select_related("unit").filter(
                 pk=pk, status__in=GONE_HOUSEHOLDS, updated_at__lt=cutoff).first()
-            if household is None or Resident.unscoped.filter(household=household).exists():
+            if household is None or Resident.dangerously_unscoped.filter(household=household).exists():
                 continue
-            if Household.unscoped.filter(merged_into=household).exists():
+            if Household.dangerously_unscoped.filter(merged_into=household).exists():
                 continue  # still the target of a merge record kept elsewhere
             audit_record(action="household.purge", actor=None, now=now, obj=household, unit_path=household.unit.path,
                          detail={"status": household.status, "since": household.updated_at.isoformat(),
@@ -89,11 +90,12 @@ def residents_purge(*, now: dt.datetime) -> PurgeReport:
 
 def import_files_purge(*, now: dt.datetime) -> int:
     cutoff = now - dt.timedelta(days=IMPORT_FILE_DAYS)
-    jobs = ImportJob.unscoped.filter(finished_at__lt=cutoff).filter(~Q(content=b"")).values_list("pk", flat=True)
+    jobs = ImportJob.dangerously_unscoped.filter(finished_at__lt=cutoff).filter(~Q(content=b"")).values_list("pk",
+                                                                                                             flat=True)
     done = 0
     for pk in list(jobs):
         with transaction.atomic():
-            updated = ImportJob.unscoped.filter(pk=pk).update(content=b"")
+            updated = ImportJob.dangerously_unscoped.filter(pk=pk).update(content=b"")
             if updated:
                 audit_record(action="import.file_purge", actor=None, now=now, object_type="residents.importjob",
                              object_id=str(pk), detail={"days": IMPORT_FILE_DAYS})

@@ -246,11 +246,11 @@ def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date, row
         index = protected.phone_index(phone)
         # The household's own phone or a member's: one UNION of two index lookups. (An OR of the two
         # would make PostgreSQL test every household in scope against the members' subquery.)
-        members = Resident.unscoped.filter(phone_index=index, status=ResidentStatus.ACTIVE)
-        phone_cond = Q(pk__in=Household.unscoped.filter(phone_index=index).order_by().values("pk").union(
+        members = Resident.dangerously_unscoped.filter(phone_index=index, status=ResidentStatus.ACTIVE)
+        phone_cond = Q(pk__in=Household.dangerously_unscoped.filter(phone_index=index).order_by().values("pk").union(
             members.order_by().values("household_id")))
     if member_cond is not None:
-        qs = qs.filter(pk__in=Resident.unscoped.filter(member_cond).values("household_id"))
+        qs = qs.filter(pk__in=Resident.dangerously_unscoped.filter(member_cond).values("household_id"))
     if phone_cond is not None:
         qs = qs.filter(phone_cond)
     if q.address:
@@ -272,7 +272,7 @@ def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date, row
         if tag is None:
             qs = qs.none()
         else:
-            open_tags = TagAssignment.unscoped.filter(tag=tag, end_date__isnull=True)
+            open_tags = TagAssignment.dangerously_unscoped.filter(tag=tag, end_date__isnull=True)
             qs = qs.filter(Q(pk__in=open_tags.values("household_id"))
                            | Q(pk__in=open_tags.filter(resident__status=ResidentStatus.ACTIVE)
                                .values("resident__household_id")))
@@ -280,7 +280,7 @@ def household_search(*, scope: Scope, query: HouseholdQuery, today: dt.date, row
                 qs = qs.filter(scope.path_q("unit__path", P.SENSITIVE_TAGS))
     if q.after is not None:
         qs = qs.filter(pk__gt=q.after)
-    heads = Resident.unscoped.filter(relation=Relation.HEAD, status=ResidentStatus.ACTIVE)
+    heads = Resident.dangerously_unscoped.filter(relation=Relation.HEAD, status=ResidentStatus.ACTIVE)
     # With a selective condition, find the matches through its index first and sort them after:
     # `ORDER BY id + 0` keeps PostgreSQL from walking the whole ledger in id order in the hope of
     # meeting 51 matches early (households of one township are one id range, so it would scan
@@ -401,9 +401,9 @@ def household_detail(*, scope: Scope, household_id: int, today: dt.date, full: b
     household = household_get(scope=scope, household_id=household_id)
     path = household.unit.path
     sensitive_ok = can_see_sensitive(scope, path)
-    residents = list(Resident.unscoped.filter(household=household).order_by("status", "id"))
+    residents = list(Resident.dangerously_unscoped.filter(household=household).order_by("status", "id"))
     tag_rows = list(
-        TagAssignment.unscoped.filter(Q(household=household) | Q(resident__in=residents))
+        TagAssignment.dangerously_unscoped.filter(Q(household=household) | Q(resident__in=residents))
         .select_related("tag", "set_by").order_by("tag__sort_order", "id")
     )
     if not sensitive_ok:
@@ -416,10 +416,10 @@ def household_detail(*, scope: Scope, household_id: int, today: dt.date, full: b
     relation_order = {code: i for i, code in enumerate(Relation.values)}
     active = sorted((v for v in views if v.resident.status == ResidentStatus.ACTIVE),
                     key=lambda v: (relation_order.get(v.resident.relation, 99), v.resident.birth_date))
-    history_qs = HouseholdEvent.unscoped.filter(household=household).select_related("actor")
+    history_qs = HouseholdEvent.dangerously_unscoped.filter(household=household).select_related("actor")
     if not sensitive_ok:
         history_qs = history_qs.filter(sensitive=False)
-    links = list(HouseholdAssignment.unscoped.filter(household=household, ended_at__isnull=True)
+    links = list(HouseholdAssignment.dangerously_unscoped.filter(household=household, ended_at__isnull=True)
                  .select_related("user", "party_member")) if full else []
     return HouseholdDetail(
         household=household,
@@ -477,7 +477,7 @@ def grid_workers_at(*, scope: Scope, unit: Unit) -> list[Any]:
 def grid_worker_user_id(household: Household) -> int | None:
     """The user of the household's current grid-worker assignment, if any (the household was fetched
     through the actor's scope)."""
-    return (HouseholdAssignment.unscoped.filter(household=household, ended_at__isnull=True,
+    return (HouseholdAssignment.dangerously_unscoped.filter(household=household, ended_at__isnull=True,
                                                 kind=AssignmentKind.GRID_WORKER)
             .values_list("user_id", flat=True).first())
 
@@ -567,7 +567,7 @@ def _door(household: Household, prefixes: tuple[str, ...] = ()) -> str:
 
 
 def _name_prefixes(unit: Unit) -> tuple[str, ...]:
-    names = list(Unit.unscoped.filter(pk__in=unit.path_ids()).values_list("name", flat=True))
+    names = list(Unit.dangerously_unscoped.filter(pk__in=unit.path_ids()).values_list("name", flat=True))
     return tuple(sorted({unit.name, *names}, key=len, reverse=True))
 
 
@@ -654,8 +654,9 @@ def contacts_board(*, scope: Scope, unit_id: int, limit: int = 300) -> ContactsB
     if Unit.objects.within(scope).filter(parent=unit, is_active=True).exists():
         grids = [u for u in deepest_units(scope=scope, limit=2000) if u.path.startswith(unit.path)]
         return ContactsBoard(unit=unit, grids=grids, households=[], truncated=False, workers=[], party_members=[])
-    links = HouseholdAssignment.unscoped.filter(ended_at__isnull=True).select_related("user", "party_member")
-    heads = Resident.unscoped.filter(relation=Relation.HEAD, status=ResidentStatus.ACTIVE)
+    links = HouseholdAssignment.dangerously_unscoped.filter(ended_at__isnull=True).select_related("user",
+                                                                                                  "party_member")
+    heads = Resident.dangerously_unscoped.filter(relation=Relation.HEAD, status=ResidentStatus.ACTIVE)
     rows = list(
         Household.objects.within(scope).filter(unit=unit, status=HouseholdStatus.ACTIVE)
         .prefetch_related(Prefetch("members", queryset=heads, to_attr="heads"),
@@ -667,12 +668,12 @@ def contacts_board(*, scope: Scope, unit_id: int, limit: int = 300) -> ContactsB
         h.party_links = [a for a in h.links if a.kind == AssignmentKind.PARTY_MEMBER]  # type: ignore[attr-defined]
     workers = grid_workers_at(scope=scope, unit=unit)
     worker_load = dict(
-        HouseholdAssignment.unscoped.filter(kind=AssignmentKind.GRID_WORKER, ended_at__isnull=True,
+        HouseholdAssignment.dangerously_unscoped.filter(kind=AssignmentKind.GRID_WORKER, ended_at__isnull=True,
                                             user__in=[u.pk for u in workers])
         .values_list("user").annotate(n=Count("id")).values_list("user", "n"))
     members = party_members_for(scope=scope, unit=unit)
     member_load = dict(
-        HouseholdAssignment.unscoped.filter(kind=AssignmentKind.PARTY_MEMBER, ended_at__isnull=True,
+        HouseholdAssignment.dangerously_unscoped.filter(kind=AssignmentKind.PARTY_MEMBER, ended_at__isnull=True,
                                             party_member__in=[m.pk for m in members])
         .values_list("party_member").annotate(n=Count("id")).values_list("party_member", "n"))
     return ContactsBoard(

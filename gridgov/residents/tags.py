@@ -45,10 +45,10 @@ def tag_assign(*, actor: User | None, now: dt.datetime, tag_code: str, household
     start = start_date or local_today(now)
     if start > local_today(now):
         raise ValidationFailed("开始日期不能晚于今天。", field="start_date", reason=CommonError.OUT_OF_RANGE)
-    open_q = TagAssignment.unscoped.filter(tag=tag, end_date__isnull=True)
+    open_q = TagAssignment.dangerously_unscoped.filter(tag=tag, end_date__isnull=True)
     if (open_q.filter(resident=resident) if resident else open_q.filter(household=household)).exists():
         raise ValidationFailed(f"已经有「{tag.name}」标签。", field="tag", reason=ResidentError.TAG_ALREADY_ASSIGNED)
-    assignment = TagAssignment.unscoped.create(
+    assignment = TagAssignment.dangerously_unscoped.create(
         tag=tag, household=None if resident else household, resident=resident, start_date=start,
         note=cleaning.text(note, field="note", label="说明", max_length=200), set_by=actor, set_at=now,
     )
@@ -64,7 +64,7 @@ def tag_assign(*, actor: User | None, now: dt.datetime, tag_code: str, household
 def tag_end(*, actor: User | None, now: dt.datetime, assignment_id: int,
             end_date: dt.date | None = None) -> TagAssignment:
     assignment = (
-        TagAssignment.unscoped.select_for_update(of=("self",))
+        TagAssignment.dangerously_unscoped.select_for_update(of=("self",))
         .select_related("tag", "household__unit", "resident__household__unit")
         .filter(pk=assignment_id).order_by().first()
     )

@@ -45,7 +45,7 @@ def _reason(reason: str) -> str:
 def resident_unmask(*, actor: User | None, now: dt.datetime, resident_id: int, reason: str) -> Revealed:
     """Show a resident's full ID number and phone to a user holding resident.unmask, for a stated reason.
     Every call is audited; a refused attempt is audited too (in its own transaction)."""
-    resident = Resident.unscoped.select_related("household__unit").filter(pk=resident_id).first()
+    resident = Resident.dangerously_unscoped.select_related("household__unit").filter(pk=resident_id).first()
     if resident is None or actor is None:
         raise NotFound()
     scope = scope_for(actor)
@@ -64,7 +64,7 @@ def resident_unmask(*, actor: User | None, now: dt.datetime, resident_id: int, r
 
 @transaction.atomic
 def household_unmask_phone(*, actor: User | None, now: dt.datetime, household_id: int, reason: str) -> str:
-    household = Household.unscoped.select_related("unit").filter(pk=household_id).first()
+    household = Household.dangerously_unscoped.select_related("unit").filter(pk=household_id).first()
     if household is None or actor is None:
         raise NotFound()
     scope = scope_for(actor)

@@ -4,7 +4,7 @@
 exist. For each deepest unit under `root` with `household_estimate` set it fills the ledger up to
 exactly that many households: family sizes and ages as in a north-China village, valid ID numbers
 for the county's region code, about a quarter of working-age adults away working, left-behind
-children (parents away) and elders, about 8% of households tagged. System code: unscoped managers,
+children (parents away) and elders, about 8% of households tagged. System code: dangerously_unscoped managers,
 bulk inserts, no per-row audit (one audit row per run).
 """
 
@@ -181,24 +181,27 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
     """Fill the ledger of every deepest unit under `root` up to its `household_estimate`."""
     today = local(now).date()
     units = list(
-        Unit.unscoped.filter(path__startswith=root.path, is_active=True, household_estimate__isnull=False)
+        Unit.dangerously_unscoped.filter(path__startswith=root.path, is_active=True, household_estimate__isnull=False)
         .exclude(children__is_active=True).order_by("path")
     )
     if not units:
         stdout.write("户情台账：没有设置户数的网格，跳过。\n")
         return
-    codes = dict(Unit.unscoped.filter(pk__in={i for u in units for i in u.path_ids()}, division_code__isnull=False)
+    codes = dict(Unit.dangerously_unscoped.filter(pk__in={i for u in units for i in u.path_ids()},
+                                                  division_code__isnull=False)
                  .values_list("pk", "division_code"))
     tags = {t.code: t for t in Tag.objects.all()}
     taken: set[str] = set()
-    if Resident.unscoped.exists():
-        taken = set(Resident.unscoped.filter(status="active").values_list("id_index", flat=True))
+    if Resident.dangerously_unscoped.exists():
+        taken = set(Resident.dangerously_unscoped.filter(status="active").values_list("id_index", flat=True))
     ids = _IdMaker(taken)
     existing = dict(
-        Household.unscoped.filter(unit__in=units).values("unit").annotate(n=Count("id")).values_list("unit", "n")
+        Household.dangerously_unscoped.filter(unit__in=units).values("unit").annotate(n=Count("id")).values_list("unit",
+                                                                                                                 "n")
     )
     workers: dict[int, list[int]] = {}
-    for g in Grant.unscoped.filter(unit__in=units, revoked_at__isnull=True, role__code__startswith="grid_worker"):
+    for g in Grant.dangerously_unscoped.filter(unit__in=units, revoked_at__isnull=True,
+                                               role__code__startswith="grid_worker"):
         workers.setdefault(g.unit_id, []).append(g.user_id)
     fake = Faker("zh_CN")
     stats = _Stats()

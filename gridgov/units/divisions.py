@@ -104,7 +104,7 @@ def import_county_townships(*, actor: User | None, now: dt.datetime, county_code
     """Create the county (when missing) and each of its townships as units, matched by division
     code so that running it again creates nothing twice."""
     c = county(county_code)
-    root = Unit.unscoped.filter(division_code=c.full_code).first()
+    root = Unit.dangerously_unscoped.filter(division_code=c.full_code).first()
     created: list[Unit] = []
     existing: list[Unit] = []
     if root is None:
@@ -115,7 +115,7 @@ def import_county_townships(*, actor: User | None, now: dt.datetime, county_code
         existing.append(root)
     present = {
         u.division_code: u
-        for u in Unit.unscoped.filter(division_code__in=[t.full_code for t in townships(c.code)])
+        for u in Unit.dangerously_unscoped.filter(division_code__in=[t.full_code for t in townships(c.code)])
     }
     for order, t in enumerate(townships(c.code)):
         unit = present.get(t.full_code)

@@ -46,7 +46,8 @@ def invalidate_on_commit() -> None:
 
 
 def _build() -> ShapeIndex:
-    rows = Unit.unscoped.filter(is_active=True, boundary__isnull=False).values_list("pk", "depth", "boundary")
+    rows = Unit.dangerously_unscoped.filter(is_active=True, boundary__isnull=False).values_list("pk", "depth",
+                                                                                                "boundary")
     return ShapeIndex(IndexedShape(key=pk, depth=depth, geom=parse_boundary(b)) for pk, depth, b in rows.iterator())
 
 

@@ -106,12 +106,12 @@ class Unit(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    unscoped = models.Manager["Unit"]()
+    dangerously_unscoped = models.Manager["Unit"]()
     objects = ScopedManager["Unit"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["path"]
         verbose_name = "单位/网格"
         verbose_name_plural = "单位/网格"

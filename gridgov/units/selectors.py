@@ -36,8 +36,8 @@ def county_of(unit: Unit) -> Unit:
     """The county above (or at) a unit; the root if the hierarchy has no county. Unscoped: a form's
     number and a county's settings belong to the county whoever is acting."""
     ids = unit.path_ids()
-    county = Unit.unscoped.filter(pk__in=ids, kind__base="county").order_by("-depth").first()
-    return county or Unit.unscoped.get(pk=ids[0])
+    county = Unit.dangerously_unscoped.filter(pk__in=ids, kind__base="county").order_by("-depth").first()
+    return county or Unit.dangerously_unscoped.get(pk=ids[0])
 
 
 def unit_roots(*, scope: Scope) -> list[Unit]:
@@ -143,7 +143,7 @@ def _with_inherited_heads(units: list[Unit], by_unit: dict[int, list[Grant]]) ->
         return
     ancestors = {a for u in needy for a in u.path_ids() if a != u.pk}
     heads: dict[int, list[Grant]] = {}
-    for g in (Grant.unscoped.filter(unit_id__in=ancestors, revoked_at__isnull=True, role__code="grid_head")
+    for g in (Grant.dangerously_unscoped.filter(unit_id__in=ancestors, revoked_at__isnull=True, role__code="grid_head")
               .select_related("user", "role")):
         heads.setdefault(g.unit_id, []).append(g)
     for u in needy:
@@ -174,7 +174,7 @@ def public_board_staff(unit: Unit) -> list[Grant]:
     """The staff printed on a grid's public board: the same list a resident sees by scanning its QR.
     Names, roles and work phones only; these are published by design."""
     rows = list(
-        Grant.unscoped.filter(unit=unit, revoked_at__isnull=True, role__code__in=BOARD_ROLE_ORDER)
+        Grant.dangerously_unscoped.filter(unit=unit, revoked_at__isnull=True, role__code__in=BOARD_ROLE_ORDER)
         .select_related("user", "role")
     )
     rows.sort(key=_board_order)
@@ -212,9 +212,9 @@ def public_grid(unit_id: int | None) -> Unit | None:
     """An active unit for the residents' pages, reached only through a signed link."""
     if unit_id is None:
         return None
-    return Unit.unscoped.filter(pk=unit_id, is_active=True).select_related("kind").first()
+    return Unit.dangerously_unscoped.filter(pk=unit_id, is_active=True).select_related("kind").first()
 
 
 def hierarchy_exists() -> bool:
     """Whether any unit exists at all (the world generator's --if-empty)."""
-    return Unit.unscoped.exists()
+    return Unit.dangerously_unscoped.exists()

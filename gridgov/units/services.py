@@ -63,7 +63,7 @@ def _clean_division_code(code: str | None, *, exclude_id: int | None = None) -> 
     code = str(code).strip()
     if not DIVISION_CODE_RE.match(code):
         raise ValidationFailed("统计用区划代码应为 12 位数字。", field="division_code", reason=CommonError.MALFORMED)
-    clash = Unit.unscoped.filter(division_code=code).exclude(pk=exclude_id or 0).first()
+    clash = Unit.dangerously_unscoped.filter(division_code=code).exclude(pk=exclude_id or 0).first()
     if clash is not None:
         raise ValidationFailed(f"统计用区划代码 {code} 已被「{clash.name}」使用。", field="division_code",
                                reason=UnitError.DIVISION_CODE_TAKEN)
@@ -98,7 +98,7 @@ def _boundary(value: Any, parent: Unit | None, warnings: list[str]) -> tuple[dic
 
 
 def _serial_free(parent: Unit | None, serial: str, exclude_id: int | None = None) -> None:
-    if serial and Unit.unscoped.filter(parent=parent, serial=serial).exclude(pk=exclude_id or 0).exists():
+    if serial and Unit.dangerously_unscoped.filter(parent=parent, serial=serial).exclude(pk=exclude_id or 0).exists():
         raise ValidationFailed(f"同一上级下已有编号为 {serial} 的网格。", field="serial", reason=UnitError.SERIAL_TAKEN)
 
 
@@ -150,7 +150,7 @@ def unit_create(
     except IntegrityError as exc:
         raise ValidationFailed("单位信息与已有单位冲突（编号或区划代码重复）。", reason=UnitError.UNIT_CLASH) from exc
     unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
-    Unit.unscoped.filter(pk=unit.pk).update(path=unit.path)
+    Unit.dangerously_unscoped.filter(pk=unit.pk).update(path=unit.path)
     if theme_codes:
         unit.themes.set(_themes(theme_codes))
     UnitEvent.objects.create(unit=unit, action=UnitEvent.Action.CREATED, at=now, actor=actor, new_parent=parent,
@@ -202,7 +202,8 @@ def county_identity_change(*, actor: User | None, now: dt.datetime, unit_id: int
     (`unit.county_identity`) with the old and new values. New cases take the new code as their number
     prefix; every existing case keeps the prefix it was made with (`Case.number_prefix`), so its number
     and its forms' numbers stay as printed. The code cannot be cleared."""
-    unit = Unit.unscoped.select_for_update(of=("self",)).select_related("parent", "kind").filter(pk=unit_id).first()
+    unit = Unit.dangerously_unscoped.select_for_update(of=("self",)).select_related("parent",
+                                                                                    "kind").filter(pk=unit_id).first()
     if unit is None:
         raise NotFound()
     role = _require(actor, P.UNIT_EDIT, unit)
@@ -255,7 +256,8 @@ def unit_update(
     unknown = set(changes) - _EDITABLE
     if unknown:
         raise ValidationFailed(f"不能修改这些字段：{', '.join(sorted(unknown))}", reason=CommonError.UNKNOWN_FIELDS)
-    unit = Unit.unscoped.select_for_update(of=("self",)).select_related("parent", "kind").filter(pk=unit_id).first()
+    unit = Unit.dangerously_unscoped.select_for_update(of=("self",)).select_related("parent",
+                                                                                    "kind").filter(pk=unit_id).first()
     if unit is None:
         raise NotFound()
     role = _require(actor, P.UNIT_EDIT, unit)
@@ -318,8 +320,8 @@ def unit_update(
 @transaction.atomic
 def unit_move(*, actor: User | None, now: dt.datetime, unit_id: int, new_parent_id: int) -> UnitResult:
     """Re-zone a subtree under a new parent: every path below is rewritten in one statement."""
-    unit = Unit.unscoped.select_for_update(of=("self",)).select_related("parent").filter(pk=unit_id).first()
-    new_parent = Unit.unscoped.select_for_update().filter(pk=new_parent_id).first()
+    unit = Unit.dangerously_unscoped.select_for_update(of=("self",)).select_related("parent").filter(pk=unit_id).first()
+    new_parent = Unit.dangerously_unscoped.select_for_update().filter(pk=new_parent_id).first()
     if unit is None or new_parent is None:
         raise NotFound()
     role = _require(actor, P.UNIT_EDIT, unit)
@@ -331,19 +333,19 @@ def unit_move(*, actor: User | None, now: dt.datetime, unit_id: int, new_parent_
                                reason=UnitError.MOVE_INTO_ITSELF)
     if new_parent.pk == unit.parent_id:
         return UnitResult(unit, [])
-    if unit.serial and Unit.unscoped.filter(parent=new_parent, serial=unit.serial).exists():
+    if unit.serial and Unit.dangerously_unscoped.filter(parent=new_parent, serial=unit.serial).exists():
         raise ValidationFailed(f"「{new_parent.name}」下已有编号为 {unit.serial} 的网格。", field="serial",
                                reason=UnitError.SERIAL_TAKEN)
     old_parent = unit.parent
     old_path = unit.path
     new_path = f"{new_parent.path}{unit.pk}/"
     delta = new_parent.depth + 1 - unit.depth
-    Unit.unscoped.filter(path__startswith=old_path).update(
+    Unit.dangerously_unscoped.filter(path__startswith=old_path).update(
         path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
         depth=F("depth") + delta,
         updated_at=Value(now),
     )
-    Unit.unscoped.filter(pk=unit.pk).update(parent=new_parent, version=F("version") + 1)
+    Unit.dangerously_unscoped.filter(pk=unit.pk).update(parent=new_parent, version=F("version") + 1)
     access_changed(unit_path=new_path)  # grants in the subtree now cover other paths: new scopes
     unit.refresh_from_db()
     warnings: list[str] = []

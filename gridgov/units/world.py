@@ -595,7 +595,7 @@ def persist_units(plan: WorldPlan, *, now: dt.datetime) -> dict[int, Unit]:
             )
             for n in level
         ]
-        Unit.unscoped.bulk_create(rows, batch_size=500)
+        Unit.dangerously_unscoped.bulk_create(rows, batch_size=500)
         for n, u in zip(level, rows, strict=True):
             parent = by_key[n.parent] if n.parent is not None else None
             u.path = f"{parent.path if parent else '/'}{u.pk}/"
@@ -603,9 +603,9 @@ def persist_units(plan: WorldPlan, *, now: dt.datetime) -> dict[int, Unit]:
         # One statement per level sets the same paths in the database (a bulk_update of thousands
         # of rows is a CASE over every id and took most of a size-M run).
         parent_path: Any = Value("/") if depth == 0 else Subquery(
-            Unit.unscoped.filter(pk=OuterRef("parent_id")).values("path")[:1]
+            Unit.dangerously_unscoped.filter(pk=OuterRef("parent_id")).values("path")[:1]
         )
-        Unit.unscoped.filter(depth=depth, path__startswith=token).update(
+        Unit.dangerously_unscoped.filter(depth=depth, path__startswith=token).update(
             path=Concat(parent_path, Cast("id", CharField()), Value("/"), output_field=CharField())
         )
     through = Unit.themes.through

@@ -46,12 +46,12 @@ class VisitRule(models.Model):
                                    related_name="+")
     version = models.PositiveIntegerField(default=1)
 
-    unscoped = models.Manager["VisitRule"]()
+    dangerously_unscoped = models.Manager["VisitRule"]()
     objects = ScopedManager["VisitRule"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["unit_path", "tag__sort_order", "id"]
         verbose_name = "五必访规则"
         verbose_name_plural = "五必访规则"
@@ -90,12 +90,12 @@ class VisitCampaign(models.Model):
     created_at = models.DateTimeField()
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped = models.Manager["VisitCampaign"]()
+    dangerously_unscoped = models.Manager["VisitCampaign"]()
     objects = ScopedManager["VisitCampaign"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-starts_on", "-id"]
         verbose_name = "集中走访"
         verbose_name_plural = "集中走访"
@@ -154,12 +154,12 @@ class Visit(models.Model):
     payload_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField()
 
-    unscoped = models.Manager["Visit"]()
+    dangerously_unscoped = models.Manager["Visit"]()
     objects = ScopedManager["Visit"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-visited_at", "-id"]
         verbose_name = "走访记录"
         verbose_name_plural = "走访记录"

@@ -49,7 +49,9 @@ class RuleBook:
         prefixes = sorted({a for p in unit_paths for a in _ancestors(p)})
         self._rules: dict[tuple[str, int], VisitRule] = {}
         for start in range(0, len(prefixes), CHUNK):
-            for r in VisitRule.unscoped.filter(unit_path__in=prefixes[start:start + CHUNK]).select_related("tag"):
+            for r in VisitRule.dangerously_unscoped.filter(
+                unit_path__in=prefixes[start : start + CHUNK]
+            ).select_related("tag"):
                 self._rules[(r.unit_path, r.tag_id)] = r
         self._tags = {tag_id for _, tag_id in self._rules}
         self._cache: dict[tuple[str, int], VisitRule | None] = {}
@@ -79,8 +81,11 @@ def rules_in_force(*, path: str) -> list[VisitRule]:
 
 
 def rule_list(*, scope: Scope) -> list[VisitRule]:
-    return list(VisitRule.objects.within(scope).select_related("tag", "unit", "updated_by")
-                .order_by("unit_path", "tag__sort_order", "id"))
+    return list(
+        VisitRule.objects.within(scope)
+        .select_related("tag", "unit", "updated_by")
+        .order_by("unit_path", "tag__sort_order", "id")
+    )
 
 
 def rule_get(*, scope: Scope, rule_id: int) -> VisitRule:
@@ -126,26 +131,48 @@ class MustVisit:
 
 
 def must_visit_status(*, households: QuerySet[Household], on: dt.date) -> list[MustVisit]:
-    """Every household of `households` (an unscoped or scoped queryset) that is in a must-visit group on
+    """Every household of `households` (an dangerously_unscoped or scoped queryset) that is in a must-visit group on
     day `on`, with its cadence and its last visit on or before `on`. A tag counts from its start date
     to the day before its end date; a member's tag counts for the household while the member is active."""
     active = households.filter(status=HouseholdStatus.ACTIVE)
     on_q = Q(start_date__lte=on) & (Q(end_date__isnull=True) | Q(end_date__gt=on))
     # Only key groups some unit has a rule for can make a household a must-visit household.
-    ruled = set(VisitRule.unscoped.filter(is_active=True).values_list("tag_id", flat=True))
+    ruled = set(VisitRule.dangerously_unscoped.filter(is_active=True).values_list("tag_id", flat=True))
     if not ruled:
         return []
-    tags = TagAssignment.unscoped.filter(on_q, tag_id__in=sorted(ruled))
+    tags = TagAssignment.dangerously_unscoped.filter(on_q, tag_id__in=sorted(ruled))
     # Household tags and active members' tags in two reads, each a semi-join from the (few) tag rows to
     # the households: one read with an OR of the two made PostgreSQL hash every household under the unit
     # twice and scan every resident (a county: 0.68 s; 0.32 s this way, a village a few ms).
-    own = (tags.filter(Exists(active.filter(pk=OuterRef("household_id"))))
-           .values_list("tag_id", "tag__name", "tag__sensitivity", "household_id", "household__unit__path",
-                        "start_date", "tag__sort_order", "pk").order_by())
-    members = (tags.filter(resident__status=ResidentStatus.ACTIVE)
-               .filter(Exists(active.filter(pk=OuterRef("resident__household_id"))))
-               .values_list("tag_id", "tag__name", "tag__sensitivity", "resident__household_id",
-                            "resident__household__unit__path", "start_date", "tag__sort_order", "pk").order_by())
+    own = (
+        tags.filter(Exists(active.filter(pk=OuterRef("household_id"))))
+        .values_list(
+            "tag_id",
+            "tag__name",
+            "tag__sensitivity",
+            "household_id",
+            "household__unit__path",
+            "start_date",
+            "tag__sort_order",
+            "pk",
+        )
+        .order_by()
+    )
+    members = (
+        tags.filter(resident__status=ResidentStatus.ACTIVE)
+        .filter(Exists(active.filter(pk=OuterRef("resident__household_id"))))
+        .values_list(
+            "tag_id",
+            "tag__name",
+            "tag__sensitivity",
+            "resident__household_id",
+            "resident__household__unit__path",
+            "start_date",
+            "tag__sort_order",
+            "pk",
+        )
+        .order_by()
+    )
     # In the tag assignments' own order (the key group's sort order, then the assignment), as one read gave.
     rows = sorted([*own, *members], key=lambda r: (r[6], r[7]))
     book = RuleBook({r[4] for r in rows})
@@ -165,9 +192,12 @@ def must_visit_status(*, households: QuerySet[Household], on: dt.date) -> list[M
     ids = sorted(found)
     end = day_start(on + dt.timedelta(days=1))
     for i in range(0, len(ids), CHUNK):
-        for hid, last in (Visit.unscoped.filter(household_id__in=ids[i:i + CHUNK], visited_at__lt=end)
-                          .values("household_id").annotate(last=Max("visited_at"))
-                          .values_list("household_id", "last")):
+        for hid, last in (
+            Visit.dangerously_unscoped.filter(household_id__in=ids[i : i + CHUNK], visited_at__lt=end)
+            .values("household_id")
+            .annotate(last=Max("visited_at"))
+            .values_list("household_id", "last")
+        ):
             found[hid].last_visit = last
     for mv in found.values():
         mv.groups.sort(key=lambda g: (g[2], g[0]))
@@ -222,12 +252,22 @@ def due_counts(*, scope: Scope, today: dt.date, most: int = 1000) -> DueCounts |
         return None
     statuses = must_visit_status(households=households, on=today)
     left = [s.days_left(today) for s in statuses]
-    return DueCounts(overdue=sum(1 for d in left if d < 0), today=sum(1 for d in left if d == 0),
-                     soon=sum(1 for d in left if 0 < d <= DUE_SOON_DAYS))
+    return DueCounts(
+        overdue=sum(1 for d in left if d < 0),
+        today=sum(1 for d in left if d == 0),
+        soon=sum(1 for d in left if 0 < d <= DUE_SOON_DAYS),
+    )
 
 
-def due_list(*, scope: Scope, today: dt.date, user_id: int | None = None, unit_id: int | None = None,
-             include_later: bool = False, limit: int = 300) -> tuple[list[DueRow], int]:
+def due_list(
+    *,
+    scope: Scope,
+    today: dt.date,
+    user_id: int | None = None,
+    unit_id: int | None = None,
+    include_later: bool = False,
+    limit: int = 300,
+) -> tuple[list[DueRow], int]:
     """Must-visit households the actor may visit (household.edit), overdue first (most days late
     first), then due soon. `user_id` marks (and puts first among equals) the households that user
     looks after (网格员联系户). Returns (rows, how many more were left off)."""
@@ -244,30 +284,50 @@ def due_list(*, scope: Scope, today: dt.date, user_id: int | None = None, unit_i
     if user_id is not None:
         from gridgov.residents.models import HouseholdAssignment
 
-        mine = set(HouseholdAssignment.unscoped.filter(
-            user_id=user_id, kind="grid_worker", ended_at__isnull=True,
-            household_id__in=[s.household_id for s in statuses]).values_list("household_id", flat=True))
+        mine = set(
+            HouseholdAssignment.dangerously_unscoped.filter(
+                user_id=user_id,
+                kind="grid_worker",
+                ended_at__isnull=True,
+                household_id__in=[s.household_id for s in statuses],
+            ).values_list("household_id", flat=True)
+        )
     statuses.sort(key=lambda s: (s.days_left(today), s.household_id not in mine, s.household_id))
     left_off = max(0, len(statuses) - limit)
     statuses = statuses[:limit]
-    by_id = Household.unscoped.select_related("unit").defer("unit__boundary").in_bulk(
-        [s.household_id for s in statuses])
-    heads = dict(Resident.unscoped.filter(household_id__in=list(by_id), relation=Relation.HEAD,
-                                          status=ResidentStatus.ACTIVE).values_list("household_id", "name"))
+    by_id = (
+        Household.dangerously_unscoped.select_related("unit")
+        .defer("unit__boundary")
+        .in_bulk([s.household_id for s in statuses])
+    )
+    heads = dict(
+        Resident.dangerously_unscoped.filter(
+            household_id__in=list(by_id), relation=Relation.HEAD, status=ResidentStatus.ACTIVE
+        ).values_list("household_id", "name")
+    )
     rows = []
     for s in statuses:
         h = by_id[s.household_id]
         sensitive_ok = scope.can(P.SENSITIVE_TAGS, h.unit.path)
         names = [g[0] if (sensitive_ok or not g[1]) else "重点户" for g in s.groups]
-        rows.append(DueRow(household=h, status=s, days_left=s.days_left(today), groups=list(dict.fromkeys(names)),
-                           mine=s.household_id in mine, head=heads.get(s.household_id, "")))
+        rows.append(
+            DueRow(
+                household=h,
+                status=s,
+                days_left=s.days_left(today),
+                groups=list(dict.fromkeys(names)),
+                mine=s.household_id in mine,
+                head=heads.get(s.household_id, ""),
+            )
+        )
     return rows, left_off
 
 
 # --- the visit log -----------------------------------------------------------------------------------
 def visit_get(*, scope: Scope, visit_id: int) -> Visit:
-    visit: Visit = get_in_scope(Visit.objects.select_related("household", "unit", "visitor", "campaign"), scope,
-                                pk=visit_id)
+    visit: Visit = get_in_scope(
+        Visit.objects.select_related("household", "unit", "visitor", "campaign"), scope, pk=visit_id
+    )
     return visit
 
 
@@ -305,8 +365,12 @@ def visit_log(*, scope: Scope, f: LogFilter, limit: int = 200) -> list[Visit]:
 
 
 def visits_for_household(*, scope: Scope, household_id: int, limit: int = 30) -> list[Visit]:
-    return list(Visit.objects.within(scope).filter(household_id=household_id).select_related("visitor")
-                .order_by("-visited_at", "-id")[:limit])
+    return list(
+        Visit.objects.within(scope)
+        .filter(household_id=household_id)
+        .select_related("visitor")
+        .order_by("-visited_at", "-id")[:limit]
+    )
 
 
 def visitors_in(*, scope: Scope, limit: int = 300) -> list[tuple[int, str]]:
@@ -330,19 +394,24 @@ def log_units(*, scope: Scope, limit: int = 300) -> list[Unit]:
 
 # --- campaigns ---------------------------------------------------------------------------------------
 def campaign_list(*, scope: Scope, limit: int = 100) -> list[VisitCampaign]:
-    return list(VisitCampaign.objects.within(scope).select_related("unit", "created_by")
-                .order_by("-starts_on", "-id")[:limit])
+    return list(
+        VisitCampaign.objects.within(scope).select_related("unit", "created_by").order_by("-starts_on", "-id")[:limit]
+    )
 
 
 def campaign_get(*, scope: Scope, campaign_id: int) -> VisitCampaign:
-    campaign: VisitCampaign = get_in_scope(VisitCampaign.objects.select_related("unit", "created_by"), scope,
-                                           pk=campaign_id)
+    campaign: VisitCampaign = get_in_scope(
+        VisitCampaign.objects.select_related("unit", "created_by"), scope, pk=campaign_id
+    )
     return campaign
 
 
 def campaigns_open_for(*, scope: Scope, household: Household, on: dt.date) -> list[VisitCampaign]:
-    return list(VisitCampaign.objects.within(scope).filter(
-        unit_path__in=_ancestors(household.unit.path), cancelled_at__isnull=True, starts_on__lte=on, ends_on__gte=on))
+    return list(
+        VisitCampaign.objects.within(scope).filter(
+            unit_path__in=_ancestors(household.unit.path), cancelled_at__isnull=True, starts_on__lte=on, ends_on__gte=on
+        )
+    )
 
 
 @dataclass
@@ -370,7 +439,7 @@ class CampaignProgress:
 
 def campaign_households(*, campaign: VisitCampaign, scope: Scope | None) -> QuerySet[Household]:
     """The households a campaign covers, as far as the viewer may see them (`scope` None: all)."""
-    base = Household.objects.within(scope) if scope is not None else Household.unscoped.all()
+    base = Household.objects.within(scope) if scope is not None else Household.dangerously_unscoped.all()
     qs = base.filter(unit__path__startswith=campaign.unit_path, status=HouseholdStatus.ACTIVE)
     if campaign.covers == VisitCampaign.Covers.MUST_VISIT:
         on = min(campaign.ends_on, max(campaign.starts_on, dt.date.today()))
@@ -384,32 +453,50 @@ def campaign_progress(*, scope: Scope, campaign: VisitCampaign, list_limit: int 
     within the campaign's period."""
     households = campaign_households(campaign=campaign, scope=scope)
     start, end = day_start(campaign.starts_on), day_start(campaign.ends_on + dt.timedelta(days=1))
-    visited_ids = set(Visit.unscoped.filter(household__in=households.values("pk"), visited_at__gte=start,
-                                            visited_at__lt=end).values_list("household_id", flat=True).distinct())
+    visited_ids = set(
+        Visit.dangerously_unscoped.filter(
+            household__in=households.values("pk"), visited_at__gte=start, visited_at__lt=end
+        )
+        .values_list("household_id", flat=True)
+        .distinct()
+    )
     per_unit: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for hid, unit_id in households.values_list("pk", "unit_id"):
         per_unit[unit_id][0] += 1
         if hid in visited_ids:
             per_unit[unit_id][1] += 1
-    units = Unit.unscoped.in_bulk(list(per_unit))
-    by_grid = sorted((ProgressRow(unit=units[u], covered=c, visited=v) for u, (c, v) in per_unit.items()),
-                     key=lambda r: (r.percent, r.unit.path))
-    not_visited = list(households.exclude(pk__in=visited_ids).select_related("unit").order_by("unit_id", "id")
-                       [:list_limit]) if len(visited_ids) < 50_000 else []
+    units = Unit.dangerously_unscoped.in_bulk(list(per_unit))
+    by_grid = sorted(
+        (ProgressRow(unit=units[u], covered=c, visited=v) for u, (c, v) in per_unit.items()),
+        key=lambda r: (r.percent, r.unit.path),
+    )
+    not_visited = (
+        list(households.exclude(pk__in=visited_ids).select_related("unit").order_by("unit_id", "id")[:list_limit])
+        if len(visited_ids) < 50_000
+        else []
+    )
     covered = sum(r.covered for r in by_grid)
-    return CampaignProgress(covered=covered, visited=sum(r.visited for r in by_grid), by_grid=by_grid,
-                            not_visited=not_visited)
+    return CampaignProgress(
+        covered=covered, visited=sum(r.visited for r in by_grid), by_grid=by_grid, not_visited=not_visited
+    )
 
 
 def campaigns_this_year(*, scope: Scope, unit: Unit, year: int) -> int:
-    return VisitCampaign.objects.within(scope).filter(unit_path=unit.path, cancelled_at__isnull=True,
-                                                      starts_on__year=year).count()
+    return (
+        VisitCampaign.objects.within(scope)
+        .filter(unit_path=unit.path, cancelled_at__isnull=True, starts_on__year=year)
+        .count()
+    )
 
 
 def visit_counts_by_kind(*, scope: Scope, start: dt.date, end: dt.date) -> dict[str, int]:
-    rows = (Visit.objects.within(scope).filter(visited_at__gte=day_start(start),
-                                               visited_at__lt=day_start(end + dt.timedelta(days=1)))
-            .values("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    rows = (
+        Visit.objects.within(scope)
+        .filter(visited_at__gte=day_start(start), visited_at__lt=day_start(end + dt.timedelta(days=1)))
+        .values("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
     return dict(rows)
 
 
@@ -417,14 +504,22 @@ def not_found() -> Any:
     raise NotFound()
 
 
-def visit_points(*, scope: Scope, unit_path: str, start: dt.date, end: dt.date, limit: int = 3000) -> list[
-        tuple[float, float, str]]:
+def visit_points(
+    *, scope: Scope, unit_path: str, start: dt.date, end: dt.date, limit: int = 3000
+) -> list[tuple[float, float, str]]:
     """Where the period's visits were logged (the map's visits layer): (lat, lng, kind), newest first,
     only visits the viewer may see, at most `limit`. No household, no person, no notes."""
-    rows = (Visit.objects.within(scope).filter(unit_path__startswith=unit_path, lat__isnull=False,
-                                               visited_at__gte=day_start(start),
-                                               visited_at__lt=day_start(end + dt.timedelta(days=1)))
-            .order_by("-visited_at").values_list("lat", "lng", "kind")[:limit])
+    rows = (
+        Visit.objects.within(scope)
+        .filter(
+            unit_path__startswith=unit_path,
+            lat__isnull=False,
+            visited_at__gte=day_start(start),
+            visited_at__lt=day_start(end + dt.timedelta(days=1)),
+        )
+        .order_by("-visited_at")
+        .values_list("lat", "lng", "kind")[:limit]
+    )
     return [(round(lat, 5), round(lng, 5), kind) for lat, lng, kind in rows if lat is not None and lng is not None]
 
 
@@ -435,9 +530,20 @@ def worker_facts(*, since: dt.datetime, until: dt.datetime, limit: int = 5000) -
     `recorded_at` (when it was written: the feed's window and cursor, so a visit logged days later is
     still read) and `detail` (the visit kind's name and local day; no household, no person, no notes).
     A system read for a job: no scope. Read through visit_created_idx."""
-    rows = (Visit.unscoped.filter(created_at__gte=since, created_at__lt=until).order_by("created_at", "id")
-            .values_list("pk", "visitor_id", "visited_at", "created_at", "kind")[:limit])
+    rows = (
+        Visit.dangerously_unscoped.filter(created_at__gte=since, created_at__lt=until)
+        .order_by("created_at", "id")
+        .values_list("pk", "visitor_id", "visited_at", "created_at", "kind")[:limit]
+    )
     labels = dict(VisitKind.choices)
-    return [{"kind": "visit", "user_id": visitor_id, "visit_id": pk, "at": visited_at, "recorded_at": created_at,
-             "detail": f"{labels.get(kind, kind)} {local(visited_at):%m月%d日}"}
-            for pk, visitor_id, visited_at, created_at, kind in rows]
+    return [
+        {
+            "kind": "visit",
+            "user_id": visitor_id,
+            "visit_id": pk,
+            "at": visited_at,
+            "recorded_at": created_at,
+            "detail": f"{labels.get(kind, kind)} {local(visited_at):%m月%d日}",
+        }
+        for pk, visitor_id, visited_at, created_at, kind in rows
+    ]

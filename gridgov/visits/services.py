@@ -132,7 +132,7 @@ def _campaign_for(*, scope: Scope, household: Household, campaign_id: int | None
                 "走访日期不在其中。", field="campaign_id", reason=VisitError.CAMPAIGN_DATES)
         return campaign
     ancestors = _ancestor_paths(path)
-    return (VisitCampaign.unscoped.filter(unit_path__in=ancestors, cancelled_at__isnull=True,
+    return (VisitCampaign.dangerously_unscoped.filter(unit_path__in=ancestors, cancelled_at__isnull=True,
                                           starts_on__lte=on, ends_on__gte=on)
             .order_by("-starts_on", "-id").first())
 
@@ -183,7 +183,7 @@ def visit_record(
     digest = _payload_hash(payload)
     if namespaced:
         _serialise_key(namespaced)
-        existing = Visit.unscoped.filter(idempotency_key=namespaced).first()
+        existing = Visit.dangerously_unscoped.filter(idempotency_key=namespaced).first()
         if existing is not None:
             return _replay(existing, digest)
 
@@ -224,7 +224,7 @@ def visit_record(
     role = scope.role_at(path)
     try:
         with transaction.atomic():
-            visit = Visit.unscoped.create(
+            visit = Visit.dangerously_unscoped.create(
                 household=household, unit=household.unit, unit_path=path, visitor=actor, visited_at=moment,
                 kind=kind, campaign=campaign,
                 notes_cipher=fieldcrypto.encrypt(text, purpose=NOTES_PURPOSE) if text else "",
@@ -234,7 +234,7 @@ def visit_record(
     except IntegrityError:
         if not namespaced:
             raise
-        existing = Visit.unscoped.filter(idempotency_key=namespaced).first()
+        existing = Visit.dangerously_unscoped.filter(idempotency_key=namespaced).first()
         if existing is None:
             raise
         return _replay(existing, digest)
@@ -301,7 +301,7 @@ def _keeper_role(actor: User | None, path: str) -> str:
 def rule_set(*, actor: User | None, now: dt.datetime, unit_id: Any, tag_id: Any, cadence_days: Any) -> VisitRule:
     """Make a key group a must-visit group at a unit (or change its cadence, or restore a retired rule)."""
     uid = cleaning.optional_integer(unit_id, field="unit_id", message="适用单位应为数字。")
-    unit = Unit.unscoped.filter(pk=uid, is_active=True).first() if uid is not None else None
+    unit = Unit.dangerously_unscoped.filter(pk=uid, is_active=True).first() if uid is not None else None
     if unit is None:
         raise ValidationFailed("请选择适用单位。", field="unit_id", reason=CommonError.REQUIRED)
     role = _keeper_role(actor, unit.path)
@@ -310,10 +310,11 @@ def rule_set(*, actor: User | None, now: dt.datetime, unit_id: Any, tag_id: Any,
     if tag is None:
         raise ValidationFailed("请选择重点人群。", field="tag_id", reason=CommonError.REQUIRED)
     days = clean_cadence(cadence_days)
-    rule = VisitRule.unscoped.select_for_update().filter(unit=unit, tag=tag).first()
+    rule = VisitRule.dangerously_unscoped.select_for_update().filter(unit=unit, tag=tag).first()
     changes: dict[str, Any] = {}
     if rule is None:
-        rule = VisitRule.unscoped.create(unit=unit, unit_path=unit.path, tag=tag, cadence_days=days, is_active=True,
+        rule = VisitRule.dangerously_unscoped.create(unit=unit, unit_path=unit.path, tag=tag, cadence_days=days,
+                                                     is_active=True,
                                          created_at=now, updated_at=now, updated_by=actor)
         action, changes = "visit_rule.create", {"cadence_days": days}
     else:
@@ -334,7 +335,7 @@ def rule_set(*, actor: User | None, now: dt.datetime, unit_id: Any, tag_id: Any,
 def rule_update(*, actor: User | None, now: dt.datetime, rule_id: int, cadence_days: Any = None,
                 is_active: bool | None = None,
                 expected_version: int | None = None) -> VisitRule:
-    rule = VisitRule.unscoped.select_for_update().select_related("tag").filter(pk=rule_id).first()
+    rule = VisitRule.dangerously_unscoped.select_for_update().select_related("tag").filter(pk=rule_id).first()
     if rule is None:
         raise NotFound()
     role = _keeper_role(actor, rule.unit_path)
@@ -365,15 +366,15 @@ def rules_from_catalogue(*, actor: User | None, now: dt.datetime, unit_id: Any) 
     """Start a unit's rules from the key-group catalogue's suggested cadences (走访周期): one rule per
     active key group with a cadence that has no rule at the unit yet."""
     uid = cleaning.optional_integer(unit_id, field="unit_id", message="适用单位应为数字。")
-    unit = Unit.unscoped.filter(pk=uid, is_active=True).first() if uid is not None else None
+    unit = Unit.dangerously_unscoped.filter(pk=uid, is_active=True).first() if uid is not None else None
     if unit is None:
         raise ValidationFailed("请选择适用单位。", field="unit_id", reason=CommonError.REQUIRED)
     role = _keeper_role(actor, unit.path)
-    have = set(VisitRule.unscoped.filter(unit=unit).values_list("tag_id", flat=True))
+    have = set(VisitRule.dangerously_unscoped.filter(unit=unit).values_list("tag_id", flat=True))
     made = [VisitRule(unit=unit, unit_path=unit.path, tag=t, cadence_days=t.visit_cadence_days or 30, is_active=True,
                       created_at=now, updated_at=now, updated_by=actor)
             for t in Tag.objects.filter(is_active=True, visit_cadence_days__isnull=False).exclude(pk__in=have)]
-    VisitRule.unscoped.bulk_create(made)
+    VisitRule.dangerously_unscoped.bulk_create(made)
     audit_record(action="visit_rule.from_catalogue", actor=actor, now=now, obj=unit, unit_path=unit.path, role=role,
                  detail={"tags": sorted(r.tag.code for r in made)})
     return made
@@ -388,7 +389,7 @@ def campaign_create(*, actor: User | None, now: dt.datetime, unit_id: Any, name:
         raise PermissionDenied("请先登录。", reason=CommonError.FORBIDDEN)
     scope = scope_for(actor)
     uid = cleaning.optional_integer(unit_id, field="unit_id", message="组织单位应为数字。")
-    unit = Unit.unscoped.filter(pk=uid, is_active=True).first() if uid is not None else None
+    unit = Unit.dangerously_unscoped.filter(pk=uid, is_active=True).first() if uid is not None else None
     if unit is None or not scope.covers(unit.path):
         raise ValidationFailed("请选择组织单位。", field="unit_id", reason=CommonError.REQUIRED)
     if not scope.can(P.UNIT_EDIT, unit.path):
@@ -407,7 +408,8 @@ def campaign_create(*, actor: User | None, now: dt.datetime, unit_id: Any, name:
                                reason=VisitError.CAMPAIGN_TOO_OLD)
     if covers not in VisitCampaign.Covers.values:
         raise ValidationFailed("请选择走访对象。", field="covers", reason=CommonError.REQUIRED)
-    campaign = VisitCampaign.unscoped.create(unit=unit, unit_path=unit.path, name=title, starts_on=start, ends_on=end,
+    campaign = VisitCampaign.dangerously_unscoped.create(unit=unit, unit_path=unit.path, name=title, starts_on=start,
+                                                         ends_on=end,
                                              covers=covers, created_by=actor, created_at=now)
     audit_record(action="visit_campaign.create", actor=actor, now=now, obj=campaign, unit_path=unit.path,
                  role=scope.role_at(unit.path),
@@ -417,7 +419,7 @@ def campaign_create(*, actor: User | None, now: dt.datetime, unit_id: Any, name:
 
 @transaction.atomic
 def campaign_cancel(*, actor: User | None, now: dt.datetime, campaign_id: int) -> VisitCampaign:
-    campaign = VisitCampaign.unscoped.select_for_update().filter(pk=campaign_id).first()
+    campaign = VisitCampaign.dangerously_unscoped.select_for_update().filter(pk=campaign_id).first()
     if campaign is None or actor is None:
         raise NotFound()
     scope = scope_for(actor)

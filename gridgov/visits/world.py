@@ -68,19 +68,19 @@ PROBLEM_NOTES = {5, 7, 8}  # the notes above that report a problem
 
 def _county(root: Unit) -> Unit:
     ids = root.ancestor_ids()
-    top = Unit.unscoped.filter(pk__in=ids).order_by("depth").first() if ids else None
+    top = Unit.dangerously_unscoped.filter(pk__in=ids).order_by("depth").first() if ids else None
     return top or root
 
 
 def _rules(county: Unit, now: dt.datetime) -> dict[int, int]:
     """The rules at the county (from the catalogue unless some exist already): tag id → cadence."""
-    existing = {r.tag_id: r.cadence_days for r in VisitRule.unscoped.filter(unit=county, is_active=True)}
+    existing = {r.tag_id: r.cadence_days for r in VisitRule.dangerously_unscoped.filter(unit=county, is_active=True)}
     if existing:
         return existing
     made = [VisitRule(unit=county, unit_path=county.path, tag=t, cadence_days=t.visit_cadence_days or 30,
                       created_at=now, updated_at=now)
             for t in Tag.objects.filter(is_active=True, visit_cadence_days__isnull=False)]
-    VisitRule.unscoped.bulk_create(made)
+    VisitRule.dangerously_unscoped.bulk_create(made)
     return {r.tag_id: r.cadence_days for r in made}
 
 
@@ -93,7 +93,8 @@ def _quarter(day: dt.date) -> tuple[dt.date, dt.date]:
 
 def _campaigns(root: Unit, today: dt.date, start: dt.date, now: dt.datetime) -> list[VisitCampaign]:
     """The campaigns of this quarter and the last that fall inside the history window."""
-    townships = list(Unit.unscoped.filter(path__startswith=root.path, kind__base__in=["township", "subdistrict"],
+    townships = list(Unit.dangerously_unscoped.filter(path__startswith=root.path, kind__base__in=["township",
+                                                                                                  "subdistrict"],
                                           is_active=True))
     if not townships:
         townships = [root]
@@ -101,8 +102,9 @@ def _campaigns(root: Unit, today: dt.date, start: dt.date, now: dt.datetime) -> 
     previous = _quarter(current[0] - dt.timedelta(days=1))
     made = []
     for t in townships:
-        grant = (Grant.unscoped.filter(unit=t, revoked_at__isnull=True, role__code="township_office").first()
-                 or Grant.unscoped.filter(unit__path__startswith=t.path, revoked_at__isnull=True)
+        grant = (Grant.dangerously_unscoped.filter(unit=t, revoked_at__isnull=True,
+                                                   role__code="township_office").first()
+                 or Grant.dangerously_unscoped.filter(unit__path__startswith=t.path, revoked_at__isnull=True)
                  .order_by("unit__depth").first())
         if grant is None:
             continue
@@ -116,12 +118,12 @@ def _campaigns(root: Unit, today: dt.date, start: dt.date, now: dt.datetime) -> 
                                       created_at=dt.datetime.combine(start, dt.time(9), tzinfo=LOCAL_TZ)
                                       if start <= today else now))
     made = [c for c in made if start <= c.starts_on <= today]
-    VisitCampaign.unscoped.bulk_create(made)
+    VisitCampaign.dangerously_unscoped.bulk_create(made)
     return made
 
 
 def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) -> None:
-    if Visit.unscoped.filter(unit_path__startswith=root.path).exists():
+    if Visit.dangerously_unscoped.filter(unit_path__startswith=root.path).exists():
         stdout.write("visits: already present under this root, skipped\n")
         return
     rng = random.Random(f"{seed}:visits:{root.pk}")
@@ -139,15 +141,16 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
 
 def _visits(rng: random.Random, *, root: Unit, now: dt.datetime, today: dt.date, start: dt.date,
             rules: dict[int, int], campaigns: list[VisitCampaign]) -> int:
-    households = list(Household.unscoped.filter(unit__path__startswith=root.path, status=HouseholdStatus.ACTIVE)
+    households = list(Household.dangerously_unscoped.filter(unit__path__startswith=root.path,
+                                                            status=HouseholdStatus.ACTIVE)
                       .values_list("pk", "unit_id", "unit__path", "lat", "lng").order_by("pk"))
     if not households:
         return 0
-    worker = dict(HouseholdAssignment.unscoped.filter(
+    worker = dict(HouseholdAssignment.dangerously_unscoped.filter(
         household__unit__path__startswith=root.path, kind=AssignmentKind.GRID_WORKER, ended_at__isnull=True)
         .values_list("household_id", "user_id"))
     cadence: dict[int, int] = {}
-    on = TagAssignment.unscoped.filter(tag_id__in=list(rules), end_date__isnull=True)
+    on = TagAssignment.dangerously_unscoped.filter(tag_id__in=list(rules), end_date__isnull=True)
     for tag_id, hid in on.filter(household__unit__path__startswith=root.path).values_list("tag_id", "household_id"):
         cadence[hid] = min(cadence.get(hid, 999), rules[tag_id])
     for tag_id, hid in on.filter(resident__household__unit__path__startswith=root.path,

@@ -101,12 +101,12 @@ def compute(unit: Unit, month: dt.date) -> Result:
     result = Result(unit=unit, month=month, setting=setting)
     grants = staff.assessed_grants(unit.path)
     worker_ids = [g.user_id for g in grants]
-    points = dict(PointEntry.unscoped.filter(worker_id__in=worker_ids, at__gte=start, at__lt=end,
+    points = dict(PointEntry.dangerously_unscoped.filter(worker_id__in=worker_ids, at__gte=start, at__lt=end,
                                              unit__path__startswith=unit.path)
                   .values_list("worker").annotate(s=Sum("points")).values_list("worker", "s"))
     due: dict[int, int] = defaultdict(int)
     done: dict[int, int] = defaultdict(int)
-    items = (DutyItem.unscoped.filter(due_at__gte=start, due_at__lt=end, unit__path__startswith=unit.path)
+    items = (DutyItem.dangerously_unscoped.filter(due_at__gte=start, due_at__lt=end, unit__path__startswith=unit.path)
              .exclude(state=DutyItem.State.WITHDRAWN)
              .values("assignee_id", "done_by_id", "unit_id", "state", "done_at", "due_at"))
     grid_due: dict[int, int] = defaultdict(int)
@@ -114,7 +114,7 @@ def compute(unit: Unit, month: dt.date) -> Result:
     grid_of_unit: dict[int, int] = {}
     grids = {g.unit_id: g.unit for g in grants}
     grid_paths = sorted(((u.path, u.pk) for u in grids.values()), key=lambda x: -len(x[0]))
-    unit_paths = dict(Unit.unscoped.filter(path__startswith=unit.path).values_list("pk", "path"))
+    unit_paths = dict(Unit.dangerously_unscoped.filter(path__startswith=unit.path).values_list("pk", "path"))
     for uid, path in unit_paths.items():
         grid_of_unit[uid] = next((gid for gpath, gid in grid_paths if path.startswith(gpath)), 0)
     for it in items:

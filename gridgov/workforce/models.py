@@ -41,12 +41,12 @@ class DutyList(models.Model):
     evidence = models.CharField("佐证要求", max_length=12, choices=EvidenceKind.choices, default=EvidenceKind.TEXT)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
-    unscoped = models.Manager["DutyList"]()
+    dangerously_unscoped = models.Manager["DutyList"]()
     objects = ScopedManager["DutyList"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-issued_at", "-id"]
         verbose_name = "责任清单"
         verbose_name_plural = "责任清单"
@@ -94,12 +94,12 @@ class DutyItem(models.Model):
     overdue_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
 
-    unscoped = models.Manager["DutyItem"]()
+    dangerously_unscoped = models.Manager["DutyItem"]()
     objects = ScopedManager["DutyItem"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["due_at", "id"]
         verbose_name = "责任清单任务"
         verbose_name_plural = "责任清单任务"
@@ -193,12 +193,12 @@ class PointRule(models.Model):
     updated_at = models.DateTimeField()
     updated_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
-    unscoped = models.Manager["PointRule"]()
+    dangerously_unscoped = models.Manager["PointRule"]()
     objects = ScopedManager["PointRule"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["unit_id", "kind"]
         verbose_name = "积分规则"
         verbose_name_plural = "积分规则"
@@ -247,12 +247,12 @@ class PointEntry(models.Model):
     created_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
 
-    unscoped = models.Manager["PointEntry"]()
+    dangerously_unscoped = models.Manager["PointEntry"]()
     objects = ScopedManager["PointEntry"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-at", "-id"]
         verbose_name = "积分记录"
         verbose_name_plural = "积分记录"
@@ -300,12 +300,12 @@ class AssessmentSetting(models.Model):
     updated_at = models.DateTimeField()
     updated_by = models.ForeignKey("access.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
-    unscoped = models.Manager["AssessmentSetting"]()
+    dangerously_unscoped = models.Manager["AssessmentSetting"]()
     objects = ScopedManager["AssessmentSetting"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         verbose_name = "考核办法"
         verbose_name_plural = "考核办法"
         constraints = [
@@ -336,12 +336,12 @@ class Assessment(models.Model):
                                      related_name="+")
     note = models.CharField("通报说明", max_length=500, blank=True)
 
-    unscoped = models.Manager["Assessment"]()
+    dangerously_unscoped = models.Manager["Assessment"]()
     objects = ScopedManager["Assessment"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["-month", "unit_id"]
         verbose_name = "月度考核"
         verbose_name_plural = "月度考核"

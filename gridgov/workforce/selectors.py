@@ -110,7 +110,7 @@ def progress_of(items: list[DutyItem]) -> Progress:
 def issue_units(*, scope: Scope) -> list[Unit]:
     """Units where the actor may issue lists (their grant units holding duty.issue)."""
     ids = {g.unit_id for g in scope.grants if P.DUTY_ISSUE in g.permissions}
-    return list(Unit.unscoped.filter(pk__in=ids, is_active=True).order_by("path"))
+    return list(Unit.dangerously_unscoped.filter(pk__in=ids, is_active=True).order_by("path"))
 
 
 def recipients_of(*, scope: Scope, unit: Unit) -> tuple[list[Unit], list[Any]]:
@@ -125,7 +125,7 @@ def recipients_of(*, scope: Scope, unit: Unit) -> tuple[list[Unit], list[Any]]:
 def my_points(*, user: Any, month: dt.date) -> tuple[int, list[PointEntry]]:
     """A worker's own entries of a month (their own, never anyone else's)."""
     start, end = month_bounds(month)
-    rows = list(PointEntry.unscoped.filter(worker_id=user.pk, at__gte=start, at__lt=end)
+    rows = list(PointEntry.dangerously_unscoped.filter(worker_id=user.pk, at__gte=start, at__lt=end)
                 .select_related("created_by").order_by("-at", "-id"))
     return sum(r.points for r in rows), rows
 
@@ -159,12 +159,12 @@ def rules_for(*, scope: Scope, unit: Unit) -> list[dict[str, Any]]:
 
 def manage_units(*, scope: Scope) -> list[Unit]:
     ids = {g.unit_id for g in scope.grants if P.POINTS_MANAGE in g.permissions}
-    return list(Unit.unscoped.filter(pk__in=ids, is_active=True).order_by("path"))
+    return list(Unit.dangerously_unscoped.filter(pk__in=ids, is_active=True).order_by("path"))
 
 
 def assess_units(*, scope: Scope) -> list[Unit]:
     ids = {g.unit_id for g in scope.grants if P.WORK_ASSESS in g.permissions}
-    return list(Unit.unscoped.filter(pk__in=ids, is_active=True).order_by("path"))
+    return list(Unit.dangerously_unscoped.filter(pk__in=ids, is_active=True).order_by("path"))
 
 
 def assess_unit_get(*, scope: Scope, unit_id: int) -> Unit:
@@ -194,7 +194,7 @@ def duty_counts(*, path: str, start: dt.datetime, end: dt.datetime) -> tuple[int
     """(items due in [start, end) under the unit, of which confirmed and done by their due time)."""
     from .assessment import on_time_q
 
-    qs = DutyItem.unscoped.filter(unit__path__startswith=path, due_at__gte=start, due_at__lt=end).exclude(
+    qs = DutyItem.dangerously_unscoped.filter(unit__path__startswith=path, due_at__gte=start, due_at__lt=end).exclude(
         state=DutyItem.State.WITHDRAWN)
     return qs.count(), qs.filter(on_time_q()).count()
 
@@ -203,7 +203,7 @@ def points_totals(*, path: str, start: dt.datetime, end: dt.datetime) -> tuple[i
     """(net points, points awarded, points deducted, assessed workers) under the unit in [start, end)."""
     from django.db.models import Q
 
-    agg = PointEntry.unscoped.filter(unit__path__startswith=path, at__gte=start, at__lt=end).aggregate(
+    agg = PointEntry.dangerously_unscoped.filter(unit__path__startswith=path, at__gte=start, at__lt=end).aggregate(
         net=Sum("points"), plus=Sum("points", filter=Q(points__gt=0)), minus=Sum("points", filter=Q(points__lt=0)))
     return (int(agg["net"] or 0), int(agg["plus"] or 0), int(agg["minus"] or 0),
             staff.assessed_count(path))
@@ -211,7 +211,7 @@ def points_totals(*, path: str, start: dt.datetime, end: dt.datetime) -> tuple[i
 
 def any_rules() -> bool:
     """Are points rules set anywhere (the world step scores case history only then)?"""
-    return PointRule.unscoped.exists()
+    return PointRule.dangerously_unscoped.exists()
 
 
 def feed_has_run(*, name: str) -> bool:

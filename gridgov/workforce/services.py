@@ -73,7 +73,7 @@ def _clean(text: Any, *, limit: int, label: str, field: str, required: bool = Tr
 
 def _unit(unit_id: Any) -> Unit:
     try:
-        unit = Unit.unscoped.select_related("kind").filter(pk=int(unit_id), is_active=True).first()
+        unit = Unit.dangerously_unscoped.select_related("kind").filter(pk=int(unit_id), is_active=True).first()
     except (TypeError, ValueError):
         unit = None
     if unit is None:
@@ -120,7 +120,7 @@ def duty_list_issue(*, actor: User | None, now: dt.datetime, unit_id: Any, title
         raise ValidationFailed("请至少选择一个下发单位或网格员。", field="targets")
     if len(unit_ids) + len(user_ids) > MAX_RECIPIENTS:
         raise ValidationFailed(f"一次最多下发给 {MAX_RECIPIENTS} 个对象。", field="targets")
-    targets = list(Unit.unscoped.filter(pk__in=unit_ids, is_active=True, path__startswith=unit.path)
+    targets = list(Unit.dangerously_unscoped.filter(pk__in=unit_ids, is_active=True, path__startswith=unit.path)
                    .exclude(pk=unit.pk))
     if len(targets) != len(unit_ids):
         raise ValidationFailed("只能下发给本单位的下级单位。", field="targets")
@@ -271,7 +271,8 @@ class DutyFlow(Workflow[DutyItem]):
             key = int(pk)
         except (TypeError, ValueError):
             return None
-        return (DutyItem.unscoped.select_for_update(of=("self",)).select_related("duty_list", "duty_list__unit", "unit")
+        return (DutyItem.dangerously_unscoped.select_for_update(of=("self",)).select_related("duty_list",
+                                                                                             "duty_list__unit", "unit")
                 .filter(pk=key).first())
 
     def visible(self, scope: Scope, obj: DutyItem) -> bool:
@@ -335,7 +336,7 @@ def duty_item_return(*, actor: User | None, now: dt.datetime, item_id: Any, reas
 def duty_list_withdraw(*, actor: User | None, now: dt.datetime, list_id: Any, reason: str) -> DutyList:
     """The issuer calls a list back: its open items are withdrawn (done work stays on record)."""
     try:
-        duty = DutyList.unscoped.select_for_update().select_related("unit").filter(pk=int(list_id)).first()
+        duty = DutyList.dangerously_unscoped.select_for_update().select_related("unit").filter(pk=int(list_id)).first()
     except (TypeError, ValueError):
         duty = None
     if duty is None or (actor is not None
@@ -348,7 +349,7 @@ def duty_list_withdraw(*, actor: User | None, now: dt.datetime, list_id: Any, re
         raise Conflict("这份清单已经撤回。")
     duty.withdrawn_at = now
     duty.save(update_fields=["withdrawn_at"])
-    for item in DutyItem.unscoped.select_for_update().filter(
+    for item in DutyItem.dangerously_unscoped.select_for_update().filter(
             duty_list=duty, state__in=[DutyItem.State.ISSUED, DutyItem.State.OVERDUE]):
         FLOW.take(item, actor=actor, now=now, action="withdraw", role=_role(actor, duty.unit.path),
                   params={"reason": reason})
@@ -360,7 +361,7 @@ def duty_list_withdraw(*, actor: User | None, now: dt.datetime, list_id: Any, re
 def duty_sweep(*, now: dt.datetime, limit: int = 2000) -> int:
     """Mark open items past their due time overdue (history, audit) and apply the overdue rule to
     named workers. Idempotent: an overdue item is not touched again."""
-    ids = list(DutyItem.unscoped.filter(state=DutyItem.State.ISSUED, due_at__lt=now)
+    ids = list(DutyItem.dangerously_unscoped.filter(state=DutyItem.State.ISSUED, due_at__lt=now)
                .order_by("due_at", "pk").values_list("pk", flat=True)[:limit])
     marked = 0
     for pk in ids:
@@ -379,7 +380,7 @@ def rule_in_force(unit: Unit, kind: str) -> PointRule | None:
     """The active rule of this kind set nearest above (or at) the unit: a township's own rule
     overrides the county's."""
     ids = unit.path_ids()
-    rules = {r.unit_id: r for r in PointRule.unscoped.filter(unit_id__in=ids, kind=kind)}
+    rules = {r.unit_id: r for r in PointRule.dangerously_unscoped.filter(unit_id__in=ids, kind=kind)}
     for uid in reversed(ids):
         rule = rules.get(uid)
         if rule is not None:
@@ -402,11 +403,12 @@ def points_award_event(*, worker_id: int, kind: str, source_type: str, source_id
         # One worker's awards are serialised: the cap is read and written under this lock.
         if not User.objects.select_for_update().filter(pk=worker_id).exists():
             return None
-        existing = PointEntry.unscoped.filter(worker_id=worker_id, kind=kind, source=PointEntry.Source.EVENT,
+        existing = PointEntry.dangerously_unscoped.filter(worker_id=worker_id, kind=kind,
+                                                          source=PointEntry.Source.EVENT,
                                               source_type=source_type, source_id=source_id).first()
         if existing is not None:
             return existing
-        unit = Unit.unscoped.filter(pk=unit_id).first() if unit_id else staff.worker_grid(worker_id)
+        unit = Unit.dangerously_unscoped.filter(pk=unit_id).first() if unit_id else staff.worker_grid(worker_id)
         if unit is None:
             return None
         rule = rule_in_force(unit, kind)
@@ -417,7 +419,7 @@ def points_award_event(*, worker_id: int, kind: str, source_type: str, source_id
         label = PointKind(kind).label
         reason = f"{label}：{detail}" if detail else label
         if rule.monthly_cap is not None:
-            so_far = PointEntry.unscoped.filter(worker_id=worker_id, month=month, kind=kind,
+            so_far = PointEntry.dangerously_unscoped.filter(worker_id=worker_id, month=month, kind=kind,
                                                 source=PointEntry.Source.EVENT).aggregate(s=Sum("points"))["s"] or 0
             room = max(0, rule.monthly_cap - abs(so_far))
             if abs(points) > room:
@@ -426,12 +428,13 @@ def points_award_event(*, worker_id: int, kind: str, source_type: str, source_id
                     f"{reason}（按本月上限 {rule.monthly_cap} 分计）"
         try:
             with transaction.atomic():
-                return PointEntry.unscoped.create(
+                return PointEntry.dangerously_unscoped.create(
                     worker_id=worker_id, unit=unit, at=at, month=month, source=PointEntry.Source.EVENT, kind=kind,
                     rule=rule, points=points, reason=reason[:200], source_type=source_type[:24],
                     source_id=source_id, created_at=now)
         except IntegrityError:
-            return PointEntry.unscoped.filter(worker_id=worker_id, kind=kind, source=PointEntry.Source.EVENT,
+            return PointEntry.dangerously_unscoped.filter(worker_id=worker_id, kind=kind,
+                                                          source=PointEntry.Source.EVENT,
                                               source_type=source_type, source_id=source_id).first()
 
 
@@ -460,12 +463,12 @@ def points_adjust(*, actor: User | None, now: dt.datetime, worker_id: Any, point
     corrects = None
     if corrects_id not in (None, ""):
         try:
-            corrects = PointEntry.unscoped.filter(pk=int(corrects_id), worker_id=worker_pk).first()
+            corrects = PointEntry.dangerously_unscoped.filter(pk=int(corrects_id), worker_id=worker_pk).first()
         except (TypeError, ValueError):
             corrects = None
         if corrects is None:
             raise ValidationFailed("要更正的积分记录不存在。", field="corrects")
-    entry = PointEntry.unscoped.create(
+    entry = PointEntry.dangerously_unscoped.create(
         worker_id=worker_pk, unit=unit, at=now, month=month_of(now), source=PointEntry.Source.MANUAL,
         kind="", points=value, reason=reason, corrects=corrects, created_by=actor, created_at=now)
     audit_record(action="points.adjust", actor=actor, now=now, obj=entry, unit_path=unit.path,
@@ -501,7 +504,7 @@ def rule_save(*, actor: User | None, now: dt.datetime, unit_id: Any, kind: str, 
             raise ValidationFailed("每月上限必须是整数，不限请留空。", field="monthly_cap") from exc
         if cap <= 0 or cap > 1000:
             raise ValidationFailed("每月上限须在 1 到 1000 之间，不限请留空。", field="monthly_cap")
-    rule = PointRule.unscoped.select_for_update().filter(unit=unit, kind=kind).first()
+    rule = PointRule.dangerously_unscoped.select_for_update().filter(unit=unit, kind=kind).first()
     old = None if rule is None else {"points": rule.points, "monthly_cap": rule.monthly_cap,
                                      "is_active": rule.is_active}
     if rule is None:
@@ -521,7 +524,7 @@ def rule_save(*, actor: User | None, now: dt.datetime, unit_id: Any, kind: str, 
 def setting_for(unit: Unit) -> AssessmentSetting:
     """The nearest setting up the hierarchy, or the defaults (unsaved)."""
     ids = unit.path_ids()
-    found = {s.unit_id: s for s in AssessmentSetting.unscoped.filter(unit_id__in=ids)}
+    found = {s.unit_id: s for s in AssessmentSetting.dangerously_unscoped.filter(unit_id__in=ids)}
     for uid in reversed(ids):
         if uid in found:
             return found[uid]
@@ -543,7 +546,7 @@ def setting_save(*, actor: User | None, now: dt.datetime, unit_id: Any, base: An
             raise ValidationFailed(f"{label}必须是整数。", field=name) from exc
         if not 0 <= values[name] <= top:
             raise ValidationFailed(f"{label}须在 0 到 {top} 之间。", field=name)
-    setting = AssessmentSetting.unscoped.select_for_update().filter(unit=unit).first()
+    setting = AssessmentSetting.dangerously_unscoped.select_for_update().filter(unit=unit).first()
     old = None if setting is None else {k: getattr(setting, k) for k in values}
     setting = setting or AssessmentSetting(unit=unit)
     for k, v in values.items():
@@ -573,7 +576,7 @@ def assessment_publish(*, actor: User | None, now: dt.datetime, unit_id: Any, mo
     if month >= month_of(now):
         raise ValidationFailed("本月还没有结束，不能发布考核结果。", field="month")
     note = _clean(note, limit=500, label="通报说明", field="note", required=False)
-    if Assessment.unscoped.filter(unit=unit, month=month).exists():
+    if Assessment.dangerously_unscoped.filter(unit=unit, month=month).exists():
         raise Conflict(f"{unit.name} {month:%Y年%m月} 的考核已经发布。")
     result = compute(unit, month)
     setting = result.setting

@@ -26,18 +26,19 @@ def _at(day: dt.date, hour: int) -> dt.datetime:
 
 
 def demo_township() -> Unit | None:
-    return (Unit.unscoped.filter(kind__base__in=TOWNSHIP_BASE_KINDS, is_active=True).select_related("kind")
+    return (Unit.dangerously_unscoped.filter(kind__base__in=TOWNSHIP_BASE_KINDS, is_active=True).select_related("kind")
             .order_by("path").first())
 
 
 def _office(township: Unit) -> int | None:
-    grant = Grant.unscoped.filter(unit=township, role__code="township_office", revoked_at__isnull=True).first()
+    grant = Grant.dangerously_unscoped.filter(unit=township, role__code="township_office",
+                                              revoked_at__isnull=True).first()
     return grant.user_id if grant else None
 
 
 def _county_of(township: Unit) -> Unit:
     ids = township.ancestor_ids()
-    return Unit.unscoped.get(pk=ids[0]) if ids else township
+    return Unit.dangerously_unscoped.get(pk=ids[0]) if ids else township
 
 
 def seed_rules_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) -> None:
@@ -46,7 +47,7 @@ def seed_rules_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
     if township is None or not township.path.startswith(root.path):
         return
     county = _county_of(township)
-    if PointRule.unscoped.filter(unit=county).exists():
+    if PointRule.dangerously_unscoped.filter(unit=county).exists():
         return
     start = _at(local(now).date() - dt.timedelta(days=70), 9)
     for kind, points, cap in services.DEFAULT_RULES:
@@ -58,7 +59,7 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
     township = demo_township()
     if township is None or not township.path.startswith(root.path):
         return
-    if DutyList.unscoped.filter(unit__path__startswith=township.path).exists():
+    if DutyList.dangerously_unscoped.filter(unit__path__startswith=township.path).exists():
         stdout.write("workforce: already present for the demo township, skipped\n")
         return
     from gridgov.access.models import User
@@ -70,7 +71,7 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
     this_month = month_of(now)
     last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
     grants = staff.assessed_grants(township.path)[:MAX_WORKERS]
-    villages = list(Unit.unscoped.filter(parent=township, is_active=True).order_by("path"))
+    villages = list(Unit.dangerously_unscoped.filter(parent=township, is_active=True).order_by("path"))
     if not grants:
         return
     last_day = local(now).date()
@@ -85,7 +86,7 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
             description="请按要求完成，并如实填写完成情况。",
             target_unit_ids=[u.pk for u in units or []],
             worker_ids=[] if units else [g.user_id for g in grants])
-        items = list(DutyItem.unscoped.filter(duty_list=duty).select_related("unit"))
+        items = list(DutyItem.dangerously_unscoped.filter(duty_list=duty).select_related("unit"))
         for item in items:
             roll = rng.random()
             if roll < done_share:
@@ -98,7 +99,7 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
                 continue
             if done_at > due_at:
                 services.duty_sweep(now=due_at + dt.timedelta(hours=1))
-            user_id = item.assignee_id or next(iter(Grant.unscoped.filter(
+            user_id = item.assignee_id or next(iter(Grant.dangerously_unscoped.filter(
                 unit=item.unit, revoked_at__isnull=True, role__code__in=UNIT_DOERS).values_list("user_id", flat=True)),
                 None)
             if user_id is None:
@@ -125,5 +126,5 @@ def seed_world_step(*, seed: int, now: dt.datetime, root: Unit, stdout: TextIO) 
                                worker_id=g.user_id, points=points, reason=reason)
     services.assessment_publish(actor=office, now=now, unit_id=township.pk, month=last_month,
                                 note="请各村对照排名查找不足，低于合格线的网格员由村党组织约谈。")
-    stdout.write(f"workforce: {DutyList.unscoped.filter(unit=township).count()} duty lists, "
+    stdout.write(f"workforce: {DutyList.dangerously_unscoped.filter(unit=township).count()} duty lists, "
                  f"assessment of {last_month:%Y-%m} published for {township.name}\n")

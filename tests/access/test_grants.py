@@ -36,7 +36,7 @@ def test_grant_at_a_unit_outside_the_granters_scope_is_refused(world):
         grant_create(actor=world.li_qiang, now=T0, user=user, role_code="grid_worker_full", unit=world.grid_b1)
     with pytest.raises(NotFound):
         grant_create(actor=world.zhang_wei, now=T0, user=user, role_code="grid_worker_full", unit=world.grid_c1)
-    assert not Grant.unscoped.filter(user=user).exists()
+    assert not Grant.dangerously_unscoped.filter(user=user).exists()
 
 
 def test_a_grid_worker_cannot_grant(world):
@@ -48,7 +48,7 @@ def test_grid_worker_in_two_townships_is_refused(world):
     with pytest.raises(ValidationFailed, match="吴城乡"):
         grant_create(actor=world.chen_jing, now=T0, user=world.wang_fang, role_code="grid_worker_part",
                      unit=world.grid_c1)
-    assert Grant.unscoped.filter(user=world.wang_fang).count() == 1
+    assert Grant.dangerously_unscoped.filter(user=world.wang_fang).count() == 1
     # Two grids of the same township are fine.
     grant_create(actor=world.zhang_wei, now=T0, user=world.wang_fang, role_code="grid_worker_part",
                  unit=world.grid_b1)
@@ -74,7 +74,7 @@ def test_unknown_role_is_refused(world):
 
 
 def test_revoked_grant_ends_the_scope(world):
-    grant = Grant.unscoped.get(user=world.wang_fang)
+    grant = Grant.dangerously_unscoped.get(user=world.wang_fang)
     grant_revoke(actor=world.li_qiang, now=T0, grant_id=grant.pk)
     world.wang_fang.refresh_from_db()
     assert scope_for(world.wang_fang).is_empty

@@ -60,7 +60,7 @@ def test_a_revoked_grant_404s_on_the_next_request(world, process):  # type: igno
     client = _client(world.li_qiang)
     url = _unit_page(world.grid_a1)
     _warm(client, url, 200)
-    grant = Grant.unscoped.get(user=world.li_qiang, revoked_at__isnull=True)
+    grant = Grant.dangerously_unscoped.get(user=world.li_qiang, revoked_at__isnull=True)
     grant_revoke(actor=world.zhang_wei, now=T0, grant_id=grant.pk)
     assert client.get(url).status_code == 404
     assert client.get("/api/units/").json() == []
@@ -134,7 +134,7 @@ def test_a_grant_changed_by_a_queryset_update_is_seen_too_when_the_stamp_moves(w
     client = _client(world.li_qiang)
     url = _unit_page(world.grid_a1)
     _warm(client, url, 200)
-    Grant.unscoped.filter(user=world.li_qiang).update(revoked_at=T0)
+    Grant.dangerously_unscoped.filter(user=world.li_qiang).update(revoked_at=T0)
     assert client.get(url).status_code == 200  # still cached: nothing told anyone
     scope_module.access_changed(user_ids=[world.li_qiang.pk])
     assert client.get(url).status_code == 404

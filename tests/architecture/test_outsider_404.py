@@ -42,7 +42,7 @@ def _tag_assignment(w: World) -> int:
 def _import_job(w: World) -> int:
     from gridgov.residents.models import ImportJob
 
-    return ImportJob.unscoped.create(unit=w.township, created_by=w.zhang_wei, created_at=T0,
+    return ImportJob.dangerously_unscoped.create(unit=w.township, created_by=w.zhang_wei, created_at=T0,
                                      filename="台账.xlsx", content=b"").pk
 
 
@@ -119,14 +119,14 @@ def _notice(w: World) -> Any:
 def _notice_delivery(w: World) -> Any:
     from gridgov.notices.models import Delivery
 
-    return Delivery.unscoped.filter(notice=_notice(w)).first()
+    return Delivery.dangerously_unscoped.filter(notice=_notice(w)).first()
 
 
 def _notice_reply(w: World) -> Any:
     from gridgov.notices import services
     from gridgov.notices.models import Reply
 
-    existing = Reply.unscoped.filter(notice=_notice(w)).first()
+    existing = Reply.dangerously_unscoped.filter(notice=_notice(w)).first()
     return existing or services.public_reply(now=T0, token=_notice_delivery(w).token, kind="difficulty",
                                              text="家里没有取暖炉")
 
@@ -181,7 +181,7 @@ def _visit(w: World) -> int:
 def _visit_campaign(w: World) -> int:
     from gridgov.visits.models import VisitCampaign
 
-    return VisitCampaign.unscoped.create(unit=w.village, unit_path=w.village.path, name="集中走访",
+    return VisitCampaign.dangerously_unscoped.create(unit=w.village, unit_path=w.village.path, name="集中走访",
                                          starts_on=T0.date(), ends_on=T0.date(), created_by=w.li_qiang,
                                          created_at=T0).pk
 
@@ -191,7 +191,8 @@ def _visit_rule(w: World) -> int:
     from gridgov.residents.models import Tag
     from gridgov.visits.models import VisitRule
 
-    return VisitRule.unscoped.create(unit=w.township, unit_path=w.township.path, tag=Tag.objects.get(code="dibao"),
+    return VisitRule.dangerously_unscoped.create(unit=w.township, unit_path=w.township.path,
+                                                 tag=Tag.objects.get(code="dibao"),
                                      cadence_days=30, created_at=T0, updated_at=T0).pk
 
 
@@ -245,7 +246,7 @@ def _api_token(w: World) -> int:
 def _bulk_export(w: World) -> int:
     from gridgov.residents.models import BulkExport
 
-    return BulkExport.unscoped.create(unit_path=w.township.path, paths=[w.township.path], row_count=600,
+    return BulkExport.dangerously_unscoped.create(unit_path=w.township.path, paths=[w.township.path], row_count=600,
                                       requested_by=w.zhang_wei, requested_at=T0, reason="低保复核").pk
 
 

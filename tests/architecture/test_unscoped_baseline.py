@@ -1,4 +1,4 @@
-"""The bypass of scoping (a model's unscoped manager, core.scoping.BYPASS_MANAGER) may only be used less.
+"""The bypass of scoping (a model's dangerously_unscoped manager, core.scoping.BYPASS_MANAGER) may only be used less.
 
 tests/architecture/unscoped_baseline.json holds, per file under gridgov/ (migrations aside), how many
 times the code reads `<something>.<BYPASS_MANAGER>`. The test fails when a file uses it more than its

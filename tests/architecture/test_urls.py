@@ -1,5 +1,5 @@
 """Architecture guards: every URL is scoped or declared public, the interfaces never use the
-`unscoped` manager, and every scoped model can be turned into a filter.
+`dangerously_unscoped` manager, and every scoped model can be turned into a filter.
 
 These walk the real URL configuration and source tree, so a new app is checked the moment it
 is wired in; nothing here needs updating when a view is added the right way.
@@ -142,7 +142,7 @@ def _python_files(under: str) -> list[Path]:
     return sorted((ROOT / under).rglob("*.py"))
 
 
-FORBIDDEN_IN_INTERFACES = {"unscoped", "_default_manager", "_base_manager"}
+FORBIDDEN_IN_INTERFACES = {"dangerously_unscoped", "_default_manager", "_base_manager"}
 
 
 def forbidden_manager_uses(path: Path, root: Path = ROOT) -> list[str]:
@@ -163,8 +163,8 @@ def test_interfaces_never_use_the_unscoped_manager():
 
 def test_the_manager_guard_can_fail(tmp_path):
     sample = tmp_path / "views.py"
-    sample.write_text("from gridgov.units.models import Unit\nUnit.unscoped.all()\n", encoding="utf-8")
-    assert forbidden_manager_uses(sample, tmp_path) == ["views.py:2 .unscoped"]
+    sample.write_text("from gridgov.units.models import Unit\nUnit.dangerously_unscoped.all()\n", encoding="utf-8")
+    assert forbidden_manager_uses(sample, tmp_path) == ["views.py:2 .dangerously_unscoped"]
 
 
 def scoped_models() -> list[type]:
@@ -182,8 +182,8 @@ def test_every_scoped_model_declares_how_to_scope_it():
         # … and the declaration really turns into a filter
         empty.filter_for(model)
         # System code uses the plain manager; Django's own machinery must never hit the scoped one.
-        assert model._meta.default_manager.name == "unscoped", model._meta.label
-        assert model._meta.base_manager.name == "unscoped", model._meta.label
+        assert model._meta.default_manager.name == "dangerously_unscoped", model._meta.label
+        assert model._meta.base_manager.name == "dangerously_unscoped", model._meta.label
 
 
 def test_every_catalogue_loading_migration_is_reloaded_after_flushes():

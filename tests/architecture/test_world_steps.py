@@ -35,4 +35,4 @@ def test_seed_world_stops_before_writing_anything_when_a_step_is_broken(monkeypa
     monkeypatch.setattr(seed_world, "STEPS", (*seed_world.STEPS, "gridgov.no_such_app.world.seed_world_step"))
     with pytest.raises(CommandError, match=re.escape("gridgov.no_such_app.world.seed_world_step")):
         call_command("seed_world", "--preset", "wucheng", "--seed", "1")
-    assert not Unit.unscoped.exists()
+    assert not Unit.dangerously_unscoped.exists()

@@ -58,8 +58,9 @@ def links(world: World) -> Links:
     for h in (wang, ouyang, ended):
         household_link_party_member(actor=None, now=T0, household_id=h.pk, party_member_id=li.pk)
     # A party member who is a staff account (the grid head 赵磊) links a household too.
-    HouseholdAssignment.unscoped.create(household=ouyang, kind="party_member", user=world.zhao_lei, started_at=T0)
-    link = HouseholdAssignment.unscoped.get(household=ended, kind="party_member")
+    HouseholdAssignment.dangerously_unscoped.create(household=ouyang, kind="party_member", user=world.zhao_lei,
+                                                    started_at=T0)
+    link = HouseholdAssignment.dangerously_unscoped.get(household=ended, kind="party_member")
     assignment_end(actor=None, now=T0, assignment_id=link.pk)
     other_member = _household(a2, "吴城村二组", "9", "周红梅", make_id(dt.date(1980, 6, 6), 66),
                               political_status="中共党员").members.get()

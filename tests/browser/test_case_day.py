@@ -59,7 +59,7 @@ def test_grid_workers_day(world, live_server, browser):
     page.click("form[data-action=self_handle] button.primary")
     page.wait_for_load_state()
     assert "已自办自结" in page.content()
-    assert Case.unscoped.get().status == "resolved"
+    assert Case.dangerously_unscoped.get().status == "resolved"
     page.goto(f"{live_server.url}/cases/?queue=done")
     assert "村口垃圾堆放" in page.content()
     shot(page, "worker-3-done-queue")
@@ -95,7 +95,7 @@ def test_department_handlers_day(world, live_server, browser):
     page.wait_for_load_state()
     assert "已反馈" in page.content()
     shot(page, "dept-3-after-feedback")
-    assert Case.unscoped.get(pk=c.pk).status == "feedback"
+    assert Case.dangerously_unscoped.get(pk=c.pk).status == "feedback"
 
 
 def test_county_office_edits_a_category_on_a_phone(world, live_server, browser):

@@ -59,7 +59,7 @@ def test_village_secretary_takes_a_proposal_through_publication_and_a_vote(world
     page.click("button.primary")
     page.wait_for_load_state()
     assert "已登记议事事项" in page.content() and "王**" in page.content() and "王大山" not in page.content()
-    proposal = Proposal.unscoped.get()
+    proposal = Proposal.dangerously_unscoped.get()
 
     # 谋事: take it up, record the committees' opinion.
     act(page, "start_consult")
@@ -81,7 +81,8 @@ def test_village_secretary_takes_a_proposal_through_publication_and_a_vote(world
     assert "公示期未满" in page.content()
     # … which we let pass: the notice ran from six days ago.
     start = dt.date.today() - dt.timedelta(days=6)
-    Proposal.unscoped.filter(pk=proposal.pk).update(notice_start=start, notice_end=start + dt.timedelta(days=4))
+    Proposal.dangerously_unscoped.filter(pk=proposal.pk).update(notice_start=start,
+                                                                notice_end=start + dt.timedelta(days=4))
     page.reload()
     act(page, "open_vote", fill={"voters": "\n".join(REPRESENTATIVES), "place": "村委会议室"},
         select={"body": "representatives", "mode": "ballots"})
@@ -92,7 +93,7 @@ def test_village_secretary_takes_a_proposal_through_publication_and_a_vote(world
     for seq, choice in ((1, "赞成"), (2, "赞成"), (3, "反对"), (4, "赞成"), (5, "弃权")):
         page.click(f"#v{seq} button:has-text('{choice}')")
         page.wait_for_load_state()
-    assert Ballot.unscoped.count() == 5
+    assert Ballot.dangerously_unscoped.count() == 5
     assert page.locator("#v1 .cast").inner_text() == "已投：赞成"
     assert page.locator("#v1 button").count() == 0  # no second vote offered
     assert "按目前票数：通过" in page.content()

@@ -73,7 +73,7 @@ def test_a_mediator_takes_up_mediates_and_concludes(live_world, browser, browser
         screenshot(page, "mediation_agreed")
     finally:
         context.close()
-    m = MediationCase.unscoped.get()
+    m = MediationCase.dangerously_unscoped.get()
     assert (m.status, m.presiding_id, m.sessions.count()) == ("agreed", xu.pk, 1)
     assert list(AuditEvent.objects.filter(object_id=str(m.pk), action__startswith="mediation.")
                 .order_by("id").values_list("action", flat=True)) == [

@@ -45,7 +45,7 @@ def test_urgent_notice_reaches_every_household(browser: Any, live_world: Any, br
         assert page.inner_text("#notice-status") == "待审核"
     finally:
         office.close()
-    notice = Notice.unscoped.get()
+    notice = Notice.dangerously_unscoped.get()
     services.notice_approve(actor=w.chen_jing, now=now(), notice_id=notice.pk)  # the second person
 
     for worker in (w.wang_fang, w.qian_duo):
@@ -69,7 +69,7 @@ def test_urgent_notice_reaches_every_household(browser: Any, live_world: Any, br
         finally:
             phone.close()
 
-    left = Delivery.unscoped.get(notice=notice, state="pending")
+    left = Delivery.dangerously_unscoped.get(notice=notice, state="pending")
     resident = browser.new_context(viewport=PHONE_390, locale="zh-CN", timezone_id="Asia/Shanghai")
     page = resident.new_page()
     try:

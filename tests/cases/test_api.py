@@ -33,7 +33,7 @@ def test_intake_201_then_200_then_409(kit, login):
     clash = intake(kit, client, title="井盖又丢了")
     assert clash.status_code == 409
     assert clash.json()["code"] == "conflict" and "幂等键" in clash.json()["message"]
-    assert Case.unscoped.count() == 1
+    assert Case.dangerously_unscoped.count() == 1
 
 
 def test_intake_bad_input_is_400_with_field(kit, login):
@@ -44,7 +44,7 @@ def test_intake_bad_input_is_400_with_field(kit, login):
     assert r.status_code == 400 and r.json()["field"] == "category"
     r = intake(kit, client, key="k2", unit_id=None, lat=10.0, lng=10.0)
     assert r.status_code == 400 and r.json()["field"] == "location"
-    assert Case.unscoped.count() == 0
+    assert Case.dangerously_unscoped.count() == 0
 
 
 def test_anonymous_and_unauthenticated_are_refused(kit, client):

@@ -33,7 +33,7 @@ def test_real_photo_is_stored_and_served_only_in_scope(kit, login):
     case = kit.to_state("dispatched")
     r = upload(login(w.liu_yang), case, "现场.png", png_bytes())
     assert r.status_code == 201, r.content
-    att = CaseAttachment.unscoped.get(pk=r.json()["id"])
+    att = CaseAttachment.dangerously_unscoped.get(pk=r.json()["id"])
     assert att.content_type == "image/png" and "现场" not in att.file.name
     url = reverse("staff:case_attachment", args=[att.pk])
     ok = login(w.zhang_wei).get(url)
@@ -53,7 +53,7 @@ def test_fake_or_wrong_files_are_refused(kit, login, name, data, message):
     case = kit.to_state("reported")
     r = upload(login(kit.world.wang_fang), case, name, data)
     assert r.status_code == 400 and message in r.json()["message"]
-    assert CaseAttachment.unscoped.count() == 0
+    assert CaseAttachment.dangerously_unscoped.count() == 0
 
 
 def test_huge_file_is_refused(kit, login):
@@ -72,7 +72,7 @@ def test_return_with_evidence_and_feedback_with_photos(kit, login):
         "reason_code": "wrong_place", "note": "不在本所辖区", "attachment_ids": [att_id]},
         content_type="application/json")
     assert r.status_code == 200
-    assert CaseEvent.unscoped.get(case=case, action="return").detail["attachments"] == [att_id]
+    assert CaseEvent.dangerously_unscoped.get(case=case, action="return").detail["attachments"] == [att_id]
     # Someone else's attachment cannot be linked.
     other = kit.to_state("dispatched")
     r = dept.post(f"/api/cases/{other.pk}/actions/return", data={

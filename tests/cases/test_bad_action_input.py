@@ -14,18 +14,33 @@ pytestmark = pytest.mark.django_db
 
 
 def _snapshot(case: Case) -> tuple[object, ...]:
-    c = Case.unscoped.get(pk=case.pk)
-    return (c.version, c.status, c.resolve_due, c.holder_unit_id, c.holder_department_id, c.result,
-            c.extension_days_requested, CaseEvent.unscoped.filter(case=case).count(), AuditEvent.objects.count(),
-            Outbox.objects.count())
+    c = Case.dangerously_unscoped.get(pk=case.pk)
+    return (
+        c.version,
+        c.status,
+        c.resolve_due,
+        c.holder_unit_id,
+        c.holder_department_id,
+        c.result,
+        c.extension_days_requested,
+        CaseEvent.dangerously_unscoped.filter(case=case).count(),
+        AuditEvent.objects.count(),
+        Outbox.objects.count(),
+    )
 
 
 CASES = [
     # (state, action, who, params, error, message fragment)
     ("acknowledged", "feedback", "liu_yang", {"result": "  "}, ValidationFailed, "请填写办理结果"),
     ("acknowledged", "feedback", "liu_yang", {}, ValidationFailed, "请填写办理结果"),
-    ("acknowledged", "request_extension", "liu_yang", {"days": 11, "reason": "等材料"}, ValidationFailed,
-     "延时应在 1 到 10 个工作日之间"),
+    (
+        "acknowledged",
+        "request_extension",
+        "liu_yang",
+        {"days": 11, "reason": "等材料"},
+        ValidationFailed,
+        "延时应在 1 到 10 个工作日之间",
+    ),
     ("acknowledged", "request_extension", "liu_yang", {"days": 0, "reason": "等材料"}, ValidationFailed, "延时应在"),
     ("acknowledged", "request_extension", "liu_yang", {"days": 2}, ValidationFailed, "请填写延时理由"),
     ("dispatched", "return", "liu_yang", {"reason_code": "because", "note": "x"}, ValidationFailed, "请选择退回理由"),
@@ -47,8 +62,11 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("state", "action", "who", "params", "error", "fragment"), CASES,
-                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("state", "action", "who", "params", "error", "fragment"),
+    CASES,
+    ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)],
+)
 def test_refused_with_a_message_and_nothing_changed(kit, state, action, who, params, error, fragment):
     case = kit.to_state(state, reporter_phone="13800000000", channel="hotline")
     if "department_id" in params and params["department_id"] == 1:

@@ -61,8 +61,8 @@ def test_twenty_parallel_submissions_of_one_key_make_one_case(kit):
 
     codes = run_parallel(20, submit)
     assert sorted(codes) == [200] * 19 + [201], codes
-    assert Case.unscoped.count() == 1
-    assert Case.unscoped.get().number.endswith("S00001")
+    assert Case.dangerously_unscoped.count() == 1
+    assert Case.dangerously_unscoped.get().number.endswith("S00001")
 
 
 def test_two_people_acting_at_once_one_wins_the_other_gets_a_conflict(kit):
@@ -81,7 +81,7 @@ def test_two_people_acting_at_once_one_wins_the_other_gets_a_conflict(kit):
     losers = [o for o in outcomes if isinstance(o, Conflict)]
     assert len(winners) == 1 and len(losers) == 1, outcomes
     assert "不能" in losers[0].message
-    assert CaseEvent.unscoped.filter(case=case).count() == 2
+    assert CaseEvent.dangerously_unscoped.filter(case=case).count() == 2
 
 
 def test_an_open_intake_does_not_hold_up_another_in_the_same_county(kit):
@@ -123,7 +123,7 @@ def test_an_open_intake_does_not_hold_up_another_in_the_same_county(kit):
         release.set()
         thread.join(60)
     assert numbers["fast"] != numbers["slow"]
-    assert Case.unscoped.filter(number__in=[numbers["fast"], numbers["slow"]]).count() == 2
+    assert Case.dangerously_unscoped.filter(number__in=[numbers["fast"], numbers["slow"]]).count() == 2
 
 
 def test_numbers_stay_unique_under_parallel_intake(kit):

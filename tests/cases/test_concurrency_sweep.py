@@ -34,7 +34,7 @@ pytestmark = [
 def test_twenty_threads_acting_on_one_case_exactly_one_wins(kit):
     w = kit.world
     case = kit.report()
-    version = Case.unscoped.get(pk=case.pk).version
+    version = Case.dangerously_unscoped.get(pk=case.pk).version
 
     def act(i: int) -> str:
         # Half accept as the grid head, half reject as the village secretary: all from the same version.
@@ -49,9 +49,9 @@ def test_twenty_threads_acting_on_one_case_exactly_one_wins(kit):
     losers = [o for o in outcomes if isinstance(o, DomainError)]
     assert len(winners) == 1, outcomes
     assert len(losers) == 19 and all(isinstance(e, Conflict) for e in losers), outcomes
-    case = Case.unscoped.get(pk=case.pk)
+    case = Case.dangerously_unscoped.get(pk=case.pk)
     assert case.version == version + 1 and case.status == winners[0]
-    assert CaseEvent.unscoped.filter(case=case).count() == 2  # the report and the one winning action
+    assert CaseEvent.dangerously_unscoped.filter(case=case).count() == 2  # the report and the one winning action
 
 
 def _overdue_escalating_cases(kit, n: int) -> list[Case]:
@@ -61,7 +61,8 @@ def _overdue_escalating_cases(kit, n: int) -> list[Case]:
 
 def _escalations(case_ids: list[int]) -> dict[int, int]:
     counts = dict.fromkeys(case_ids, 0)
-    for cid in CaseEvent.unscoped.filter(case_id__in=case_ids, action="escalate", actor__isnull=True).values_list(
+    for cid in CaseEvent.dangerously_unscoped.filter(case_id__in=case_ids, action="escalate",
+                                                     actor__isnull=True).values_list(
             "case_id", flat=True):
         counts[cid] += 1
     return counts
@@ -76,7 +77,7 @@ def test_two_sweeps_at_once_escalate_every_case_once(kit):
     assert sum(r.overdue for r in reports) == 8
     ids = [c.pk for c in cases]
     assert set(_escalations(ids).values()) == {1}
-    assert CaseEvent.unscoped.filter(case_id__in=ids, action="urge").count() == 8
+    assert CaseEvent.dangerously_unscoped.filter(case_id__in=ids, action="urge").count() == 8
     assert case_sweep(now=late).escalated == 0
 
 
@@ -125,4 +126,4 @@ def test_sweep_killed_midway_then_run_again_never_double_escalates(kit):
     case_sweep(now=now)
     assert set(_escalations(ids).values()) == {1}
     for cid in ids:
-        assert CaseEvent.unscoped.filter(case_id=cid, action="urge", actor__isnull=True).count() == 1
+        assert CaseEvent.dangerously_unscoped.filter(case_id=cid, action="urge", actor__isnull=True).count() == 1

@@ -29,8 +29,9 @@ def test_an_extension_cannot_be_requested_once_the_deadline_has_passed(kit):
     with pytest.raises(ValidationFailed) as exc:
         kit.act(c, "request_extension", w.liu_yang, days=3, reason="材料未齐")
     assert exc.value.message == "办理期限已过，不能再申请延时，请尽快办结。"
-    c = Case.unscoped.get(pk=c.pk)
-    assert c.extension_days_requested is None and not CaseEvent.unscoped.filter(case=c, action="request_extension")
+    c = Case.dangerously_unscoped.get(pk=c.pk)
+    assert c.extension_days_requested is None and not CaseEvent.dangerously_unscoped.filter(case=c,
+                                                                                            action="request_extension")
 
 
 def test_an_extension_asked_in_time_cannot_be_approved_after_the_deadline(kit):
@@ -46,7 +47,7 @@ def test_an_extension_asked_in_time_cannot_be_approved_after_the_deadline(kit):
     with pytest.raises(ValidationFailed) as exc:
         kit.act(c, "approve_extension", w.zhang_wei)
     assert "办理期限已过" in exc.value.message
-    c = Case.unscoped.get(pk=c.pk)
+    c = Case.dangerously_unscoped.get(pk=c.pk)
     assert c.resolve_due == due and c.extension_count == 0 and c.extension_days_requested == 3
 
 
@@ -55,7 +56,7 @@ def _auto_closed(kit) -> Case:
     later = c.resolved_at + dt.timedelta(days=12)
     assert case_sweep(now=later).closed == 1
     kit.now = later
-    c = Case.unscoped.get(pk=c.pk)
+    c = Case.dangerously_unscoped.get(pk=c.pk)
     assert c.status == "closed" and c.rating is None
     return c
 
@@ -68,7 +69,7 @@ def test_a_follow_up_after_auto_close_rates_the_case_within_the_window(kit):
     assert {"confirm", "reopen"} <= _codes(c, w.zhang_wei, kit.now)
     follow = follow_up_record(actor=w.zhang_wei, now=kit.now, case_id=c.pk, method="phone", outcome="satisfied",
                               comment="电话回访，群众满意")
-    c = Case.unscoped.get(pk=c.pk)
+    c = Case.dangerously_unscoped.get(pk=c.pk)
     assert c.status == "closed" and c.rating == 5 and c.closed_at == closed_at
     assert follow.event.action == "confirm" and follow.event.from_status == "closed"
 
@@ -79,9 +80,9 @@ def test_a_follow_up_after_auto_close_can_reopen_within_the_window(kit):
     kit.now = c.closed_at + dt.timedelta(days=2)
     follow_up_record(actor=w.zhang_wei, now=kit.now, case_id=c.pk, method="visit", outcome="not_solved",
                      comment="垃圾又堆起来了")
-    c = Case.unscoped.get(pk=c.pk)
+    c = Case.dangerously_unscoped.get(pk=c.pk)
     assert c.status == "handling" and c.closed_at is None and c.resolved_at is None
-    assert CaseEvent.unscoped.filter(case=c, action="reopen", from_status="closed").exists()
+    assert CaseEvent.dangerously_unscoped.filter(case=c, action="reopen", from_status="closed").exists()
 
 
 def test_no_follow_up_after_the_window_or_on_a_case_closed_by_a_person(kit):
@@ -95,7 +96,7 @@ def test_no_follow_up_after_the_window_or_on_a_case_closed_by_a_person(kit):
     rated = kit.to_state("closed")  # accepted and rated: nothing left to follow up
     with pytest.raises(Conflict):
         follow_up_record(actor=w.zhang_wei, now=kit.tick(), case_id=rated.pk, method="phone", outcome="satisfied")
-    assert FollowUp.unscoped.count() == 0
+    assert FollowUp.dangerously_unscoped.count() == 0
 
 
 def test_the_window_is_a_setting(kit, settings):
@@ -107,7 +108,7 @@ def test_the_window_is_a_setting(kit, settings):
         follow_up_record(actor=w.zhang_wei, now=kit.now, case_id=c.pk, method="phone", outcome="satisfied")
     settings.GRIDGOV_FOLLOW_UP_AFTER_AUTO_CLOSE_DAYS = 3
     follow_up_record(actor=w.zhang_wei, now=kit.now, case_id=c.pk, method="phone", outcome="satisfied")
-    assert Case.unscoped.get(pk=c.pk).rating == 5
+    assert Case.dangerously_unscoped.get(pk=c.pk).rating == 5
 
 
 def test_a_resident_cannot_answer_after_auto_close(kit):

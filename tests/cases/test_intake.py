@@ -26,14 +26,14 @@ def test_same_key_and_payload_returns_the_same_case(kit):
     again = report(kit.world, idempotency_key="abc")
     assert first.created and not again.created
     assert first.case.pk == again.case.pk
-    assert Case.unscoped.count() == 1 and CaseEvent.unscoped.count() == 1
+    assert Case.dangerously_unscoped.count() == 1 and CaseEvent.dangerously_unscoped.count() == 1
 
 
 def test_same_key_other_payload_is_a_conflict_and_writes_nothing(kit):
     report(kit.world, idempotency_key="abc")
     with pytest.raises(Conflict, match="幂等键"):
         report(kit.world, idempotency_key="abc", title="路灯又坏了")
-    assert Case.unscoped.count() == 1
+    assert Case.dangerously_unscoped.count() == 1
 
 
 def test_keys_are_per_actor(kit):
@@ -60,7 +60,7 @@ def test_bad_input_is_refused_with_a_field_and_nothing_written(kit, change, fiel
     with pytest.raises(ValidationFailed) as info:
         report(kit.world, **change)
     assert info.value.field == field
-    assert Case.unscoped.count() == 0 and Outbox.objects.count() == 0
+    assert Case.dangerously_unscoped.count() == 0 and Outbox.objects.count() == 0
 
 
 def test_staff_can_only_report_in_their_own_grids(kit):
@@ -92,7 +92,7 @@ def test_merge_moves_the_reporter_to_the_original_and_tells_them(kit):
     original = report(w).case
     dup = report(w, reporter_phone="13600000009", reporter_name="李四").case
     case_act(actor=w.zhao_lei, now=T0, case_id=dup.pk, action="merge", target_case_id=original.pk)
-    row = CaseEvent.unscoped.get(case=original, action="merged_in")
+    row = CaseEvent.dangerously_unscoped.get(case=original, action="merged_in")
     assert row.detail["reporter_name"] == "李*"  # masked: the history keeps no reporter name in clear
     sms = Outbox.objects.get(kind="sms", topic="case.merged")
     assert recipients(sms.payload) == ("13600000009",) and "to" not in sms.payload
@@ -114,7 +114,7 @@ def test_the_located_unit_is_read_whole_but_its_boundary(kit):
     w = kit.world
     unit = _unit_with_county(w.grid_a2.pk, active_only=True)
     assert unit is not None
-    full = Unit.unscoped.get(pk=w.grid_a2.pk)
+    full = Unit.dangerously_unscoped.get(pk=w.grid_a2.pk)
     assert unit.get_deferred_fields() == {"boundary"}
     for f in Unit._meta.concrete_fields:
         if f.name != "boundary":
@@ -122,7 +122,7 @@ def test_the_located_unit_is_read_whole_but_its_boundary(kit):
     assert _county(unit).pk == w.county.pk and _county(unit).division_code == "140225000000"
     assert unit.boundary == full.boundary and unit.boundary is not None  # loaded on demand
     assert _unit_with_county(w.grid_a2.pk, active_only=True) is not None
-    Unit.unscoped.filter(pk=w.grid_a2.pk).update(is_active=False)
+    Unit.dangerously_unscoped.filter(pk=w.grid_a2.pk).update(is_active=False)
     assert _unit_with_county(w.grid_a2.pk, active_only=True) is None
     assert _unit_with_county(w.grid_a2.pk, active_only=False) is not None
     assert _unit_with_county("x", active_only=True) is None

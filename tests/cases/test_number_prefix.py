@@ -45,7 +45,7 @@ def test_the_generic_update_cannot_touch_a_countys_name_or_code(world, change):
     with pytest.raises(ValidationFailed) as err:
         unit_update(actor=world.chen_jing, now=T0, unit_id=world.county.pk, **change)
     assert "区划代码" in err.value.message
-    county = Unit.unscoped.get(pk=world.county.pk)
+    county = Unit.dangerously_unscoped.get(pk=world.county.pk)
     assert (county.name, county.division_code) == ("浑源县", "140225000000")
     # The same value, or other fields, still go through.
     unit_update(actor=world.chen_jing, now=T0, unit_id=world.county.pk, name="浑源县", household_estimate=100)
@@ -56,7 +56,7 @@ def test_the_api_refuses_too_and_the_page_stays(world, login):
     r = client.patch(f"/api/units/{world.county.pk}", {"division_code": None, "name": "X"},
                      content_type="application/json")
     assert r.status_code == 400 and "区划代码" in r.json()["message"]
-    assert Unit.unscoped.get(pk=world.county.pk).division_code == "140225000000"
+    assert Unit.dangerously_unscoped.get(pk=world.county.pk).division_code == "140225000000"
 
 
 def test_the_county_identity_change_needs_the_right_a_reason_and_a_code(world):
@@ -77,5 +77,5 @@ def test_the_county_identity_change_needs_the_right_a_reason_and_a_code(world):
     assert not AuditEvent.objects.filter(action="unit.county_identity").exists()
     county_identity_change(actor=world.chen_jing, now=T0, unit_id=world.county.pk, name="浑源新县",
                            reason="区划调整批准")
-    assert Unit.unscoped.get(pk=world.county.pk).name == "浑源新县"
-    assert Case.unscoped.count() == 0
+    assert Unit.dangerously_unscoped.get(pk=world.county.pk).name == "浑源新县"
+    assert Case.dangerously_unscoped.count() == 0

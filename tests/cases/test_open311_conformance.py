@@ -71,7 +71,7 @@ def test_submit_and_read_in_xml(kit, client):
     root = _xml(r)
     assert r.status_code == 201 and root.tag == "service_requests"
     number = root.find("request/service_request_id").text
-    assert Case.unscoped.get(number=number).unit == kit.world.grid_a1
+    assert Case.dangerously_unscoped.get(number=number).unit == kit.world.grid_a1
     listed = _xml(client.get(f"/open311/v2/requests?api_key={KEY}"))
     assert [e.text for e in listed.findall("request/service_request_id")] == [number]
     raw = client.get(f"/open311/v2/requests/{number}.xml?api_key={KEY}")
@@ -85,7 +85,7 @@ def test_address_string_alone_is_placed_by_the_townships_address_table(kit, clie
     ledger.household_create(actor=None, now=T0, unit_id=w.grid_a2.pk, address="吴城村二组", house_number="7")
     r = client.post("/open311/v2/requests.json", {**SUBMIT, "address_string": "吴城村二组 7号"})
     assert r.status_code == 201, r.content
-    case = Case.unscoped.get(number=r.json()[0]["service_request_id"])
+    case = Case.dangerously_unscoped.get(number=r.json()[0]["service_request_id"])
     assert case.unit == w.grid_a2 and case.address == "吴城村二组 7号"
 
 
@@ -93,13 +93,13 @@ def test_an_address_nobody_lives_at_goes_to_the_township_office(kit, client):
     w = kit.world
     r = client.post("/open311/v2/requests.json", {**SUBMIT, "address_string": "吴城乡政府门口"})
     assert r.status_code == 201, r.content
-    case = Case.unscoped.get(number=r.json()[0]["service_request_id"])
+    case = Case.dangerously_unscoped.get(number=r.json()[0]["service_request_id"])
     assert case.unit == w.township and case.holder_unit == w.township
     # A key bound to no township cannot place it: the spec's error, nothing written.
-    before = Case.unscoped.count()
+    before = Case.dangerously_unscoped.count()
     refused = client.post("/open311/v2/requests.json", {**SUBMIT, "api_key": "plain-key",
                                                         "address_string": "吴城乡政府门口"})
-    assert "address_string" in _errors(refused, 400) and Case.unscoped.count() == before
+    assert "address_string" in _errors(refused, 400) and Case.dangerously_unscoped.count() == before
     nothing = client.post("/open311/v2/requests.xml", {**SUBMIT})
     assert "经纬度或地址" in _errors(nothing, 400)
 
@@ -111,7 +111,7 @@ def test_status_takes_a_comma_list(kit, client):
     done = client.post("/open311/v2/requests.json", {**SUBMIT, "lat": "39.05", "long": "113.05",
                                                      "description": "井盖缺失"},
                        HTTP_IDEMPOTENCY_KEY="s-2").json()[0]["service_request_id"]
-    case = Case.unscoped.get(number=done)
+    case = Case.dangerously_unscoped.get(number=done)
     kit.act(case, "self_handle", w.wang_fang, result="已修复")
     kit.act(case, "confirm", w.zhao_lei, rating=5)
 

@@ -40,10 +40,10 @@ def test_overdue_open_cases_count_clocked_cases_past_their_deadline_only(client,
     late = kit.to_state("handling")
     on_time = kit.to_state("dispatched")
     done = kit.to_state("closed")
-    Case.unscoped.filter(pk__in=[late.pk, done.pk]).update(resolve_due=past)
-    Case.unscoped.filter(pk=on_time.pk).update(resolve_due=future)
+    Case.dangerously_unscoped.filter(pk__in=[late.pk, done.pk]).update(resolve_due=past)
+    Case.dangerously_unscoped.filter(pk=on_time.pk).update(resolve_due=future)
     assert "gridgov_cases_overdue_open 1.0" in _scrape(client)
-    Case.unscoped.filter(status="dispatched").update(resolve_due=past)
+    Case.dangerously_unscoped.filter(status="dispatched").update(resolve_due=past)
     assert "gridgov_cases_overdue_open 2.0" in _scrape(client)
 
 

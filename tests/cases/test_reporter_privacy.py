@@ -171,7 +171,7 @@ def test_the_office_discloses_the_reporter_to_one_department_with_a_reason_audit
     # No reason: refused in Chinese, the typed department kept, nothing written.
     r = office.post(url, {"reason": " ", "department_id": str(w.department.pk)})
     assert r.status_code == 400 and "原因" in r.content.decode()
-    assert not ReporterDisclosure.unscoped.exists()
+    assert not ReporterDisclosure.dangerously_unscoped.exists()
     # Neither the department itself, a grid worker nor an outsider may disclose.
     for person, error in ((w.liu_yang, PermissionDenied), (w.wang_fang, PermissionDenied), (w.sun_li, NotFound)):
         with pytest.raises(error):
@@ -209,7 +209,7 @@ def test_an_anonymous_reporter_is_never_disclosed(kit, login):
     api = login(w.zhang_wei).post(f"/api/cases/{case.pk}/reporter/disclose", {"reason": "部门需上门核实"},
                                   content_type="application/json")
     assert api.status_code == 409 and "匿名" in api.json()["message"]
-    assert not ReporterDisclosure.unscoped.exists()
+    assert not ReporterDisclosure.dangerously_unscoped.exists()
 
 
 def test_disclosure_through_the_api(kit, login):
@@ -230,8 +230,8 @@ def test_disclosure_through_the_api(kit, login):
 def test_bad_phone_is_refused_in_chinese_and_nothing_written(kit):
     from gridgov.cases.models import Case
 
-    before = Case.unscoped.count()
+    before = Case.dangerously_unscoped.count()
     with pytest.raises(ValidationFailed) as err:
         kit.report(reporter_phone="12345")
     assert err.value.field == "reporter_phone" and "手机号" in err.value.message
-    assert Case.unscoped.count() == before
+    assert Case.dangerously_unscoped.count() == before

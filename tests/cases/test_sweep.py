@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def fresh(case: Case) -> Case:
-    return Case.unscoped.get(pk=case.pk)
+    return Case.dangerously_unscoped.get(pk=case.pk)
 
 
 def test_warns_once_before_the_deadline(kit):
@@ -33,7 +33,7 @@ def test_unacknowledged_dispatch_is_urged_once(kit):
     assert case_sweep(now=late).respond_urged == 0
     c = fresh(c)
     assert c.urge_count == 1
-    ev = CaseEvent.unscoped.get(case=c, action="urge")
+    ev = CaseEvent.dangerously_unscoped.get(case=c, action="urge")
     assert ev.actor is None and ev.actor_role == "system" and ev.detail["auto"] is True
 
 
@@ -45,7 +45,7 @@ def test_overdue_is_marked_urged_and_safe_to_run_twice(kit):
     assert (r1.overdue, r2.overdue) == (1, 0)
     c = fresh(c)
     assert c.overdue and c.urge_count == 1
-    assert CaseEvent.unscoped.filter(case=c, action="urge").count() == 1
+    assert CaseEvent.dangerously_unscoped.filter(case=c, action="urge").count() == 1
 
 
 def test_overdue_escalates_where_the_category_says(kit):
@@ -91,7 +91,7 @@ def test_resolved_cases_without_a_rating_are_archived_after_seven_working_days(k
     assert case_sweep(now=later).closed == 0
     c = fresh(c)
     assert c.status == "closed" and c.rating is None and c.result
-    assert CaseEvent.unscoped.get(case=c, action="close").actor is None
+    assert CaseEvent.dangerously_unscoped.get(case=c, action="close").actor is None
 
 
 def test_the_command_runs_and_reports(kit):
@@ -125,7 +125,8 @@ def test_the_sweep_is_set_based_its_queries_do_not_grow_with_the_cases(kit):
         for c in overdue:
             c = fresh(c)
             assert c.overdue and c.urge_count == 1 and c.holder_unit == kit.world.village
-            assert list(CaseEvent.unscoped.filter(case=c).order_by("seq").values_list("action", flat=True))[-2:] \
+            assert list(CaseEvent.dangerously_unscoped.filter(case=c).order_by("seq").values_list("action",
+                                                                                                  flat=True))[-2:] \
                 == ["urge", "escalate"]
         assert all(fresh(c).respond_urged_for == c.respond_due for c in dispatched)
         assert all(fresh(c).status == "closed" for c in resolved)
@@ -142,9 +143,9 @@ def test_a_batch_writes_one_history_row_one_audit_row_and_numbers_each_urge(kit)
     assert case_sweep(now=late).overdue == 3
     numbers = set()
     for c in cases:
-        ev = CaseEvent.unscoped.get(case=c, action="urge")
+        ev = CaseEvent.dangerously_unscoped.get(case=c, action="urge")
         assert ev.actor is None and ev.actor_role == "system" and ev.detail["auto"] is True
-        assert ev.seq == CaseEvent.unscoped.filter(case=c).count()
+        assert ev.seq == CaseEvent.dangerously_unscoped.filter(case=c).count()
         numbers.add(ev.detail["form_number"])
         assert AuditEvent.objects.filter(action="case.urge", object_id=str(c.pk)).count() == 1
         assert fresh(c).version == c.version + 1

@@ -125,7 +125,7 @@ def test_a_deadline_across_the_year_end_is_recomputed_by_the_sweep(chen_jing_wor
     case.refresh_from_db()
     # 4 January is a holiday now: 31 Dec, 5–8 Jan, 11 and 12 Jan.
     assert local(case.resolve_due) == dt.datetime(2027, 1, 12, 9, 0, tzinfo=LOCAL_TZ)
-    event = CaseEvent.unscoped.get(case=case, action=calendar.RECOMPUTE_ACTION)
+    event = CaseEvent.dangerously_unscoped.get(case=case, action=calendar.RECOMPUTE_ACTION)
     assert local(event.resolve_due_before).date() == d(1, 11) and local(event.resolve_due_after).date() == d(1, 12)
     assert event.actor is None and "工作日历调整" in event.note
     assert AuditEvent.objects.filter(action="case.calendar_recompute", object_id=str(case.pk)).count() == 1
@@ -136,7 +136,7 @@ def test_a_deadline_across_the_year_end_is_recomputed_by_the_sweep(chen_jing_wor
     assert case_sweep(now=run + dt.timedelta(minutes=5)).recomputed == 0
     case.refresh_from_db()
     assert local(case.resolve_due).date() == d(1, 12)
-    assert CaseEvent.unscoped.filter(case=case, action=calendar.RECOMPUTE_ACTION).count() == 1
+    assert CaseEvent.dangerously_unscoped.filter(case=case, action=calendar.RECOMPUTE_ACTION).count() == 1
 
 
 def test_a_sweep_killed_midway_does_not_move_a_case_twice(chen_jing_world):

@@ -25,7 +25,7 @@ def test_generated_history_is_realistic_and_keeps_the_invariants(kit):
     grant_create(actor=None, now=T0, user=u, role_code="department_handler", unit=w.township, department=dept)
     out = io.StringIO()
     seed_world_step(seed=7, now=NOW, root=w.county, stdout=out)
-    cases = list(Case.unscoped.all())
+    cases = list(Case.dangerously_unscoped.all())
     # Three grid workers (A1, A2 and the default for grids without one) over ~80 working days: ≈ 0.5/worker/day.
     assert 80 <= len(cases) <= 260, out.getvalue()
     states = Counter(c.status for c in cases)
@@ -33,7 +33,7 @@ def test_generated_history_is_realistic_and_keeps_the_invariants(kit):
     assert any(c.overdue for c in cases)
     assert any(c.resolve_due and c.resolve_due < NOW and c.status in ("handling", "acknowledged", "dispatched")
                for c in cases)
-    events = Counter(CaseEvent.unscoped.values_list("case_id", flat=True))
+    events = Counter(CaseEvent.dangerously_unscoped.values_list("case_id", flat=True))
     for c in cases:
         assert (c.holder_unit_id is None) != (c.holder_department_id is None), c.number
         assert events[c.pk] == c.version, c.number
@@ -42,7 +42,7 @@ def test_generated_history_is_realistic_and_keeps_the_invariants(kit):
         assert c.created_at < NOW
     # Running it again changes nothing.
     seed_world_step(seed=7, now=NOW, root=w.county, stdout=out)
-    assert Case.unscoped.count() == len(cases)
+    assert Case.dangerously_unscoped.count() == len(cases)
     # Generated cases work with the real services, and numbering continues after them.
     dispatched = next(c for c in cases if c.status == "dispatched" and c.holder_department_id == w.department.pk)
     acted = case_act(actor=w.liu_yang, now=NOW, case_id=dispatched.pk, action="acknowledge")

@@ -21,7 +21,7 @@ def test_twenty_parallel_votes_land_exactly_one_per_voter(kit):
         pytest.skip("parallel transactions are exercised on PostgreSQL")
     p = kit.to_stage(Stage.PUBLISHING)
     p = kit.act(p, "open_vote")
-    voters = list(Voter.unscoped.filter(meeting__proposal=p).order_by("seq"))[:4]
+    voters = list(Voter.dangerously_unscoped.filter(meeting__proposal=p).order_by("seq"))[:4]
     choices = ["for", "against", "abstain", "for"]
 
     def vote(i: int) -> str:
@@ -35,6 +35,6 @@ def test_twenty_parallel_votes_land_exactly_one_per_voter(kit):
     refused = [o for o in outcomes if isinstance(o, Conflict)]
     assert len(landed) == 4 and len(refused) == 16, outcomes
     assert all("不能重复投票" in c.message for c in refused)
-    assert sorted(Ballot.unscoped.filter(meeting__proposal=p).values_list("voter_id", flat=True)) == \
+    assert sorted(Ballot.dangerously_unscoped.filter(meeting__proposal=p).values_list("voter_id", flat=True)) == \
         sorted(v.pk for v in voters)
     assert AuditEvent.objects.filter(action="deliberation.vote").count() == 4

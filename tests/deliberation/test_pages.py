@@ -63,7 +63,7 @@ def test_personas_on_a_village_proposal(kit, login):
         else:
             assert post.status_code == 404, name
     # The withdrawal by the first persona who could act went through once; the rest found it withdrawn.
-    assert Proposal.unscoped.get(pk=p.pk).stage == Stage.WITHDRAWN
+    assert Proposal.dangerously_unscoped.get(pk=p.pk).stage == Stage.WITHDRAWN
 
 
 def test_a_grid_proposal_is_seen_by_its_grid_worker_who_cannot_run_it(kit, login):
@@ -74,7 +74,7 @@ def test_a_grid_proposal_is_seen_by_its_grid_worker_who_cannot_run_it(kit, login
     assert page.status_code == 200 and "A1 网格装路灯" in page.content.decode()
     assert "现在可以" not in page.content.decode()
     c.post(f"/deliberation/{p.pk}/act/", {"action": "start_consult"})
-    assert Proposal.unscoped.get(pk=p.pk).stage == Stage.PROPOSED
+    assert Proposal.dangerously_unscoped.get(pk=p.pk).stage == Stage.PROPOSED
     assert login(w.qian_duo).get(f"/deliberation/{p.pk}/").status_code == 404  # grid A2's worker
 
 
@@ -83,10 +83,10 @@ def test_raise_form_refuses_bad_input_in_chinese_and_writes_nothing(kit, login):
     r = c.post("/deliberation/new/", {"unit_id": kit.world.village.pk, "title": "", "description": "x",
                                       "category": "infrastructure", "source": "visit"})
     assert r.status_code == 200 and "请填写议题" in r.content.decode()
-    assert not Proposal.unscoped.exists()
+    assert not Proposal.dangerously_unscoped.exists()
     r = c.post("/deliberation/new/", {"unit_id": kit.world.village.pk, "title": "修水渠", "description": "水渠塌了",
                                       "category": "infrastructure", "source": "visit", "raiser_name": "王大山"})
-    p = Proposal.unscoped.get()
+    p = Proposal.dangerously_unscoped.get()
     assert r.status_code == 302 and r["Location"] == f"/deliberation/{p.pk}/"
     detail = c.get(r["Location"]).content.decode()
     assert "王**" in detail and "王大山" not in detail
@@ -100,7 +100,7 @@ def test_stage_forms_and_the_vote_sheet_through_the_pages(kit, login):
                follow=True)
     assert "5 到 30" in r.content.decode()
     c.post(f"/deliberation/{p.pk}/act/", {"action": "publish", "notice_text": "拟硬化道路", "days": "5"})
-    p = Proposal.unscoped.get(pk=p.pk)
+    p = Proposal.dangerously_unscoped.get(pk=p.pk)
     assert p.stage == Stage.PUBLISHING and (p.notice_end - p.notice_start).days == 4
     detail = c.get(f"/deliberation/{p.pk}/").content.decode()
     assert 'data-action="open_vote"' in detail and 'data-action="withdraw"' in detail
@@ -108,25 +108,25 @@ def test_stage_forms_and_the_vote_sheet_through_the_pages(kit, login):
     r = c.post(f"/deliberation/{p.pk}/act/", {"action": "open_vote", "body": "representatives", "mode": "ballots",
                                               "voters": "\n".join(REPRESENTATIVES)}, follow=True)
     assert "公示期未满" in r.content.decode()
-    assert Proposal.unscoped.get(pk=p.pk).stage == Stage.PUBLISHING
+    assert Proposal.dangerously_unscoped.get(pk=p.pk).stage == Stage.PUBLISHING
     p = services.proposal_act(actor=kit.world.li_qiang, now=now() + dt.timedelta(days=6), proposal_id=p.pk,
                               action="open_vote", body="representatives", voters="\n".join(REPRESENTATIVES))
     sheet = c.get(f"/deliberation/{p.pk}/vote/").content.decode()
     assert "应到 <b>7</b> 人" in sheet and "张**" in sheet and "张三丰" not in sheet
     assert "至少 4 人到会" in sheet
-    voters = list(Voter.unscoped.filter(meeting__proposal=p).order_by("seq"))
+    voters = list(Voter.dangerously_unscoped.filter(meeting__proposal=p).order_by("seq"))
     for v in voters[:4]:
         r = c.post(f"/deliberation/{p.pk}/vote/", {"voter_id": v.pk, "choice": "for", "anchor": f"#v{v.seq}"})
         assert r.status_code == 302 and r["Location"].endswith(f"#v{v.seq}")
     again = c.post(f"/deliberation/{p.pk}/vote/", {"voter_id": voters[0].pk, "choice": "against"}, follow=True)
     assert "不能重复投票" in again.content.decode()
-    assert Ballot.unscoped.filter(meeting__proposal=p).count() == 4
+    assert Ballot.dangerously_unscoped.filter(meeting__proposal=p).count() == 4
     bad = c.post(f"/deliberation/{p.pk}/vote/", {"voter_id": "x", "choice": "for"}, follow=True)
     assert "请选择代表" in bad.content.decode()
     sheet = c.get(f"/deliberation/{p.pk}/vote/").content.decode()
     assert "按目前票数：通过" in sheet
     c.post(f"/deliberation/{p.pk}/act/", {"action": "close_vote"})
-    p = Proposal.unscoped.get(pk=p.pk)
+    p = Proposal.dangerously_unscoped.get(pk=p.pk)
     assert p.stage == Stage.IMPLEMENTING and p.result == "passed"
     assert "现在没有正在进行的表决" in c.get(f"/deliberation/{p.pk}/vote/").content.decode()
 

@@ -63,14 +63,14 @@ def test_a_vote_without_quorum_cannot_pass_and_the_matter_goes_back_to_be_voted_
     kit.vote_all(p, "yyy")  # 3 of 7: unanimous, but no quorum
     p = kit.act(p, "close_vote")
     assert p.stage == Stage.PUBLISHING and p.result == "no_quorum"
-    meeting = VoteMeeting.unscoped.get(proposal=p)
+    meeting = VoteMeeting.dangerously_unscoped.get(proposal=p)
     assert (meeting.attending, meeting.votes_for, meeting.result) == (3, 3, "no_quorum")
     # A second meeting may be convened; this time a quorum attends.
     p = kit.act(p, "open_vote")
     kit.vote_all(p, "yyyyp")
     p = kit.act(p, "close_vote")
     assert p.stage == Stage.IMPLEMENTING and p.result == "passed"
-    assert VoteMeeting.unscoped.filter(proposal=p).count() == 2
+    assert VoteMeeting.dangerously_unscoped.filter(proposal=p).count() == 2
 
 
 def test_present_without_a_ballot_counts_as_abstaining(kit):
@@ -79,7 +79,7 @@ def test_present_without_a_ballot_counts_as_abstaining(kit):
     kit.vote_all(p, "yypp")  # 4 attend, 2 for: exactly half of those attending is not more than half
     p = kit.act(p, "close_vote")
     assert p.stage == Stage.REJECTED
-    last = ProposalEvent.unscoped.filter(proposal=p).order_by("-seq").first()
+    last = ProposalEvent.dangerously_unscoped.filter(proposal=p).order_by("-seq").first()
     expected = {"attending": 4, "for": 2, "abstain": 2, "result": "rejected", "pass_needed": 3}
     assert {k: last.detail[k] for k in expected} == expected
 
@@ -94,18 +94,18 @@ def test_the_result_cannot_be_typed_in(kit):
 def test_a_voter_cannot_vote_twice(kit):
     p = kit.to_stage(Stage.PUBLISHING)
     p = kit.act(p, "open_vote")
-    voter = Voter.unscoped.filter(meeting__proposal=p).order_by("seq").first()
+    voter = Voter.dangerously_unscoped.filter(meeting__proposal=p).order_by("seq").first()
     services.vote_cast(actor=kit.world.li_qiang, now=kit.tick(), proposal_id=p.pk, voter_id=voter.pk, choice="for")
     audits = AuditEvent.objects.count()
     with pytest.raises(Conflict) as exc:
         services.vote_cast(actor=kit.world.li_qiang, now=kit.tick(), proposal_id=p.pk, voter_id=voter.pk,
                            choice="against")
     assert "不能重复投票" in exc.value.message and "张*" in exc.value.message
-    assert list(Ballot.unscoped.filter(voter=voter).values_list("choice", flat=True)) == ["for"]
+    assert list(Ballot.dangerously_unscoped.filter(voter=voter).values_list("choice", flat=True)) == ["for"]
     assert AuditEvent.objects.count() == audits
     # The database itself refuses a second ballot.
     with pytest.raises(IntegrityError), transaction.atomic():
-        Ballot.unscoped.create(meeting=voter.meeting, voter=voter, choice="against", at=T_VOTE)
+        Ballot.dangerously_unscoped.create(meeting=voter.meeting, voter=voter, choice="against", at=T_VOTE)
 
 
 def test_every_vote_and_attendance_is_audited(kit):
@@ -123,7 +123,7 @@ def test_paper_tally(kit):
     p = kit.act(p, "open_vote", mode="tally")
     with pytest.raises(ValidationFailed):
         services.vote_cast(actor=kit.world.li_qiang, now=kit.tick(), proposal_id=p.pk,
-                           voter_id=Voter.unscoped.filter(meeting__proposal=p).first().pk, choice="for")
+                           voter_id=Voter.dangerously_unscoped.filter(meeting__proposal=p).first().pk, choice="for")
     with pytest.raises(ValidationFailed) as exc:
         services.vote_tally(actor=kit.world.li_qiang, now=kit.tick(), proposal_id=p.pk, attending="5",
                             votes_for="4", votes_against="2", votes_abstain="0")
@@ -131,7 +131,7 @@ def test_paper_tally(kit):
     with pytest.raises(ValidationFailed):
         services.vote_tally(actor=kit.world.li_qiang, now=kit.tick(), proposal_id=p.pk, attending="8",
                             votes_for="4", votes_against="2", votes_abstain="0")  # 7 eligible
-    assert VoteMeeting.unscoped.get(proposal=p).tally_attending is None
+    assert VoteMeeting.dangerously_unscoped.get(proposal=p).tally_attending is None
     services.vote_tally(actor=kit.world.li_qiang, now=kit.tick(), proposal_id=p.pk, attending="5", votes_for="3",
                         votes_against="1", votes_abstain="1")
     assert AuditEvent.objects.filter(action="deliberation.tally").count() == 1
@@ -145,7 +145,7 @@ def test_close_vote_needs_someone_to_have_attended(kit):
     with pytest.raises(ValidationFailed) as exc:
         kit.act(p, "close_vote")
     assert "还没有登记" in exc.value.message
-    assert Proposal.unscoped.get(pk=p.pk).stage == Stage.VOTING
+    assert Proposal.dangerously_unscoped.get(pk=p.pk).stage == Stage.VOTING
 
 
 def test_the_vote_waits_for_the_notice_period(kit):
@@ -155,7 +155,7 @@ def test_the_vote_waits_for_the_notice_period(kit):
         services.proposal_act(actor=kit.world.li_qiang, now=T0 + dt.timedelta(days=3), proposal_id=p.pk,
                               action="open_vote", body="representatives", voters="张三\n李四")
     assert "公示期未满" in exc.value.message
-    assert not VoteMeeting.unscoped.exists()
+    assert not VoteMeeting.dangerously_unscoped.exists()
 
 
 def test_household_representatives_come_from_the_ledger(kit):
@@ -170,19 +170,19 @@ def test_household_representatives_come_from_the_ledger(kit):
                             id_number=idnumber.make("140225", dt.date(1970, 1, 1 + i), 101 + i))
     p = kit.to_stage(Stage.PUBLISHING)
     p = kit.act(p, "open_vote", body="households", voters_from="households", voters="")
-    voters = list(Voter.unscoped.filter(meeting__proposal=p).order_by("seq"))
+    voters = list(Voter.dangerously_unscoped.filter(meeting__proposal=p).order_by("seq"))
     assert [v.name_masked for v in voters] == ["刘*", "陈*"]
     assert fieldcrypto.decrypt(voters[0].name_cipher, purpose=services.VOTER_PURPOSE) == "刘一"
-    assert VoteMeeting.unscoped.get(proposal=p).eligible == 2
+    assert VoteMeeting.dangerously_unscoped.get(proposal=p).eligible == 2
 
 
 def test_names_are_sealed(kit):
     p = kit.raise_(raiser_name="王大山")
-    row = Proposal.unscoped.get(pk=p.pk)
+    row = Proposal.dangerously_unscoped.get(pk=p.pk)
     assert row.raiser_name_masked == "王**" and "王大山" not in row.raiser_name_cipher
     assert services.reveal_raiser(row) == "王大山"
     p = kit.to_stage(Stage.VOTING)
-    voter = Voter.unscoped.filter(meeting__proposal=p).order_by("seq").first()
+    voter = Voter.dangerously_unscoped.filter(meeting__proposal=p).order_by("seq").first()
     assert voter.name_masked == "张**" and REPRESENTATIVES[0] not in voter.name_cipher
 
 
@@ -206,7 +206,7 @@ def test_bad_proposals_are_refused_in_chinese_and_nothing_is_written(kit, change
     with pytest.raises(DomainError) as exc:
         kit.raise_(**changes)
     assert message in exc.value.message
-    assert not Proposal.unscoped.exists() and not ProposalEvent.unscoped.exists()
+    assert not Proposal.dangerously_unscoped.exists() and not ProposalEvent.dangerously_unscoped.exists()
     assert AuditEvent.objects.count() == audits
 
 
@@ -235,16 +235,17 @@ BAD_ACTS = [
 @pytest.mark.parametrize(("stage", "action", "changes", "message"), BAD_ACTS)
 def test_bad_stage_input_is_refused_in_chinese_and_nothing_is_written(kit, stage, action, changes, message):
     p = kit.to_stage(stage)
-    counts = [m.unscoped.count() for m in (ProposalEvent, ConsultationNote, VoteMeeting, Voter, ProgressEntry,
+    counts = [m.dangerously_unscoped.count() for m in (ProposalEvent, ConsultationNote, VoteMeeting, Voter,
+                                                       ProgressEntry,
                                            Evaluation)]
     audits = AuditEvent.objects.count()
     with pytest.raises(ValidationFailed) as exc:
         kit.act(p, action, **changes)
     assert message in exc.value.message
-    assert [m.unscoped.count() for m in (ProposalEvent, ConsultationNote, VoteMeeting, Voter, ProgressEntry,
+    assert [m.dangerously_unscoped.count() for m in (ProposalEvent, ConsultationNote, VoteMeeting, Voter, ProgressEntry,
                                          Evaluation)] == counts
     assert AuditEvent.objects.count() == audits
-    row = Proposal.unscoped.get(pk=p.pk)
+    row = Proposal.dangerously_unscoped.get(pk=p.pk)
     assert (row.stage, row.version) == (stage, p.version)
 
 
@@ -287,4 +288,4 @@ def test_talk_day_and_proposals_raised_from_it(kit):
     other = services.talk_day_create(actor=w.zhang_wei, now=T0, unit_id=w.village_b.pk, held_on="2026-03-01")
     with pytest.raises(ValidationFailed, match="不属于"):
         kit.raise_(talk_day_id=other.pk)
-    assert TalkDay.unscoped.count() == 2
+    assert TalkDay.dangerously_unscoped.count() == 2

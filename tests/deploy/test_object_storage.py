@@ -110,7 +110,7 @@ def test_a_photo_uploaded_on_one_server_is_in_the_bucket_and_read_by_another(pwo
     before = set(bucket_keys(s3_endpoint))
     response = report(client, grid_path(pworld), photos=[photo("a.jpg", jpeg_with_gps())])
     assert response.status_code == 303, response.content.decode()
-    att = CaseAttachment.unscoped.get(case=Case.unscoped.get())
+    att = CaseAttachment.dangerously_unscoped.get(case=Case.dangerously_unscoped.get())
     added = {k: v for k, v in bucket_keys(s3_endpoint).items() if k not in before}
     assert list(added) == [att.file.name] and att.file.name.startswith("cases/")
     stored = added[att.file.name]
@@ -158,7 +158,7 @@ def test_a_store_that_does_not_answer_gives_a_chinese_page_and_writes_nothing(pw
     use_store(settings, s3_endpoint)
     response = report(client, grid_path(pworld), photos=[photo("a.jpg", jpeg_with_gps())])
     assert response.status_code == 303
-    att = CaseAttachment.unscoped.get()
+    att = CaseAttachment.dangerously_unscoped.get()
     # The store goes away (nothing listens on its port any more).
     dead = f"http://127.0.0.1:{free_port()}"
     use_store(settings, dead)
@@ -167,7 +167,8 @@ def test_a_store_that_does_not_answer_gives_a_chinese_page_and_writes_nothing(pw
     html = again.content.decode()
     assert again.status_code == 503
     assert "存储暂时连不上" in html and "路灯坏了一个星期了" in html  # what was typed comes back
-    assert Case.unscoped.count() == 1 and CaseAttachment.unscoped.count() == 1  # nothing half written
+    # nothing half written
+    assert Case.dangerously_unscoped.count() == 1 and CaseAttachment.dangerously_unscoped.count() == 1
     staff = Client()
     staff.login(username=pworld.zhao_lei.username, password=PASSWORD)
     page = staff.get(f"/cases/files/{att.pk}/")
@@ -178,7 +179,7 @@ def test_a_store_that_does_not_answer_gives_a_chinese_page_and_writes_nothing(pw
 def test_a_file_missing_from_the_bucket_is_a_chinese_404(pworld, client, settings, s3_endpoint):
     use_store(settings, s3_endpoint)
     assert report(client, grid_path(pworld), photos=[photo("a.jpg", jpeg_with_gps())]).status_code == 303
-    att = CaseAttachment.unscoped.get()
+    att = CaseAttachment.dangerously_unscoped.get()
     ObjectStorage(**options(s3_endpoint)).delete(att.file.name)
     staff = Client()
     staff.login(username=pworld.zhao_lei.username, password=PASSWORD)

@@ -102,8 +102,8 @@ def test_searches_and_dashboards_read_the_replica(two_databases):
     assert any(table in q["sql"] for q in on_replica.captured_queries)
     assert not any(table in q["sql"] for q in on_primary.captured_queries), on_primary.captured_queries
     with replica.use_replica():
-        assert Case.unscoped.get(pk=two_databases["case"].pk).title == REPLICA_TITLE
-        assert Case.unscoped.count() == 1
+        assert Case.dangerously_unscoped.get(pk=two_databases["case"].pk).title == REPLICA_TITLE
+        assert Case.dangerously_unscoped.count() == 1
 
 
 def test_a_user_who_just_saved_reads_the_primary(two_databases):
@@ -113,7 +113,7 @@ def test_a_user_who_just_saved_reads_the_primary(two_databases):
     assert response.status_code == 303
     assert writer.cookies[replica.PIN_COOKIE].value == "1"
     assert int(writer.cookies[replica.PIN_COOKIE]["max-age"]) == 30
-    assert Case.unscoped.count() == 2  # written to the primary
+    assert Case.dangerously_unscoped.count() == 2  # written to the primary
     mine = writer.get("/cases/").content.decode()
     assert PRIMARY_TITLE in mine and "井盖丢了" in mine  # the primary: their own report is there
     theirs = other.get("/cases/").content.decode()
@@ -125,14 +125,14 @@ def test_a_user_who_just_saved_reads_the_primary(two_databases):
 def test_a_write_pins_the_rest_of_the_block_and_transactions_read_the_primary(two_databases):
     pk = two_databases["case"].pk
     with replica.use_replica():
-        assert Case.unscoped.get(pk=pk).title == REPLICA_TITLE
+        assert Case.dangerously_unscoped.get(pk=pk).title == REPLICA_TITLE
         with transaction.atomic():
-            assert Case.unscoped.get(pk=pk).title == PRIMARY_TITLE  # deciding a write: the primary
-        assert Case.unscoped.get(pk=pk).title == REPLICA_TITLE
-        Unit.unscoped.filter(pk=two_databases["world"].grid_a1.pk).update(serial="A1X")
-        assert Case.unscoped.get(pk=pk).title == PRIMARY_TITLE  # after a write: the primary
-    assert Case.unscoped.get(pk=pk).title == PRIMARY_TITLE  # outside a block: the primary
-    loaded = Case.unscoped.filter(pk=pk)
+            assert Case.dangerously_unscoped.get(pk=pk).title == PRIMARY_TITLE  # deciding a write: the primary
+        assert Case.dangerously_unscoped.get(pk=pk).title == REPLICA_TITLE
+        Unit.dangerously_unscoped.filter(pk=two_databases["world"].grid_a1.pk).update(serial="A1X")
+        assert Case.dangerously_unscoped.get(pk=pk).title == PRIMARY_TITLE  # after a write: the primary
+    assert Case.dangerously_unscoped.get(pk=pk).title == PRIMARY_TITLE  # outside a block: the primary
+    loaded = Case.dangerously_unscoped.filter(pk=pk)
     with replica.use_replica():
         case = loaded.get()
         assert case._state.db == replica.REPLICA
@@ -147,7 +147,7 @@ def test_without_a_replica_everything_reads_default(world):
     assert not replica.configured()
     client = staff(world)
     with replica.use_replica():
-        assert Unit.unscoped.filter(pk=world.grid_a1.pk).get()._state.db == "default"
+        assert Unit.dangerously_unscoped.filter(pk=world.grid_a1.pk).get()._state.db == "default"
     assert client.get("/cases/").status_code == 200
 
 

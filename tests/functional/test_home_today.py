@@ -161,7 +161,7 @@ def _grow(world, filled, n: int) -> None:  # type: ignore[no-untyped-def]
         name = "张" + "甲乙丙丁戊己庚辛壬癸子丑寅卯"[i]
         h = household(world, world.grid_a1, "吴城村三组", name, make_id(dt.date(1939, 1, 1 + i), 60 + i),
                       no=str(100 + i))
-        _tag("elder_alone", resident=Resident.unscoped.get(household=h), start=dt.date(2026, 2, 1 + i))
+        _tag("elder_alone", resident=Resident.dangerously_unscoped.get(household=h), start=dt.date(2026, 2, 1 + i))
         duty_list_issue(actor=world.zhang_wei, now=T0, unit_id=world.township.pk, title=f"新增任务{i}",
                         due_at=NOW + i * DAY, worker_ids=[world.wang_fang.pk], target_unit_ids=[world.grid_a1.pk])
         mediation_register(actor=None, now=T0, presiding_id=filled.mediator.pk, title=f"新增纠纷{i}",
@@ -207,4 +207,4 @@ def test_the_first_cases_name_their_grid(world, filled, login):
     rows = case_selectors.case_queue(scope=scope, queue="todo", now=NOW, limit=today_module.FIRST_CASES)
     assert rows and len(lines) == len(rows)
     for line, case in zip(lines, rows, strict=True):
-        assert line.rstrip().endswith("· " + Unit.unscoped.get(pk=case.unit_id).name), line
+        assert line.rstrip().endswith("· " + Unit.dangerously_unscoped.get(pk=case.unit_id).name), line

@@ -24,8 +24,8 @@ def page(response) -> str:  # type: ignore[no-untyped-def]
 
 def writes() -> tuple[int, int, int, int, int]:
     """Everything a unit or staff change writes; equal before and after means nothing written."""
-    return (AuditEvent.objects.count(), UnitEvent.objects.count(), Unit.unscoped.count(),
-            Grant.unscoped.count(), User.objects.count())
+    return (AuditEvent.objects.count(), UnitEvent.objects.count(), Unit.dangerously_unscoped.count(),
+            Grant.dangerously_unscoped.count(), User.objects.count())
 
 
 def edit_data(unit: Unit, **overrides: object) -> dict:
@@ -87,8 +87,8 @@ def test_unit_lists_link_each_unit_its_children_and_its_revoke_form(world, login
     client = login(world.zhang_wei)
     html = page(client.get(reverse("staff:unit_detail", args=[world.village.pk])))
     assert f'<a href="{reverse("staff:unit_detail", args=[world.township.pk])}">吴城乡</a> ›' in html  # breadcrumb
-    grids = Unit.unscoped.filter(parent=world.village, is_active=True)
-    grants = Grant.unscoped.filter(unit=world.village, revoked_at__isnull=True)
+    grids = Unit.dangerously_unscoped.filter(parent=world.village, is_active=True)
+    grants = Grant.dangerously_unscoped.filter(unit=world.village, revoked_at__isnull=True)
     assert grids.count() >= 2 and grants.exists()
     for grid in grids:
         assert f'<a href="{reverse("staff:unit_detail", args=[grid.pk])}">{grid.name}</a>' in html, grid.name
@@ -141,7 +141,7 @@ def test_edit_saves_through_the_service_with_history_and_audit(world, login):
                            edit_data(world.grid_a1, name="吴城村一组网格", themes=["party_building", "emergency"],
                                      division_code="140225210201"))
     assert response.status_code == 302
-    unit = Unit.unscoped.get(pk=world.grid_a1.pk)
+    unit = Unit.dangerously_unscoped.get(pk=world.grid_a1.pk)
     assert unit.name == "吴城村一组网格" and unit.division_code == "140225210201"
     assert sorted(unit.themes.values_list("code", flat=True)) == ["emergency", "party_building"]
     assert AuditEvent.objects.filter(action="unit.update", object_id=str(unit.pk)).exists()
@@ -171,7 +171,7 @@ def test_bad_edits_give_a_chinese_error_and_write_nothing(world, login, override
     assert response.status_code == 200
     assert message in page(response)
     assert writes() == before
-    assert Unit.unscoped.get(pk=world.grid_a1.pk).version == world.grid_a1.version
+    assert Unit.dangerously_unscoped.get(pk=world.grid_a1.pk).version == world.grid_a1.version
 
 
 def test_stale_edit_is_refused(world, login):
@@ -179,7 +179,7 @@ def test_stale_edit_is_refused(world, login):
     data = edit_data(world.grid_a1, name="新名称", expected_version=world.grid_a1.version - 1 or 99)
     response = client.post(reverse("staff:unit_edit", args=[world.grid_a1.pk]), data)
     assert "该单位已被他人修改，请刷新后重试。" in page(response)
-    assert Unit.unscoped.get(pk=world.grid_a1.pk).name == "吴城村第一网格"
+    assert Unit.dangerously_unscoped.get(pk=world.grid_a1.pk).name == "吴城村第一网格"
 
 
 def test_boundary_outside_the_parent_is_saved_with_a_warning(world, login):
@@ -188,7 +188,7 @@ def test_boundary_outside_the_parent_is_saved_with_a_warning(world, login):
                            edit_data(world.grid_a1, boundary=json.dumps(square(113.15, 39.15, 0.1))), follow=True)
     html = page(response)
     assert "超出上级「吴城村」的范围" in html
-    assert Unit.unscoped.get(pk=world.grid_a1.pk).boundary["coordinates"][0][0] == [113.15, 39.15]
+    assert Unit.dangerously_unscoped.get(pk=world.grid_a1.pk).boundary["coordinates"][0][0] == [113.15, 39.15]
 
 
 # --- adding a child -----------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_add_child_grid(world, login):
         "boundary": json.dumps(square(113.3, 39.2, 0.05)),
     })
     assert response.status_code == 302
-    unit = Unit.unscoped.get(name="东坊村第二网格")
+    unit = Unit.dangerously_unscoped.get(name="东坊村第二网格")
     assert unit.parent_id == world.village_b.pk and unit.path == f"{world.village_b.path}{unit.pk}/"
     assert AuditEvent.objects.filter(action="unit.create", object_id=str(unit.pk)).exists()
 
@@ -232,7 +232,7 @@ def test_move_grid_to_another_village_of_the_township(world, login):
     response = client.post(reverse("staff:unit_move", args=[world.grid_a2.pk]), {"new_parent": world.village_b.pk},
                            follow=True)
     assert "已将「吴城村第二网格」调整到「东坊村」之下。" in page(response)
-    moved = Unit.unscoped.get(pk=world.grid_a2.pk)
+    moved = Unit.dangerously_unscoped.get(pk=world.grid_a2.pk)
     assert moved.path == f"{world.village_b.path}{moved.pk}/"
     history = page(client.get(reverse("staff:unit_history", args=[moved.pk])))
     assert "从「吴城村」调整到「东坊村」" in history
@@ -244,7 +244,7 @@ def test_move_under_own_descendant_is_refused(world, login):
     response = client.post(reverse("staff:unit_move", args=[world.village.pk]), {"new_parent": world.grid_a1.pk})
     assert "不能把「吴城村」移到它自己或它的下级单位之下。" in page(response)
     assert writes() == before
-    assert Unit.unscoped.get(pk=world.grid_a1.pk).path == world.grid_a1.path
+    assert Unit.dangerously_unscoped.get(pk=world.grid_a1.pk).path == world.grid_a1.path
 
 
 def test_move_out_of_scope_is_refused_like_missing(world, login):
@@ -273,7 +273,7 @@ def test_appoint_an_existing_user(world, login):
         "mode": "existing", "role": "grid_head", "username": "qianduo", "title": "网格长（兼）",
     })
     assert response.status_code == 302
-    grant = Grant.unscoped.get(user=world.qian_duo, unit=world.grid_b1, revoked_at__isnull=True)
+    grant = Grant.dangerously_unscoped.get(user=world.qian_duo, unit=world.grid_b1, revoked_at__isnull=True)
     assert grant.title == "网格长（兼）" and grant.granted_by == world.zhang_wei
     assert "钱多" in page(client.get(reverse("staff:unit_detail", args=[world.grid_b1.pk])))
 
@@ -287,7 +287,7 @@ def test_appoint_a_new_staff_account(world, login):
     assert response.status_code == 302
     user = User.objects.get(username="sunwei")
     assert user.must_change_password and user.check_password("Dongfang-2026!")
-    assert Grant.unscoped.filter(user=user, unit=world.grid_b1, role__code="grid_worker_full").exists()
+    assert Grant.dangerously_unscoped.filter(user=user, unit=world.grid_b1, role__code="grid_worker_full").exists()
     assert AuditEvent.objects.filter(action="account.create").exists()
     assert AuditEvent.objects.filter(action="grant.create", detail__user="sunwei").exists()
 
@@ -364,7 +364,7 @@ def test_village_secretary_may_appoint_but_not_create_accounts(world, login):
 
 
 def test_revoke_a_grant(world, login):
-    grant = Grant.unscoped.get(user=world.qian_duo, revoked_at__isnull=True)
+    grant = Grant.dangerously_unscoped.get(user=world.qian_duo, revoked_at__isnull=True)
     outsider = login(world.sun_li)
     assert outsider.post(reverse("staff:grant_revoke", args=[grant.pk])).status_code == 404
     worker = login(world.wang_fang)
@@ -373,7 +373,7 @@ def test_revoke_a_grant(world, login):
     assert client.get(reverse("staff:grant_revoke", args=[grant.pk])).status_code == 405
     response = client.post(reverse("staff:grant_revoke", args=[grant.pk]), follow=True)
     assert "已撤销 钱多 的兼职网格员职务。" in page(response)
-    assert Grant.unscoped.get(pk=grant.pk).revoked_at is not None
+    assert Grant.dangerously_unscoped.get(pk=grant.pk).revoked_at is not None
     assert AuditEvent.objects.filter(action="grant.revoke", object_id=str(grant.pk)).exists()
     assert client.post(reverse("staff:grant_revoke", args=[grant.pk])).status_code == 404
 
@@ -385,17 +385,17 @@ def test_add_department_to_the_township(world, login):
     response = client.post(reverse("staff:department_add", args=[world.township.pk]),
                            {"name": "吴城乡司法所", "kind": "司法所", "phone": "0352-8120000"}, follow=True)
     assert "已添加部门「吴城乡司法所」。" in page(response)
-    assert Department.unscoped.filter(unit=world.township, name="吴城乡司法所").exists()
+    assert Department.dangerously_unscoped.filter(unit=world.township, name="吴城乡司法所").exists()
     dup = client.post(reverse("staff:department_add", args=[world.township.pk]), {"name": "吴城乡派出所"}, follow=True)
     assert "「吴城乡」已有部门「吴城乡派出所」。" in page(dup)
-    assert Department.unscoped.filter(unit=world.township).count() == 2
+    assert Department.dangerously_unscoped.filter(unit=world.township).count() == 2
 
 
 def test_departments_only_at_townships_and_counties(world, login):
     client = login(world.zhang_wei)
     response = client.post(reverse("staff:department_add", args=[world.village.pk]), {"name": "村调解室"}, follow=True)
     assert "只有县、乡镇（街道）可以设置职能部门。" in page(response)
-    assert not Department.unscoped.filter(name="村调解室").exists()
+    assert not Department.dangerously_unscoped.filter(name="村调解室").exists()
     assert login(world.sun_li).post(reverse("staff:department_add", args=[world.township.pk]),
                                     {"name": "x"}).status_code == 404
 
@@ -407,7 +407,7 @@ def test_outsider_gets_404_on_every_staff_url_with_an_id(world, login):
     from tests.architecture.test_outsider_404 import OBJECTS
 
     ids = {name: make(world) for name, make in OBJECTS.items()}
-    ids.update(unit_id=world.village.pk, grant_id=Grant.unscoped.get(user=world.qian_duo).pk)
+    ids.update(unit_id=world.village.pk, grant_id=Grant.dangerously_unscoped.get(user=world.qian_duo).pk)
     client = login(world.sun_li)
     checked = []
     resolver = get_resolver().namespace_dict["staff"][1]
@@ -420,7 +420,7 @@ def test_outsider_gets_404_on_every_staff_url_with_an_id(world, login):
         assert client.post(url, {"name": "x", "new_parent": world.grid_c1.pk}).status_code == 404, url
         checked.append(pattern.name)
     assert len(checked) >= 8
-    assert Grant.unscoped.get(user=world.qian_duo).revoked_at is None
+    assert Grant.dangerously_unscoped.get(user=world.qian_duo).revoked_at is None
 
 
 def test_support_link_only_for_support_staff(world, login):

@@ -43,7 +43,7 @@ def test_unit_list_is_scoped(world, support):
     # A unit of another township is not there at all: the admin redirects with "does not exist".
     response = client.get(f"/support/units/unit/{world.township.pk}/change/")
     assert response.status_code == 302
-    assert Unit.unscoped.get(pk=world.township.pk).name == "吴城乡"
+    assert Unit.dangerously_unscoped.get(pk=world.township.pk).name == "吴城乡"
 
 
 def test_unit_edit_goes_through_the_service(world, support):
@@ -51,7 +51,7 @@ def test_unit_edit_goes_through_the_service(world, support):
     response = client.post(f"/support/units/unit/{world.grid_b1.pk}/change/",
                            unit_form(world.grid_b1, name="东坊村一组"))
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert Unit.unscoped.get(pk=world.grid_b1.pk).name == "东坊村一组"
+    assert Unit.dangerously_unscoped.get(pk=world.grid_b1.pk).name == "东坊村一组"
     assert UnitEvent.objects.filter(unit=world.grid_b1, action="updated").exists()
     assert AuditEvent.objects.filter(action="unit.update", object_id=str(world.grid_b1.pk),
                                      actor=world.zhang_wei).exists()
@@ -65,24 +65,24 @@ def test_bad_unit_edit_in_admin_writes_nothing(world, support):
     html = response.content.decode()
     assert "140225204000" in html and ("已被" in html or "已被其他单位使用" in html)
     assert (AuditEvent.objects.count(), UnitEvent.objects.count()) == before
-    assert Unit.unscoped.get(pk=world.grid_b1.pk).division_code is None
+    assert Unit.dangerously_unscoped.get(pk=world.grid_b1.pk).division_code is None
 
 
 def test_grid_head_cannot_edit_units_in_admin(world, support):
     client = support(world.zhao_lei)
     client.post(f"/support/units/unit/{world.grid_a1.pk}/change/", unit_form(world.grid_a1, name="改名"))
-    assert Unit.unscoped.get(pk=world.grid_a1.pk).name == "吴城村第一网格"
+    assert Unit.dangerously_unscoped.get(pk=world.grid_a1.pk).name == "吴城村第一网格"
 
 
 def test_revoke_action_goes_through_the_service(world, support):
-    grant = Grant.unscoped.get(user=world.qian_duo, revoked_at__isnull=True)
-    foreign = Grant.unscoped.get(user=world.sun_li, revoked_at__isnull=True)
+    grant = Grant.dangerously_unscoped.get(user=world.qian_duo, revoked_at__isnull=True)
+    foreign = Grant.dangerously_unscoped.get(user=world.sun_li, revoked_at__isnull=True)
     client = support(world.zhang_wei)
     html = client.get("/support/access/grant/").content.decode()
     assert "钱多" in html and "孙丽" not in html
     client.post("/support/access/grant/", {"action": "revoke", "_selected_action": [grant.pk, foreign.pk]})
-    assert Grant.unscoped.get(pk=grant.pk).revoked_at is not None
-    assert Grant.unscoped.get(pk=foreign.pk).revoked_at is None  # outside the queryset: never touched
+    assert Grant.dangerously_unscoped.get(pk=grant.pk).revoked_at is not None
+    assert Grant.dangerously_unscoped.get(pk=foreign.pk).revoked_at is None  # outside the queryset: never touched
     assert AuditEvent.objects.filter(action="grant.revoke", object_id=str(grant.pk)).exists()
 
 
@@ -122,4 +122,4 @@ def test_service_refusal_in_admin_is_shown_and_rolled_back(world, support):
                            unit_form(world.grid_a1, serial="A2", name="改名"), follow=True)
     assert "同一上级下已有编号为 A2 的网格。" in response.content.decode()
     assert (AuditEvent.objects.count(), UnitEvent.objects.count()) == before
-    assert Unit.unscoped.get(pk=world.grid_a1.pk).name == "吴城村第一网格"
+    assert Unit.dangerously_unscoped.get(pk=world.grid_a1.pk).name == "吴城村第一网格"

@@ -117,7 +117,7 @@ def build_april(w: World) -> April:
     _act(c["c9"], "self_handle", w.sun_li, L(4, 8, 10), result="已清运")
     _act(c["c9"], "confirm", w.sun_li, L(4, 8, 12), rating=1)
     for key, case in c.items():
-        c[key] = Case.unscoped.get(pk=case.pk)
+        c[key] = Case.dangerously_unscoped.get(pk=case.pk)
     return April(world=w, cases=c)
 
 

@@ -36,7 +36,7 @@ def test_monthly_report_through_the_page(april, login, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         r = client.post("/dashboard/reports/", {"unit": w.township.pk, "kind": "monthly", "day": "2026-04-15"})
     assert r.status_code == 302
-    run = ReportRun.unscoped.get()
+    run = ReportRun.dangerously_unscoped.get()
     assert (run.status, run.progress, run.period_start, run.period_end) == (
         ReportStatus.DONE, 100, dt.date(2026, 4, 1), dt.date(2026, 4, 30))
     page = client.get("/dashboard/reports/").content.decode()
@@ -127,7 +127,7 @@ def test_bad_report_requests(april, login):
         report_request(actor=w.sun_li, now=NOW, unit_id=w.township.pk, kind="weekly")
     r = login(w.zhang_wei).post("/dashboard/reports/", {"unit": w.township.pk, "kind": "weekly", "day": "2027-01-01"})
     assert r.status_code == 400 and "所选日期在未来" in r.content.decode()
-    assert ReportRun.unscoped.count() == 0
+    assert ReportRun.dangerously_unscoped.count() == 0
 
 
 def test_reports_are_scoped(april, login, django_capture_on_commit_callbacks):
@@ -145,5 +145,5 @@ def test_reports_are_scoped(april, login, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         r = login(w.wang_fang).post("/dashboard/reports/", {"kind": "monthly", "day": "2026-04-01"})
     assert r.status_code == 302
-    mine = ReportRun.unscoped.exclude(pk=run.pk).get()
+    mine = ReportRun.dangerously_unscoped.exclude(pk=run.pk).get()
     assert mine.unit == w.grid_a1 and mine.status == "done"

@@ -174,5 +174,5 @@ def test_sweeps_on_both_workers_never_double_act(deployment):
         r.get(timeout=120)
     for case in cases:
         # Not acknowledged in time (one urge) and past its resolution deadline (one more): never more.
-        assert CaseEvent.unscoped.filter(case_id=case.pk, action="urge").count() == 2
-        assert Case.unscoped.get(pk=case.pk).urge_count == 2
+        assert CaseEvent.dangerously_unscoped.filter(case_id=case.pk, action="urge").count() == 2
+        assert Case.dangerously_unscoped.get(pk=case.pk).urge_count == 2

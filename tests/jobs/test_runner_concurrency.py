@@ -66,7 +66,8 @@ def test_two_runners_at_once_run_every_registered_job_once(migration_rows):
 
 def _escalations(ids: list[int]) -> dict[int, int]:
     counts = dict.fromkeys(ids, 0)
-    for cid in CaseEvent.unscoped.filter(case_id__in=ids, action="escalate", actor__isnull=True).values_list(
+    for cid in CaseEvent.dangerously_unscoped.filter(case_id__in=ids, action="escalate",
+                                                     actor__isnull=True).values_list(
             "case_id", flat=True):
         counts[cid] += 1
     return counts
@@ -122,7 +123,7 @@ def test_runner_killed_mid_job_then_started_again_does_no_job_twice(kit):
     assert len(ran) == 1 and ran[0].ok and ran[0].result["escalated"] == 6 - sum(midway.values())
     assert set(_escalations(ids).values()) == {1}
     for cid in ids:
-        assert CaseEvent.unscoped.filter(case_id=cid, action="urge", actor__isnull=True).count() == 1
+        assert CaseEvent.dangerously_unscoped.filter(case_id=cid, action="urge", actor__isnull=True).count() == 1
     row.refresh_from_db()
     assert row.last_outcome == "ok" and row.lease_owner == "" and row.runs_total == 1
     # A next period changes nothing more.

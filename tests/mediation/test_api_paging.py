@@ -34,7 +34,7 @@ def ledger(mworld):  # type: ignore[no-untyped-def]
 
 
 def newest_first(ids):  # type: ignore[no-untyped-def]
-    rows = MediationCase.unscoped.filter(pk__in=ids).values_list("pk", "accepted_at")
+    rows = MediationCase.dangerously_unscoped.filter(pk__in=ids).values_list("pk", "accepted_at")
     return [pk for pk, _ in sorted(rows, key=lambda r: (r[1], r[0]), reverse=True)]
 
 
@@ -85,7 +85,7 @@ def test_walking_every_page_gives_each_persona_their_scope_once_in_order(mworld,
 
 def test_ties_on_the_day_taken_up_are_neither_lost_nor_repeated(mworld, ledger, login):
     twins = ledger["a1"][1:3]  # taken up at the same moment
-    assert len({MediationCase.unscoped.get(pk=i).accepted_at for i in twins}) == 1
+    assert len({MediationCase.dangerously_unscoped.get(pk=i).accepted_at for i in twins}) == 1
     seen, _ = walk(login(mworld.wang_fang), 1)
     assert seen.index(twins[1]) + 1 == seen.index(twins[0])  # the higher id first, then the other, once each
     assert len(seen) == len(set(seen)) == 5

@@ -23,7 +23,8 @@ MISSING = 987654321
 
 
 def _counts() -> tuple[int, ...]:
-    return (MediationCase.unscoped.count(), MediationParty.unscoped.count(), MediationEvent.unscoped.count(),
+    return (MediationCase.dangerously_unscoped.count(), MediationParty.dangerously_unscoped.count(),
+            MediationEvent.dangerously_unscoped.count(),
             AuditEvent.objects.filter(action="mediation.register").count())
 
 
@@ -119,7 +120,7 @@ def test_the_staff_page_refuses_a_second_referral_keeping_what_was_typed(mworld,
     page = login(mworld.wang_fang).post("/mediation/new/", post)
     body = page.content.decode()
     assert page.status_code == 200 and "已转调解" in body and "再次转调解" in body
-    assert MediationCase.unscoped.count() == 1
+    assert MediationCase.dangerously_unscoped.count() == 1
 
 
 def test_the_api_refers_a_case_and_refuses_outsiders_and_repeats(mworld, login):
@@ -131,11 +132,11 @@ def test_the_api_refers_a_case_and_refuses_outsiders_and_repeats(mworld, login):
                                            content_type="application/json")
     assert outsider.status_code == missing.status_code == 404
     assert outsider.json() == missing.json() and outsider.json()["code"] == "not_found"
-    assert not MediationCase.unscoped.exists()
+    assert not MediationCase.dangerously_unscoped.exists()
     made = login(mworld.wang_fang).post("/api/mediation/referrals", body, content_type="application/json")
     assert made.status_code == 201, made.content
     out = made.json()
     assert (out["source"], out["title"], out["unit_id"]) == ("case", "邻居噪音扰民", mworld.grid_a1.pk)
-    assert MediationCase.unscoped.get().source_case_number == case.number
+    assert MediationCase.dangerously_unscoped.get().source_case_number == case.number
     again = login(mworld.zhang_wei).post("/api/mediation/referrals", body, content_type="application/json")
     assert again.status_code == 409 and "已转调解" in again.json()["message"]

@@ -147,7 +147,7 @@ def test_a_second_beat_that_missed_the_first_ones_mark_still_sends_nothing_twice
     m = in_state(mworld, "mediating")
     assert run(FRIDAY_BEFORE, django_capture_on_commit_callbacks).due_soon == 1
     assert run(DUE + dt.timedelta(minutes=5), django_capture_on_commit_callbacks).overdue == 1
-    MediationCase.unscoped.filter(pk=m.pk).update(due_soon_reminded_for=None, overdue_reminded_for=None)
+    MediationCase.dangerously_unscoped.filter(pk=m.pk).update(due_soon_reminded_for=None, overdue_reminded_for=None)
     assert run(FRIDAY_BEFORE + dt.timedelta(hours=1), django_capture_on_commit_callbacks).due_soon == 1
     assert run(DUE + dt.timedelta(minutes=10), django_capture_on_commit_callbacks).overdue == 1
     assert Outbox.objects.filter(topic__startswith="mediation.").count() == 2

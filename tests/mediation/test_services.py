@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _counts() -> tuple[int, ...]:
-    return (MediationCase.unscoped.count(), MediationParty.unscoped.count(), MediationEvent.unscoped.count(),
-            MediationSession.unscoped.count(), AuditEvent.objects.count())
+    return (MediationCase.dangerously_unscoped.count(), MediationParty.dangerously_unscoped.count(),
+            MediationEvent.dangerously_unscoped.count(),
+            MediationSession.dangerously_unscoped.count(), AuditEvent.objects.count())
 
 
 def test_register_writes_the_case_parties_history_and_audit(mworld):

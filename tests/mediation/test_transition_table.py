@@ -33,14 +33,14 @@ def test_the_table_covers_every_state_and_action():
 def test_every_state_action_pair(mworld, state, action):
     m = in_state(mworld, state)
     spec = ACTIONS[action]
-    events, audits = MediationEvent.unscoped.count(), AuditEvent.objects.count()
-    sessions = MediationSession.unscoped.count()
+    events, audits = MediationEvent.dangerously_unscoped.count(), AuditEvent.objects.count()
+    sessions = MediationSession.dangerously_unscoped.count()
     before = (m.status, m.version, m.due_at)
     if spec.allowed_from(state):
         done = act(mworld, m, action, actor=mworld.xu, now=T0 + dt.timedelta(days=3))
         assert done.status == target_of(spec, state)
-        assert MediationEvent.unscoped.count() == events + 1
-        ev = MediationEvent.unscoped.filter(mediation=m).order_by("-seq").first()
+        assert MediationEvent.dangerously_unscoped.count() == events + 1
+        ev = MediationEvent.dangerously_unscoped.filter(mediation=m).order_by("-seq").first()
         assert (ev.action, ev.from_status, ev.to_status, ev.actor) == (action, state, done.status, mworld.xu)
         audit = AuditEvent.objects.order_by("-id").first()
         assert AuditEvent.objects.count() == audits + 1
@@ -54,6 +54,6 @@ def test_every_state_action_pair(mworld, state, action):
         assert "不能" in exc.value.message
         m.refresh_from_db()
         assert (m.status, m.version, m.due_at) == before
-        assert MediationEvent.unscoped.count() == events
+        assert MediationEvent.dangerously_unscoped.count() == events
         assert AuditEvent.objects.count() == audits
-        assert MediationSession.unscoped.count() == sessions
+        assert MediationSession.dangerously_unscoped.count() == sessions

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_world_step_writes_a_ledger_through_the_services(mworld):
     seed_world_step(seed=1, now=T0, root=mworld.township)
-    rows = list(MediationCase.unscoped.all())
+    rows = list(MediationCase.dangerously_unscoped.all())
     assert len(rows) == 36
     assert {m.mode for m in rows} <= {"people", "administrative", "judicial"}
     assert sum(m.mode == "people" for m in rows) > len(rows) / 2
@@ -25,10 +25,10 @@ def test_world_step_writes_a_ledger_through_the_services(mworld):
         assert (m.concluded_at is None) == (m.status in ("accepted", "mediating"))
         if m.status in ("agreed", "following_up") or (m.status == "closed" and not m.referral_channel):
             assert m.agreement_number or m.outcome_note
-    events = MediationEvent.unscoped.count()
+    events = MediationEvent.dangerously_unscoped.count()
     assert AuditEvent.objects.filter(action__startswith="mediation.").count() == events
     numbers = sorted(m.number for m in rows)
-    MediationCase.unscoped.all().delete()
+    MediationCase.dangerously_unscoped.all().delete()
     seed_world_step(seed=1, now=T0, root=mworld.township)
-    assert sorted(m.title for m in MediationCase.unscoped.all()) == sorted(m.title for m in rows)
+    assert sorted(m.title for m in MediationCase.dangerously_unscoped.all()) == sorted(m.title for m in rows)
     assert numbers

@@ -25,7 +25,7 @@ def test_escalation_worker_then_head_and_village(world):
     households(world, world.grid_a2, 1)
     n = notice(world, to=[world.village], grade="urgent")  # 12 hours
     services.notice_send(actor=world.zhang_wei, now=T0, notice_id=n.pk)
-    a2 = Delivery.unscoped.get(notice=n, unit=world.grid_a2)
+    a2 = Delivery.dangerously_unscoped.get(notice=n, unit=world.grid_a2)
     services.delivery_mark(actor=world.qian_duo, now=T0 + HOUR, delivery_id=a2.pk, how="phone")
 
     assert notice_escalate(now=T0 + 11 * HOUR).workers == 0
@@ -49,7 +49,7 @@ def test_closed_or_fully_reached_notice_is_not_escalated(world):
     households(world, world.grid_a1, 1)
     n = notice(world, to=[world.grid_a1], grade="urgent")
     services.notice_send(actor=world.zhang_wei, now=T0, notice_id=n.pk)
-    d = Delivery.unscoped.get(notice=n)
+    d = Delivery.dangerously_unscoped.get(notice=n)
     services.delivery_mark(actor=world.wang_fang, now=T0, delivery_id=d.pk, how="group")
     m = notice(world, to=[world.grid_a1], grade="urgent", title="停水通知")
     services.notice_send(actor=world.zhang_wei, now=T0, notice_id=m.pk)

@@ -29,7 +29,7 @@ def sent(world):
 
 
 def deliveries(n, unit):
-    return list(Delivery.unscoped.filter(notice=n, unit=unit).order_by("id"))
+    return list(Delivery.dangerously_unscoped.filter(notice=n, unit=unit).order_by("id"))
 
 
 def test_worker_page_lists_own_grid_only_and_one_tap_marks(world, sent, login):
@@ -40,13 +40,13 @@ def test_worker_page_lists_own_grid_only_and_one_tap_marks(world, sent, login):
     assert all(f'id="d{d.pk}"' in page for d in a1) and not any(f'id="d{d.pk}"' in page for d in a2)
     response = wang.post(reverse("staff:delivery_mark", args=[a1[0].pk]), {"how": "door"}, follow=True)
     assert "已登记" in response.content.decode()
-    d = Delivery.unscoped.get(pk=a1[0].pk)
+    d = Delivery.dangerously_unscoped.get(pk=a1[0].pk)
     assert (d.state, d.how, d.by, d.at) == ("reached", "door", world.wang_fang, d.at) and d.at is not None
     assert f'id="d{d.pk}"' not in wang.get(reverse("staff:my_notices")).content.decode()
     # A second mark of the same household is refused politely, nothing changes.
     again = wang.post(reverse("staff:delivery_mark", args=[d.pk]), {"how": "phone"}, follow=True).content.decode()
     assert "这一户已经登记过了：已上门告知（王芳" in again
-    assert Delivery.unscoped.get(pk=d.pk).how == "door"
+    assert Delivery.dangerously_unscoped.get(pk=d.pk).how == "door"
     assert AuditEvent.objects.filter(action="notice.mark", object_id=str(d.pk)).count() == 1
 
 
@@ -58,10 +58,10 @@ def test_another_grids_worker_gets_404_and_the_village_may_mark(world, sent, log
         services.delivery_mark(actor=world.qian_duo, now=T0, delivery_id=a1[0].pk, how="phone")
     assert login(world.sun_li).post(reverse("staff:delivery_mark", args=[a1[0].pk]),
                                     {"how": "phone"}).status_code == 404
-    assert Delivery.unscoped.get(pk=a1[0].pk).state == "pending"
+    assert Delivery.dangerously_unscoped.get(pk=a1[0].pk).state == "pending"
     # Above the grid: the village secretary may mark.
     services.delivery_mark(actor=world.li_qiang, now=T0, delivery_id=a1[0].pk, how="phone")
-    assert Delivery.unscoped.get(pk=a1[0].pk).by == world.li_qiang
+    assert Delivery.dangerously_unscoped.get(pk=a1[0].pk).by == world.li_qiang
 
 
 def test_unreachable_needs_a_reason(world, sent):
@@ -70,7 +70,7 @@ def test_unreachable_needs_a_reason(world, sent):
         services.delivery_mark(actor=world.wang_fang, now=T0, delivery_id=d.pk, how="unreachable", reason=" ")
     assert exc.value.message == "请写明无法联系的原因。"
     services.delivery_mark(actor=world.wang_fang, now=T0, delivery_id=d.pk, how="unreachable", reason="外出务工")
-    assert Delivery.unscoped.get(pk=d.pk).state == "unreachable"
+    assert Delivery.dangerously_unscoped.get(pk=d.pk).state == "unreachable"
 
 
 def test_public_link_shows_the_notice_counts_as_reached_and_takes_a_reply(world, sent, client):
@@ -82,7 +82,7 @@ def test_public_link_shows_the_notice_counts_as_reached_and_takes_a_reply(world,
     assert (d.state, d.how) == ("reached", "link")
     response = client.post(f"/p/n/{d.token}/reply/", {"kind": "received"})
     assert response.status_code == 303
-    assert Reply.unscoped.get(delivery=d).kind == "received"
+    assert Reply.dangerously_unscoped.get(delivery=d).kind == "received"
     assert "您已回复" in client.get(f"/p/n/{d.token}/").content.decode()
     assert client.get("/p/n/0123456789abcdef0123456789abcdef/").status_code == 404
 
@@ -91,11 +91,11 @@ def test_difficulty_reply_needs_text_and_a_closed_notice_refuses(world, sent, cl
     d1, d2 = deliveries(sent, world.grid_a1)[:2]
     refused = client.post(f"/p/n/{d1.token}/reply/", {"kind": "difficulty", "text": ""})
     assert refused.status_code == 400 and "请简单写一下有什么困难" in refused.content.decode()
-    assert not Reply.unscoped.exists()
+    assert not Reply.dangerously_unscoped.exists()
     services.notice_close(actor=world.zhang_wei, now=T0 + HOUR, notice_id=sent.pk)
     closed = client.post(f"/p/n/{d2.token}/reply/", {"kind": "received"})
     assert closed.status_code == 409 and "这条通知已经结束，不能再回复" in closed.content.decode()
-    assert not Reply.unscoped.exists()
+    assert not Reply.dangerously_unscoped.exists()
     with pytest.raises(Conflict):
         services.delivery_mark(actor=world.wang_fang, now=T0, delivery_id=d2.pk, how="phone")
 
@@ -121,18 +121,18 @@ def test_difficulty_reply_becomes_a_case_carrying_the_household(world, sent, log
     seed_categories(Category, default_deadlines())
     d = deliveries(sent, world.grid_a1)[0]
     client.post(f"/p/n/{d.token}/reply/", {"kind": "difficulty", "text": "家里老人行动不便，取暖炉坏了"})
-    reply = Reply.unscoped.get(delivery=d)
+    reply = Reply.dangerously_unscoped.get(delivery=d)
     zhang = login(world.zhang_wei)
     assert "取暖炉坏了" in zhang.get(reverse("staff:notice", args=[sent.pk])).content.decode()
     response = zhang.post(reverse("staff:notice_reply_case", args=[reply.pk]), follow=True)
-    case = Case.unscoped.get()
+    case = Case.dangerously_unscoped.get()
     assert f"已转为事件 {case.number}" in response.content.decode()
     assert case.household_id == d.household_id and case.unit_id == world.grid_a1.pk
     reply.refresh_from_db()
     assert reply.case_number == case.number
     with pytest.raises(Conflict):
         notice_reply_to_case(actor=world.zhang_wei, now=T0, reply_id=reply.pk)
-    assert Case.unscoped.count() == 1
+    assert Case.dangerously_unscoped.count() == 1
     assert login(world.sun_li).post(reverse("staff:notice_reply_case", args=[reply.pk])).status_code == 404
 
 

@@ -22,13 +22,13 @@ def test_every_household_in_scope_gets_exactly_one_delivery(world):
     n = notice(world, to=[world.village])
     sent = services.notice_send(actor=world.zhang_wei, now=T0 + HOUR, notice_id=n.pk)
     assert sent.status == Notice.Status.SENT and sent.households == 5
-    rows = list(Delivery.unscoped.filter(notice=n).values_list("household_id", "unit_id", "state"))
+    rows = list(Delivery.dangerously_unscoped.filter(notice=n).values_list("household_id", "unit_id", "state"))
     assert sorted(r[0] for r in rows) == sorted(h.pk for h in inside)
     assert not {h.pk for h in outside} & {r[0] for r in rows}
     assert all(r[2] == "pending" for r in rows)
     by_pk = {h.pk: h.unit_id for h in inside}
     assert all(by_pk[h] == u for h, u, _ in rows)
-    tokens = list(Delivery.unscoped.filter(notice=n).values_list("token", flat=True))
+    tokens = list(Delivery.dangerously_unscoped.filter(notice=n).values_list("token", flat=True))
     assert len(set(tokens)) == 5 and all(len(t) == 32 for t in tokens)
     assert AuditEvent.objects.filter(action="notice.send", object_id=str(n.pk)).count() == 1
 
@@ -39,7 +39,7 @@ def test_send_is_one_insert_whatever_the_number_of_households(world, django_asse
     with django_assert_max_num_queries(20) as ctx:
         services.notice_send(actor=world.zhang_wei, now=T0, notice_id=n.pk)
     inserts = [q for q in ctx.captured_queries if 'INSERT INTO "notices_delivery"' in q["sql"]]
-    assert len(inserts) == 1 and Delivery.unscoped.filter(notice=n).count() == 30
+    assert len(inserts) == 1 and Delivery.dangerously_unscoped.filter(notice=n).count() == 30
 
 
 def test_key_group_tag_filter(world):
@@ -47,7 +47,7 @@ def test_key_group_tag_filter(world):
     tags.tag_assign(actor=None, now=T0, tag_code="returnee_entrepreneur", household_id=a.pk)
     n = notice(world, to=[world.village], tags=["returnee_entrepreneur"])
     services.notice_send(actor=world.zhang_wei, now=T0, notice_id=n.pk)
-    assert list(Delivery.unscoped.filter(notice=n).values_list("household_id", flat=True)) == [a.pk]
+    assert list(Delivery.dangerously_unscoped.filter(notice=n).values_list("household_id", flat=True)) == [a.pk]
 
 
 def test_scope_outside_the_senders_is_refused_in_chinese(world):
@@ -57,7 +57,7 @@ def test_scope_outside_the_senders_is_refused_in_chinese(world):
     assert "不在您的管辖范围内" in exc.value.message
     with pytest.raises(ValidationFailed):  # a grid head sends to their grid only
         notice(world, actor=world.zhao_lei, unit=world.grid_a1, to=[world.grid_a2])
-    assert not Notice.unscoped.exists() and not Delivery.unscoped.exists()
+    assert not Notice.dangerously_unscoped.exists() and not Delivery.dangerously_unscoped.exists()
 
 
 def test_empty_text_is_refused(world):
@@ -71,13 +71,13 @@ def test_critical_notice_waits_for_a_second_person(world):
     households(world, world.grid_a1, 2)
     n = notice(world, grade="critical")
     assert services.notice_send(actor=world.zhang_wei, now=T0, notice_id=n.pk).status == Notice.Status.PENDING
-    assert not Delivery.unscoped.filter(notice=n).exists()
+    assert not Delivery.dangerously_unscoped.filter(notice=n).exists()
     with pytest.raises(ValidationFailed) as exc:
         services.notice_approve(actor=world.zhang_wei, now=T0, notice_id=n.pk)
     assert "另一人" in exc.value.message
     approved = services.notice_approve(actor=world.chen_jing, now=T0 + HOUR, notice_id=n.pk)
     assert approved.status == Notice.Status.SENT and approved.approved_by == world.chen_jing
-    assert Delivery.unscoped.filter(notice=n).count() == 2 and approved.reach_hours == 2
+    assert Delivery.dangerously_unscoped.filter(notice=n).count() == 2 and approved.reach_hours == 2
     with pytest.raises(Conflict):
         services.notice_send(actor=world.zhang_wei, now=T0, notice_id=n.pk)
 

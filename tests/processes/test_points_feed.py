@@ -31,11 +31,11 @@ def beat(monkeypatch: pytest.MonkeyPatch, at: dt.datetime) -> dict[str, int]:
 def test_the_scheduled_feed_awards_points_for_recorded_visits_once(vw, rules, monkeypatch):
     w = vw.w
     home = visits.visit_record(actor=w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="home").visit
-    assert not PointEntry.unscoped.exists()  # recording scores nothing by itself: the feed does
+    assert not PointEntry.dangerously_unscoped.exists()  # recording scores nothing by itself: the feed does
 
     first = beat(monkeypatch, NOW + dt.timedelta(minutes=10))
     assert first["visits"] == 1
-    entry = PointEntry.unscoped.get()
+    entry = PointEntry.dangerously_unscoped.get()
     assert (entry.worker_id, entry.kind, entry.points, entry.source_type, entry.source_id) == (
         w.wang_fang.pk, "visit", 2, "visit", str(home.pk))
     assert entry.month == dt.date(2026, 3, 1) and "入户走访" in entry.reason
@@ -49,12 +49,12 @@ def test_the_scheduled_feed_awards_points_for_recorded_visits_once(vw, rules, mo
     second = beat(monkeypatch, NOW + dt.timedelta(minutes=30))
     third = beat(monkeypatch, NOW + dt.timedelta(minutes=40))
     assert second["visits"] == 3 and third["visits"] == 3  # written or found: each visit is read again
-    rows = PointEntry.unscoped.order_by("source_id")
+    rows = PointEntry.dangerously_unscoped.order_by("source_id")
     assert [(r.worker_id, r.source_id, r.points) for r in rows] == [
         (w.wang_fang.pk, str(home.pk), 2), (w.qian_duo.pk, str(phone.pk), 2), (w.wang_fang.pk, str(late.pk), 2)]
-    assert PointEntry.unscoped.get(source_id=str(late.pk)).at == NOW - dt.timedelta(days=2)
+    assert PointEntry.dangerously_unscoped.get(source_id=str(late.pk)).at == NOW - dt.timedelta(days=2)
 
     # A beat reads from 30 minutes before the last one's end: later beats read nothing again.
     assert beat(monkeypatch, NOW + dt.timedelta(hours=3))["visits"] == 2  # the phone and late visits, again
     assert beat(monkeypatch, NOW + dt.timedelta(hours=3, minutes=10))["visits"] == 0
-    assert PointEntry.unscoped.count() == 3
+    assert PointEntry.dangerously_unscoped.count() == 3

@@ -23,7 +23,7 @@ def forbidden_values() -> dict[str, str]:
     """Values from the database that must not appear: reporter identity, places finer than the grid,
     internal notes, staff names (allowed only on the grid page, like the printed board)."""
     found: dict[str, str] = {}
-    for c in Case.unscoped.all():
+    for c in Case.dangerously_unscoped.all():
         for label, value in (("reporter phone", reveal_phone(c)), ("reporter name", reveal_name(c)),
                              ("address", c.address), ("description", c.description)):
             # Chinese names are two or three characters; other values need four to mean anything.
@@ -32,8 +32,8 @@ def forbidden_values() -> dict[str, str]:
         for coord in (c.lat, c.lng):
             if coord is not None:
                 found[f"{coord:.4f}"] = f"coordinates of {c.number}"
-    results = {c.result for c in Case.unscoped.exclude(result="")}
-    for e in CaseEvent.unscoped.exclude(note=""):
+    results = {c.result for c in Case.dangerously_unscoped.exclude(result="")}
+    for e in CaseEvent.dangerously_unscoped.exclude(note=""):
         if e.action in PUBLIC_NOTE_ACTIONS or e.note in results or len(e.note) < 4:
             continue
         found[e.note] = f"internal note ({e.action}) of case {e.case_id}"

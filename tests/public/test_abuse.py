@@ -37,10 +37,10 @@ def test_a_challenge_appears_after_repeated_submissions_and_must_be_solved(pworl
     assert response.status_code == 400 and "算一算" in response.content.decode()
     wrong, _ = submit(client, path, answer="99")
     assert wrong.status_code == 400
-    assert Case.unscoped.count() == throttle.CHALLENGE_AFTER.limit
+    assert Case.dangerously_unscoped.count() == throttle.CHALLENGE_AFTER.limit
     right, _ = submit(client, path, answer="right")
     assert right.status_code == 303
-    assert Case.unscoped.count() == throttle.CHALLENGE_AFTER.limit + 1
+    assert Case.dangerously_unscoped.count() == throttle.CHALLENGE_AFTER.limit + 1
 
 
 def test_a_solved_challenge_cannot_be_replayed(pworld, client):
@@ -59,7 +59,7 @@ def test_reports_per_ip_are_limited_with_a_clear_message(pworld, client, monkeyp
     assert submit(client, path)[0].status_code == 303
     third, _ = submit(client, path)
     assert third.status_code == 429 and "操作太频繁" in third.content.decode()
-    assert Case.unscoped.count() == 2
+    assert Case.dangerously_unscoped.count() == 2
 
 
 def test_reports_per_phone_are_limited(pworld, client, monkeypatch):
@@ -70,7 +70,7 @@ def test_reports_per_phone_are_limited(pworld, client, monkeypatch):
     second, _ = submit(client, path, phone="139 1234 5678")
     assert second.status_code == 429 and "这个电话号码今天" in second.content.decode()
     assert submit(client, path, phone="13812345678")[0].status_code == 303
-    assert Case.unscoped.count() == 2
+    assert Case.dangerously_unscoped.count() == 2
 
 
 def test_tracking_views_per_ip_are_limited(pworld, client, monkeypatch):
@@ -84,7 +84,7 @@ def test_tracking_views_per_ip_are_limited(pworld, client, monkeypatch):
 def test_public_urls_carry_no_sequential_ids(pworld, client):
     """Units appear only behind signatures and cases only behind their random tracking code."""
     response, html = submit(client, grid_path(pworld))
-    case = Case.unscoped.get()
+    case = Case.dangerously_unscoped.get()
     assert str(case.pk) not in response["Location"].split("/")
     assert len(case.tracking_token) >= 22
     links = re.findall(r'href="(/p/[^"]+)"', html)
@@ -103,4 +103,4 @@ def test_refused_attempts_count_too(pworld, client, monkeypatch):
         assert submit(client, path, description="")[0].status_code == 400
     blocked, _ = submit(client, path)
     assert blocked.status_code == 429 and "操作太频繁" in blocked.content.decode()
-    assert Case.unscoped.count() == 0
+    assert Case.dangerously_unscoped.count() == 0

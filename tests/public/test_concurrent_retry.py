@@ -47,4 +47,4 @@ def test_parallel_submissions_of_one_key_make_one_case(migration_rows, world):
         t.join()
     assert not errors, errors
     assert len(set(cases)) == 1 and len(cases) == 8
-    assert Case.unscoped.count() == 1 and CaseAttachment.unscoped.count() == 1
+    assert Case.dangerously_unscoped.count() == 1 and CaseAttachment.dangerously_unscoped.count() == 1

@@ -32,7 +32,7 @@ def test_a_case_marked_public_is_listed_without_identity(pworld, client, login):
     Desk(pworld)  # a second report, still open: counted, not listed
     staff = login(pworld.zhang_wei)
     assert staff.post(f"/cases/{desk.case.pk}/disclose/", {"public": "1"}).status_code == 302
-    assert Disclosure.unscoped.get(case=desk.case).is_public
+    assert Disclosure.dangerously_unscoped.get(case=desk.case).is_public
     assert AuditEvent.objects.filter(action="case.disclose").count() == 1
     for unit in (pworld.grid_a1, pworld.village):
         response = client.get(f"/p/d/{grid_token(unit.pk)}/")
@@ -72,7 +72,7 @@ def test_only_finished_cases_by_reviewing_staff_in_scope(pworld):
         case_disclose(actor=pworld.wang_fang, now=desk.tick(), case_id=desk.case.pk, public=True)
     with pytest.raises(NotFound):
         case_disclose(actor=pworld.sun_li, now=desk.tick(), case_id=desk.case.pk, public=True)
-    assert not Disclosure.unscoped.exists()
+    assert not Disclosure.dangerously_unscoped.exists()
 
 
 def test_phone_and_id_numbers_in_a_result_are_masked(pworld, client, login):

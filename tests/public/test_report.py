@@ -64,11 +64,11 @@ def test_a_report_with_photos_makes_one_case_without_exif_and_an_sms_with_the_tr
     assert b"Exif" in raw
     response = report(client, path, phone="139 1234 5678", photos=[photo("a.jpg", raw), photo("b.jpg")])
     assert response.status_code == 303, response.content.decode()
-    case = Case.unscoped.get()
+    case = Case.dangerously_unscoped.get()
     assert response["Location"] == f"/p/t/{case.tracking_token}/?new=1"
     assert case.channel == "public" and case.unit_id == pworld.grid_a1.pk and case.category.code == "sanitation"
     assert reveal_phone(case) == "13912345678" and reveal_name(case) == "" and not case.anonymous
-    atts = list(CaseAttachment.unscoped.filter(case=case))
+    atts = list(CaseAttachment.dangerously_unscoped.filter(case=case))
     assert len(atts) == 2 and all(a.event.action == "report" for a in atts)
     for a in atts:
         stored = Path(a.file.path).read_bytes()
@@ -91,11 +91,11 @@ def test_a_retry_with_the_same_key_never_makes_a_second_case(pworld, client):
     second = client.post(path, {**data, "photos": [photo()]})
     assert first.status_code == second.status_code == 303
     assert first["Location"] == second["Location"]
-    assert Case.unscoped.count() == 1 and CaseAttachment.unscoped.count() == 1
+    assert Case.dangerously_unscoped.count() == 1 and CaseAttachment.dangerously_unscoped.count() == 1
     # The same key with different words: refused, nothing written.
     third = client.post(path, {**data, "description": "另一件事"})
     assert third.status_code == 409 and "不一样" in third.content.decode()
-    assert Case.unscoped.count() == 1
+    assert Case.dangerously_unscoped.count() == 1
 
 
 def test_each_render_has_its_own_key(pworld, client):
@@ -118,7 +118,7 @@ def test_bad_input_gets_a_clear_message_and_nothing_is_written(pworld, client, f
     html = response.content.decode()
     assert response.status_code == status, html
     assert message in html
-    assert Case.unscoped.count() == 0 and CaseAttachment.unscoped.count() == 0
+    assert Case.dangerously_unscoped.count() == 0 and CaseAttachment.dangerously_unscoped.count() == 0
     assert not Outbox.objects.filter(topic="case.tracking").exists()
 
 
@@ -128,7 +128,7 @@ def test_an_oversized_photo_is_refused(pworld, client, monkeypatch):
     monkeypatch.setattr(views, "MAX_PHOTO_BYTES", 1000)
     response = report(client, grid_path(pworld), photos=[photo()])
     assert response.status_code == 400 and "太大" in response.content.decode()
-    assert Case.unscoped.count() == 0
+    assert Case.dangerously_unscoped.count() == 0
 
 
 def test_a_photo_bomb_is_refused(pworld, client):
@@ -136,14 +136,14 @@ def test_a_photo_bomb_is_refused(pworld, client):
     Image.new("1", (9000, 9000)).save(big, "PNG")
     response = report(client, grid_path(pworld), photos=[SimpleUploadedFile("b.png", big.getvalue(), "image/png")])
     assert response.status_code == 400 and "尺寸过大" in response.content.decode()
-    assert Case.unscoped.count() == 0
+    assert Case.dangerously_unscoped.count() == 0
 
 
 def test_script_in_text_is_kept_as_text_and_never_executed(pworld, client):
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     response = report(client, grid_path(pworld), description=evil)
     assert response.status_code == 303
-    assert Case.unscoped.get().description == evil
+    assert Case.dangerously_unscoped.get().description == evil
     # Echoed back on an error page: escaped.
     again = report(client, grid_path(pworld), description=evil, phone="abc")
     html = again.content.decode()
@@ -156,19 +156,19 @@ def test_a_forged_grid_link_cannot_report(pworld, client, mangle):
     response = client.post(f"/p/g/{token}/", {"key": "k" * 24, "category": "sanitation", "description": "x"})
     assert response.status_code == 404 and "二维码无法识别" in response.content.decode()
     assert client.get(f"/p/g/{token}/").content == response.content  # the same page for every wrong token
-    assert Case.unscoped.count() == 0
+    assert Case.dangerously_unscoped.count() == 0
 
 
 def test_the_general_page_finds_the_grid_by_point(pworld, client):
     response = report(client, "/p/r/", lat="39.05", lng="113.05")
     assert response.status_code == 303
-    assert Case.unscoped.get().unit_id == pworld.grid_a1.pk
+    assert Case.dangerously_unscoped.get().unit_id == pworld.grid_a1.pk
 
 
 def test_the_general_page_with_only_an_address_goes_to_the_county_office(pworld, client):
     response = report(client, "/p/r/", address="吴城村村委会东边路口")
     assert response.status_code == 303
-    case = Case.unscoped.get()
+    case = Case.dangerously_unscoped.get()
     assert case.unit_id == pworld.county.pk and case.address == "吴城村村委会东边路口"
 
 
@@ -182,7 +182,7 @@ def test_the_general_page_needs_a_place(pworld, client, fields, message):
     response = report(client, "/p/r/", **fields)
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert Case.unscoped.count() == 0
+    assert Case.dangerously_unscoped.count() == 0
 
 
 def test_anonymous_reports_hide_the_phone_from_the_department(pworld, client):
@@ -190,7 +190,7 @@ def test_anonymous_reports_hide_the_phone_from_the_department(pworld, client):
     from gridgov.cases.selectors import reporter_of
 
     report(client, grid_path(pworld), phone="13912345678", anonymous="1")
-    case = Case.unscoped.get()
+    case = Case.dangerously_unscoped.get()
     assert case.anonymous
     assert reporter_of(scope=scope_for(pworld.liu_yang), case=case)["phone"] == ""
 
@@ -219,4 +219,4 @@ def test_a_post_without_its_cookie_gets_a_plain_chinese_page(pworld):
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(grid_path(pworld), {"key": "k" * 24, "category": "sanitation", "description": "路灯坏了"})
     assert response.status_code == 403 and "页面已过期" in response.content.decode()
-    assert Case.unscoped.count() == 0
+    assert Case.dangerously_unscoped.count() == 0

@@ -27,8 +27,8 @@ def test_phones_are_erased_after_the_case_ends_and_not_before(pworld):
     assert reporter_phones_purge(now=just_after) == 0
     later = ended.now + dt.timedelta(days=PHONE_RETENTION_DAYS + 1)
     assert reporter_phones_purge(now=later) == 1
-    assert reveal_phone(Case.unscoped.get(pk=ended.case.pk)) == ""
-    assert reveal_phone(Case.unscoped.get(pk=open_case.case.pk)) == "13812345678"  # still being handled
+    assert reveal_phone(Case.dangerously_unscoped.get(pk=ended.case.pk)) == ""
+    assert reveal_phone(Case.dangerously_unscoped.get(pk=open_case.case.pk)) == "13812345678"  # still being handled
     assert reporter_phones_purge(now=later) == 0  # idempotent
     assert AuditEvent.objects.filter(action="case.reporter_phone_purge").count() == 1
 
@@ -56,6 +56,8 @@ def test_the_purge_runs_on_a_schedule(pworld):
     ended = Desk(pworld, phone="13912345678")
     ended.resolve()
     ended.act("confirm", pworld.zhang_wei, rating=5)
-    Case.unscoped.filter(pk=ended.case.pk).update(updated_at=ended.now - dt.timedelta(days=PHONE_RETENTION_DAYS + 1))
+    Case.dangerously_unscoped.filter(pk=ended.case.pk).update(
+        updated_at=ended.now - dt.timedelta(days=PHONE_RETENTION_DAYS + 1)
+    )
     assert reporter_phones_purge_task() == 1
-    assert Case.unscoped.get(pk=ended.case.pk).reporter_phone_cipher == ""
+    assert Case.dangerously_unscoped.get(pk=ended.case.pk).reporter_phone_cipher == ""

@@ -100,15 +100,15 @@ def test_the_reporter_sees_the_result_with_photos_and_rates_it_once(pworld, clie
 
     rated = client.post(f"/p/t/{desk.code}/rate/", {"rating": "basically", "comment": "清运及时"})
     assert rated.status_code == 303 and rated["Location"].endswith("?done=rated")
-    case = Case.unscoped.get(pk=desk.case.pk)
+    case = Case.dangerously_unscoped.get(pk=desk.case.pk)
     assert case.status == "closed" and case.rating == 3 and case.rating_note == "清运及时"
     _, html = page(client, desk.code)
     assert "评价已收到" not in html and "已办结" in html and "基本满意" in html and "您已评价" in html
-    events = CaseEvent.unscoped.filter(case=case).count()
+    events = CaseEvent.dangerously_unscoped.filter(case=case).count()
     twice = client.post(f"/p/t/{desk.code}/rate/", {"rating": "satisfied"})
     assert twice.status_code == 409 and "不能重复评价" in twice.content.decode()
     case.refresh_from_db()
-    assert case.rating == 3 and CaseEvent.unscoped.filter(case=case).count() == events
+    assert case.rating == 3 and CaseEvent.dangerously_unscoped.filter(case=case).count() == events
 
 
 def test_rating_needs_a_level_and_a_finished_case(pworld, client):
@@ -118,7 +118,7 @@ def test_rating_needs_a_level_and_a_finished_case(pworld, client):
     desk.resolve()
     bad = client.post(f"/p/t/{desk.code}/rate/", {"rating": "5"})
     assert bad.status_code == 400 and "满意、基本满意或不满意" in bad.content.decode()
-    assert Case.unscoped.get(pk=desk.case.pk).status == "resolved"
+    assert Case.dangerously_unscoped.get(pk=desk.case.pk).status == "resolved"
 
 
 def test_not_solved_reopens_the_case_to_its_handler_with_the_reason(pworld, client, monkeypatch):
@@ -127,9 +127,9 @@ def test_not_solved_reopens_the_case_to_its_handler_with_the_reason(pworld, clie
     monkeypatch.setattr("gridgov.interfaces.public.views.now", lambda: desk.tick())
     response = client.post(f"/p/t/{desk.code}/reopen/", {"reason": "垃圾桶又满了，没人来收"})
     assert response.status_code == 303
-    case = Case.unscoped.get(pk=desk.case.pk)
+    case = Case.dangerously_unscoped.get(pk=desk.case.pk)
     assert case.status == "handling" and case.holder_unit_id == pworld.township.pk
-    last = CaseEvent.unscoped.filter(case=case).order_by("-seq").first()
+    last = CaseEvent.dangerously_unscoped.filter(case=case).order_by("-seq").first()
     assert last.action == "reopen" and last.note == "垃圾桶又满了，没人来收" and last.actor_role == "reporter"
     _, html = page(client, desk.code)
     assert "正在办理" in html and "您说问题没解决，重新办理" in html
@@ -141,12 +141,12 @@ def test_reopening_needs_a_reason_and_is_refused_past_the_window(pworld, client,
     desk.resolve()
     empty = client.post(f"/p/t/{desk.code}/reopen/", {"reason": " "})
     assert empty.status_code == 400 and "哪里还没有解决" in empty.content.decode()
-    events = CaseEvent.unscoped.filter(case=desk.case).count()
+    events = CaseEvent.dangerously_unscoped.filter(case=desk.case).count()
     monkeypatch.setattr("gridgov.interfaces.public.views.now", lambda: desk.now + dt.timedelta(days=16))
     late = client.post(f"/p/t/{desk.code}/reopen/", {"reason": "还是没解决"})
     assert late.status_code == 400 and "超过 15 天" in late.content.decode()
-    assert Case.unscoped.get(pk=desk.case.pk).status == "resolved"
-    assert CaseEvent.unscoped.filter(case=desk.case).count() == events  # nothing written
+    assert Case.dangerously_unscoped.get(pk=desk.case.pk).status == "resolved"
+    assert CaseEvent.dangerously_unscoped.filter(case=desk.case).count() == events  # nothing written
 
 
 def test_a_closed_case_cannot_be_reopened(pworld, client):
@@ -155,7 +155,7 @@ def test_a_closed_case_cannot_be_reopened(pworld, client):
     desk.act("close", pworld.zhang_wei)
     response = client.post(f"/p/t/{desk.code}/reopen/", {"reason": "还是没解决"})
     assert response.status_code == 409 and "办结归档" in response.content.decode()
-    assert Case.unscoped.get(pk=desk.case.pk).status == "closed"
+    assert Case.dangerously_unscoped.get(pk=desk.case.pk).status == "closed"
 
 
 def test_random_codes_find_nothing_and_repeated_misses_are_refused(pworld, client):
@@ -196,13 +196,13 @@ def test_staff_follow_up_rates_for_a_resident_without_a_phone(pworld, login):
     done = staff.post(f"/cases/{desk.case.pk}/follow-up/", {"method": "visit", "outcome": "satisfied",
                                                              "comment": "老人说很满意"})
     assert done.status_code == 302
-    case = Case.unscoped.get(pk=desk.case.pk)
+    case = Case.dangerously_unscoped.get(pk=desk.case.pk)
     assert case.status == "closed" and case.rating == 5
-    follow = FollowUp.unscoped.get()
+    follow = FollowUp.dangerously_unscoped.get()
     assert follow.event.action == "confirm" and follow.by == pworld.zhang_wei and follow.method == "visit"
     again = staff.post(f"/cases/{desk.case.pk}/follow-up/", {"method": "visit", "outcome": "satisfied"})
     assert again.status_code == 400 and "不能重复评价" in again.content.decode()
-    assert FollowUp.unscoped.count() == 1
+    assert FollowUp.dangerously_unscoped.count() == 1
 
 
 def test_staff_follow_up_not_solved_reopens(pworld, login, monkeypatch):
@@ -211,12 +211,12 @@ def test_staff_follow_up_not_solved_reopens(pworld, login, monkeypatch):
     monkeypatch.setattr("gridgov.interfaces.staff.public_side.now", lambda: desk.tick())
     staff = login(pworld.zhang_wei)
     no_reason = staff.post(f"/cases/{desk.case.pk}/follow-up/", {"method": "phone", "outcome": "not_solved"})
-    assert no_reason.status_code == 400 and Case.unscoped.get(pk=desk.case.pk).status == "resolved"
+    assert no_reason.status_code == 400 and Case.dangerously_unscoped.get(pk=desk.case.pk).status == "resolved"
     staff.post(f"/cases/{desk.case.pk}/follow-up/", {"method": "phone", "outcome": "not_solved",
                                                       "comment": "桶还是满的"})
-    case = Case.unscoped.get(pk=desk.case.pk)
+    case = Case.dangerously_unscoped.get(pk=desk.case.pk)
     assert case.status == "handling"
-    assert CaseEvent.unscoped.filter(case=case, action="reopen", note="回访：桶还是满的").exists()
+    assert CaseEvent.dangerously_unscoped.filter(case=case, action="reopen", note="回访：桶还是满的").exists()
 
 
 def test_follow_up_is_scoped(pworld, login):
@@ -230,7 +230,7 @@ def test_follow_up_is_scoped(pworld, login):
     worker = login(pworld.wang_fang).post(f"/cases/{desk.case.pk}/follow-up/",
                                           {"method": "visit", "outcome": "satisfied"})
     assert worker.status_code in (400, 403)
-    assert Case.unscoped.get(pk=desk.case.pk).status == "resolved"
+    assert Case.dangerously_unscoped.get(pk=desk.case.pk).status == "resolved"
 
 
 def test_result_photos_need_a_result_and_a_handler(pworld, login):

@@ -69,7 +69,7 @@ def test_three_camera_originals_at_the_limit_make_one_case(pworld, client):
     response = client.post(path, {"key": key, "category": "sanitation", "description": "村口垃圾没人清运",
                                   "photos": photos})
     assert response.status_code == 303, response.content.decode()[:2000]
-    case = Case.unscoped.get()
+    case = Case.dangerously_unscoped.get()
     assert case.attachments.count() == 3
     assert all(a.size < 200_000 for a in case.attachments.all())  # re-encoded, padding and all dropped
 
@@ -83,7 +83,7 @@ def test_a_body_larger_than_any_valid_report_gets_a_chinese_page_and_writes_noth
     assert response.status_code == 413
     html = response.content.decode()
     assert "没有提交成功" in html and "每张照片不能超过 10 MB，最多 3 张" in html
-    assert Case.unscoped.count() == 0 and CaseAttachment.unscoped.count() == 0
+    assert Case.dangerously_unscoped.count() == 0 and CaseAttachment.dangerously_unscoped.count() == 0
 
 
 def test_one_photo_over_the_limit_is_named_in_chinese(pworld, client):
@@ -93,4 +93,4 @@ def test_one_photo_over_the_limit_is_named_in_chinese(pworld, client):
                                   "photos": [camera_photo(1000, "red"), camera_photo(MAX_PHOTO_BYTES + 1, "blue")]})
     assert response.status_code == 400
     assert "第 2 张照片太大了（超过 10 MB）" in response.content.decode()
-    assert Case.unscoped.count() == 0
+    assert Case.dangerously_unscoped.count() == 0

@@ -50,7 +50,7 @@ def ledger(world: World) -> Ledger:
                    no="3")
     b1 = household(world, world.grid_b1, "东坊村", "赵刚", make_id(dt.date(1990, 2, 2), 71), no="8")
     c1 = household(world, world.grid_c1, "驼峰村", "孙强", make_id(dt.date(1970, 7, 7), 91, "140226"), no="1")
-    wang_wei = Resident.unscoped.get(household=a1, name="王伟")
+    wang_wei = Resident.dangerously_unscoped.get(household=a1, name="王伟")
     a1.refresh_from_db()
     return Ledger(a1=a1, a1_b=a1_b, a2=a2, b1=b1, c1=c1, wang_wei=wang_wei, wang_wei_id=wang_wei_id,
                   wang_wei_phone="13812345678", child=child)

@@ -61,7 +61,7 @@ def test_assign_a_grid_worker_and_a_party_member_to_several_households(world, le
     response = client.post(url, {"action": "worker", "user": world.wang_fang.pk, "households": both}, follow=True)
     assert "已分配 2 户给 王芳" in response.content.decode()
     client.post(url, {"action": "party", "party_member": member.pk, "households": both})
-    links = HouseholdAssignment.unscoped.filter(ended_at__isnull=True)
+    links = HouseholdAssignment.dangerously_unscoped.filter(ended_at__isnull=True)
     assert {(a.household_id, a.kind) for a in links} == {(h, k) for h in both for k in ("grid_worker", "party_member")}
     assert AuditEvent.objects.filter(action="household.assign").count() == 2
     assert AuditEvent.objects.filter(action="household.party_link").count() == 2
@@ -70,20 +70,21 @@ def test_assign_a_grid_worker_and_a_party_member_to_several_households(world, le
     # Again: nothing doubles.
     again = client.post(url, {"action": "party", "party_member": member.pk, "households": both}, follow=True)
     assert "2 户原本就由其联系" in again.content.decode()
-    assert HouseholdAssignment.unscoped.filter(party_member=member, ended_at__isnull=True).count() == 2
+    assert HouseholdAssignment.dangerously_unscoped.filter(party_member=member, ended_at__isnull=True).count() == 2
     # End one link from the board: history and audit.
-    link = HouseholdAssignment.unscoped.get(household=ledger.a1_b, party_member=member)
+    link = HouseholdAssignment.dangerously_unscoped.get(household=ledger.a1_b, party_member=member)
     client.post(url, {"link": link.pk})
     link.refresh_from_db()
     assert link.ended_at is not None
-    assert HouseholdEvent.unscoped.filter(household=ledger.a1_b, action="assigned",
+    assert HouseholdEvent.dangerously_unscoped.filter(household=ledger.a1_b, action="assigned",
                                           changes__ended="党员联系户").exists()
     assert AuditEvent.objects.filter(action="household.assignment_end").count() == 1
 
 
 def test_a_batch_is_all_or_nothing(world, ledger, login):
     member = _party_member(world, ledger)
-    before = (HouseholdAssignment.unscoped.count(), HouseholdEvent.unscoped.count(), AuditEvent.objects.count())
+    before = (HouseholdAssignment.dangerously_unscoped.count(), HouseholdEvent.dangerously_unscoped.count(),
+              AuditEvent.objects.count())
     with pytest.raises(Exception):  # noqa: B017 - a household out of reach refuses the whole batch
         contacts_assign(actor=world.wang_fang, now=T0, household_ids=[ledger.a1.pk, ledger.a2.pk],
                                  party_member_id=member.pk)
@@ -92,7 +93,8 @@ def test_a_batch_is_all_or_nothing(world, ledger, login):
                                  worker=world.wang_fang)
     with pytest.raises(ValidationFailed, match="请勾选"):
         contacts_assign(actor=world.li_qiang, now=T0, household_ids=[], worker=world.wang_fang)
-    after = (HouseholdAssignment.unscoped.count(), HouseholdEvent.unscoped.count(), AuditEvent.objects.count())
+    after = (HouseholdAssignment.dangerously_unscoped.count(), HouseholdEvent.dangerously_unscoped.count(),
+             AuditEvent.objects.count())
     assert after == before
     # Through the page: a worker of another grid is not offered, and is refused in Chinese.
     client = login(world.li_qiang)
@@ -100,7 +102,7 @@ def test_a_batch_is_all_or_nothing(world, ledger, login):
     response = client.post(url, {"action": "worker", "user": world.qian_duo.pk, "households": [ledger.a1.pk]},
                            follow=True)
     assert "请选择本网格的网格员" in response.content.decode()
-    assert not HouseholdAssignment.unscoped.exists()
+    assert not HouseholdAssignment.dangerously_unscoped.exists()
 
 
 def test_the_household_page_loads_its_contact_choices_when_the_section_is_opened(world, ledger, login):
@@ -121,7 +123,7 @@ def test_the_household_page_loads_its_contact_choices_when_the_section_is_opened
     response = client.post(reverse("staff:household_change", args=[ledger.a1_b.pk]),
                            {"action": "party_link", "party_member": member.pk}, follow=True)
     assert response.status_code == 200
-    assert HouseholdAssignment.unscoped.filter(household=ledger.a1_b, party_member=member,
+    assert HouseholdAssignment.dangerously_unscoped.filter(household=ledger.a1_b, party_member=member,
                                                ended_at__isnull=True).exists()
     # Whoever sees the page without the section (or not at all) gets no list.
     shown = {}
@@ -156,10 +158,10 @@ def test_party_link_ends_from_the_household_page(world, ledger, login):
     # Another household's link cannot be ended through this one.
     login(world.li_qiang).post(reverse("staff:household_change", args=[ledger.a1.pk]),
                                {"action": "unlink", "link": link.pk})
-    assert HouseholdAssignment.unscoped.get(pk=link.pk).ended_at is None
+    assert HouseholdAssignment.dangerously_unscoped.get(pk=link.pk).ended_at is None
     assert login(world.sun_li).post(url, {"action": "unlink", "link": link.pk}).status_code == 404
     login(world.li_qiang).post(url, {"action": "unlink", "link": link.pk})
-    assert HouseholdAssignment.unscoped.get(pk=link.pk).ended_at is not None
+    assert HouseholdAssignment.dangerously_unscoped.get(pk=link.pk).ended_at is not None
 
 
 # --- cases naming a household ------------------------------------------------------------------------------
@@ -176,7 +178,7 @@ def test_staff_intake_names_the_household_and_its_page_lists_the_case(world, led
         "title": "院墙倒塌", "description": "户主反映院墙倒塌，需要帮助。", "category": "livelihood",
         "urgency": "ordinary", "channel": "field", "household_id": str(ledger.a1.pk), "idempotency_key": "k1"})
     assert response.status_code == 302
-    case = Case.unscoped.get(title="院墙倒塌")
+    case = Case.dangerously_unscoped.get(title="院墙倒塌")
     assert case.household_id == ledger.a1.pk and case.unit_id == world.grid_a1.pk  # the household's grid
     assert AuditEvent.objects.get(action="case.report", object_id=str(case.pk)).detail["household"] == ledger.a1.pk
     page = client.get(reverse("staff:household_detail", args=[ledger.a1.pk])).content.decode()
@@ -187,7 +189,7 @@ def test_staff_intake_names_the_household_and_its_page_lists_the_case(world, led
 
 
 def test_a_household_out_of_reach_cannot_be_named(world, ledger, login):
-    before = Case.unscoped.count()
+    before = Case.dangerously_unscoped.count()
     for household_id in (ledger.a2.pk, 987654):
         with pytest.raises(ValidationFailed, match="不在您的范围内"):
             _case(world.wang_fang, type("H", (), {"pk": household_id})())
@@ -196,7 +198,7 @@ def test_a_household_out_of_reach_cannot_be_named(world, ledger, login):
         "channel": "field", "unit_id": str(world.grid_a1.pk), "household_id": str(ledger.c1.pk),
         "idempotency_key": "k2"})
     assert "不在您的范围内" in response.content.decode()
-    assert Case.unscoped.count() == before
+    assert Case.dangerously_unscoped.count() == before
 
 
 def test_api_intake_takes_the_household(world, ledger, login):
@@ -204,7 +206,7 @@ def test_api_intake_takes_the_household(world, ledger, login):
         "title": "院墙倒塌", "description": "户主反映院墙倒塌。", "category": "livelihood",
         "household_id": ledger.a1.pk}, content_type="application/json")
     assert response.status_code == 201
-    assert Case.unscoped.get(pk=response.json()["case"]["id"]).household_id == ledger.a1.pk
+    assert Case.dangerously_unscoped.get(pk=response.json()["case"]["id"]).household_id == ledger.a1.pk
 
 
 CASES_SEEN = {  # persona → which of the two cases (grid A1's, grid B1's) the household pages show them

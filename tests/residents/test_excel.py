@@ -41,12 +41,13 @@ def test_two_hundred_rows_with_three_bad_import_nothing_then_valid_only(world, l
     assert job.error_rows == 3
     assert [e["row"] for e in job.errors] == [7, 42, 79]
     assert "校验位" in job.errors[0]["reason"] and "*" in job.errors[0]["value"]
-    assert not Household.unscoped.filter(address="吴城村导入组").exists()  # nothing half imported
+    assert not Household.dangerously_unscoped.filter(address="吴城村导入组").exists()  # nothing half imported
     job = submit(world, xlsx(rows), mode="valid_only")
     assert job.status == ImportJob.Status.DONE
     assert job.households_created == 97  # the three households with a bad row are left out whole
-    assert Resident.unscoped.filter(household__address="吴城村导入组").count() == 194
-    assert TagAssignment.unscoped.filter(tag__code="left_behind_elder", note="导入").count() == 9  # 21: bad row
+    assert Resident.dangerously_unscoped.filter(household__address="吴城村导入组").count() == 194
+    assert TagAssignment.dangerously_unscoped.filter(tag__code="left_behind_elder",
+                                                     note="导入").count() == 9  # 21: bad row
 
 
 def test_fixed_file_imports_everything_and_reports_progress(world, ledger):
@@ -54,7 +55,7 @@ def test_fixed_file_imports_everything_and_reports_progress(world, ledger):
     assert job.status == ImportJob.Status.DONE, job.message
     assert (job.households_created, job.residents_created) == (100, 200)
     assert job.processed_rows == job.total_rows == 200 and job.percent == 100
-    h = Household.unscoped.filter(address="吴城村导入组").first()
+    h = Household.dangerously_unscoped.filter(address="吴城村导入组").first()
     assert h.unit_id == world.grid_a1.pk  # grid by serial
 
 
@@ -72,7 +73,7 @@ def test_ids_and_phones_stored_by_excel_as_numbers(world, ledger):
     assert job.households_created == 0  # the household had bad rows
     job = submit(world, xlsx(rows[:1]))
     assert job.status == "done", job.errors
-    r = Resident.unscoped.get(name="郑一")
+    r = Resident.dangerously_unscoped.get(name="郑一")
     assert r.birth_date == dt.date(1960, 1, 1) and r.phone_masked == "139****5678"
 
 
@@ -108,7 +109,7 @@ def test_grid_by_coordinates_and_household_rules(world, ledger):
     reasons = " ".join(e["reason"] for e in job.errors)
     assert "没有户主" in reasons and "不止一位户主" in reasons and "不在「吴城村」的任何网格内" in reasons
     assert "找不到网格" in reasons
-    assert Household.unscoped.get(address="坐标户").unit_id == world.grid_a2.pk
+    assert Household.dangerously_unscoped.get(address="坐标户").unit_id == world.grid_a2.pk
     assert job.households_created == 1
 
 
@@ -119,7 +120,7 @@ def test_blank_rows_column_order_and_trailing_spaces_are_tolerated(world, ledger
             id_number=make_id(dt.date(1980, 5, 5), 51) + " ")
     job = submit(world, xlsx([list(reversed(r)), [""] * len(HEADERS), [None] * len(HEADERS)], headers=headers))
     assert job.status == "done", job.errors
-    assert Resident.unscoped.get(name="冯一").household.address == "一组"
+    assert Resident.dangerously_unscoped.get(name="冯一").household.address == "一组"
 
 
 @pytest.mark.parametrize(
@@ -173,7 +174,7 @@ def test_import_pages_and_error_report_download(world, ledger, login):
     assert response.status_code == 302
     page = client.get(response.url)
     assert "校验位" in page.content.decode() and "全部未导入" in page.content.decode()
-    job = ImportJob.unscoped.latest("id")
+    job = ImportJob.dangerously_unscoped.latest("id")
     report = client.get(reverse("staff:household_import_report", args=[job.pk]))
     ws = load_workbook(io.BytesIO(report.content)).active
     assert [c.value for c in ws[1]] == ["行号", "列", "值（已脱敏）", "原因"]
@@ -181,7 +182,7 @@ def test_import_pages_and_error_report_download(world, ledger, login):
     assert login(world.sun_li).get(reverse("staff:household_import_job", args=[job.pk])).status_code == 404
     retry = client.post(reverse("staff:household_import_retry", args=[job.pk]))
     assert retry.status_code == 302
-    assert ImportJob.unscoped.latest("id").households_created == 2
+    assert ImportJob.dangerously_unscoped.latest("id").households_created == 2
     renamed = SimpleUploadedFile("台账.xlsx", b"%PDF-1.4 not excel")
     refused = client.post(reverse("staff:household_import"), {"unit": world.village.pk, "file": renamed})
     assert "不是有效的 Excel" in refused.content.decode()

@@ -21,7 +21,7 @@ def test_rotate_field_key_reencrypts_everything_and_search_still_works(world, le
 
     device = TotpDevice.objects.create(user=world.zhang_wei, created_at=T0,
                                        secret_cipher=fieldcrypto.encrypt("JBSWY3DPEHPK3PXP", purpose=_PURPOSE))
-    old = Resident.unscoped.get(pk=ledger.wang_wei.pk)
+    old = Resident.dangerously_unscoped.get(pk=ledger.wang_wei.pk)
     old_kid = fieldcrypto.sealed_key_id(old.id_cipher)
     previous = base64.b64encode(fieldcrypto.keys().by_id[old_kid]).decode()
     new_key = base64.b64encode(os.urandom(32)).decode()
@@ -34,11 +34,12 @@ def test_rotate_field_key_reencrypts_everything_and_search_still_works(world, le
         assert "已重新加密" in out.getvalue() and "1 个动态口令设备" in out.getvalue()
         new_kid = fieldcrypto.keys().current_id
         assert new_kid != old_kid
-        ciphers = Resident.unscoped.values_list("id_cipher", flat=True)
+        ciphers = Resident.dangerously_unscoped.values_list("id_cipher", flat=True)
         assert all(fieldcrypto.sealed_key_id(c) == new_kid for c in ciphers)
         assert all(fieldcrypto.sealed_key_id(c) == new_kid
-                   for c in Household.unscoped.exclude(phone_cipher="").values_list("phone_cipher", flat=True))
-        rotated = Resident.unscoped.get(pk=ledger.wang_wei.pk)
+                   for c in Household.dangerously_unscoped.exclude(phone_cipher="").values_list("phone_cipher",
+                                                                                                flat=True))
+        rotated = Resident.dangerously_unscoped.get(pk=ledger.wang_wei.pk)
         assert protected.reveal_id(rotated.id_cipher) == ledger.wang_wei_id
         assert rotated.id_index == old.id_index  # the index key did not change
         # without the previous key the old ciphertext is unreadable: the data really moved

@@ -49,7 +49,7 @@ def test_tags_through_the_page_and_sensitive_history_hidden(world, ledger, login
     assert login(world.wang_fang).post(end).status_code == 404
     assert head.post(end).status_code == 302
     # a tag for a person of another household is refused
-    other = Resident.unscoped.get(household=ledger.a1_b)
+    other = Resident.dangerously_unscoped.get(household=ledger.a1_b)
     head.post(url, {"tag": "veteran", "resident": other.pk})
     assert not other.tags.exists()
 
@@ -71,14 +71,14 @@ def test_grid_worker_assignment_and_party_member_link(world, ledger):
     with pytest.raises(NotFound):
         household_link_party_member(actor=world.wang_fang, now=T0, household_id=ledger.a2.pk,
                                              party_member_id=ledger.wang_wei.pk)
-    assert HouseholdAssignment.unscoped.filter(ended_at__isnull=True).count() == 2
+    assert HouseholdAssignment.dangerously_unscoped.filter(ended_at__isnull=True).count() == 2
 
 
 def test_status_changes_free_the_id_number_for_a_new_registration(world, ledger):
     household_set_status(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk,
                                   status="moved_out", reason="全家迁往县城")
-    assert Household.unscoped.get(pk=ledger.a1_b.pk).status == "moved_out"
-    moved = Resident.unscoped.get(household=ledger.a1_b)
+    assert Household.dangerously_unscoped.get(pk=ledger.a1_b.pk).status == "moved_out"
+    moved = Resident.dangerously_unscoped.get(household=ledger.a1_b)
     assert moved.status == "moved_out"
     with pytest.raises(ValidationFailed, match="已迁出"):
         household_update(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk, address="x")
@@ -88,7 +88,7 @@ def test_status_changes_free_the_id_number_for_a_new_registration(world, ledger)
                           id_number=protected.reveal_id(moved.id_cipher), relation="其他")
     resident_set_status(actor=world.wang_fang, now=T0, resident_id=ledger.child.pk, status="deceased",
                                  reason="")
-    assert Resident.unscoped.get(pk=ledger.child.pk).status == "deceased"
+    assert Resident.dangerously_unscoped.get(pk=ledger.child.pk).status == "deceased"
 
 
 def test_grid_worker_cannot_open_a_minors_edit_form(world, ledger, login):

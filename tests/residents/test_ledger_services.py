@@ -59,7 +59,7 @@ def test_duplicate_id_number_names_the_existing_household_masked(world, ledger):
 def test_the_database_refuses_a_second_active_id_number(ledger):
     r = ledger.wang_wei
     with pytest.raises(IntegrityError), transaction.atomic():
-        Resident.unscoped.create(household=ledger.a2, relation="child", name="王伟", gender="M",
+        Resident.dangerously_unscoped.create(household=ledger.a2, relation="child", name="王伟", gender="M",
                                  birth_date=r.birth_date, id_cipher=r.id_cipher, id_index=r.id_index,
                                  id_masked=r.id_masked, created_at=T0, updated_at=T0)
 
@@ -74,7 +74,7 @@ def test_birth_date_and_gender_contradicting_the_id_are_refused(world, ledger):
         resident_add(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk, name="刘一", id_number=number,
                               relation="子女", gender="女")
     assert "性别" in exc.value.message
-    assert not Resident.unscoped.filter(name="刘一").exists()
+    assert not Resident.dangerously_unscoped.filter(name="刘一").exists()
 
 
 def test_one_head_per_household(world, ledger):
@@ -104,7 +104,7 @@ def test_stale_version_is_a_conflict(world, ledger):
     with pytest.raises(Conflict):
         household_update(actor=world.wang_fang, now=T0, household_id=ledger.a1.pk, expected_version=v,
                                   address="吴城村一组西")
-    assert Household.unscoped.get(pk=ledger.a1.pk).address == "吴城村一组东"
+    assert Household.dangerously_unscoped.get(pk=ledger.a1.pk).address == "吴城村一组东"
 
 
 def test_unmask_needs_the_right_and_a_reason_and_is_audited(world, ledger):
@@ -128,16 +128,17 @@ def test_move_merge_split_keep_history(world, ledger):
     child = ledger.child
     resident_move(actor=world.wang_fang, now=T0, resident_id=child.pk, to_household_id=ledger.a1_b.pk,
                            relation="孙子女")
-    assert Resident.unscoped.get(pk=child.pk).household_id == ledger.a1_b.pk
-    assert HouseholdEvent.unscoped.filter(household=ledger.a1, action="member_out").exists()
+    assert Resident.dangerously_unscoped.get(pk=child.pk).household_id == ledger.a1_b.pk
+    assert HouseholdEvent.dangerously_unscoped.filter(household=ledger.a1, action="member_out").exists()
     target = household_merge(actor=world.wang_fang, now=T0, household_id=ledger.a1_b.pk, into_id=ledger.a1.pk)
-    source = Household.unscoped.get(pk=ledger.a1_b.pk)
+    source = Household.dangerously_unscoped.get(pk=ledger.a1_b.pk)
     assert source.status == HouseholdStatus.MERGED and source.merged_into_id == target.pk
-    assert Resident.unscoped.filter(household=ledger.a1, status="active").count() == 3
+    assert Resident.dangerously_unscoped.filter(household=ledger.a1, status="active").count() == 3
     new = household_split(actor=world.wang_fang, now=T0, household_id=ledger.a1.pk,
                                    resident_ids=[child.pk], new_head_id=child.pk, house_number="12-1")
-    assert Resident.unscoped.get(pk=child.pk).household_id == new.pk
-    assert {e.action for e in HouseholdEvent.unscoped.filter(household=ledger.a1)} >= {"merged_from", "split"}
+    assert Resident.dangerously_unscoped.get(pk=child.pk).household_id == new.pk
+    assert {e.action for e in HouseholdEvent.dangerously_unscoped.filter(household=ledger.a1)} >= {"merged_from",
+                                                                                                   "split"}
     # the grid worker cannot move a resident into a household of another grid
     with pytest.raises(NotFound):
         resident_move(actor=world.wang_fang, now=T0, resident_id=child.pk, to_household_id=ledger.a2.pk,
@@ -155,7 +156,7 @@ def test_sensitive_tags_need_the_right(world, ledger):
     with pytest.raises(ValidationFailed, match="人员"):
         tag_assign(actor=world.zhao_lei, now=T0, tag_code="left_behind_child", household_id=ledger.a1.pk)
     tag_end(actor=world.zhao_lei, now=T0, assignment_id=tag.pk)
-    assert TagAssignment.unscoped.get(pk=tag.pk).end_date == dt.date(2026, 3, 2)
+    assert TagAssignment.dangerously_unscoped.get(pk=tag.pk).end_date == dt.date(2026, 3, 2)
 
 
 def test_resident_update_rechecks_id_and_keeps_ciphertext(world, ledger):

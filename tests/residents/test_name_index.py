@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_exact_and_prefix_name_search_uses_an_index(ledger):
-    qs = Resident.unscoped.filter(name_q("王伟")).values("household_id")
+    qs = Resident.dangerously_unscoped.filter(name_q("王伟")).values("household_id")
     assert set(qs.values_list("household_id", flat=True)) == {ledger.a1.pk, ledger.a1_b.pk}
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cur:

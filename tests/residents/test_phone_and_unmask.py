@@ -22,7 +22,7 @@ def _household_form(h: Household, **changes: object) -> dict[str, object]:
 
 def test_household_form_keeps_replaces_and_removes_the_phone(world, ledger, login):
     household_update(actor=None, now=T0, household_id=ledger.a2.pk, phone="13612345678")
-    h = Household.unscoped.get(pk=ledger.a2.pk)
+    h = Household.dangerously_unscoped.get(pk=ledger.a2.pk)
     client = login(world.li_qiang)
     url = reverse("staff:household_edit", args=[h.pk])
     page = client.get(url).content.decode()
@@ -35,16 +35,16 @@ def test_household_form_keeps_replaces_and_removes_the_phone(world, ledger, logi
     assert client.post(url, _household_form(h, phone="")).status_code == 302
     h.refresh_from_db()
     assert (h.phone_cipher, h.phone_index, h.phone_masked) == ("", "", "")
-    event = HouseholdEvent.unscoped.filter(household=h, action="updated").first()
+    event = HouseholdEvent.dangerously_unscoped.filter(household=h, action="updated").first()
     assert event is not None and event.changes["phone"] == ["136****5678", ""]
     audit = AuditEvent.objects.filter(action="household.update", object_id=str(h.pk)).order_by("-id").first()
     assert audit is not None and "phone" in audit.detail["fields"] and audit.actor == world.li_qiang
     # A bad number is refused in Chinese and nothing is written.
-    before = (h.version, HouseholdEvent.unscoped.count(), AuditEvent.objects.count())
+    before = (h.version, HouseholdEvent.dangerously_unscoped.count(), AuditEvent.objects.count())
     bad = client.post(url, _household_form(h, phone="12345"))
     assert bad.status_code == 200 and "手机号应为 11 位" in bad.content.decode()
     h.refresh_from_db()
-    assert (h.version, HouseholdEvent.unscoped.count(), AuditEvent.objects.count()) == before
+    assert (h.version, HouseholdEvent.dangerously_unscoped.count(), AuditEvent.objects.count()) == before
 
 
 def test_resident_form_removes_the_phone_and_keeps_the_id_number(world, ledger, login):
@@ -75,8 +75,8 @@ def test_api_patch_with_a_blank_phone_removes_it(world, ledger, login):
     response = client.patch(f"/api/households/residents/{ledger.wang_wei.pk}",
                             {"version": ledger.wang_wei.version, "phone": ""}, content_type="application/json")
     assert response.status_code == 200
-    assert Resident.unscoped.get(pk=ledger.wang_wei.pk).phone_masked == ""
-    h = Household.unscoped.get(pk=ledger.a1.pk)
+    assert Resident.dangerously_unscoped.get(pk=ledger.wang_wei.pk).phone_masked == ""
+    h = Household.dangerously_unscoped.get(pk=ledger.a1.pk)
     household_update(actor=None, now=T0, household_id=h.pk, phone="13612345678")
     h.refresh_from_db()
     response = client.patch(f"/api/households/{h.pk}", {"version": h.version, "phone": ""},
@@ -157,9 +157,9 @@ def test_full_export_needs_the_right_and_a_reason_and_is_audited(world, ledger, 
     assert url in office.get(reverse("staff:household_list")).content.decode()
     refused = office.post(url, {"reason": ""})
     assert refused.status_code == 200 and "至少" in refused.content.decode()
-    assert not BulkExport.unscoped.exists()
+    assert not BulkExport.dangerously_unscoped.exists()
     response = office.post(url, {"reason": "向民政办报送低保复核名单"})
-    export = BulkExport.unscoped.get()
+    export = BulkExport.dangerously_unscoped.get()
     assert response.status_code == 302 and response.url == reverse("staff:export_detail", args=[export.pk])
     assert export.kind == exports.FULL_KIND and export.status == "pending"
     assert export.reason == "向民政办报送低保复核名单"
@@ -175,7 +175,7 @@ def test_full_export_needs_the_right_and_a_reason_and_is_audited(world, ledger, 
     assert ledger.wang_wei_id not in masked and "138****5678" in masked
     # One grid of the scope only.
     office.post(url, {"reason": "报送东坊村名单", "unit": world.grid_b1.pk})
-    one = BulkExport.unscoped.get(status="pending")
+    one = BulkExport.dangerously_unscoped.get(status="pending")
     exports.export_decide(actor=world.chen_jing, now=T0, export_id=one.pk, approve=True)
     text = _sheet_text(office.get(reverse("staff:export_download", args=[one.pk])).content)
     assert "赵刚" in text and "王伟" not in text
@@ -216,7 +216,7 @@ def test_a_fifteen_digit_number_is_stored_upgraded_and_found_either_way(world, l
         "name": "王某", "relation": "other", "id_number": "140225401301001", "political_status": "masses",
         "residency": "registered", "health": "healthy"})
     assert "身份证号中的出生日期" in bad.content.decode()  # month 13: refused in Chinese, nothing written
-    assert not Resident.unscoped.filter(name="王某").exists()
+    assert not Resident.dangerously_unscoped.filter(name="王某").exists()
 
 
 def idnumber_upgrade(fifteen: str) -> str:

@@ -58,7 +58,9 @@ def test_bigrams_of_a_fragment():
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the bigram index exists on PostgreSQL only")
 def test_address_search_uses_the_bigram_index(world):
     household_create(actor=None, now=T0, unit_id=world.grid_a1.pk, address="跃龙街道三组")
-    qs = selectors.Household.unscoped.alias(g=selectors.AddressBigrams("address")).filter(g__contains=["跃龙"])
+    qs = selectors.Household.dangerously_unscoped.alias(g=selectors.AddressBigrams("address")).filter(
+        g__contains=["跃龙"]
+    )
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cur:
         cur.execute("SET LOCAL enable_seqscan = off")

@@ -45,7 +45,7 @@ def test_list_and_detail_by_persona(world, ledger, login, persona):
         assert client.get(f"/api/households/{h.pk}").status_code == expected, key
         assert client.get(reverse("staff:household_edit", args=[h.pk])).status_code in (
             (200,) if key in VISIBLE[persona] and persona not in ("county_office", "outsider") else (404, 200)), key
-    member = Resident.unscoped.filter(household=ledger.a1).first()
+    member = Resident.dangerously_unscoped.filter(household=ledger.a1).first()
     for name in ("staff:resident_edit", "staff:resident_move", "staff:resident_unmask"):
         code = client.get(reverse(name, args=[member.pk])).status_code
         assert (code == 404) == ("a1" not in VISIBLE[persona]), (name, code)
@@ -129,11 +129,11 @@ def test_create_household_and_member_through_the_forms(world, login):
     client = login(world.wang_fang)
     bad = client.post(reverse("staff:household_create"), {"unit": world.grid_a2.pk, "address": "吴城村"})
     assert bad.status_code == 200 and 'class="error"' in bad.content.decode()
-    assert not Household.unscoped.filter(address="吴城村").exists()
+    assert not Household.dangerously_unscoped.filter(address="吴城村").exists()
     response = client.post(reverse("staff:household_create"), {"unit": world.grid_a1.pk, "address": "吴城村三组",
                                                                 "house_number": "7", "phone": "13700001111"})
     assert response.status_code == 302
-    household = Household.unscoped.get(address="吴城村三组")
+    household = Household.dangerously_unscoped.get(address="吴城村三组")
     url = reverse("staff:resident_add", args=[household.pk])
     bad = client.post(url, {"name": "陈东", "relation": "head", "id_number": "140225198001010010",
                             "political_status": "masses", "residency": "registered", "health": "healthy"})
@@ -146,7 +146,7 @@ def test_create_household_and_member_through_the_forms(world, login):
                            "political_status": "masses", "residency": "registered", "health": "healthy",
                            "phone": "13700002222"})
     assert ok.status_code == 302
-    assert Resident.unscoped.get(name="陈东").household_id == household.pk
+    assert Resident.dangerously_unscoped.get(name="陈东").household_id == household.pk
 
 
 def test_household_edit_with_stale_version_shows_conflict(world, ledger, login):
@@ -163,17 +163,17 @@ def test_split_merge_and_move_out_through_the_detail_page(world, ledger, login):
     url = reverse("staff:household_change", args=[ledger.a1.pk])
     response = client.post(url, {"action": "split", "members": [ledger.child.pk], "new_head": ledger.child.pk,
                                  "house_number": "12-1"})
-    new = Resident.unscoped.get(pk=ledger.child.pk).household
+    new = Resident.dangerously_unscoped.get(pk=ledger.child.pk).household
     assert new.pk != ledger.a1.pk and response.url == reverse("staff:household_detail", args=[new.pk])
     assert client.post(reverse("staff:household_change", args=[new.pk]),
                        {"action": "merge", "into": ledger.a1.pk}).status_code == 302
-    assert Household.unscoped.get(pk=new.pk).status == "merged"
+    assert Household.dangerously_unscoped.get(pk=new.pk).status == "merged"
     refused = client.post(reverse("staff:household_change", args=[ledger.a1.pk]),
                           {"action": "merge", "into": ledger.a2.pk}, follow=True)
     assert "不在您的范围内" in refused.content.decode()
     client.post(reverse("staff:household_change", args=[ledger.a1_b.pk]), {"action": "status",
                                                                           "status": "dissolved", "reason": "户主去世"})
-    assert Household.unscoped.get(pk=ledger.a1_b.pk).status == "dissolved"
+    assert Household.dangerously_unscoped.get(pk=ledger.a1_b.pk).status == "dissolved"
     assert login(world.sun_li).post(url, {"action": "status", "status": "dissolved",
                                           "reason": "x"}).status_code == 404
 
@@ -190,7 +190,7 @@ def test_assign_grid_worker_and_party_member_on_the_page(world, ledger, login):
     client.post(url, {"action": "party_link", "party_member": ledger.wang_wei.pk})
     from gridgov.residents.models import HouseholdAssignment
 
-    links = HouseholdAssignment.unscoped.filter(household=ledger.a1_b, ended_at__isnull=True)
+    links = HouseholdAssignment.dangerously_unscoped.filter(household=ledger.a1_b, ended_at__isnull=True)
     assert {(a.kind, a.user_id or a.party_member_id) for a in links} == {
         ("grid_worker", world.wang_fang.pk), ("party_member", ledger.wang_wei.pk)}
 
@@ -213,7 +213,7 @@ def test_the_grid_filter_offers_the_grids_in_scope_and_keeps_the_one_chosen(worl
 
     client = login(world.li_qiang)  # village secretary: the village's grids only
     html = client.post(reverse("staff:household_list"), {"unit": str(world.grid_a1.pk)}).content.decode()
-    grids = Unit.unscoped.filter(parent=world.village, is_active=True)
+    grids = Unit.dangerously_unscoped.filter(parent=world.village, is_active=True)
     assert grids.count() >= 2
     for grid in grids:
         selected = " selected" if grid.pk == world.grid_a1.pk else ""

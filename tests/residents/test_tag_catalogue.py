@@ -141,7 +141,7 @@ def test_making_a_tag_sensitive_hides_it_and_its_history_from_a_grid_worker(worl
     assert "困难户" in worker.get(detail).content.decode()
     tag = Tag.objects.get(code="hardship")
     tag_update(actor=world.chen_jing, now=T0, tag_id=tag.pk, sensitivity="sensitive")
-    assert HouseholdEvent.unscoped.filter(household=h, action="tagged").get().sensitive
+    assert HouseholdEvent.dangerously_unscoped.filter(household=h, action="tagged").get().sensitive
     assert "困难户" not in worker.get(detail).content.decode()
     assert "困难户" in login(world.zhao_lei).get(detail).content.decode()
     assert worker.get(reverse("staff:household_list"), {"tag": "hardship"}).context["page"].rows == []

@@ -77,7 +77,7 @@ def test_reading_the_audit_log_is_audited_and_sign_ins_are_visible_to_the_audit_
 
 
 def test_an_audit_write_failure_fails_the_operation(world):
-    grants = Grant.unscoped.count()
+    grants = Grant.dangerously_unscoped.count()
     # The row is written by insert_one (audit_record) or one bulk INSERT (audit_record_many): fail both.
     full = DatabaseError("disk full")
     with mock.patch("gridgov.audit.services.insert_one", side_effect=full), \
@@ -85,7 +85,7 @@ def test_an_audit_write_failure_fails_the_operation(world):
             pytest.raises(DatabaseError):
         grant_create(actor=world.zhang_wei, now=T0, user=world.qian_duo, role_code="grid_worker_full",
                      unit=world.grid_b1)
-    assert Grant.unscoped.count() == grants
+    assert Grant.dangerously_unscoped.count() == grants
 
 
 def test_the_three_admins_are_kept_apart(world, ledger, login):

@@ -56,8 +56,8 @@ def test_the_helper_is_what_makes_it_neutral():
 
 
 def test_household_export_writes_planted_formulas_as_text(world, ledger, login):
-    Household.unscoped.filter(pk=ledger.a1.pk).update(address=HOSTILE[0], house_number="+1+1")
-    Resident.unscoped.filter(pk=ledger.wang_wei.pk).update(name="=1+1", away_place="@SUM(1,1)")
+    Household.dangerously_unscoped.filter(pk=ledger.a1.pk).update(address=HOSTILE[0], house_number="+1+1")
+    Resident.dangerously_unscoped.filter(pk=ledger.wang_wei.pk).update(name="=1+1", away_place="@SUM(1,1)")
     response = login(world.zhang_wei).get(reverse("staff:household_export"))
     assert response.status_code == 200
     assert_neutral(response.content, [HOSTILE[0], "+1+1", "=1+1", "@SUM(1,1)"])

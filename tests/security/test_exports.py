@@ -45,7 +45,7 @@ def test_a_small_export_comes_at_once_watermarked_and_audited(world, ledger, log
     assert wb.properties.creator == "zhangwei" and wb.properties.description == mark
     event = AuditEvent.objects.get(action="household.export", actor=world.zhang_wei)
     assert event.detail["rows"] == len(rows_of(response.content)) - 2 and event.detail["watermark"] == mark
-    assert not BulkExport.unscoped.exists()
+    assert not BulkExport.dangerously_unscoped.exists()
 
 
 def test_a_large_export_needs_a_second_persons_approval(world, ledger, login):
@@ -55,9 +55,9 @@ def test_a_large_export_needs_a_second_persons_approval(world, ledger, login):
     assert page.status_code == 200 and "需要另一位有导出权限的人员审批" in page.content.decode()
     assert not AuditEvent.objects.filter(action="household.export").exists()  # no file without approval
     no_reason = zhang.post(reverse("staff:household_export"), {"reason": ""})
-    assert "请写明用途" in no_reason.content.decode() and not BulkExport.unscoped.exists()
+    assert "请写明用途" in no_reason.content.decode() and not BulkExport.dangerously_unscoped.exists()
     filed = zhang.post(reverse("staff:household_export"), {"reason": "年度低保复核"})
-    export = BulkExport.unscoped.get()
+    export = BulkExport.dangerously_unscoped.get()
     assert filed.status_code == 302 and filed.url == reverse("staff:export_detail", args=[export.pk])
     assert export.status == "pending" and export.row_count > 2 and export.paths == [world.township.path]
     assert AuditEvent.objects.filter(action="export.request", object_id=str(export.pk), actor=world.zhang_wei).exists()
@@ -69,14 +69,14 @@ def test_a_large_export_needs_a_second_persons_approval(world, ledger, login):
     assert zhang.get(reverse("staff:export_download", args=[export.pk])).status_code == 410
     # The requester cannot approve their own request: refused, audited, nothing changed.
     zhang.post(reverse("staff:export_decide", args=[export.pk]), {"decision": "approve"})
-    assert BulkExport.unscoped.get(pk=export.pk).status == "pending"
+    assert BulkExport.dangerously_unscoped.get(pk=export.pk).status == "pending"
     assert AuditEvent.objects.filter(action="export.approve", outcome="denied", actor=world.zhang_wei).exists()
     # People without the right over the unit do not even see the request.
     for outsider in (world.li_qiang, world.wang_fang, world.sun_li, world.zheng_hong):
         client = login(outsider)
         assert client.get(reverse("staff:export_detail", args=[export.pk])).status_code == 404
         assert client.post(reverse("staff:export_decide", args=[export.pk]), {"decision": "approve"}).status_code == 404
-    assert BulkExport.unscoped.get(pk=export.pk).status == "pending"
+    assert BulkExport.dangerously_unscoped.get(pk=export.pk).status == "pending"
     # The county office approves: the file is built from the requester's scope, watermarked.
     chen = login(world.chen_jing)
     assert "批准" in chen.get(reverse("staff:export_detail", args=[export.pk])).content.decode()
@@ -109,7 +109,7 @@ def test_a_large_export_needs_a_second_persons_approval(world, ledger, login):
     assert exports.exports_expire(now=export.expires_at - dt.timedelta(minutes=1)) == 0
     assert exports.exports_expire(now=later) == 1
     assert not default_storage.exists(name)
-    assert BulkExport.unscoped.get(pk=export.pk).status == "expired"
+    assert BulkExport.dangerously_unscoped.get(pk=export.pk).status == "expired"
     assert exports.exports_expire(now=later) == 0  # idempotent
     assert AuditEvent.objects.filter(action="export.expire", object_id=str(export.pk)).count() == 1
 
@@ -119,7 +119,7 @@ def test_a_refused_request_makes_no_file(world, ledger, login):
     started = exports.export_start(actor=world.zhang_wei, now=T0, unit_id=None, reason="核对")
     assert started.request is not None and started.content is None
     exports.export_decide(actor=world.chen_jing, now=T0, export_id=started.request.pk, approve=False)
-    export = BulkExport.unscoped.get(pk=started.request.pk)
+    export = BulkExport.dangerously_unscoped.get(pk=started.request.pk)
     assert export.status == "rejected" and not export.file
     assert AuditEvent.objects.filter(action="export.reject", actor=world.chen_jing).exists()
     assert login(world.zhang_wei).get(reverse("staff:export_download", args=[export.pk])).status_code == 410
@@ -129,7 +129,7 @@ def test_unanswered_requests_lapse_after_a_week(world, ledger):
     policy_update(actor=world.zheng_hong, now=T0, export_approval_threshold=2)
     started = exports.export_start(actor=world.zhang_wei, now=T0, unit_id=None, reason="核对")
     assert exports.exports_expire(now=T0 + dt.timedelta(days=8)) == 1
-    assert BulkExport.unscoped.get(pk=started.request.pk).status == "expired"
+    assert BulkExport.dangerously_unscoped.get(pk=started.request.pk).status == "expired"
 
 
 def test_the_expiry_job_is_on_the_beat_schedule(settings):
@@ -150,7 +150,7 @@ def _exporter_without_unmask(world):  # type: ignore[no-untyped-def]
     role = Role.objects.create(code="exporter", name="台账导出员", builtin=False,
                                permissions=[P.UNIT_VIEW, P.HOUSEHOLD_VIEW, P.HOUSEHOLD_EXPORT])
     user = user_create(actor=None, now=T0, username="daochu", full_name="导出员", password=PASSWORD)
-    Grant.unscoped.create(user=user, role=role, unit=world.county, granted_at=T0)
+    Grant.dangerously_unscoped.create(user=user, role=role, unit=world.county, granted_at=T0)
     return user
 
 
@@ -161,7 +161,7 @@ def test_a_full_export_always_needs_a_second_persons_approval_whatever_its_size(
     zhang = login(world.zhang_wei)
     filed = zhang.post(reverse("staff:household_export_full"), {"reason": "向民政办报送低保复核名单",
                                                                   "unit": world.grid_a1.pk})
-    export = BulkExport.unscoped.get()
+    export = BulkExport.dangerously_unscoped.get()
     assert filed.status_code == 302 and filed.url == reverse("staff:export_detail", args=[export.pk])
     assert export.kind == exports.FULL_KIND and export.status == "pending"
     assert 0 < export.row_count < 500  # far below the threshold, still a request
@@ -174,7 +174,7 @@ def test_a_full_export_always_needs_a_second_persons_approval_whatever_its_size(
     assert login(exporter).post(reverse("staff:export_decide", args=[export.pk]),
                                 {"decision": "approve"}).status_code == 404
     zhang.post(reverse("staff:export_decide", args=[export.pk]), {"decision": "approve"})
-    assert BulkExport.unscoped.get(pk=export.pk).status == "pending"
+    assert BulkExport.dangerously_unscoped.get(pk=export.pk).status == "pending"
     assert zhang.get(reverse("staff:export_download", args=[export.pk])).status_code == 410
     detail = login(world.chen_jing).get(reverse("staff:export_detail", args=[export.pk])).content.decode()
     assert "含完整身份证号和电话" in detail
@@ -209,7 +209,7 @@ def test_a_full_export_is_refused_without_the_unmask_right_or_a_reason(world, le
         exports.export_full_request(actor=world.zhang_wei, now=T0, unit_id=None, reason="看看")
     with pytest.raises(NotFound):
         exports.export_full_request(actor=world.sun_li, now=T0, unit_id=world.grid_a1.pk, reason="向民政办报送名单")
-    assert not BulkExport.unscoped.exists()
+    assert not BulkExport.dangerously_unscoped.exists()
 
 
 def test_a_full_export_is_not_built_when_the_requester_lost_the_unmask_right(world, ledger):
@@ -218,10 +218,10 @@ def test_a_full_export_is_not_built_when_the_requester_lost_the_unmask_right(wor
 
     export = exports.export_full_request(actor=world.zhang_wei, now=T0, unit_id=None, reason="向民政办报送低保复核名单")
     # 张伟 keeps export but loses unmask before the approval comes.
-    grant = Grant.unscoped.get(user=world.zhang_wei, revoked_at__isnull=True)
+    grant = Grant.dangerously_unscoped.get(user=world.zhang_wei, revoked_at__isnull=True)
     trimmed = Role.objects.create(code="office_no_unmask", name="乡镇（无完整信息）", builtin=False,
                                   permissions=[p for p in grant.role.permissions if p != P.RESIDENT_UNMASK])
-    Grant.unscoped.filter(pk=grant.pk).update(role=trimmed)
+    Grant.dangerously_unscoped.filter(pk=grant.pk).update(role=trimmed)
     exports.export_decide(actor=world.chen_jing, now=T0, export_id=export.pk, approve=True)
     export.refresh_from_db()
     assert export.status == "rejected" and not export.file

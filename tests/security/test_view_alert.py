@@ -45,7 +45,7 @@ def test_viewing_many_resident_records_in_an_hour_alerts_the_security_admin(worl
 def test_the_window_is_one_hour_and_searches_count(world, ledger):
     policy_update(actor=world.zheng_hong, now=T0, view_alert_per_hour=10)
     scope = scope_for(world.zhang_wei)
-    household = Household.unscoped.select_related("unit").get(pk=ledger.a1.pk)
+    household = Household.dangerously_unscoped.select_related("unit").get(pk=ledger.a1.pk)
     for minute in range(0, 80, 20):  # 4 views of 2 residents, spread over 80 minutes
         watch.record_household_view(actor=world.zhang_wei, now=T0 + dt.timedelta(minutes=minute), scope=scope,
                                     household=household, residents=2, sensitive=False)

@@ -19,19 +19,19 @@ def test_copy_insert_sets_keys_and_keeps_values(world):  # type: ignore[no-untyp
     # Built before the households have keys: copy_insert resolves them from the cached parent.
     events = [HouseholdEvent(household=h, action=HouseholdEvent.Action.CREATED, at=T0, changes={"来源": "seed"})
               for h in households]
-    before = Household.unscoped.count()
+    before = Household.dangerously_unscoped.count()
     copy_insert(Household, households)
     assert all(h.pk for h in households) and len({h.pk for h in households}) == 3
-    assert Household.unscoped.count() == before + 3
+    assert Household.dangerously_unscoped.count() == before + 3
     copy_insert(HouseholdEvent, events)
     for h, e in zip(households, events, strict=True):
-        row = Household.unscoped.get(pk=h.pk)
+        row = Household.dangerously_unscoped.get(pk=h.pk)
         assert (row.address, row.house_number, row.unit_id, row.status, row.version) == (
             h.address, h.house_number, world.grid_a1.pk, "active", 1)
-        saved = HouseholdEvent.unscoped.get(pk=e.pk)
+        saved = HouseholdEvent.dangerously_unscoped.get(pk=e.pk)
         assert saved.household_id == h.pk and saved.changes == {"来源": "seed"} and saved.action == "created"
     copy_insert(Household, [])
-    assert Household.unscoped.count() == before + 3
+    assert Household.dangerously_unscoped.count() == before + 3
 
 
 def test_seed_world_jobs_needs_postgresql(db):  # type: ignore[no-untyped-def]
@@ -46,4 +46,4 @@ def test_seed_world_jobs_needs_postgresql(db):  # type: ignore[no-untyped-def]
 
     with pytest.raises(CommandError):
         call_command("seed_world", size="S", seed=1, jobs=2, units_only=True, stdout=io.StringIO())
-    assert not Unit.unscoped.exists()  # refused before anything was written
+    assert not Unit.dangerously_unscoped.exists()  # refused before anything was written

@@ -29,7 +29,7 @@ def _case(world, number: str, token: str) -> Case:  # type: ignore[no-untyped-de
 
 
 def _row(model, pk):  # type: ignore[no-untyped-def]
-    values = model.unscoped.filter(pk=pk).values().get()
+    values = model.dangerously_unscoped.filter(pk=pk).values().get()
     values.pop("id")
     return values
 
@@ -48,8 +48,8 @@ def test_the_row_is_the_one_save_writes(world):  # type: ignore[no-untyped-def]
     event = CaseEvent(case=inserted, seq=1, action="report", at=T0, to_status="reported", to_unit=world.grid_a1,
                       detail={"form_number": "N-2", "列表": [1, 2]})
     insert_one(event)
-    assert CaseEvent.unscoped.get(pk=event.pk).detail == {"form_number": "N-2", "列表": [1, 2]}
-    assert CaseEvent.unscoped.get(pk=event.pk).actor_id is None
+    assert CaseEvent.dangerously_unscoped.get(pk=event.pk).detail == {"form_number": "N-2", "列表": [1, 2]}
+    assert CaseEvent.dangerously_unscoped.get(pk=event.pk).actor_id is None
 
 
 def test_signals_are_sent_as_by_save(world):  # type: ignore[no-untyped-def]
@@ -103,4 +103,4 @@ def test_an_instance_with_a_key_goes_through_save(world):  # type: ignore[no-unt
     case = _case(world, "N-4", "t4")
     case.pk = 987654
     insert_one(case)
-    assert Case.unscoped.filter(pk=987654, number="N-4").exists()
+    assert Case.dangerously_unscoped.filter(pk=987654, number="N-4").exists()

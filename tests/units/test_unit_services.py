@@ -16,14 +16,14 @@ pytestmark = pytest.mark.django_db
 
 
 def fresh(unit: Unit) -> Unit:
-    return Unit.unscoped.get(pk=unit.pk)
+    return Unit.dangerously_unscoped.get(pk=unit.pk)
 
 
 def test_paths_are_materialised_and_subtree_is_one_prefix_filter(world):
     a1 = fresh(world.grid_a1)
     assert a1.path == f"/{world.county.pk}/{world.township.pk}/{world.village.pk}/{a1.pk}/"
     assert a1.depth == 3
-    subtree = Unit.unscoped.filter(path__startswith=fresh(world.village).path)
+    subtree = Unit.dangerously_unscoped.filter(path__startswith=fresh(world.village).path)
     assert set(subtree.values_list("name", flat=True)) == {"吴城村", "吴城村第一网格", "吴城村第二网格"}
 
 
@@ -45,12 +45,12 @@ def test_move_rewrites_every_path_below_in_one_transaction_and_keeps_history(wor
 
 
 def test_moving_a_unit_under_its_own_descendant_is_refused_and_nothing_changes(world):
-    before = list(Unit.unscoped.order_by("pk").values_list("pk", "path"))
+    before = list(Unit.dangerously_unscoped.order_by("pk").values_list("pk", "path"))
     with pytest.raises(ValidationFailed, match="下级"):
         unit_move(actor=world.chen_jing, now=T0, unit_id=world.township.pk, new_parent_id=world.grid_a1.pk)
     with pytest.raises(ValidationFailed):
         unit_move(actor=world.chen_jing, now=T0, unit_id=world.village.pk, new_parent_id=world.village.pk)
-    assert list(Unit.unscoped.order_by("pk").values_list("pk", "path")) == before
+    assert list(Unit.dangerously_unscoped.order_by("pk").values_list("pk", "path")) == before
 
 
 def test_move_outside_the_actors_scope_is_not_found(world):
@@ -64,7 +64,7 @@ def test_duplicate_division_code_is_refused_with_the_owner_named(world):
     with pytest.raises(ValidationFailed, match="吴城乡"):
         unit_create(actor=world.chen_jing, now=T0, parent=world.county, name="重复乡", kind_code="township",
                     division_code="140225210000")
-    assert not Unit.unscoped.filter(name="重复乡").exists()
+    assert not Unit.dangerously_unscoped.filter(name="重复乡").exists()
 
 
 @pytest.mark.parametrize("code", ["14022521000", "1402252100001", "14022521000X", "abc"])
@@ -76,7 +76,7 @@ def test_division_code_must_be_12_digits(world, code):
 def test_unknown_kind_is_refused(world):
     with pytest.raises(ValidationFailed, match="未知的单位类型"):
         unit_create(actor=world.chen_jing, now=T0, parent=world.township, name="新村", kind_code="castle")
-    assert not Unit.unscoped.filter(name="新村").exists()
+    assert not Unit.dangerously_unscoped.filter(name="新村").exists()
 
 
 def test_custom_kind_such_as_hamlet_grid_is_a_grid(world):

@@ -62,7 +62,7 @@ def vw(world: World) -> VisitWorld:
     a2 = household(world, world.grid_a2, "吴城村二组", "李梅", make_id(dt.date(1982, 9, 9), 22), no="3")
     b1 = household(world, world.grid_b1, "东坊村", "赵刚", make_id(dt.date(1990, 2, 2), 71), no="8")
     c1 = household(world, world.grid_c1, "驼峰村", "孙强", make_id(dt.date(1970, 7, 7), 91, "140226"), no="1")
-    elder = Resident.unscoped.get(household=a1_elder)
+    elder = Resident.dangerously_unscoped.get(household=a1_elder)
     start = dt.date(2026, 3, 2)
     tag_on("dibao", household=a1, start=start)
     tag_on("elder_alone", resident=elder, start=start)

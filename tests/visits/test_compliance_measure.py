@@ -41,7 +41,7 @@ TODAY = dt.date(2026, 4, 10)
 
 
 def visit(h, day: dt.date, worker) -> None:  # type: ignore[no-untyped-def]
-    Visit.unscoped.create(household=h, unit=h.unit, unit_path=h.unit.path, visitor=worker, kind="home",
+    Visit.dangerously_unscoped.create(household=h, unit=h.unit, unit_path=h.unit.path, visitor=worker, kind="home",
                           visited_at=dt.datetime.combine(day, dt.time(16, 30), tzinfo=LOCAL_TZ), created_at=T0)
 
 
@@ -58,15 +58,15 @@ def fixed(world):  # type: ignore[no-untyped-def]
     h1, h2, h3, h4, _h5, h7, h8 = (h(world.grid_a1, name) for name in ("张一", "张二", "张三", "张四", "张五", "张七",
                                                                      "张八"))
     c1 = h(world.grid_c1, "外乡户")
-    tag_on("elder_alone", resident=Resident.unscoped.get(household=h1), start=dt.date(2026, 3, 2))
+    tag_on("elder_alone", resident=Resident.dangerously_unscoped.get(household=h1), start=dt.date(2026, 3, 2))
     tag_on("dibao", household=h2, start=dt.date(2026, 1, 1))
     tag_on("hardship", household=h3, start=dt.date(2026, 1, 1))
-    tag_on("elder_alone", resident=Resident.unscoped.get(household=h3), start=dt.date(2026, 3, 2))
+    tag_on("elder_alone", resident=Resident.dangerously_unscoped.get(household=h3), start=dt.date(2026, 3, 2))
     tag_on("dibao", household=h4, start=dt.date(2026, 3, 20))
     tag_on("dibao", household=h7, start=dt.date(2026, 1, 1))
     # The tag of H7 ends on E itself: from that day on H7 is not in the group.
     tag_end(actor=None, now=T0 + dt.timedelta(days=40),
-                   assignment_id=TagAssignment.unscoped.get(household=h7).pk, end_date=dt.date(2026, 3, 31))
+                   assignment_id=TagAssignment.dangerously_unscoped.get(household=h7).pk, end_date=dt.date(2026, 3, 31))
     tag_on("dibao", household=h8, start=dt.date(2026, 1, 1))
     tag_on("dibao", household=c1, start=dt.date(2026, 1, 1))
     w = world.wang_fang

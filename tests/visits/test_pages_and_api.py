@@ -111,11 +111,11 @@ def test_the_form_is_a_plain_post_and_a_retry_is_safe(vw, login):
     assert first.status_code == 302 and first["Location"] == "/visits/"
     again = client.post("/visits/new/", form(vw), follow=True)  # the response was lost; the phone sends again
     assert "已经保存过了" in again.content.decode()
-    assert Visit.unscoped.filter(household=vw.a1_elder).count() == 1
+    assert Visit.dangerously_unscoped.filter(household=vw.a1_elder).count() == 1
     other = client.post("/visits/new/", form(vw, notes="改了内容"))
     assert other.status_code == 400 and "幂等键" in other.content.decode()
     assert other.context["values"]["idempotency_key"] != "form-key-1"
-    assert Visit.unscoped.filter(household=vw.a1_elder).count() == 1
+    assert Visit.dangerously_unscoped.filter(household=vw.a1_elder).count() == 1
 
 
 def test_the_form_with_a_photo_and_a_problem_raised_as_a_case(vw, login):
@@ -126,15 +126,15 @@ def test_the_form_with_a_photo_and_a_problem_raised_as_a_case(vw, login):
                                                   problem_title="屋顶漏雨", problem_description="屋顶漏雨需要维修。",
                                                   problem_category="sanitation", problem_urgency="urgent"),
                            follow=True)
-    visit = Visit.unscoped.get(household=vw.a1_elder)
-    case = Case.unscoped.get(pk=visit.case_id)
+    visit = Visit.dangerously_unscoped.get(household=vw.a1_elder)
+    case = Case.dangerously_unscoped.get(pk=visit.case_id)
     assert visit.photo_type == "image/png" and case.channel == "visit" and case.urgency == "urgent"
     assert case.number in response.content.decode()
     fake = io.BytesIO(b"not a photo at all")
     fake.name = "x.jpg"
     bad = client.post("/visits/new/", form(vw, idempotency_key="k2", photo=fake))
     assert bad.status_code == 400 and "只能上传" in bad.content.decode()
-    assert Visit.unscoped.count() == 1
+    assert Visit.dangerously_unscoped.count() == 1
 
 
 def test_the_form_refuses_a_foreign_household_like_a_missing_one(vw, login):
@@ -143,7 +143,7 @@ def test_the_form_refuses_a_foreign_household_like_a_missing_one(vw, login):
     missing = client.get("/visits/new/", {"household": 987654})
     assert foreign.status_code == missing.status_code == 404
     post = client.post("/visits/new/", form(vw, household_id=vw.a1.pk))
-    assert post.status_code == 404 and not Visit.unscoped.exists()
+    assert post.status_code == 404 and not Visit.dangerously_unscoped.exists()
 
 
 def test_api_record_is_idempotent_like_case_intake(vw, login):
@@ -161,14 +161,14 @@ def test_api_record_is_idempotent_like_case_intake(vw, login):
     assert bad.status_code == 400 and bad.json()["field"] == "kind"
     foreign = login(vw.w.sun_li).post("/api/visits/", body, content_type="application/json")
     assert foreign.status_code == 400 and "不在您的范围内" in foreign.json()["message"]
-    assert Visit.unscoped.count() == 1
+    assert Visit.dangerously_unscoped.count() == 1
     due = client.get("/api/visits/due", {"all": "true"}).json()
     assert [d["household_id"] for d in due][:1] == [vw.a1.pk]  # the elder was just visited
 
 
 def test_rule_and_campaign_pages_by_persona(vw, login):
     w = vw.w
-    rule = VisitRule.unscoped.get(unit=w.county, tag__code="dibao")
+    rule = VisitRule.dangerously_unscoped.get(unit=w.county, tag__code="dibao")
     campaign = services.campaign_create(actor=w.li_qiang, now=NOW, unit_id=w.village.pk, name="春季集中走访",
                                         starts_on="2026-03-10", ends_on="2026-03-31")
     expect_rule = {"county_office": 200}

@@ -25,7 +25,7 @@ def tag(code: str) -> int:
 
 def test_the_county_office_keeps_the_rules_with_an_audit_row_each(vw):
     w = vw.w
-    rule = VisitRule.unscoped.get(unit=w.county, tag__code="elder_alone")
+    rule = VisitRule.dangerously_unscoped.get(unit=w.county, tag__code="elder_alone")
     assert rule.cadence_days == 7
     services.rule_update(actor=w.chen_jing, now=NOW, rule_id=rule.pk, cadence_days="10", expected_version=1)
     rule.refresh_from_db()
@@ -37,12 +37,12 @@ def test_the_county_office_keeps_the_rules_with_an_audit_row_each(vw):
 
 @pytest.mark.parametrize(("raw", "words"), [("", "请填写"), ("两周", "整数"), ("0", "1 到 366"), ("400", "1 到 366")])
 def test_cadence_is_checked_in_chinese(vw, raw, words):
-    before = VisitRule.unscoped.count(), AuditEvent.objects.count()
+    before = VisitRule.dangerously_unscoped.count(), AuditEvent.objects.count()
     with pytest.raises(ValidationFailed) as exc:
         services.rule_set(actor=vw.w.chen_jing, now=NOW, unit_id=vw.w.township.pk, tag_id=tag("veteran"),
                           cadence_days=raw)
     assert words in exc.value.message and exc.value.field == "cadence_days"
-    assert (VisitRule.unscoped.count(), AuditEvent.objects.count()) == before
+    assert (VisitRule.dangerously_unscoped.count(), AuditEvent.objects.count()) == before
 
 
 def test_only_the_catalogue_keepers_edit_rules(vw):
@@ -51,7 +51,7 @@ def test_only_the_catalogue_keepers_edit_rules(vw):
         services.rule_set(actor=w.zhang_wei, now=NOW, unit_id=w.township.pk, tag_id=tag("veteran"), cadence_days=30)
     with pytest.raises(PermissionDenied):
         services.rule_set(actor=w.wang_fang, now=NOW, unit_id=w.grid_a1.pk, tag_id=tag("veteran"), cadence_days=30)
-    rule = VisitRule.unscoped.get(unit=w.county, tag__code="dibao")
+    rule = VisitRule.dangerously_unscoped.get(unit=w.county, tag__code="dibao")
     with pytest.raises(NotFound):
         services.rule_update(actor=w.liu_yang, now=NOW, rule_id=rule.pk, cadence_days=5)
     with pytest.raises(ValidationFailed):
@@ -65,7 +65,7 @@ def test_the_deepest_rule_decides_and_a_retired_one_switches_the_group_off(vw):
     book = selectors.RuleBook([w.grid_a1.path, w.grid_c1.path])
     assert book.rule_for(w.grid_a1.path, tag("dibao")).cadence_days == 14
     assert book.rule_for(w.grid_c1.path, tag("dibao")).cadence_days == 30
-    township_rule = VisitRule.unscoped.get(unit=w.township, tag__code="dibao")
+    township_rule = VisitRule.dangerously_unscoped.get(unit=w.township, tag__code="dibao")
     services.rule_update(actor=w.chen_jing, now=NOW, rule_id=township_rule.pk, is_active=False)
     book = selectors.RuleBook([w.grid_a1.path])
     assert book.rule_for(w.grid_a1.path, tag("dibao")) is None
@@ -134,7 +134,7 @@ def test_campaign_input_is_checked(vw, kw, words):
     with pytest.raises(ValidationFailed) as exc:
         services.campaign_create(actor=vw.w.li_qiang, now=NOW, **data)
     assert words in exc.value.message
-    assert not VisitCampaign.unscoped.exists()
+    assert not VisitCampaign.dangerously_unscoped.exists()
 
 
 def test_grid_workers_do_not_call_campaigns(vw):
@@ -144,4 +144,4 @@ def test_grid_workers_do_not_call_campaigns(vw):
     with pytest.raises(ValidationFailed):
         services.campaign_create(actor=vw.w.sun_li, now=NOW, unit_id=vw.w.village.pk, name="集中走访",
                                  starts_on="2026-03-10", ends_on="2026-03-31")
-    assert not Visit.unscoped.exists() and T0 < NOW
+    assert not Visit.dangerously_unscoped.exists() and T0 < NOW

@@ -21,14 +21,22 @@ NOTES = "老人血压偏高，低保金按时到账。"
 
 
 def counts() -> tuple[int, int, int]:
-    return Visit.unscoped.count(), Case.unscoped.count(), AuditEvent.objects.filter(action__startswith="visit").count()
+    return (
+        Visit.dangerously_unscoped.count(),
+        Case.dangerously_unscoped.count(),
+        AuditEvent.objects.filter(action__startswith="visit").count(),
+    )
 
 
 def test_a_visit_is_logged_with_its_notes_sealed_and_audited(vw):
     visit = vw.record(lat=39.05, lng=113.05)
     visit.refresh_from_db()
     assert (visit.household_id, visit.unit_id, visit.visitor_id, visit.kind) == (
-        vw.a1.pk, vw.w.grid_a1.pk, vw.w.wang_fang.pk, "home")
+        vw.a1.pk,
+        vw.w.grid_a1.pk,
+        vw.w.wang_fang.pk,
+        "home",
+    )
     assert visit.visited_at == NOW and visit.unit_path == vw.w.grid_a1.path
     assert NOTES not in visit.notes_cipher and visit.notes_cipher.startswith("v1:")
     assert visit.notes_length == len(NOTES)
@@ -49,22 +57,31 @@ def test_reading_the_notes_is_audited_each_time(vw):
 
 
 def test_a_retry_with_the_same_key_makes_exactly_one_visit(vw):
-    first = services.visit_record(actor=vw.w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="home", notes=NOTES,
-                                  idempotency_key="k-1")
-    again = services.visit_record(actor=vw.w.wang_fang, now=NOW + dt.timedelta(minutes=3), household_id=vw.a1.pk,
-                                  kind="home", notes=NOTES, idempotency_key="k-1")
+    first = services.visit_record(
+        actor=vw.w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="home", notes=NOTES, idempotency_key="k-1"
+    )
+    again = services.visit_record(
+        actor=vw.w.wang_fang,
+        now=NOW + dt.timedelta(minutes=3),
+        household_id=vw.a1.pk,
+        kind="home",
+        notes=NOTES,
+        idempotency_key="k-1",
+    )
     assert first.created and not again.created and again.visit.pk == first.visit.pk
-    assert Visit.unscoped.count() == 1
+    assert Visit.dangerously_unscoped.count() == 1
     assert AuditEvent.objects.filter(action="visit.record").count() == 1
 
 
 def test_the_same_key_with_other_content_is_a_conflict_and_writes_nothing(vw):
-    services.visit_record(actor=vw.w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="home", notes=NOTES,
-                          idempotency_key="k-2")
+    services.visit_record(
+        actor=vw.w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="home", notes=NOTES, idempotency_key="k-2"
+    )
     before = counts()
     with pytest.raises(Conflict) as exc:
-        services.visit_record(actor=vw.w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="phone", notes=NOTES,
-                              idempotency_key="k-2")
+        services.visit_record(
+            actor=vw.w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="phone", notes=NOTES, idempotency_key="k-2"
+        )
     assert "幂等键" in exc.value.message
     assert counts() == before
 
@@ -79,8 +96,12 @@ def test_a_photo_is_checked_by_content_and_size(vw):
     visit = vw.record(photo=png())
     assert visit.photo_type == "image/png" and visit.photo_size > 0 and visit.photo.name.endswith(".png")
     before = counts()
-    for data, message in ((b"GIF89a not really", "只能上传"), (b"\x89PNG\r\n\x1a\n" + b"0" * 40, "已损坏"),
-                          (b"", "空的"), (b"\xff\xd8\xff" + b"0" * (8 * 1024 * 1024), "不能超过")):
+    for data, message in (
+        (b"GIF89a not really", "只能上传"),
+        (b"\x89PNG\r\n\x1a\n" + b"0" * 40, "已损坏"),
+        (b"", "空的"),
+        (b"\xff\xd8\xff" + b"0" * (8 * 1024 * 1024), "不能超过"),
+    ):
         with pytest.raises(ValidationFailed) as exc:
             vw.record(photo=data)
         assert message in exc.value.message and exc.value.field == "photo"
@@ -88,44 +109,72 @@ def test_a_photo_is_checked_by_content_and_size(vw):
 
 
 def test_a_problem_found_becomes_a_linked_case(vw):
-    problem = services.ProblemReport(title="屋顶漏雨", description="老人家里屋顶漏雨，需要维修。",
-                                     category_code="sanitation")
-    result = services.visit_record(actor=vw.w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="home",
-                                   notes=NOTES, problem=problem, idempotency_key="p-1",
-                                   raise_case=raise_case_from_visit)
+    problem = services.ProblemReport(
+        title="屋顶漏雨", description="老人家里屋顶漏雨，需要维修。", category_code="sanitation"
+    )
+    result = services.visit_record(
+        actor=vw.w.wang_fang,
+        now=NOW,
+        household_id=vw.a1.pk,
+        kind="home",
+        notes=NOTES,
+        problem=problem,
+        idempotency_key="p-1",
+        raise_case=raise_case_from_visit,
+    )
     visit = result.visit
-    case = Case.unscoped.get(pk=visit.case_id)
+    case = Case.dangerously_unscoped.get(pk=visit.case_id)
     assert visit.problem_found and visit.case_number == case.number
     assert (case.channel, case.household_id, case.unit_id, case.reported_by_id) == (
-        "visit", vw.a1.pk, vw.w.grid_a1.pk, vw.w.wang_fang.pk)
+        "visit",
+        vw.a1.pk,
+        vw.w.grid_a1.pk,
+        vw.w.wang_fang.pk,
+    )
     # A retry after a lost response: still one visit and one case.
-    again = services.visit_record(actor=vw.w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="home", notes=NOTES,
-                                  problem=problem, idempotency_key="p-1", raise_case=raise_case_from_visit)
-    assert again.visit.pk == visit.pk and Case.unscoped.count() == 1
+    again = services.visit_record(
+        actor=vw.w.wang_fang,
+        now=NOW,
+        household_id=vw.a1.pk,
+        kind="home",
+        notes=NOTES,
+        problem=problem,
+        idempotency_key="p-1",
+        raise_case=raise_case_from_visit,
+    )
+    assert again.visit.pk == visit.pk and Case.dangerously_unscoped.count() == 1
 
 
 def test_a_refused_case_leaves_no_visit_behind(vw):
     before = counts()
     with pytest.raises(ValidationFailed) as exc:
-        services.visit_record(actor=vw.w.wang_fang, now=NOW, household_id=vw.a1.pk, kind="home", notes=NOTES,
-                              problem=services.ProblemReport(title="屋顶漏雨", description="漏雨",
-                                                             category_code="nope"),
-                              raise_case=raise_case_from_visit)
+        services.visit_record(
+            actor=vw.w.wang_fang,
+            now=NOW,
+            household_id=vw.a1.pk,
+            kind="home",
+            notes=NOTES,
+            problem=services.ProblemReport(title="屋顶漏雨", description="漏雨", category_code="nope"),
+            raise_case=raise_case_from_visit,
+        )
     assert "类别" in exc.value.message
     assert counts() == before
 
 
-@pytest.mark.parametrize(("kw", "field", "words"), [
-    ({"kind": "walk"}, "kind", "走访方式"),
-    ({"visited_at": dt.datetime(2026, 3, 17, 2, 0, tzinfo=dt.UTC)}, "visited_at", "不能晚于现在"),
-    ({"visited_at": "2026-01-01T10:00"}, "visited_at", "30 天"),
-    ({"visited_at": "昨天"}, "visited_at", "格式"),
-    ({"notes": "很" * 2001}, "notes", "2000"),
-    ({"lat": 39.0}, "location", "经度和纬度"),
-    ({"lat": 95.0, "lng": 113.0}, "location", "超出范围"),
-    ({"kind": "campaign"}, "kind", "没有进行中的集中走访"),
-    ({"idempotency_key": "k" * 81}, "idempotency_key", "80"),
-])
+@pytest.mark.parametrize(
+    ("kw", "field", "words"),
+    [
+        ({"kind": "walk"}, "kind", "走访方式"),
+        ({"visited_at": dt.datetime(2026, 3, 17, 2, 0, tzinfo=dt.UTC)}, "visited_at", "不能晚于现在"),
+        ({"visited_at": "2026-01-01T10:00"}, "visited_at", "30 天"),
+        ({"visited_at": "昨天"}, "visited_at", "格式"),
+        ({"notes": "很" * 2001}, "notes", "2000"),
+        ({"lat": 39.0}, "location", "经度和纬度"),
+        ({"lat": 95.0, "lng": 113.0}, "location", "超出范围"),
+        ({"kind": "campaign"}, "kind", "没有进行中的集中走访"),
+        ({"idempotency_key": "k" * 81}, "idempotency_key", "80"),
+    ],
+)
 def test_bad_input_is_refused_in_chinese_and_writes_nothing(vw, kw, field, words):
     before = counts()
     with pytest.raises(ValidationFailed) as exc:
@@ -176,5 +225,5 @@ def test_a_purged_households_visit_photos_go_with_it(vw, settings, tmp_path, dja
     household_set_status(actor=None, now=NOW, household_id=vw.a1.pk, status="moved_out", reason="整户迁出")
     with django_capture_on_commit_callbacks(execute=True):
         retention.retention_run(now=NOW + dt.timedelta(days=181))
-    assert not Visit.unscoped.filter(pk=visit.pk).exists()
+    assert not Visit.dangerously_unscoped.filter(pk=visit.pk).exists()
     assert not path.exists()

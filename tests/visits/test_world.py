@@ -22,20 +22,21 @@ def test_world_step(vw, monkeypatch):
     # which test order moves): here none is forgotten, so the elder below is surely visited on cadence.
     monkeypatch.setattr(world, "FORGOTTEN_SHARE", 0.0)
     for h in (vw.a1, vw.a1_elder, vw.a1_plain):
-        HouseholdAssignment.unscoped.create(household=h, kind="grid_worker", user=vw.w.wang_fang, started_at=NOW)
+        HouseholdAssignment.dangerously_unscoped.create(household=h, kind="grid_worker", user=vw.w.wang_fang,
+                                                        started_at=NOW)
     out = io.StringIO()
     world.seed_world_step(seed=3, now=NOW, root=vw.w.county, stdout=out)
-    visits = list(Visit.unscoped.all())
+    visits = list(Visit.dangerously_unscoped.all())
     assert visits and {v.visitor_id for v in visits} == {vw.w.wang_fang.pk}
     assert all(v.visited_at <= NOW and v.visited_at >= NOW - dt.timedelta(days=world.HISTORY_DAYS + 1)
                for v in visits)
     assert all((v.kind == "campaign") == (v.campaign_id is not None) for v in visits)
     assert all(fieldcrypto.decrypt(v.notes_cipher, purpose=NOTES_PURPOSE) in world.NOTES for v in visits)
     # The county's rules were there already (the fixture's): kept, not replaced.
-    assert VisitRule.unscoped.filter(unit=vw.w.county).count() == 3
-    assert VisitCampaign.unscoped.filter(unit=vw.w.township).exists()
+    assert VisitRule.dangerously_unscoped.filter(unit=vw.w.county).count() == 3
+    assert VisitCampaign.dangerously_unscoped.filter(unit=vw.w.township).exists()
     # The elder living alone (every 7 days) is visited far more often than the household without a group.
     per = {h.pk: sum(v.household_id == h.pk for v in visits) for h in (vw.a1_elder, vw.a1_plain)}
     assert per[vw.a1_elder.pk] > per[vw.a1_plain.pk]
     world.seed_world_step(seed=3, now=NOW, root=vw.w.county, stdout=out)
-    assert Visit.unscoped.count() == len(visits) and "skipped" in out.getvalue()
+    assert Visit.dangerously_unscoped.count() == len(visits) and "skipped" in out.getvalue()

@@ -22,12 +22,12 @@ def test_parallel_awards_keep_the_cap_and_the_fact_once(world, rules):
     results = run_parallel(16, lambda i: services.points_award_event(
         worker_id=world.wang_fang.pk, kind="case_self_handled", source_type="case", source_id=str(i), at=T0, now=T0))
     assert not [r for r in results if isinstance(r, Exception)]
-    total = PointEntry.unscoped.filter(worker=world.wang_fang).aggregate(s=Sum("points"))["s"]
+    total = PointEntry.dangerously_unscoped.filter(worker=world.wang_fang).aggregate(s=Sum("points"))["s"]
     assert total == 50
     same = run_parallel(6, lambda i: services.points_award_event(
         worker_id=world.qian_duo.pk, kind="case_self_handled", source_type="case", source_id="77", at=T0, now=T0))
     assert not [r for r in same if isinstance(r, Exception)]
-    assert PointEntry.unscoped.filter(worker=world.qian_duo).count() == 1
+    assert PointEntry.dangerously_unscoped.filter(worker=world.qian_duo).count() == 1
 
 
 def test_two_confirmations_at_once_confirm_once(world, rules):
@@ -39,4 +39,4 @@ def test_two_confirmations_at_once_confirm_once(world, rules):
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "DutyItem"]
     assert any(isinstance(r, Conflict) for r in results)
     assert DutyEvent.objects.filter(item=item, action="confirm").count() == 1
-    assert PointEntry.unscoped.filter(worker=world.wang_fang, kind="duty_on_time").count() == 1
+    assert PointEntry.dangerously_unscoped.filter(worker=world.wang_fang, kind="duty_on_time").count() == 1

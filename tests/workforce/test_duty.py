@@ -25,7 +25,7 @@ def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
 
 def test_issue_to_units_and_named_workers_makes_one_item_each_audited(world):
     duty = issue(world, to_units=[world.grid_b1], to_workers=[world.wang_fang, world.qian_duo])
-    items = DutyItem.unscoped.filter(duty_list=duty)
+    items = DutyItem.dangerously_unscoped.filter(duty_list=duty)
     assert items.count() == 3
     assert items.get(assignee=world.wang_fang).unit == world.grid_a1
     assert items.get(assignee__isnull=True).unit == world.grid_b1
@@ -51,7 +51,7 @@ def test_issuing_refusals_write_nothing(world, bad):
         kw["due"] = T0 - DAY
     with pytest.raises(ValidationFailed):
         issue(world, title="" if bad == "no_title" else "入户核查", **kw)
-    assert DutyList.unscoped.count() == 0 and DutyItem.unscoped.count() == 0
+    assert DutyList.dangerously_unscoped.count() == 0 and DutyItem.dangerously_unscoped.count() == 0
     assert not AuditEvent.objects.filter(action="duty.issue").exists()
 
 
@@ -81,7 +81,7 @@ def test_done_with_text_then_confirmed_on_time_scores_the_worker(world, rules):
     # Confirmed after the due time: the work was on time, so the on-time points are earned.
     confirmed = services.duty_item_confirm(actor=world.zhang_wei, now=T0 + 5 * DAY, item_id=item.pk)
     assert confirmed.state == "confirmed"
-    entry = PointEntry.unscoped.get(worker=world.wang_fang)
+    entry = PointEntry.dangerously_unscoped.get(worker=world.wang_fang)
     assert entry.points == 3 and entry.kind == "duty_on_time" and "入户核查低保户" in entry.reason
     assert [e.action for e in DutyEvent.objects.filter(item=item)] == ["issue", "done", "confirm"]
 
@@ -93,7 +93,7 @@ def test_only_the_named_worker_marks_a_named_item(world):
         services.duty_item_done(actor=world.li_qiang, now=T0 + DAY, item_id=item.pk, text="替她完成了。")
     with pytest.raises(NotFound):
         services.duty_item_done(actor=world.qian_duo, now=T0 + DAY, item_id=item.pk, text="不是我的任务。")
-    assert DutyItem.unscoped.get(pk=item.pk).state == "issued"
+    assert DutyItem.dangerously_unscoped.get(pk=item.pk).state == "issued"
 
 
 def test_a_units_item_is_done_by_anyone_doing_duty_work_there(world):
@@ -119,7 +119,7 @@ def test_photo_evidence_checked_by_content_and_size(world):
     with pytest.raises(ValidationFailed, match="MB"):
         services.duty_item_done(actor=world.wang_fang, now=T0 + DAY, item_id=item.pk, text="已完成检查。",
                                 photo=io.BytesIO(b"\xff\xd8\xff" + b"0" * services.MAX_PHOTO_BYTES))
-    assert DutyItem.unscoped.get(pk=item.pk).state == "issued"
+    assert DutyItem.dangerously_unscoped.get(pk=item.pk).state == "issued"
     assert not AuditEvent.objects.filter(action="duty.done").exists()
     done = services.duty_item_done(actor=world.wang_fang, now=T0 + DAY, item_id=item.pk, text="已完成检查。",
                                    photo=jpeg())
@@ -131,7 +131,7 @@ def test_text_evidence_required_and_limited(world):
     for text in ("", "好", "字" * 1001, "有\x00空字符的说明"):
         with pytest.raises(ValidationFailed):
             services.duty_item_done(actor=world.wang_fang, now=T0 + DAY, item_id=item.pk, text=text)
-    assert DutyItem.unscoped.get(pk=item.pk).state == "issued"
+    assert DutyItem.dangerously_unscoped.get(pk=item.pk).state == "issued"
 
 
 def test_sweep_marks_overdue_once_deducts_named_worker_and_late_work_earns_nothing(world, rules):
@@ -140,13 +140,13 @@ def test_sweep_marks_overdue_once_deducts_named_worker_and_late_work_earns_nothi
     assert services.duty_sweep(now=T0 + 4 * DAY) == 2
     assert services.duty_sweep(now=T0 + 5 * DAY) == 0
     item = duty.items.get(assignee=world.wang_fang)
-    assert DutyItem.unscoped.get(pk=item.pk).state == "overdue"
-    deduction = PointEntry.unscoped.get(worker=world.wang_fang)
+    assert DutyItem.dangerously_unscoped.get(pk=item.pk).state == "overdue"
+    deduction = PointEntry.dangerously_unscoped.get(worker=world.wang_fang)
     assert deduction.points == -1 and deduction.kind == "duty_overdue"
     services.duty_item_done(actor=world.wang_fang, now=T0 + 5 * DAY, item_id=item.pk, text="补做完成。")
     late = services.duty_item_confirm(actor=world.zhang_wei, now=T0 + 6 * DAY, item_id=item.pk)
     assert late.state == "confirmed" and not late.on_time
-    assert PointEntry.unscoped.filter(worker=world.wang_fang).count() == 1
+    assert PointEntry.dangerously_unscoped.filter(worker=world.wang_fang).count() == 1
 
 
 def test_return_reopens_and_confirm_needs_the_issuer(world):

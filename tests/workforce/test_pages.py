@@ -104,7 +104,7 @@ def test_worker_marks_done_through_the_page(world, rules, login):
     bad = wang.post(reverse("staff:duty_item", args=[item.pk]), {"action": "done", "text": "好"})
     assert bad.status_code == 400 and "至少 4 个字" in bad.content.decode()
     ok = wang.post(reverse("staff:duty_item", args=[item.pk]), {"action": "done", "text": "已逐户核查完毕。"})
-    assert ok.status_code == 302 and DutyItem.unscoped.get(pk=item.pk).state == "done"
+    assert ok.status_code == 302 and DutyItem.dangerously_unscoped.get(pk=item.pk).state == "done"
     # A grid worker cannot confirm their own work.
     assert wang.post(reverse("staff:duty_item", args=[item.pk]), {"action": "confirm"}).status_code == 403
 
@@ -116,7 +116,7 @@ def test_office_issues_through_the_page(world, login):
         "unit": world.township.pk, "title": "防汛隐患排查", "due": due, "evidence": "text_photo",
         "units": [world.grid_a1.pk, world.grid_b1.pk], "workers": [world.qian_duo.pk]})
     assert response.status_code == 302
-    assert DutyItem.unscoped.count() == 3
+    assert DutyItem.dangerously_unscoped.count() == 3
     refused = zhang.post(reverse("staff:duty_lists"), {"unit": world.township.pk, "title": "跨乡任务",
                                                        "due": due, "evidence": "text",
                                                        "units": [world.grid_c1.pk]})
@@ -142,7 +142,7 @@ def test_downloads_excel_and_pdf_published_and_audited(world, month, login, tmp_
     assert "考核通报" in text and "王芳" in text and "钱多" in text and "导出人：张伟" in text
     doc.close()
     assert AuditEvent.objects.filter(action="assessment.download").count() == 2
-    assert PointEntry.unscoped.count() == 3
+    assert PointEntry.dangerously_unscoped.count() == 3
 
 
 def test_personas_on_the_list_pages(world, month, login):

@@ -47,9 +47,9 @@ def test_hook_is_idempotent_and_caps_the_month(world, rules):
     for i in range(31):
         award(world.wang_fang, "visit", i, at=T0 + dt.timedelta(hours=i))
     again = award(world.wang_fang, "visit", 0)
-    assert PointEntry.unscoped.filter(worker=world.wang_fang).count() == 31
+    assert PointEntry.dangerously_unscoped.filter(worker=world.wang_fang).count() == 31
     assert again.points == 2
-    rows = list(PointEntry.unscoped.filter(worker=world.wang_fang).order_by("at"))
+    rows = list(PointEntry.dangerously_unscoped.filter(worker=world.wang_fang).order_by("at"))
     assert sum(r.points for r in rows) == 60
     assert rows[-1].points == 0 and "已达上限" in rows[-1].reason
     # A new month starts a new cap.
@@ -60,7 +60,7 @@ def test_deductions_cap_too_and_non_workers_earn_nothing(world, rules):
     # case_overdue: -2, cap 20 → at most -20 a month
     for i in range(12):
         award(world.wang_fang, "case_overdue", i)
-    assert sum(PointEntry.unscoped.filter(worker=world.wang_fang).values_list("points", flat=True)) == -20
+    assert sum(PointEntry.dangerously_unscoped.filter(worker=world.wang_fang).values_list("points", flat=True)) == -20
     assert award(world.zhang_wei, "visit", 1) is None  # the township office is not assessed
     assert award(world.wang_fang, "case_reported_resolved", 1).points == 2
 
@@ -84,7 +84,7 @@ def test_ledger_is_append_only_and_manual_entries_need_a_reason(world, rules):
     assert fix.corrects == entry and fix.source == "manual"
     event = AuditEvent.objects.get(action="points.adjust")
     assert event.detail["points"] == -2 and event.detail["corrects"] == entry.pk
-    assert PointEntry.unscoped.get(pk=entry.pk).points == 2  # the original stays as it was
+    assert PointEntry.dangerously_unscoped.get(pk=entry.pk).points == 2  # the original stays as it was
 
 
 def test_assessment_by_hand(world, rules):
@@ -121,7 +121,7 @@ def test_assessment_by_hand(world, rules):
     assert published.rows == 5
     services.points_adjust(actor=world.zhang_wei, now=dt.datetime(2026, 3, 31, 10, tzinfo=dt.UTC),
                            worker_id=world.qian_duo.pk, points=10, reason="补记三月防汛值守")
-    frozen = assessment.from_published(Assessment.unscoped.get())
+    frozen = assessment.from_published(Assessment.dangerously_unscoped.get())
     assert {r.name: r.score for r in frozen.workers}["钱多"] == Decimal("54.0")
     with pytest.raises(Conflict):
         services.assessment_publish(actor=world.zhang_wei, now=april, unit_id=world.township.pk,
@@ -143,7 +143,7 @@ def test_case_facts_feed_points_once(world, rules):
     first = points_feed_run(now=T0 + dt.timedelta(hours=2))
     second = points_feed_run(now=T0 + dt.timedelta(hours=3))
     assert first["cases"] == 1 and second["cases"] == 0
-    entry = PointEntry.unscoped.get(worker=world.wang_fang)
+    entry = PointEntry.dangerously_unscoped.get(worker=world.wang_fang)
     assert entry.points == 5 and entry.kind == "case_self_handled" and case.number in entry.reason
 
 
@@ -158,7 +158,7 @@ def test_visits_join_the_feed_through_the_hook_when_the_app_offers_facts(world, 
     report = points_feed.points_feed_run(now=T0 + dt.timedelta(hours=5))
     points_feed.points_feed_run(now=T0 + dt.timedelta(hours=6))
     assert report["visits"] == 2
-    assert list(PointEntry.unscoped.filter(worker=world.wang_fang).values_list("kind", "points")) == [
+    assert list(PointEntry.dangerously_unscoped.filter(worker=world.wang_fang).values_list("kind", "points")) == [
         ("visit", 2), ("visit", 2)]
 
 
@@ -174,5 +174,5 @@ def test_an_overdue_case_held_by_a_grid_costs_its_grid_workers(world, rules):
                        category_code="sanitation", channel="field", unit_id=world.grid_a1.pk).case
     case_act(actor=None, now=T0 + dt.timedelta(hours=1), case_id=case.pk, action="urge", note=OVERDUE_URGE_NOTE)
     points_feed_run(now=T0 + dt.timedelta(hours=2))
-    lost = PointEntry.unscoped.filter(kind="case_overdue")
+    lost = PointEntry.dangerously_unscoped.filter(kind="case_overdue")
     assert list(lost.values_list("worker__username", "points")) == [("wangfang", -2)]  # 赵磊 is the grid head

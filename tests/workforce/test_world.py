@@ -19,14 +19,14 @@ NOW = dt.datetime(2026, 4, 15, 3, 0, tzinfo=dt.UTC)
 def test_world_step_for_the_demo_township(world):
     out = io.StringIO()
     wf_world.seed_world_step(seed=1, now=NOW, root=world.county, stdout=out)
-    assert PointRule.unscoped.filter(unit=world.county).count() == 6
-    assert DutyList.unscoped.filter(unit=world.township).count() == 4
-    assert DutyItem.unscoped.filter(duty_list__unit=world.township, state="confirmed").exists()
+    assert PointRule.dangerously_unscoped.filter(unit=world.county).count() == 6
+    assert DutyList.dangerously_unscoped.filter(unit=world.township).count() == 4
+    assert DutyItem.dangerously_unscoped.filter(duty_list__unit=world.township, state="confirmed").exists()
     assert DutyEvent.objects.filter(action="done").count() == AuditEvent.objects.filter(action="duty.done").count() > 0
-    published = Assessment.unscoped.get(unit=world.township)
+    published = Assessment.dangerously_unscoped.get(unit=world.township)
     assert published.month == dt.date(2026, 3, 1) and published.rows.filter(kind="worker").count() == 3
-    assert PointEntry.unscoped.filter(source="manual").count() == 3
-    assert not DutyList.unscoped.filter(unit=world.sibling_township).exists()
-    counts = (DutyList.unscoped.count(), PointEntry.unscoped.count())
+    assert PointEntry.dangerously_unscoped.filter(source="manual").count() == 3
+    assert not DutyList.dangerously_unscoped.filter(unit=world.sibling_township).exists()
+    counts = (DutyList.dangerously_unscoped.count(), PointEntry.dangerously_unscoped.count())
     wf_world.seed_world_step(seed=1, now=NOW, root=world.county, stdout=out)
-    assert (DutyList.unscoped.count(), PointEntry.unscoped.count()) == counts
+    assert (DutyList.dangerously_unscoped.count(), PointEntry.dangerously_unscoped.count()) == counts

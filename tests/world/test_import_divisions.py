@@ -24,35 +24,35 @@ def run(*args: str) -> str:
 def test_imports_the_county_and_its_townships_once():
     text = run("--county", "140225")
     assert "新建 17 个单位" in text
-    county = Unit.unscoped.get(division_code="140225000000")
+    county = Unit.dangerously_unscoped.get(division_code="140225000000")
     assert (county.name, county.kind.code, county.parent_id) == ("浑源县", "county", None)
-    wucheng = Unit.unscoped.get(division_code="140225210000")
+    wucheng = Unit.dangerously_unscoped.get(division_code="140225210000")
     assert (wucheng.name, wucheng.kind.code, wucheng.parent_id) == ("吴城乡", "township", county.pk)
     assert wucheng.path == f"{county.path}{wucheng.pk}/"
-    assert Unit.unscoped.filter(parent=county).count() == 16
+    assert Unit.dangerously_unscoped.filter(parent=county).count() == 16
     assert AuditEvent.objects.filter(action="unit.create").count() == 17
-    before = list(Unit.unscoped.values_list("pk", "path"))
+    before = list(Unit.dangerously_unscoped.values_list("pk", "path"))
     assert "新建 0 个单位，已存在 17 个" in run("--county", "140225000000")
-    assert list(Unit.unscoped.values_list("pk", "path")) == before
+    assert list(Unit.dangerously_unscoped.values_list("pk", "path")) == before
 
 
 def test_subdistricts_are_recognised():
     run("--county", "430811")
-    assert Unit.unscoped.get(name="军地坪街道").kind.code == "subdistrict"
-    assert Unit.unscoped.get(name="协合乡").kind.code == "township"
+    assert Unit.dangerously_unscoped.get(name="军地坪街道").kind.code == "subdistrict"
+    assert Unit.dangerously_unscoped.get(name="协合乡").kind.code == "township"
 
 
 def test_adds_only_missing_townships_to_an_existing_deployment(world):
     # The persona world has 浑源县 with 吴城乡 and 驼峰乡 already.
     run("--county", "140225")
-    assert Unit.unscoped.filter(parent=world.county).count() == 16
-    assert Unit.unscoped.filter(division_code="140225210000").get().pk == world.township.pk
+    assert Unit.dangerously_unscoped.filter(parent=world.county).count() == 16
+    assert Unit.dangerously_unscoped.filter(division_code="140225210000").get().pk == world.township.pk
 
 
 def test_unknown_county_is_a_clear_error_and_writes_nothing():
     with pytest.raises(CommandError, match="找不到区划代码为 999999 的县"):
         run("--county", "999999")
-    assert not Unit.unscoped.exists()
+    assert not Unit.dangerously_unscoped.exists()
 
 
 def test_a_township_code_held_elsewhere_fails_the_whole_import():
@@ -62,4 +62,4 @@ def test_a_township_code_held_elsewhere_fails_the_whole_import():
     unit_create(actor=None, now=T0, parent=other, name="吴城乡", kind_code="township", division_code="140225210000")
     with pytest.raises(CommandError, match="不在「浑源县」之下"):
         run("--county", "140225")
-    assert Unit.unscoped.count() == 2
+    assert Unit.dangerously_unscoped.count() == 2

@@ -50,7 +50,7 @@ def _all_tables() -> list[str]:
 
 
 def _generate() -> None:
-    for root in Unit.unscoped.filter(parent__isnull=True).order_by("id"):
+    for root in Unit.dangerously_unscoped.filter(parent__isnull=True).order_by("id"):
         residents_world.seed_world_step(seed=3, now=NOW, root=root, stdout=io.StringIO())
         cases_world.seed_world_step(seed=3, now=NOW, root=root, stdout=io.StringIO())
 
@@ -142,7 +142,7 @@ def test_seed_world_rebuilds_every_index_and_constraint() -> None:
     call_command("seed_world", preset="xilujiao", seed=2, stdout=out)
     for module in (residents_world, cases_world, visits_world):
         assert f"{module.__name__}.seed_world_step：装载" in out.getvalue(), out.getvalue()
-    assert Resident.unscoped.exists() and Case.unscoped.exists()
+    assert Resident.dangerously_unscoped.exists() and Case.dangerously_unscoped.exists()
     after = bulkload.schema_of(_all_tables())
     assert {k: v for k, v in after.items() if after.get(k) != migrated.get(k)} == {}
     assert after == migrated

@@ -36,19 +36,19 @@ def seed(preset: str, seed: int = 1) -> str:
 
 
 def units(kind: str | None = None, **kw: object) -> list[Unit]:
-    qs = Unit.unscoped.select_related("kind").filter(**kw)
+    qs = Unit.dangerously_unscoped.select_related("kind").filter(**kw)
     if kind:
         qs = qs.filter(kind__code=kind)
     return list(qs)
 
 
 def leaves() -> list[Unit]:
-    parents = set(Unit.unscoped.exclude(parent=None).values_list("parent_id", flat=True))
-    return [u for u in Unit.unscoped.all() if u.pk not in parents]
+    parents = set(Unit.dangerously_unscoped.exclude(parent=None).values_list("parent_id", flat=True))
+    return [u for u in Unit.dangerously_unscoped.all() if u.pk not in parents]
 
 
 def grants(*roles: str) -> list[Grant]:
-    return list(Grant.unscoped.filter(role__code__in=roles).select_related("unit", "user", "role"))
+    return list(Grant.dangerously_unscoped.filter(role__code__in=roles).select_related("unit", "user", "role"))
 
 
 def level_names(unit: Unit) -> dict[int, str]:
@@ -105,7 +105,7 @@ def test_wangdian_330_grids_470_workers():
     seed("wangdian")
     (town,) = units("township")
     assert (town.name, town.division_code) == ("王店镇", "341202100000")
-    assert Unit.unscoped.get(depth=0).division_code == "341202000000"
+    assert Unit.dangerously_unscoped.get(depth=0).division_code == "341202000000"
     grids = units("grid")
     assert len(grids) == 330
     workers = grants(*WORKER_ROLES)
@@ -129,7 +129,7 @@ def test_plan2024_dual_grids():
     for grid in units("grid"):
         assert 180 <= (grid.household_estimate or 0) <= 220
         # A service team of at least 5 per responsibility grid.
-        assert Grant.unscoped.filter(unit=grid).count() >= 5
+        assert Grant.dangerously_unscoped.filter(unit=grid).count() >= 5
     assert len(grants("area_head")) == 8
 
 
@@ -168,8 +168,8 @@ def test_every_preset_has_a_demo_account_per_role_and_departments(preset):
     assert sum(DEMO_USERNAMES[a.role_code] == a.username for a in accounts) >= len(ROLE_DEFS) - len(CITY_ROLES) - 1
     user = User.objects.get(username="township")
     assert user.check_password(DEMO_PASSWORD)
-    town = Unit.unscoped.get(kind__base__in=("township", "subdistrict"))
-    names = set(Department.unscoped.filter(unit=town).values_list("name", flat=True))
+    town = Unit.dangerously_unscoped.get(kind__base__in=("township", "subdistrict"))
+    names = set(Department.dangerously_unscoped.filter(unit=town).values_list("name", flat=True))
     assert {f"{town.name}{d}" for d in ("派出所", "国土所", "民政办", "司法所", "综合执法队", "卫生院")} <= names
     assert all(g.department_id for g in grants("department_handler"))
     # Staff have work phones (shown on grid boards).
@@ -231,19 +231,19 @@ def test_a_seed_gives_the_same_world(preset):
 
 def unit_rows() -> list[tuple]:
     fields = ("name", "serial", "household_estimate", "boundary")
-    return list(Unit.unscoped.order_by("depth", "parent__sort_order", "sort_order").values_list(*fields))
+    return list(Unit.dangerously_unscoped.order_by("depth", "parent__sort_order", "sort_order").values_list(*fields))
 
 
 def test_seeding_twice_with_the_same_seed_writes_the_same_names():
     seed("wucheng", seed=3)
     first = unit_rows()
     people = list(User.objects.order_by("username").values_list("username", "full_name", "work_phone"))
-    Grant.unscoped.all().delete()
-    Department.unscoped.all().delete()
+    Grant.dangerously_unscoped.all().delete()
+    Department.dangerously_unscoped.all().delete()
     User.objects.all().delete()
     LevelName.objects.all().delete()
-    for depth in sorted(set(Unit.unscoped.values_list("depth", flat=True)), reverse=True):
-        for u in Unit.unscoped.filter(depth=depth):
+    for depth in sorted(set(Unit.dangerously_unscoped.values_list("depth", flat=True)), reverse=True):
+        for u in Unit.dangerously_unscoped.filter(depth=depth):
             u.events.all().delete()
             u.delete()
     seed("wucheng", seed=3)
@@ -253,10 +253,10 @@ def test_seeding_twice_with_the_same_seed_writes_the_same_names():
 
 def test_if_empty_keeps_an_existing_world_and_refuses_without_it():
     seed("wucheng")
-    count = Unit.unscoped.count()
+    count = Unit.dangerously_unscoped.count()
     out = io.StringIO()
     call_command("seed_world", preset="suoxiyu", if_empty=True, stdout=out)
-    assert "跳过" in out.getvalue() and Unit.unscoped.count() == count
+    assert "跳过" in out.getvalue() and Unit.dangerously_unscoped.count() == count
     with pytest.raises(CommandError, match="已有单位"):
         call_command("seed_world", preset="suoxiyu", stdout=io.StringIO())
 

@@ -26,25 +26,25 @@ pytestmark = pytest.mark.django_db
 
 def test_size_s_is_one_township():
     call_command("seed_world", size="S", seed=4, stdout=io.StringIO())
-    (county,) = Unit.unscoped.filter(kind__code="county")
-    (town,) = Unit.unscoped.filter(kind__base__in=("township", "subdistrict"))
+    (county,) = Unit.dangerously_unscoped.filter(kind__code="county")
+    (town,) = Unit.dangerously_unscoped.filter(kind__base__in=("township", "subdistrict"))
     real = {t.full_code: t.name for t in townships(county.division_code[:6])}
     assert real[town.division_code] == town.name
-    grids = Unit.unscoped.filter(kind__code="grid")
+    grids = Unit.dangerously_unscoped.filter(kind__code="grid")
     assert grids.count() == 200
     assert sum(grids.values_list("household_estimate", flat=True)) == 15_000
     assert User.objects.filter(grants__isnull=False).distinct().count() == 180
     # A grid worker who looks after two grids keeps them in one village.
     for user_id, n in Counter(
-        Grant.unscoped.filter(role__field_worker=True).values_list("user_id", flat=True)
+        Grant.dangerously_unscoped.filter(role__field_worker=True).values_list("user_id", flat=True)
     ).items():
         if n > 1:
-            villages = set(Grant.unscoped.filter(user_id=user_id).values_list("unit__parent_id", flat=True))
+            villages = set(Grant.dangerously_unscoped.filter(user_id=user_id).values_list("unit__parent_id", flat=True))
             assert len(villages) == 1
-    assert not Unit.unscoped.filter(kind__code="grid", grants__isnull=True).exists()
+    assert not Unit.dangerously_unscoped.filter(kind__code="grid", grants__isnull=True).exists()
     assert {a.role_code for a in demo_accounts()} == {r.code for r in ROLE_DEFS} - CITY_ROLES
     # Demo accounts below the county all work in the township.
-    demo = Grant.unscoped.filter(user__username__in=DEMO_USERNAMES.values()).exclude(unit=county)
+    demo = Grant.dangerously_unscoped.filter(user__username__in=DEMO_USERNAMES.values()).exclude(unit=county)
     assert demo.exists() and all(g.unit.path.startswith(town.path) for g in demo.select_related("unit"))
 
 

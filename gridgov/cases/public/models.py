@@ -16,11 +16,11 @@ class Disclosure(models.Model):
     set_at = models.DateTimeField()
 
     # Read only by the public selectors (which de-identify) and by services: never listed raw.
-    unscoped = models.Manager["Disclosure"]()
+    dangerously_unscoped = models.Manager["Disclosure"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         verbose_name = "事件公开"
         verbose_name_plural = "事件公开"
         indexes = [models.Index(fields=["is_public", "case"], name="disclosure_public_idx")]
@@ -51,11 +51,11 @@ class FollowUp(models.Model):
     by = models.ForeignKey("access.User", on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
 
-    unscoped = models.Manager["FollowUp"]()
+    dangerously_unscoped = models.Manager["FollowUp"]()
 
     class Meta:
-        default_manager_name = "unscoped"
-        base_manager_name = "unscoped"
+        default_manager_name = "dangerously_unscoped"
+        base_manager_name = "dangerously_unscoped"
         ordering = ["case_id", "at", "id"]
         verbose_name = "回访"
         verbose_name_plural = "回访"

@@ -113,7 +113,8 @@ def case_by_tracking_code(code: str) -> Case | None:
     """The case a tracking code names; None for anything malformed or unknown."""
     if not TRACKING_CODE.match(code or ""):
         return None
-    return (Case.unscoped.select_related("category", "unit", "holder_unit", "holder_department", "owner_unit",
+    return (Case.dangerously_unscoped.select_related("category", "unit", "holder_unit", "holder_department",
+                                                     "owner_unit",
                                          "merged_into")
             .filter(tracking_token=code).first())
 
@@ -134,15 +135,17 @@ def public_photos(case: Case) -> list[CaseAttachment]:
     """Result photos: the only case photos shown publicly. A photo belongs to the result when it hangs
     on a feedback / self-handling / review event, or that event lists it among its attachments."""
     listed: set[int] = set()
-    for detail in CaseEvent.unscoped.filter(case=case, action__in=RESULT_ACTIONS).values_list("detail", flat=True):
+    for detail in CaseEvent.dangerously_unscoped.filter(case=case, action__in=RESULT_ACTIONS).values_list("detail",
+                                                                                                          flat=True):
         ids = (detail or {}).get("attachments") or []
         listed.update(int(i) for i in ids if str(i).isdecimal())
-    return list(CaseAttachment.unscoped.filter(Q(event__action__in=RESULT_ACTIONS) | Q(pk__in=listed), case=case,
+    return list(CaseAttachment.dangerously_unscoped.filter(Q(event__action__in=RESULT_ACTIONS) | Q(pk__in=listed),
+                                                           case=case,
                                                content_type__startswith="image/").order_by("id"))
 
 
 def public_view_of(case: Case, *, now: dt.datetime, for_reporter: bool) -> PublicCase:
-    events = list(CaseEvent.unscoped.filter(case=case).select_related("from_department").order_by("seq"))
+    events = list(CaseEvent.dangerously_unscoped.filter(case=case).select_related("from_department").order_by("seq"))
     steps = [PublicStep(PUBLIC_STEPS[e.action], e.at) for e in events if e.action in PUBLIC_STEPS]
     if for_reporter:
         steps = [PublicStep("您已评价" if s.label == "反映人已评价" else
@@ -169,7 +172,7 @@ def public_view_of(case: Case, *, now: dt.datetime, for_reporter: bool) -> Publi
         rating=rating_label(case.rating),
         can_rate=case.status == Status.RESOLVED,
         resolved_at=case.resolved_at,
-        reporter_photo_count=(CaseAttachment.unscoped.filter(case=case, event__action="report").count()
+        reporter_photo_count=(CaseAttachment.dangerously_unscoped.filter(case=case, event__action="report").count()
                               if for_reporter else 0),
     )
 
@@ -182,7 +185,7 @@ def _place(case: Case) -> str:
 def tracked_case(case: Case) -> Case:
     """A merged case is followed to the case it was merged into (the reporter was told so by SMS)."""
     if case.status == Status.MERGED and case.merged_into_id:
-        target = (Case.unscoped.select_related("category", "unit", "holder_unit", "holder_department",
+        target = (Case.dangerously_unscoped.select_related("category", "unit", "holder_unit", "holder_department",
                                                "owner_unit").filter(pk=case.merged_into_id).first())
         if target is not None:
             return target
@@ -190,19 +193,19 @@ def tracked_case(case: Case) -> Case:
 
 
 def disclosed_cases(unit: Unit, *, now: dt.datetime, limit: int = 50) -> list[PublicCase]:
-    ids = Disclosure.unscoped.filter(is_public=True, case__unit_path__startswith=unit.path,
+    ids = Disclosure.dangerously_unscoped.filter(is_public=True, case__unit_path__startswith=unit.path,
                                      case__status__in=[Status.RESOLVED, Status.CLOSED]).values("case_id")
-    cases = (Case.unscoped.filter(pk__in=ids)
+    cases = (Case.dangerously_unscoped.filter(pk__in=ids)
              .select_related("category", "unit", "holder_unit", "holder_department", "owner_unit")
              .order_by("-resolved_at", "-id")[:limit])
     return [public_view_of(c, now=now, for_reporter=False) for c in cases]
 
 
 def disclosed_photo(unit: Unit, attachment_id: int) -> CaseAttachment | None:
-    att = CaseAttachment.unscoped.select_related("case").filter(pk=attachment_id).first()
+    att = CaseAttachment.dangerously_unscoped.select_related("case").filter(pk=attachment_id).first()
     if att is None or not att.case.unit_path.startswith(unit.path):
         return None
-    if not Disclosure.unscoped.filter(case=att.case, is_public=True).exists():
+    if not Disclosure.dangerously_unscoped.filter(case=att.case, is_public=True).exists():
         return None
     return att if att.pk in {p.pk for p in public_photos(att.case)} else None
 
@@ -225,7 +228,7 @@ def _rate(part: int, whole: int) -> str:
 
 
 def public_stats(unit: Unit) -> PublicStats:
-    qs: QuerySet[Case] = Case.unscoped.filter(unit_path__startswith=unit.path).exclude(status=Status.MERGED)
+    qs: QuerySet[Case] = Case.dangerously_unscoped.filter(unit_path__startswith=unit.path).exclude(status=Status.MERGED)
     counted = qs.exclude(status__in=[Status.REJECTED, Status.CANCELLED])
     finished = counted.filter(status__in=[Status.RESOLVED, Status.CLOSED])
     resolved = counted.filter(resolved_at__isnull=False)
@@ -246,27 +249,27 @@ def public_stats(unit: Unit) -> PublicStats:
 def reporting_unit(unit_id: int | None) -> Unit | None:
     if unit_id is None:
         return None
-    return Unit.unscoped.filter(pk=unit_id, is_active=True).select_related("kind", "parent").first()
+    return Unit.dangerously_unscoped.filter(pk=unit_id, is_active=True).select_related("kind", "parent").first()
 
 
 def unit_ancestors(unit: Unit) -> list[Unit]:
-    return list(Unit.unscoped.filter(pk__in=unit.ancestor_ids()).select_related("kind").order_by("depth"))
+    return list(Unit.dangerously_unscoped.filter(pk__in=unit.ancestor_ids()).select_related("kind").order_by("depth"))
 
 
 def fallback_unit() -> Unit | None:
     """Where an address-only report goes when no point was given: the only county of the deployment,
     whose office sorts it to the right grid. None when the deployment has several roots."""
-    roots = list(Unit.unscoped.filter(parent__isnull=True, is_active=True)[:2])
+    roots = list(Unit.dangerously_unscoped.filter(parent__isnull=True, is_active=True)[:2])
     return roots[0] if len(roots) == 1 else None
 
 
 def is_disclosed(case: Case) -> bool:
-    return Disclosure.unscoped.filter(case=case, is_public=True).exists()
+    return Disclosure.dangerously_unscoped.filter(case=case, is_public=True).exists()
 
 
 def follow_ups_of(case: Case) -> list[tuple[str, str, dt.datetime]]:
     return [(f.get_method_display(), f.get_outcome_display(), f.at)
-            for f in FollowUp.unscoped.filter(case=case).order_by("at")]
+            for f in FollowUp.dangerously_unscoped.filter(case=case).order_by("at")]
 
 
 

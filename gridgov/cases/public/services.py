@@ -92,9 +92,9 @@ def public_report(
     if not result.created:
         return result
     case = result.case
-    event = CaseEvent.unscoped.get(case=case, seq=1)
+    event = CaseEvent.dangerously_unscoped.get(case=case, seq=1)
     for data in cleaned:
-        CaseAttachment.unscoped.create(
+        CaseAttachment.dangerously_unscoped.create(
             case=case, event=event, file=ContentFile(data, name=f"{secrets.token_hex(12)}.jpg"),
             content_type="image/jpeg", size=len(data), original_name="", uploaded_by=None, uploaded_at=now,
         )
@@ -185,9 +185,9 @@ def follow_up_record(*, actor: User, now: dt.datetime, case_id: int, method: str
     else:
         case = case_act(actor=actor, now=now, case_id=case.pk, action="confirm", rating=_rating(outcome),
                         note=comment[:200])
-    event = CaseEvent.unscoped.filter(case=case).order_by("-seq").first()
+    event = CaseEvent.dangerously_unscoped.filter(case=case).order_by("-seq").first()
     assert event is not None
-    follow = FollowUp.unscoped.create(case=case, event=event, method=method, outcome=outcome,
+    follow = FollowUp.dangerously_unscoped.create(case=case, event=event, method=method, outcome=outcome,
                                       comment=comment[:500], by=actor, at=now)
     audit_record(action="case.follow_up", actor=actor, now=now, obj=case, unit_path=case.owner_path,
                  role=scope.role_at(case.owner_path), detail={"method": method, "outcome": outcome})
@@ -203,7 +203,7 @@ def case_disclose(*, actor: User | None, now: dt.datetime, case_id: int, public:
         raise PermissionDenied("只有网格办（审核人员）可以公开事件。")
     if public and case.status not in (Status.RESOLVED, Status.CLOSED):
         raise ValidationFailed("只有办结的事件才能公开。", field="public")
-    row, _ = Disclosure.unscoped.update_or_create(case=case, defaults={"is_public": public, "set_by": actor,
+    row, _ = Disclosure.dangerously_unscoped.update_or_create(case=case, defaults={"is_public": public, "set_by": actor,
                                                                        "set_at": now})
     audit_record(action="case.disclose" if public else "case.undisclose", actor=actor, now=now, obj=case,
                  unit_path=case.owner_path, role=scope.role_at(case.owner_path), detail={"public": public})
@@ -216,7 +216,7 @@ def result_photo_add(*, actor: User | None, now: dt.datetime, case_id: int, phot
     public, on the disclosure page. Re-encoded like residents' photos: no EXIF, no position."""
     scope = scope_for(actor)
     case = case_get(scope=scope, case_id=case_id)
-    event = CaseEvent.unscoped.filter(case=case, action__in=RESULT_ACTIONS).order_by("-seq").first()
+    event = CaseEvent.dangerously_unscoped.filter(case=case, action__in=RESULT_ACTIONS).order_by("-seq").first()
     if event is None:
         raise ValidationFailed("请先填写办理结果，再上传结果照片。", field="photo")
     allowed = (
@@ -225,10 +225,11 @@ def result_photo_add(*, actor: User | None, now: dt.datetime, case_id: int, phot
     )
     if not allowed:
         raise PermissionDenied("只有办理人员可以上传结果照片。")
-    if CaseAttachment.unscoped.filter(case=case, event__action__in=RESULT_ACTIONS).count() >= MAX_RESULT_PHOTOS:
+    if CaseAttachment.dangerously_unscoped.filter(case=case,
+                                                  event__action__in=RESULT_ACTIONS).count() >= MAX_RESULT_PHOTOS:
         raise ValidationFailed(f"结果照片最多 {MAX_RESULT_PHOTOS} 张。", field="photo")
     data = clean_photo(photo)
-    att = CaseAttachment.unscoped.create(
+    att = CaseAttachment.dangerously_unscoped.create(
         case=case, event=event, file=ContentFile(data, name=f"{secrets.token_hex(12)}.jpg"),
         content_type="image/jpeg", size=len(data), original_name="", uploaded_by=actor, uploaded_at=now,
     )
@@ -242,13 +243,13 @@ def reporter_phones_purge(*, now: dt.datetime) -> int:
     """Erase reporters' phones PHONE_RETENTION_DAYS after their case ended (the promise on the form).
     Idempotent: a second run finds nothing."""
     cutoff = now - dt.timedelta(days=PHONE_RETENTION_DAYS)
-    ended = (Case.unscoped.select_for_update().filter(status__in=[s.value for s in TERMINAL])
+    ended = (Case.dangerously_unscoped.select_for_update().filter(status__in=[s.value for s in TERMINAL])
              .exclude(reporter_phone_cipher="").filter(updated_at__lt=cutoff))
     ids = list(ended.values_list("pk", flat=True))
     # The sealed numbers of SMS already sent or given up on go too (the outbox keeps no phone for ever).
     forgotten = outbox_forget_recipients(before=cutoff)
     if ids:
-        Case.unscoped.filter(pk__in=ids).update(reporter_phone_cipher="", reporter_phone_masked="")
+        Case.dangerously_unscoped.filter(pk__in=ids).update(reporter_phone_cipher="", reporter_phone_masked="")
     if ids or forgotten:
         audit_record(action="case.reporter_phone_purge", actor=None, now=now, role="system",
                      detail={"count": len(ids), "sms_rows": forgotten, "retention_days": PHONE_RETENTION_DAYS})
