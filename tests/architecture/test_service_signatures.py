@@ -17,6 +17,9 @@ ALLOWED = {
     "gridgov/cases/public/services.py::reporter_reopen": "the reporter acts through the code on their receipt, "
                                                            "not an account",
     "gridgov/cases/public/services.py::reporter_phones_purge": "a retention job: the system acts, at `now`",
+    "gridgov/notices/services.py::public_open": "a resident opens the household's notice link: no account",
+    "gridgov/notices/services.py::public_reply": "a resident answers through the household's notice link: no account",
+    "gridgov/notices/escalation.py::notice_escalate": "a scheduled job: the system reminds, at `now`",
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 from gridgov.core.clock import now
 from gridgov.notices import services
 from gridgov.notices.models import Delivery, Notice
-from gridgov.residents import services as residents
+from gridgov.residents import households as residents
 from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

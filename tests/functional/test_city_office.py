@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from gridgov.cases.services import case_report
 
 from gridgov.access.roles import P
 from gridgov.access.scope import scope_for
 from gridgov.access.services import grant_create, user_create
 from gridgov.cases.catalogue import seed_categories
+from gridgov.cases.intake import case_report
 from gridgov.cases.models import Case, Category, default_deadlines
 from gridgov.units.models import Unit
 from gridgov.units.services import unit_create

@@ -23,13 +23,14 @@ from typing import Any
 
 import pytest
 
+from config.jobs import JOBS
 from tests.browser.conftest import PHONE, screenshot
 from tests.integration.conftest import free_port, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 PASSWORD = "Wangge-2026!"  # the demo accounts' published password (README)
-JOB_COUNT = 13
+JOB_COUNT = len(JOBS)  # every job of the one schedule (config/jobs.py)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

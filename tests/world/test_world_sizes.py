@@ -98,7 +98,6 @@ def test_later_steps_run_in_order_after_units_and_staff(monkeypatch):
         monkeypatch.setitem(sys.modules, module.__name__, module)
     monkeypatch.setattr(seed_world_command, "STEPS", (
         "tests_world_residents_fake.seed_world_step",
-        "tests_world_missing_module.seed_world_step",
         "tests_world_cases_fake.seed_world_step",
     ))
     call_command("seed_world", preset="wucheng", seed=9, stdout=io.StringIO())
