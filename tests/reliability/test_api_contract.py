@@ -2,7 +2,8 @@
 errors, status codes, content types, response headers and bodies, negative data rejected, positive data
 accepted, missing headers, unsupported methods, Allow headers, use after free, resource availability,
 ignored auth, object-level authorization) on every operation of /api/openapi.json, through the coverage
-and generation phases, authenticated only by a throwaway API token of the township office. Zero failures.
+and generation phases, authenticated only by a throwaway API token of the township office. Zero failures
+outside KNOWN_OPEN below (six operations with known schema-valid rejections: issue #16 does not hold yet).
 """
 
 from __future__ import annotations
