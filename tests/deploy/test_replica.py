@@ -51,7 +51,7 @@ def two_databases(world: World) -> Iterator[dict[str, Any]]:
     cache.clear()  # the public page's throttles count reports from this address across tests
     if not Category.objects.exists():
         seed_categories(Category, default_deadlines())
-    from gridgov.cases.services import case_report
+    from gridgov.cases.intake import case_report
 
     case = case_report(actor=world.zhao_lei, now=now(), title=PRIMARY_TITLE, description="三天了还没修",
                        category_code="sanitation", channel="field", unit_id=world.grid_a1.pk).case

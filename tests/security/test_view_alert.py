@@ -78,9 +78,9 @@ def test_the_hourly_sum_reads_the_actor_and_time_index(world):
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO audit_auditevent (at, action, actor_id, actor_username, role, unit_path, object_type,"
-                " object_id, outcome, request_id, detail, prev_hash, row_hash)"
+                " object_id, outcome, request_id, detail, prev_hash, row_hash, key_id)"
                 " SELECT %s - (g * 3 || ' seconds')::interval, 'household.view', CASE WHEN g %% 20 = 0 THEN %s END, '',"
-                " '', '', '', '', 'success', '', '{\"residents\": 2}', '', ''"
+                " '', '', '', '', 'success', '', '{\"residents\": 2}', '', '', ''"
                 " FROM generate_series(1, 40000) AS g",
                 [now, world.zhao_lei.pk])
             cursor.execute("ANALYZE audit_auditevent")
