@@ -230,3 +230,12 @@ def test_from_1_december_offices_are_warned_until_next_year_is_confirmed(chen_ji
     calendar.calendar_year_save(actor=world.chen_jing, now=SAVED, year=2027,
                                 entries=calendar.parse_notice(NOTICE_2027, 2027))
     assert "calendar-unconfirmed" not in login(world.zhang_wei).get("/").content.decode()
+
+
+def test_the_dashboard_warns_offices_too(chen_jing_world, login, monkeypatch):
+    world = chen_jing_world
+    monkeypatch.setattr("gridgov.interfaces.staff.dashboard.now", lambda: dt.datetime(2026, 12, 1, 9, tzinfo=LOCAL_TZ))
+    assert "2027年的放假和调休安排尚未确认" in login(world.zhang_wei).get("/dashboard/").content.decode()
+    calendar.calendar_year_save(actor=world.chen_jing, now=SAVED, year=2027,
+                                entries=calendar.parse_notice(NOTICE_2027, 2027))
+    assert "calendar-unconfirmed" not in login(world.zhang_wei).get("/dashboard/").content.decode()

@@ -32,6 +32,7 @@ from shapely.geometry import shape
 from gridgov.access.roles import P
 from gridgov.access.scope import Scope
 from gridgov.audit.services import audit_record
+from gridgov.cases import calendar as work_calendar
 from gridgov.cases.selectors import categories
 from gridgov.core.clock import local, now
 from gridgov.core.errors import NotFound, ValidationFailed
@@ -186,8 +187,10 @@ def _board_context(request: HttpRequest, template: str) -> HttpResponse:
     # Offices are warned when the deadline sweep or the outbox has not run (issue 15): overdue cases would
     # go unmarked and nobody be told. Not kept with the body: it changes with the jobs, not the figures.
     stale = stale_watched(now=moment) if scope.can(P.JOBS_VIEW) else []
+    # From 1 December, as on the home page: next year's working calendar not yet confirmed (issue 15).
+    unconfirmed = work_calendar.unconfirmed_next_year(moment) if scope.can(P.CASE_DISPATCH) else None
     return render(request, "staff/dashboard/index.html", {"unit": unit, "body": mark_safe(body),  # noqa: S308 - rendered by our own template with autoescape
-                                                          "stale_jobs": stale})
+                                                          "stale_jobs": stale, "calendar_unconfirmed": unconfirmed})
 
 
 @scoped_view
