@@ -8,6 +8,7 @@ from celery import shared_task
 
 from gridgov.cases.sweep import case_sweep
 from gridgov.core.clock import now
+from gridgov.interfaces.jobs import periodic
 from gridgov.notify.services import deliver_pending
 
 
@@ -78,19 +79,14 @@ def mediation_deadline_remind_task() -> dict[str, int]:
 
 @shared_task(name="gridgov.notices.escalate")
 def notices_escalate_task() -> dict[str, int]:
-    """Reminders for grids below full reach after a notice's deadline (worker, then grid head and village)."""
-    from gridgov.notices.escalation import notice_escalate
-
-    report = notice_escalate(now=now())
-    return {"workers": report.workers, "heads": report.heads}
+    """Reminders for grids below full reach after a notice's deadline (the job `notices-escalate`, by hand)."""
+    return periodic.notices_escalate(now=now())
 
 
 @shared_task(name="gridgov.processes.routines_run")
 def routines_run_task() -> dict[str, int]:
-    """Routines' occurrences 14 days ahead (once each) and the day-before reminders."""
-    from gridgov.processes.routines import routines_run
-
-    return routines_run(now=now()).counts()
+    """Routines' occurrences ahead and the day-before reminders (the job `processes-routines-run`, by hand)."""
+    return periodic.routines_run(now=now())
 
 
 @shared_task(name="gridgov.jobs.run", bind=True, max_retries=5)
